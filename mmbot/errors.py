@@ -1,0 +1,92 @@
+"""The exception tree of mmbot. Exceptions are mapped once, at the boundary where they enter.
+
+What it is for: one place that names every error mmbot raises on purpose, so callers can
+catch by meaning (``VenueUnknown``: the outcome is unknown) instead of by library
+(``httpx.ReadTimeout``).
+
+What it must never do: carry secrets. No exception message may contain an API key, a
+secret or a signature.
+
+::
+
+    MmbotError
+    ├── ConfigError                 bad configuration: names the field and the reason
+    ├── VenueError                  a request to a venue did not succeed
+    │   ├── VenueRejected           outcome FAILED: known not to have happened (code, msg)
+    │   │   └── RateLimited         429/418 from the venue; carries retry_after (seconds)
+    │   ├── VenueUnknown            outcome UNKNOWN: timeout, reset, 5xx, -1007
+    │   └── VenueUnavailable        could not even send (connect refused, DNS): FAILED
+    ├── CircuitOpen                 a breaker refused the call; carries retry_after (seconds)
+    ├── RetryBudgetExhausted        the shared retry budget is empty; the last error is chained
+    └── SupervisorEscalation        a supervisor exceeded its restart intensity
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class MmbotError(Exception):
+    """Base of every error mmbot raises on purpose."""
+
+
+class ConfigError(MmbotError):
+    """A configuration problem; ``problems`` lists "path: reason" lines."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("invalid configuration:\n" + "\n".join(f"  {p}" for p in self.problems))
+
+
+class VenueError(MmbotError):
+    """A request to a venue did not succeed."""
+
+
+class VenueRejected(VenueError):
+    """The venue refused the request: it is known not to have happened."""
+
+    def __init__(self, code: int, msg: str, *, http_status: int | None = None) -> None:
+        self.code = code
+        self.msg = msg
+        self.http_status = http_status
+        super().__init__(f"venue rejected the request: {code} {msg}")
+
+
+class RateLimited(VenueRejected):
+    """The venue answered 429 or 418; wait ``retry_after`` seconds before asking again."""
+
+    def __init__(
+        self, code: int, msg: str, *, retry_after: float, http_status: int | None = None
+    ) -> None:
+        super().__init__(code, msg, http_status=http_status)
+        self.retry_after = retry_after
+
+
+class VenueUnknown(VenueError):
+    """The request may or may not have taken effect (timeout, reset, 5xx, -1007)."""
+
+
+class VenueUnavailable(VenueError):
+    """The request could not be sent at all (it did not take effect)."""
+
+
+class CircuitOpen(MmbotError):
+    """A circuit breaker refused the call; try again after ``retry_after`` seconds."""
+
+    def __init__(self, breaker: str, retry_after: float) -> None:
+        self.breaker = breaker
+        self.retry_after = retry_after
+        super().__init__(f"circuit {breaker!r} is open; retry after {retry_after:.3f}s")
+
+
+class RetryBudgetExhausted(MmbotError):
+    """The shared retry budget has no tokens left; the failed attempt's error is chained."""
+
+
+class SupervisorEscalation(MmbotError):
+    """A supervisor exceeded its restart intensity; ``history`` lists the failures."""
+
+    def __init__(self, name: str, history: Sequence[BaseException]) -> None:
+        self.name = name
+        self.history = tuple(history)
+        super().__init__(f"supervisor {name!r} gave up after {len(self.history)} failures")

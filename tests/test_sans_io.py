@@ -1,0 +1,120 @@
+"""The sans-IO rule (DESIGN.md §2): starred core modules import no I/O, clock or RNG.
+
+The test reads each core module's imports from its source; imports under
+``if TYPE_CHECKING:`` are allowed (they do not run).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent / "mmbot"
+
+# Modules that must stay sans-IO. A listed module that does not exist yet is skipped,
+# so the list can name the whole design up front.
+CORES = [
+    "model.py",
+    "errors.py",
+    "quoting/book.py",
+    "quoting/pipeline.py",
+    "quoting/stages.py",
+    "quoting/orders.py",
+    "quoting/ledger.py",
+    "quoting/risk.py",
+    "resilience/breaker.py",
+    "resilience/backoff.py",
+    "supervision/policy.py",
+    "venue/binance/signing.py",
+    "venue/binance/codec.py",
+    "venue/binance/errors.py",
+    "sim/events.py",
+    "sim/matching.py",
+    "sim/market.py",
+    "sim/faults.py",
+    "sim/history.py",
+    "sim/dialect.py",
+    "chaos/scenario.py",
+    "chaos/invariants.py",
+]
+
+FORBIDDEN = {
+    "trio",
+    "anyio",
+    "httpx",
+    "httpcore",
+    "trio_websocket",
+    "wsproto",
+    "websockets",
+    "socket",
+    "time",
+    "random",
+    "asyncio",
+    "hypercorn",
+    "starlette",
+    "uuid",
+    "mmbot.clock",
+}
+
+
+def _is_type_checking_block(node: ast.AST) -> bool:
+    return isinstance(node, ast.If) and (
+        (isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING")
+        or (isinstance(node.test, ast.Attribute) and node.test.attr == "TYPE_CHECKING")
+    )
+
+
+def runtime_imports(source: str) -> set[str]:
+    """Top-level module names imported at run time (TYPE_CHECKING blocks excluded)."""
+    tree = ast.parse(source)
+    found: set[str] = set()
+
+    def visit(node: ast.AST) -> None:
+        if _is_type_checking_block(node):
+            return
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                found.add(alias.name)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree)
+    return found
+
+
+def _violations(imported: set[str]) -> set[str]:
+    bad = set()
+    for name in imported:
+        parts = name.split(".")
+        for i in range(1, len(parts) + 1):
+            if ".".join(parts[:i]) in FORBIDDEN:
+                bad.add(name)
+    return bad
+
+
+@pytest.mark.parametrize("module", CORES)
+def test_core_module_imports_no_io(module: str) -> None:
+    path = ROOT / module
+    if not path.exists():
+        pytest.skip(f"{module} does not exist yet")
+    bad = _violations(runtime_imports(path.read_text()))
+    assert not bad, f"sans-IO core {module} imports {sorted(bad)}"
+
+
+def test_checker_catches_forbidden_imports() -> None:
+    source = "import trio\nfrom time import monotonic\nimport random as r\nimport decimal\n"
+    assert _violations(runtime_imports(source)) == {"trio", "time", "random"}
+
+
+def test_checker_allows_type_checking_imports() -> None:
+    source = "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import random\n"
+    assert _violations(runtime_imports(source)) == set()
+
+
+def test_checker_sees_nested_imports() -> None:
+    source = "def f():\n    import socket\n    return socket\n"
+    assert _violations(runtime_imports(source)) == {"socket"}

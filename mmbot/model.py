@@ -235,3 +235,37 @@ class Order:
     @property
     def remaining(self) -> Decimal:
         return self.quantity - self.filled_qty
+
+
+@attrs.frozen
+class BookSnapshot:
+    """A read-only view of a local order book, as the quoting pipeline sees it.
+
+    ``received_at`` is the trio time (seconds) the last update was applied; ``is_valid`` is
+    False while the book is unsynced or gapped (the quoter must never quote on it).
+    """
+
+    symbol: str
+    bids: tuple[BookLevel, ...]  # best (highest) first
+    asks: tuple[BookLevel, ...]  # best (lowest) first
+    last_update_id: int
+    received_at: float
+    is_valid: bool
+
+    @property
+    def best_bid(self) -> Decimal | None:
+        return self.bids[0].price if self.bids else None
+
+    @property
+    def best_ask(self) -> Decimal | None:
+        return self.asks[0].price if self.asks else None
+
+    @property
+    def mid(self) -> Decimal | None:
+        if not self.bids or not self.asks:
+            return None
+        return (self.bids[0].price + self.asks[0].price) / 2
+
+    def age(self, now: float) -> float:
+        """Seconds since the last applied update."""
+        return now - self.received_at

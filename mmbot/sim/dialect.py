@@ -1,0 +1,429 @@
+"""The fake exchange's dialect layer: Binance Spot REST and WebSocket API requests (sans-IO).
+
+What it is for: turning one request (:class:`RestRequest`, or one WebSocket API message) into
+one response in Binance's dialect. It routes, verifies API keys and HMAC signatures over
+the raw bytes, enforces the recvWindow rule, charges request weight and order counts
+(429, then 418 bans), calls the matching engine through ``dialect_endpoints.py``, and
+reports every handled request through ``on_request`` (for the history).
+
+What it must never do: I/O, read a clock, draw randomness, raise on bad input (every
+garbage request gets a well-formed dialect error in the 4xx family), or let a secret reach
+a response, a log line or a repr.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Literal
+
+import attrs
+
+from mmbot.sim.dialect_endpoints import (
+    Answer,
+    Endpoints,
+    Operation,
+    depth_weight,
+    my_trades_weight,
+    open_orders_weight,
+)
+from mmbot.sim.dialect_limits import RateLimiter, RateLimits
+from mmbot.sim.dialect_params import DialectFailure, Params, fail
+from mmbot.sim.events import EngineProtocol, Fees
+from mmbot.venue.binance.errors import (
+    MSG_INVALID_API_KEY,
+    MSG_INVALID_SIGNATURE,
+    MSG_TIMESTAMP_AHEAD,
+    MSG_TIMESTAMP_OUTSIDE,
+    Code,
+    DialectError,
+    missing_param,
+)
+from mmbot.venue.binance.signing import signing_payload, verify, ws_signing_payload
+
+API_PREFIX = "/api/v3"
+#: Largest query string or body the dialect reads (the REST app stops reading beyond it).
+MAX_BODY_BYTES = 64 * 1024
+DEFAULT_RECV_WINDOW = 5000
+MAX_RECV_WINDOW = 60000
+_UNSUPPORTED = "This operation is not supported."
+
+
+@attrs.frozen
+class RestRequest:
+    method: str
+    path: str
+    raw_query: bytes
+    raw_body: bytes
+    headers: Mapping[str, str]  # lower-cased names
+    client: str  # client IP, e.g. "127.0.0.1"
+
+
+@attrs.frozen
+class RestResponse:
+    status: int
+    body: object  # JSON-able
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+@attrs.frozen
+class RequestInfo:
+    """One handled request, as the history records it."""
+
+    transport: Literal["rest", "ws_api"]
+    method: str  # HTTP method, or the WebSocket API method name
+    path: str  # REST path, or the WebSocket API method name
+    account: str | None
+    status: int
+    error_code: int | None
+    weight: int
+    client_order_id: str | None
+    time_ms: int
+
+
+class Credentials:
+    """API keys and what they open: ``api_key -> (secret, account)``. Never shows secrets."""
+
+    def __init__(self, keys: Mapping[str, tuple[str, str]] | None = None) -> None:
+        self._keys = dict(keys or {})
+
+    def add(self, api_key: str, secret: str, account: str) -> None:
+        self._keys[api_key] = (secret, account)
+
+    def lookup(self, api_key: str) -> tuple[str, str] | None:
+        return self._keys.get(api_key)
+
+    def __repr__(self) -> str:
+        return f"Credentials(<{len(self._keys)} keys>)"
+
+
+@attrs.define(eq=False)
+class WsApiSession:
+    """Per-connection state of one WebSocket API client.
+
+    The shell forwards ``subscribed_account``'s user events, wrapped with
+    ``subscription_id``, while ``subscribed_account`` is set.
+    """
+
+    client: str = "127.0.0.1"
+    subscribed_account: str | None = None
+    subscription_id: int | None = None
+
+
+@attrs.frozen
+class _Route:
+    name: str
+    run: Operation
+    signed: bool = False
+    weight: Callable[[Params], int] = lambda _: 1
+    places_order: bool = False
+
+
+class Dialect:
+    """Answers REST and WebSocket API requests in the Binance Spot dialect."""
+
+    def __init__(
+        self,
+        engine: EngineProtocol,
+        credentials: Credentials,
+        limits: RateLimits = RateLimits(),  # noqa: B008 - frozen value
+        on_request: Callable[[RequestInfo], None] | None = None,
+        *,
+        fees: Fees | None = None,
+    ) -> None:
+        self.engine = engine
+        self.credentials = credentials
+        self.limits = limits
+        self.limiter = RateLimiter(limits)
+        self.on_request = on_request
+        engine_fees = getattr(engine, "fees", None)
+        fees = fees or (engine_fees if isinstance(engine_fees, Fees) else Fees())
+        self.endpoints = ops = Endpoints(engine, limits, fees)
+        self._next_subscription = 0
+        twenty: Callable[[Params], int] = lambda _: 20  # noqa: E731
+        self._ws_routes: dict[str, _Route] = {
+            "ping": _Route("ping", ops.ping),
+            "time": _Route("time", ops.time),
+            "exchangeInfo": _Route("exchangeInfo", ops.exchange_info, weight=twenty),
+            "depth": _Route("depth", ops.depth, weight=depth_weight),
+            "order.place": _Route("order.place", ops.new_order, signed=True, places_order=True),
+            "order.cancel": _Route("order.cancel", ops.cancel_order, signed=True),
+            "order.cancelReplace": _Route(
+                "order.cancelReplace", ops.cancel_replace, signed=True, places_order=True
+            ),
+            "order.status": _Route(
+                "order.status", ops.query_order, signed=True, weight=lambda _: 4
+            ),
+            "openOrders.status": _Route(
+                "openOrders.status", ops.open_orders, signed=True, weight=open_orders_weight
+            ),
+            "openOrders.cancelAll": _Route("openOrders.cancelAll", ops.cancel_all, signed=True),
+            "account.status": _Route("account.status", ops.account, signed=True, weight=twenty),
+            "myTrades": _Route("myTrades", ops.my_trades, signed=True, weight=my_trades_weight),
+            "userDataStream.subscribe.signature": _Route(
+                "userDataStream.subscribe.signature", ops.ping, signed=True, weight=lambda _: 2
+            ),
+            "userDataStream.unsubscribe": _Route(
+                "userDataStream.unsubscribe", ops.ping, weight=lambda _: 2
+            ),
+        }
+        ws = self._ws_routes
+        self._rest_routes: dict[str, dict[str, _Route]] = {
+            "/ping": {"GET": ws["ping"]},
+            "/time": {"GET": ws["time"]},
+            "/exchangeInfo": {"GET": ws["exchangeInfo"]},
+            "/depth": {"GET": ws["depth"]},
+            "/order": {
+                "POST": ws["order.place"],
+                "DELETE": ws["order.cancel"],
+                "GET": ws["order.status"],
+            },
+            "/order/cancelReplace": {"POST": ws["order.cancelReplace"]},
+            "/openOrders": {"GET": ws["openOrders.status"], "DELETE": ws["openOrders.cancelAll"]},
+            "/account": {"GET": ws["account.status"]},
+            "/myTrades": {"GET": ws["myTrades"]},
+        }
+
+    # ---- REST -----------------------------------------------------------------------------
+
+    def handle_rest(self, request: RestRequest, now_ms: int) -> RestResponse:
+        """Answer one REST request; never raises for any input."""
+        state = _Handled()
+        try:
+            status, body = self._rest(request, now_ms, state)
+        except DialectFailure as failure:
+            status, body = _error_body(failure)
+            state.error = failure.error
+        headers = [("X-MBX-USED-WEIGHT-1M", str(self.limiter.used_weight(request.client, now_ms)))]
+        if state.route is not None and state.route.places_order and state.account is not None:
+            ten, day = self.limiter.order_counts(state.account, now_ms)
+            headers += [("X-MBX-ORDER-COUNT-10S", str(ten)), ("X-MBX-ORDER-COUNT-1D", str(day))]
+        if state.error is not None and state.error.retry_after is not None:
+            headers.append(("Retry-After", str(state.error.retry_after)))
+        self._report("rest", request.method, request.path, state, status, now_ms)
+        return RestResponse(status, body, tuple(headers))
+
+    def _rest(self, request: RestRequest, now_ms: int, state: _Handled) -> tuple[int, object]:
+        banned = self.limiter.check_ban(request.client, now_ms)
+        if banned is not None:
+            raise DialectFailure(banned)
+        methods = self._rest_routes.get(request.path.removeprefix(API_PREFIX))
+        route = None if methods is None else methods.get(request.method.upper())
+        if not request.path.startswith(API_PREFIX + "/") or methods is None:
+            self._charge(request.client, 1, now_ms, state)
+            raise fail(Code.UNSUPPORTED_OPERATION, _UNSUPPORTED, 404)
+        if route is None:
+            self._charge(request.client, 1, now_ms, state)
+            raise fail(Code.UNSUPPORTED_OPERATION, _UNSUPPORTED, 405)
+        state.route = route
+        if len(request.raw_body) > MAX_BODY_BYTES or len(request.raw_query) > MAX_BODY_BYTES:
+            self._charge(request.client, route.weight(Params(())), now_ms, state)
+            raise fail(Code.TOO_MANY_PARAMETERS, "Too many parameters sent for this endpoint.", 413)
+        try:
+            params = Params.from_rest(request.raw_query, request.raw_body)
+        except DialectFailure:
+            self._charge(request.client, route.weight(Params(())), now_ms, state)
+            raise
+        self._charge(request.client, route.weight(params), now_ms, state)
+        account = None
+        if route.signed:
+            account = self._authenticate_rest(request, params, now_ms)
+            state.account = account
+        return self._run(route, params, account, now_ms, state)
+
+    def _authenticate_rest(self, request: RestRequest, params: Params, now_ms: int) -> str:
+        api_key = request.headers.get("x-mbx-apikey", "")
+        secret, account = self._key(api_key)
+        payload, signature = signing_payload(request.raw_query, request.raw_body)
+        if signature is None or params.raw("signature") is None:
+            raise DialectFailure(missing_param("signature"))
+        if not verify(secret, payload, signature):
+            raise fail(Code.INVALID_SIGNATURE, MSG_INVALID_SIGNATURE)
+        self._check_timestamp(params, now_ms)
+        return account
+
+    # ---- WebSocket API ----------------------------------------------------------------------
+
+    def handle_ws_api(
+        self, message: Mapping[str, object] | object, session: WsApiSession, now_ms: int
+    ) -> dict[str, object]:
+        """Answer one WebSocket API request; never raises for any input."""
+        state = _Handled()
+        request_id: object = None
+        method = "?"
+        try:
+            if isinstance(message, (str, bytes, bytearray)):
+                message = _parse_json(message)
+            if not isinstance(message, Mapping):
+                raise fail(-1135, "Invalid JSON Request")
+            request_id = message.get("id")
+            if not isinstance(request_id, (str, int)) or isinstance(request_id, bool):
+                request_id = None
+                raise DialectFailure(missing_param("id"))
+            raw_method = message.get("method")
+            if not isinstance(raw_method, str) or not raw_method:
+                raise DialectFailure(missing_param("method"))
+            method = raw_method[:64]
+            result = self._ws(method, message.get("params"), session, now_ms, state)
+            status = 200
+            response: dict[str, object] = {"id": request_id, "status": 200, "result": result}
+        except DialectFailure as failure:
+            status, error = _error_body(failure)
+            state.error = failure.error
+            response = {"id": request_id, "status": status, "error": error}
+        orders = state.route is not None and state.route.places_order
+        response["rateLimits"] = self.limiter.ws_rate_limits(
+            session.client, state.account, now_ms, orders=orders
+        )
+        if state.error is not None and state.error.retry_after is not None:
+            response["retryAfter"] = now_ms + state.error.retry_after * 1000
+        self._report("ws_api", method, method, state, status, now_ms)
+        return response
+
+    def _ws(
+        self,
+        method: str,
+        raw_params: object,
+        session: WsApiSession,
+        now_ms: int,
+        state: _Handled,
+    ) -> object:
+        banned = self.limiter.check_ban(session.client, now_ms)
+        if banned is not None:
+            raise DialectFailure(banned)
+        route = self._ws_routes.get(method)
+        if route is None:
+            self._charge(session.client, 1, now_ms, state)
+            raise fail(Code.UNSUPPORTED_OPERATION, _UNSUPPORTED)
+        state.route = route
+        try:
+            params = Params.from_ws(raw_params)
+        except DialectFailure:
+            self._charge(session.client, route.weight(Params(())), now_ms, state)
+            raise
+        self._charge(session.client, route.weight(params), now_ms, state)
+        account = None
+        if route.signed:
+            secret, account = self._key(params.require("apiKey"))
+            payload = ws_signing_payload(_ws_values(params)).encode()
+            if not verify(secret, payload, params.raw("signature")):
+                if params.raw("signature") is None:
+                    raise DialectFailure(missing_param("signature"))
+                raise fail(Code.INVALID_SIGNATURE, MSG_INVALID_SIGNATURE)
+            self._check_timestamp(params, now_ms)
+            state.account = account
+        if method == "userDataStream.subscribe.signature":
+            assert account is not None
+            self._next_subscription += 1
+            session.subscribed_account = account
+            session.subscription_id = self._next_subscription
+            return {"subscriptionId": self._next_subscription}
+        if method == "userDataStream.unsubscribe":
+            session.subscribed_account = None
+            session.subscription_id = None
+            return {}
+        _, body = self._run(route, params, account, now_ms, state)
+        return body
+
+    # ---- shared -----------------------------------------------------------------------------
+
+    def _key(self, api_key: str) -> tuple[str, str]:
+        if not api_key:
+            raise fail(Code.BAD_API_KEY_FMT, "API-key format invalid.", 401)
+        found = self.credentials.lookup(api_key)
+        if found is None:
+            raise fail(Code.REJECTED_MBX_KEY, MSG_INVALID_API_KEY, 401)
+        return found
+
+    @staticmethod
+    def _check_timestamp(params: Params, now_ms: int) -> None:
+        timestamp = params.integer("timestamp", required=True)
+        assert timestamp is not None
+        window_text = params.raw("recvWindow")
+        recv_window = DEFAULT_RECV_WINDOW
+        if window_text is not None:
+            if not window_text.isdigit() or len(window_text) > 9:
+                raise fail(Code.BAD_RECV_WINDOW, f"recvWindow must be less than {MAX_RECV_WINDOW}.")
+            recv_window = int(window_text)
+            if not 0 < recv_window <= MAX_RECV_WINDOW:
+                raise fail(Code.BAD_RECV_WINDOW, f"recvWindow must be less than {MAX_RECV_WINDOW}.")
+        if timestamp >= now_ms + 1000:
+            raise fail(Code.INVALID_TIMESTAMP, MSG_TIMESTAMP_AHEAD)
+        if now_ms - timestamp > recv_window:
+            raise fail(Code.INVALID_TIMESTAMP, MSG_TIMESTAMP_OUTSIDE)
+
+    def _charge(self, client: str, weight: int, now_ms: int, state: _Handled) -> None:
+        state.weight = weight
+        refused = self.limiter.charge(client, weight, now_ms)
+        if refused is not None:
+            raise DialectFailure(refused)
+
+    def _run(
+        self, route: _Route, params: Params, account: str | None, now_ms: int, state: _Handled
+    ) -> tuple[int, object]:
+        if route.places_order:
+            assert account is not None
+            refused = self.limiter.charge_order(account, now_ms)
+            if refused is not None:
+                raise DialectFailure(refused)
+        state.client_order_id = params.raw("newClientOrderId") or params.raw("origClientOrderId")
+        answer: Answer = route.run(params, account, now_ms)
+        state.client_order_id = answer.client_order_id or state.client_order_id
+        return answer.status, answer.body
+
+    def _report(
+        self,
+        transport: Literal["rest", "ws_api"],
+        method: str,
+        path: str,
+        state: _Handled,
+        status: int,
+        now_ms: int,
+    ) -> None:
+        if self.on_request is None:
+            return
+        self.on_request(
+            RequestInfo(
+                transport=transport,
+                method=method[:16] if transport == "rest" else method,
+                path=path[:256],
+                account=state.account,
+                status=status,
+                error_code=None if state.error is None else state.error.code,
+                weight=state.weight,
+                client_order_id=state.client_order_id,
+                time_ms=now_ms,
+            )
+        )
+
+
+@attrs.define(eq=False)
+class _Handled:
+    """What one request got to before it was answered (for headers and the report)."""
+
+    route: _Route | None = None
+    account: str | None = None
+    weight: int = 0
+    error: DialectError | None = None
+    client_order_id: str | None = None
+
+
+def _error_body(failure: DialectFailure) -> tuple[int, dict[str, object]]:
+    body = failure.error.body()
+    body["code"] = int(failure.error.code)
+    if failure.data is not None:
+        body["data"] = failure.data
+    return failure.error.http_status, body
+
+
+def _parse_json(text: str | bytes | bytearray) -> object:
+    if len(text) > MAX_BODY_BYTES:
+        raise fail(-1135, "Invalid JSON Request")
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise fail(-1135, "Invalid JSON Request") from exc
+
+
+def _ws_values(params: Params) -> dict[str, str]:
+    return {name: params.raw(name) or "" for name in params.names()}

@@ -1,0 +1,108 @@
+"""The fake exchange's REST front: a raw ASGI app around a request handler.
+
+What it is for: reading one HTTP request (method, path, raw query, raw body up to a cap,
+lower-cased headers, client IP) into a :class:`RestRequest`, calling the handler (the
+exchange shell's, which adds the time), and writing the JSON :class:`RestResponse`. It also
+answers ASGI lifespan messages, so hypercorn can serve it directly.
+
+What it must never do: answer 5xx or show a traceback (an unexpected error is logged and
+answered 400 with -1000 and a generic message); buffer a body beyond the cap; log secrets
+(the API key header and the signature are never logged).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from mmbot.sim.dialect import MAX_BODY_BYTES, RestRequest, RestResponse
+
+log = logging.getLogger(__name__)
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+Handler = Callable[[RestRequest], RestResponse]
+
+_GENERIC_ERROR = {"code": -1000, "msg": "An unknown error occurred while processing the request."}
+
+
+def build_rest_app(handler: Handler, *, max_body: int = MAX_BODY_BYTES) -> ASGIApp:
+    """An ASGI app answering every HTTP request through ``handler``."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope.get("type")
+        if kind == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if kind != "http":
+            return  # websocket and others are served elsewhere
+        try:
+            request = await _read_request(scope, receive, max_body)
+            response = handler(request)
+            payload = _encode(response.body)
+        except Exception:
+            log.exception("REST request failed unexpectedly: %s", scope.get("path", "?"))
+            response = RestResponse(400, _GENERIC_ERROR)
+            payload = _encode(_GENERIC_ERROR)
+        await _write(send, response, payload)
+
+    return app
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def _read_request(scope: Scope, receive: Receive, max_body: int) -> RestRequest:
+    """The request with at most ``max_body + 1`` body bytes (more tells the handler: too big)."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        if size <= max_body:
+            chunks.append(chunk[: max_body + 1 - size])
+            size += len(chunk)
+        if not message.get("more_body", False):
+            break
+        if size > max_body:
+            break  # stop reading: the rest is never buffered
+    headers: dict[str, str] = {}
+    for name, value in scope.get("headers", ()):
+        headers[bytes(name).decode("latin-1").lower()] = bytes(value).decode("latin-1")
+    client = scope.get("client") or ("", 0)
+    return RestRequest(
+        method=str(scope.get("method", "GET")).upper(),
+        path=str(scope.get("path", "/")),
+        raw_query=bytes(scope.get("query_string", b"")),
+        raw_body=b"".join(chunks),
+        headers=headers,
+        client=str(client[0]),
+    )
+
+
+def _encode(body: object) -> bytes:
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+async def _write(send: Send, response: RestResponse, payload: bytes) -> None:
+    headers = [
+        (b"content-type", b"application/json;charset=UTF-8"),
+        (b"content-length", str(len(payload)).encode()),
+    ]
+    headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})

@@ -1,0 +1,195 @@
+"""Benchmark ``mmbot bench pipeline``: one quote decision through the ``adaptive`` pipeline.
+
+What it is for: per-stage median and p99 and the total per decision, on a realistic book
+(BTCUSDT-like filters, 20 levels a side, a random-walk mid, a few trades per decision,
+moving inventory), 2 levels a side; and, when the order tracker's ``reconcile`` exists
+(``mmbot.quoting.reconcile``), ``reconcile`` with 10 live orders. Goals (issue 5):
+decision median <= 30 us, p99 <= 100 us; reconcile median <= 20 us. It also exports
+``sample_instrument`` and ``sample_book``, the fixtures the pipeline tests build on.
+
+What it must never do: assert on time. It prints figures and the machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from mmbot.bench._util import machine, median, percentile
+from mmbot.clock import derive_rng, perf_counter_ns
+from mmbot.model import BookLevel, BookSnapshot, Instrument, QuoteSet, Side
+from mmbot.quoting.pipeline import QuoteContext, TradeTick
+from mmbot.quoting.strategy import StrategyConfig, build_pipeline, load_strategy
+
+ADAPTIVE = Path(__file__).resolve().parents[2] / "configs" / "strategies" / "adaptive.toml"
+
+
+def sample_instrument(symbol: str = "BTCUSDT") -> Instrument:
+    """BTCUSDT-like filters: tick 0.01, step 0.00001, min notional 5."""
+    return Instrument(
+        symbol=symbol,
+        base_asset="BTC",
+        quote_asset="USDT",
+        tick_size=Decimal("0.01"),
+        step_size=Decimal("0.00001"),
+        min_price=Decimal("0.01"),
+        max_price=Decimal("1000000"),
+        min_qty=Decimal("0.00001"),
+        max_qty=Decimal("9000"),
+        min_notional=Decimal("5"),
+    )
+
+
+def sample_book(
+    mid_ticks: int,
+    *,
+    symbol: str = "BTCUSDT",
+    spread_ticks: int = 2,
+    depth: int = 20,
+    tick: Decimal = Decimal("0.01"),
+    received_at: float = 0.0,
+    bid_qty: Decimal = Decimal("0.5"),
+    ask_qty: Decimal = Decimal("0.4"),
+    is_valid: bool = True,
+) -> BookSnapshot:
+    """A valid book whose best bid/ask straddle ``mid_ticks`` (in ticks)."""
+    best_bid = mid_ticks - spread_ticks // 2
+    best_ask = best_bid + spread_ticks
+    bids = tuple(BookLevel(tick * (best_bid - i), bid_qty + i) for i in range(depth))
+    asks = tuple(BookLevel(tick * (best_ask + i), ask_qty + i) for i in range(depth))
+    return BookSnapshot(symbol, bids, asks, 1, received_at, is_valid)
+
+
+def _reconcile_runner(desired: QuoteSet) -> Callable[[], object] | str:
+    """A no-argument call of ``reconcile(desired, live, now)`` with 10 live orders, or why not.
+
+    The order tracker is another module's work: it is looked up by name and any mismatch
+    is reported as a reason to skip, never guessed around.
+    """
+    try:
+        module = importlib.import_module("mmbot.quoting.reconcile")
+        orders = importlib.import_module("mmbot.quoting.orders")
+        states = importlib.import_module("mmbot.quoting.order_states")
+    except ImportError as exc:
+        return f"the order tracker is not importable ({exc})"
+    reconcile: Any = getattr(module, "reconcile", None) or getattr(orders, "reconcile", None)
+    if reconcile is None:
+        return "no reconcile function in mmbot.quoting.reconcile or mmbot.quoting.orders"
+    try:
+        # 5 levels a side live (the desired set has 2): levels 0-1 drift by one tick, 2-4 go
+        live = [
+            orders.TrackedOrder(
+                client_order_id=f"mm-bench-{side.value[0]}{level}",
+                symbol=desired.symbol,
+                side=side,
+                level=level,
+                price=top.price + Decimal("0.01") * (level + 1) * (-side.sign),
+                quantity=top.quantity,
+                state=states.OrderState.OPEN,
+                order_id=1_000 + level * 2 + (side is Side.SELL),
+            )
+            for side, top in ((Side.BUY, desired.bids[0]), (Side.SELL, desired.asks[0]))
+            for level in range(5)
+        ]
+        reconcile(desired, live, 0.0)
+    except Exception as exc:  # an API we do not know: report it, do not guess
+        return f"reconcile(desired, live, now) failed: {exc!r}"
+    return lambda: reconcile(desired, live, 0.0)
+
+
+def _row(name: str, samples_ns: list[int]) -> str:
+    mid_us = median(samples_ns) / 1e3
+    p99_us = percentile(samples_ns, 0.99) / 1e3
+    return f"{name:<12} {mid_us:>10.2f} {p99_us:>10.2f}"
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="mmbot bench pipeline", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a tiny run (shape only)")
+    parser.add_argument("--decisions", type=int, default=20_000)
+    parser.add_argument("--config", type=Path, default=ADAPTIVE)
+    args = parser.parse_args(argv)
+    n = 200 if args.quick else args.decisions
+
+    config: StrategyConfig = load_strategy(args.config)
+    config = attrs.evolve(config, sizing=attrs.evolve(config.sizing, levels=2))
+    pipeline = build_pipeline(config)
+    instrument = sample_instrument()
+    rng = derive_rng(7, "bench-pipeline")
+
+    # inputs prepared up front, so only the decision is timed
+    contexts: list[QuoteContext] = []
+    mid = 6_500_000  # ticks: 65,000.00
+    position = Decimal(0)
+    for i in range(n):
+        mid += rng.choice((-3, -1, 0, 0, 1, 3))
+        now = i * 0.05
+        book = sample_book(mid, spread_ticks=rng.choice((1, 2, 4)), received_at=now - 0.01)
+        trades = tuple(
+            TradeTick(now - 0.001 * k, book.bids[0].price, Decimal("0.002"), Side.SELL)
+            for k in reversed(range(rng.randrange(0, 4)))
+        )
+        position = max(
+            min(position + Decimal(rng.choice((-1, 0, 1))) / 1000, config.sizing.max_position),
+            -config.sizing.max_position,
+        )
+        contexts.append(
+            QuoteContext(
+                symbol="BTCUSDT",
+                instrument=instrument,
+                now=now,
+                book=book,
+                params=config,
+                position=position,
+                trades=trades,
+            )
+        )
+
+    per_stage: dict[str, list[int]] = {name: [] for name in pipeline.names}
+    totals: list[int] = []
+    state = contexts[0].state
+    quoted = 0
+    last_decision: QuoteSet | None = None
+    for ctx in contexts:
+        ctx = attrs.evolve(ctx, state=state)
+        result, timings = pipeline.run(ctx, perf_counter_ns)
+        state = result.state
+        for name, ns in timings.items():
+            per_stage[name].append(ns)
+        totals.append(timings.total_ns)
+        if result.quotes is not None and not result.quotes.is_empty:
+            quoted += 1
+            last_decision = result.quotes
+
+    print(f"mmbot bench pipeline: strategy {config.name!r}, {config.sizing.levels} levels a side")
+    print(f"decisions: {n} ({quoted} with quotes)")
+    print(f"{'stage':<12} {'median_us':>10} {'p99_us':>10}")
+    for name, samples in per_stage.items():
+        if samples:
+            print(_row(name, samples))
+    print(_row("total", totals) + "   (goal: median <= 30, p99 <= 100)")
+
+    if last_decision is None:
+        print("reconcile: skipped (no decision produced quotes)")
+    else:
+        runner = _reconcile_runner(last_decision)
+        if isinstance(runner, str):
+            print(f"reconcile: skipped ({runner})")
+        else:
+            samples = []
+            for _ in range(n):
+                start = perf_counter_ns()
+                runner()
+                samples.append(perf_counter_ns() - start)
+            print(
+                f"reconcile (10 live): median_us {median(samples) / 1e3:.2f} "
+                f"p99_us {percentile(samples, 0.99) / 1e3:.2f}   (goal: median <= 20)"
+            )
+    print(f"machine: {machine()}")
+    return 0

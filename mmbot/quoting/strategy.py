@@ -1,0 +1,291 @@
+"""The quoting strategy as configuration: parameter classes, TOML loading, pipeline building.
+
+What it is for: one frozen :class:`StrategyConfig` (one attrs class per stage's parameters,
+each field with a documented default), loaded from TOML with one cattrs converter that
+refuses unknown keys and turns every problem into a ``ConfigError`` of "path: reason"
+lines; and :func:`build_pipeline`, which resolves the configured stage names (built-in
+names or a user's ``"package.module:function"``) into a :class:`QuotePipeline`.
+
+What it must never do: take part in a quote decision. It is read once, at start-up; the
+stages read the frozen parameters through ``ctx.params``. Importing a user's module is the
+only side effect here, and it lives here so that the sans-IO stage modules never import
+anything by name at run time. Parameters are documented in ``docs/strategy.md``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import tomllib
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Literal
+
+import attrs
+import cattrs
+
+from mmbot.errors import ConfigError
+from mmbot.quoting.pipeline import QuotePipeline, Stage
+from mmbot.quoting.stages import BUILTIN_STAGES
+
+DEFAULT_STAGES: tuple[str, ...] = (
+    "guards",
+    "fair_value",
+    "volatility",
+    "spread",
+    "skew",
+    "sizing",
+    "rounding",
+)
+
+
+@attrs.frozen
+class GuardParams:
+    """When to pull quotes instead of quoting (see docs/strategy.md, "guards")."""
+
+    stale_after: float = 2.0  # seconds: pull when the book is older than this
+    max_market_spread_bps: float = 200.0  # pull when the market's spread is wider (bps of mid)
+
+
+@attrs.frozen
+class FairValueParams:
+    method: Literal["mid", "micro", "ewma"] = "mid"
+    ewma_halflife: float = 1.0  # seconds, for method = "ewma"
+
+
+@attrs.frozen
+class VolatilityParams:
+    source: Literal["mid", "trades", "max"] = "mid"
+    returns: Literal["log", "simple"] = "log"
+    halflife: float = 60.0  # seconds: decay of the squared-return and elapsed-time sums
+    prior: float = 1.0  # bps per sqrt(second): the estimate before any data
+    prior_weight: float = 10.0  # seconds of pseudo-observation given to ``prior``
+    max_bps: float = 100.0  # cap (bps per sqrt(second)) against one wild print
+
+
+@attrs.frozen
+class SpreadParams:
+    mode: Literal["fixed", "volatility", "avellaneda_stoikov"] = "fixed"
+    base_bps: float = 10.0  # half-spread (bps of the reference price)
+    vol_multiplier: float = 2.0  # "volatility": base + multiplier * sigma * sqrt(vol_horizon)
+    vol_horizon: float = 1.0  # seconds
+    maker_fee_bps: float = 10.0  # the venue's maker fee (negative for a rebate)
+    min_edge_bps: float = 1.0  # half-spread floor = maker fee + this edge
+    max_bps: float = 500.0  # half-spread ceiling
+
+
+@attrs.frozen
+class SkewParams:
+    mode: Literal["none", "linear", "avellaneda_stoikov"] = "none"
+    linear_bps: float = 10.0  # "linear": shift at |position| = max_position, in bps
+    gamma: float = 0.01  # A–S risk aversion, per bps per lot (q = position / order_size)
+    kappa: float = 0.5  # A–S order-book intensity decay, per bps
+    horizon: float = 60.0  # seconds: the rolling T - t
+    max_skew_bps: float = 100.0  # cap on |reservation - fair value|
+
+
+@attrs.frozen
+class SizingParams:
+    levels: int = 1  # quotes per side
+    level_spacing_bps: float = 5.0  # extra distance per level beyond the first
+    order_size: Decimal = Decimal("0.001")  # base units at level 0
+    shape: Literal["flat", "linear", "geometric"] = "flat"
+    shape_factor: float = 1.0  # linear: 1 + i*factor; geometric: factor**i
+    max_position: Decimal = Decimal("0.01")  # |position| never passes this by our quotes
+    max_order_notional: Decimal = Decimal(0)  # quote units per order (0: no limit)
+
+
+@attrs.frozen
+class RoundingParams:
+    post_only: bool = True  # bids strictly below best ask, asks strictly above best bid
+
+
+@attrs.frozen
+class StrategyConfig:
+    """A whole strategy: stage list and each stage's parameters (``ctx.params``)."""
+
+    name: str = "custom"
+    stages: tuple[str, ...] = DEFAULT_STAGES
+    guards: GuardParams = GuardParams()
+    fair_value: FairValueParams = FairValueParams()
+    volatility: VolatilityParams = VolatilityParams()
+    spread: SpreadParams = SpreadParams()
+    skew: SkewParams = SkewParams()
+    sizing: SizingParams = SizingParams()
+    rounding: RoundingParams = RoundingParams()
+
+
+# -- loading ----------------------------------------------------------------------------
+
+
+def _structure_decimal(value: Any, _: Any) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise TypeError(f"expected a decimal number, got {value!r}")
+    try:
+        result = Decimal(str(value))
+    except InvalidOperation:
+        raise ValueError(f"not a decimal number: {value!r}") from None
+    if not result.is_finite():
+        raise ValueError(f"not a finite number: {value!r}")
+    return result
+
+
+def _structure_str(value: Any, _: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {value!r}")
+    return value
+
+
+def _structure_float(value: Any, _: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"expected a number, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"not a finite number: {value!r}")
+    return float(value)
+
+
+def _structure_int(value: Any, _: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"expected an integer, got {value!r}")
+    return value
+
+
+def _structure_bool(value: Any, _: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"expected true or false, got {value!r}")
+    return value
+
+
+converter = cattrs.Converter(forbid_extra_keys=True)
+converter.register_structure_hook(Decimal, _structure_decimal)
+converter.register_structure_hook(str, _structure_str)
+converter.register_structure_hook(float, _structure_float)
+converter.register_structure_hook(int, _structure_int)
+converter.register_structure_hook(bool, _structure_bool)
+
+
+def _readable(message: str) -> str:
+    """cattrs says "reason @ $.a.b"; we say "a.b: reason"."""
+    reason, sep, path = message.rpartition(" @ ")
+    if not sep:
+        return message
+    path = path.removeprefix("$").removeprefix(".") or "(top level)"
+    return f"{path}: {reason}"
+
+
+def _check(config: StrategyConfig) -> list[str]:
+    """Range checks cattrs cannot express, as "path: reason" lines."""
+    problems: list[str] = []
+
+    def need(ok: bool, path: str, reason: str) -> None:
+        if not ok:
+            problems.append(f"{path}: {reason}")
+
+    g, f, v, s, k, z = (
+        config.guards,
+        config.fair_value,
+        config.volatility,
+        config.spread,
+        config.skew,
+        config.sizing,
+    )
+    need(g.stale_after > 0, "guards.stale_after", "must be > 0")
+    need(g.max_market_spread_bps > 0, "guards.max_market_spread_bps", "must be > 0")
+    need(f.ewma_halflife > 0, "fair_value.ewma_halflife", "must be > 0")
+    need(v.halflife > 0, "volatility.halflife", "must be > 0")
+    need(v.prior >= 0, "volatility.prior", "must be >= 0")
+    need(v.prior_weight > 0, "volatility.prior_weight", "must be > 0")
+    need(v.max_bps > 0, "volatility.max_bps", "must be > 0")
+    need(s.base_bps >= 0, "spread.base_bps", "must be >= 0")
+    need(s.vol_multiplier >= 0, "spread.vol_multiplier", "must be >= 0")
+    need(s.vol_horizon > 0, "spread.vol_horizon", "must be > 0")
+    need(s.min_edge_bps >= 0, "spread.min_edge_bps", "must be >= 0")
+    need(s.max_bps > 0, "spread.max_bps", "must be > 0")
+    need(k.linear_bps >= 0, "skew.linear_bps", "must be >= 0")
+    need(k.gamma > 0, "skew.gamma", "must be > 0")
+    need(k.kappa > 0, "skew.kappa", "must be > 0")
+    need(k.horizon > 0, "skew.horizon", "must be > 0")
+    need(k.max_skew_bps >= 0, "skew.max_skew_bps", "must be >= 0")
+    need(z.levels >= 1, "sizing.levels", "must be >= 1")
+    need(z.level_spacing_bps >= 0, "sizing.level_spacing_bps", "must be >= 0")
+    need(z.order_size > 0, "sizing.order_size", "must be > 0")
+    need(z.shape_factor > 0, "sizing.shape_factor", "must be > 0")
+    need(z.max_position >= 0, "sizing.max_position", "must be >= 0")
+    need(z.max_order_notional >= 0, "sizing.max_order_notional", "must be >= 0 (0: no limit)")
+    need(len(config.stages) > 0, "stages", "must name at least one stage")
+    for i, name in enumerate(config.stages):
+        try:
+            resolve_stage(name)
+        except ConfigError as exc:
+            problems.extend(f"stages[{i}]: {p}" for p in exc.problems)
+    return problems
+
+
+def strategy_from_dict(data: Mapping[str, Any]) -> StrategyConfig:
+    """Structure and check a strategy; raise ``ConfigError`` listing every problem."""
+    try:
+        config = converter.structure(dict(data), StrategyConfig)
+    except Exception as exc:  # cattrs raises ClassValidationError / plain errors
+        raise ConfigError([_readable(m) for m in cattrs.transform_error(exc)]) from None
+    problems = _check(config)
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+def load_strategy(path: str | Path) -> StrategyConfig:
+    """Read a strategy TOML file (see ``configs/strategies/``)."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot read ({exc.strerror})"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: not valid TOML ({exc})"]) from None
+    return strategy_from_dict(data)
+
+
+# -- building ---------------------------------------------------------------------------
+
+
+def resolve_stage(name: str) -> Stage:
+    """A built-in stage by name, or a user's stage named ``"package.module:function"``."""
+    builtin = BUILTIN_STAGES.get(name)
+    if builtin is not None:
+        return builtin
+    module_name, sep, attr = name.partition(":")
+    if not sep or not module_name or not attr:
+        known = ", ".join(BUILTIN_STAGES)
+        raise ConfigError(
+            [f"unknown stage {name!r}: use a built-in ({known}) or 'package.module:function'"]
+        )
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(
+            [f"cannot import module {module_name!r} for stage {name!r}: {exc}"]
+        ) from None
+    target: Any = module
+    for part in attr.split("."):
+        target = getattr(target, part, None)
+        if target is None:
+            raise ConfigError([f"module {module_name!r} has no attribute {attr!r}"])
+    if not callable(target):
+        raise ConfigError([f"stage {name!r} is not callable"])
+    stage: Stage = target
+    return stage
+
+
+def build_pipeline(config: StrategyConfig) -> QuotePipeline:
+    """The configured stages, in order, as a pipeline (names are the config's names)."""
+    problems: list[str] = []
+    stages: list[Stage] = []
+    for i, name in enumerate(config.stages):
+        try:
+            stages.append(resolve_stage(name))
+        except ConfigError as exc:
+            problems.extend(f"stages[{i}]: {p}" for p in exc.problems)
+    if problems:
+        raise ConfigError(problems)
+    return QuotePipeline(stages, names=config.stages)

@@ -1,0 +1,210 @@
+"""Properties of the quoting stages (hypothesis): what every quote decision must satisfy.
+
+Over random books, instruments, positions, limits and parameters: quotes never cross each
+other or the market when post-only; prices sit on tick, sizes on step, notional at or
+above the minimum; filling every desired quote never takes |position| past max_position
+or spends more than the free balances; skew moves prices against inventory.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import attrs
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mmbot.bench.pipeline import sample_book
+from mmbot.model import Instrument, QuoteSet
+from mmbot.quoting.pipeline import QuoteContext, QuotePipeline, evolve
+from mmbot.quoting.stages import BUILTIN_STAGES, skew
+from mmbot.quoting.stages.skew import skew_bps
+from mmbot.quoting.strategy import (
+    FairValueParams,
+    RoundingParams,
+    SizingParams,
+    SkewParams,
+    SpreadParams,
+    StrategyConfig,
+    VolatilityParams,
+)
+
+D = Decimal
+# everything after the guards: the properties must hold even on books the guards would pull
+AFTER_GUARDS = QuotePipeline(
+    [
+        BUILTIN_STAGES[n]
+        for n in ("fair_value", "volatility", "spread", "skew", "sizing", "rounding")
+    ]
+)
+
+
+def timer() -> int:
+    return 0
+
+
+@st.composite
+def instruments(draw: st.DrawFn) -> Instrument:
+    tick = draw(st.sampled_from([D("0.01"), D("0.1"), D("0.5"), D("1"), D("0.0001")]))
+    step = draw(st.sampled_from([D("0.00001"), D("0.001"), D("0.1"), D("1")]))
+    return Instrument(
+        symbol="XYZ",
+        base_asset="X",
+        quote_asset="Y",
+        tick_size=tick,
+        step_size=step,
+        min_price=tick,
+        min_qty=step * draw(st.integers(1, 3)),
+        max_qty=draw(st.sampled_from([D(0), step * 500])),
+        min_notional=draw(st.sampled_from([D(0), D(1), D(5), D(10)])),
+        max_notional=draw(st.sampled_from([D(0), D(5_000)])),
+    )
+
+
+@st.composite
+def configs(draw: st.DrawFn, step: Decimal) -> StrategyConfig:
+    order_lots = draw(st.integers(1, 2_000))
+    return StrategyConfig(
+        fair_value=FairValueParams(method=draw(st.sampled_from(["mid", "micro", "ewma"]))),
+        volatility=VolatilityParams(prior=draw(st.floats(0, 20))),
+        spread=SpreadParams(
+            mode=draw(st.sampled_from(["fixed", "volatility", "avellaneda_stoikov"])),
+            base_bps=draw(st.floats(0, 80)),
+            maker_fee_bps=draw(st.floats(-2, 10)),
+            min_edge_bps=draw(st.floats(0, 3)),
+        ),
+        skew=SkewParams(
+            mode=draw(st.sampled_from(["none", "linear", "avellaneda_stoikov"])),
+            linear_bps=draw(st.floats(0, 50)),
+            gamma=draw(st.floats(0.001, 1)),
+            kappa=draw(st.floats(0.01, 5)),
+            max_skew_bps=draw(st.floats(0, 200)),
+        ),
+        sizing=SizingParams(
+            levels=draw(st.integers(1, 4)),
+            level_spacing_bps=draw(st.floats(0, 30)),
+            order_size=step * order_lots,
+            shape=draw(st.sampled_from(["flat", "linear", "geometric"])),
+            shape_factor=draw(st.floats(0.1, 3)),
+            max_position=step * draw(st.integers(0, 5 * order_lots)),
+            max_order_notional=draw(st.sampled_from([D(0), D(50), D(2_000)])),
+        ),
+        rounding=RoundingParams(post_only=True),
+    )
+
+
+@st.composite
+def contexts(draw: st.DrawFn) -> QuoteContext:
+    inst = draw(instruments())
+    config = draw(configs(inst.step_size))
+    mid_ticks = draw(st.integers(20, 2_000_000))
+    book = sample_book(
+        mid_ticks,
+        symbol="XYZ",
+        tick=inst.tick_size,
+        spread_ticks=draw(st.integers(1, 40)),
+        depth=2,
+        bid_qty=D(draw(st.integers(1, 50))),
+        ask_qty=D(draw(st.integers(1, 50))),
+    )
+    max_lots = int(config.sizing.max_position / inst.step_size)
+    position = inst.step_size * draw(st.integers(-2 * max_lots - 3, 2 * max_lots + 3))
+    optional_balance = st.one_of(st.none(), st.decimals(0, 100_000, places=3))
+    return QuoteContext(
+        symbol="XYZ",
+        instrument=inst,
+        now=1.0,
+        book=book,
+        params=config,
+        position=position,
+        quote_free=draw(optional_balance),
+        base_free=draw(optional_balance),
+        volatility=draw(st.floats(0, 50)),
+    )
+
+
+def decide(ctx: QuoteContext) -> QuoteSet:
+    result, _ = AFTER_GUARDS.run(ctx, timer)
+    assert result.pulled is None
+    assert result.quotes is not None
+    return result.quotes
+
+
+@given(contexts())
+def test_quotes_never_cross_each_other_or_the_market_when_post_only(ctx: QuoteContext) -> None:
+    quotes = decide(ctx)
+    best_bid, best_ask = ctx.book.best_bid, ctx.book.best_ask
+    assert best_bid is not None and best_ask is not None
+    assert all(q.price < best_ask for q in quotes.bids)
+    assert all(q.price > best_bid for q in quotes.asks)
+    if quotes.bids and quotes.asks:
+        assert max(q.price for q in quotes.bids) < min(q.price for q in quotes.asks)
+    bid_prices = [q.price for q in quotes.bids]
+    ask_prices = [q.price for q in quotes.asks]
+    assert bid_prices == sorted(set(bid_prices), reverse=True)  # distinct, inside first
+    assert ask_prices == sorted(set(ask_prices))
+
+
+@given(contexts())
+def test_prices_on_tick_sizes_on_step_notional_above_minimum(ctx: QuoteContext) -> None:
+    inst = ctx.instrument
+    for quote in decide(ctx).all():
+        assert quote.price % inst.tick_size == 0 and quote.price > 0
+        assert quote.quantity % inst.step_size == 0
+        assert quote.quantity >= inst.min_qty
+        assert not inst.max_qty or quote.quantity <= inst.max_qty
+        assert quote.price * quote.quantity >= inst.min_notional
+        assert not inst.max_notional or quote.price * quote.quantity <= inst.max_notional
+        limit = ctx.params.sizing.max_order_notional
+        assert not limit or quote.price * quote.quantity <= limit
+
+
+@given(contexts())
+def test_filling_every_quote_never_takes_inventory_past_max_position(ctx: QuoteContext) -> None:
+    quotes = decide(ctx)
+    max_position = ctx.params.sizing.max_position
+    bought = sum((q.quantity for q in quotes.bids), D(0))
+    sold = sum((q.quantity for q in quotes.asks), D(0))
+    # a side already at or past the limit is dropped; otherwise it stops at the limit exactly
+    assert bought <= max(D(0), max_position - ctx.position)
+    assert sold <= max(D(0), max_position + ctx.position)
+
+
+@given(contexts())
+def test_quotes_stay_within_the_free_balances(ctx: QuoteContext) -> None:
+    quotes = decide(ctx)
+    if ctx.quote_free is not None:
+        assert sum((q.price * q.quantity for q in quotes.bids), D(0)) <= ctx.quote_free
+    if ctx.base_free is not None:
+        assert sum((q.quantity for q in quotes.asks), D(0)) <= ctx.base_free
+
+
+@given(contexts(), st.integers(1, 1_000))
+def test_skew_moves_the_reservation_price_against_inventory(ctx: QuoteContext, lots: int) -> None:
+    inventory = ctx.instrument.step_size * lots
+    base = evolve(ctx, fair_value=1_000.0)
+    flat = skew(evolve(base, position=D(0))).reservation
+    long = skew(evolve(base, position=inventory)).reservation
+    short = skew(evolve(base, position=-inventory)).reservation
+    assert flat == 1_000.0
+    assert long is not None and short is not None
+    assert long <= flat <= short
+    if abs(skew_bps(evolve(base, position=inventory))) > 1e-6:  # a shift a float can show
+        assert long < flat < short
+
+
+@given(contexts(), st.integers(1, 1_000))
+def test_skew_moves_both_quoted_prices_against_inventory(ctx: QuoteContext, lots: int) -> None:
+    inventory = ctx.instrument.step_size * lots
+    params = ctx.params
+    roomy = attrs.evolve(
+        params,
+        skew=attrs.evolve(params.skew, mode="linear", linear_bps=10.0, max_skew_bps=100.0),
+        sizing=attrs.evolve(params.sizing, max_position=inventory * 10),
+    )
+    base = evolve(ctx, params=roomy, quote_free=None, base_free=None)
+    long = decide(evolve(base, position=inventory))
+    short = decide(evolve(base, position=-inventory))
+    for mine, theirs in ((long.bids, short.bids), (long.asks, short.asks)):
+        if mine and theirs:
+            assert mine[0].price <= theirs[0].price  # long quotes no higher than short

@@ -1,0 +1,518 @@
+"""The venue seam: the ``Venue`` protocol and the typed, frozen values that cross it.
+
+What it is for: the one interface through which the bot talks to an exchange (DESIGN.md
+§3-4). Requests are values (:class:`PlaceRequest`, :class:`OrderRef`, ...); every call
+returns a :class:`VenueResult` whose ``outcome`` is ``OK``, ``FAILED`` (with the venue's
+code and reason) or ``UNKNOWN`` (with the cause), so the adapter and the quoter handle all
+calls alike. Streams deliver :class:`~mmbot.model.BookSnapshot` values per symbol and
+:data:`UserEvent` values for the account.
+
+What it must never do: raise a transport exception (httpx, wsproto, trio-websocket) out of a
+call, know which implementation is behind it, or do I/O. It imports trio only for type
+checking, so sans-IO cores (``quoting/book.py``) may import these values.
+
+Streams are trio receive channels opened as async context managers::
+
+    async with venue.book_stream("BTCUSDT") as books:
+        async for book in books: ...   # BookSnapshot; conflated (newest wins)
+    async with venue.user_stream() as events:
+        async for event in events: ...  # UserEvent; never conflated, never reordered
+
+Leaving the ``async with`` unsubscribes. A book channel may skip intermediate snapshots when
+the consumer is slow, but a snapshot with ``is_valid=False`` is never skipped in favour of an
+older valid one. The user channel never drops silently: after a reconnect (or an overflow,
+or an undecodable event) it delivers :class:`StreamGap`, and once the subscription is live
+again :class:`Resynced`; the consumer then reconciles open orders and trades over REST.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from decimal import Decimal
+from typing import TYPE_CHECKING, Generic, NoReturn, Protocol, TypeVar
+
+import attrs
+
+from mmbot.errors import (
+    CircuitOpen,
+    MmbotError,
+    RateLimited,
+    VenueRejected,
+    VenueUnavailable,
+    VenueUnknown,
+)
+from mmbot.model import (
+    ExecutionType,
+    Fill,
+    Instrument,
+    OrderStatus,
+    OrderType,
+    Outcome,
+    Side,
+    TimeInForce,
+)
+
+if TYPE_CHECKING:
+    import trio
+
+    from mmbot.model import BookSnapshot
+
+T_co = TypeVar("T_co", covariant=True)
+U = TypeVar("U")
+
+#: A price level on the wire: (price, quantity); quantity 0 removes the level.
+Level = tuple[Decimal, Decimal]
+
+
+# ---- results --------------------------------------------------------------------------
+
+
+@attrs.frozen
+class VenueResult(Generic[T_co]):
+    """The three-valued outcome of one venue call (DESIGN.md §4.2).
+
+    Invariant: ``value`` is set if and only if ``outcome`` is OK. ``code`` is the venue's
+    error code when it gave one (FAILED, or UNKNOWN from -1007); ``reason`` says why in
+    words (the venue's message, or the cause of an unknown outcome). ``retry_after`` (s) is
+    the venue's or breaker's hint before asking again.
+    """
+
+    outcome: Outcome
+    value: T_co | None = None
+    code: int | None = None
+    reason: str = ""
+    http_status: int | None = None
+    retry_after: float | None = None
+
+    @property
+    def is_ok(self) -> bool:
+        return self.outcome is Outcome.OK
+
+    @property
+    def is_failed(self) -> bool:
+        return self.outcome is Outcome.FAILED
+
+    @property
+    def is_unknown(self) -> bool:
+        return self.outcome is Outcome.UNKNOWN
+
+    def unwrap(self) -> T_co:
+        """The value, or the matching ``mmbot.errors`` exception (never a library one)."""
+        if self.outcome is Outcome.OK and self.value is not None:
+            return self.value
+        raise self.to_exception()
+
+    def to_exception(self) -> MmbotError:
+        """The exception this outcome stands for (OK has none: a ``ValueError``)."""
+        if self.outcome is Outcome.UNKNOWN:
+            return VenueUnknown(self.reason)
+        if self.outcome is Outcome.FAILED:
+            if self.code is None:  # never sent (connect refused, breaker open)
+                return VenueUnavailable(self.reason)
+            if self.retry_after is not None:
+                return RateLimited(
+                    self.code, self.reason, retry_after=self.retry_after,
+                    http_status=self.http_status,
+                )  # fmt: skip
+            return VenueRejected(self.code, self.reason, http_status=self.http_status)
+        raise ValueError("an OK result stands for no exception")
+
+    def map(self, fn: Callable[[T_co], U]) -> VenueResult[U]:
+        """Apply ``fn`` to an OK value; FAILED and UNKNOWN pass through unchanged."""
+        if self.outcome is Outcome.OK and self.value is not None:
+            return VenueResult(Outcome.OK, fn(self.value))
+        return VenueResult(
+            self.outcome,
+            None,
+            code=self.code,
+            reason=self.reason,
+            http_status=self.http_status,
+            retry_after=self.retry_after,
+        )
+
+
+def ok(value: U) -> VenueResult[U]:
+    return VenueResult(Outcome.OK, value)
+
+
+def failed(
+    code: int | None,
+    reason: str,
+    *,
+    http_status: int | None = None,
+    retry_after: float | None = None,
+) -> VenueResult[NoReturn]:
+    """Known not to have happened: the venue refused (code) or it could not be sent (None)."""
+    return VenueResult(
+        Outcome.FAILED, None, code=code, reason=reason, http_status=http_status,
+        retry_after=retry_after,
+    )  # fmt: skip
+
+
+def unknown(
+    reason: str, *, code: int | None = None, http_status: int | None = None
+) -> VenueResult[NoReturn]:
+    """May or may not have happened (timeout, reset, 5xx, -1007): resolve, never resend."""
+    return VenueResult(Outcome.UNKNOWN, None, code=code, reason=reason, http_status=http_status)
+
+
+def from_exception(exc: MmbotError) -> VenueResult[NoReturn]:
+    """Map one of mmbot's own errors (raised by the resilience kit) to a result.
+
+    A breaker refusal means the request was never sent: FAILED with ``retry_after``.
+    Anything else that is not a venue error is a bug and is re-raised.
+    """
+    if isinstance(exc, RateLimited):
+        return failed(exc.code, exc.msg, http_status=exc.http_status, retry_after=exc.retry_after)
+    if isinstance(exc, VenueRejected):
+        return failed(exc.code, exc.msg, http_status=exc.http_status)
+    if isinstance(exc, VenueUnknown):
+        return unknown(str(exc))
+    if isinstance(exc, VenueUnavailable):
+        return failed(None, str(exc))
+    if isinstance(exc, CircuitOpen):
+        return failed(None, str(exc), retry_after=exc.retry_after)
+    raise exc
+
+
+# ---- requests -------------------------------------------------------------------------
+
+
+@attrs.frozen
+class PlaceRequest:
+    """A new order. LIMIT needs ``price`` and ``time_in_force``; LIMIT_MAKER needs ``price``."""
+
+    symbol: str
+    side: Side
+    type: OrderType
+    quantity: Decimal
+    client_order_id: str
+    price: Decimal | None = None
+    time_in_force: TimeInForce | None = None
+
+
+@attrs.frozen
+class OrderRef:
+    """Names one order by exchange id, client order id, or both (at least one)."""
+
+    symbol: str
+    order_id: int | None = None
+    client_order_id: str | None = None
+
+
+class CancelReplaceMode(enum.Enum):
+    STOP_ON_FAILURE = "STOP_ON_FAILURE"  # the new order is not tried if the cancel fails
+    ALLOW_FAILURE = "ALLOW_FAILURE"  # the new order is tried either way
+
+
+@attrs.frozen
+class CancelReplaceRequest:
+    cancel: OrderRef
+    new: PlaceRequest
+    mode: CancelReplaceMode = CancelReplaceMode.STOP_ON_FAILURE
+
+
+# ---- answers --------------------------------------------------------------------------
+
+
+@attrs.frozen
+class OrderInfo:
+    """One order as the venue reports it (query, cancel, open orders, placement RESULT)."""
+
+    symbol: str
+    order_id: int
+    client_order_id: str
+    side: Side
+    type: OrderType
+    time_in_force: TimeInForce | None
+    price: Decimal
+    orig_qty: Decimal
+    executed_qty: Decimal
+    cumulative_quote_qty: Decimal
+    status: OrderStatus
+    time_ms: int | None = None  # creation (query/open orders) or transaction time
+    update_time_ms: int | None = None
+    # On a cancel answer the venue names the cancel request too (its "clientOrderId");
+    # ``client_order_id`` above is always the order's own id ("origClientOrderId" there).
+    cancel_client_order_id: str | None = None
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.orig_qty - self.executed_qty
+
+
+@attrs.frozen
+class PlaceAck:
+    """An accepted order. ``order`` is None for an ACK-type answer; ``fills`` are FULL's."""
+
+    symbol: str
+    order_id: int
+    client_order_id: str
+    transact_time_ms: int
+    order: OrderInfo | None = None
+    fills: tuple[Fill, ...] = ()
+
+
+@attrs.frozen
+class CancelReplaceResult:
+    """Per-part results of a cancel-replace the venue answered (HTTP 200 or 409).
+
+    ``new`` is None when the new order was not attempted (STOP_ON_FAILURE after a failed
+    cancel). The call's own outcome is OK whenever the venue answered with these parts.
+    """
+
+    cancel: VenueResult[OrderInfo]
+    new: VenueResult[PlaceAck] | None
+
+    @property
+    def fully_ok(self) -> bool:
+        return self.cancel.is_ok and self.new is not None and self.new.is_ok
+
+
+@attrs.frozen
+class Balance:
+    asset: str
+    free: Decimal
+    locked: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.free + self.locked
+
+
+PlaceOutcome = VenueResult[PlaceAck]
+CancelOutcome = VenueResult[OrderInfo]
+CancelReplaceOutcome = VenueResult[CancelReplaceResult]
+
+
+# ---- market data ----------------------------------------------------------------------
+
+
+@attrs.frozen
+class DepthUpdate:
+    """A diff of the public book covering update ids ``first_update_id..final_update_id``.
+
+    Levels carry the new absolute quantity; quantity 0 removes the level.
+    """
+
+    symbol: str
+    first_update_id: int  # U
+    final_update_id: int  # u
+    event_time_ms: int
+    bids: tuple[Level, ...]
+    asks: tuple[Level, ...]
+
+
+@attrs.frozen
+class DepthSnapshot:
+    """The public book at ``last_update_id`` (REST ``/depth``), best levels first."""
+
+    symbol: str
+    last_update_id: int
+    bids: tuple[Level, ...]
+    asks: tuple[Level, ...]
+
+
+@attrs.frozen
+class BookTicker:
+    symbol: str
+    update_id: int
+    bid_price: Decimal
+    bid_qty: Decimal
+    ask_price: Decimal
+    ask_qty: Decimal
+
+
+@attrs.frozen
+class PublicTrade:
+    symbol: str
+    trade_id: int
+    price: Decimal
+    quantity: Decimal
+    trade_time_ms: int
+    event_time_ms: int
+    buyer_is_maker: bool
+
+
+# ---- user events ----------------------------------------------------------------------
+
+
+@attrs.frozen
+class ExecutionReport:
+    """Every field of the dialect's ``executionReport`` that mmbot reads."""
+
+    event_time_ms: int  # E
+    symbol: str  # s
+    client_order_id: str  # c
+    side: Side  # S
+    order_type: OrderType  # o
+    time_in_force: TimeInForce  # f
+    quantity: Decimal  # q
+    price: Decimal  # p
+    execution_type: ExecutionType  # x
+    status: OrderStatus  # X
+    reject_reason: str  # r ("NONE" unless rejected)
+    order_id: int  # i
+    last_qty: Decimal  # l
+    cumulative_qty: Decimal  # z (only grows)
+    last_price: Decimal  # L
+    commission: Decimal  # n
+    commission_asset: str | None  # N
+    transaction_time_ms: int  # T
+    trade_id: int  # t (-1 if none)
+    is_maker: bool  # m
+    orig_client_order_id: str  # C ("" unless cancelled)
+    cumulative_quote_qty: Decimal  # Z
+    is_working: bool = False  # w
+    order_creation_time_ms: int | None = None  # O
+    working_time_ms: int | None = None  # W
+    last_quote_qty: Decimal | None = None  # Y
+    quote_order_qty: Decimal | None = None  # Q
+
+
+@attrs.frozen
+class _OrderEvent:
+    """Common face of the order events: the full report plus its identifying fields."""
+
+    report: ExecutionReport
+
+    @property
+    def symbol(self) -> str:
+        return self.report.symbol
+
+    @property
+    def order_id(self) -> int:
+        return self.report.order_id
+
+    @property
+    def client_order_id(self) -> str:
+        """The order's own client id (on a cancel, ``c`` names the cancel and ``C`` the order)."""
+        return self.report.orig_client_order_id or self.report.client_order_id
+
+    @property
+    def status(self) -> OrderStatus:
+        return self.report.status
+
+    @property
+    def cumulative_qty(self) -> Decimal:
+        return self.report.cumulative_qty
+
+
+@attrs.frozen
+class OrderAccepted(_OrderEvent):
+    """The order is on the book (execution type NEW; also REPLACED)."""
+
+
+@attrs.frozen
+class OrderFilled(_OrderEvent):
+    """A trade of the order; de-duplicate by ``fill.key`` (symbol, order id, trade id)."""
+
+    fill: Fill
+
+
+@attrs.frozen
+class OrderCancelled(_OrderEvent):
+    """Cancelled; ``report.orig_client_order_id`` names the order when cancelled by id."""
+
+
+@attrs.frozen
+class OrderRejected(_OrderEvent):
+    reason: str
+
+
+@attrs.frozen
+class OrderExpired(_OrderEvent):
+    """Expired by time in force, by the venue (maintenance), or by self-trade prevention."""
+
+
+@attrs.frozen
+class BalanceChanged:
+    """``outboundAccountPosition``: the new balances of the assets that changed."""
+
+    event_time_ms: int
+    balances: tuple[Balance, ...]
+    last_update_ms: int | None = None
+
+
+@attrs.frozen
+class BalanceDelta:
+    """``balanceUpdate``: a deposit, withdrawal or transfer (not a trade)."""
+
+    event_time_ms: int
+    asset: str
+    delta: Decimal
+    clear_time_ms: int | None = None
+
+
+@attrs.frozen
+class StreamGap:
+    """Events may have been lost since the last one delivered: reconcile over REST."""
+
+    reason: str
+    event_time_ms: int | None = None
+
+
+@attrs.frozen
+class Resynced:
+    """The stream is live again after a :class:`StreamGap`; events from here on are complete."""
+
+    reason: str = ""
+
+
+OrderEvent = OrderAccepted | OrderFilled | OrderCancelled | OrderRejected | OrderExpired
+UserEvent = OrderEvent | BalanceChanged | BalanceDelta | StreamGap | Resynced
+
+
+# ---- the protocol ---------------------------------------------------------------------
+
+
+class Venue(Protocol):
+    """What the bot needs from an exchange. Every call returns a :class:`VenueResult`.
+
+    Calls are checkpoints and may be cancelled; cancellation propagates (it is not an
+    outcome). Each call has its own deadline inside the implementation; a deadline that
+    expires after the request was sent gives UNKNOWN.
+    """
+
+    async def instruments(self) -> VenueResult[tuple[Instrument, ...]]: ...
+
+    async def server_time(self) -> VenueResult[int]:
+        """The venue's clock in epoch milliseconds."""
+        ...
+
+    async def place(self, request: PlaceRequest) -> PlaceOutcome: ...
+
+    async def cancel(self, ref: OrderRef) -> CancelOutcome: ...
+
+    async def cancel_replace(self, request: CancelReplaceRequest) -> CancelReplaceOutcome: ...
+
+    async def cancel_all(self, symbol: str) -> VenueResult[tuple[OrderInfo, ...]]: ...
+
+    async def query_order(self, ref: OrderRef) -> VenueResult[OrderInfo]: ...
+
+    async def open_orders(
+        self, symbol: str | None = None
+    ) -> VenueResult[tuple[OrderInfo, ...]]: ...
+
+    async def balances(self) -> VenueResult[tuple[Balance, ...]]: ...
+
+    async def trades(
+        self,
+        symbol: str,
+        *,
+        order_id: int | None = None,
+        from_id: int | None = None,
+        limit: int = 500,
+    ) -> VenueResult[tuple[Fill, ...]]:
+        """The account's trades; ``Fill.client_order_id`` is "" (the venue omits it)."""
+        ...
+
+    def book_stream(
+        self, symbol: str
+    ) -> AbstractAsyncContextManager[trio.abc.ReceiveChannel[BookSnapshot]]: ...
+
+    def user_stream(self) -> AbstractAsyncContextManager[trio.abc.ReceiveChannel[UserEvent]]: ...
+
+    async def aclose(self) -> None: ...

@@ -107,6 +107,15 @@ def order_ack(order: OrderView) -> dict[str, object]:
     }
 
 
+def working_time(order: OrderView) -> int:
+    """When the order started working: its placement, also when it filled on arrival.
+
+    Binance reports -1 only for a conditional order not yet triggered, which this dialect
+    does not support; clients such as ccxt take ``workingTime`` as the order's timestamp.
+    """
+    return order.working_time_ms if order.working_time_ms >= 0 else order.time_ms
+
+
 def order_result(order: OrderView) -> dict[str, object]:
     return {
         **order_ack(order),
@@ -119,7 +128,7 @@ def order_result(order: OrderView) -> dict[str, object]:
         "timeInForce": order.time_in_force.value,
         "type": order.type.value,
         "side": order.side.value,
-        "workingTime": order.working_time_ms,
+        "workingTime": working_time(order),
         "selfTradePreventionMode": "NONE",
     }
 
@@ -184,8 +193,8 @@ def queried_order(order: OrderView) -> dict[str, object]:
         "icebergQty": num(Decimal(0)),
         "time": order.time_ms,
         "updateTime": order.update_time_ms,
-        "isWorking": order.working_time_ms >= 0,
-        "workingTime": order.working_time_ms,
+        "isWorking": True,
+        "workingTime": working_time(order),
         "origQuoteOrderQty": num(Decimal(0)),
         "selfTradePreventionMode": "NONE",
     }

@@ -1,0 +1,365 @@
+"""The order tracker: the bot's book of its own orders, as a transition table (sans-IO).
+
+What it is for: knowing, at every moment, which of the bot's orders may be on the exchange,
+how much of each has filled, and which ones the shell must query because a request's outcome
+is unknown (DESIGN.md §4.2). The quoter maps venue replies and user-stream events to the
+``on_*`` methods; :func:`mmbot.quoting.reconcile.reconcile` reads :meth:`OrderTracker.live`.
+
+What it must never do: I/O, read a clock, raise on a surprising event, or guess. How an
+order moves between states lives in one table, :mod:`mmbot.quoting.order_states` (read its
+docstring for the rules); an event with no entry there is an *anomaly*: recorded in
+:meth:`OrderTracker.anomalies` and returned as a :class:`Transition`, the state kept.
+
+Fill quantity is monotone: ``filled = min(quantity, max(sum of de-duplicated fills, largest
+cumulative quantity reported))``; it never decreases and never exceeds quantity. A fill that
+completes the quantity makes the order FILLED (the exchange says so).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+
+import attrs
+
+from mmbot.model import ZERO, Fill, OrderStatus, OrderType, Outcome, Quote, Side
+from mmbot.quoting.client_ids import ClientIdFactory
+from mmbot.quoting.order_states import (
+    CONTRADICTIONS,
+    QUERY_EVENTS,
+    TRANSITIONS,
+    OrderEvent,
+    OrderState,
+    normalise,
+)
+
+S = OrderState
+E = OrderEvent
+
+
+@attrs.frozen
+class OrderIntent:
+    """What the bot wants to send: one order for one (side, level) slot."""
+
+    symbol: str
+    side: Side
+    level: int
+    price: Decimal
+    quantity: Decimal
+    type: OrderType = OrderType.LIMIT_MAKER
+
+    @classmethod
+    def from_quote(cls, symbol: str, quote: Quote) -> OrderIntent:
+        return cls(symbol, quote.side, quote.level, quote.price, quote.quantity)
+
+
+@attrs.frozen
+class TrackedOrder:
+    """The tracker's record of one order (a value; the tracker swaps in a new one)."""
+
+    client_order_id: str
+    symbol: str
+    side: Side
+    level: int
+    price: Decimal
+    quantity: Decimal
+    state: OrderState = OrderState.PENDING_NEW
+    order_id: int | None = None
+    fills_qty: Decimal = ZERO  # sum of de-duplicated fills
+    reported_qty: Decimal = ZERO  # largest cumulative quantity the exchange reported
+    type: OrderType = OrderType.LIMIT_MAKER
+
+    @property
+    def slot(self) -> tuple[Side, int]:
+        return (self.side, self.level)
+
+    # Invariant: 0 <= filled <= quantity, and it never decreases. Derived from the two
+    # fields above at construction (``attrs.evolve`` included), so reading it is free.
+    filled: Decimal = attrs.field(init=False, eq=False)
+    remaining: Decimal = attrs.field(init=False, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        filled = min(self.quantity, max(self.fills_qty, self.reported_qty))
+        object.__setattr__(self, "filled", filled)
+        object.__setattr__(self, "remaining", self.quantity - filled)
+
+
+@attrs.frozen
+class Transition:
+    """What one input did: the state before and after, and an anomaly if it was illegal."""
+
+    client_order_id: str
+    event: OrderEvent | None
+    before: OrderState | None
+    after: OrderState | None
+    anomaly: str | None = None
+
+
+@attrs.frozen
+class TrackerStatistics:
+    created: int
+    live: int
+    unresolved: int
+    states: Mapping[OrderState, int]
+    fills: int
+    duplicate_fills: int
+    anomalies: int
+
+
+@attrs.define(eq=False)
+class OrderTracker:
+    """The bot's orders, keyed by client order id (any number of symbols).
+
+    ``max_closed`` terminal orders are kept (oldest forgotten first) so late fills and
+    duplicates still find their order; ``max_anomalies`` recent anomalies are kept.
+    """
+
+    ids: ClientIdFactory
+    max_closed: int = 10_000
+    max_anomalies: int = 1_000
+    # Invariant: every order ever created is in _orders until it is terminal and evicted.
+    _orders: dict[str, TrackedOrder] = attrs.field(factory=dict, init=False)
+    _by_order_id: dict[tuple[str, int], str] = attrs.field(factory=dict, init=False)
+    _trades: dict[str, set[int]] = attrs.field(factory=dict, init=False)
+    _closed: deque[str] = attrs.field(factory=deque, init=False)
+    _anomalies: deque[Transition] = attrs.field(init=False)
+    _created: int = attrs.field(default=0, init=False)
+    _fills: int = attrs.field(default=0, init=False)
+    _duplicate_fills: int = attrs.field(default=0, init=False)
+    _anomaly_count: int = attrs.field(default=0, init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self._anomalies = deque(maxlen=self.max_anomalies)
+
+    # -- queries ---------------------------------------------------------------------------
+
+    def get(self, cid: str) -> TrackedOrder | None:
+        return self._orders.get(cid)
+
+    def __iter__(self) -> Iterator[TrackedOrder]:
+        return iter(list(self._orders.values()))
+
+    def live(self, symbol: str | None = None) -> list[TrackedOrder]:
+        """Orders that may be on the exchange: every non-terminal state."""
+        return [
+            o
+            for o in self._orders.values()
+            if not o.state.is_terminal and (symbol is None or o.symbol == symbol)
+        ]
+
+    def unresolved(self, symbol: str | None = None) -> list[TrackedOrder]:
+        """Orders whose fate is unknown: the shell must query these by client order id."""
+        return [
+            o
+            for o in self._orders.values()
+            if o.state is S.UNRESOLVED and (symbol is None or o.symbol == symbol)
+        ]
+
+    def anomalies(self) -> list[Transition]:
+        return list(self._anomalies)
+
+    def statistics(self) -> TrackerStatistics:
+        states = dict.fromkeys(OrderState, 0)
+        for o in self._orders.values():
+            states[o.state] += 1
+        live = sum(n for s, n in states.items() if not s.is_terminal)
+        return TrackerStatistics(
+            created=self._created,
+            live=live,
+            unresolved=states[S.UNRESOLVED],
+            states=states,
+            fills=self._fills,
+            duplicate_fills=self._duplicate_fills,
+            anomalies=self._anomaly_count,
+        )
+
+    # -- inputs ----------------------------------------------------------------------------
+
+    def new_order(self, intent: OrderIntent) -> str:
+        """Record an order about to be sent (PENDING_NEW); returns its client order id."""
+        cid = self.ids.next_id((intent.side, intent.level))
+        self._orders[cid] = TrackedOrder(
+            client_order_id=cid,
+            symbol=intent.symbol,
+            side=intent.side,
+            level=intent.level,
+            price=intent.price,
+            quantity=intent.quantity,
+            type=intent.type,
+        )
+        self._trades[cid] = set()
+        self._created += 1
+        return cid
+
+    def on_place_outcome(
+        self, cid: str, outcome: Outcome, order_id: int | None = None, reason: str | None = None
+    ) -> Transition:
+        """The outcome of the placement request (``reason``: the venue's message if any)."""
+        event = {
+            Outcome.OK: E.PLACE_OK,
+            Outcome.FAILED: E.PLACE_FAILED,
+            Outcome.UNKNOWN: E.PLACE_UNKNOWN,
+        }[outcome]
+        return self._apply(cid, event, order_id=order_id, note=reason)
+
+    def on_ack(self, cid: str, order_id: int) -> Transition:
+        """The exchange reports the order NEW (user stream)."""
+        return self._apply(cid, E.ACK, order_id=order_id)
+
+    def on_fill(self, fill: Fill) -> Transition:
+        """One trade of one order; de-duplicated by (order_id, trade_id)."""
+        cid = self._resolve_cid(fill.client_order_id, fill.symbol, fill.order_id)
+        if cid is None:
+            return self._anomaly(fill.client_order_id, E.FILL, None, "fill for an unknown order")
+        trades = self._trades[cid]
+        if fill.trade_id in trades:
+            self._duplicate_fills += 1
+            order = self._orders[cid]
+            return Transition(cid, None, order.state, order.state)
+        trades.add(fill.trade_id)
+        self._fills += 1
+        order = self._orders[cid]
+        note = None
+        if order.fills_qty + fill.quantity > order.quantity:
+            note = f"fills exceed quantity {order.quantity}"
+        updated = attrs.evolve(order, fills_qty=order.fills_qty + fill.quantity)
+        return self._after_fill(order, updated, fill.order_id, note)
+
+    def on_cumulative(
+        self, cid: str, cumulative: Decimal, order_id: int | None = None
+    ) -> Transition:
+        """The exchange's cumulative filled quantity (``z``); only ever moves it up."""
+        order = self._orders.get(cid)
+        if order is None:
+            return self._anomaly(cid, E.FILL, None, "cumulative for an unknown order")
+        note = None
+        if cumulative > order.quantity:
+            note = f"cumulative {cumulative} exceeds quantity {order.quantity}"
+        updated = attrs.evolve(order, reported_qty=max(order.reported_qty, cumulative))
+        return self._after_fill(order, updated, order_id, note)
+
+    def on_cancelled(self, cid: str) -> Transition:
+        return self._apply(cid, E.CANCELLED)
+
+    def on_expired(self, cid: str) -> Transition:
+        return self._apply(cid, E.EXPIRED)
+
+    def on_rejected(self, cid: str, reason: str | None = None) -> Transition:
+        return self._apply(cid, E.REJECTED, note=reason)
+
+    def request_cancel(self, cid: str) -> Transition:
+        """Record a cancel about to be sent (only a resting order can be cancelled)."""
+        return self._apply(cid, E.CANCEL_REQUEST)
+
+    def on_cancel_outcome(self, cid: str, outcome: Outcome) -> Transition:
+        event = {
+            Outcome.OK: E.CANCEL_OK,
+            Outcome.FAILED: E.CANCEL_FAILED,
+            Outcome.UNKNOWN: E.CANCEL_UNKNOWN,
+        }[outcome]
+        return self._apply(cid, event)
+
+    def on_query_result(
+        self,
+        cid: str,
+        found: bool,
+        status: OrderStatus | None = None,
+        executed_qty: Decimal | None = None,
+        order_id: int | None = None,
+    ) -> Transition:
+        """The answer to a query by client order id (how UNRESOLVED orders are resolved)."""
+        order = self._orders.get(cid)
+        if order is None:
+            return self._anomaly(cid, None, None, "query result for an unknown order")
+        if not found:
+            existed = order.order_id is not None or order.filled > 0
+            transition = self._apply(cid, E.QUERY_NOT_FOUND)
+            if existed and transition.anomaly is None:
+                transition = attrs.evolve(transition, anomaly="an order known to exist not found")
+                self._record(transition)
+            return transition
+        if status is None:
+            return self._anomaly(cid, None, order.state, "query found the order without status")
+        if executed_qty is not None:
+            self.on_cumulative(cid, executed_qty, order_id)
+        if status is OrderStatus.FILLED:
+            order = self._orders[cid]
+            updated = attrs.evolve(order, reported_qty=order.quantity)
+            return self._after_fill(order, updated, order_id)
+        return self._apply(cid, QUERY_EVENTS[status], order_id=order_id)
+
+    # -- the machine -----------------------------------------------------------------------
+
+    def _resolve_cid(self, cid: str, symbol: str, order_id: int) -> str | None:
+        if cid in self._orders:
+            return cid
+        return self._by_order_id.get((symbol, order_id))
+
+    def _after_fill(
+        self,
+        before: TrackedOrder,
+        updated: TrackedOrder,
+        order_id: int | None,
+        note: str | None = None,
+    ) -> Transition:
+        cid = before.client_order_id
+        self._orders[cid] = updated
+        if note is not None:
+            self._anomaly(cid, E.FILL, before.state, note)
+        if updated.filled == updated.quantity and updated.state is not S.FILLED:
+            return self._apply(cid, E.FILL_COMPLETE, order_id=order_id)
+        if updated.filled > before.filled:
+            return self._apply(cid, E.FILL, order_id=order_id)
+        return Transition(cid, None, before.state, updated.state)
+
+    def _apply(
+        self, cid: str, event: OrderEvent, order_id: int | None = None, note: str | None = None
+    ) -> Transition:
+        order = self._orders.get(cid)
+        if order is None:
+            return self._anomaly(cid, event, None, "event for an unknown order")
+        if order_id is not None and order.order_id is None:
+            order = attrs.evolve(order, order_id=order_id)
+            self._orders[cid] = order
+            self._by_order_id[(order.symbol, order_id)] = cid
+        before = order.state
+        after = TRANSITIONS[before].get(event)
+        anomaly = None
+        if after is None:
+            after = CONTRADICTIONS.get((before, event))
+            anomaly = f"{event.value} in state {before.value}" + (f": {note}" if note else "")
+            if after is None:
+                return self._anomaly(cid, event, before, anomaly)
+        after = normalise(after, order.filled > 0)
+        if after is not before:
+            self._orders[cid] = attrs.evolve(order, state=after)
+            if after.is_terminal:
+                self._close(cid)
+        transition = Transition(cid, event, before, after, anomaly)
+        if anomaly is not None:
+            self._record(transition)
+        return transition
+
+    def _anomaly(
+        self, cid: str, event: OrderEvent | None, state: OrderState | None, why: str
+    ) -> Transition:
+        transition = Transition(cid, event, state, state, why)
+        self._record(transition)
+        return transition
+
+    def _record(self, transition: Transition) -> None:
+        self._anomaly_count += 1
+        self._anomalies.append(transition)
+
+    def _close(self, cid: str) -> None:
+        self._closed.append(cid)
+        while len(self._closed) > self.max_closed:
+            old = self._closed.popleft()
+            record = self._orders.get(old)
+            if record is None or not record.state.is_terminal:
+                continue
+            del self._orders[old]
+            del self._trades[old]
+            if record.order_id is not None:
+                self._by_order_id.pop((record.symbol, record.order_id), None)

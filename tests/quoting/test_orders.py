@@ -1,0 +1,291 @@
+"""The order tracker's transitions, one interleaving per test, and client order ids."""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mmbot.model import Fill, OrderStatus, Outcome, Side
+from mmbot.quoting.client_ids import (
+    MAX_CLIENT_ORDER_ID_LENGTH,
+    ClientIdFactory,
+    make_run_id,
+    parse_client_order_id,
+    parse_slot,
+)
+from mmbot.quoting.order_states import TRANSITIONS, OrderEvent, OrderState
+from mmbot.quoting.orders import OrderIntent, OrderTracker
+
+D = Decimal
+S = OrderState
+
+
+def tracker(**kwargs: object) -> OrderTracker:
+    return OrderTracker(ClientIdFactory("mm", "run1"), **kwargs)  # type: ignore[arg-type]
+
+
+def place(t: OrderTracker, qty: str = "3", level: int = 0, side: Side = Side.BUY) -> str:
+    return t.new_order(OrderIntent("BTCUSDT", side, level, D("100"), D(qty)))
+
+
+def fill(cid: str, trade_id: int, qty: str, order_id: int = 7) -> Fill:
+    return Fill(
+        "BTCUSDT", order_id, cid, trade_id, Side.BUY, D("100"), D(qty), D(0), "USDT", True, 0
+    )
+
+
+def test_new_order_is_pending_and_live() -> None:
+    t = tracker()
+    cid = place(t)
+    assert t.get(cid).state is S.PENDING_NEW  # type: ignore[union-attr]
+    assert [o.client_order_id for o in t.live()] == [cid]
+
+
+def test_place_ok_opens_and_records_order_id() -> None:
+    t = tracker()
+    cid = place(t)
+    assert t.on_place_outcome(cid, Outcome.OK, order_id=7).after is S.OPEN
+    assert t.get(cid).order_id == 7  # type: ignore[union-attr]
+
+
+def test_place_failed_closes_as_rejected() -> None:
+    t = tracker()
+    cid = place(t)
+    t.on_place_outcome(cid, Outcome.FAILED, reason="Order would immediately match and take.")
+    assert t.get(cid).state is S.REJECTED  # type: ignore[union-attr]
+    assert t.live() == []
+
+
+def test_unknown_placement_is_unresolved_until_queried() -> None:
+    t = tracker()
+    cid = place(t)
+    t.on_place_outcome(cid, Outcome.UNKNOWN)
+    assert [o.client_order_id for o in t.unresolved()] == [cid]
+    t.on_query_result(cid, found=True, status=OrderStatus.NEW, executed_qty=D(0), order_id=9)
+    assert t.get(cid).state is S.OPEN  # type: ignore[union-attr]
+    assert t.unresolved() == []
+
+
+def test_unknown_placement_not_found_is_closed() -> None:
+    t = tracker()
+    cid = place(t)
+    t.on_place_outcome(cid, Outcome.UNKNOWN)
+    t.on_query_result(cid, found=False)
+    assert t.get(cid).state is S.REJECTED  # type: ignore[union-attr]
+    assert t.anomalies() == []
+
+
+def test_ack_does_not_resolve_an_unknown_cancel() -> None:
+    t = tracker()
+    cid = place(t)
+    t.on_place_outcome(cid, Outcome.OK, order_id=7)
+    t.request_cancel(cid)
+    t.on_cancel_outcome(cid, Outcome.UNKNOWN)
+    t.on_ack(cid, 7)  # late NEW event: says nothing about the cancel
+    assert t.get(cid).state is S.UNRESOLVED  # type: ignore[union-attr]
+    t.on_cancelled(cid)
+    assert t.get(cid).state is S.CANCELLED  # type: ignore[union-attr]
+
+
+def test_fill_before_ack_then_late_ack_keeps_fill_state() -> None:
+    t = tracker()
+    cid = place(t)
+    t.on_fill(fill(cid, 1, "1"))
+    t.on_place_outcome(cid, Outcome.OK, order_id=7)
+    t.on_ack(cid, 7)
+    order = t.get(cid)
+    assert order is not None and order.state is S.PARTIALLY_FILLED and order.filled == 1
+
+
+def test_duplicate_fill_is_counted_once() -> None:
+    t = tracker()
+    cid = place(t)
+    t.on_fill(fill(cid, 1, "1"))
+    t.on_fill(fill(cid, 1, "1"))
+    assert t.get(cid).filled == 1  # type: ignore[union-attr]
+    assert t.statistics().duplicate_fills == 1
+
+
+def test_cumulative_and_fills_do_not_double_count() -> None:
+    t = tracker()
+    cid = place(t)
+    t.on_cumulative(cid, D(2))
+    t.on_fill(fill(cid, 1, "1"))
+    t.on_fill(fill(cid, 2, "1"))
+    assert t.get(cid).filled == 2  # type: ignore[union-attr]
+
+
+def test_cumulative_never_goes_backwards() -> None:
+    t = tracker()
+    cid = place(t)
+    t.on_cumulative(cid, D(2))
+    t.on_cumulative(cid, D(1))
+    assert t.get(cid).filled == 2  # type: ignore[union-attr]
+
+
+def test_fill_beyond_quantity_is_capped_and_reported() -> None:
+    t = tracker()
+    cid = place(t, qty="1")
+    t.on_fill(fill(cid, 1, "2"))
+    order = t.get(cid)
+    assert order is not None and order.filled == 1 and order.state is S.FILLED
+    assert any("exceed" in (a.anomaly or "") for a in t.anomalies())
+
+
+def test_late_fill_after_cancel_counts_and_stays_cancelled() -> None:
+    t = tracker()
+    cid = place(t)
+    t.on_place_outcome(cid, Outcome.OK, order_id=7)
+    t.request_cancel(cid)
+    t.on_cancel_outcome(cid, Outcome.OK)
+    t.on_fill(fill(cid, 1, "1"))
+    order = t.get(cid)
+    assert order is not None and order.state is S.CANCELLED and order.filled == 1
+    assert t.anomalies() == []
+
+
+def test_cancel_ack_after_full_fill_is_ignored() -> None:
+    t = tracker()
+    cid = place(t, qty="1")
+    t.on_fill(fill(cid, 1, "1"))
+    t.on_cancelled(cid)
+    assert t.get(cid).state is S.FILLED  # type: ignore[union-attr]
+    assert len(t.anomalies()) == 1
+
+
+def test_failed_cancel_returns_to_partially_filled() -> None:
+    t = tracker()
+    cid = place(t)
+    t.on_fill(fill(cid, 1, "1"))
+    t.request_cancel(cid)
+    assert t.on_cancel_outcome(cid, Outcome.FAILED).after is S.PARTIALLY_FILLED
+
+
+def test_cancel_of_pending_new_is_refused_as_anomaly() -> None:
+    t = tracker()
+    cid = place(t)
+    transition = t.request_cancel(cid)
+    assert transition.anomaly is not None
+    assert t.get(cid).state is S.PENDING_NEW  # type: ignore[union-attr]
+
+
+def test_event_for_unknown_order_is_reported_not_raised() -> None:
+    t = tracker()
+    assert t.on_cancelled("mm-other-1").anomaly == "event for an unknown order"
+    assert t.on_fill(fill("mm-other-1", 1, "1")).anomaly == "fill for an unknown order"
+
+
+def test_fill_with_foreign_client_id_finds_order_by_order_id() -> None:
+    t = tracker()
+    cid = place(t)
+    t.on_ack(cid, 7)
+    t.on_fill(fill("replaced-id", 1, "1", order_id=7))
+    assert t.get(cid).filled == 1  # type: ignore[union-attr]
+
+
+def test_query_filled_resolves_to_filled_with_full_quantity() -> None:
+    t = tracker()
+    cid = place(t)
+    t.on_place_outcome(cid, Outcome.UNKNOWN)
+    t.on_query_result(cid, True, OrderStatus.FILLED, D(3), 7)
+    order = t.get(cid)
+    assert order is not None and order.state is S.FILLED and order.filled == 3
+
+
+def test_rejected_order_with_signs_of_life_becomes_unresolved() -> None:
+    t = tracker()
+    cid = place(t)
+    t.on_place_outcome(cid, Outcome.FAILED)
+    transition = t.on_ack(cid, 7)
+    assert transition.after is S.UNRESOLVED and transition.anomaly is not None
+
+
+def test_closed_orders_beyond_the_limit_are_forgotten() -> None:
+    t = tracker(max_closed=2)
+    cids = [place(t) for _ in range(3)]
+    for cid in cids:
+        t.on_place_outcome(cid, Outcome.FAILED)
+    assert t.get(cids[0]) is None and t.get(cids[2]) is not None
+
+
+def test_statistics_count_states() -> None:
+    t = tracker()
+    a, b = place(t), place(t, level=1)
+    t.on_place_outcome(a, Outcome.OK, 1)
+    t.on_place_outcome(b, Outcome.UNKNOWN)
+    stats = t.statistics()
+    assert (stats.created, stats.live, stats.unresolved) == (2, 2, 1)
+    assert stats.states[S.OPEN] == 1
+
+
+def test_every_state_has_a_row_and_terminal_states_ignore_request_outcomes() -> None:
+    assert set(TRANSITIONS) == set(OrderState)
+    # No request outcome moves an order out of a terminal state.
+    for state in OrderState:
+        if state.is_terminal:
+            for event in (OrderEvent.PLACE_OK, OrderEvent.CANCEL_FAILED):
+                assert TRANSITIONS[state].get(event, state) is state
+
+
+# -- client order ids -------------------------------------------------------------------
+
+
+def test_client_ids_are_unique_and_parse_back() -> None:
+    factory = ClientIdFactory("mm", "k3x9q2")
+    ids = [factory.next_id() for _ in range(100)]
+    assert len(set(ids)) == 100
+    assert parse_client_order_id(ids[16], "mm") == ("k3x9q2", 17)
+    assert parse_client_order_id(ids[16], "other") is None
+
+
+def test_slot_is_encoded_when_asked() -> None:
+    factory = ClientIdFactory("mm", "run", encode_slot=True)
+    cid = factory.next_id((Side.SELL, 3))
+    assert cid == "mm-run-1-s3"
+    assert parse_slot(cid, "mm") == (Side.SELL, 3)
+    assert parse_client_order_id(cid, "mm") == ("run", 1)
+
+
+def test_tracker_record_recovers_the_slot() -> None:
+    t = tracker()
+    cid = place(t, level=2, side=Side.SELL)
+    assert t.get(cid).slot == (Side.SELL, 2)  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    "cid", ["mm-run", "mm-run-01", "mm-run-x", "mm-r-n-1", "mmx-run-1", "mm-run-1-q1"]
+)
+def test_foreign_ids_do_not_parse(cid: str) -> None:
+    assert parse_client_order_id(cid, "mm") is None
+
+
+def test_too_long_prefix_is_refused() -> None:
+    with pytest.raises(ValueError, match="too long"):
+        ClientIdFactory("p" * 20, "r" * 10)
+
+
+def test_dash_in_prefix_is_refused() -> None:
+    with pytest.raises(ValueError, match="no '-'"):
+        ClientIdFactory("m-m", "run")
+
+
+@given(
+    prefix=st.from_regex(r"[A-Za-z0-9_]{1,8}", fullmatch=True),
+    run=st.from_regex(r"[A-Za-z0-9_]{1,8}", fullmatch=True),
+    start=st.integers(1, 10**12 - 1),
+)
+def test_ids_match_the_venue_pattern_and_round_trip(prefix: str, run: str, start: int) -> None:
+    factory = ClientIdFactory(prefix, run, encode_slot=True, start=start)
+    cid = factory.next_id((Side.BUY, 99))
+    assert len(cid) <= MAX_CLIENT_ORDER_ID_LENGTH
+    assert all(c.isascii() and (c.isalnum() or c in "-_") for c in cid)
+    assert parse_client_order_id(cid, prefix) == (run, start)
+
+
+def test_run_id_comes_from_the_injected_rng() -> None:
+    assert make_run_id(random.Random(1)) == make_run_id(random.Random(1))
+    assert len(make_run_id(random.Random(1), 8)) == 8

@@ -1,0 +1,275 @@
+"""The order tracker against a model exchange, over random interleavings (hypothesis).
+
+The model exchange is the truth: orders are created only through ``reconcile`` (as the
+quoter will), requests get OK / FAILED / UNKNOWN outcomes consistent with the truth, and
+exchange events (acks, fills with their cumulative quantity, cancels, expiries) are
+delivered in any order, duplicated or lost. Queries answer from the truth.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import hypothesis.strategies as st
+from hypothesis import settings
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from mmbot.model import Fill, OrderStatus, Outcome, Quote, QuoteSet, Side
+from mmbot.quoting.client_ids import ClientIdFactory
+from mmbot.quoting.order_states import OrderState
+from mmbot.quoting.orders import OrderIntent, OrderTracker
+from mmbot.quoting.reconcile import Cancel, CancelReplace, Place, Tolerances, reconcile
+
+SYMBOL = "BTCUSDT"
+_STATUS = {
+    "filled": OrderStatus.FILLED,
+    "cancelled": OrderStatus.CANCELED,
+    "expired": OrderStatus.EXPIRED,
+}
+_TERMINAL_TRUTH = {
+    OrderState.FILLED: "filled",
+    OrderState.CANCELLED: "cancelled",
+    OrderState.EXPIRED: "expired",
+    OrderState.REJECTED: "none",
+}
+
+quote_sets = st.lists(
+    st.tuples(
+        st.sampled_from([Side.BUY, Side.SELL]),
+        st.integers(0, 1),
+        st.sampled_from(["99", "100", "101"]),
+        st.sampled_from(["1", "3"]),
+    ),
+    max_size=4,
+)
+
+
+class TrackerMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tracker = OrderTracker(ClientIdFactory("mm", "run1"))
+        self.truth: dict[str, dict[str, object]] = {}
+        self.requests: list[tuple[str, ...]] = []
+        self.outbox: list[tuple[str, object]] = []
+        self.delivered_trades: dict[str, dict[int, Decimal]] = {}
+        self.last_filled: dict[str, Decimal] = {}
+        self.next_order_id = 1
+        self.next_trade_id = 1
+
+    # -- the exchange ----------------------------------------------------------------
+
+    def _accept(self, cid: str) -> None:
+        truth = self.truth[cid]
+        truth["status"] = "open"
+        truth["order_id"] = self.next_order_id
+        self.next_order_id += 1
+        self.outbox.append(("ack", cid))
+
+    def _cancel_on_exchange(self, cid: str) -> bool:
+        truth = self.truth[cid]
+        if truth["status"] != "open":
+            return False
+        truth["status"] = "cancelled"
+        self.outbox.append(("cancelled", cid))
+        return True
+
+    def _open(self) -> list[str]:
+        return sorted(c for c, t in self.truth.items() if t["status"] == "open")
+
+    # -- rules -------------------------------------------------------------------------
+
+    @rule(quotes=quote_sets, price_bps=st.sampled_from([Decimal(0), Decimal(200)]))
+    def quote(self, quotes: list[tuple[Side, int, str, str]], price_bps: Decimal) -> None:
+        desired = QuoteSet(
+            SYMBOL,
+            bids=tuple(
+                Quote(s, lv, Decimal(p), Decimal(q)) for s, lv, p, q in quotes if s is Side.BUY
+            ),
+            asks=tuple(
+                Quote(s, lv, Decimal(p), Decimal(q)) for s, lv, p, q in quotes if s is Side.SELL
+            ),
+        )
+        live = self.tracker.live(SYMBOL)
+        actions = reconcile(desired, live, 0.0, Tolerances(price_bps=price_bps))
+        busy = {o.slot for o in live if not o.state.is_resting}
+        new_slots = [a.slot for a in actions if isinstance(a, Place | CancelReplace)]
+        assert len(new_slots) == len(set(new_slots)), "two new orders on one slot"
+        assert not busy & set(new_slots), "a new order on a slot with an order in flight"
+        for action in actions:
+            if isinstance(action, Cancel):
+                assert self.tracker.request_cancel(action.client_order_id).anomaly is None
+                self.requests.append(("cancel", action.client_order_id))
+                continue
+            quote = action.quote
+            cid = self.tracker.new_order(OrderIntent.from_quote(SYMBOL, quote))
+            self.truth[cid] = {
+                "status": "none",
+                "qty": quote.quantity,
+                "filled": Decimal(0),
+                "slot": action.slot,
+                "order_id": None,
+            }
+            if isinstance(action, Place):
+                self.requests.append(("place", cid))
+            else:
+                assert self.tracker.request_cancel(action.client_order_id).anomaly is None
+                self.requests.append(("replace", action.client_order_id, cid))
+
+    @precondition(lambda self: self.requests)
+    @rule(data=st.data())
+    def answer_requests(self, data: st.DataObject) -> None:
+        """Some of the pending requests get their outcomes, in any order."""
+        order = data.draw(st.permutations(range(len(self.requests))))
+        chosen = [self.requests[i] for i in order[: data.draw(st.integers(1, len(order)))]]
+        for request in chosen:
+            self.requests.remove(request)
+            outcome = data.draw(st.sampled_from(list(Outcome)))
+            self._answer(request, outcome, data.draw(st.booleans()))
+
+    def _answer(self, request: tuple[str, ...], outcome: Outcome, happened: bool) -> None:
+        kind, cid = request[0], request[1]
+        if kind == "place":
+            if outcome is Outcome.OK or (outcome is Outcome.UNKNOWN and happened):
+                self._accept(cid)
+            oid = self.truth[cid]["order_id"] if outcome is Outcome.OK else None
+            self.tracker.on_place_outcome(cid, outcome, oid)  # type: ignore[arg-type]
+            return
+        if outcome is Outcome.FAILED or (outcome is Outcome.UNKNOWN and not happened):
+            cancelled = False
+        else:
+            cancelled = self._cancel_on_exchange(cid)
+        if outcome is Outcome.OK and not cancelled:
+            outcome = Outcome.FAILED  # the venue refuses to cancel a closed order (-2011)
+        self.tracker.on_cancel_outcome(cid, outcome)
+        if kind == "replace":  # STOP_ON_FAILURE: the new order only if the cancel happened
+            new = request[2]
+            if cancelled:
+                self._accept(new)
+            oid = self.truth[new]["order_id"] if outcome is Outcome.OK else None
+            self.tracker.on_place_outcome(new, outcome, oid)  # type: ignore[arg-type]
+
+    @precondition(lambda self: self._open())
+    @rule(data=st.data())
+    def exchange_fills(self, data: st.DataObject) -> None:
+        cid = data.draw(st.sampled_from(self._open()))
+        truth = self.truth[cid]
+        remaining = truth["qty"] - truth["filled"]  # type: ignore[operator]
+        qty = Decimal(data.draw(st.integers(1, int(remaining))))
+        truth["filled"] = truth["filled"] + qty  # type: ignore[operator]
+        fill = Fill(
+            SYMBOL,
+            truth["order_id"],
+            cid,
+            self.next_trade_id,
+            truth["slot"][0],  # type: ignore[arg-type,index]
+            Decimal(100),
+            qty,
+            Decimal(0),
+            "USDT",
+            True,
+            0,
+        )
+        self.next_trade_id += 1
+        self.outbox.append(("fill", fill))
+        self.outbox.append(("cum", (cid, truth["filled"])))
+        if truth["filled"] == truth["qty"]:
+            truth["status"] = "filled"
+
+    @precondition(lambda self: self._open())
+    @rule(data=st.data())
+    def exchange_expires(self, data: st.DataObject) -> None:
+        cid = data.draw(st.sampled_from(self._open()))
+        self.truth[cid]["status"] = "expired"
+        self.outbox.append(("expired", cid))
+
+    @precondition(lambda self: self.outbox)
+    @rule(data=st.data())
+    def deliver(self, data: st.DataObject) -> None:
+        """Deliver events in any order; each may also be duplicated, lost or held back."""
+        events = data.draw(st.permutations(self.outbox))
+        self.outbox = []
+        for event in events:
+            fate = data.draw(st.sampled_from(["deliver", "deliver", "duplicate", "hold", "lose"]))
+            if fate == "hold":
+                self.outbox.append(event)
+            elif fate != "lose":
+                self._deliver(*event)
+                if fate == "duplicate":
+                    self.outbox.append(event)
+
+    def _deliver(self, kind: str, payload: object) -> None:
+        if kind == "ack":
+            self.tracker.on_ack(payload, self.truth[payload]["order_id"])  # type: ignore[arg-type,index]
+        elif kind == "fill":
+            assert isinstance(payload, Fill)
+            self.tracker.on_fill(payload)
+            trades = self.delivered_trades.setdefault(payload.client_order_id, {})
+            trades[payload.trade_id] = payload.quantity
+        elif kind == "cum":
+            cid, z = payload  # type: ignore[misc]
+            self.tracker.on_cumulative(cid, z)
+        elif kind == "cancelled":
+            self.tracker.on_cancelled(payload)  # type: ignore[arg-type]
+        elif kind == "expired":
+            self.tracker.on_expired(payload)  # type: ignore[arg-type]
+
+    @precondition(lambda self: self.tracker.unresolved())
+    @rule(data=st.data())
+    def query(self, data: st.DataObject) -> None:
+        order = data.draw(st.sampled_from(self.tracker.unresolved()))
+        truth = self.truth[order.client_order_id]
+        status = truth["status"]
+        if status == "none":
+            self.tracker.on_query_result(order.client_order_id, found=False)
+            return
+        if status == "open":
+            st_ = OrderStatus.PARTIALLY_FILLED if truth["filled"] else OrderStatus.NEW
+        else:
+            st_ = _STATUS[status]  # type: ignore[index]
+        self.tracker.on_query_result(
+            order.client_order_id,
+            True,
+            st_,
+            truth["filled"],
+            truth["order_id"],  # type: ignore[arg-type]
+        )
+
+    # -- invariants ----------------------------------------------------------------------
+
+    @invariant()
+    def no_order_lost(self) -> None:
+        live = {o.client_order_id for o in self.tracker.live()}
+        for cid, truth in self.truth.items():
+            order = self.tracker.get(cid)
+            assert order is not None
+            if truth["status"] == "open":
+                assert cid in live, f"{cid} rests on the exchange but the tracker closed it"
+            if order.state.is_terminal:
+                assert truth["status"] == _TERMINAL_TRUTH[order.state]
+
+    @invariant()
+    def fills_counted_once_and_monotone(self) -> None:
+        for cid in self.truth:
+            order = self.tracker.get(cid)
+            assert order is not None
+            assert order.fills_qty == sum(self.delivered_trades.get(cid, {}).values(), Decimal(0))
+            assert order.filled <= order.quantity
+            assert order.filled >= self.last_filled.get(cid, Decimal(0))
+            self.last_filled[cid] = order.filled
+
+    @invariant()
+    def one_order_per_slot_on_the_exchange(self) -> None:
+        slots = [self.truth[c]["slot"] for c in self._open()]
+        assert len(slots) == len(set(slots))  # type: ignore[arg-type]
+
+    @invariant()
+    def truthful_events_raise_no_anomaly(self) -> None:
+        assert self.tracker.anomalies() == []
+
+
+# Late-arriving evidence needs a few steps in a row to line up: run more examples than the
+# profile's default (still a few seconds).
+TrackerMachine.TestCase.settings = settings(
+    TrackerMachine.TestCase.settings, max_examples=200, stateful_step_count=40
+)
+test_tracker_against_model_exchange = TrackerMachine.TestCase

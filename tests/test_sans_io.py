@@ -37,6 +37,7 @@ CORES = [
     "quoting/risk.py",
     "resilience/breaker.py",
     "resilience/backoff.py",
+    "resilience/breaker_config.py",
     "resilience/buckets.py",
     "resilience/outcomes.py",
     "supervision/policy.py",

@@ -1,0 +1,63 @@
+"""Backoff formulas shared by the breaker, the retry policies and supervision (sans-IO).
+
+What it is for: the few delay formulas of the kit, as pure functions of an attempt number
+and an injected ``random.Random``, so every delay is bounded, testable and reproducible.
+
+What it must never do: import trio, time or random, read a clock, or use the module-level
+RNG. Callers pass the RNG (derived from the run's seed by the shell).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import random
+
+
+def exponential(attempt: int, *, base: float, multiplier: float = 2.0, cap: float) -> float:
+    """``min(cap, base * multiplier**(attempt - 1))`` for ``attempt`` >= 1 (no jitter).
+
+    The exponent is clamped so a huge attempt number cannot overflow a float.
+    """
+    if attempt < 1:
+        raise ValueError("attempt numbers start at 1")
+    if base <= 0 or cap <= 0:
+        return max(0.0, min(base, cap))
+    exponent = min(attempt - 1, 1024)
+    try:
+        raw = base * multiplier**exponent
+    except OverflowError:
+        return cap
+    return min(cap, raw)
+
+
+def full_jitter(
+    attempt: int, *, base: float, multiplier: float = 2.0, cap: float, rng: random.Random
+) -> float:
+    """A delay drawn uniformly from ``[0, exponential(attempt))`` ("full jitter").
+
+    Full jitter spreads many clients that failed together over the whole window, which is
+    what keeps a fleet of retrying tasks from stampeding the venue in step.
+    """
+    return rng.random() * exponential(attempt, base=base, multiplier=multiplier, cap=cap)
+
+
+def proportional_jitter(
+    attempt: int,
+    *,
+    base: float,
+    multiplier: float = 2.0,
+    cap: float,
+    jitter: float,
+    rng: random.Random,
+) -> float:
+    """``min(cap, exponential(attempt) * (1 + jitter * U[0, 1)))``: grows, never shrinks.
+
+    Used for the breaker's open duration and supervision restarts: the delay is at least
+    the exponential value (so backoff really grows) and at most ``cap``.
+    """
+    if jitter < 0:
+        raise ValueError("jitter must be >= 0")
+    delay = exponential(attempt, base=base, multiplier=multiplier, cap=cap)
+    return min(cap, delay * (1.0 + jitter * rng.random()))

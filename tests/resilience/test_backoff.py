@@ -1,0 +1,68 @@
+"""Backoff formulas: bounded, growing, reproducible from the injected RNG."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mmbot.resilience.backoff import exponential, full_jitter, proportional_jitter
+
+attempts = st.integers(min_value=1, max_value=5000)
+bases = st.floats(min_value=1e-3, max_value=10.0)
+caps = st.floats(min_value=1e-3, max_value=1000.0)
+multipliers = st.floats(min_value=1.0, max_value=4.0)
+seeds = st.integers(min_value=0, max_value=2**32)
+
+
+@given(attempts, bases, multipliers, caps)
+def test_exponential_never_exceeds_the_cap(attempt: int, base: float, mult: float, cap: float):
+    delay = exponential(attempt, base=base, multiplier=mult, cap=cap)
+    assert 0 < delay <= cap
+
+
+@given(attempts, bases, multipliers, caps)
+def test_exponential_never_shrinks_with_more_attempts(
+    attempt: int, base: float, mult: float, cap: float
+):
+    now = exponential(attempt, base=base, multiplier=mult, cap=cap)
+    later = exponential(attempt + 1, base=base, multiplier=mult, cap=cap)
+    assert later >= now
+
+
+@given(attempts, bases, multipliers, caps, seeds)
+def test_full_jitter_stays_within_zero_and_the_exponential_delay(
+    attempt: int, base: float, mult: float, cap: float, seed: int
+):
+    delay = full_jitter(attempt, base=base, multiplier=mult, cap=cap, rng=random.Random(seed))
+    assert 0 <= delay < exponential(attempt, base=base, multiplier=mult, cap=cap) or delay == 0
+
+
+@given(attempts, bases, multipliers, caps, st.floats(min_value=0, max_value=1), seeds)
+def test_proportional_jitter_is_at_least_the_exponential_delay_and_at_most_the_cap(
+    attempt: int, base: float, mult: float, cap: float, jitter: float, seed: int
+):
+    rng = random.Random(seed)
+    delay = proportional_jitter(
+        attempt, base=base, multiplier=mult, cap=cap, jitter=jitter, rng=rng
+    )
+    floor = exponential(attempt, base=base, multiplier=mult, cap=cap)
+    assert floor <= delay <= cap
+
+
+@given(attempts, seeds)
+def test_the_same_seed_draws_the_same_delays(attempt: int, seed: int):
+    one = [full_jitter(attempt, base=0.1, cap=5.0, rng=r) for r in [random.Random(seed)] * 3]
+    two = [full_jitter(attempt, base=0.1, cap=5.0, rng=r) for r in [random.Random(seed)] * 3]
+    assert one == two
+
+
+def test_attempt_numbers_start_at_one():
+    with pytest.raises(ValueError):
+        exponential(0, base=1.0, cap=2.0)
+
+
+def test_huge_attempt_numbers_do_not_overflow():
+    assert exponential(10**9, base=1.0, multiplier=3.0, cap=60.0) == 60.0

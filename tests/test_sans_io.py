@@ -45,6 +45,7 @@ CORES = [
     "venue/binance/signing.py",
     "venue/binance/codec.py",
     "venue/binance/codec_rest.py",
+    "venue/binance/rest_endpoints.py",
     "venue/binance/errors.py",
     "sim/events.py",
     "sim/matching.py",

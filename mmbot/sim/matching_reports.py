@@ -1,0 +1,281 @@
+"""Frozen views and execution reports of the engine's orders (sans-IO).
+
+What it is for: turning the engine's integer records (``matching_book.RestingOrder``) into
+the contract's values (``OrderView``, ``TradeView``, ``ExecutionReport``) with Decimal
+prices and quantities quantized to the instrument's tick and step.
+
+What it must never do: I/O, read a clock, draw randomness, or change an order.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from mmbot.model import ExecutionType, OrderStatus, OrderType, Side, TimeInForce
+from mmbot.sim.events import ExecutionReport, OrderView, Rejection, TradeView
+from mmbot.sim.matching_book import RestingOrder
+from mmbot.sim.matching_money import Units
+
+ZERO = Decimal(0)
+
+#: ``r`` of a REJECTED execution report (sent only for the new order of a cancel-replace
+#: whose cancel succeeded), by the rejection's message.
+_REJECT_REASONS = {
+    "Duplicate order sent.": "DUPLICATE_ORDER",
+    "Order would immediately match and take.": "ORDER_WOULD_IMMEDIATELY_MATCH",
+    "Account has insufficient balance for requested action.": "INSUFFICIENT_BALANCES",
+    "Market is closed.": "MARKET_CLOSED",
+}
+
+
+# Closed orders and trades are kept as plain tuples of ints, strs and Decimals: CPython's
+# collector stops tracking such tuples, so a long history costs the collector nothing.
+
+#: One side of one trade: (trade_id, order_id, client_order_id, is_buy, price units, lots,
+#: quote atoms, commission, commission asset, time_ms, is_maker).
+TradeRecord = tuple[int, int, str, bool, int, int, int, Decimal, str, int, bool]
+
+#: A closed order: (account, client_order_id, side, type, time_in_force, price units,
+#: orig lots, executed lots, quote atoms, status, time_ms, update_ms, working_ms,
+#: orig_client_order_id), enums by value.
+ClosedOrder = tuple[str, str, str, str, str, int, int, int, int, str, int, int, int, str | None]
+
+_SIDES = {m.value: m for m in Side}
+_TYPES = {m.value: m for m in OrderType}
+_TIFS = {m.value: m for m in TimeInForce}
+_STATUSES = {m.value: m for m in OrderStatus}
+
+
+def trade_view(record: TradeRecord, account: str, symbol: str, units: Units) -> TradeView:
+    trade_id, order_id, cid, is_buy, price, qty, notional, fee, fee_asset, time_ms, maker = record
+    return TradeView(
+        account,
+        symbol,
+        trade_id,
+        order_id,
+        cid,
+        Side.BUY if is_buy else Side.SELL,
+        units.prices[price],
+        units.qtys[qty],
+        units.notional(notional),
+        fee,
+        fee_asset,
+        time_ms,
+        is_buy,
+        maker,
+    )
+
+
+def freeze(order: RestingOrder) -> ClosedOrder:
+    """The compact record of an order that left the engine's live state."""
+    return (
+        order.account,
+        order.client_order_id,
+        order.side.value,
+        order.type.value,
+        order.time_in_force.value,
+        order.price,
+        order.orig_qty,
+        order.executed,
+        order.cum_quote,
+        order.status.value,
+        order.time_ms,
+        order.update_ms,
+        order.working_ms,
+        order.orig_client_order_id,
+    )
+
+
+def closed_view(symbol: str, order_id: int, closed: ClosedOrder, units: Units) -> OrderView:
+    (account, cid, side, kind, tif, price, orig, executed, quote, status, t, u, w, orig_cid) = (
+        closed
+    )
+    qtys = units.qtys
+    return OrderView(
+        account,
+        symbol,
+        order_id,
+        cid,
+        _SIDES[side],
+        _TYPES[kind],
+        _TIFS[tif],
+        units.prices[price],
+        qtys[orig],
+        qtys[executed],
+        units.notional(quote),
+        _STATUSES[status],
+        t,
+        u,
+        w,
+        orig_cid,
+    )
+
+
+def order_view(order: RestingOrder, units: Units) -> OrderView:
+    qtys = units.qtys
+    return OrderView(
+        order.account,
+        order.symbol,
+        order.order_id,
+        order.client_order_id,
+        order.side,
+        order.type,
+        order.time_in_force,
+        units.prices[order.price],
+        qtys[order.orig_qty],
+        qtys[order.executed],
+        units.notional(order.cum_quote),
+        order.status,
+        order.time_ms,
+        order.update_ms,
+        order.working_ms,
+        order.orig_client_order_id,
+    )
+
+
+def new_report(order: RestingOrder, units: Units, now_ms: int) -> ExecutionReport:
+    """NEW: the order was accepted (``w`` true unless it is a MARKET order)."""
+    zero_qty = units.qtys[0]
+    return ExecutionReport(
+        order.account,
+        now_ms,
+        order.symbol,
+        order.client_order_id,
+        order.side,
+        order.type,
+        order.time_in_force,
+        units.qtys[order.orig_qty],
+        units.prices[order.price],
+        ExecutionType.NEW,
+        OrderStatus.NEW,
+        "NONE",
+        order.order_id,
+        zero_qty,
+        zero_qty,
+        units.prices[0],
+        ZERO,
+        None,
+        now_ms,
+        -1,
+        False,
+        "",
+        units.notionals[0],
+        order.type is not OrderType.MARKET,
+        order.time_ms,
+    )
+
+
+def trade_report(
+    order: RestingOrder,
+    units: Units,
+    now_ms: int,
+    last_qty: Decimal,
+    last_price: Decimal,
+    commission: Decimal,
+    commission_asset: str,
+    trade_id: int,
+    is_maker: bool,
+    done: bool,
+) -> ExecutionReport:
+    """TRADE: one fill of ``order`` (already applied to it)."""
+    return ExecutionReport(
+        order.account,
+        now_ms,
+        order.symbol,
+        order.client_order_id,
+        order.side,
+        order.type,
+        order.time_in_force,
+        units.qtys[order.orig_qty],
+        units.prices[order.price],
+        ExecutionType.TRADE,
+        order.status,
+        "NONE",
+        order.order_id,
+        last_qty,
+        units.qtys[order.executed],
+        last_price,
+        commission,
+        commission_asset,
+        now_ms,
+        trade_id,
+        is_maker,
+        "",
+        units.notional(order.cum_quote),
+        is_maker and not done,
+        order.time_ms,
+    )
+
+
+def closing_report(
+    order: RestingOrder, units: Units, now_ms: int, kind: ExecutionType
+) -> ExecutionReport:
+    """CANCELED or EXPIRED: the order left the book (its status already set)."""
+    return ExecutionReport(
+        order.account,
+        now_ms,
+        order.symbol,
+        order.client_order_id,
+        order.side,
+        order.type,
+        order.time_in_force,
+        units.qtys[order.orig_qty],
+        units.prices[order.price],
+        kind,
+        order.status,
+        "NONE",
+        order.order_id,
+        units.qtys[0],
+        units.qtys[order.executed],
+        units.prices[0],
+        ZERO,
+        None,
+        now_ms,
+        -1,
+        False,
+        order.orig_client_order_id or "",
+        units.notional(order.cum_quote),
+        False,
+        order.time_ms,
+    )
+
+
+def rejected_report(
+    account: str,
+    symbol: str,
+    client_order_id: str,
+    side: Side,
+    order_type: OrderType,
+    quantity: Decimal,
+    price: Decimal,
+    rejection: Rejection,
+    now_ms: int,
+) -> ExecutionReport:
+    """REJECTED report for a cancel-replace's new order (order id -1: it never existed)."""
+    return ExecutionReport(
+        account,
+        now_ms,
+        symbol,
+        client_order_id,
+        side,
+        order_type,
+        TimeInForce.GTC,
+        quantity,
+        price,
+        ExecutionType.REJECTED,
+        OrderStatus.REJECTED,
+        _REJECT_REASONS.get(rejection.msg, "OTHER"),
+        -1,
+        ZERO,
+        ZERO,
+        ZERO,
+        ZERO,
+        None,
+        now_ms,
+        -1,
+        False,
+        "",
+        ZERO,
+        False,
+        now_ms,
+    )

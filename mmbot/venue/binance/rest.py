@@ -1,0 +1,418 @@
+"""The REST half of the Binance Spot dialect client: every call a three-valued ``VenueResult``.
+
+What it is for: :class:`BinanceRest` answers the REST part of the ``Venue`` protocol
+(instruments, server time, depth snapshot, place, cancel, cancel-replace, cancel-all, query
+order, open orders, balances, trades) against Binance, its testnet, or the fake exchange on
+loopback or in-process, by base URL or transport. Each call runs through the resilience kit
+(DESIGN.md §3-4)::
+
+    retry policy ⊃ [server-time refresh, rate limiter, breaker(endpoint class) ⊃ HTTP exchange]
+
+- reads and cancels (idempotent) go through ``RetryPolicy.call``: retried on an unknown
+  outcome (5xx, -1007, reset, timeout) and on a request that was never sent;
+- placement and cancel-replace go through ``call_non_idempotent``: resent only when the
+  request was never sent (connect failure); anything else uncertain comes back UNKNOWN for
+  the order tracker to resolve by client order id — never a blind resend (§4.2);
+- a -1021 (timestamp outside recvWindow) is known not to have happened: the server time is
+  re-read once and the request resent once, for every endpoint;
+- the rate limiter is acquired (endpoint weight, and one order for placements) before each
+  HTTP exchange and fed by the ``X-MBX-*`` headers after it; a 429/418 blocks it for
+  ``Retry-After``. A call that finds no room within ``max_rate_wait`` fails at once
+  (FAILED, code -1003, ``retry_after``) without sending;
+- a breaker per endpoint class (``orders``, ``market_data``, ``account``) refuses calls fast
+  while open: FAILED with ``retry_after``, nothing sent.
+
+Cancels and -2011: a cancel retried after a lost answer may find the order gone because the
+first attempt cancelled it; the venue then says -2011 "Unknown order sent.". The result is
+FAILED with code -2011 (the reason says so when it came on a retry) and means "the order is
+not open on the venue": the tracker treats it as done and learns the final state (cancelled
+or filled) from the user stream or ``query_order``. ``cancel_all`` answers -2011 when
+nothing was open: that is OK with no orders.
+
+What it must never do: raise a transport exception out of a call (invalid request values
+are a bug and raise ``ValueError`` before anything is sent); blindly resend a placement;
+swallow, retry or count ``trio.Cancelled``; show the API key, secret or a signature in a
+repr, log, exception or result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import TypeVar
+
+import attrs
+import httpx
+import trio
+
+from mmbot.errors import (
+    MmbotError,
+    RateLimited,
+    RetryBudgetExhausted,
+    VenueRejected,
+    VenueUnavailable,
+    VenueUnknown,
+)
+from mmbot.model import Fill, Instrument
+from mmbot.resilience.breaker import BreakerConfig
+from mmbot.resilience.buckets import RetryBudget
+from mmbot.resilience.guard import CircuitBreaker
+from mmbot.resilience.ratelimit import RateLimiter
+from mmbot.resilience.retry import RetryConfig, RetryPolicy
+from mmbot.venue.base import (
+    Balance,
+    CancelOutcome,
+    CancelReplaceOutcome,
+    CancelReplaceRequest,
+    DepthSnapshot,
+    OrderInfo,
+    OrderRef,
+    PlaceOutcome,
+    PlaceRequest,
+    VenueResult,
+    failed,
+    from_exception,
+    ok,
+    unknown,
+)
+from mmbot.venue.binance import codec, codec_rest
+from mmbot.venue.binance.codec import CodecError
+from mmbot.venue.binance.errors import Code
+from mmbot.venue.binance.rest_endpoints import (
+    ACCOUNT,
+    CANCEL,
+    CANCEL_ALL,
+    CANCEL_REPLACE,
+    DEPTH,
+    EXCHANGE_INFO,
+    MY_TRADES,
+    OPEN_ORDERS,
+    PLACE,
+    QUERY_ORDER,
+    TIME,
+    Endpoint,
+    EndpointClass,
+    depth_weight,
+)
+from mmbot.venue.binance.rest_http import (
+    Answer,
+    ApiCredentials,
+    ClientPool,
+    RestConfig,
+    RestHttp,
+    ServerClock,
+    UnknownOutcome,
+    install_log_redaction,
+)
+
+T = TypeVar("T")
+
+#: Errors worth another attempt for an idempotent call; rate limits and open breakers are
+#: returned at once (the quoter, not this call, decides to wait).
+TRANSIENT = (VenueUnknown, VenueUnavailable, trio.TooSlowError)
+DEFAULT_RETRY = RetryConfig(
+    max_attempts=3, deadline=5.0, base_delay=0.05, max_delay=1.0,
+    transient=TRANSIENT, safe_to_resend=(VenueUnavailable,),
+)  # fmt: skip
+DEFAULT_PLACEMENT_RETRY = attrs.evolve(DEFAULT_RETRY, max_attempts=2)
+#: The HTTP exchange has its own deadline (``RestConfig.request_timeout``), so the breakers'
+#: per-call timeout is off; everything else is the kit's default.
+DEFAULT_BREAKER = BreakerConfig(call_timeout=None)
+
+
+class _Tries:
+    __slots__ = ("count",)
+
+    def __init__(self) -> None:
+        self.count = 0
+
+
+@attrs.define(eq=False, repr=False)
+class BinanceRest:
+    """REST client of the Binance Spot dialect. Build with :meth:`create`.
+
+    Use as ``async with BinanceRest.create(...) as rest:`` (syncs the server time on entry,
+    closes the clients on exit), or call :meth:`sync_time` and :meth:`aclose` yourself.
+    """
+
+    config: RestConfig
+    http: RestHttp
+    limiter: RateLimiter
+    breakers: Mapping[EndpointClass, CircuitBreaker]
+    retry: RetryPolicy
+    placement_retry: RetryPolicy
+    _time_lock: trio.Lock = attrs.field(factory=trio.Lock)
+
+    @classmethod
+    def create(
+        cls,
+        config: RestConfig | None = None,
+        *,
+        now_ms: Callable[[], int],
+        api_key: str | None = None,
+        api_secret: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        limiter: RateLimiter | None = None,
+        breakers: Mapping[EndpointClass, CircuitBreaker] | None = None,
+        retry: RetryPolicy | None = None,
+        placement_retry: RetryPolicy | None = None,
+        seed: int = 0,
+        venue: str = "binance",
+    ) -> BinanceRest:
+        """A client for ``config.base_url`` (or ``transport``: an in-process exchange).
+
+        ``now_ms`` is our epoch clock in milliseconds (``EpochClock.now_ms``). The key and
+        secret are kept out of every repr, log, exception and result. Breakers, limiter and
+        retry policies default to the kit's, seeded from ``seed``.
+        """
+        config = config if config is not None else RestConfig()
+        install_log_redaction()
+        creds = (
+            None if api_key is None or api_secret is None else ApiCredentials(api_key, api_secret)
+        )
+        limiter = limiter if limiter is not None else RateLimiter()
+        if breakers is None:
+            breakers = {
+                kind: CircuitBreaker(f"{venue}:{kind.value}", DEFAULT_BREAKER, seed=seed)
+                for kind in EndpointClass
+            }
+        budget = RetryBudget()
+        if retry is None:
+            retry = RetryPolicy(f"{venue}:rest", DEFAULT_RETRY, budget=budget, seed=seed)
+        if placement_retry is None:
+            placement_retry = RetryPolicy(
+                f"{venue}:place", DEFAULT_PLACEMENT_RETRY, budget=budget, seed=seed
+            )
+        pool = ClientPool(config.base_url, config.layout, transport=transport)
+        clock = ServerClock(now_ms, config.time_resync_interval)
+        http = RestHttp(config, pool, clock, limiter, creds)
+        return cls(config, http, limiter, breakers, retry, placement_retry)
+
+    def __repr__(self) -> str:
+        return f"<BinanceRest {self.config.base_url}>"
+
+    async def __aenter__(self) -> BinanceRest:
+        await self.sync_time()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self.http.pool.aclose()
+
+    @property
+    def server_clock(self) -> ServerClock:
+        return self.http.clock
+
+    # ---- time --------------------------------------------------------------------------
+
+    async def server_time(self) -> VenueResult[int]:
+        """The venue's clock in epoch milliseconds."""
+        return await self._call(TIME, {}, lambda a: codec_rest.decode_server_time(a.body))
+
+    async def sync_time(self) -> VenueResult[int]:
+        """Read the server time once (no retry: a late answer would skew the estimate) and
+        update the offset; the result is the new offset in ms."""
+        clock = self.http.clock
+        sent = clock.now_ms()
+        result = await self._call(
+            TIME, {}, lambda a: codec_rest.decode_server_time(a.body), once=True
+        )
+        if result.is_ok:
+            assert result.value is not None
+            clock.update(result.value, sent, clock.now_ms(), trio.current_time())
+        return result.map(lambda _: clock.offset_ms)
+
+    async def _refresh_time(self, *, after_rejection: bool) -> None:
+        clock = self.http.clock
+        seen = clock.syncs
+        if self._time_lock.locked() and clock.synced_at is not None and not after_rejection:
+            return  # another task is refreshing; the current offset is good enough meanwhile
+        async with self._time_lock:
+            if clock.syncs != seen:
+                return  # someone synced while we waited
+            if after_rejection or clock.is_due(trio.current_time()):
+                await self.sync_time()
+
+    # ---- market data -------------------------------------------------------------------
+
+    async def exchange_info(
+        self, symbols: tuple[str, ...] | None = None
+    ) -> VenueResult[tuple[Instrument, ...]]:
+        """Instruments with their filters (only ``symbols`` if given)."""
+        return await self._call(
+            EXCHANGE_INFO, {}, lambda a: codec_rest.decode_exchange_info(a.body, symbols)
+        )
+
+    async def instruments(self) -> VenueResult[tuple[Instrument, ...]]:
+        return await self.exchange_info()
+
+    async def depth(self, symbol: str, limit: int = 100) -> VenueResult[DepthSnapshot]:
+        """The ``/depth`` snapshot (weight by ``limit``) for the local order book."""
+        return await self._call(
+            DEPTH,
+            {"symbol": symbol, "limit": str(limit)},
+            lambda a: codec.decode_depth_snapshot(a.body, symbol),
+            weight=depth_weight(limit),
+        )
+
+    # ---- orders ------------------------------------------------------------------------
+
+    async def place(self, request: PlaceRequest) -> PlaceOutcome:
+        """Place an order. UNKNOWN means it may exist: resolve with :meth:`query_order`."""
+        params = codec_rest.encode_place(request, response_type=self.config.response_type)
+        return await self._call(PLACE, params, lambda a: codec_rest.decode_order_response(a.body))
+
+    async def cancel(self, ref: OrderRef) -> CancelOutcome:
+        """Cancel one order; FAILED -2011 means it is not open (see the module docstring)."""
+        tries = _Tries()
+        result = await self._call(
+            CANCEL, codec_rest.encode_order_ref(ref),
+            lambda a: codec_rest.decode_order(a.body), tries=tries,
+        )  # fmt: skip
+        if result.code == Code.CANCEL_REJECTED and tries.count > 1:
+            return attrs.evolve(
+                result, reason=f"{result.reason} (on a retry: an earlier attempt may have done it)"
+            )
+        return result
+
+    async def cancel_replace(self, request: CancelReplaceRequest) -> CancelReplaceOutcome:
+        """Cancel and place in one request; OK with per-part results whenever the venue
+        answered with them (200, or 409 -2021 / 400 -2022 with a ``data`` block)."""
+        params = codec_rest.encode_cancel_replace(request, response_type=self.config.response_type)
+        return await self._call(
+            CANCEL_REPLACE, params, lambda a: codec_rest.decode_cancel_replace(a.body)
+        )
+
+    async def cancel_all(self, symbol: str) -> VenueResult[tuple[OrderInfo, ...]]:
+        """Cancel every open order on ``symbol``; nothing open is OK with ``()``."""
+        result = await self._call(
+            CANCEL_ALL, {"symbol": symbol}, lambda a: codec_rest.decode_orders(a.body)
+        )
+        if result.code == Code.CANCEL_REJECTED:
+            return ok(())
+        return result
+
+    async def query_order(self, ref: OrderRef) -> VenueResult[OrderInfo]:
+        """One order by id or client order id (how an UNKNOWN placement is resolved)."""
+        return await self._call(
+            QUERY_ORDER, codec_rest.encode_order_ref(ref), lambda a: codec_rest.decode_order(a.body)
+        )
+
+    async def open_orders(self, symbol: str | None = None) -> VenueResult[tuple[OrderInfo, ...]]:
+        params = {} if symbol is None else {"symbol": symbol}
+        return await self._call(
+            OPEN_ORDERS, params, lambda a: codec_rest.decode_orders(a.body),
+            weight=6 if symbol is not None else 80,
+        )  # fmt: skip
+
+    # ---- account -----------------------------------------------------------------------
+
+    async def balances(self) -> VenueResult[tuple[Balance, ...]]:
+        return await self._call(ACCOUNT, {}, lambda a: codec_rest.decode_account(a.body))
+
+    async def trades(
+        self,
+        symbol: str,
+        *,
+        order_id: int | None = None,
+        from_id: int | None = None,
+        limit: int = 500,
+    ) -> VenueResult[tuple[Fill, ...]]:
+        """The account's trades; ``Fill.client_order_id`` is "" (the venue omits it)."""
+        params = {"symbol": symbol, "limit": str(limit)}
+        if order_id is not None:
+            params["orderId"] = str(order_id)
+        if from_id is not None:
+            params["fromId"] = str(from_id)
+        return await self._call(
+            MY_TRADES, params, lambda a: codec_rest.decode_my_trades(a.body),
+            weight=5 if order_id is not None else 20,
+        )  # fmt: skip
+
+    # ---- the pipeline ------------------------------------------------------------------
+
+    async def _call(
+        self,
+        endpoint: Endpoint,
+        params: Mapping[str, str],
+        decode: Callable[[Answer], T],
+        *,
+        weight: int | None = None,
+        once: bool = False,
+        tries: _Tries | None = None,
+    ) -> VenueResult[T]:
+        if endpoint.signed and not self.http.has_credentials:
+            return failed(None, f"{endpoint.name} needs an API key and secret")
+        tries = tries if tries is not None else _Tries()
+        cost = endpoint.weight if weight is None else weight
+        try:
+            if once:
+                answer = await self._attempt(endpoint, params, cost, tries)
+            elif endpoint.idempotent:
+                answer = await self.retry.call(self._attempt, endpoint, params, cost, tries)
+            else:
+                answer = await self.placement_retry.call_non_idempotent(
+                    self._attempt, endpoint, params, cost, tries
+                )
+        except (MmbotError, trio.TooSlowError) as exc:
+            return _result_of(exc, endpoint)
+        try:
+            return ok(decode(answer))
+        except CodecError as exc:
+            return unknown(f"{endpoint.name}: undecodable answer: {exc}", http_status=answer.status)
+
+    async def _attempt(
+        self, endpoint: Endpoint, params: Mapping[str, str], weight: int, tries: _Tries
+    ) -> Answer:
+        tries.count += 1
+        if endpoint.signed and self.http.clock.is_due(trio.current_time()):
+            await self._refresh_time(after_rejection=False)
+        breaker = self.breakers[endpoint.kind]
+        await self._admit(endpoint, weight)
+        try:
+            return await breaker.call(self.http.send, endpoint, params)
+        except VenueRejected as exc:
+            if exc.code != Code.INVALID_TIMESTAMP or not endpoint.signed:
+                raise
+        # -1021: not executed. Re-read the server time once and resend once.
+        await self._refresh_time(after_rejection=True)
+        await self._admit(endpoint, weight)
+        return await breaker.call(self.http.send, endpoint, params)
+
+    async def _admit(self, endpoint: Endpoint, weight: int) -> None:
+        wait = self.config.max_rate_wait
+        with trio.move_on_after(wait) as scope:
+            await self.limiter.acquire(weight, endpoint.orders)
+        if scope.cancelled_caught:
+            blocked = self.limiter.statistics().blocked_until
+            now = trio.current_time()
+            hint = blocked - now if blocked is not None and blocked > now else wait
+            raise RateLimited(
+                Code.TOO_MANY_REQUESTS,
+                f"{endpoint.name}: not sent: no room in the client-side rate limiter "
+                f"within {wait}s",
+                retry_after=hint,
+            )
+
+
+def _result_of(exc: BaseException, endpoint: Endpoint) -> VenueResult[T]:
+    """The result for how a call ended (the kit's errors seen through to the venue's)."""
+    if isinstance(exc, RetryBudgetExhausted) and exc.__cause__ is not None:
+        return _result_of(exc.__cause__, endpoint)
+    if isinstance(exc, VenueUnknown):
+        # call_non_idempotent wraps the unknown error it saw; keep that error's details
+        inner = exc.__cause__ if isinstance(exc.__cause__, UnknownOutcome) else exc
+        if isinstance(inner, UnknownOutcome):
+            return unknown(inner.reason, code=inner.code, http_status=inner.http_status)
+        return unknown(str(exc))
+    if isinstance(exc, trio.TooSlowError):
+        return unknown(f"{endpoint.name}: timed out")
+    assert isinstance(exc, MmbotError)
+    return from_exception(exc)

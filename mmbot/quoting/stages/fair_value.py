@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import math
 
-from mmbot.quoting.pipeline import EwmaState, QuoteContext, evolve
+from mmbot.quoting.pipeline import EwmaState, QuoteContext, evolve, replacer
 
 _LN2 = math.log(2.0)
+_set_fair_value = replacer("fair_value")
 
 
 def ewma_update(previous: EwmaState | None, value: float, now: float, halflife: float) -> EwmaState:
@@ -46,10 +47,10 @@ def fair_value(ctx: QuoteContext) -> QuoteContext:
         ask_qty = float(top_ask.quantity)
         total = bid_qty + ask_qty
         value = (bid * ask_qty + ask * bid_qty) / total if total > 0 else (bid + ask) * 0.5
-        return evolve(ctx, fair_value=value)
+        return _set_fair_value(ctx, value)
     mid = (bid + ask) * 0.5
     if method == "ewma":
         state = ctx.state
         smoothed = ewma_update(state.fair_value, mid, ctx.now, params.ewma_halflife)
         return evolve(ctx, fair_value=smoothed.value, state=state._replace(fair_value=smoothed))
-    return evolve(ctx, fair_value=mid)
+    return _set_fair_value(ctx, mid)

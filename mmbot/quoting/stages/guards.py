@@ -33,6 +33,9 @@ PULL_CODES = (
 )
 
 
+_TRADING = SymbolStatus.TRADING
+
+
 def pull_reason(ctx: QuoteContext) -> str | None:
     """The first failed check as "code: detail", or None when quoting may go ahead."""
     risk = ctx.risk
@@ -41,7 +44,7 @@ def pull_reason(ctx: QuoteContext) -> str | None:
     if risk.halted is not None:
         return f"{HALTED}: {risk.halted}"
     status = ctx.instrument.status
-    if status is not SymbolStatus.TRADING:
+    if status is not _TRADING:
         return f"{HALTED}: symbol status is {status.value}"
     if risk.breaker_open:
         return f"{BREAKER_OPEN}: a circuit breaker is open"

@@ -10,22 +10,35 @@ bids' notional within ``quote_free``, asks' size within ``base_free``; each orde
 ``max_order_notional`` and the venue's max quantity/notional. A quote under the venue's
 minimum quantity or notional, or off its price range, is dropped.
 
-What it must never do: let a float reach a price or quantity (DESIGN.md §4.1).
+It runs on every decision, so it is written for speed: an instrument's filters are worked
+out once per instrument object (a pure function of a frozen value, memoised by identity),
+``min``/``max`` of integers are written out, and quotes are built straight into their slots
+while :class:`~mmbot.model.Quote` and :class:`~mmbot.model.QuoteSet` allow it.
+
+What it must never do: let a float reach a price or quantity (DESIGN.md §4.1), or keep
+anything between decisions but those memoised pure functions of frozen inputs.
 """
 
 from __future__ import annotations
 
-import functools
 import math
+from collections.abc import Callable
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import NamedTuple
+
+import attrs
 
 from mmbot.model import Instrument, Quote, QuoteSet, Side
-from mmbot.quoting.pipeline import QuoteContext, evolve
+from mmbot.quoting.pipeline import QuoteContext, replacer
 
 _EPS = 1e-9  # in ticks/lots: absorbs float noise like 9999.999999999998 ticks
 _NO_LIMIT = 1 << 62
 _BUY = Side.BUY
 _SELL = Side.SELL
+_ZERO = Decimal(0)  # a Decimal compares faster with a Decimal than with an int
+_floor = math.floor
+_ceil = math.ceil
+_set_quotes = replacer("quotes")
 
 
 def _ticks_floor(value: Decimal, tick: Decimal) -> int:
@@ -36,38 +49,132 @@ def _ticks_ceil(value: Decimal, tick: Decimal) -> int:
     return int((value / tick).to_integral_value(rounding=ROUND_CEILING))
 
 
-def _lots_room(room: Decimal, step: Decimal) -> int:
-    """Whole ``step``s that fit in ``room`` (0 when there is no room)."""
-    if room <= 0:
-        return 0
-    return int(room // step)  # both positive: truncation is the floor
-
-
-@functools.lru_cache(maxsize=256)
-def _filters(inst: Instrument) -> tuple[int, int, int, int, int, int]:
-    """The instrument's filters in integers (cached: a pure function of the instrument).
+class _Filters(NamedTuple):
+    """An instrument's filters in integers, and its tick and step in both number types.
 
     Price range in ticks, size range in lots, and the notional range in units of
     ``tick * step`` (a quote's notional is exactly ``ticks * lots`` such units).
+    ``order_caps`` memoises ``max_order_notional`` (Decimal) -> its floor in those units.
     """
+
+    instrument: Instrument
+    tick: Decimal
+    step: Decimal
+    unit: Decimal  # tick * step
+    tick_f: float
+    step_f: float
+    price_min: int
+    price_max: int
+    lots_min: int
+    lots_max: int
+    notional_min: int
+    notional_max: int
+    order_caps: dict[Decimal, int]
+
+
+_FILTERS: dict[int, _Filters] = {}  # by id(instrument); each entry holds its instrument alive
+_CACHE_MAX = 64
+
+
+def _filters(inst: Instrument) -> _Filters:
+    """``inst``'s filters (a pure function of the frozen instrument, kept per object).
+
+    Tick and step must be > 0 (the stage checks before it asks).
+    """
+    filters = _FILTERS.get(id(inst))
+    if filters is not None and filters.instrument is inst:
+        return filters
     tick = inst.tick_size
     step = inst.step_size
     unit = tick * step
-    price_min = max(_ticks_ceil(inst.min_price, tick), 1)
-    price_max = _ticks_floor(inst.max_price, tick) if inst.max_price > 0 else _NO_LIMIT
-    lots_min = max(_ticks_ceil(inst.min_qty, step), 1)
-    lots_max = _ticks_floor(inst.max_qty, step) if inst.max_qty > 0 else _NO_LIMIT
-    notional_min = _ticks_ceil(inst.min_notional, unit)
-    notional_max = _ticks_floor(inst.max_notional, unit) if inst.max_notional > 0 else _NO_LIMIT
-    return price_min, price_max, lots_min, lots_max, notional_min, notional_max
+    filters = _Filters(
+        inst,
+        tick,
+        step,
+        unit,
+        float(tick),
+        float(step),
+        max(_ticks_ceil(inst.min_price, tick), 1),
+        _ticks_floor(inst.max_price, tick) if inst.max_price > 0 else _NO_LIMIT,
+        max(_ticks_ceil(inst.min_qty, step), 1),
+        _ticks_floor(inst.max_qty, step) if inst.max_qty > 0 else _NO_LIMIT,
+        _ticks_ceil(inst.min_notional, unit),
+        _ticks_floor(inst.max_notional, unit) if inst.max_notional > 0 else _NO_LIMIT,
+        {},
+    )
+    if len(_FILTERS) >= _CACHE_MAX:
+        _FILTERS.clear()
+    _FILTERS[id(inst)] = filters
+    return filters
 
 
-def _on_tick(price: Decimal, tick: Decimal, tick_f: float, up: bool) -> int:
-    """``price`` in whole ticks, rounded up or down: a float guess checked exactly."""
-    guess = round(float(price) / tick_f)
-    if tick * guess == price:
-        return guess
-    return _ticks_ceil(price, tick) if up else _ticks_floor(price, tick)
+def _order_cap(filters: _Filters, max_order_notional: Decimal) -> int:
+    """``max_order_notional`` (> 0) in whole units of ``tick * step``, rounded down."""
+    caps = filters.order_caps
+    cap = caps.get(max_order_notional)
+    if cap is None:
+        cap = _ticks_floor(max_order_notional, filters.unit)
+        if len(caps) >= _CACHE_MAX:
+            caps.clear()
+        caps[max_order_notional] = cap
+    return cap
+
+
+def _plain_slots(cls: type, names: tuple[str, ...]) -> bool:
+    """True when ``cls`` is a slotted attrs class whose ``__init__`` only stores ``names``.
+
+    Then an instance built by setting those slots directly is the one ``__init__`` builds
+    (no validator, converter, post-init or cached hash to run); a test checks both paths.
+    """
+    fields = attrs.fields(cls)
+    return (
+        tuple(field.name for field in fields) == names
+        and all(field.validator is None and field.converter is None for field in fields)
+        and tuple(name for name in cls.__dict__.get("__slots__", ()) if name != "__weakref__")
+        == names
+        and not hasattr(cls, "__attrs_pre_init__")
+        and not hasattr(cls, "__attrs_post_init__")
+    )
+
+
+_new = object.__new__
+
+
+def _quote_by_slots(side: Side, level: int, price: Decimal, quantity: Decimal) -> Quote:
+    quote: Quote = _new(Quote)
+    _set_side(quote, side)
+    _set_level(quote, level)
+    _set_price(quote, price)
+    _set_quantity(quote, quantity)
+    return quote
+
+
+def _quote_set_by_slots(
+    symbol: str, bids: tuple[Quote, ...], asks: tuple[Quote, ...], reason: str | None = None
+) -> QuoteSet:
+    quote_set: QuoteSet = _new(QuoteSet)
+    _set_symbol(quote_set, symbol)
+    _set_bids(quote_set, bids)
+    _set_asks(quote_set, asks)
+    _set_reason(quote_set, reason)
+    return quote_set
+
+
+_QUOTE_FIELDS = ("side", "level", "price", "quantity")
+_QUOTE_SET_FIELDS = ("symbol", "bids", "asks", "reason")
+_set_side, _set_level, _set_price, _set_quantity = (
+    Quote.__dict__[name].__set__ for name in _QUOTE_FIELDS
+)
+_set_symbol, _set_bids, _set_asks, _set_reason = (
+    QuoteSet.__dict__[name].__set__ for name in _QUOTE_SET_FIELDS
+)
+#: How the stage builds its output: straight into the slots while the classes allow it.
+make_quote: Callable[[Side, int, Decimal, Decimal], Quote] = (
+    _quote_by_slots if _plain_slots(Quote, _QUOTE_FIELDS) else Quote
+)
+make_quote_set: Callable[[str, tuple[Quote, ...], tuple[Quote, ...]], QuoteSet] = (
+    _quote_set_by_slots if _plain_slots(QuoteSet, _QUOTE_SET_FIELDS) else QuoteSet
+)
 
 
 def rounding(ctx: QuoteContext) -> QuoteContext:
@@ -75,69 +182,117 @@ def rounding(ctx: QuoteContext) -> QuoteContext:
 
     All limits are checked in integers: prices in ticks, sizes in lots, notionals in units
     of ``tick * step``; Decimal appears only to build each quote's price and size.
+    ``min``/``max`` of integers are written out as comparisons (the same result).
     """
     inst = ctx.instrument
-    tick = inst.tick_size
-    step = inst.step_size
-    if tick <= 0 or step <= 0:
-        return ctx.pull(f"bad_instrument: tick {tick} and step {step} must be > 0")
-    tick_f = float(tick)
-    step_f = float(step)
-    price_min, price_max, lots_min, lots_max, notional_min, notional_max = _filters(inst)
-    book = ctx.book
+    filters = _FILTERS.get(id(inst))
+    if filters is None or filters.instrument is not inst:
+        tick = inst.tick_size
+        step = inst.step_size
+        if tick <= 0 or step <= 0:
+            return ctx.pull(f"bad_instrument: tick {tick} and step {step} must be > 0")
+        filters = _filters(inst)
+    (
+        _,
+        tick,
+        step,
+        unit,
+        tick_f,
+        step_f,
+        price_min,
+        price_max,
+        lots_min,
+        lots_max,
+        notional_min,
+        notional_max,
+        _,
+    ) = filters
+    params = ctx.params
     # post-only: bids at most one tick under the best ask, asks one over the best bid
     bid_max = _NO_LIMIT
     ask_min = 1
-    if ctx.params.rounding.post_only:
+    if params.rounding.post_only:
+        book = ctx.book
         if book.asks:
-            bid_max = _on_tick(book.asks[0].price, tick, tick_f, True) - 1
-        if book.bids:
-            ask_min = _on_tick(book.bids[0].price, tick, tick_f, False) + 1
-    sizing = ctx.params.sizing
-    if sizing.max_order_notional > 0:
-        notional_max = min(notional_max, _ticks_floor(sizing.max_order_notional, tick * step))
+            # the best ask in ticks, rounded up: a float guess checked exactly
+            best = book.asks[0].price
+            guess = round(float(best) / tick_f)
+            bid_max = (guess if tick * guess == best else _ticks_ceil(best, tick)) - 1
+        if book.bids:  # the best bid in ticks, rounded down
+            best = book.bids[0].price
+            guess = round(float(best) / tick_f)
+            ask_min = (guess if tick * guess == best else _ticks_floor(best, tick)) + 1
+    sizing = params.sizing
+    if sizing.max_order_notional > _ZERO:
+        cap = _order_cap(filters, sizing.max_order_notional)
+        if cap < notional_max:
+            notional_max = cap
     position = ctx.position
     max_position = sizing.max_position
-    bid_room = _lots_room(max_position - position, step)  # lots we may buy
-    ask_room = _lots_room(max_position + position, step)  # lots we may sell
-    if ctx.base_free is not None:
-        ask_room = min(ask_room, _lots_room(ctx.base_free, step))
+    # whole lots that fit in each room (0 when there is none; floor: both sides positive)
+    room = max_position - position  # lots we may buy
+    bid_room = 0 if room <= _ZERO else int(room // step)
+    room = max_position + position  # lots we may sell
+    ask_room = 0 if room <= _ZERO else int(room // step)
+    base_free = ctx.base_free
+    if base_free is not None:
+        free = 0 if base_free <= _ZERO else int(base_free // step)
+        if free < ask_room:
+            ask_room = free
     quote_free = ctx.quote_free
-    budget = _NO_LIMIT if quote_free is None else _lots_room(quote_free, tick * step)
+    budget = _NO_LIMIT  # quote balance, in units of tick * step
+    if quote_free is not None:
+        budget = 0 if quote_free <= _ZERO else int(quote_free // unit)
 
     bids: list[Quote] = []
     asks: list[Quote] = []
     drafts = ctx.drafts
     last = bid_max + 1  # bids strictly decreasing, inside first
     top_bid = 0
-    for draft in drafts:
-        if draft.side is not _BUY:
+    for side, level, price, qty in drafts:
+        if side is not _BUY:
             continue
-        ticks = min(math.floor(draft.price / tick_f + _EPS), last - 1)
+        ticks = _floor(price / tick_f + _EPS)
+        if last - 1 < ticks:
+            ticks = last - 1
         if ticks < price_min or ticks > price_max:
             continue
-        cap = min(notional_max, budget)
-        lots = min(math.floor(draft.qty / step_f + _EPS), lots_max, bid_room, cap // ticks)
+        cap = budget if budget < notional_max else notional_max
+        lots = _floor(qty / step_f + _EPS)
+        if lots_max < lots:
+            lots = lots_max
+        if bid_room < lots:
+            lots = bid_room
+        if cap // ticks < lots:
+            lots = cap // ticks
         if lots < lots_min or ticks * lots < notional_min:
             continue
         bid_room -= lots
         budget -= ticks * lots
-        bids.append(Quote(_BUY, draft.level, tick * ticks, step * lots))
+        bids.append(make_quote(_BUY, level, tick * ticks, step * lots))
         last = ticks
         if ticks > top_bid:
             top_bid = ticks
     # asks strictly increasing, inside first, and above every bid of ours
-    last = max(ask_min, top_bid + 1) - 1
-    for draft in drafts:
-        if draft.side is not _SELL:
+    last = (top_bid + 1 if top_bid + 1 > ask_min else ask_min) - 1
+    for side, level, price, qty in drafts:
+        if side is not _SELL:
             continue
-        ticks = max(math.ceil(draft.price / tick_f - _EPS), last + 1)
+        ticks = _ceil(price / tick_f - _EPS)
+        if last + 1 > ticks:
+            ticks = last + 1
         if ticks > price_max or ticks < price_min:
             continue
-        lots = min(math.floor(draft.qty / step_f + _EPS), lots_max, ask_room, notional_max // ticks)
+        lots = _floor(qty / step_f + _EPS)
+        if lots_max < lots:
+            lots = lots_max
+        if ask_room < lots:
+            lots = ask_room
+        if notional_max // ticks < lots:
+            lots = notional_max // ticks
         if lots < lots_min or ticks * lots < notional_min:
             continue
         ask_room -= lots
-        asks.append(Quote(_SELL, draft.level, tick * ticks, step * lots))
+        asks.append(make_quote(_SELL, level, tick * ticks, step * lots))
         last = ticks
-    return evolve(ctx, quotes=QuoteSet(ctx.symbol, tuple(bids), tuple(asks)))
+    return _set_quotes(ctx, make_quote_set(ctx.symbol, tuple(bids), tuple(asks)))

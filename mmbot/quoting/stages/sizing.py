@@ -8,19 +8,30 @@ its quotes filled: |position| stays within ``max_position`` (a side with no room
 dropped), each order stays under ``max_order_notional``, bids stay within the free quote
 balance and asks within the free base balance.
 
+A sizing table's float form (sizes and distances per level) is worked out once per
+parameters object (memoised by identity: a pure function of a frozen value).
+
 What it must never do: rely on floats for the limits' last digit: the rounding stage
-enforces the same limits exactly in Decimal; this stage only shapes the draft.
+enforces the same limits exactly in Decimal; this stage only shapes the draft. Nor keep
+anything between decisions but that memo.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, NamedTuple
+
 from mmbot.model import Side
-from mmbot.quoting.pipeline import DraftQuote, QuoteContext, evolve
+from mmbot.quoting.pipeline import DraftQuote, QuoteContext, replacer
 from mmbot.quoting.stages.skew import reference_price
+
+if TYPE_CHECKING:
+    from mmbot.quoting.strategy import SizingParams
 
 _BUY = Side.BUY
 _SELL = Side.SELL
 _UNLIMITED = float("inf")
+_tuple_new = tuple.__new__
+_set_drafts = replacer("drafts")
 
 
 def shape_weight(shape: str, factor: float, level: int) -> float:
@@ -31,19 +42,25 @@ def shape_weight(shape: str, factor: float, level: int) -> float:
     return 1.0
 
 
-def sizing(ctx: QuoteContext) -> QuoteContext:
-    """Set ``ctx.drafts``, inside level first on each side, bids then asks."""
-    params = ctx.params.sizing
-    center = ctx.reservation if ctx.reservation is not None else reference_price(ctx)
-    if center is None:
-        return ctx.pull("book_empty: no reference price")
-    half = ctx.half_spread_bps
-    if half is None:
-        half = ctx.params.spread.base_bps
-    position = float(ctx.position)
-    max_position = float(params.max_position)
+class _Ladder(NamedTuple):
+    """A sizing table's parameters in floats, and each level's (size, distance) pair."""
+
+    params: SizingParams
+    max_position: float
+    max_notional: float
+    levels: tuple[tuple[int, float, float], ...]  # (level, size, level * spacing)
+
+
+_LADDERS: dict[int, _Ladder] = {}  # by id(params); each entry holds its params alive
+_LADDERS_MAX = 64
+
+
+def _ladder(params: SizingParams) -> _Ladder:
+    """The float form of ``params`` (a pure function of it, kept per params object)."""
+    ladder = _LADDERS.get(id(params))
+    if ladder is not None and ladder.params is params:
+        return ladder
     base = float(params.order_size)
-    max_notional = float(params.max_order_notional)
     spacing = params.level_spacing_bps * 1e-4
     shape = params.shape
     if shape == "flat":
@@ -51,38 +68,82 @@ def sizing(ctx: QuoteContext) -> QuoteContext:
     else:
         factor = params.shape_factor
         sizes = [base * shape_weight(shape, factor, level) for level in range(params.levels)]
+    ladder = _Ladder(
+        params,
+        float(params.max_position),
+        float(params.max_order_notional),
+        tuple((level, size, level * spacing) for level, size in enumerate(sizes)),
+    )
+    if len(_LADDERS) >= _LADDERS_MAX:
+        _LADDERS.clear()
+    _LADDERS[id(params)] = ladder
+    return ladder
+
+
+def sizing(ctx: QuoteContext) -> QuoteContext:
+    """Set ``ctx.drafts``, inside level first on each side, bids then asks.
+
+    ``min(a, b, c)`` is written out as the comparisons the builtin makes (same result).
+    """
+    center = ctx.reservation
+    if center is None:
+        center = reference_price(ctx)
+        if center is None:
+            return ctx.pull("book_empty: no reference price")
+    half = ctx.half_spread_bps
+    if half is None:
+        half = ctx.params.spread.base_bps
+    _, max_position, max_notional, levels = _ladder(ctx.params.sizing)
+    position = float(ctx.position)
+    limit_notional = max_notional > 0.0
     drafts: list[DraftQuote] = []
+    append = drafts.append
     quote_free = ctx.quote_free
     base_free = ctx.base_free
     # bids: room to buy before position > max_position; quote balance spent as price * qty
     room = max_position - position
     budget = float(quote_free) if quote_free is not None else _UNLIMITED
     offset = half * 1e-4
-    for level, size in enumerate(sizes):
-        price = center * (1.0 - offset - level * spacing)
+    inside = 1.0 - offset
+    for level, size, distance in levels:
+        price = center * (inside - distance)
         if room <= 0.0 or price <= 0.0:
             break
-        qty = min(size, room, budget / price)
-        if max_notional > 0.0:
-            qty = min(qty, max_notional / price)
+        qty = size
+        if room < qty:
+            qty = room
+        afford = budget / price
+        if afford < qty:
+            qty = afford
+        if limit_notional:
+            cap = max_notional / price
+            if cap < qty:
+                qty = cap
         if qty <= 0.0:
             break
-        drafts.append(DraftQuote(_BUY, level, price, qty))
+        append(_tuple_new(DraftQuote, (_BUY, level, price, qty)))
         room -= qty
         budget -= qty * price
     # asks: room to sell before position < -max_position; base balance spent as qty
     room = max_position + position
     budget = float(base_free) if base_free is not None else _UNLIMITED
-    for level, size in enumerate(sizes):
-        price = center * (1.0 + offset + level * spacing)
+    inside = 1.0 + offset
+    for level, size, distance in levels:
+        price = center * (inside + distance)
         if room <= 0.0:
             break
-        qty = min(size, room, budget)
-        if max_notional > 0.0:
-            qty = min(qty, max_notional / price)
+        qty = size
+        if room < qty:
+            qty = room
+        if budget < qty:
+            qty = budget
+        if limit_notional:
+            cap = max_notional / price
+            if cap < qty:
+                qty = cap
         if qty <= 0.0:
             break
-        drafts.append(DraftQuote(_SELL, level, price, qty))
+        append(_tuple_new(DraftQuote, (_SELL, level, price, qty)))
         room -= qty
         budget -= qty
-    return evolve(ctx, drafts=tuple(drafts))
+    return _set_drafts(ctx, tuple(drafts))

@@ -19,7 +19,9 @@ What it must never do: skew towards inventory (a long book must never raise the 
 
 from __future__ import annotations
 
-from mmbot.quoting.pipeline import QuoteContext, evolve
+from mmbot.quoting.pipeline import QuoteContext, replacer
+
+_set_reservation = replacer("fair_value", "reservation")
 
 
 def reference_price(ctx: QuoteContext) -> float | None:
@@ -53,8 +55,10 @@ def skew_bps(ctx: QuoteContext) -> float:
 
 def skew(ctx: QuoteContext) -> QuoteContext:
     """Set ``ctx.reservation`` (and ``fair_value`` from the mid if none was set)."""
-    reference = reference_price(ctx)
+    reference = ctx.fair_value
     if reference is None:
-        return ctx.pull("book_empty: no reference price")
+        reference = reference_price(ctx)
+        if reference is None:
+            return ctx.pull("book_empty: no reference price")
     reservation = reference * (1.0 + skew_bps(ctx) * 1e-4)
-    return evolve(ctx, fair_value=reference, reservation=reservation)
+    return _set_reservation(ctx, reference, reservation)

@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import math
 
-from mmbot.quoting.pipeline import QuoteContext, evolve
+from mmbot.quoting.pipeline import QuoteContext, replacer
+
+_sqrt = math.sqrt
+_set_half_spread = replacer("half_spread_bps")
 
 
 def optimal_spread_bps(gamma: float, kappa: float, sigma_bps: float, tau: float) -> float:
@@ -33,16 +36,27 @@ def fee_floor_bps(maker_fee_bps: float, min_edge_bps: float) -> float:
 
 def spread(ctx: QuoteContext) -> QuoteContext:
     """Set ``ctx.half_spread_bps`` (volatility modes use ``ctx.volatility``, else the prior)."""
-    params = ctx.params.spread
+    all_params = ctx.params
+    params = all_params.spread
     mode = params.mode
-    sigma = ctx.volatility if ctx.volatility is not None else ctx.params.volatility.prior
+    sigma = ctx.volatility
+    if sigma is None:
+        sigma = all_params.volatility.prior
     if mode == "volatility":
-        half = params.base_bps + params.vol_multiplier * sigma * math.sqrt(params.vol_horizon)
+        half = params.base_bps + params.vol_multiplier * sigma * _sqrt(params.vol_horizon)
     elif mode == "avellaneda_stoikov":
-        skew = ctx.params.skew
+        skew = all_params.skew
         half = 0.5 * optimal_spread_bps(skew.gamma, skew.kappa, sigma, skew.horizon)
     else:
         half = params.base_bps
     # the ceiling first, the floor last: the fee floor wins over everything
-    half = max(min(half, params.max_bps), fee_floor_bps(params.maker_fee_bps, params.min_edge_bps))
-    return evolve(ctx, half_spread_bps=half)
+    # (min and max written out: the same comparisons the builtins make, without the calls)
+    ceiling = params.max_bps
+    if ceiling < half:
+        half = ceiling
+    floor = params.maker_fee_bps + params.min_edge_bps
+    if floor < 0.0:  # fee_floor_bps
+        floor = 0.0
+    if floor > half:
+        half = floor
+    return _set_half_spread(ctx, half)

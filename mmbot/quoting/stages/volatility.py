@@ -16,9 +16,22 @@ from __future__ import annotations
 
 import math
 
-from mmbot.quoting.pipeline import QuoteContext, StrategyState, VarianceState, evolve
+from mmbot.quoting.pipeline import (
+    QuoteContext,
+    StrategyState,
+    TradeTick,
+    VarianceState,
+    replacer,
+)
 
 _LN2 = math.log(2.0)
+
+
+_log = math.log
+_exp = math.exp
+_sqrt = math.sqrt
+_tuple_new = tuple.__new__
+_set_volatility = replacer("volatility", "state")
 
 
 def variance_update(
@@ -26,7 +39,7 @@ def variance_update(
 ) -> VarianceState:
     """Fold one observed price at ``time`` into the decayed sums."""
     if state is None or state.last_price <= 0.0:
-        return VarianceState(price, time)
+        return _tuple_new(VarianceState, (price, time, 0.0, 0.0))
     dt = time - state.last_time
     if dt < 0.0:
         dt = 0.0
@@ -35,12 +48,9 @@ def variance_update(
     if dt == 0.0 and r_bps == 0.0:
         return state
     keep = math.exp(-dt * _LN2 / halflife) if dt > 0.0 else 1.0
-    return VarianceState(
-        price,
-        max(time, state.last_time),
-        keep * state.sum_r2 + r_bps * r_bps,
-        keep * state.sum_dt + dt,
-    )
+    last_time = max(time, state.last_time)
+    sum_r2 = keep * state.sum_r2 + r_bps * r_bps
+    return _tuple_new(VarianceState, (price, last_time, sum_r2, keep * state.sum_dt + dt))
 
 
 def sigma_bps(state: VarianceState | None, prior: float, prior_weight: float) -> float:
@@ -51,33 +61,89 @@ def sigma_bps(state: VarianceState | None, prior: float, prior_weight: float) ->
 
 
 def volatility(ctx: QuoteContext) -> QuoteContext:
-    """Set ``ctx.volatility`` and carry the estimators in ``ctx.state``."""
+    """Set ``ctx.volatility`` and carry the estimators in ``ctx.state``.
+
+    The same arithmetic as :func:`variance_update` and :func:`sigma_bps`, folded inline
+    (this stage runs on every decision; a test checks it against those functions).
+    """
     params = ctx.params.volatility
     state = ctx.state
     log_returns = params.returns == "log"
     source = params.source
     halflife = params.halflife
+    prior = params.prior
+    prior_weight = params.prior_weight
+    prior_r2 = prior * prior * prior_weight  # sigma_bps's pseudo-data, as it computes it
     mid_var = state.mid_variance
     trade_var = state.trade_variance
     sigma = 0.0
     if source != "trades":
         book = ctx.book
-        if book.bids and book.asks:
-            mid = (float(book.bids[0].price) + float(book.asks[0].price)) * 0.5
+        bids = book.bids
+        asks = book.asks
+        if bids and asks:
+            mid = (float(bids[0].price) + float(asks[0].price)) * 0.5
             mid_var = variance_update(mid_var, mid, ctx.now, halflife, log_returns)
-        sigma = sigma_bps(mid_var, params.prior, params.prior_weight)
+        if mid_var is None:
+            sigma = prior
+        else:
+            sigma = _sqrt((mid_var.sum_r2 + prior_r2) / (mid_var.sum_dt + prior_weight))
     if source != "mid":
         trades = ctx.trades
         if trades:
-            for trade in trades:
-                trade_var = variance_update(
-                    trade_var, float(trade.price), trade.time, halflife, log_returns
-                )
-        trade_sigma = sigma_bps(trade_var, params.prior, params.prior_weight)
+            trade_var = _fold_trades(trade_var, trades, halflife, log_returns)
+        if trade_var is None:
+            trade_sigma = prior
+        else:
+            trade_sigma = _sqrt((trade_var.sum_r2 + prior_r2) / (trade_var.sum_dt + prior_weight))
         if trade_sigma > sigma:
             sigma = trade_sigma
     if sigma > params.max_bps:
         sigma = params.max_bps
     if mid_var is not state.mid_variance or trade_var is not state.trade_variance:
-        state = StrategyState(state.fair_value, mid_var, trade_var)
-    return evolve(ctx, volatility=sigma, state=state)
+        state = _tuple_new(StrategyState, (state.fair_value, mid_var, trade_var))
+    return _set_volatility(ctx, sigma, state)
+
+
+def _fold_trades(
+    state: VarianceState | None,
+    trades: tuple[TradeTick, ...],
+    halflife: float,
+    log_returns: bool,
+) -> VarianceState | None:
+    """``variance_update`` over each trade in turn, with the sums kept in locals.
+
+    Returns ``state`` itself when no trade changed it (as ``variance_update`` does).
+    """
+    changed = False
+    if state is None:
+        last = last_time = sum_r2 = sum_dt = 0.0
+        fresh = True
+    else:
+        last, last_time, sum_r2, sum_dt = state
+        fresh = last <= 0.0
+    for trade in trades:
+        price = float(trade.price)
+        time = trade.time
+        if fresh:
+            last, last_time, sum_r2, sum_dt = price, time, 0.0, 0.0
+            fresh = last <= 0.0
+            changed = True
+            continue
+        dt = time - last_time
+        if dt < 0.0:
+            dt = 0.0
+        r_bps = (_log(price / last) if log_returns else (price - last) / last) * 1e4
+        if dt == 0.0 and r_bps == 0.0:
+            continue
+        keep = _exp(-dt * _LN2 / halflife) if dt > 0.0 else 1.0
+        last = price
+        if not last_time > time:  # max(time, last_time), as variance_update keeps it
+            last_time = time
+        sum_r2 = keep * sum_r2 + r_bps * r_bps
+        sum_dt = keep * sum_dt + dt
+        changed = True
+        fresh = last <= 0.0
+    if not changed:
+        return state
+    return _tuple_new(VarianceState, (last, last_time, sum_r2, sum_dt))

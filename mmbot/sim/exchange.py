@@ -1,0 +1,387 @@
+"""The fake exchange's trio shell: one object owning the engine, market, history and dialect.
+
+What it is for: :class:`Exchange` drives the seeded market simulator on trio's clock,
+answers REST requests (the dialect, or the ``/_sim/`` admin API), closes the depth windows
+every 100 ms / 1000 ms, and fans every stream message out to the subscribed connections
+through bounded per-connection outboxes (:class:`Outbox`). Every state change is followed by
+draining the engine's events into the history and the streams, so orders placed over REST
+or the WebSocket API show up in both. The same object serves loopback mode
+(``sim/serve.py``) and simulated mode (``sim/inprocess.py``).
+
+What it must never do: block on a slow subscriber (an outbox that fills up is dropped, as
+Binance disconnects slow consumers); read the wall clock (time comes from its
+:class:`~mmbot.clock.EpochClock`); put a secret into a repr, log, history or response.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+
+import attrs
+import trio
+
+from mmbot.clock import SIM_EPOCH_MS, EpochClock, derive_rng
+from mmbot.model import ZERO, Instrument
+from mmbot.sim.admin import AdminApi
+from mmbot.sim.dialect import (
+    Credentials,
+    Dialect,
+    RequestInfo,
+    RestRequest,
+    RestResponse,
+    WsApiSession,
+)
+from mmbot.sim.dialect_limits import RateLimits
+from mmbot.sim.events import Fees
+from mmbot.sim.history import History
+from mmbot.sim.market import MarketSimulator, default_market
+from mmbot.sim.matching import MatchingEngine
+from mmbot.sim.streams import (
+    MarketFeed,
+    StreamMessage,
+    UserMessage,
+    dumps,
+    server_shutdown_payload,
+)
+
+#: Channel name under which replies to market-stream control frames are recorded.
+CONTROL_CHANNEL = "stream-control"
+#: Channel name under which WebSocket API answers are recorded.
+WS_API_CHANNEL = "ws-api"
+
+
+@attrs.frozen
+class StreamSettings:
+    """Connection rules of the market streams and the WebSocket API (Binance's values)."""
+
+    ping_interval_s: float = 20.0
+    pong_timeout_s: float = 60.0
+    max_connection_s: float = 24 * 3600.0
+    #: Messages buffered per connection before it is dropped as a slow consumer.
+    outbox_size: int = 10_000
+    #: How long an opening / closing handshake may take before the connection is abandoned.
+    handshake_timeout_s: float = 10.0
+    close_timeout_s: float = 2.0
+
+
+@attrs.frozen
+class ExchangeConfig:
+    """Everything that makes one fake exchange (the secret never shows in its repr)."""
+
+    symbols: tuple[str, ...] = ("BTCUSDT", "ETHUSDT")
+    seed: int = 0
+    api_key: str = attrs.field(default="mmbot-sim-key", repr=False)
+    api_secret: str = attrs.field(default="mmbot-sim-secret", repr=False)
+    fees: Fees = attrs.field(factory=Fees)
+    rate_limits: RateLimits = attrs.field(factory=RateLimits)
+    streams: StreamSettings = attrs.field(factory=StreamSettings)
+    #: The account the API key trades for, and its starting balances (None: defaults).
+    account: str = "user"
+    balances: dict[str, Decimal] | None = None
+    #: Most message/book-delta entries the history keeps (None: all; the digest covers all).
+    history_max_bulk: int | None = None
+
+
+@attrs.frozen
+class ExchangeStatistics:
+    messages_sent: int
+    connections: int
+    dropped_slow: int
+
+
+@attrs.define(eq=False)
+class Outbox:
+    """One connection's bounded queue of encoded frames, drained by its writer task.
+
+    ``closed`` is set when the exchange stops feeding it: ``reason`` says why
+    (``"slow"``: it filled up; ``"shutdown"``: a planned shutdown).
+    """
+
+    label: str
+    combined: bool
+    send: trio.MemorySendChannel[str]
+    receive: trio.MemoryReceiveChannel[str]
+    reason: str | None = None
+    # (account, subscriptionId) pairs this outbox receives user data for (WS API only).
+    user_subscriptions: list[tuple[str, int]] = attrs.field(factory=list)
+
+    @property
+    def is_closed(self) -> bool:
+        return self.reason is not None
+
+
+@attrs.define(eq=False)
+class Exchange:
+    """The fake exchange (see the module docstring). Build with :meth:`create`."""
+
+    config: ExchangeConfig
+    clock: EpochClock
+    engine: MatchingEngine
+    market: MarketSimulator
+    history: History
+    dialect: Dialect
+    admin: AdminApi
+    feed: MarketFeed
+    _by_stream: dict[str, dict[Outbox, None]] = attrs.field(factory=dict)
+    _by_account: dict[str, dict[Outbox, list[int]]] = attrs.field(factory=dict)
+    _outboxes: dict[Outbox, None] = attrs.field(factory=dict)
+    _next_label: int = 1
+    _messages_sent: int = 0
+    _dropped_slow: int = 0
+    _shutting_down: bool = False
+    _all_closed: trio.Event = attrs.field(factory=trio.Event)
+
+    @classmethod
+    def create(cls, config: ExchangeConfig, *, clock: EpochClock) -> Exchange:
+        """Build every part from ``config``; ``clock`` gives exchange time."""
+        instruments, market_configs = default_market(config.symbols)
+        engine = MatchingEngine(instruments, config.fees)
+        history = History(max_bulk=config.history_max_bulk)
+        market = MarketSimulator(engine, market_configs, derive_rng(config.seed, "market"))
+        balances = config.balances
+        if balances is None:
+            balances = default_balances(instruments, [c.initial_price for c in market_configs])
+        engine.open_account(config.account, dict(balances))
+        credentials = Credentials()
+        credentials.add(config.api_key, config.api_secret, config.account)
+
+        def on_request(info: RequestInfo) -> None:
+            history.append_request(
+                info.time_ms,
+                transport=info.transport,
+                method=info.method,
+                path=info.path,
+                account=info.account,
+                status=info.status,
+                error_code=info.error_code,
+                weight=info.weight,
+                client_order_id=info.client_order_id,
+            )
+
+        dialect = Dialect(
+            engine, credentials, config.rate_limits, on_request=on_request, fees=config.fees
+        )
+        return cls(
+            config=config,
+            clock=clock,
+            engine=engine,
+            market=market,
+            history=history,
+            dialect=dialect,
+            admin=AdminApi(engine, history),
+            feed=MarketFeed.for_symbols(config.symbols),
+        )
+
+    @classmethod
+    def simulated(cls, config: ExchangeConfig) -> Exchange:
+        """An exchange on simulated time (epoch ``SIM_EPOCH_MS`` at trio time 0)."""
+        return cls.create(config, clock=EpochClock(SIM_EPOCH_MS))
+
+    def now_ms(self) -> int:
+        return self.clock.now_ms()
+
+    # ---- the market loop -------------------------------------------------------------
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Drive the market and close depth windows until cancelled."""
+        now = self.now_ms()
+        self.market.start(now)
+        self.publish_engine_events(now)
+        task_status.started()
+        while True:
+            wake = self.market.next_event_ms()
+            flush = self.feed.next_flush_ms()
+            if flush is not None:
+                wake = min(wake, flush)
+            if wake > self.now_ms():
+                # A small margin so that now_ms() reads ``wake`` despite float rounding.
+                await trio.sleep_until(self.clock.to_trio_time(wake) + 0.0002)
+            else:
+                await trio.lowlevel.checkpoint()
+            now = self.now_ms()
+            if self.market.next_event_ms() <= now:
+                self.market.advance(now)
+                self.publish_engine_events(now)
+            self._flush_depth(now)
+
+    def _flush_depth(self, now_ms: int) -> None:
+        for message in self.feed.flush_due(now_ms, self._by_stream):
+            self._send_stream(message, now_ms)
+
+    # ---- requests ----------------------------------------------------------------------
+
+    def handle_rest(self, request: RestRequest) -> RestResponse:
+        """Answer one REST request (``RestRequest`` → ``RestResponse``), then publish."""
+        now = self.now_ms()
+        if request.path.startswith("/_sim/"):
+            response = self.admin.handle(request, now)
+        else:
+            response = self.dialect.handle_rest(request, now)
+        self.publish_engine_events(now)
+        return response
+
+    def handle_ws_api(self, message: str | bytes, session: WsApiSession, outbox: Outbox) -> None:
+        """Answer one WebSocket API frame into ``outbox``; follow user-data subscriptions."""
+        now = self.now_ms()
+        reply = self.dialect.handle_ws_api(message, session, now)
+        self.deliver(outbox, dumps(reply), WS_API_CHANNEL, "response", now)
+        self._sync_user_subscriptions(session, outbox)
+        self.publish_engine_events(now)
+
+    def _sync_user_subscriptions(self, session: WsApiSession, outbox: Outbox) -> None:
+        wanted = _session_subscriptions(session)
+        if wanted == outbox.user_subscriptions:
+            return
+        self._drop_user_subscriptions(outbox)
+        outbox.user_subscriptions = list(wanted)
+        for account, sub_id in wanted:
+            self._by_account.setdefault(account, {}).setdefault(outbox, []).append(sub_id)
+
+    # ---- publishing --------------------------------------------------------------------
+
+    def publish_engine_events(self, now_ms: int) -> None:
+        """Drain the engine's events into the history and the streams."""
+        events = self.engine.drain_events()
+        if not events:
+            return
+        self.history.append_events(now_ms, events)
+        for message in self.feed.on_events(events, now_ms, self._by_stream, self._by_account):
+            if isinstance(message, StreamMessage):
+                self._send_stream(message, now_ms)
+            else:
+                self._send_user(message, now_ms)
+
+    def _send_stream(self, message: StreamMessage, now_ms: int) -> None:
+        subscribers = self._by_stream.get(message.stream)
+        if not subscribers:
+            return
+        data = dumps(message.payload)
+        wrapped: str | None = None
+        for outbox in list(subscribers):
+            if outbox.combined:
+                if wrapped is None:
+                    wrapped = '{"stream":"' + message.stream + '","data":' + data + "}"
+                text = wrapped
+            else:
+                text = data
+            self.deliver(outbox, text, message.stream, message.event_type, now_ms)
+
+    def _send_user(self, message: UserMessage, now_ms: int) -> None:
+        subscribers = self._by_account.get(message.account)
+        if not subscribers:
+            return
+        data = dumps(message.payload)
+        for outbox, sub_ids in list(subscribers.items()):
+            for sub_id in sub_ids:
+                text = '{"subscriptionId":' + str(sub_id) + ',"event":' + data + "}"
+                self.deliver(outbox, text, "user", message.event_type, now_ms)
+
+    def deliver(self, outbox: Outbox, text: str, channel: str, event_type: str, now: int) -> None:
+        """Queue one frame for a connection; drop the connection if its outbox is full."""
+        if outbox.is_closed:
+            return
+        try:
+            outbox.send.send_nowait(text)
+        except trio.WouldBlock:
+            self._dropped_slow += 1
+            self.close_outbox(outbox, "slow")
+            return
+        self._messages_sent += 1
+        self.history.append_message(channel, event_type, len(text), now)
+
+    # ---- connections -------------------------------------------------------------------
+
+    def open_outbox(self, *, combined: bool) -> Outbox:
+        """A new connection's outbox (closed at once if the exchange is shutting down)."""
+        send, receive = trio.open_memory_channel[str](self.config.streams.outbox_size)
+        outbox = Outbox(f"conn-{self._next_label}", combined, send, receive)
+        self._next_label += 1
+        self._outboxes[outbox] = None
+        self._all_closed = trio.Event()
+        if self._shutting_down:
+            self.close_outbox(outbox, "shutdown")
+        return outbox
+
+    def subscribe(self, outbox: Outbox, streams: Iterable[str]) -> None:
+        if outbox.is_closed:
+            return
+        for name in streams:
+            self._by_stream.setdefault(name, {})[outbox] = None
+
+    def unsubscribe(self, outbox: Outbox, streams: Iterable[str]) -> None:
+        for name in streams:
+            subscribers = self._by_stream.get(name)
+            if subscribers is not None:
+                subscribers.pop(outbox, None)
+                if not subscribers:
+                    del self._by_stream[name]
+
+    def close_outbox(self, outbox: Outbox, reason: str) -> None:
+        """Stop feeding a connection; its writer drains what is queued, then ends."""
+        if outbox.reason is None:
+            outbox.reason = reason
+        outbox.send.close()
+        self.unsubscribe(outbox, [n for n, subs in self._by_stream.items() if outbox in subs])
+        self._drop_user_subscriptions(outbox)
+        outbox.user_subscriptions = []
+
+    def _drop_user_subscriptions(self, outbox: Outbox) -> None:
+        for account, _ in outbox.user_subscriptions:
+            subscribers = self._by_account.get(account)
+            if subscribers is not None:
+                subscribers.pop(outbox, None)
+                if not subscribers:
+                    del self._by_account[account]
+
+    def forget_outbox(self, outbox: Outbox) -> None:
+        """The connection is gone (its handler calls this when it ends)."""
+        self.close_outbox(outbox, outbox.reason or "closed")
+        self._outboxes.pop(outbox, None)
+        if not self._outboxes:
+            self._all_closed.set()
+
+    def announce_shutdown(self) -> None:
+        """Send ``serverShutdown`` to every connection, then stop feeding them."""
+        self._shutting_down = True
+        now = self.now_ms()
+        text = dumps(server_shutdown_payload(now))
+        for outbox in list(self._outboxes):
+            self.deliver(outbox, text, "server", "serverShutdown", now)
+            self.close_outbox(outbox, "shutdown")
+
+    async def wait_connections_closed(self) -> None:
+        """Return once no connection is open (used after :meth:`announce_shutdown`)."""
+        if self._outboxes:
+            await self._all_closed.wait()
+
+    def connections(self) -> list[Outbox]:
+        """The outboxes of the open connections, oldest first."""
+        return list(self._outboxes)
+
+    def statistics(self) -> ExchangeStatistics:
+        return ExchangeStatistics(
+            messages_sent=self._messages_sent,
+            connections=len(self._outboxes),
+            dropped_slow=self._dropped_slow,
+        )
+
+
+def _session_subscriptions(session: WsApiSession) -> list[tuple[str, int]]:
+    """The (account, subscriptionId) pairs a WebSocket API session receives user data for."""
+    if session.subscribed_account is None:
+        return []
+    return [(session.subscribed_account, session.subscription_id or 0)]
+
+
+def default_balances(
+    instruments: Sequence[Instrument], prices: Sequence[Decimal]
+) -> dict[str, Decimal]:
+    """Starting balances of the API key's account: 1,000,000 of each quote asset and about
+    as much of each base asset in value (rounded to its step)."""
+    balances: dict[str, Decimal] = {}
+    for instrument, price in zip(instruments, prices, strict=True):
+        balances[instrument.quote_asset] = Decimal(1_000_000)
+        amount = instrument.round_qty(Decimal(1_000_000) / price)
+        balances[instrument.base_asset] = max(balances.get(instrument.base_asset, ZERO), amount)
+    return balances

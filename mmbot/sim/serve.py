@@ -1,0 +1,158 @@
+"""Serving the fake exchange on loopback: hypercorn (REST) and trio-websocket (streams, WS API).
+
+What it is for: :func:`serve_exchange` binds the REST app through hypercorn's trio worker
+and the WebSocket handler (trio-websocket over ``trio.serve_listeners``), runs the exchange's
+market loop, and reports the bound URLs (``await nursery.start(serve_exchange, ...)``).
+:func:`main` is ``mmbot exchange serve``: it prints the URLs (and generated credentials,
+once), and stops cleanly on Ctrl-C or SIGTERM after sending ``serverShutdown`` to stream
+clients.
+
+What it must never do: bind anything before the arguments are checked; log a secret (the
+generated secret is printed once on the console because the user asked for generated
+credentials, never logged); swallow ``trio.Cancelled``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from functools import partial
+from typing import Any
+
+import attrs
+import trio
+from hypercorn.config import Config as HypercornConfig
+from hypercorn.trio import serve as hypercorn_serve
+
+from mmbot.clock import EpochClock
+from mmbot.sim.exchange import Exchange, ExchangeConfig
+from mmbot.sim.rest_app import build_rest_app
+from mmbot.sim.ws_app import WS_API_PATH, serve_ws_stream
+
+#: How long connections get to drain ``serverShutdown`` and close before being cut.
+SHUTDOWN_GRACE_S = 2.0
+
+
+@attrs.frozen
+class ServeInfo:
+    """Where a served exchange listens."""
+
+    host: str
+    rest_port: int
+    ws_port: int
+
+    @property
+    def rest_url(self) -> str:
+        return f"http://{_host_for_url(self.host)}:{self.rest_port}"
+
+    @property
+    def stream_url(self) -> str:
+        return f"ws://{_host_for_url(self.host)}:{self.ws_port}"
+
+    @property
+    def ws_api_url(self) -> str:
+        return self.stream_url + WS_API_PATH
+
+
+def _host_for_url(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
+def _port_of(bind: str) -> int:
+    return int(bind.rsplit(":", 1)[1])
+
+
+async def serve_exchange(
+    exchange: Exchange,
+    *,
+    host: str = "127.0.0.1",
+    rest_port: int = 0,
+    ws_port: int = 0,
+    task_status: trio.TaskStatus[ServeInfo] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Run ``exchange`` on ``host`` (ports 0: free ports) until cancelled."""
+    config = HypercornConfig()
+    config.bind = [f"{_host_for_url(host)}:{rest_port}"]
+    config.accesslog = None
+    config.loglevel = "WARNING"
+    config.graceful_timeout = 1.0
+    app: Any = build_rest_app(exchange.handle_rest)  # hypercorn's own ASGI types differ
+    async with trio.open_nursery() as nursery:
+        await nursery.start(exchange.run)
+        binds = await nursery.start(partial(hypercorn_serve, app, config, mode="asgi"))
+        # trio-websocket's handshake and framing over our own listeners (not
+        # serve_websocket), so that one connection's failure never ends the server.
+        listeners = await trio.open_tcp_listeners(ws_port, host=host)
+        bound_ws_port = int(listeners[0].socket.getsockname()[1])
+        nursery.start_soon(trio.serve_listeners, partial(serve_ws_stream, exchange), listeners)
+        task_status.started(ServeInfo(host, _port_of(binds[0]), bound_ws_port))
+
+
+async def shut_down(exchange: Exchange, scope: trio.CancelScope, grace_s: float) -> None:
+    """Announce ``serverShutdown``, give connections ``grace_s`` to close, then cancel."""
+    exchange.announce_shutdown()
+    with trio.move_on_after(grace_s):
+        await exchange.wait_connections_closed()
+    scope.cancel()
+
+
+# ---- mmbot exchange serve ------------------------------------------------------------------
+
+
+async def _serve_until_signal(args: argparse.Namespace, config: ExchangeConfig) -> None:
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        exchange = Exchange.create(config, clock=EpochClock.from_wall_clock())
+        async with trio.open_nursery() as nursery:
+            info: ServeInfo = await nursery.start(
+                partial(
+                    serve_exchange,
+                    exchange,
+                    host=args.host,
+                    rest_port=args.rest_port,
+                    ws_port=args.ws_port,
+                )
+            )
+            _print_banner(info, args, config)
+            async for signum in signals:
+                print(f"{signal.Signals(signum).name}: shutting down", flush=True)
+                break
+            await shut_down(exchange, nursery.cancel_scope, SHUTDOWN_GRACE_S)
+
+
+def _print_banner(info: ServeInfo, args: argparse.Namespace, config: ExchangeConfig) -> None:
+    lines = [
+        f"mmbot fake exchange (Binance Spot dialect), seed {config.seed}, "
+        f"symbols {','.join(config.symbols)}",
+        f"REST base:    {info.rest_url}   (endpoints under /api/v3)",
+        f"Streams base: {info.stream_url}   (/ws/<stream>, /stream?streams=a/b)",
+        f"WS API:       {info.ws_api_url}",
+        f"Admin API:    {info.rest_url}/_sim/",
+        f"API key:      {config.api_key}",
+    ]
+    if args.generated_secret:
+        lines.append(f"API secret:   {config.api_secret}   (generated: shown once, keep it)")
+    lines.append("Ctrl-C or SIGTERM stops it.")
+    print("\n".join(lines), flush=True)
+
+
+def main(args: argparse.Namespace) -> int:
+    """Run ``mmbot exchange serve`` with parsed and checked arguments; 0 on a clean stop."""
+    config: ExchangeConfig = args.exchange_config
+    code = 0
+    try:
+        try:
+            trio.run(_serve_until_signal, args, config)
+        except* OSError as group:
+            print(f"mmbot exchange serve: cannot bind: {_leaf(group)}", file=sys.stderr)
+            code = 1
+    except KeyboardInterrupt:  # Ctrl-C before the signal receiver was installed
+        return 0
+    return code
+
+
+def _leaf(error: BaseException) -> BaseException:
+    """The first non-group exception inside (possibly nested) exception groups."""
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    return error

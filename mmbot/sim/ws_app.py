@@ -1,0 +1,282 @@
+"""The fake exchange's WebSocket side: market streams and the WebSocket API (trio shell).
+
+What it is for: :func:`serve_ws_stream` takes one byte stream (a TCP connection from
+``trio.serve_listeners``, or a memory stream in simulated mode), runs the WebSocket
+handshake over it with trio-websocket and serves the connection: raw streams at
+``/ws/<stream>`` (or ``/ws`` and ``SUBSCRIBE`` later), combined streams at
+``/stream?streams=a/b`` (frames wrapped as ``{"stream", "data"}``), and the WebSocket API
+at ``/ws-api/v3``. Each connection gets an :class:`~mmbot.sim.exchange.Outbox` drained by a
+writer task, a pinger (a ping every ``ping_interval_s``; closed without a pong within
+``pong_timeout_s``) and a 24 h lifetime.
+
+What it must never do: let a client's frame crash the server or another connection (every
+frame gets a well-formed answer); block the exchange on a slow client (its outbox is
+dropped instead); read the wall clock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, urlsplit
+
+import trio
+from trio_websocket import ConnectionClosed, WebSocketConnection, WebSocketRequest
+from wsproto import ConnectionType, WSConnection
+from wsproto.events import Ping, TextMessage
+from wsproto.utilities import LocalProtocolError
+
+from mmbot.sim.dialect import WsApiSession
+from mmbot.sim.exchange import CONTROL_CHANNEL, Exchange, Outbox
+from mmbot.sim.stream_control import StreamSession
+from mmbot.sim.streams import dumps, parse_stream_name
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Sequence
+
+WS_API_PATH = "/ws-api/v3"
+
+_log = logging.getLogger(__name__)
+
+#: Most queued frames one write sends together.
+WRITE_BATCH = 256
+#: Messages an in-process client buffers before its reader waits for the consumer.
+CLIENT_QUEUE_SIZE = 256
+
+#: Close codes: normal, going away (shutdown / 24 h), policy violation (slow, no pong).
+CLOSE_NORMAL = 1000
+CLOSE_GOING_AWAY = 1001
+CLOSE_POLICY = 1008
+
+
+def parse_market_path(path: str, symbols: frozenset[str]) -> tuple[bool, list[str]] | str:
+    """``(combined, streams)`` for a market-stream resource, or an error message.
+
+    ``/ws``, ``/ws/<s>`` (several joined by ``/`` are accepted too) and
+    ``/stream?streams=<a>/<b>``.
+    """
+    parts = urlsplit(path)
+    route = parts.path.rstrip("/")
+    if route == "/ws" or route.startswith("/ws/"):
+        names = [n for n in route[len("/ws") :].split("/") if n]
+        combined = False
+    elif route == "/stream":
+        query = parse_qs(parts.query, keep_blank_values=True)
+        raw = query.get("streams", [""])
+        names = [n for n in raw[0].split("/") if n] if raw else []
+        combined = True
+    else:
+        return f"unknown resource {parts.path[:64]!r}"
+    for name in names:
+        if parse_stream_name(name, symbols) is None:
+            return f"unknown stream {name[:64]!r}"
+    return combined, list(dict.fromkeys(names))
+
+
+class _Connection(WebSocketConnection):
+    """A trio-websocket connection that does not crash when a ping crosses its close.
+
+    trio-websocket (0.12) answers every ping with a pong, even after this side has sent its
+    Close frame; wsproto refuses that pong and the reader task dies, so the close handshake
+    never completes. A pong is pointless once closing, so it is skipped.
+    """
+
+    async def _handle_ping_event(self, event: Ping) -> None:
+        with contextlib.suppress(LocalProtocolError):  # closing: no pong any more
+            await super()._handle_ping_event(event)
+
+    async def send_messages(self, messages: Sequence[str]) -> None:
+        """Send several text messages with one write (one checkpoint, not one each)."""
+        if self._close_reason:
+            raise ConnectionClosed(self._close_reason)
+        data = b"".join(self._wsproto.send(TextMessage(data=m)) for m in messages)
+        async with self._stream_lock:
+            try:
+                await self._stream.send_all(data)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                await self._abort_web_socket()
+                raise ConnectionClosed(self._close_reason) from None
+
+
+async def wrap_server(nursery: trio.Nursery, stream: trio.abc.Stream) -> WebSocketRequest:
+    """``trio_websocket.wrap_server_stream`` with :class:`_Connection` (private API, pinned)."""
+    connection = _Connection(stream, WSConnection(ConnectionType.SERVER))
+    nursery.start_soon(connection._reader_task)
+    request: WebSocketRequest = await connection._get_request()
+    return request
+
+
+async def wrap_client(
+    nursery: trio.Nursery, stream: trio.abc.Stream, host: str, resource: str
+) -> WebSocketConnection:
+    """``trio_websocket.wrap_client_stream`` with :class:`_Connection` (private API, pinned)."""
+    connection = _Connection(
+        stream,
+        WSConnection(ConnectionType.CLIENT),
+        host=host,
+        path=resource,
+        message_queue_size=CLIENT_QUEUE_SIZE,
+    )
+    nursery.start_soon(connection._reader_task)
+    await connection._open_handshake.wait()
+    return connection
+
+
+async def serve_ws_stream(exchange: Exchange, stream: trio.abc.Stream) -> None:
+    """Serve one WebSocket connection arriving on ``stream`` (a socket or a memory stream).
+
+    Whatever goes wrong with one connection (a protocol error, a reset, a bug) ends that
+    connection only and is logged; it never reaches the server's nursery.
+    """
+    settings = exchange.config.streams
+    try:
+        async with trio.open_nursery() as nursery:
+            with trio.move_on_after(settings.handshake_timeout_s) as handshake:
+                request = await wrap_server(nursery, stream)
+            if handshake.cancelled_caught:
+                nursery.cancel_scope.cancel()
+            else:
+                await handle_request(exchange, request)
+                nursery.cancel_scope.cancel()
+    except* (ConnectionClosed, trio.BrokenResourceError, trio.ClosedResourceError):
+        pass  # the client went away
+    except* Exception as group:
+        _log.warning("WebSocket connection dropped after an error: %r", group.exceptions[0])
+    finally:
+        with trio.move_on_after(settings.close_timeout_s, shield=True):
+            await stream.aclose()
+
+
+async def handle_request(exchange: Exchange, request: WebSocketRequest) -> None:
+    """Accept (or reject) one WebSocket connection and serve it until it ends."""
+    path = request.path
+    if urlsplit(path).path.rstrip("/") == WS_API_PATH:
+        ws = await request.accept()
+        await _serve(exchange, ws, exchange.open_outbox(combined=False), _ws_api_reader)
+        return
+    symbols = frozenset(exchange.config.symbols)
+    parsed = parse_market_path(path, symbols)
+    if isinstance(parsed, str):
+        body = dumps({"code": -1121 if "stream" in parsed else -1000, "msg": parsed})
+        await request.reject(
+            400, extra_headers=[(b"content-type", b"application/json")], body=body.encode()
+        )
+        return
+    combined, streams = parsed
+    ws = await request.accept()
+    outbox = exchange.open_outbox(combined=combined)
+    session = StreamSession(symbols=symbols, combined=combined, subscriptions=list(streams))
+    exchange.subscribe(outbox, streams)
+
+    async def reader(exchange: Exchange, ws: WebSocketConnection, outbox: Outbox) -> None:
+        await _market_reader(exchange, ws, outbox, session)
+
+    await _serve(exchange, ws, outbox, reader)
+
+
+async def _serve(
+    exchange: Exchange,
+    ws: WebSocketConnection,
+    outbox: Outbox,
+    reader: Callable[[Exchange, WebSocketConnection, Outbox], Awaitable[None]],
+) -> None:
+    settings = exchange.config.streams
+    close: list[tuple[int, str]] = []
+    try:
+        with trio.move_on_after(settings.max_connection_s):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(_writer, ws, outbox, nursery.cancel_scope, close)
+                nursery.start_soon(_pinger, exchange, ws, nursery.cancel_scope, close)
+                await reader(exchange, ws, outbox)
+                nursery.cancel_scope.cancel()
+        if not close:
+            close.append((CLOSE_GOING_AWAY, "connection lifetime reached"))
+    finally:
+        exchange.forget_outbox(outbox)
+        code, reason = close[0] if close else (CLOSE_NORMAL, "")
+        with trio.move_on_after(settings.close_timeout_s, shield=True):
+            await ws.aclose(code, reason)
+
+
+async def _writer(
+    ws: WebSocketConnection,
+    outbox: Outbox,
+    scope: trio.CancelScope,
+    close: list[tuple[int, str]],
+) -> None:
+    receive = outbox.receive
+    try:
+        async for text in receive:
+            batch = [text]
+            while len(batch) < WRITE_BATCH:
+                try:
+                    batch.append(receive.receive_nowait())
+                except (trio.WouldBlock, trio.EndOfChannel):
+                    break
+            if isinstance(ws, _Connection):
+                await ws.send_messages(batch)
+            else:
+                for message in batch:
+                    await ws.send_message(message)
+    except ConnectionClosed:
+        pass
+    else:
+        if outbox.reason == "slow":
+            close.append((CLOSE_POLICY, "slow consumer"))
+        else:
+            close.append((CLOSE_GOING_AWAY, "server shutdown"))
+    scope.cancel()
+
+
+async def _pinger(
+    exchange: Exchange,
+    ws: WebSocketConnection,
+    scope: trio.CancelScope,
+    close: list[tuple[int, str]],
+) -> None:
+    settings = exchange.config.streams
+    count = 0
+    try:
+        while True:
+            await trio.sleep(settings.ping_interval_s)
+            count += 1
+            with trio.move_on_after(settings.pong_timeout_s) as waited:
+                await ws.ping(count.to_bytes(8, "big"))
+            if waited.cancelled_caught:
+                close.append((CLOSE_POLICY, "pong timeout"))
+                scope.cancel()
+                return
+    except ConnectionClosed:
+        scope.cancel()
+
+
+async def _market_reader(
+    exchange: Exchange, ws: WebSocketConnection, outbox: Outbox, session: StreamSession
+) -> None:
+    while True:
+        try:
+            message = await ws.get_message()
+        except ConnectionClosed:
+            return
+        outcome = session.handle(message)
+        exchange.unsubscribe(outbox, outcome.unsubscribed)
+        exchange.subscribe(outbox, outcome.subscribed)
+        outbox.combined = session.combined
+        exchange.deliver(outbox, dumps(outcome.reply), CONTROL_CHANNEL, "reply", exchange.now_ms())
+
+
+async def _ws_api_reader(exchange: Exchange, ws: WebSocketConnection, outbox: Outbox) -> None:
+    session = WsApiSession(client=_client_address(ws))
+    while True:
+        try:
+            message = await ws.get_message()
+        except ConnectionClosed:
+            return
+        exchange.handle_ws_api(message, session, outbox)
+
+
+def _client_address(ws: WebSocketConnection) -> str:
+    """The client's IP (rate limits are per IP); in-process connections are loopback."""
+    address = getattr(ws.remote, "address", None)
+    return str(address) if address is not None else "127.0.0.1"

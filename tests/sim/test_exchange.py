@@ -1,0 +1,240 @@
+"""The exchange shell in simulated mode: in-process REST and WebSockets under MockClock."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from urllib.parse import urlencode
+
+import pytest
+import trio
+import trio.testing
+from trio_websocket import ConnectionClosed, ConnectionRejected, WebSocketConnection
+
+from mmbot.clock import seed_trio_scheduler
+from mmbot.sim.exchange import Exchange, ExchangeConfig, StreamSettings
+from mmbot.sim.inprocess import InProcessExchange
+from mmbot.venue.binance.signing import sign, ws_signing_payload
+
+API_KEY = "test-key"
+API_SECRET = "test-secret-do-not-log"
+
+
+def make_exchange(**overrides: object) -> Exchange:
+    config = ExchangeConfig(
+        symbols=("BTCUSDT", "ETHUSDT"), seed=7, api_key=API_KEY, api_secret=API_SECRET
+    )
+    return Exchange.simulated(ExchangeConfig(**{**_fields(config), **overrides}))
+
+
+def _fields(config: ExchangeConfig) -> dict[str, object]:
+    import attrs
+
+    return attrs.asdict(config, recurse=False)
+
+
+def signed_query(params: dict[str, object], timestamp: int) -> str:
+    query = urlencode({**params, "timestamp": timestamp})
+    return f"{query}&signature={sign(API_SECRET, query)}"
+
+
+def ws_subscribe(request_id: int, timestamp: int) -> str:
+    params: dict[str, object] = {"apiKey": API_KEY, "timestamp": timestamp}
+    params["signature"] = sign(API_SECRET, ws_signing_payload(params))
+    return json.dumps(
+        {"id": request_id, "method": "userDataStream.subscribe.signature", "params": params}
+    )
+
+
+@pytest.fixture
+async def running(
+    autojump_clock: trio.testing.MockClock,
+) -> AsyncIterator[tuple[Exchange, trio.Nursery]]:
+    exchange = make_exchange()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(exchange.run)
+        yield exchange, nursery
+        nursery.cancel_scope.cancel()
+
+
+async def next_json(ws: WebSocketConnection) -> dict[str, object]:
+    message = json.loads(await ws.get_message())
+    assert isinstance(message, dict)
+    return message
+
+
+async def test_rest_order_shows_up_in_user_data_and_history(
+    running: tuple[Exchange, trio.Nursery],
+) -> None:
+    exchange, nursery = running
+    venue = InProcessExchange(exchange)
+    ws = await venue.connect_ws(nursery, "/ws-api/v3")
+    await ws.send_message(ws_subscribe(1, exchange.now_ms()))
+    answer = await next_json(ws)
+    assert answer["status"] == 200 and answer["id"] == 1
+    result = answer["result"]
+    assert isinstance(result, dict)
+    sub_id = result["subscriptionId"]
+
+    bid, _ = exchange.engine.best_bid_ask("BTCUSDT")
+    order = {
+        "symbol": "BTCUSDT",
+        "side": "BUY",
+        "type": "LIMIT",
+        "timeInForce": "GTC",
+        "quantity": "0.01",
+        "price": str(bid - 1000),
+        "newClientOrderId": "t-1",
+    }
+    async with venue.client() as client:
+        placed = await client.post(
+            f"/api/v3/order?{signed_query(order, exchange.now_ms())}",
+            headers={"X-MBX-APIKEY": API_KEY},
+        )
+        assert placed.status_code == 200, placed.text
+    with trio.fail_after(5):
+        while True:
+            event = await next_json(ws)
+            if event.get("subscriptionId") == sub_id:
+                body = event["event"]
+                assert isinstance(body, dict)
+                if body["e"] == "executionReport":
+                    break
+    assert (body["c"], body["x"], body["X"], body["S"]) == ("t-1", "NEW", "NEW", "BUY")
+    kinds = {e.kind.value for e in exchange.history.entries()}
+    assert {"request", "execution", "message"} <= kinds
+    await ws.aclose()
+
+
+async def test_combined_stream_wraps_messages_and_live_subscribe_adds_streams(
+    running: tuple[Exchange, trio.Nursery],
+) -> None:
+    exchange, nursery = running
+    ws = await InProcessExchange(exchange).connect_ws(nursery, "/stream?streams=btcusdt@trade")
+    await ws.send_message('{"method": "SUBSCRIBE", "params": ["ethusdt@bookTicker"], "id": 9}')
+    seen: set[str] = set()
+    with trio.fail_after(120):
+        while seen != {"btcusdt@trade", "ethusdt@bookTicker", "reply"}:
+            message = await next_json(ws)
+            if message.get("id") == 9:
+                assert message == {"result": None, "id": 9}
+                seen.add("reply")
+                continue
+            stream = message["stream"]
+            data = message["data"]
+            assert isinstance(stream, str) and isinstance(data, dict)
+            assert data["s"] == stream.split("@")[0].upper()
+            seen.add(stream)
+    await ws.aclose()
+
+
+async def test_unknown_stream_in_the_url_is_refused(
+    running: tuple[Exchange, trio.Nursery],
+) -> None:
+    exchange, nursery = running
+    with pytest.raises(ConnectionRejected) as rejected:
+        await InProcessExchange(exchange).connect_ws(nursery, "/ws/btcusdt@kline_1m")
+    assert rejected.value.status_code == 400
+
+
+async def test_a_full_outbox_is_dropped_without_blocking_the_exchange(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    exchange = make_exchange(streams=StreamSettings(outbox_size=5))
+    async with trio.open_nursery() as nursery:
+        await nursery.start(exchange.run)
+        stuck = exchange.open_outbox(combined=False)  # nobody drains it
+        exchange.subscribe(stuck, ["btcusdt@depth@100ms"])
+        ws = await InProcessExchange(exchange).connect_ws(nursery, "/ws/btcusdt@depth@100ms")
+        await trio.sleep(30)
+        assert stuck.reason == "slow"
+        assert exchange.statistics().dropped_slow == 1
+        before = exchange.statistics().messages_sent
+        update = json.loads(await ws.get_message())
+        assert update["e"] == "depthUpdate"  # the other subscriber keeps receiving
+        await trio.sleep(5)
+        assert exchange.statistics().messages_sent > before
+        await ws.aclose()
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_dropped_slow_connection_is_closed_with_policy_violation(
+    running: tuple[Exchange, trio.Nursery],
+) -> None:
+    exchange, nursery = running
+    ws = await InProcessExchange(exchange).connect_ws(nursery, "/ws/btcusdt@trade")
+    (outbox,) = exchange.connections()
+    exchange.close_outbox(outbox, "slow")
+    with pytest.raises(ConnectionClosed):
+        while True:
+            await ws.get_message()
+    assert ws.closed is not None and ws.closed.code == 1008
+
+
+async def test_planned_shutdown_sends_server_shutdown_then_closes(
+    running: tuple[Exchange, trio.Nursery],
+) -> None:
+    exchange, nursery = running
+    ws = await InProcessExchange(exchange).connect_ws(nursery, "/ws/ethusdt@trade")
+    exchange.announce_shutdown()
+    messages = []
+    with pytest.raises(ConnectionClosed):
+        while True:
+            messages.append(json.loads(await ws.get_message()))
+    assert messages[-1]["e"] == "serverShutdown"
+    assert ws.closed is not None and ws.closed.code == 1001
+    with trio.fail_after(5):
+        await exchange.wait_connections_closed()
+
+
+async def test_connections_are_closed_at_their_lifetime_limit(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    exchange = make_exchange(streams=StreamSettings(max_connection_s=90.0))
+    async with trio.open_nursery() as nursery:
+        await nursery.start(exchange.run)
+        ws = await InProcessExchange(exchange).connect_ws(nursery, "/ws/btcusdt@trade")
+        start = trio.current_time()
+        with pytest.raises(ConnectionClosed):
+            while True:
+                await ws.get_message()
+        assert trio.current_time() - start == pytest.approx(90.0, abs=1.0)
+        assert ws.closed is not None and ws.closed.code == 1001
+        nursery.cancel_scope.cancel()
+
+
+def _run_with_subscriber(seed: int, sim_seconds: float) -> tuple[str, int]:
+    async def main() -> tuple[str, int]:
+        exchange = make_exchange(seed=seed)
+        received = 0
+        async with trio.open_nursery() as nursery:
+            await nursery.start(exchange.run)
+            ws = await InProcessExchange(exchange).connect_ws(
+                nursery, "/stream?streams=btcusdt@depth@100ms/ethusdt@bookTicker/btcusdt@trade"
+            )
+            with trio.move_on_after(sim_seconds):
+                while True:
+                    await ws.get_message()
+                    received += 1
+            await ws.aclose()
+            nursery.cancel_scope.cancel()
+        return exchange.history.digest(), received
+
+    seed_trio_scheduler(seed)
+    return trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+
+
+def test_same_seed_gives_the_same_trace_digest() -> None:
+    first = _run_with_subscriber(3, 300.0)
+    assert first[1] > 100
+    assert _run_with_subscriber(3, 300.0) == first
+    assert _run_with_subscriber(4, 300.0)[0] != first[0]
+
+
+def test_bench_sim_quick_prints_its_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    from mmbot.bench import sim
+
+    assert sim.main(["--quick", "--symbols", "2"]) == 0
+    out = capsys.readouterr().out
+    for label in ("wall time:", "speed-up:", "messages delivered:", "machine:"):
+        assert label in out

@@ -1,0 +1,185 @@
+"""Loopback mode: the exchange on real 127.0.0.1 sockets, in-test and as a process."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import selectors
+import signal
+import subprocess
+import sys
+from decimal import Decimal
+from urllib.parse import urlencode
+
+import httpx
+import pytest
+import trio
+from trio_websocket import open_websocket_url
+
+from mmbot.model import Side
+from mmbot.sim.exchange import Exchange, ExchangeConfig
+from mmbot.sim.serve import ServeInfo, serve_exchange
+from mmbot.venue.binance.signing import sign, ws_signing_payload
+
+API_KEY = "serve-key"
+API_SECRET = "serve-secret-do-not-log"
+
+
+def signed(params: dict[str, object], timestamp: int) -> str:
+    query = urlencode({**params, "timestamp": timestamp})
+    return f"{query}&signature={sign(API_SECRET, query)}"
+
+
+async def test_orders_depth_diffs_and_user_data_over_real_sockets() -> None:
+    from mmbot.clock import EpochClock
+
+    config = ExchangeConfig(symbols=("BTCUSDT",), seed=5, api_key=API_KEY, api_secret=API_SECRET)
+    exchange = Exchange.create(config, clock=EpochClock.from_wall_clock())
+    async with trio.open_nursery() as nursery:
+        info: ServeInfo = await nursery.start(serve_exchange, exchange)
+        assert info.rest_port > 0 and info.ws_port > 0
+        headers = {"X-MBX-APIKEY": API_KEY}
+        async with (
+            httpx.AsyncClient(base_url=info.rest_url, headers=headers) as http,
+            open_websocket_url(f"{info.stream_url}/ws/btcusdt@depth@100ms") as depth_ws,
+            open_websocket_url(info.ws_api_url) as api_ws,
+        ):
+            params: dict[str, object] = {"apiKey": API_KEY, "timestamp": exchange.now_ms()}
+            params["signature"] = sign(API_SECRET, ws_signing_payload(params))
+            await api_ws.send_message(
+                json.dumps(
+                    {"id": 1, "method": "userDataStream.subscribe.signature", "params": params}
+                )
+            )
+            assert json.loads(await api_ws.get_message())["status"] == 200
+
+            # Place and cancel an order over signed REST; the user stream reports both.
+            bid, _ = exchange.engine.best_bid_ask("BTCUSDT")
+            order = {
+                "symbol": "BTCUSDT",
+                "side": "BUY",
+                "type": "LIMIT",
+                "timeInForce": "GTC",
+                "quantity": "0.01",
+                "price": str(bid - 500),
+                "newClientOrderId": "real-1",
+            }
+            placed = await http.post(f"/api/v3/order?{signed(order, exchange.now_ms())}")
+            assert placed.status_code == 200, placed.text
+            cancel = {"symbol": "BTCUSDT", "origClientOrderId": "real-1"}
+            cancelled = await http.delete(f"/api/v3/order?{signed(cancel, exchange.now_ms())}")
+            assert cancelled.status_code == 200 and cancelled.json()["status"] == "CANCELED"
+            seen: list[str] = []
+            with trio.fail_after(10):
+                while "CANCELED" not in seen:
+                    event = json.loads(await api_ws.get_message())["event"]
+                    if event["e"] == "executionReport" and "real-1" in (event["c"], event["C"]):
+                        seen.append(event["X"])
+            assert seen[0] == "NEW"
+
+            # Snapshot-and-diff: the local book ends equal to the exchange's book.
+            buffered = [json.loads(await depth_ws.get_message())]
+            snapshot = (
+                await http.get("/api/v3/depth", params={"symbol": "BTCUSDT", "limit": 5000})
+            ).json()
+            while snapshot["lastUpdateId"] < buffered[0]["U"]:
+                snapshot = (
+                    await http.get("/api/v3/depth", params={"symbol": "BTCUSDT", "limit": 5000})
+                ).json()
+            book = {(Side.BUY, Decimal(p)): Decimal(q) for p, q in snapshot["bids"]}
+            book |= {(Side.SELL, Decimal(p)): Decimal(q) for p, q in snapshot["asks"]}
+            local_id = snapshot["lastUpdateId"]
+            matched = False
+            with trio.fail_after(10):
+                while not matched:
+                    diff = buffered.pop(0) if buffered else json.loads(await depth_ws.get_message())
+                    if diff["u"] <= local_id:
+                        continue
+                    assert diff["U"] <= local_id + 1, "gapped"
+                    for side, key in ((Side.BUY, "b"), (Side.SELL, "a")):
+                        for p, q in diff[key]:
+                            book[(side, Decimal(p))] = Decimal(q)
+                    book = {k: v for k, v in book.items() if v}
+                    local_id = diff["u"]
+                    truth = exchange.engine.depth("BTCUSDT", 5000)
+                    if truth.last_update_id == local_id:
+                        expected = {(Side.BUY, p): q for p, q in truth.bids}
+                        expected |= {(Side.SELL, p): q for p, q in truth.asks}
+                        assert book == expected
+                        matched = True
+        nursery.cancel_scope.cancel()
+
+
+# ---- the process ------------------------------------------------------------------------
+
+
+def _start(*extra: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "mmbot", "exchange", "serve", "--seed", "3", *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+
+
+def _read_banner(proc: subprocess.Popen[bytes], timeout_s: float = 30.0) -> str:
+    assert proc.stdout is not None
+    selector = selectors.DefaultSelector()
+    selector.register(proc.stdout, selectors.EVENT_READ)
+    text = b""
+    while b"Ctrl-C" not in text:
+        if not selector.select(timeout_s):
+            proc.kill()
+            pytest.fail(f"no banner; got {text!r}")
+        chunk = os.read(proc.stdout.fileno(), 4096)
+        if not chunk:
+            pytest.fail(f"process ended early: {proc.stderr.read() if proc.stderr else ''!r}")
+        text += chunk
+    return text.decode()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_serve_process_prints_urls_answers_and_exits_cleanly_on_signal(stop: int) -> None:
+    proc = _start("--rest-port", "0", "--ws-port", "0")
+    try:
+        banner = _read_banner(proc)
+        rest = re.search(r"REST base:\s+(\S+)", banner)
+        assert rest and re.search(r"WS API:\s+ws://127\.0\.0\.1:\d+/ws-api/v3", banner)
+        secret = re.search(r"API secret:\s+(\S+)", banner)
+        assert secret, "generated credentials are shown once"
+        answer = httpx.get(f"{rest.group(1)}/api/v3/time", timeout=10)
+        assert answer.status_code == 200 and "serverTime" in answer.json()
+        assert secret.group(1) not in answer.text
+        proc.send_signal(stop)
+        out_bytes, err_bytes = proc.communicate(timeout=20)
+        out, err = out_bytes.decode(), err_bytes.decode()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "Traceback" not in out
+    assert secret.group(1) not in err
+
+
+@pytest.mark.parametrize(
+    "args, complaint",
+    [
+        (["--symbols", "btc"], "symbol"),
+        (["--rest-port", "70000"], "port"),
+        (["--api-key", "k"], "both"),
+        (["--seed", "x"], "seed"),
+    ],
+)
+def test_bad_arguments_are_refused_before_binding(args: list[str], complaint: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "mmbot", "exchange", "serve", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert proc.returncode == 2
+    assert complaint in proc.stderr.lower()
+    assert "Traceback" not in proc.stderr and "REST base" not in proc.stdout

@@ -1,7 +1,8 @@
 """nox sessions. They run in the environment nox itself runs in (the project's venv made by
 the README's quickstart), so nothing is installed twice: ``.venv/bin/nox -s tests``.
 
-Sessions: lint, typecheck, tests (the default, in that order); bench and chaos come later.
+Sessions: lint, typecheck, tests (the default, in that order); bench (every benchmark, prints
+figures; run it on a quiet machine); chaos comes with the chaos harness.
 """
 
 from __future__ import annotations
@@ -33,3 +34,22 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     """mypy, strict on mmbot/."""
     session.run(PY, "-m", "mypy")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Every benchmark behind ``mmbot bench`` (figures only, no pass/fail on time).
+
+    ``nox -s bench`` runs them all; ``nox -s bench -- pipeline matching`` runs some.
+    """
+    names = session.posargs or _bench_names()
+    for name in names:
+        session.run(PY, "-m", "mmbot", "bench", name)
+
+
+def _bench_names() -> list[str]:
+    import pkgutil
+    from pathlib import Path
+
+    folder = Path(__file__).parent / "mmbot" / "bench"
+    return sorted(m.name for m in pkgutil.iter_modules([str(folder)]) if not m.name.startswith("_"))

@@ -45,6 +45,7 @@ CORES = [
     "venue/binance/codec_rest.py",
     "venue/binance/rest_endpoints.py",
     "venue/binance/errors.py",
+    "venue/binance/user_state.py",
     "sim/events.py",
     "sim/matching.py",
     "sim/matching_book.py",

@@ -149,7 +149,7 @@ class LocalBook:
         """The best ``depth`` levels per side; ``is_valid`` is False unless SYNCED."""
         n = max(depth, 0)
         bids, asks = self._bids, self._asks
-        top_bids = self._bid_prices[len(self._bid_prices) - n :] if n else []
+        top_bids = self._bid_prices[max(len(self._bid_prices) - n, 0) :] if n else []
         return BookSnapshot(
             symbol=self.symbol,
             bids=tuple(BookLevel(p, bids[p]) for p in reversed(top_bids)),

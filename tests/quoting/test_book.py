@@ -167,6 +167,15 @@ def test_snapshot_lists_best_levels_first_and_honours_depth() -> None:
     assert book.snapshot(0).bids == ()
 
 
+def test_snapshot_deeper_than_a_side_returns_every_level_of_it() -> None:
+    # Regression: a side with fewer levels than asked (but more than half) came back short.
+    book = synced_book()
+    book.on_diff(diff(13, 13, {"97": "1"}), now=3.0)  # bids 99, 98, 97
+    view = book.snapshot(5)
+    assert [lv.price for lv in view.bids] == [D("99"), D("98"), D("97")]
+    assert [lv.price for lv in view.asks] == [D("101")]
+
+
 def test_overflowing_buffer_drops_the_oldest_diff() -> None:
     book = LocalBook(SYM, max_buffer=2)
     for i in range(1, 4):

@@ -1,0 +1,442 @@
+"""Market data of the Binance dialect over one combined-stream WebSocket (trio shell).
+
+What it is for: :class:`MarketStreams` keeps one ``/stream?streams=...`` connection open for
+the configured symbols (diff depth, plus ``bookTicker`` / ``trade`` if asked), feeds every
+``depthUpdate`` to that symbol's :class:`~mmbot.quoting.book.LocalBook`, fetches ``/depth``
+snapshots when a book asks (again while the snapshot is older than the buffered diffs), and
+publishes :class:`~mmbot.model.BookSnapshot` values per symbol through conflated channels
+(:meth:`MarketStreams.book_stream`, the shape of ``Venue.book_stream``) or
+:meth:`MarketStreams.wait_for_update`.
+
+Liveness: trio-websocket answers server pings itself. A connection with no message for
+``silence_s`` is probed with our own ping; no pong within ``pong_timeout_s`` makes it
+*stale*. A stale, closed or failed connection, a ``serverShutdown`` and the proactive
+reopen before the 24 h limit all end the session the same way: every book is reset
+(published invalid at once), then the client reconnects (with exponential backoff and jitter
+from the injected RNG unless the close was planned), which resubscribes and resyncs every
+book.
+
+What it must never do: publish a book as valid unless its ``LocalBook`` is SYNCED (a gapped,
+unsynced or disconnected book is published with ``is_valid=False`` before anything else);
+swallow ``trio.Cancelled``; read the wall clock or the global RNG; block the reader on a
+snapshot fetch or a slow consumer (consumers are conflated: the newest snapshot wins).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Protocol
+
+import attrs
+import trio
+import trio.lowlevel
+
+from mmbot.quoting.book import BookAction, BookStatistics, LocalBook
+from mmbot.resilience.backoff import exponential
+from mmbot.venue.base import (
+    BookTicker,
+    DepthSnapshot,
+    DepthUpdate,
+    PublicTrade,
+    VenueResult,
+)
+from mmbot.venue.binance.codec import (
+    CodecError,
+    ServerShutdown,
+    combined_stream_path,
+    decode_market_message,
+    depth_stream,
+)
+from mmbot.venue.binance.ws import CONNECT_ERRORS, CONNECTION_ERRORS, WsConnection, WsConnector
+
+if TYPE_CHECKING:
+    import random
+
+    from mmbot.model import BookSnapshot
+
+_log = logging.getLogger(__name__)
+
+
+class DepthSource(Protocol):
+    """What the market streams need from the REST client: the ``/depth`` snapshot."""
+
+    async def depth(self, symbol: str, limit: int = 1000) -> VenueResult[DepthSnapshot]: ...
+
+
+@attrs.frozen
+class MarketStreamsConfig:
+    symbols: tuple[str, ...]
+    depth_speed_ms: int = 100  # 100 or 1000
+    book_ticker: bool = False
+    trades: bool = False
+    publish_depth: int = 20  # levels per side in published snapshots
+    snapshot_limit: int = 1000  # the /depth limit
+    #: No message for this long: probe with a ping; no pong within ``pong_timeout_s``: stale.
+    silence_s: float = 30.0
+    pong_timeout_s: float = 10.0
+    #: Reopen proactively before the venue's 24 h connection limit.
+    max_connection_s: float = 23.5 * 3600
+    reconnect_base_s: float = 0.5
+    reconnect_cap_s: float = 30.0
+    #: A connection that lived this long resets the reconnect backoff.
+    stable_after_s: float = 60.0
+    snapshot_retry_base_s: float = 0.2
+    snapshot_retry_cap_s: float = 10.0
+    close_timeout_s: float = 2.0
+    recent_trades: int = 256
+
+    def streams(self) -> list[str]:
+        names: list[str] = []
+        for symbol in self.symbols:
+            names.append(depth_stream(symbol, speed_ms=self.depth_speed_ms))
+            if self.book_ticker:
+                names.append(f"{symbol.lower()}@bookTicker")
+            if self.trades:
+                names.append(f"{symbol.lower()}@trade")
+        return names
+
+    @property
+    def resource(self) -> str:
+        return combined_stream_path(self.streams())
+
+
+@attrs.frozen
+class MarketStreamsStatistics:
+    connections: int  # connections opened
+    disconnects: int
+    stale: int  # connections found silent
+    server_shutdowns: int
+    snapshot_fetches: int
+    snapshot_failures: int
+    decode_errors: int
+    connected: bool
+
+
+@attrs.define(eq=False)
+class _Symbol:
+    book: LocalBook
+    latest: BookSnapshot
+    # Invariant: ``version`` grows by one per publish; ``changed`` is set and replaced then.
+    version: int = 0
+    changed: trio.Event = attrs.field(factory=trio.Event)
+    ticker: BookTicker | None = None
+    trades: deque[PublicTrade] = attrs.field(factory=deque)
+    fetching: bool = False
+
+
+@attrs.define(eq=False)
+class MarketStreams:
+    """Local books for ``config.symbols`` kept in sync over one combined stream.
+
+    Run :meth:`run` in a nursery (``await nursery.start(streams.run)``); read books with
+    :meth:`book`, :meth:`wait_for_update` or :meth:`book_stream`.
+    """
+
+    config: MarketStreamsConfig
+    connector: WsConnector
+    rest: DepthSource
+    rng: random.Random
+    _symbols: dict[str, _Symbol] = attrs.field(init=False)
+    _closed: bool = attrs.field(default=False, init=False)
+    _connected: bool = attrs.field(default=False, init=False)
+    _counts: dict[str, int] = attrs.field(factory=dict, init=False)
+    _fetchers: trio.Nursery | None = attrs.field(default=None, init=False)
+    _pings: int = attrs.field(default=0, init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self._symbols = {}
+        for symbol in self.config.symbols:
+            book = LocalBook(symbol)
+            latest = book.snapshot(self.config.publish_depth)
+            self._symbols[symbol] = _Symbol(
+                book, latest, trades=deque(maxlen=self.config.recent_trades)
+            )
+
+    # ---- reading ---------------------------------------------------------------------
+
+    def book(self, symbol: str) -> BookSnapshot:
+        """The newest published snapshot (``is_valid`` False until synced)."""
+        return self._symbol(symbol).latest
+
+    def is_valid(self, symbol: str) -> bool:
+        return self._symbol(symbol).latest.is_valid
+
+    def book_age(self, symbol: str) -> float:
+        """Seconds since the book last changed (``inf`` before the first sync)."""
+        return self._symbol(symbol).latest.age(trio.current_time())
+
+    def book_statistics(self, symbol: str) -> BookStatistics:
+        return self._symbol(symbol).book.statistics()
+
+    def book_version(self, symbol: str) -> int:
+        return self._symbol(symbol).version
+
+    def book_ticker(self, symbol: str) -> BookTicker | None:
+        return self._symbol(symbol).ticker
+
+    def recent_trades(self, symbol: str) -> tuple[PublicTrade, ...]:
+        return tuple(self._symbol(symbol).trades)
+
+    async def wait_for_update(self, symbol: str, seen_version: int) -> tuple[int, BookSnapshot]:
+        """Wait until the book's version is above ``seen_version``; the newest (version,
+        snapshot). Raises ``trio.EndOfChannel`` once the streams have stopped."""
+        state = self._symbol(symbol)
+        while state.version <= seen_version:
+            if self._closed:
+                raise trio.EndOfChannel
+            await state.changed.wait()
+        await trio.lowlevel.checkpoint()
+        return state.version, state.latest
+
+    def book_stream(self, symbol: str) -> BookChannel:
+        """A conflated channel of this symbol's snapshots, the current one first."""
+        self._symbol(symbol)
+        return BookChannel(self, symbol)
+
+    def statistics(self) -> MarketStreamsStatistics:
+        c = self._counts.get
+        return MarketStreamsStatistics(
+            c("connections", 0), c("disconnects", 0), c("stale", 0), c("server_shutdowns", 0),
+            c("snapshot_fetches", 0), c("snapshot_failures", 0), c("decode_errors", 0),
+            self._connected,
+        )  # fmt: skip
+
+    def _symbol(self, symbol: str) -> _Symbol:
+        try:
+            return self._symbols[symbol]
+        except KeyError:
+            raise KeyError(f"{symbol} is not one of the streamed symbols") from None
+
+    # ---- running ---------------------------------------------------------------------
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Connect, serve, reconnect, until cancelled. Started at once (books invalid)."""
+        cfg = self.config
+        attempt = 0
+        task_status.started()
+        try:
+            while True:
+                opened_at = trio.current_time()
+                reason, planned = await self._connect_and_serve()
+                self._connected = False
+                self._invalidate_all()
+                _log.info("market stream ended: %s", reason)
+                if planned:
+                    attempt = 0
+                    await trio.lowlevel.checkpoint()
+                    continue
+                if trio.current_time() - opened_at >= cfg.stable_after_s:
+                    attempt = 0
+                attempt += 1
+                await trio.sleep(self._reconnect_delay(attempt))
+        finally:
+            self._closed = True
+            self._connected = False
+            for state in self._symbols.values():
+                state.changed.set()
+
+    def _reconnect_delay(self, attempt: int) -> float:
+        """Half the exponential delay plus up to the other half at random ("equal jitter")."""
+        cfg = self.config
+        delay = exponential(attempt, base=cfg.reconnect_base_s, cap=cfg.reconnect_cap_s)
+        return delay / 2 + self.rng.random() * delay / 2
+
+    async def _connect_and_serve(self) -> tuple[str, bool]:
+        """One connection's life: (why it ended, whether that was planned)."""
+        result: tuple[str, bool] = ("connection ended", False)
+        try:
+            async with trio.open_nursery() as connection_nursery:
+                try:
+                    ws = await self.connector.connect(connection_nursery, self.config.resource)
+                except CONNECT_ERRORS as exc:
+                    connection_nursery.cancel_scope.cancel()
+                    return f"connect failed: {type(exc).__name__}: {exc}", False
+                self._count("connections")
+                self._connected = True
+                try:
+                    result = await self._serve(ws)
+                finally:
+                    self._connected = False
+                    self._count("disconnects")
+                    with trio.move_on_after(self.config.close_timeout_s, shield=True):
+                        await ws.aclose()
+                    connection_nursery.cancel_scope.cancel()
+        except* CONNECTION_ERRORS as group:
+            result = (f"connection failed: {group.exceptions[0]!r}", False)
+        return result
+
+    async def _serve(self, ws: WsConnection) -> tuple[str, bool]:
+        self._invalidate_all()
+        deadline = trio.current_time() + self.config.max_connection_s
+        async with trio.open_nursery() as fetchers:
+            self._fetchers = fetchers
+            try:
+                result = await self._read(ws, deadline)
+            finally:
+                self._fetchers = None
+                fetchers.cancel_scope.cancel()
+        return result
+
+    async def _read(self, ws: WsConnection, deadline: float) -> tuple[str, bool]:
+        cfg = self.config
+        while True:
+            now = trio.current_time()
+            if now >= deadline:
+                return "connection lifetime reached: reopening", True
+            with trio.move_on_after(min(cfg.silence_s, deadline - now)) as idle:
+                try:
+                    raw = await ws.get_message()
+                except CONNECTION_ERRORS as exc:
+                    return f"connection closed: {exc!r}", False
+            if idle.cancelled_caught:
+                if trio.current_time() >= deadline:
+                    continue
+                if not await self._probe(ws):
+                    self._count("stale")
+                    return "stale: no message and no pong", False
+                continue
+            ended = self._on_message(raw, trio.current_time())
+            if ended is not None:
+                return ended
+
+    async def _probe(self, ws: WsConnection) -> bool:
+        """Ping and wait for the pong; False if none comes in time or the socket broke."""
+        self._pings += 1
+        with trio.move_on_after(self.config.pong_timeout_s):
+            try:
+                await ws.ping(self._pings.to_bytes(8, "big"))
+            except CONNECTION_ERRORS:
+                return False
+            return True
+        return False
+
+    # ---- messages --------------------------------------------------------------------
+
+    def _on_message(self, raw: str | bytes, now: float) -> tuple[str, bool] | None:
+        try:
+            message = decode_market_message(raw)
+        except CodecError as exc:
+            self._count("decode_errors")
+            text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
+            if "depthUpdate" in text:  # a diff we cannot read is a diff lost
+                return f"undecodable depth update: {exc}", False
+            _log.warning("ignoring an undecodable market message: %s", exc)
+            return None
+        if isinstance(message, DepthUpdate):
+            self._on_diff(message, now)
+        elif isinstance(message, BookTicker):
+            if (state := self._symbols.get(message.symbol)) is not None:
+                state.ticker = message
+        elif isinstance(message, PublicTrade):
+            if (state := self._symbols.get(message.symbol)) is not None:
+                state.trades.append(message)
+        elif isinstance(message, ServerShutdown):
+            self._count("server_shutdowns")
+            return "serverShutdown: reconnecting", True
+        return None  # StreamAck: nothing to do
+
+    def _on_diff(self, update: DepthUpdate, now: float) -> None:
+        state = self._symbols.get(update.symbol)
+        if state is None:
+            return
+        action = state.book.on_diff(update, now)
+        self._after(state, action)
+
+    def _after(self, state: _Symbol, action: BookAction) -> None:
+        if action is BookAction.UPDATED or state.latest.is_valid != state.book.is_valid:
+            self._publish(state)
+        wanted = action is BookAction.FETCH_SNAPSHOT and not state.fetching
+        if wanted and self._fetchers is not None:
+            state.fetching = True
+            self._fetchers.start_soon(self._fetch_snapshot, state)
+
+    def _publish(self, state: _Symbol) -> None:
+        state.latest = state.book.snapshot(self.config.publish_depth)
+        state.version += 1
+        state.changed.set()
+        state.changed = trio.Event()
+
+    def _invalidate_all(self) -> None:
+        """Discard every book (the stream they followed is gone) and publish them invalid."""
+        for state in self._symbols.values():
+            state.book.reset()
+            if state.latest.is_valid:
+                self._publish(state)
+
+    async def _fetch_snapshot(self, state: _Symbol) -> None:
+        """Fetch ``/depth`` until the book takes it (retrying stale or failed fetches)."""
+        cfg = self.config
+        attempt = 0
+        try:
+            while state.book.needs_snapshot:
+                self._count("snapshot_fetches")
+                result = await self.rest.depth(state.book.symbol, limit=cfg.snapshot_limit)
+                if result.is_ok and result.value is not None:
+                    action = state.book.on_snapshot(result.value, trio.current_time())
+                    self._after_snapshot(state, action)
+                else:
+                    self._count("snapshot_failures")
+                    _log.warning("depth snapshot of %s failed: %s", state.book.symbol, result)
+                if _settled(state.book):
+                    return
+                attempt += 1
+                delay = exponential(
+                    attempt, base=cfg.snapshot_retry_base_s, cap=cfg.snapshot_retry_cap_s
+                )
+                if result.retry_after is not None:
+                    delay = max(delay, result.retry_after)
+                await trio.sleep(delay * (0.5 + 0.5 * self.rng.random()))
+        finally:
+            state.fetching = False
+
+    def _after_snapshot(self, state: _Symbol, action: BookAction) -> None:
+        if action is BookAction.UPDATED or state.latest.is_valid != state.book.is_valid:
+            self._publish(state)
+
+    def _count(self, name: str) -> None:
+        self._counts[name] = self._counts.get(name, 0) + 1
+
+
+def _settled(book: LocalBook) -> bool:
+    """The book took a snapshot (a call, so the type checker does not keep its narrowing)."""
+    return not book.needs_snapshot
+
+
+class BookChannel(trio.abc.ReceiveChannel["BookSnapshot"]):
+    """A conflated receive channel of one symbol's book: each ``receive`` returns the
+    newest snapshot not yet returned (the current one first). Never returns an older
+    snapshot than one already returned; an invalid snapshot is only ever skipped for a
+    newer one. ``async with`` it to close it."""
+
+    def __init__(self, streams: MarketStreams, symbol: str) -> None:
+        self._streams = streams
+        self._symbol = symbol
+        self._seen = -1
+        self._closed = False
+
+    async def receive(self) -> BookSnapshot:
+        if self._closed:
+            raise trio.ClosedResourceError
+        version, snapshot = await self._streams.wait_for_update(self._symbol, self._seen)
+        self._seen = version
+        return snapshot
+
+    async def aclose(self) -> None:
+        self._closed = True
+        await trio.lowlevel.checkpoint()
+
+
+#: A function that fetches a depth snapshot, adapted to :class:`DepthSource`.
+DepthFunction = Callable[[str, int], Awaitable[VenueResult[DepthSnapshot]]]
+
+
+@attrs.frozen
+class DepthFromFunction:
+    """Adapts ``async fn(symbol, limit)`` to :class:`DepthSource`."""
+
+    fetch: DepthFunction
+
+    async def depth(self, symbol: str, limit: int = 1000) -> VenueResult[DepthSnapshot]:
+        return await self.fetch(symbol, limit)

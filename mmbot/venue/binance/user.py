@@ -1,0 +1,424 @@
+"""The account's user-data stream over the Binance WebSocket API (trio shell).
+
+What it is for: :class:`UserStream` connects to ``/ws-api/v3``, subscribes with
+``userDataStream.subscribe.signature`` (apiKey, timestamp, HMAC over the sorted
+parameters), decodes ``{"subscriptionId", "event"}`` frames into typed user events, passes
+them through :class:`~mmbot.venue.binance.user_state.UserStreamState` (fills exactly once,
+cumulative quantity never backwards, fill-before-ack delivered) and hands them to
+subscribers in order (:meth:`UserStream.events`, the shape of ``Venue.user_stream``).
+
+When the connection breaks (closed, silent, refused, or the venue sends
+``eventStreamTerminated``) subscribers get one :class:`StreamGap`; the stream reconnects with
+backoff and jitter (injected RNG), subscribes again, then reconciles over REST: per symbol,
+open orders and the account's trades since the last trade delivered, and the final state of
+orders that are no longer open. It delivers what was missed exactly once, then
+:class:`Resynced`. Live events that arrive during the reconcile wait in an inbox and are
+delivered after it, so order is kept. The first subscription reconciles too (trades since the
+stream started, open orders never acknowledged), without a gap.
+
+What it must never do: put the API key or secret into a log, repr or exception; swallow
+``trio.Cancelled``; drop a subscriber's event silently (a slow subscriber slows delivery;
+the inbox behind it is bounded and overflowing it is a gap, reconciled like a disconnect);
+read the wall clock (timestamps come from the injected ``now_ms``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, NoReturn, Protocol
+
+import attrs
+import trio
+import trio.lowlevel
+
+from mmbot.resilience.backoff import exponential
+from mmbot.venue.base import (
+    OrderInfo,
+    OrderRef,
+    Resynced,
+    StreamGap,
+    UserEvent,
+    VenueResult,
+)
+from mmbot.venue.binance.codec import (
+    CodecError,
+    UserEventMessage,
+    WsApiResponse,
+    decode_ws_api_message,
+    encode_ws_request,
+)
+from mmbot.venue.binance.signing import sign, ws_signing_payload
+from mmbot.venue.binance.user_state import UserStreamState
+from mmbot.venue.binance.ws import CONNECT_ERRORS, CONNECTION_ERRORS, WsConnection, WsConnector
+
+if TYPE_CHECKING:
+    import random
+
+    from mmbot.model import Fill
+
+_log = logging.getLogger(__name__)
+
+SUBSCRIBE = "userDataStream.subscribe.signature"
+
+
+class UserRest(Protocol):
+    """What the user stream needs from the REST client to reconcile after a gap."""
+
+    async def open_orders(
+        self, symbol: str | None = None
+    ) -> VenueResult[tuple[OrderInfo, ...]]: ...
+
+    async def trades(
+        self,
+        symbol: str,
+        *,
+        order_id: int | None = None,
+        from_id: int | None = None,
+        limit: int = 500,
+    ) -> VenueResult[tuple[Fill, ...]]: ...
+
+    async def query_order(self, ref: OrderRef) -> VenueResult[OrderInfo]: ...
+
+
+@attrs.frozen
+class UserStreamConfig:
+    symbols: tuple[str, ...]
+    api_key: str = attrs.field(repr=False)
+    api_secret: str = attrs.field(repr=False)
+    resource: str = "/ws-api/v3"
+    recv_window_ms: int | None = None
+    subscribe_timeout_s: float = 10.0
+    #: No frame for this long: probe with a ping; no pong within ``pong_timeout_s``: stale.
+    silence_s: float = 60.0
+    pong_timeout_s: float = 10.0
+    max_connection_s: float = 23.5 * 3600
+    reconnect_base_s: float = 0.5
+    reconnect_cap_s: float = 30.0
+    stable_after_s: float = 60.0
+    trades_page: int = 500
+    max_trade_pages: int = 20
+    inbox_size: int = 100_000
+    subscriber_buffer: int = 1_000
+    close_timeout_s: float = 2.0
+
+
+@attrs.frozen
+class UserStreamStatistics:
+    connections: int
+    subscriptions: int
+    disconnects: int
+    gaps: int
+    reconciles: int
+    reconcile_failures: int
+    live: bool
+
+
+class _SessionEnded(Exception):
+    """Ends one connection; ``reason`` never holds a credential."""
+
+    def __init__(self, reason: str, planned: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.planned = planned
+
+
+@attrs.define(eq=False)
+class UserStream:
+    """The account's events (see the module docstring). Run :meth:`run` in a nursery."""
+
+    config: UserStreamConfig
+    connector: WsConnector
+    rest: UserRest
+    now_ms: Callable[[], int]  # exchange epoch ms (server-time corrected)
+    rng: random.Random
+    state: UserStreamState = attrs.field(factory=UserStreamState)
+    _subscribers: list[trio.MemorySendChannel[UserEvent]] = attrs.field(factory=list, init=False)
+    _gap_open: bool = attrs.field(default=False, init=False)
+    _live: bool = attrs.field(default=False, init=False)
+    _started_ms: int | None = attrs.field(default=None, init=False)
+    _request_id: int = attrs.field(default=0, init=False)
+    _pings: int = attrs.field(default=0, init=False)
+    _closed: bool = attrs.field(default=False, init=False)
+    _counts: dict[str, int] = attrs.field(factory=dict, init=False)
+    _live_changed: trio.Event = attrs.field(factory=trio.Event, init=False)
+
+    # ---- consumers -------------------------------------------------------------------
+
+    def events(self) -> trio.MemoryReceiveChannel[UserEvent]:
+        """A new subscriber: every event from now on, in order (close it to leave)."""
+        send, receive = trio.open_memory_channel[UserEvent](self.config.subscriber_buffer)
+        if self._closed:
+            send.close()
+        else:
+            self._subscribers.append(send)
+        return receive
+
+    @property
+    def is_live(self) -> bool:
+        """Subscribed and reconciled: events from here on are complete."""
+        return self._live
+
+    async def wait_live(self) -> None:
+        while not self._live:
+            await self._live_changed.wait()
+
+    def statistics(self) -> UserStreamStatistics:
+        c = self._counts.get
+        return UserStreamStatistics(
+            c("connections", 0), c("subscriptions", 0), c("disconnects", 0), c("gaps", 0),
+            c("reconciles", 0), c("reconcile_failures", 0), self._live,
+        )  # fmt: skip
+
+    # ---- running ---------------------------------------------------------------------
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Connect, subscribe, reconcile, deliver; reconnect; until cancelled."""
+        cfg = self.config
+        self._started_ms = self.now_ms()
+        attempt = 0
+        task_status.started()
+        try:
+            while True:
+                opened_at = trio.current_time()
+                reason, planned = await self._connect_and_serve()
+                self._set_live(False)
+                _log.info("user stream ended: %s", reason)
+                await self._open_gap(reason)
+                if planned:
+                    attempt = 0
+                    await trio.lowlevel.checkpoint()
+                    continue
+                if trio.current_time() - opened_at >= cfg.stable_after_s:
+                    attempt = 0
+                attempt += 1
+                delay = exponential(attempt, base=cfg.reconnect_base_s, cap=cfg.reconnect_cap_s)
+                await trio.sleep(delay / 2 + self.rng.random() * delay / 2)
+        finally:
+            self._closed = True
+            self._set_live(False)
+            for send in self._subscribers:
+                send.close()
+            self._subscribers.clear()
+
+    def _set_live(self, live: bool) -> None:
+        if live != self._live:
+            self._live = live
+            self._live_changed.set()
+            self._live_changed = trio.Event()
+
+    async def _open_gap(self, reason: str) -> None:
+        """Tell subscribers (once per gap) that events may have been lost."""
+        if self._gap_open or self._counts.get("subscriptions", 0) == 0:
+            return
+        self._gap_open = True
+        self._counts["gaps"] = self._counts.get("gaps", 0) + 1
+        await self._emit(StreamGap(reason, self.now_ms()))
+
+    async def _connect_and_serve(self) -> tuple[str, bool]:
+        result: tuple[str, bool] = ("connection ended", False)
+        try:
+            async with trio.open_nursery() as connection_nursery:
+                try:
+                    ws = await self.connector.connect(connection_nursery, self.config.resource)
+                except CONNECT_ERRORS as exc:
+                    connection_nursery.cancel_scope.cancel()
+                    return f"connect failed: {type(exc).__name__}", False
+                self._count("connections")
+                try:
+                    result = await self._serve(ws)
+                except _SessionEnded as ended:
+                    result = (ended.reason, ended.planned)
+                finally:
+                    self._count("disconnects")
+                    with trio.move_on_after(self.config.close_timeout_s, shield=True):
+                        await ws.aclose()
+                    connection_nursery.cancel_scope.cancel()
+        except* CONNECTION_ERRORS as group:
+            result = (f"connection failed: {type(group.exceptions[0]).__name__}", False)
+        return result
+
+    async def _serve(self, ws: WsConnection) -> tuple[str, bool]:
+        inbox_send, inbox = trio.open_memory_channel[WsApiResponse | UserEventMessage | str](
+            self.config.inbox_size
+        )
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._reader, ws, inbox_send)
+            try:
+                return await self._subscriptions(ws, inbox)
+            finally:
+                nursery.cancel_scope.cancel()
+
+    async def _subscriptions(
+        self,
+        ws: WsConnection,
+        inbox: trio.MemoryReceiveChannel[WsApiResponse | UserEventMessage | str],
+    ) -> tuple[str, bool]:
+        while True:  # one pass per subscription (eventStreamTerminated starts another)
+            early = await self._subscribe(ws, inbox)
+            await self._reconcile()
+            if self._gap_open:
+                self._gap_open = False
+                await self._emit(Resynced("reconciled over REST"))
+            self._set_live(True)
+            for message in early:
+                await self._deliver(message.event)
+            terminated = False
+            async for item in inbox:
+                if isinstance(item, str):
+                    return item, item.startswith("connection lifetime")
+                if isinstance(item, UserEventMessage):
+                    if isinstance(item.event, StreamGap):  # eventStreamTerminated
+                        self._set_live(False)
+                        await self._open_gap(item.event.reason)
+                        terminated = True
+                        break
+                    await self._deliver(item.event)
+            if not terminated:
+                return "inbox closed", False
+
+    async def _deliver(self, event: UserEvent) -> None:
+        out = self.state.on_event(event)
+        if out is not None:
+            await self._emit(out)
+
+    async def _subscribe(
+        self,
+        ws: WsConnection,
+        inbox: trio.MemoryReceiveChannel[WsApiResponse | UserEventMessage | str],
+    ) -> list[UserEventMessage]:
+        """Send the subscription request; wait for its answer. Events seen before it are
+        returned (delivered after the reconcile)."""
+        cfg = self.config
+        self._request_id += 1
+        request_id = self._request_id
+        params: dict[str, object] = {"apiKey": cfg.api_key, "timestamp": self.now_ms()}
+        if cfg.recv_window_ms is not None:
+            params["recvWindow"] = cfg.recv_window_ms
+        params["signature"] = sign(cfg.api_secret, ws_signing_payload(params))
+        await ws.send_message(encode_ws_request(request_id, SUBSCRIBE, params))
+        early: list[UserEventMessage] = []
+        with trio.move_on_after(cfg.subscribe_timeout_s):
+            async for item in inbox:
+                if isinstance(item, str):
+                    raise _SessionEnded(item)
+                if isinstance(item, UserEventMessage):
+                    early.append(item)
+                elif item.request_id == request_id:
+                    if item.error is not None or item.status != 200:
+                        code, msg = item.error or (None, f"status {item.status}")
+                        raise _SessionEnded(f"subscription refused: {code} {msg}")
+                    self._count("subscriptions")
+                    return early
+            raise _SessionEnded("inbox closed")
+        raise _SessionEnded("no answer to the subscription request")
+
+    async def _reader(
+        self,
+        ws: WsConnection,
+        inbox: trio.MemorySendChannel[WsApiResponse | UserEventMessage | str],
+    ) -> None:
+        """Read frames into the inbox; end it with a reason string when the socket ends."""
+        cfg = self.config
+        deadline = trio.current_time() + cfg.max_connection_s
+        reason = "closed"
+        async with inbox:
+            while True:
+                now = trio.current_time()
+                if now >= deadline:
+                    reason = "connection lifetime reached: reopening"
+                    break
+                with trio.move_on_after(min(cfg.silence_s, deadline - now)) as idle:
+                    try:
+                        raw = await ws.get_message()
+                    except CONNECTION_ERRORS as exc:
+                        reason = f"connection closed: {type(exc).__name__}"
+                        break
+                if idle.cancelled_caught:
+                    if trio.current_time() < deadline and not await self._probe(ws):
+                        reason = "stale: no frame and no pong"
+                        break
+                    continue
+                try:
+                    message = decode_ws_api_message(raw)
+                except CodecError as exc:
+                    # An event we cannot read may be a lost fill: treat it as a gap.
+                    reason = f"undecodable frame: {str(exc)[:120]}"
+                    break
+                try:
+                    inbox.send_nowait(message)
+                except trio.WouldBlock:
+                    reason = "inbox overflow"
+                    break
+            # A full inbox ends with EndOfChannel ("inbox closed") instead.
+            with contextlib.suppress(trio.WouldBlock):
+                inbox.send_nowait(reason)
+
+    async def _probe(self, ws: WsConnection) -> bool:
+        self._pings += 1
+        with trio.move_on_after(self.config.pong_timeout_s):
+            try:
+                await ws.ping(self._pings.to_bytes(8, "big"))
+            except CONNECTION_ERRORS:
+                return False
+            return True
+        return False
+
+    # ---- reconcile -------------------------------------------------------------------
+
+    async def _reconcile(self) -> None:
+        """Deliver what REST says was missed, per symbol (raises _SessionEnded on failure)."""
+        self._count("reconciles")
+        symbols = sorted(set(self.config.symbols) | self.state.symbols())
+        for symbol in symbols:
+            opened = await self.rest.open_orders(symbol)
+            if not opened.is_ok or opened.value is None:
+                self._fail_reconcile(f"open orders of {symbol}", opened)
+            fills = await self._missed_fills(symbol)
+            finals: dict[int, OrderInfo] = {}
+            for order_id in self.state.orders_to_query(symbol, opened.value, fills):
+                answer = await self.rest.query_order(OrderRef(symbol, order_id=order_id))
+                if answer.is_ok and answer.value is not None:
+                    finals[order_id] = answer.value
+                elif answer.code != -2013:  # -2013: no such order (nothing to report)
+                    self._fail_reconcile(f"order {order_id} of {symbol}", answer)
+            missed = self.state.reconcile(symbol, opened.value, fills, finals, self.now_ms())
+            for event in missed:
+                await self._emit(event)
+
+    async def _missed_fills(self, symbol: str) -> list[Fill]:
+        cfg = self.config
+        last = self.state.last_trade_id(symbol)
+        if last is None:  # nothing delivered yet: the newest page, since the stream started
+            page = await self.rest.trades(symbol, limit=cfg.trades_page)
+            if not page.is_ok or page.value is None:
+                self._fail_reconcile(f"trades of {symbol}", page)
+            since = self._started_ms or 0
+            return [f for f in page.value if f.time_ms >= since]
+        fills: list[Fill] = []
+        for _ in range(cfg.max_trade_pages):
+            page = await self.rest.trades(symbol, from_id=last + 1, limit=cfg.trades_page)
+            if not page.is_ok or page.value is None:
+                self._fail_reconcile(f"trades of {symbol}", page)
+            fills.extend(page.value)
+            if len(page.value) < cfg.trades_page:
+                break
+            last = max(f.trade_id for f in page.value)
+        return fills
+
+    def _fail_reconcile(self, what: str, result: VenueResult[object]) -> NoReturn:
+        self._count("reconcile_failures")
+        raise _SessionEnded(f"reconcile failed ({what}): {result.outcome.name} {result.reason}")
+
+    # ---- delivery --------------------------------------------------------------------
+
+    async def _emit(self, event: UserEvent) -> None:
+        for send in list(self._subscribers):
+            try:
+                await send.send(event)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                self._subscribers.remove(send)
+
+    def _count(self, name: str) -> None:
+        self._counts[name] = self._counts.get(name, 0) + 1

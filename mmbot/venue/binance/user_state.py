@@ -1,0 +1,324 @@
+"""What the user stream has delivered, and what to deliver next (sans-IO core of ``user.py``).
+
+What it is for: :class:`UserStreamState` filters the account's events so the consumer sees
+each fill exactly once (by symbol, order id, trade id), never sees an order's cumulative
+quantity go backwards, and sees each order's terminal state (cancelled, rejected, expired)
+at most once; events for orders never acknowledged (a fill before its ``NEW``) are delivered,
+not dropped. After a gap, :meth:`UserStreamState.reconcile` turns what REST says (open
+orders, the account's trades since the last one seen, the final state of orders that are
+no longer open) into the events the stream would have delivered, in order, minus those
+already delivered.
+
+What it must never do: I/O, read a clock or an RNG (``now_ms`` is passed in), drop a fill it
+has not delivered, or deliver one twice.
+
+Theory of operation: one :class:`_Order` per (symbol, order id) remembers the order's terms,
+its delivered cumulative quantity, whether ``NEW`` was delivered and its terminal status.
+Live events pass through :meth:`on_event`; REST answers pass through :meth:`reconcile`;
+both update the same records, so a fill seen by one is a duplicate for the other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+
+import attrs
+
+from mmbot.model import ExecutionType, Fill, OrderStatus, OrderType, Side, TimeInForce
+from mmbot.venue.base import (
+    ExecutionReport,
+    OrderAccepted,
+    OrderCancelled,
+    OrderEvent,
+    OrderExpired,
+    OrderFilled,
+    OrderInfo,
+    OrderRejected,
+    UserEvent,
+)
+
+ZERO = Decimal(0)
+_EXPIRED = (OrderStatus.EXPIRED, OrderStatus.EXPIRED_IN_MATCH)
+
+
+@attrs.define(eq=False)
+class _Order:
+    symbol: str
+    order_id: int
+    client_order_id: str
+    side: Side
+    order_type: OrderType
+    time_in_force: TimeInForce
+    quantity: Decimal
+    price: Decimal
+    # Invariant: only grows; the largest cumulative quantity delivered for this order.
+    cumulative_qty: Decimal = ZERO
+    cumulative_quote_qty: Decimal = ZERO
+    acknowledged: bool = False  # an OrderAccepted (NEW) was delivered
+    terminal: OrderStatus | None = None  # set once a terminal state was delivered
+
+    @classmethod
+    def from_report(cls, r: ExecutionReport) -> _Order:
+        return cls(
+            r.symbol, r.order_id, r.orig_client_order_id or r.client_order_id, r.side,
+            r.order_type, r.time_in_force, r.quantity, r.price,
+        )  # fmt: skip
+
+    @classmethod
+    def from_info(cls, o: OrderInfo) -> _Order:
+        return cls(
+            o.symbol, o.order_id, o.client_order_id, o.side, o.type,
+            o.time_in_force or TimeInForce.GTC, o.orig_qty, o.price,
+        )  # fmt: skip
+
+    @classmethod
+    def from_fill(cls, f: Fill) -> _Order:
+        """Terms unknown (the venue would not say): a best-effort record from the fill."""
+        return cls(
+            f.symbol, f.order_id, f.client_order_id, f.side, OrderType.LIMIT, TimeInForce.GTC,
+            ZERO, f.price,
+        )  # fmt: skip
+
+
+@attrs.frozen
+class UserStreamStatistics:
+    delivered: int
+    duplicate_fills: int
+    duplicate_states: int
+    reconciled: int  # events made from REST answers
+    corrected_cumulative: int  # events whose cumulative quantity was raised to the known one
+
+
+@attrs.define(eq=False)
+class UserStreamState:
+    """The delivery filter and reconcile planner (see the module docstring)."""
+
+    # Invariant: holds exactly the keys of fills delivered.
+    _fills: set[tuple[str, int, int]] = attrs.field(factory=set)
+    _orders: dict[tuple[str, int], _Order] = attrs.field(factory=dict)
+    # Invariant: per symbol, the largest trade id delivered.
+    _last_trade_id: dict[str, int] = attrs.field(factory=dict)
+    _counts: dict[str, int] = attrs.field(factory=dict)
+
+    # ---- queries ----------------------------------------------------------------------
+
+    def last_trade_id(self, symbol: str) -> int | None:
+        return self._last_trade_id.get(symbol)
+
+    def symbols(self) -> set[str]:
+        return {symbol for symbol, _ in self._orders} | set(self._last_trade_id)
+
+    def has_fill(self, key: tuple[str, int, int]) -> bool:
+        return key in self._fills
+
+    def live_order_ids(self, symbol: str) -> list[int]:
+        """Orders of ``symbol`` whose terminal state has not been delivered."""
+        return sorted(
+            o.order_id for o in self._orders.values() if o.symbol == symbol and o.terminal is None
+        )
+
+    def orders_to_query(
+        self, symbol: str, open_orders: Iterable[OrderInfo], fills: Iterable[Fill]
+    ) -> list[int]:
+        """Order ids whose final state REST must be asked for before :meth:`reconcile`:
+        live orders that are no longer open, and orders of new fills that are not open."""
+        open_ids = {o.order_id for o in open_orders}
+        wanted = {oid for oid in self.live_order_ids(symbol) if oid not in open_ids}
+        for fill in fills:
+            if fill.key not in self._fills and fill.order_id not in open_ids:
+                wanted.add(fill.order_id)
+        return sorted(wanted)
+
+    def statistics(self) -> UserStreamStatistics:
+        c = self._counts.get
+        return UserStreamStatistics(
+            c("delivered", 0), c("duplicate_fills", 0), c("duplicate_states", 0),
+            c("reconciled", 0), c("corrected_cumulative", 0),
+        )  # fmt: skip
+
+    # ---- live events ------------------------------------------------------------------
+
+    def on_event(self, event: UserEvent) -> UserEvent | None:
+        """The event to deliver for one live event, or None for a duplicate."""
+        if not isinstance(
+            event, OrderAccepted | OrderFilled | OrderCancelled | OrderRejected | OrderExpired
+        ):
+            self._count("delivered")
+            return event
+        report = event.report
+        key = (report.symbol, report.order_id)
+        order = self._orders.get(key)
+        if order is None:
+            order = self._orders[key] = _Order.from_report(report)
+        if isinstance(event, OrderFilled):
+            if event.fill.key in self._fills:
+                self._count("duplicate_fills")
+                return None
+            self._remember_fill(event.fill)
+        elif isinstance(event, OrderAccepted):
+            if order.acknowledged and report.execution_type is ExecutionType.NEW:
+                self._count("duplicate_states")
+                return None
+            order.acknowledged = True
+        elif order.terminal is not None:
+            self._count("duplicate_states")
+            return None
+        return self._deliver(order, event)
+
+    def _deliver(self, order: _Order, event: OrderEvent) -> OrderEvent:
+        report = event.report
+        if report.cumulative_qty < order.cumulative_qty:
+            self._count("corrected_cumulative")
+            report = attrs.evolve(
+                report,
+                cumulative_qty=order.cumulative_qty,
+                cumulative_quote_qty=max(report.cumulative_quote_qty, order.cumulative_quote_qty),
+            )
+            event = attrs.evolve(event, report=report)
+        order.cumulative_qty = report.cumulative_qty
+        order.cumulative_quote_qty = max(order.cumulative_quote_qty, report.cumulative_quote_qty)
+        if order.quantity == ZERO and report.quantity > ZERO:
+            order.quantity = report.quantity
+        if not report.status.is_open:
+            order.terminal = report.status
+        self._count("delivered")
+        return event
+
+    def _remember_fill(self, fill: Fill) -> None:
+        self._fills.add(fill.key)
+        last = self._last_trade_id.get(fill.symbol)
+        if last is None or fill.trade_id > last:
+            self._last_trade_id[fill.symbol] = fill.trade_id
+
+    # ---- reconcile --------------------------------------------------------------------
+
+    def reconcile(
+        self,
+        symbol: str,
+        open_orders: Sequence[OrderInfo],
+        fills: Sequence[Fill],
+        final_states: Mapping[int, OrderInfo],
+        now_ms: int,
+    ) -> list[UserEvent]:
+        """The events missed on ``symbol``, in order: acknowledgements of open orders never
+        acknowledged, then new fills by trade id, then terminal states of orders that are
+        no longer open (``final_states``: the queried orders, by order id)."""
+        out: list[UserEvent] = []
+        infos = {o.order_id: o for o in open_orders}
+        for oid, info in final_states.items():
+            infos.setdefault(oid, info)
+        for info in open_orders:
+            order = self._order_for(info.symbol, info.order_id, info, None)
+            if not order.acknowledged and order.cumulative_qty == ZERO:
+                out.append(self._accepted(order, now_ms))
+        for fill in sorted(fills, key=lambda f: f.trade_id):
+            if fill.symbol != symbol or fill.key in self._fills:
+                continue
+            order = self._order_for(symbol, fill.order_id, infos.get(fill.order_id), fill)
+            out.append(self._filled(order, fill, now_ms))
+        for oid in sorted(infos):
+            info = infos[oid]
+            known = self._orders.get((symbol, oid))
+            if known is None or known.terminal is not None or info.status.is_open:
+                continue
+            order = known
+            if info.status is OrderStatus.FILLED:
+                order.terminal = OrderStatus.FILLED  # its fills say so (or could not be listed)
+                continue
+            out.append(self._ended(order, info, now_ms))
+        self._counts["reconciled"] = self._counts.get("reconciled", 0) + len(out)
+        return out
+
+    def _order_for(
+        self, symbol: str, order_id: int, info: OrderInfo | None, fill: Fill | None
+    ) -> _Order:
+        order = self._orders.get((symbol, order_id))
+        if order is None:
+            if info is not None:
+                order = _Order.from_info(info)
+            else:
+                assert fill is not None
+                order = _Order.from_fill(fill)
+            self._orders[(symbol, order_id)] = order
+        elif order.quantity == ZERO and info is not None:
+            order.quantity = info.orig_qty
+        return order
+
+    def _accepted(self, order: _Order, now_ms: int) -> OrderEvent:
+        report = _report(order, ExecutionType.NEW, OrderStatus.NEW, now_ms)
+        order.acknowledged = True
+        return self._deliver(order, OrderAccepted(report))
+
+    def _filled(self, order: _Order, fill: Fill, now_ms: int) -> OrderEvent:
+        cumulative = order.cumulative_qty + fill.quantity
+        full = order.quantity > ZERO and cumulative >= order.quantity
+        status = OrderStatus.FILLED if full else OrderStatus.PARTIALLY_FILLED
+        fill = attrs.evolve(fill, client_order_id=fill.client_order_id or order.client_order_id)
+        report = attrs.evolve(
+            _report(order, ExecutionType.TRADE, status, now_ms),
+            last_qty=fill.quantity,
+            cumulative_qty=cumulative,
+            last_price=fill.price,
+            commission=fill.fee,
+            commission_asset=fill.fee_asset or None,
+            transaction_time_ms=fill.time_ms,
+            trade_id=fill.trade_id,
+            is_maker=fill.is_maker,
+            cumulative_quote_qty=order.cumulative_quote_qty + fill.notional,
+            last_quote_qty=fill.notional,
+        )
+        self._remember_fill(fill)
+        return self._deliver(order, OrderFilled(report, fill))
+
+    def _ended(self, order: _Order, info: OrderInfo, now_ms: int) -> OrderEvent:
+        status = info.status
+        report = attrs.evolve(
+            _report(order, ExecutionType.CANCELED, status, now_ms),
+            cumulative_qty=max(order.cumulative_qty, info.executed_qty),
+            cumulative_quote_qty=max(order.cumulative_quote_qty, info.cumulative_quote_qty),
+            transaction_time_ms=info.update_time_ms or now_ms,
+        )
+        event: OrderEvent
+        if status is OrderStatus.CANCELED:
+            event = OrderCancelled(report)
+        elif status in _EXPIRED:
+            event = OrderExpired(attrs.evolve(report, execution_type=ExecutionType.EXPIRED))
+        else:
+            event = OrderRejected(
+                attrs.evolve(report, execution_type=ExecutionType.REJECTED), "reconciled"
+            )
+        return self._deliver(order, event)
+
+    def _count(self, name: str) -> None:
+        self._counts[name] = self._counts.get(name, 0) + 1
+
+
+def _report(
+    order: _Order, kind: ExecutionType, status: OrderStatus, now_ms: int
+) -> ExecutionReport:
+    """An execution report for ``order`` as the stream would have sent it (no trade)."""
+    return ExecutionReport(
+        event_time_ms=now_ms,
+        symbol=order.symbol,
+        client_order_id=order.client_order_id,
+        side=order.side,
+        order_type=order.order_type,
+        time_in_force=order.time_in_force,
+        quantity=order.quantity,
+        price=order.price,
+        execution_type=kind,
+        status=status,
+        reject_reason="NONE",
+        order_id=order.order_id,
+        last_qty=ZERO,
+        cumulative_qty=order.cumulative_qty,
+        last_price=ZERO,
+        commission=ZERO,
+        commission_asset=None,
+        transaction_time_ms=now_ms,
+        trade_id=-1,
+        is_maker=False,
+        orig_client_order_id="",
+        cumulative_quote_qty=order.cumulative_quote_qty,
+    )

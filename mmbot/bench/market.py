@@ -11,10 +11,10 @@ What it must never do: assert on time (it prints figures), or touch the network.
 from __future__ import annotations
 
 import argparse
-import random
 import time
 
 from mmbot.bench._util import machine, median, percentile
+from mmbot.clock import derive_rng
 from mmbot.sim.events import Fees
 from mmbot.sim.market import MarketSimulator, default_market
 
@@ -40,7 +40,7 @@ def main(argv: list[str]) -> int:
 
     instruments, configs = default_market(_SYMBOLS[: args.symbols])
     engine = MatchingEngine(instruments, Fees())
-    market = MarketSimulator(engine, configs, random.Random(args.seed))
+    market = MarketSimulator(engine, configs, derive_rng(args.seed, "market"))
     market.start(_START_MS)
     engine.drain_events()
 

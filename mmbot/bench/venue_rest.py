@@ -26,7 +26,8 @@ import argparse
 import json
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -270,6 +271,35 @@ async def _bench(url: str, canned: str, tasks: int, rounds: int, sequential: int
         )
 
 
+@contextmanager
+def exchange_child() -> Iterator[tuple[str, str] | None]:
+    """The fake exchange (limits lifted) and a canned-answer server in a child process:
+    yields (exchange REST URL, canned URL), or None (after saying why) if it did not start.
+    The child is stopped on exit (stdin closed, then terminated if it lingers)."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "mmbot.bench.venue_rest", "--serve"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        urls = child.stdout.readline().split()
+        if len(urls) != 2 or not all(u.startswith("http://127.0.0.1:") for u in urls):
+            print(f"the fake exchange did not start (got {urls!r})", file=sys.stderr)
+            yield None
+        else:
+            yield urls[0], urls[1]
+    finally:
+        if child.stdin is not None:
+            child.stdin.close()
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.terminate()
+            child.wait(timeout=10)
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="mmbot bench venue_rest", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a tiny run (shape, not figures)")
@@ -283,27 +313,10 @@ def main(argv: list[str]) -> int:
     if args.quick:
         args.rounds, args.sequential = 3, 10
     print(f"machine: {machine()}")
-    child = subprocess.Popen(
-        [sys.executable, "-m", "mmbot.bench.venue_rest", "--serve"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert child.stdout is not None
-        urls = child.stdout.readline().split()
-        if len(urls) != 2 or not all(u.startswith("http://127.0.0.1:") for u in urls):
-            print(f"the fake exchange did not start (got {urls!r})", file=sys.stderr)
+    with exchange_child() as urls:
+        if urls is None:
             return 1
         trio.run(_bench, urls[0], urls[1], args.tasks, args.rounds, args.sequential)
-    finally:
-        if child.stdin is not None:
-            child.stdin.close()
-        try:
-            child.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            child.terminate()
-            child.wait(timeout=10)
     return 0
 
 

@@ -1,0 +1,265 @@
+"""Helpers shared by the venue conformance and scenario tests (no tests here).
+
+``open_rig(mode)`` runs a fake exchange and a venue connected to it through
+``connect_venue``: in-process (run it under ``MockClock``) or served on loopback (real
+sockets, real clock). ``Tap`` interposes on the WebSocket connector (drop frames, kill or
+refuse connections by resource) and ``HttpTap`` on the HTTP transport (lose an answer
+the exchange did the work for, or hold a request): faults injected at the seams, the
+exchange unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from typing import Any
+
+import attrs
+import httpx
+import trio
+
+from mmbot.clock import EpochClock
+from mmbot.model import BookSnapshot, OrderType, Side, TimeInForce
+from mmbot.sim.events import BookDelta
+from mmbot.sim.exchange import Exchange, ExchangeConfig
+from mmbot.sim.history import EntryKind, RequestRecord
+from mmbot.sim.serve import ServeInfo, serve_exchange
+from mmbot.venue.base import PlaceRequest
+from mmbot.venue.binance.venue import BinanceVenue, BinanceVenueConfig
+from mmbot.venue.binance.ws import WsConnection, WsConnector
+from mmbot.venue.connect import VenueSpec, connect_venue
+
+API_KEY = "venue-test-key"
+API_SECRET = "venue-test-secret-0123456789"
+SYMBOLS = ("BTCUSDT", "ETHUSDT")
+DEPTH = 20  # MarketStreamsConfig.publish_depth
+
+
+def exchange_config(**changes: Any) -> ExchangeConfig:
+    return attrs.evolve(
+        ExchangeConfig(symbols=SYMBOLS, api_key=API_KEY, api_secret=API_SECRET), **changes
+    )
+
+
+def maker_bid(coid: str, price: str = "50000", qty: str = "0.001") -> PlaceRequest:
+    """A LIMIT_MAKER buy far below the market (BTCUSDT trades near 60000): it rests."""
+    return PlaceRequest(
+        "BTCUSDT", Side.BUY, OrderType.LIMIT_MAKER, Decimal(qty), coid, price=Decimal(price)
+    )
+
+
+def taker_buy(coid: str, price: str = "70000", qty: str = "0.001") -> PlaceRequest:
+    """A LIMIT IOC buy above the market: it trades at once."""
+    return PlaceRequest(
+        "BTCUSDT", Side.BUY, OrderType.LIMIT, Decimal(qty), coid,
+        price=Decimal(price), time_in_force=TimeInForce.IOC,
+    )  # fmt: skip
+
+
+# ---- the WebSocket seam -----------------------------------------------------------------
+
+
+@attrs.define(eq=False)
+class TapConnection:
+    inner: WsConnection
+    tap: Tap
+    resource: str
+
+    async def get_message(self) -> str | bytes:
+        while True:
+            message = await self.inner.get_message()
+            if self.tap.drop is not None and self.tap.drop(self.resource, message):
+                self.tap.dropped.append(message)
+                continue
+            return message
+
+    async def send_message(self, message: str | bytes) -> None:
+        await self.inner.send_message(message)
+
+    async def ping(self, payload: bytes | None = None) -> None:
+        await self.inner.ping(payload)
+
+    async def aclose(self, code: int = 1000, reason: str | None = None) -> None:
+        await self.inner.aclose(code, reason)
+
+
+@attrs.define(eq=False)
+class Tap:
+    """Wraps connectors: ``drop(resource, frame)`` drops frames, ``refuse(resource)``
+    refuses new connections, :meth:`kill` closes open ones abruptly. One ``Tap`` may wrap
+    several connectors (loopback has one for streams and one for the WebSocket API)."""
+
+    drop: Callable[[str, str | bytes], bool] | None = None
+    refuse: Callable[[str], bool] | None = None
+    connections: list[TapConnection] = attrs.field(factory=list)
+    dropped: list[str | bytes] = attrs.field(factory=list)
+    refused: int = 0
+
+    def wrap(self, inner: WsConnector) -> WsConnector:
+        return _Tapped(inner, self)
+
+    def opened(self, prefix: str) -> int:
+        return sum(1 for c in self.connections if c.resource.startswith(prefix))
+
+    async def kill(self, prefix: str = "/") -> None:
+        """Close every connection to a resource starting with ``prefix`` abruptly."""
+        for connection in list(self.connections):  # not the ones reopened meanwhile
+            if connection.resource.startswith(prefix):
+                with trio.move_on_after(0.5):
+                    await connection.inner.aclose(1011, "killed by test")
+
+
+@attrs.frozen
+class _Tapped:
+    inner: WsConnector
+    tap: Tap
+
+    async def connect(self, nursery: trio.Nursery, resource: str) -> WsConnection:
+        tap = self.tap
+        if tap.refuse is not None and tap.refuse(resource):
+            tap.refused += 1
+            await trio.lowlevel.checkpoint()
+            raise OSError("connection refused (test)")
+        connection = TapConnection(await self.inner.connect(nursery, resource), tap, resource)
+        tap.connections.append(connection)
+        return connection
+
+
+# ---- the HTTP seam ----------------------------------------------------------------------
+
+
+@attrs.define
+class HttpTap(httpx.AsyncBaseTransport):
+    """Forwards to ``inner``. Requests matching ``lose`` are done by the exchange but their
+    answers are lost on the way back (the client sees a reset); ``delay(request)`` holds a
+    request that many seconds before sending it."""
+
+    inner: httpx.AsyncBaseTransport
+    lose: Callable[[httpx.Request], bool] = lambda request: False
+    delay: Callable[[httpx.Request], float] = lambda request: 0.0
+    lost: int = 0
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        hold = self.delay(request)
+        if hold > 0:
+            await trio.sleep(hold)
+        response = await self.inner.handle_async_request(request)
+        if self.lose(request):
+            self.lost += 1
+            await response.aclose()
+            raise httpx.ReadError("connection reset by peer", request=request)
+        return response
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+def fast_close(config: BinanceVenueConfig | None = None) -> BinanceVenueConfig:
+    """``config`` with short WebSocket close timeouts: on cancellation the stream clients
+    wait ``close_timeout_s`` for a close handshake that cannot complete (see the report)."""
+    config = config or BinanceVenueConfig()
+    user = config.user_stream
+    return attrs.evolve(
+        config,
+        market=attrs.evolve(config.market, close_timeout_s=0.05),
+        user_stream=None if user is None else attrs.evolve(user, close_timeout_s=0.05),
+    )
+
+
+# ---- rigs -------------------------------------------------------------------------------
+
+
+@attrs.define(eq=False)
+class Rig:
+    mode: str
+    exchange: Exchange
+    venue: BinanceVenue
+    tap: Tap
+    http: HttpTap
+
+
+@asynccontextmanager
+async def open_rig(
+    mode: str = "inprocess",
+    *,
+    exchange: ExchangeConfig | None = None,
+    config: BinanceVenueConfig | None = None,
+    ready: bool = True,
+) -> AsyncIterator[Rig]:
+    """An exchange and a connected venue streaming ``SYMBOLS`` (``ready``: books valid and
+    the user stream live before yielding)."""
+    ex_config = exchange or exchange_config()
+    tap = Tap()
+    https: list[HttpTap] = []
+
+    def wrap_transport(inner: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
+        https.append(HttpTap(inner))
+        return https[-1]
+
+    async with trio.open_nursery() as nursery:
+        if mode == "inprocess":
+            ex = Exchange.simulated(ex_config)
+            await nursery.start(ex.run)
+            spec = VenueSpec.in_process(SYMBOLS)
+            environ: dict[str, str] = {}
+        else:
+            ex = Exchange.create(ex_config, clock=EpochClock.from_wall_clock())
+            info: ServeInfo = await nursery.start(serve_exchange, ex)
+            spec = VenueSpec.loopback(info.rest_port, info.ws_port, SYMBOLS)
+            environ = {"MMBOT_API_KEY": API_KEY, "MMBOT_API_SECRET": API_SECRET}
+        spec = attrs.evolve(spec, config=attrs.evolve(fast_close(config), symbols=SYMBOLS))
+        async with connect_venue(
+            spec,
+            exchange=ex if mode == "inprocess" else None,
+            environ=environ,
+            wrap_transport=wrap_transport,
+            wrap_connector=tap.wrap,
+        ) as venue:
+            if ready:
+                with trio.fail_after(10):
+                    await venue.wait_ready()
+            yield Rig(mode, ex, venue, tap, https[0])
+        nursery.cancel_scope.cancel()
+
+
+# ---- the exchange's truth ---------------------------------------------------------------
+
+
+def exchange_book_at(
+    exchange: Exchange, symbol: str, update_id: int, depth: int = DEPTH
+) -> tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]:
+    """The exchange's true book after update ``update_id`` (top ``depth`` per side), rebuilt
+    from its history."""
+    bids: dict[Decimal, Decimal] = {}
+    asks: dict[Decimal, Decimal] = {}
+    for entry in exchange.history.entries(EntryKind.BOOK_DELTA):
+        delta = entry.payload
+        assert isinstance(delta, BookDelta)
+        if delta.symbol != symbol or delta.update_id > update_id:
+            continue
+        side = bids if delta.side is Side.BUY else asks
+        if delta.quantity:
+            side[delta.price] = delta.quantity
+        else:
+            side.pop(delta.price, None)
+    return sorted(bids.items(), reverse=True)[:depth], sorted(asks.items())[:depth]
+
+
+def assert_matches_exchange(exchange: Exchange, book: BookSnapshot) -> None:
+    """A valid snapshot equals the exchange's book at its update id."""
+    assert book.is_valid
+    bids, asks = exchange_book_at(exchange, book.symbol, book.last_update_id)
+    assert [(lv.price, lv.quantity) for lv in book.bids] == bids
+    assert [(lv.price, lv.quantity) for lv in book.asks] == asks
+
+
+def requests_to(exchange: Exchange, path_suffix: str) -> list[tuple[int, int | None, int]]:
+    """(time ms, error code, HTTP status) of the REST requests the exchange answered."""
+    out = []
+    for entry in exchange.history.entries(EntryKind.REQUEST):
+        record = entry.payload
+        assert isinstance(record, RequestRecord)
+        if record.transport == "rest" and record.path.endswith(path_suffix):
+            out.append((entry.time_ms, record.error_code, record.status))
+    return out

@@ -92,8 +92,20 @@ def _is_type_checking_block(node: ast.AST) -> bool:
     )
 
 
-def runtime_imports(source: str) -> set[str]:
-    """Top-level module names imported at run time (TYPE_CHECKING blocks excluded)."""
+def _absolute(node: ast.ImportFrom, package: str) -> str:
+    """The absolute module a ``from ... import`` names (relative ones resolved)."""
+    if node.level == 0:
+        return node.module or ""
+    parts = package.split(".")
+    base = parts[: len(parts) - (node.level - 1)] if node.level > 1 else parts
+    return ".".join([*base, node.module] if node.module else base)
+
+
+def runtime_imports(source: str, package: str = "mmbot") -> set[str]:
+    """Module names imported at run time (TYPE_CHECKING blocks excluded).
+
+    ``package`` is the importing module's package, to resolve relative imports.
+    """
     tree = ast.parse(source)
     found: set[str] = set()
 
@@ -103,8 +115,11 @@ def runtime_imports(source: str) -> set[str]:
         if isinstance(node, ast.Import):
             for alias in node.names:
                 found.add(alias.name)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
+        elif isinstance(node, ast.ImportFrom):
+            module = _absolute(node, package)
+            found.add(module)
+            # ``from mmbot import clock`` imports the module mmbot.clock
+            found.update(f"{module}.{alias.name}" for alias in node.names)
         for child in ast.iter_child_nodes(node):
             visit(child)
 
@@ -126,13 +141,14 @@ def _violations(imported: set[str]) -> set[str]:
 def test_core_module_imports_no_io(module: str) -> None:
     path = ROOT / module
     assert path.exists(), f"listed sans-IO core {module} does not exist"
-    bad = _violations(runtime_imports(path.read_text()))
+    package = ".".join(["mmbot", *Path(module).parent.parts])
+    bad = _violations(runtime_imports(path.read_text(), package))
     assert not bad, f"sans-IO core {module} imports {sorted(bad)}"
 
 
 def test_checker_catches_forbidden_imports() -> None:
     source = "import trio\nfrom time import monotonic\nimport random as r\nimport decimal\n"
-    assert _violations(runtime_imports(source)) == {"trio", "time", "random"}
+    assert _violations(runtime_imports(source)) == {"trio", "time", "time.monotonic", "random"}
 
 
 def test_checker_allows_type_checking_imports() -> None:
@@ -143,3 +159,11 @@ def test_checker_allows_type_checking_imports() -> None:
 def test_checker_sees_nested_imports() -> None:
     source = "def f():\n    import socket\n    return socket\n"
     assert _violations(runtime_imports(source)) == {"socket"}
+
+
+def test_checker_resolves_relative_imports() -> None:
+    source = "from ..clock import derive_rng\nfrom . import model\nfrom .. import clock\n"
+    assert _violations(runtime_imports(source, "mmbot.sim")) == {
+        "mmbot.clock",
+        "mmbot.clock.derive_rng",
+    }

@@ -8,6 +8,10 @@ draining the engine's events into the history and the streams, so orders placed 
 or the WebSocket API show up in both. The same object serves loopback mode
 (``sim/serve.py``) and simulated mode (``sim/inprocess.py``).
 
+The private events of the background market's own accounts (``sim/market.py``) are
+dropped before the history and the streams unless ``history_simulator_accounts`` is set:
+nobody can subscribe to them, and their effect is recorded as public trades and deltas.
+
 What it must never do: block on a slow subscriber (an outbox that fills up is dropped, as
 Binance disconnects slow consumers); read the wall clock (time comes from its
 :class:`~mmbot.clock.EpochClock`); put a secret into a repr, log, history or response.
@@ -35,7 +39,7 @@ from mmbot.sim.dialect import (
 from mmbot.sim.dialect_limits import RateLimits
 from mmbot.sim.events import Fees
 from mmbot.sim.history import History
-from mmbot.sim.market import MarketSimulator, default_market
+from mmbot.sim.market import SIMULATOR_ACCOUNTS, MarketSimulator, default_market
 from mmbot.sim.matching import MatchingEngine
 from mmbot.sim.streams import (
     MarketFeed,
@@ -81,6 +85,10 @@ class ExchangeConfig:
     balances: dict[str, Decimal] | None = None
     #: Most message/book-delta entries the history keeps (None: all; the digest covers all).
     history_max_bulk: int | None = None
+    #: Record the background market's own accounts' private events (execution reports,
+    #: balance positions) in the history too. Off by default: nobody can subscribe to them
+    #: and their effect on the market is recorded as public trades and book deltas.
+    history_simulator_accounts: bool = False
 
 
 @attrs.frozen
@@ -95,20 +103,55 @@ class Outbox:
     """One connection's bounded queue of encoded frames, drained by its writer task.
 
     ``closed`` is set when the exchange stops feeding it: ``reason`` says why
-    (``"slow"``: it filled up; ``"shutdown"``: a planned shutdown).
+    (``"slow"``: it filled up; ``"shutdown"``: a planned shutdown). The writer takes every
+    queued frame at once (:meth:`take`), so a burst costs one wake-up and one write.
     """
 
     label: str
     combined: bool
-    send: trio.MemorySendChannel[str]
-    receive: trio.MemoryReceiveChannel[str]
+    capacity: int
     reason: str | None = None
     # (account, subscriptionId) pairs this outbox receives user data for (WS API only).
     user_subscriptions: list[tuple[str, int]] = attrs.field(factory=list)
+    _frames: list[str] = attrs.field(factory=list)
+    _stopped: bool = False  # no more frames will come (set with ``reason``)
+    _lot: trio.lowlevel.ParkingLot = attrs.field(factory=trio.lowlevel.ParkingLot)
 
     @property
     def is_closed(self) -> bool:
         return self.reason is not None
+
+    def __len__(self) -> int:
+        """Frames queued and not yet taken by the writer."""
+        return len(self._frames)
+
+    def put(self, text: str) -> bool:
+        """Queue one frame; ``False`` (nothing queued) when the outbox is full or stopped."""
+        if self._stopped or len(self._frames) >= self.capacity:
+            return False
+        self._frames.append(text)
+        if self._lot:
+            self._lot.unpark_all()
+        return True
+
+    def stop(self) -> None:
+        """No more frames: the writer drains what is queued, then :meth:`take` gives []."""
+        self._stopped = True
+        self._lot.unpark_all()
+
+    async def take(self, most: int) -> list[str]:
+        """Up to ``most`` queued frames, oldest first, waiting for one; [] once stopped and
+        drained."""
+        if not self._frames and not self._stopped:
+            await self._lot.park()
+        else:
+            await trio.lowlevel.checkpoint()
+        frames = self._frames
+        if len(frames) <= most:
+            self._frames = []
+            return frames
+        self._frames = frames[most:]
+        return frames[:most]
 
 
 @attrs.define(eq=False)
@@ -131,6 +174,8 @@ class Exchange:
     _dropped_slow: int = 0
     _shutting_down: bool = False
     _all_closed: trio.Event = attrs.field(factory=trio.Event)
+    # Accounts whose private events are neither recorded nor published.
+    _private: frozenset[str] = frozenset()
 
     @classmethod
     def create(cls, config: ExchangeConfig, *, clock: EpochClock) -> Exchange:
@@ -171,6 +216,7 @@ class Exchange:
             dialect=dialect,
             admin=AdminApi(engine, history),
             feed=MarketFeed.for_symbols(config.symbols),
+            private=frozenset() if config.history_simulator_accounts else SIMULATOR_ACCOUNTS,
         )
 
     @classmethod
@@ -245,6 +291,9 @@ class Exchange:
         events = self.engine.drain_events()
         if not events:
             return
+        if self._private:  # drop the simulator's own accounts' private events
+            private = self._private
+            events = [e for e in events if e.account not in private]
         self.history.append_events(now_ms, events)
         for message in self.feed.on_events(events, now_ms, self._by_stream, self._by_account):
             if isinstance(message, StreamMessage):
@@ -256,7 +305,7 @@ class Exchange:
         subscribers = self._by_stream.get(message.stream)
         if not subscribers:
             return
-        data = dumps(message.payload)
+        data = message.text
         wrapped: str | None = None
         for outbox in list(subscribers):
             if outbox.combined:
@@ -281,9 +330,7 @@ class Exchange:
         """Queue one frame for a connection; drop the connection if its outbox is full."""
         if outbox.is_closed:
             return
-        try:
-            outbox.send.send_nowait(text)
-        except trio.WouldBlock:
+        if not outbox.put(text):
             self._dropped_slow += 1
             self.close_outbox(outbox, "slow")
             return
@@ -294,8 +341,7 @@ class Exchange:
 
     def open_outbox(self, *, combined: bool) -> Outbox:
         """A new connection's outbox (closed at once if the exchange is shutting down)."""
-        send, receive = trio.open_memory_channel[str](self.config.streams.outbox_size)
-        outbox = Outbox(f"conn-{self._next_label}", combined, send, receive)
+        outbox = Outbox(f"conn-{self._next_label}", combined, self.config.streams.outbox_size)
         self._next_label += 1
         self._outboxes[outbox] = None
         self._all_closed = trio.Event()
@@ -321,7 +367,7 @@ class Exchange:
         """Stop feeding a connection; its writer drains what is queued, then ends."""
         if outbox.reason is None:
             outbox.reason = reason
-        outbox.send.close()
+        outbox.stop()
         self.unsubscribe(outbox, [n for n, subs in self._by_stream.items() if outbox in subs])
         self._drop_user_subscriptions(outbox)
         outbox.user_subscriptions = []

@@ -13,7 +13,13 @@ Time enters as ``now_ms`` and randomness as a ``random.Random`` passed in; same 
 calls give the same engine event sequence. Engine rejections (filters, balance, halts) are
 counted, never raised.
 
-Theory of operation: all state is in integer ticks and lots. Ladder prices sit on a grid of
+Theory of operation: the background market acts on a time grid of ``time_step_ms``
+(100 ms by default, the cadence of ``depth@100ms``): reference updates (nominally every
+``reference_interval_ms``) and Poisson taker arrivals (nominal times at the configured
+rate) each happen at the first grid time at or after their nominal time, so the rates are
+exact and everything due on one grid time is processed together (one exchange wake-up, one
+batch of stream messages). ``time_step_ms=1`` gives millisecond resolution.
+All state is in integer ticks and lots. Ladder prices sit on a grid of
 ``level_spacing_ticks`` (best bid = the grid line at or below ``reference - half_spread``),
 so a small reference move leaves the ladder as it is and a move across a grid line changes
 only the levels at its ends; the maker re-quotes only levels that are missing, consumed
@@ -46,9 +52,12 @@ if TYPE_CHECKING:
 MAKER_ACCOUNT = "sim-maker"
 TAKER_ACCOUNT = "sim-taker"  # uninformed takers
 INFORMED_ACCOUNT = "sim-informed"  # informed takers (know the sign of the next move)
+#: The background market's own accounts (their private events are internal to the simulator).
+SIMULATOR_ACCOUNTS = frozenset({MAKER_ACCOUNT, TAKER_ACCOUNT, INFORMED_ACCOUNT})
 _HUGE = Decimal(10) ** 12  # simulator balances per asset: never the limiting factor
 _RECONCILE_EVERY = 20  # reference updates between full maker reconciliations (foreign fills)
 _SLACK_LEVELS = 2  # far levels kept beyond ``levels`` so an oscillating walk re-quotes less
+_PRICE_CACHE_MAX = 4096  # cached price conversions per symbol
 _REFERENCE, _TAKER = 0, 1  # event kinds; the value breaks ties at equal times
 
 
@@ -62,6 +71,12 @@ class MarketStatistics:
     maker_places: int
     maker_cancels: int
     rejections: int
+
+
+def _on_grid(nominal_ms: int, state: _Symbol) -> int:
+    """The first multiple of the symbol's market time step at or after ``nominal_ms``."""
+    step = state.cfg.time_step_ms
+    return -(-nominal_ms // step) * step
 
 
 # ---- the simulator ------------------------------------------------------------------------
@@ -97,6 +112,12 @@ class _Symbol:
     dirty: bool = True  # a foreign order may have traded against the maker: reconcile all
     quiet_updates: int = 0
     suspects: list[tuple[Side, int]] = attrs.Factory(list)  # maker levels our takers hit
+    # Nominal times (ms) of the next reference update and taker arrival; each happens at
+    # the first multiple of cfg.time_step_ms at or after its nominal time.
+    next_reference: int = 0
+    next_taker: int = 0
+    # price ticks -> (price as Decimal, least lots meeting min_notional): a pure cache
+    prices: dict[int, tuple[Decimal, int]] = attrs.Factory(dict)
 
 
 class MarketSimulator:
@@ -172,9 +193,11 @@ class MarketSimulator:
         for i, state in enumerate(self._states):
             self._draw_move(state)
             self._refresh(state, now_ms)
-            heapq.heappush(self._heap, (now_ms + state.cfg.reference_interval_ms, i, _REFERENCE))
+            state.next_reference = now_ms + state.cfg.reference_interval_ms
+            heapq.heappush(self._heap, (_on_grid(state.next_reference, state), i, _REFERENCE))
             if state.cfg.taker_rate_per_s > 0:
-                heapq.heappush(self._heap, (now_ms + self._gap_ms(state), i, _TAKER))
+                state.next_taker = now_ms + self._gap_ms(state)
+                heapq.heappush(self._heap, (_on_grid(state.next_taker, state), i, _TAKER))
 
     def next_event_ms(self) -> int:
         """When the next scheduled market event is due (exchange epoch ms)."""
@@ -192,10 +215,12 @@ class MarketSimulator:
             state = self._states[i]
             if kind == _REFERENCE:
                 self._move_reference(state, at)
-                heapq.heapreplace(heap, (at + state.cfg.reference_interval_ms, i, kind))
+                state.next_reference += state.cfg.reference_interval_ms
+                heapq.heapreplace(heap, (_on_grid(state.next_reference, state), i, kind))
             else:
                 self._taker(state, at)
-                heapq.heapreplace(heap, (at + self._gap_ms(state), i, kind))
+                state.next_taker += self._gap_ms(state)
+                heapq.heapreplace(heap, (_on_grid(state.next_taker, state), i, kind))
 
     # ---- reference ------------------------------------------------------------------------
 
@@ -233,16 +258,17 @@ class MarketSimulator:
         elif state.suspects:
             self._check_suspects(state)
         state.grid = (best_bid, best_ask)
-        want_bids = {best_bid - k * spacing: k for k in range(cfg.levels)}
-        want_asks = {best_ask + k * spacing: k for k in range(cfg.levels)}
         reach = (cfg.levels - 1 + _SLACK_LEVELS) * spacing
         self._cancel_unwanted(state, state.bids, best_bid - reach, best_bid, now_ms)
         self._cancel_unwanted(state, state.asks, best_ask, best_ask + reach, now_ms)
-        for price, level in sorted(want_bids.items(), reverse=True):
-            if price > 0 and price not in state.bids:
+        bids, asks = state.bids, state.asks
+        for level in range(cfg.levels):  # best first on each side
+            price = best_bid - level * spacing
+            if price > 0 and price not in bids:
                 self._place_level(state, Side.BUY, price, level, now_ms)
-        for price, level in sorted(want_asks.items()):
-            if price not in state.asks:
+        for level in range(cfg.levels):
+            price = best_ask + level * spacing
+            if price not in asks:
                 self._place_level(state, Side.SELL, price, level, now_ms)
 
     def _reconcile(self, state: _Symbol, now_ms: int) -> None:
@@ -315,10 +341,17 @@ class MarketSimulator:
         tif: TimeInForce,
         now_ms: int,
     ) -> PlaceResult | None:
-        price_d = price * state.tick
-        if state.min_notional:
-            floor_lots = int(state.min_notional / (price_d * state.step)) + 1
-            lots = max(lots, floor_lots)
+        cached = state.prices.get(price)
+        if cached is None:
+            price_d = price * state.tick
+            floor_lots = 0
+            if state.min_notional:
+                floor_lots = int(state.min_notional / (price_d * state.step)) + 1
+            cached = state.prices[price] = (price_d, floor_lots)
+            if len(state.prices) > _PRICE_CACHE_MAX:  # a long trending walk: start afresh
+                state.prices = {price: cached}
+        price_d, floor_lots = cached
+        lots = max(lots, floor_lots)
         self._next_id += 1
         request = OrderRequest(
             account=account,

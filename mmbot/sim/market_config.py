@@ -28,6 +28,7 @@ _POSITIVE = (
     "taker_min_qty",
     "taker_max_qty",
     "taker_max_slippage_bps",
+    "time_step_ms",
 )
 
 
@@ -44,6 +45,8 @@ class MarketConfig:
     Poisson process of ``taker_rate_per_s``; their size is log-uniform within
     ``[taker_min_qty, taker_max_qty]`` and their IOC limit is ``taker_max_slippage_bps`` away
     from the reference; ``informed_share`` of them trade in the direction of the next move.
+    Reference updates and taker arrivals happen on a grid of ``time_step_ms`` (each at the
+    first grid time at or after its nominal time; the rates are unchanged).
     """
 
     symbol: str
@@ -64,6 +67,7 @@ class MarketConfig:
     taker_min_qty: Decimal = Decimal("0.01")
     taker_max_qty: Decimal = Decimal(1)
     taker_max_slippage_bps: float = 25.0
+    time_step_ms: int = 100
 
     def __attrs_post_init__(self) -> None:
         for name in _POSITIVE:

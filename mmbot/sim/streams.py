@@ -98,9 +98,12 @@ def parse_stream_name(name: object, symbols: Iterable[str]) -> tuple[str, Stream
     return (upper, kind) if upper in symbols else None
 
 
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
+
+
 def dumps(payload: object) -> str:
     """Compact JSON, as the exchange sends it."""
-    return json.dumps(payload, separators=(",", ":"))
+    return _ENCODE(payload)
 
 
 # ---- market data -----------------------------------------------------------------------
@@ -127,19 +130,16 @@ class DepthWindow:
     def is_empty(self) -> bool:
         return self.first_id == 0
 
-    def flush(self, symbol: str, event_time_ms: int) -> dict[str, Any]:
-        """The ``depthUpdate`` payload (final quantity per level; "0" removes); resets."""
-        payload = {
-            "e": "depthUpdate",
-            "E": event_time_ms,
-            "s": symbol,
-            "U": self.first_id,
-            "u": self.last_id,
-            "b": [[fmt(p), fmt(q)] for p, q in self.bids.items()],
-            "a": [[fmt(p), fmt(q)] for p, q in self.asks.items()],
-        }
+    def flush(self, symbol: str, event_time_ms: int) -> str:
+        """The ``depthUpdate`` JSON text (final quantity per level; "0" removes); resets."""
+        bids = ",".join([f'["{fmt(p)}","{fmt(q)}"]' for p, q in self.bids.items()])
+        asks = ",".join([f'["{fmt(p)}","{fmt(q)}"]' for p, q in self.asks.items()])
+        text = (
+            f'{{"e":"depthUpdate","E":{event_time_ms},"s":"{symbol}",'
+            f'"U":{self.first_id},"u":{self.last_id},"b":[{bids}],"a":[{asks}]}}'
+        )
         self.clear()
-        return payload
+        return text
 
     def clear(self) -> None:
         self.first_id = 0
@@ -207,11 +207,20 @@ class TopOfBook:
 
 @attrs.frozen
 class StreamMessage:
-    """A market stream message: the stream it belongs to and its payload."""
+    """A market stream message: the stream it belongs to and its JSON text.
+
+    ``text`` is the compact JSON the exchange sends (built directly, byte-identical to
+    :func:`dumps` of :attr:`payload`); ``payload`` parses it back (for tests and tools).
+    """
 
     stream: str
     event_type: str
-    payload: dict[str, Any]
+    text: str
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        payload: dict[str, Any] = json.loads(self.text)
+        return payload
 
 
 @attrs.frozen
@@ -244,6 +253,9 @@ class MarketFeed:
 
     @classmethod
     def for_symbols(cls, symbols: Sequence[str]) -> MarketFeed:
+        for s in symbols:  # payload texts embed the symbol without JSON escaping
+            if not (s.isascii() and s.isalnum()):
+                raise ValueError(f"symbol {s!r} must be ASCII letters and digits")
         feeds = {
             s: _SymbolFeed(
                 symbol=s,
@@ -298,9 +310,7 @@ class MarketFeed:
                 assert isinstance(event, PublicTrade)
                 feed = feeds.get(event.symbol)
                 if feed is not None and feed.trade_name in streams:
-                    out.append(
-                        StreamMessage(feed.trade_name, "trade", trade_payload(event, now_ms))
-                    )
+                    out.append(StreamMessage(feed.trade_name, "trade", trade_text(event, now_ms)))
             elif event.account is None or event.account not in accounts:
                 continue
             elif isinstance(event, ExecutionReport):
@@ -331,15 +341,11 @@ class MarketFeed:
         if feed.ticker_name not in streams:
             return
         bid, bid_qty, ask, ask_qty = top
-        payload = {
-            "u": feed.book.last_update_id,
-            "s": feed.symbol,
-            "b": fmt(bid),
-            "B": fmt(bid_qty),
-            "a": fmt(ask),
-            "A": fmt(ask_qty),
-        }
-        out.append(StreamMessage(feed.ticker_name, "bookTicker", payload))
+        text = (
+            f'{{"u":{feed.book.last_update_id},"s":"{feed.symbol}","b":"{fmt(bid)}",'
+            f'"B":"{fmt(bid_qty)}","a":"{fmt(ask)}","A":"{fmt(ask_qty)}"}}'
+        )
+        out.append(StreamMessage(feed.ticker_name, "bookTicker", text))
 
     def next_flush_ms(self) -> int | None:
         """When the earliest open depth window closes (``None``: no window is open)."""
@@ -363,6 +369,16 @@ class MarketFeed:
             else:
                 window.clear()
         return out
+
+
+def trade_text(trade: PublicTrade, now_ms: int) -> str:
+    """The ``trade`` event as compact JSON text (equal to ``dumps(trade_payload(...))``)."""
+    maker = "true" if trade.buyer_is_maker else "false"
+    return (
+        f'{{"e":"trade","E":{now_ms},"s":"{trade.symbol}","t":{trade.trade_id},'
+        f'"p":"{fmt(trade.price)}","q":"{fmt(trade.qty)}","T":{trade.time_ms},'
+        f'"m":{maker},"M":true}}'
+    )
 
 
 def trade_payload(trade: PublicTrade, now_ms: int) -> dict[str, Any]:

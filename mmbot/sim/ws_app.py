@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, urlsplit
 import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection, WebSocketRequest
 from wsproto import ConnectionType, WSConnection
-from wsproto.events import Ping, TextMessage
+from wsproto.events import BytesMessage, Ping, TextMessage
 from wsproto.utilities import LocalProtocolError
 
 from mmbot.sim.dialect import WsApiSession
@@ -75,28 +75,73 @@ def parse_market_path(path: str, symbols: frozenset[str]) -> tuple[bool, list[st
 
 
 class _Connection(WebSocketConnection):
-    """A trio-websocket connection that does not crash when a ping crosses its close.
+    """A trio-websocket connection that does not crash when a ping crosses its close, and
+    that does not go through the scheduler once per message.
 
     trio-websocket (0.12) answers every ping with a pong, even after this side has sent its
     Close frame; wsproto refuses that pong and the reader task dies, so the close handshake
     never completes. A pong is pointless once closing, so it is skipped.
+
+    Speed (simulated mode runs every frame of every stream through here): the reader queues
+    the messages of one read without a checkpoint each, ``get_message`` hands out a queued
+    message at once (still a cancel point), and ``send_messages`` frames a batch into one
+    write. Order, back-pressure (a full queue still makes the reader wait) and close
+    semantics are trio-websocket's.
     """
 
     async def _handle_ping_event(self, event: Ping) -> None:
         with contextlib.suppress(LocalProtocolError):  # closing: no pong any more
             await super()._handle_ping_event(event)
 
+    async def get_message(self) -> str | bytes:
+        """The next message; a queued one is returned without a trip through the scheduler.
+
+        It is still a cancel point (``checkpoint_if_cancelled``); only when the queue is
+        empty does it wait (and yield) as trio-websocket does.
+        """
+        await trio.lowlevel.checkpoint_if_cancelled()
+        try:
+            return self._recv_channel.receive_nowait()
+        except trio.WouldBlock:
+            return await super().get_message()
+        except (trio.ClosedResourceError, trio.EndOfChannel):
+            raise ConnectionClosed(self._close_reason) from None
+
+    async def _handle_message_event(self, event: BytesMessage | TextMessage) -> None:
+        """Queue a complete text message without a checkpoint while the queue has room."""
+        if (
+            isinstance(event, TextMessage)
+            and event.message_finished
+            and not self._message_parts
+            and len(event.data) <= self._max_message_size
+        ):
+            try:
+                self._send_channel.send_nowait(event.data)
+                return
+            except trio.WouldBlock:
+                pass  # full: the reader waits for the consumer (back-pressure)
+            except (trio.ClosedResourceError, trio.BrokenResourceError):
+                return  # the consumer closed its end (as trio-websocket does: ignore)
+        await super()._handle_message_event(event)
+
     async def send_messages(self, messages: Sequence[str]) -> None:
-        """Send several text messages with one write (one checkpoint, not one each)."""
+        """Send several text messages with one write (its checkpoints, not one set each)."""
         if self._close_reason:
             raise ConnectionClosed(self._close_reason)
-        data = b"".join(self._wsproto.send(TextMessage(data=m)) for m in messages)
-        async with self._stream_lock:
-            try:
-                await self._stream.send_all(data)
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                await self._abort_web_socket()
-                raise ConnectionClosed(self._close_reason) from None
+        send = self._wsproto.send
+        data = b"".join([send(TextMessage(data=m)) for m in messages])
+        lock = self._stream_lock
+        if lock.locked():
+            await lock.acquire()
+        else:
+            lock.acquire_nowait()  # uncontended: send_all below is the checkpoint
+        try:
+            await self._stream.send_all(data)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            await self._abort_web_socket()
+            raise ConnectionClosed(self._close_reason) from None
+        finally:
+            lock.release()
 
 
 async def wrap_server(nursery: trio.Nursery, stream: trio.abc.Stream) -> WebSocketRequest:
@@ -205,15 +250,8 @@ async def _writer(
     scope: trio.CancelScope,
     close: list[tuple[int, str]],
 ) -> None:
-    receive = outbox.receive
     try:
-        async for text in receive:
-            batch = [text]
-            while len(batch) < WRITE_BATCH:
-                try:
-                    batch.append(receive.receive_nowait())
-                except (trio.WouldBlock, trio.EndOfChannel):
-                    break
+        while batch := await outbox.take(WRITE_BATCH):
             if isinstance(ws, _Connection):
                 await ws.send_messages(batch)
             else:

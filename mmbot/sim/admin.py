@@ -11,24 +11,34 @@ Routes::
 
 Only loopback clients are served; others get 403. The chaos issue adds fault control here.
 
-What it must never do: I/O, read a clock; answer a non-loopback client; show credentials.
+What it must never do: I/O, read a clock; answer a non-loopback client; show credentials;
+raise (bad parameters are 4xx ``{"error"}`` answers; an unexpected exception is logged with
+its traceback and answered 400).
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
+import re
 from collections.abc import Iterable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote
 
 from mmbot.sim import dialect_views as views
 from mmbot.sim import history as history_module
 from mmbot.sim.dialect import MAX_BODY_BYTES, RestRequest, RestResponse
+from mmbot.sim.dialect_params import ascii_digits
 from mmbot.sim.events import EngineProtocol
+
+log = logging.getLogger(__name__)
 
 PREFIX = "/_sim/"
 MAX_HISTORY = 10_000
+# fullmatch only, ASCII digits only: str.isdigit() and Decimal() accept "²", "١٢٣" or "5\n".
+_ASSET_RE = re.compile(r"[A-Za-z0-9]{1,20}")
+_AMOUNT_RE = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,30})?")
 
 
 class HistoryReader(Protocol):
@@ -67,6 +77,9 @@ class AdminApi:
             return RestResponse(200, self._route(request, now_ms))
         except _Refused as refused:
             return _error(refused.status, refused.message)
+        except Exception:  # a bug: log it, answer in the admin API's shape, never a traceback
+            log.exception("admin request %r failed unexpectedly", request.path[:256])
+            return _error(400, "unexpected error in the admin API (see the exchange's log)")
 
     def _route(self, request: RestRequest, now_ms: int) -> object:
         parts = [unquote(p) for p in request.path.removeprefix(PREFIX).split("/")]
@@ -119,18 +132,21 @@ class AdminApi:
 
     def _credit(self, account: str, params: dict[str, str], now_ms: int) -> object:
         asset = params.get("asset", "")
-        if not asset or not asset.isalnum() or len(asset) > 20:
+        if not _ASSET_RE.fullmatch(asset):
             raise _Refused(400, "asset: expected an asset name such as USDT")
-        try:
-            amount = Decimal(params.get("amount", ""))
-        except InvalidOperation as exc:
-            raise _Refused(400, "amount: expected a decimal number") from exc
-        if not amount.is_finite() or amount == 0 or abs(amount) >= Decimal("1e15"):
-            raise _Refused(400, "amount: expected a non-zero finite decimal below 1e15")
+        text = params.get("amount", "")
+        if not _AMOUNT_RE.fullmatch(text):
+            raise _Refused(400, "amount: expected a plain decimal number such as -12.5")
+        amount = Decimal(text)
+        if amount == 0 or abs(amount) >= Decimal("1e15"):
+            raise _Refused(400, "amount: expected a non-zero decimal below 1e15")
         free = {b.asset: b.free for b in self.engine.balances(account)}.get(asset, Decimal(0))
         if free + amount < 0:
             raise _Refused(400, "amount: the debit exceeds the free balance")
-        self.engine.adjust_balance(account, asset, amount, now_ms)
+        try:
+            self.engine.adjust_balance(account, asset, amount, now_ms)
+        except ValueError as exc:  # e.g. more decimal places than the ledger keeps
+            raise _Refused(400, f"amount refused: {exc}") from exc
         return self._account(account)
 
     def _book(self, symbol: str, params: dict[str, str]) -> object:
@@ -165,9 +181,10 @@ def _int(params: dict[str, str], name: str, default: int) -> int:
     text = params.get(name)
     if text is None:
         return default
-    if not text.isdigit() or len(text) > 18:
+    value = ascii_digits(text, 18)
+    if value is None:
         raise _Refused(400, f"{name}: expected a non-negative integer")
-    return int(text)
+    return value
 
 
 def _error(status: int, message: str) -> RestResponse:

@@ -8,12 +8,16 @@ reports every handled request through ``on_request`` (for the history).
 
 What it must never do: I/O, read a clock, draw randomness, raise on bad input (every
 garbage request gets a well-formed dialect error in the 4xx family), or let a secret reach
-a response, a log line or a repr.
+a response, a log line or a repr. Should an unexpected exception (a bug) still happen, the
+last-resort guard in :meth:`Dialect.handle_rest` / :meth:`Dialect.handle_ws_api` logs it
+with its traceback, answers 400 -1000 and reports the request like any other; the fuzz
+tests treat any -1000 as a failure to fix.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable, Mapping
 from typing import Literal
 
@@ -28,7 +32,7 @@ from mmbot.sim.dialect_endpoints import (
     open_orders_weight,
 )
 from mmbot.sim.dialect_limits import RateLimiter, RateLimits
-from mmbot.sim.dialect_params import DialectFailure, Params, fail
+from mmbot.sim.dialect_params import DialectFailure, Params, ascii_digits, fail
 from mmbot.sim.events import EngineProtocol, Fees
 from mmbot.venue.binance.errors import (
     MSG_INVALID_API_KEY,
@@ -40,6 +44,8 @@ from mmbot.venue.binance.errors import (
     missing_param,
 )
 from mmbot.venue.binance.signing import signing_payload, verify, ws_signing_payload
+
+log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v3"
 #: Largest query string or body the dialect reads (the REST app stops reading beyond it).
@@ -194,6 +200,12 @@ class Dialect:
         except DialectFailure as failure:
             status, body = _error_body(failure)
             state.error = failure.error
+        except Exception:  # a bug: answer and report it anyway, never a traceback to the client
+            log.exception(
+                "REST request %r %r failed unexpectedly", request.method[:16], request.path[:256]
+            )
+            status, body = _error_body(_UNEXPECTED)
+            state.error = _UNEXPECTED.error
         headers = [("X-MBX-USED-WEIGHT-1M", str(self.limiter.used_weight(request.client, now_ms)))]
         if state.route is not None and state.route.places_order and state.account is not None:
             ten, day = self.limiter.order_counts(state.account, now_ms)
@@ -268,15 +280,14 @@ class Dialect:
             status = 200
             response: dict[str, object] = {"id": request_id, "status": 200, "result": result}
         except DialectFailure as failure:
-            status, error = _error_body(failure)
-            state.error = failure.error
-            response = {"id": request_id, "status": status, "error": error}
+            status, response = _ws_error(request_id, failure, state, now_ms)
+        except Exception:  # a bug: answer and report it anyway, never drop the connection
+            log.exception("WebSocket API request %r failed unexpectedly", method)
+            status, response = _ws_error(request_id, _UNEXPECTED, state, now_ms)
         orders = state.route is not None and state.route.places_order
         response["rateLimits"] = self.limiter.ws_rate_limits(
             session.client, state.account, now_ms, orders=orders
         )
-        if state.error is not None and state.error.retry_after is not None:
-            response["retryAfter"] = now_ms + state.error.retry_after * 1000
         self._report("ws_api", method, method, state, status, now_ms)
         return response
 
@@ -342,11 +353,10 @@ class Dialect:
         window_text = params.raw("recvWindow")
         recv_window = DEFAULT_RECV_WINDOW
         if window_text is not None:
-            if not window_text.isdigit() or len(window_text) > 9:
+            window = ascii_digits(window_text, 9)
+            if window is None or not 0 < window <= MAX_RECV_WINDOW:
                 raise fail(Code.BAD_RECV_WINDOW, f"recvWindow must be less than {MAX_RECV_WINDOW}.")
-            recv_window = int(window_text)
-            if not 0 < recv_window <= MAX_RECV_WINDOW:
-                raise fail(Code.BAD_RECV_WINDOW, f"recvWindow must be less than {MAX_RECV_WINDOW}.")
+            recv_window = window
         if timestamp >= now_ms + 1000:
             raise fail(Code.INVALID_TIMESTAMP, MSG_TIMESTAMP_AHEAD)
         if now_ms - timestamp > recv_window:
@@ -408,12 +418,31 @@ class _Handled:
     client_order_id: str | None = None
 
 
+#: The answer to an unexpected exception (a bug in the exchange): Binance's "unknown error".
+_UNEXPECTED = fail(Code.UNKNOWN, "An unknown error occurred while processing the request.")
+
+
 def _error_body(failure: DialectFailure) -> tuple[int, dict[str, object]]:
     body = failure.error.body()
     body["code"] = int(failure.error.code)
     if failure.data is not None:
         body["data"] = failure.data
     return failure.error.http_status, body
+
+
+def _ws_error(
+    request_id: object, failure: DialectFailure, state: _Handled, now_ms: int
+) -> tuple[int, dict[str, object]]:
+    """A WebSocket API error answer (without ``rateLimits``); records the error in ``state``."""
+    state.error = failure.error
+    status, error = _error_body(failure)
+    if failure.error.retry_after is not None:
+        # 429/418: Binance puts {"serverTime", "retryAfter" (epoch ms)} in the error's data.
+        error["data"] = {
+            "serverTime": now_ms,
+            "retryAfter": now_ms + failure.error.retry_after * 1000,
+        }
+    return status, {"id": request_id, "status": status, "error": error}
 
 
 def _parse_json(text: str | bytes | bytearray) -> object:

@@ -23,6 +23,7 @@ from mmbot.sim.dialect_limits import RateLimits
 from mmbot.sim.dialect_params import (
     DialectFailure,
     Params,
+    ascii_digits,
     fail,
     lookup_symbol,
     not_required,
@@ -37,6 +38,7 @@ from mmbot.sim.events import (
     OrderView,
     PlaceResult,
 )
+from mmbot.sim.matching_reports import cancel_client_order_id
 from mmbot.venue.binance.errors import Code, DialectError, illegal_param
 
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -58,8 +60,9 @@ Operation = Callable[[Params, str | None, int], Answer]
 
 def depth_weight(params: Params) -> int:
     """Weight of /depth by ``limit``: 1-100 → 5, -500 → 25, -1000 → 50, more → 250."""
-    text = params.raw("limit")
-    limit = int(text) if text is not None and text.isdigit() and len(text) < 10 else 100
+    limit = ascii_digits(params.raw("limit"), 9)
+    if limit is None:
+        limit = 100  # a malformed limit is refused later, at the default's weight
     if limit <= 100:
         return 5
     if limit <= 500:
@@ -221,13 +224,14 @@ class Endpoints:
         assert account is not None
         instrument = self._instrument(params)
         order_id, client_id = self._order_ref(params, "orderId", "origClientOrderId")
-        cancel_id = params.client_order_id("newClientOrderId") or self.generate_client_id()
+        cancel_id = params.client_order_id("newClientOrderId")
         view = self._ok(
             self._engine.cancel(
                 account, instrument.symbol, now_ms, order_id=order_id, client_order_id=client_id
             )
         )
         assert isinstance(view, OrderView)
+        cancel_id = cancel_id or cancel_client_order_id(view.symbol, view.order_id)
         return Answer(
             views.canceled_order(view, cancel_id, now_ms), client_order_id=view.client_order_id
         )
@@ -237,7 +241,12 @@ class Endpoints:
         instrument = self._instrument(params)
         result = self._ok(self._engine.cancel_all(account, instrument.symbol, now_ms))
         assert isinstance(result, list)
-        return Answer([views.canceled_order(v, self.generate_client_id(), now_ms) for v in result])
+        return Answer(
+            [
+                views.canceled_order(v, cancel_client_order_id(v.symbol, v.order_id), now_ms)
+                for v in result
+            ]
+        )
 
     def cancel_replace(self, params: Params, account: str | None, now_ms: int) -> Answer:
         assert account is not None
@@ -264,9 +273,11 @@ class Endpoints:
         new_ok = isinstance(result.new, PlaceResult)
         cancel_body: object
         if isinstance(result.cancel, OrderView):
-            cancel_body = views.canceled_order(
-                result.cancel, cancel_new_id or self.generate_client_id(), now_ms
+            cancelled = result.cancel
+            cancel_new_id = cancel_new_id or cancel_client_order_id(
+                cancelled.symbol, cancelled.order_id
             )
+            cancel_body = views.canceled_order(cancelled, cancel_new_id, now_ms)
         else:
             cancel_body = result.cancel.body()
         new_body: object = None

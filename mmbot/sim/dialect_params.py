@@ -34,12 +34,16 @@ MAX_VALUE_LEN = 1024
 #: Decimal places accepted for prices and quantities (base/quote asset precision).
 MAX_DECIMALS = 8
 
-_DECIMAL_RE = re.compile(r"^([0-9]{1,20})(\.[0-9]{1,20})?$")
+# Patterns are matched with ``fullmatch`` (never ``match`` with ``$``, which accepts a trailing
+# newline) and spell digits ``[0-9]`` (never ``\d`` or ``str.isdigit``, which accept "²" or "١").
+_DECIMAL_RE = re.compile(r"([0-9]{1,20})(\.[0-9]{1,20})?")
 _DECIMAL_RANGE = r"^([0-9]{1,20})(\.[0-9]{1,20})?$"
-_INT_RE = re.compile(r"^-?[0-9]{1,19}$")
-_CLIENT_ID_RE = re.compile(r"^[a-zA-Z0-9\-_]{1,36}$")
+_INT_RE = re.compile(r"-?[0-9]{1,19}")
+_CLIENT_ID_RE = re.compile(r"[a-zA-Z0-9\-_]{1,36}")
 _CLIENT_ID_RANGE = r"^[a-zA-Z0-9-_]{1,36}$"
-_SYMBOL_RE = re.compile(r"^[A-Z0-9\-_.]{1,20}$")
+_SYMBOL_RE = re.compile(r"[A-Z0-9\-_.]{1,20}")
+#: Largest magnitude of a JSON integer parameter (Binance's LONG); beyond it: -1130.
+MAX_JSON_INT = 2**63
 
 E = TypeVar("E", Side, OrderType, TimeInForce)
 
@@ -159,7 +163,7 @@ class Params:
         text = self.require(name) if required else self.raw(name)
         if text is None:
             return None
-        if not _INT_RE.match(text):
+        if not _INT_RE.fullmatch(text):
             raise illegal_chars(name, "^[0-9]{1,20}$")
         value = int(text)
         if not low <= value <= high:
@@ -198,7 +202,7 @@ class Params:
             if name == "newClientOrderId":
                 raise fail(Code.EMPTY_NEW_CL_ORD_ID, "New client order ID was empty.")
             raise fail(Code.EMPTY_ORG_CL_ORD_ID, "Original client order ID was empty.")
-        if not _CLIENT_ID_RE.match(text):
+        if not _CLIENT_ID_RE.fullmatch(text):
             raise illegal_chars(name, _CLIENT_ID_RANGE)
         return text
 
@@ -211,9 +215,19 @@ class Params:
         return text
 
 
+_DIGITS_RE = re.compile(r"[0-9]+")
+
+
+def ascii_digits(text: str | None, max_len: int) -> int | None:
+    """``text`` as a non-negative int when it is 1..``max_len`` ASCII digits, else ``None``."""
+    if text is None or len(text) > max_len or not _DIGITS_RE.fullmatch(text):
+        return None
+    return int(text)
+
+
 def parse_decimal(name: str, text: str) -> Decimal:
     """A non-negative plain decimal with at most :data:`MAX_DECIMALS` places."""
-    match = _DECIMAL_RE.match(text)
+    match = _DECIMAL_RE.fullmatch(text)
     if match is None:
         raise illegal_chars(name, _DECIMAL_RANGE)
     fraction = (match.group(2) or ".")[1:].rstrip("0")
@@ -232,6 +246,8 @@ def ws_value(name: str, value: object) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, int):
+        if not -MAX_JSON_INT <= value < MAX_JSON_INT:
+            raise DialectFailure(illegal_param(name))
         return str(value)
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
@@ -258,6 +274,6 @@ def parse_symbol_list(text: str) -> list[str]:
     if not isinstance(value, list) or not value or not all(isinstance(s, str) for s in value):
         raise DialectFailure(illegal_param("symbols"))
     for symbol in value:
-        if not _SYMBOL_RE.match(symbol):
+        if not _SYMBOL_RE.fullmatch(symbol):
             raise fail(Code.BAD_SYMBOL, MSG_INVALID_SYMBOL)
     return list(value)

@@ -9,6 +9,8 @@ What it must never do: I/O, read a clock, draw randomness, or change an order.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from decimal import Decimal
 
 from mmbot.model import ExecutionType, OrderStatus, OrderType, Side, TimeInForce
@@ -207,15 +209,31 @@ def trade_report(
     )
 
 
+def cancel_client_order_id(symbol: str, order_id: int) -> str:
+    """The client id of the cancel of ``order_id`` when the canceller named none.
+
+    Binance generates a random one; ours is derived from the order (22 characters of
+    ``[A-Za-z0-9_-]``, deterministic), so the REST or WebSocket API answer to the cancel and
+    the CANCELED execution report (``c``) carry the same id.
+    """
+    digest = hashlib.blake2b(f"{symbol}:{order_id}".encode(), digest_size=16).digest()
+    return base64.urlsafe_b64encode(digest).decode()[:22]
+
+
 def closing_report(
     order: RestingOrder, units: Units, now_ms: int, kind: ExecutionType
 ) -> ExecutionReport:
-    """CANCELED or EXPIRED: the order left the book (its status already set)."""
+    """CANCELED or EXPIRED: the order left the book (its status already set).
+
+    Like Binance, a CANCELED report's ``c`` names the cancel and ``C`` the order; an EXPIRED
+    one has the order's id in ``c`` and ``C`` empty.
+    """
+    canceled = kind is ExecutionType.CANCELED
     return ExecutionReport(
         order.account,
         now_ms,
         order.symbol,
-        order.client_order_id,
+        cancel_client_order_id(order.symbol, order.order_id) if canceled else order.client_order_id,
         order.side,
         order.type,
         order.time_in_force,
@@ -233,7 +251,7 @@ def closing_report(
         now_ms,
         -1,
         False,
-        order.orig_client_order_id or "",
+        order.client_order_id if canceled else "",
         units.notional(order.cum_quote),
         False,
         order.time_ms,

@@ -17,6 +17,7 @@ from test_dialect_kit import (
 )
 
 from mmbot.sim.dialect import RestRequest
+from mmbot.sim.events import ExecutionReport
 from mmbot.venue.binance.signing import sign
 
 EIGHT_DECIMALS = re.compile(r"^\d+\.\d{8}$")
@@ -229,6 +230,18 @@ def test_cancel_takes_parameters_from_a_delete_body(kit: Kit) -> None:
     body = response.body
     assert isinstance(body, dict) and body["status"] == "CANCELED", body
     assert body["origClientOrderId"] == "to-cancel" and body["clientOrderId"] != "to-cancel"
+
+
+def test_a_cancels_generated_client_id_is_the_same_in_the_answer_and_the_report(
+    kit: Kit,
+) -> None:
+    kit.place(price="100", quantity="0.1", newClientOrderId="gone")
+    kit.engine.drain_events()
+    response = kit.rest("DELETE", "/order", {"symbol": "BTCUSDT", "orderId": 1}, signed=True)
+    (report,) = [e for e in kit.engine.drain_events() if isinstance(e, ExecutionReport)]
+    body = response.body
+    assert isinstance(body, dict) and body["origClientOrderId"] == "gone"
+    assert (report.client_order_id, report.orig_client_order_id) == (body["clientOrderId"], "gone")
 
 
 def test_cancel_of_an_unknown_order_is_2011(kit: Kit) -> None:

@@ -39,18 +39,71 @@ def test_over_the_weight_limit_is_429_with_retry_after_to_the_window_end() -> No
     assert header(refused, "Retry-After") == str((MINUTE_START + 60_000 - NOW) // 1000)
 
 
-def test_sending_again_while_limited_is_a_418_ban_of_two_minutes() -> None:
-    kit = Kit(RateLimits(request_weight_per_minute=20))
+def test_requests_in_flight_when_the_429_came_get_429s_not_a_ban() -> None:
+    kit = Kit(RateLimits(request_weight_per_minute=20))  # default tolerance
     kit.rest("GET", "/exchangeInfo")
     assert kit.rest("GET", "/ping").status == 429
-    banned = kit.rest("GET", "/ping", now=NOW + 10)
-    until = NOW + 10 + FIRST_BAN_MS
+    in_flight = [kit.rest("GET", "/openOrders", now=NOW + 50 * i) for i in range(1, 6)]
+    assert [r.status for r in in_flight] == [429] * 5
+    assert all(body_of(r)["code"] == -1003 for r in in_flight)
+    window_end = MINUTE_START + 60_000
+    assert header(in_flight[-1], "Retry-After") == str(-(-(window_end - NOW - 250) // 1000))
+    assert kit.rest("GET", "/ping", now=window_end).status == 200
+
+
+def test_hammering_past_the_tolerance_after_a_429_is_a_418_ban_of_two_minutes() -> None:
+    kit = Kit(RateLimits(request_weight_per_minute=20, ban_tolerance_requests=3))
+    kit.rest("GET", "/exchangeInfo")
+    assert kit.rest("GET", "/ping").status == 429
+    statuses = [kit.rest("GET", "/ping", now=NOW + 10 * i).status for i in range(1, 5)]
+    assert statuses == [429, 429, 429, 418]
+    banned = kit.rest("GET", "/ping", now=NOW + 50)
+    until = NOW + 40 + FIRST_BAN_MS
     assert banned.status == 418 and body_of(banned)["code"] == -1003
     assert f"IP banned until {until}" in str(body_of(banned)["msg"])
-    assert header(banned, "Retry-After") == "120"
-    still = kit.rest("GET", "/ping", now=until - 1)
-    assert still.status == 418
+    assert header(banned, "Retry-After") == str(-(-(until - NOW - 50) // 1000))
+    assert kit.rest("GET", "/ping", now=until - 1).status == 418
     assert kit.rest("GET", "/ping", now=until).status == 200
+
+
+def test_a_request_after_the_grace_while_still_limited_is_a_ban() -> None:
+    kit = Kit(RateLimits(request_weight_per_minute=20, ban_grace_ms=1000))
+    kit.rest("GET", "/exchangeInfo")
+    assert kit.rest("GET", "/ping").status == 429
+    assert kit.rest("GET", "/ping", now=NOW + 1000).status == 429  # still in flight
+    assert kit.rest("GET", "/ping", now=NOW + 1001).status == 418  # did not back off
+
+
+def test_too_much_weight_sent_after_a_429_is_a_ban() -> None:
+    kit = Kit(RateLimits(request_weight_per_minute=20, ban_tolerance_weight=100))
+    kit.rest("GET", "/exchangeInfo")
+    assert kit.rest("GET", "/ping").status == 429
+    assert kit.rest("GET", "/exchangeInfo").status == 429  # 20 weight refused
+    assert kit.rest("GET", "/openOrders", signed=True).status == 429  # 80 more: 100
+    assert kit.rest("GET", "/ping").status == 418  # 101
+
+
+def test_zero_tolerance_bans_the_first_request_after_a_429() -> None:
+    kit = Kit(RateLimits(request_weight_per_minute=20, ban_tolerance_requests=0))
+    kit.rest("GET", "/exchangeInfo")
+    assert kit.rest("GET", "/ping").status == 429
+    assert kit.rest("GET", "/ping", now=NOW + 1).status == 418
+
+
+def test_a_new_429_after_the_window_starts_a_fresh_tolerance() -> None:
+    kit = Kit(RateLimits(request_weight_per_minute=20, ban_tolerance_requests=1))
+    for start in (NOW, MINUTE_START + 60_000, MINUTE_START + 120_000):
+        kit.rest("GET", "/exchangeInfo", now=start)
+        assert kit.rest("GET", "/ping", now=start).status == 429
+        assert kit.rest("GET", "/ping", now=start + 1).status == 429
+
+
+def test_the_limit_ends_with_the_window_not_with_the_rounded_up_retry_after() -> None:
+    kit = Kit(RateLimits(request_weight_per_minute=20))
+    kit.rest("GET", "/exchangeInfo")
+    refused = kit.rest("GET", "/ping", now=NOW + 250)
+    assert header(refused, "Retry-After") == "30"  # 29.75 s to the window's end, rounded up
+    assert kit.rest("GET", "/ping", now=MINUTE_START + 60_100).status == 200
 
 
 def test_a_client_that_waits_for_retry_after_is_not_banned() -> None:
@@ -62,7 +115,7 @@ def test_a_client_that_waits_for_retry_after_is_not_banned() -> None:
 
 
 def test_bans_escalate_by_doubling_up_to_three_days() -> None:
-    limiter = RateLimiter(RateLimits(request_weight_per_minute=1))
+    limiter = RateLimiter(RateLimits(request_weight_per_minute=1, ban_tolerance_requests=0))
     now = until = 0
     durations = []
     for _ in range(14):
@@ -77,7 +130,7 @@ def test_bans_escalate_by_doubling_up_to_three_days() -> None:
 
 
 def test_a_day_without_bans_forgives_earlier_ones() -> None:
-    limiter = RateLimiter(RateLimits(request_weight_per_minute=1))
+    limiter = RateLimiter(RateLimits(request_weight_per_minute=1, ban_tolerance_requests=0))
     for start in (0, 2 * 86_400_000):
         limiter.charge("ip", 1, start)
         limiter.charge("ip", 1, start)
@@ -86,7 +139,7 @@ def test_a_day_without_bans_forgives_earlier_ones() -> None:
 
 
 def test_ban_is_per_client_ip() -> None:
-    kit = Kit(RateLimits(request_weight_per_minute=20))
+    kit = Kit(RateLimits(request_weight_per_minute=20, ban_tolerance_requests=1))
     kit.rest("GET", "/exchangeInfo")
     kit.rest("GET", "/ping")
     kit.rest("GET", "/ping")

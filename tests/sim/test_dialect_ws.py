@@ -8,6 +8,7 @@ import pytest
 from test_dialect_kit import ACCOUNT, NOW, SECRET, Kit, ws_signed
 
 from mmbot.sim.dialect import WsApiSession
+from mmbot.sim.dialect_limits import RateLimits
 
 
 @pytest.fixture
@@ -176,3 +177,15 @@ def test_ws_requests_are_reported_with_the_method_name(kit: Kit) -> None:
     ask(kit, {"id": 1, "method": "exchangeInfo"})
     report = kit.reports[-1]
     assert (report.transport, report.method, report.weight) == ("ws_api", "exchangeInfo", 20)
+
+
+def test_a_429_carries_server_time_and_retry_after_in_the_errors_data() -> None:
+    kit = Kit(RateLimits(request_weight_per_minute=20))
+    session = WsApiSession()
+    assert ask(kit, {"id": 1, "method": "exchangeInfo"}, session)["status"] == 200
+    reply = ask(kit, {"id": 2, "method": "ping"}, session)
+    assert reply["status"] == 429 and "retryAfter" not in reply
+    error = reply["error"]
+    assert isinstance(error, dict) and error["code"] == -1003
+    window_end = NOW - NOW % 60_000 + 60_000
+    assert error["data"] == {"serverTime": NOW, "retryAfter": window_end}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal as D
 
 import pytest
@@ -21,6 +22,7 @@ from mmbot.sim.events import (
     SymbolStatusChanged,
 )
 from mmbot.sim.matching import MatchingEngine
+from mmbot.sim.matching_reports import cancel_client_order_id
 
 SYM = "BTCUSDT"
 BTC = Instrument("BTCUSDT", "BTC", "USDT", tick_size=D("0.01"), step_size=D("0.001"))
@@ -65,6 +67,32 @@ def test_cancel_by_order_id_releases_the_lock_and_reports_canceled(engine: Match
     assert (report.execution_type, report.status) == (ExecutionType.CANCELED, OrderStatus.CANCELED)
     assert report.orig_client_order_id == "a1"
     assert engine.depth(SYM, 5).bids == ()
+
+
+def test_a_canceled_report_names_the_cancel_in_c_and_the_order_in_capital_c(
+    engine: MatchingEngine,
+) -> None:
+    engine.place(limit("alice", Side.BUY, "1", "30000", "a1"), 1)
+    engine.place(limit("alice", Side.BUY, "1", "30000", "a2"), 1)
+    engine.drain_events()
+    engine.cancel("alice", SYM, 2, order_id=1)
+    engine.cancel("alice", SYM, 2, client_order_id="a2")
+    first, second = reports(engine.drain_events())
+    assert (first.orig_client_order_id, second.orig_client_order_id) == ("a1", "a2")
+    cancel_ids = {first.client_order_id, second.client_order_id}
+    assert len(cancel_ids) == 2 and not cancel_ids & {"a1", "a2"}
+    assert all(re.fullmatch(r"[a-zA-Z0-9-_]{1,36}", c) for c in cancel_ids)
+    assert first.client_order_id == cancel_client_order_id(SYM, 1)
+
+
+def test_an_expired_report_keeps_the_orders_id_in_c(engine: MatchingEngine) -> None:
+    engine.place(limit("bob", Side.SELL, "1", "30000", "maker"), 1)
+    ioc = OrderRequest("alice", SYM, Side.BUY, OrderType.LIMIT, "ioc", D("2"), D("30000"), TIF.IOC)
+    engine.place(ioc, 2)
+    expired = [
+        r for r in reports(engine.drain_events()) if r.execution_type is ExecutionType.EXPIRED
+    ]
+    assert [(r.client_order_id, r.orig_client_order_id) for r in expired] == [("ioc", "")]
 
 
 def test_cancel_by_client_order_id(engine: MatchingEngine) -> None:
@@ -159,7 +187,10 @@ def test_stop_on_failure_keeps_the_cancel_when_the_new_order_fails(
     assert isinstance(result.cancel, OrderView)
     assert isinstance(result.new, Rejection) and result.new.code == -2010
     assert engine.open_orders("alice") == []
-    kinds = [(r.execution_type, r.client_order_id) for r in reports(engine.drain_events())]
+    kinds = [
+        (r.execution_type, r.orig_client_order_id or r.client_order_id)
+        for r in reports(engine.drain_events())
+    ]
     assert kinds == [(ExecutionType.CANCELED, "old"), (ExecutionType.REJECTED, "new")]
 
 

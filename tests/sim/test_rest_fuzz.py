@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -97,10 +97,37 @@ VALUES = st.one_of(
             "\x00",
             "%ff",
             "é",
+            # Unicode digits: str.isdigit() and int() accept some, Decimal() accepts more.
+            "²",
+            "5²",
+            "١٢٣",
+            "٣",
+            "１２３",
+            "０.１",
+            # A trailing newline slips past re.match(r"^...$").
+            "5\n",
+            "0.1\n",
+            "100\n",
+            "abc\n",
+            "BTCUSDT\n",
+            '["BTCUSDT\\n"]',
+            # Huge exponents and non-finite numbers.
+            "1e999999",
+            "1E-999999",
+            "Infinity",
+            "-Infinity",
+            "inf",
+            "nan",
+            "sNaN",
         ]
     ),
     st.decimals(min_value=0, max_value=200, places=2).map(str),
     st.text(max_size=12),
+)
+#: Signatures that are wrong in every way: non-ASCII, fullwidth hex, a newline, empty.
+BAD_SIGNATURES = st.one_of(
+    st.sampled_from(["é", "\u00e9" * 64, "ａｂｃ１２３", "²" * 64, "00\n", "", "%ff", "0" * 64]),
+    st.text(max_size=70),
 )
 PARAMS = st.lists(
     st.tuples(st.one_of(st.sampled_from(NAMES), st.text(max_size=8)), VALUES), max_size=10
@@ -221,25 +248,28 @@ ANY_ROUTE = st.tuples(
         st.tuples(
             st.one_of(st.sampled_from(ROUTES), ANY_ROUTE),
             st.one_of(NEAR_ORDERS, PARAMS),
-            st.booleans(),  # signed with the right secret
+            # signed with the right secret (True), unsigned (False), or a bad signature
+            st.one_of(st.booleans(), BAD_SIGNATURES),
             st.booleans(),  # parameters in the body
             st.sampled_from([API_KEY, API_KEY, "", "unknown-key"]),
+            st.booleans(),  # the signature's text sent raw (UTF-8), not percent-encoded
         ),
         min_size=1,
         max_size=8,
     )
 )
 async def test_garbage_at_the_rest_app_gets_dialect_answers_and_keeps_invariants(
-    requests: list[tuple[tuple[str, str], list[tuple[str, str]], bool, bool, str]],
+    requests: list[tuple[tuple[str, str], list[tuple[str, str]], bool | str, bool, str, bool]],
 ) -> None:
     kit = Kit()
     seed_book(kit)
     app = build_rest_app(lambda r: kit.dialect.handle_rest(r, NOW))
-    for (method, path), params, signed, in_body, key in requests:
+    for (method, path), params, signed, in_body, key, raw_signature in requests:
         text = urlencode(params)
-        if signed:
+        if signed is not False:
             text += ("&" if text else "") + f"timestamp={NOW}"
-            text += "&signature=" + sign(SECRET, text)
+            signature = sign(SECRET, text) if signed is True else str(signed)
+            text += "&signature=" + (signature if raw_signature else quote(signature))
         raw = text.encode()
         headers = [(b"x-mbx-apikey", key.encode())] if key else []
         status, body = await call_app(
@@ -247,6 +277,34 @@ async def test_garbage_at_the_rest_app_gets_dialect_answers_and_keeps_invariants
         )
         check_answer(status, body)
     check_engine(kit)
+
+
+def sign_ws(params: dict[str, object]) -> str:
+    """The right signature, or a wrong one when an int is too long to print (10**5000)."""
+    try:
+        return sign(SECRET, ws_signing_payload(params))
+    except ValueError:
+        return "0" * 64
+
+
+#: JSON values of WebSocket API parameters: the REST pool plus JSON numbers of every kind.
+WS_VALUES = st.one_of(
+    VALUES,
+    st.integers(),
+    st.sampled_from([10**19, -(2**63) - 1, 2**64, 10**5000, True, None]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.lists(st.text(max_size=8), max_size=2),
+)
+#: Whole frames whose JSON numbers are out of the ordinary (Python's json reads them all).
+RAW_WS_FRAMES = [
+    '{"id": 1, "method": "depth", "params": {"symbol": "BTCUSDT", "limit": 1e999999}}',
+    '{"id": 1, "method": "depth", "params": {"symbol": "BTCUSDT", "limit": NaN}}',
+    '{"id": 1, "method": "depth", "params": {"symbol": "BTCUSDT", "limit": -Infinity}}',
+    '{"id": 1e999999, "method": "ping"}',
+    '{"id": 1, "method": "depth", "params": {"symbol": "BTCUSDT", "limit": "\\u00b2"}}',
+    '{"id": 1, "method": "depth", "params": {"symbol": "BTCUSDT", "limit": ' + "9" * 5000 + "}}",
+    '{"id": 1, "method": "order.status", "params": {"recvWindow": "\\u0663", "apiKey": "k"}}',
+]
 
 
 @given(
@@ -278,28 +336,34 @@ async def test_garbage_at_the_rest_app_gets_dialect_answers_and_keeps_invariants
                 },
                 optional={
                     "params": st.one_of(
-                        st.dictionaries(st.sampled_from(NAMES), VALUES, max_size=8),
+                        st.dictionaries(st.sampled_from(NAMES), WS_VALUES, max_size=8),
                         st.integers(),
                         st.lists(st.integers(), max_size=2),
                     )
                 },
             ),
+            st.sampled_from(RAW_WS_FRAMES),
         ),
         min_size=1,
         max_size=6,
     ),
-    sign_them=st.booleans(),
+    # signed with the right secret (True), unsigned (False), or a bad signature
+    sign_them=st.one_of(st.booleans(), BAD_SIGNATURES),
 )
 def test_garbage_at_the_ws_api_gets_dialect_answers_and_keeps_invariants(
-    messages: list[object], sign_them: bool
+    messages: list[object], sign_them: bool | str
 ) -> None:
     kit = Kit()
     seed_book(kit)
     session = WsApiSession()
     for message in messages:
-        if sign_them and isinstance(message, dict) and isinstance(message.get("params"), dict):
+        if (
+            sign_them is not False
+            and isinstance(message, dict)
+            and isinstance(message.get("params"), dict)
+        ):
             params = {**message["params"], "apiKey": API_KEY, "timestamp": NOW}
-            params["signature"] = sign(SECRET, ws_signing_payload(params))
+            params["signature"] = sign_ws(params) if sign_them is True else sign_them
             message = {**message, "params": params}
         reply = kit.dialect.handle_ws_api(message, session, NOW)
         status = reply["status"]

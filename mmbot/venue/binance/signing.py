@@ -52,9 +52,9 @@ def signing_payload(raw_query: bytes, raw_body: bytes) -> tuple[bytes, str | Non
 
 
 def verify(secret: str, payload: bytes, signature: str | None) -> bool:
-    """Constant-time check of a hex signature over ``payload``."""
-    if not signature:
-        return False
+    """Constant-time check of a hex signature over ``payload``; ``False`` for any garbage."""
+    if not signature or not signature.isascii():
+        return False  # compare_digest refuses non-ASCII text (TypeError)
     return hmac.compare_digest(sign(secret, payload), signature.lower())
 
 

@@ -53,3 +53,8 @@ def test_ws_payload_is_sorted_and_excludes_signature() -> None:
 @given(st.binary(max_size=200), st.text(min_size=1, max_size=40))
 def test_sign_then_verify_roundtrips(payload: bytes, secret: str) -> None:
     assert verify(secret, payload, sign(secret, payload))
+
+
+@given(st.text(min_size=1, max_size=70).filter(lambda s: not s.isascii()))
+def test_verify_refuses_a_non_ascii_signature_instead_of_raising(signature: str) -> None:
+    assert not verify(SECRET, PAYLOAD.encode(), signature)

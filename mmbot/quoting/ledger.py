@@ -6,7 +6,10 @@ volume, fill count, markouts at 1 s / 10 s / 60 s), as frozen :class:`LedgerStat
 
 What it must never do: I/O, read a clock, or round money. Position, cash, fees and PnL are
 exact ``Decimal`` sums and products (no division); only the reported ratios (bps, shares,
-average cost) divide, once, when a statistics value is built.
+average cost) divide, once, when a statistics value is built. The exact arithmetic runs in
+:data:`EXACT`, a context whose precision is the largest there is, so no sum or product is
+ever rounded whatever the caller's context (the default 28 digits would round a 22-digit
+price times a 12-digit quantity); a division there would fail loudly, not round.
 
 Accounting (all amounts in the symbol's quote asset; ``s`` = +1 buy, -1 sell):
 - A fill of ``q`` at ``x``: ``cash -= s*q*x``; ``position += s*q``.
@@ -19,7 +22,13 @@ Accounting (all amounts in the symbol's quote asset; ``s`` = +1 buy, -1 sell):
   pay the fee. A fee in any other asset (e.g. BNB) is kept in ``other_fees`` and is not in
   PnL (the ledger has no price for it).
 - Hence, exactly: ``cash + position*mid == realized + unrealized - fees`` (= ``net_pnl``).
-Fills are de-duplicated by ``(symbol, order_id, trade_id)``. Totals add the symbols up and
+  A fee in an asset the ledger cannot place because the symbol's assets are unknown (no
+  :meth:`Ledger.add_instrument`) also goes to ``other_fees``, and is recorded as an anomaly
+  (:meth:`Ledger.anomalies`): it may be a base or quote fee that belongs in PnL.
+Fills are de-duplicated by ``(symbol, order_id, trade_id)``; the set of keys seen grows by
+one small tuple per fill for the life of the ledger (about 100 bytes: a million fills is
+~100 MB), which is accepted: forgetting keys would let a late duplicate be booked twice.
+Totals add the symbols up and
 assume they share one quote asset (the total ``position`` adds base quantities: meaningful
 for one symbol only). ``now`` must not go backwards between calls (trio time does not).
 """
@@ -28,7 +37,18 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable, Mapping
-from decimal import Decimal
+from decimal import (
+    MAX_EMAX,
+    MAX_PREC,
+    MIN_EMIN,
+    Context,
+    Decimal,
+    DivisionByZero,
+    InvalidOperation,
+    Overflow,
+    localcontext,
+)
+from typing import NamedTuple
 
 import attrs
 
@@ -37,6 +57,13 @@ from mmbot.model import ZERO, Fill, Instrument
 #: Markout horizons in seconds.
 MARKOUT_HORIZONS: tuple[float, ...] = (1.0, 10.0, 60.0)
 _BPS = Decimal(10_000)
+#: Where the books' sums and products are computed: nothing is ever rounded (see above).
+EXACT = Context(
+    prec=MAX_PREC,
+    Emax=MAX_EMAX,
+    Emin=MIN_EMIN,
+    traps=[InvalidOperation, DivisionByZero, Overflow],
+)
 
 
 @attrs.frozen
@@ -77,6 +104,7 @@ class LedgerStatistics:
     symbols: Mapping[str, LedgerView]
     total: LedgerView
     duplicate_fills: int
+    anomalies: int = 0  # fees the ledger could not place (see ``Ledger.anomalies``)
 
 
 @attrs.define(eq=False)
@@ -151,6 +179,8 @@ class Ledger:
     _seen: set[tuple[str, int, int]] = attrs.field(factory=set, init=False)
     _placed_mids: dict[str, Decimal] = attrs.field(factory=dict, init=False)
     _duplicates: int = attrs.field(default=0, init=False)
+    _anomalies: deque[str] = attrs.field(factory=lambda: deque(maxlen=1_000), init=False)
+    _anomaly_count: int = attrs.field(default=0, init=False)
     max_registered: int = 100_000
 
     @classmethod
@@ -175,12 +205,21 @@ class Ledger:
     def forget_order(self, client_order_id: str) -> None:
         self._placed_mids.pop(client_order_id, None)
 
+    def anomalies(self) -> list[str]:
+        """The most recent fills the ledger could not book fully (oldest first)."""
+        return list(self._anomalies)
+
     def on_fill(self, fill: Fill, now: float, placed_mid: Decimal | None = None) -> bool:
         """Book one fill received at ``now``; False if it was a duplicate (ignored)."""
         if fill.key in self._seen:
             self._duplicates += 1
             return False
         self._seen.add(fill.key)
+        with localcontext(EXACT):
+            self._book_fill(fill, now, placed_mid)
+        return True
+
+    def _book_fill(self, fill: Fill, now: float, placed_mid: Decimal | None) -> None:
         book = self._book(fill.symbol)
         sign = fill.side.sign
         qty, price = fill.quantity, fill.price
@@ -198,6 +237,13 @@ class Ledger:
                 book.other_fees[fill.fee_asset] = (
                     book.other_fees.get(fill.fee_asset, ZERO) + fill.fee
                 )
+                if book.base_asset is None or book.quote_asset is None:
+                    self._anomaly_count += 1
+                    self._anomalies.append(
+                        f"fee {fill.fee} {fill.fee_asset} on {fill.symbol} trade"
+                        f" {fill.trade_id}: the symbol's assets are unknown (add_instrument),"
+                        " kept in other_fees, not in PnL"
+                    )
         book.volume += notional
         book.base_volume += qty
         book.fill_count += 1
@@ -211,21 +257,22 @@ class Ledger:
             book.slip_fills += 1
         for pending, horizon in zip(book.pending, MARKOUT_HORIZONS, strict=True):
             pending.append((now + horizon, sign, price, qty))
-        return True
 
     def on_mid(self, symbol: str, now: float, mid: Decimal) -> None:
         """A new mid at ``now``: markouts due before it complete at the previous mid."""
         book = self._book(symbol)
-        if book.mid is not None:
-            book.complete_markouts(now, book.mid, inclusive=False)
-        book.mid = mid
-        book.complete_markouts(now, mid, inclusive=True)
+        with localcontext(EXACT):
+            if book.mid is not None:
+                book.complete_markouts(now, book.mid, inclusive=False)
+            book.mid = mid
+            book.complete_markouts(now, mid, inclusive=True)
 
     def advance(self, now: float) -> None:
         """Time passed with no new mid: complete markouts due by ``now`` at the last mid."""
-        for book in self._books.values():
-            if book.mid is not None:
-                book.complete_markouts(now, book.mid, inclusive=True)
+        with localcontext(EXACT):
+            for book in self._books.values():
+                if book.mid is not None:
+                    book.complete_markouts(now, book.mid, inclusive=True)
 
     def view(self, symbol: str, mid: Decimal | None = None) -> LedgerView:
         """One symbol's books, marked to ``mid`` (default: the last mid seen)."""
@@ -239,6 +286,7 @@ class Ledger:
             symbols={b.symbol: _view(b.symbol, [(b, m)]) for b, m in marked},
             total=_view("*", marked),
             duplicate_fills=self._duplicates,
+            anomalies=self._anomaly_count,
         )
 
     def _book(self, symbol: str) -> _Book:
@@ -253,6 +301,78 @@ def _ratio(num: Decimal, den: Decimal, scale: Decimal = _BPS) -> Decimal | None:
 
 
 def _view(symbol: str, marked: list[tuple[_Book, Decimal | None]]) -> LedgerView:
+    with localcontext(EXACT):
+        sums = _sums(marked)
+    # the ratios divide once, in the caller's context (reported values, not books)
+    (
+        position,
+        cash,
+        fees,
+        realized,
+        unrealized,
+        volume,
+        base_volume,
+        taker,
+        slip_num,
+        slip_den,
+        fill_count,
+        slip_fills,
+        num,
+        den,
+        count,
+        other,
+        net,
+    ) = sums
+    single = marked[0] if len(marked) == 1 else None
+    average_cost = None
+    if single is not None and single[0].position:
+        average_cost = single[0].cost_basis / single[0].position
+    return LedgerView(
+        symbol=symbol,
+        position=position,
+        average_cost=average_cost,
+        cash=cash,
+        fees=fees,
+        realized_pnl=realized,
+        unrealized_pnl=unrealized,
+        net_pnl=net,
+        mid=single[1] if single is not None else None,
+        volume=volume,
+        base_volume=base_volume,
+        fill_count=fill_count,
+        net_bps=_ratio(net, volume),
+        slippage_bps=_ratio(slip_num, slip_den),
+        slippage_fills=slip_fills,
+        taker_share=_ratio(taker, volume, Decimal(1)),
+        markouts=tuple(
+            Markout(h, count[i], _ratio(num[i], den[i])) for i, h in enumerate(MARKOUT_HORIZONS)
+        ),
+        other_fees=other,
+    )
+
+
+class _Sums(NamedTuple):
+    position: Decimal
+    cash: Decimal
+    fees: Decimal
+    realized: Decimal
+    unrealized: Decimal
+    volume: Decimal
+    base_volume: Decimal
+    taker: Decimal
+    slip_num: Decimal
+    slip_den: Decimal
+    fill_count: int
+    slip_fills: int
+    mark_num: list[Decimal]
+    mark_den: list[Decimal]
+    mark_count: list[int]
+    other: dict[str, Decimal]
+    net: Decimal
+
+
+def _sums(marked: list[tuple[_Book, Decimal | None]]) -> _Sums:
+    """The exact sums behind a view (run in :data:`EXACT`)."""
     position = cash = fees = realized = unrealized = ZERO
     volume = base_volume = taker = slip_num = slip_den = ZERO
     fill_count = slip_fills = 0
@@ -280,30 +400,23 @@ def _view(symbol: str, marked: list[tuple[_Book, Decimal | None]]) -> LedgerView
             count[i] += book.mark_count[i]
         for asset, amount in book.other_fees.items():
             other[asset] = other.get(asset, ZERO) + amount
-    single = marked[0] if len(marked) == 1 else None
-    average_cost = None
-    if single is not None and single[0].position:
-        average_cost = single[0].cost_basis / single[0].position
     net = realized + unrealized - fees
-    return LedgerView(
-        symbol=symbol,
-        position=position,
-        average_cost=average_cost,
-        cash=cash,
-        fees=fees,
-        realized_pnl=realized,
-        unrealized_pnl=unrealized,
-        net_pnl=net,
-        mid=single[1] if single is not None else None,
-        volume=volume,
-        base_volume=base_volume,
-        fill_count=fill_count,
-        net_bps=_ratio(net, volume),
-        slippage_bps=_ratio(slip_num, slip_den),
-        slippage_fills=slip_fills,
-        taker_share=_ratio(taker, volume, Decimal(1)),
-        markouts=tuple(
-            Markout(h, count[i], _ratio(num[i], den[i])) for i, h in enumerate(MARKOUT_HORIZONS)
-        ),
-        other_fees=other,
+    return _Sums(
+        position,
+        cash,
+        fees,
+        realized,
+        unrealized,
+        volume,
+        base_volume,
+        taker,
+        slip_num,
+        slip_den,
+        fill_count,
+        slip_fills,
+        num,
+        den,
+        count,
+        other,
+        net,
     )

@@ -13,6 +13,13 @@ Rules the table encodes:
 - UNKNOWN makes an order UNRESOLVED. Only a query result or a *terminal* exchange event
   resolves it: an ack or a partial fill proves the order exists but not whether a cancel took
   effect, so it stays UNRESOLVED until the query answers.
+- A FAILED cancel makes the order UNRESOLVED too: the venue refuses to cancel an order that
+  is no longer open (Binance -2011, e.g. the first attempt cancelled it or it filled), so
+  "failed" does not prove it rests; the query says whether it does.
+- "Not found" comes in three flavours, chosen by the tracker (it knows the order and the
+  time): QUERY_NOT_FOUND_EARLY (the placement may still be in flight: stay UNRESOLVED),
+  QUERY_NOT_FOUND (it never reached the book: REJECTED), QUERY_GONE (it was known to
+  exist, so it has left the book: CANCELLED).
 - OPEN is shown as PARTIALLY_FILLED once anything has filled (:func:`normalise`), so
   "back to resting" entries name OPEN.
 - Staying in the same state is a legal no-op (late or duplicate evidence). A missing entry
@@ -68,7 +75,9 @@ class OrderEvent(enum.Enum):
     EXPIRED = "expired"
     REJECTED = "rejected"
     QUERY_OPEN = "query_open"  # query: NEW or PARTIALLY_FILLED
-    QUERY_NOT_FOUND = "query_not_found"
+    QUERY_NOT_FOUND = "query_not_found"  # never known to exist; past its recvWindow
+    QUERY_NOT_FOUND_EARLY = "query_not_found_early"  # the placement may still be in flight
+    QUERY_GONE = "query_gone"  # not found, but known to have existed
 
 
 S = OrderState
@@ -117,7 +126,7 @@ TRANSITIONS: Mapping[OrderState, Mapping[OrderEvent, OrderState]] = {
         E.ACK: S.PENDING_CANCEL,
         E.FILL: S.PENDING_CANCEL,
         E.CANCEL_OK: S.CANCELLED,
-        E.CANCEL_FAILED: S.OPEN,  # the cancel did not happen: the order rests as before
+        E.CANCEL_FAILED: S.UNRESOLVED,  # not cancelled now, but maybe not open (-2011)
         E.CANCEL_UNKNOWN: S.UNRESOLVED,
         E.QUERY_OPEN: S.PENDING_CANCEL,  # the query may have raced the cancel
         **_FROM_EXCHANGE_TERMINAL,
@@ -130,6 +139,8 @@ TRANSITIONS: Mapping[OrderState, Mapping[OrderEvent, OrderState]] = {
         E.REJECTED: S.REJECTED,
         E.QUERY_OPEN: S.OPEN,
         E.QUERY_NOT_FOUND: S.REJECTED,
+        E.QUERY_NOT_FOUND_EARLY: S.UNRESOLVED,  # ask again once the recvWindow has passed
+        E.QUERY_GONE: S.CANCELLED,
         **_FROM_EXCHANGE_TERMINAL,
     },
     S.FILLED: {
@@ -151,6 +162,7 @@ TRANSITIONS: Mapping[OrderState, Mapping[OrderEvent, OrderState]] = {
         E.CANCEL_UNKNOWN: S.CANCELLED,
         E.CANCELLED: S.CANCELLED,
         E.QUERY_OPEN: S.CANCELLED,
+        E.QUERY_GONE: S.CANCELLED,
     },
     S.EXPIRED: {
         E.PLACE_OK: S.EXPIRED,
@@ -162,11 +174,13 @@ TRANSITIONS: Mapping[OrderState, Mapping[OrderEvent, OrderState]] = {
         E.CANCEL_UNKNOWN: S.EXPIRED,
         E.EXPIRED: S.EXPIRED,
         E.QUERY_OPEN: S.EXPIRED,
+        E.QUERY_GONE: S.EXPIRED,
     },
     S.REJECTED: {
         E.PLACE_FAILED: S.REJECTED,
         E.REJECTED: S.REJECTED,
         E.QUERY_NOT_FOUND: S.REJECTED,
+        E.QUERY_NOT_FOUND_EARLY: S.REJECTED,
     },
 }
 

@@ -37,6 +37,12 @@ from mmbot.quoting.order_states import (
 S = OrderState
 E = OrderEvent
 
+#: The venue's default ``recvWindow`` (seconds): a request is refused this long after it
+#: was signed, so a placement unseen by then never will be.
+DEFAULT_RECV_WINDOW = 5.0
+#: Added to ``recv_window`` before a "not found" is believed: clock offset and jitter.
+NOT_FOUND_MARGIN = 1.0
+
 
 @attrs.frozen
 class OrderIntent:
@@ -69,6 +75,9 @@ class TrackedOrder:
     fills_qty: Decimal = ZERO  # sum of de-duplicated fills
     reported_qty: Decimal = ZERO  # largest cumulative quantity the exchange reported
     type: OrderType = OrderType.LIMIT_MAKER
+    # The latest time the placement request can have been signed and sent (its outcome's
+    # arrival, or failing that the time it was created); None if the caller never said.
+    placed_at: float | None = None
 
     @property
     def slot(self) -> tuple[Side, int]:
@@ -176,8 +185,13 @@ class OrderTracker:
 
     # -- inputs ----------------------------------------------------------------------------
 
-    def new_order(self, intent: OrderIntent) -> str:
-        """Record an order about to be sent (PENDING_NEW); returns its client order id."""
+    def new_order(self, intent: OrderIntent, now: float | None = None) -> str:
+        """Record an order about to be sent (PENDING_NEW); returns its client order id.
+
+        ``now`` (optional) is when it is created; :meth:`on_place_outcome` moves that to
+        when the outcome arrived. Together they bound when the request was sent, which
+        decides when a "not found" may be believed (:meth:`on_query_result`).
+        """
         cid = self.ids.next_id((intent.side, intent.level))
         self._orders[cid] = TrackedOrder(
             client_order_id=cid,
@@ -187,15 +201,29 @@ class OrderTracker:
             price=intent.price,
             quantity=intent.quantity,
             type=intent.type,
+            placed_at=now,
         )
         self._trades[cid] = set()
         self._created += 1
         return cid
 
     def on_place_outcome(
-        self, cid: str, outcome: Outcome, order_id: int | None = None, reason: str | None = None
+        self,
+        cid: str,
+        outcome: Outcome,
+        order_id: int | None = None,
+        reason: str | None = None,
+        now: float | None = None,
     ) -> Transition:
-        """The outcome of the placement request (``reason``: the venue's message if any)."""
+        """The outcome of the placement request (``reason``: the venue's message if any).
+
+        ``now``: when the outcome arrived. The request was signed and sent before that, so
+        it is a safe upper bound on its send time (see :meth:`on_query_result`).
+        """
+        if now is not None:
+            order = self._orders.get(cid)
+            if order is not None and (order.placed_at is None or now > order.placed_at):
+                self._orders[cid] = attrs.evolve(order, placed_at=now)
         event = {
             Outcome.OK: E.PLACE_OK,
             Outcome.FAILED: E.PLACE_FAILED,
@@ -253,6 +281,11 @@ class OrderTracker:
         return self._apply(cid, E.CANCEL_REQUEST)
 
     def on_cancel_outcome(self, cid: str, outcome: Outcome) -> Transition:
+        """The outcome of the cancel request.
+
+        FAILED makes a resting order UNRESOLVED, not OPEN: the venue also refuses to cancel
+        an order that is no longer open (Binance -2011), so the shell must query it.
+        """
         event = {
             Outcome.OK: E.CANCEL_OK,
             Outcome.FAILED: E.CANCEL_FAILED,
@@ -267,18 +300,42 @@ class OrderTracker:
         status: OrderStatus | None = None,
         executed_qty: Decimal | None = None,
         order_id: int | None = None,
+        now: float | None = None,
+        recv_window: float = DEFAULT_RECV_WINDOW,
     ) -> Transition:
-        """The answer to a query by client order id (how UNRESOLVED orders are resolved)."""
+        """The answer to a query by client order id (how UNRESOLVED orders are resolved).
+
+        "Not found" is believed only when it can be final:
+
+        - for an order known to exist (it had an order id or fills), it means the order is
+          gone: CANCELLED, recorded as an anomaly (the venue normally still finds it);
+        - for a placement whose fate is unknown, the request may still be in flight until
+          its send time + ``recv_window`` (the venue refuses it after that). With ``now``
+          and a known send time (``placed_at``), a "not found" before ``placed_at +
+          recv_window + NOT_FOUND_MARGIN`` leaves the order UNRESOLVED (query again later);
+          after it, the order never reached the book: REJECTED. Without ``now`` it is
+          believed at once.
+        """
         order = self._orders.get(cid)
         if order is None:
             return self._anomaly(cid, None, None, "query result for an unknown order")
         if not found:
-            existed = order.order_id is not None or order.filled > 0
-            transition = self._apply(cid, E.QUERY_NOT_FOUND)
-            if existed and transition.anomaly is None:
-                transition = attrs.evolve(transition, anomaly="an order known to exist not found")
-                self._record(transition)
-            return transition
+            if order.order_id is not None or order.filled > 0:
+                transition = self._apply(cid, E.QUERY_GONE)
+                if transition.anomaly is None:
+                    transition = attrs.evolve(
+                        transition, anomaly="an order known to exist not found"
+                    )
+                    self._record(transition)
+                return transition
+            placed_at = order.placed_at
+            if (
+                now is not None
+                and placed_at is not None
+                and now < placed_at + recv_window + NOT_FOUND_MARGIN
+            ):
+                return self._apply(cid, E.QUERY_NOT_FOUND_EARLY)
+            return self._apply(cid, E.QUERY_NOT_FOUND)
         if status is None:
             return self._anomaly(cid, None, order.state, "query found the order without status")
         if executed_qty is not None:

@@ -106,7 +106,9 @@ class QuoteContext:
     params: StrategyConfig
     state: StrategyState = _FRESH_STATE  # in: the last decision's; out: the next one's
     position: Decimal = ZERO  # base units, signed
-    trades: tuple[TradeTick, ...] = ()  # recent public trades, oldest first
+    # Recent public trades, oldest first. Windows may overlap between decisions: trades at
+    # or before the last one folded (``state.trade_variance.last_time``) are skipped.
+    trades: tuple[TradeTick, ...] = ()
     open_orders: tuple[Order, ...] = ()
     risk: RiskFlags = _NO_RISK
     base_free: Decimal | None = None  # base balance available to sell (None: no limit)

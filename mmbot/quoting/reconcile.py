@@ -9,7 +9,10 @@ already has one live or in flight. Rules, per slot (``docs/orders.md``):
 
 1. A resting order (OPEN, PARTIALLY_FILLED) within tolerance of the desired quote is kept:
    ``|price - desired| * 10_000 <= price_bps * desired`` and
-   ``|remaining - desired qty| <= size_ratio * desired qty``.
+   ``desired qty - size_ratio * desired qty <= remaining <= desired qty``. The size
+   tolerance works downward only: the desired quantity may be all the room ``max_position``
+   leaves, so an order larger than it is never kept (filling every quote must stay within
+   the limit).
 2. Resting orders not kept are cancelled, except that when the slot is free (rule 3) and
    nothing was kept, one of them is cancel-replaced by the desired quote (one round trip).
 3. A slot with an order in flight (PENDING_NEW, PENDING_CANCEL, UNRESOLVED) is *blocked*:
@@ -41,7 +44,7 @@ class Tolerances:
     """How far a resting order may be from the desired quote and still be kept."""
 
     price_bps: Decimal = ZERO
-    size_ratio: Decimal = ZERO  # of the desired quantity, against the order's remaining
+    size_ratio: Decimal = ZERO  # of the desired quantity: how much *smaller* remaining may be
 
 
 @attrs.frozen
@@ -75,7 +78,11 @@ def within(order: TrackedOrder, quote: Quote, tolerances: Tolerances) -> bool:
         return False
     if abs(order.price - quote.price) * _BPS > tolerances.price_bps * quote.price:
         return False
-    return abs(order.remaining - quote.quantity) <= tolerances.size_ratio * quote.quantity
+    remaining = order.remaining
+    return (
+        remaining <= quote.quantity
+        and quote.quantity - remaining <= tolerances.size_ratio * quote.quantity
+    )
 
 
 def reconcile(
@@ -127,7 +134,10 @@ def reconcile(
                 )
                 and (
                     order.remaining == quote.quantity
-                    or abs(order.remaining - quote.quantity) <= size_ratio * quote.quantity
+                    or (
+                        order.remaining < quote.quantity
+                        and quote.quantity - order.remaining <= size_ratio * quote.quantity
+                    )
                 )
             ):
                 kept = True

@@ -146,8 +146,19 @@ class RiskEngine:
             )
 
     def on_order_sent(self, symbol: str, now: float) -> None:
-        """Count one new order (a place or a cancel-replace) for the rate limit."""
-        self._risk(symbol).sent.append(now)
+        """Count one new order (a place or a cancel-replace) for the rate limit.
+
+        Kept only while a rate limit is configured for the symbol, and pruned to the
+        window here too, so the record never grows with the number of orders sent.
+        """
+        limits = self.limits.for_symbol(symbol)
+        if limits.max_orders_per_window is None:
+            return
+        sent = self._risk(symbol).sent
+        sent.append(now)
+        horizon = now - limits.rate_window
+        while sent and sent[0] <= horizon:
+            sent.popleft()
 
     def halt(self, reason: str, symbol: str | None = None) -> None:
         """Halt one symbol (or everything) by hand; latches until :meth:`reset`."""

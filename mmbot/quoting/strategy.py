@@ -213,12 +213,37 @@ def _check(config: StrategyConfig) -> list[str]:
     need(z.shape_factor > 0, "sizing.shape_factor", "must be > 0")
     need(z.max_position >= 0, "sizing.max_position", "must be >= 0")
     need(z.max_order_notional >= 0, "sizing.max_order_notional", "must be >= 0 (0: no limit)")
-    need(len(config.stages) > 0, "stages", "must name at least one stage")
     for i, name in enumerate(config.stages):
         try:
             resolve_stage(name)
         except ConfigError as exc:
             problems.extend(f"stages[{i}]: {p}" for p in exc.problems)
+    problems.extend(stage_list_problems(config.stages))
+    return problems
+
+
+def stage_list_problems(stages: tuple[str, ...]) -> list[str]:
+    """The stage list's shape, as "stages: reason" lines.
+
+    ``guards`` first (a stale, gapped, crossed or halted market is never quoted), and
+    ``rounding`` last (it makes the only exact, venue-valid quotes: a stage after it would
+    work on quotes already final, and without it nothing is quoted). A user's stages go in
+    between. Each name at most once (stage timings are keyed by name).
+    """
+    if not stages:
+        return ["stages: must name at least one stage"]
+    problems: list[str] = []
+    if stages[0] != "guards":
+        problems.append("stages: must start with 'guards'")
+    if stages[-1] != "rounding":
+        problems.append("stages: must end with 'rounding'")
+    seen: set[str] = set()
+    for name in stages:
+        if name in seen:
+            problem = f"stages: {name!r} named more than once"
+            if problem not in problems:
+                problems.append(problem)
+        seen.add(name)
     return problems
 
 
@@ -279,7 +304,7 @@ def resolve_stage(name: str) -> Stage:
 
 def build_pipeline(config: StrategyConfig) -> QuotePipeline:
     """The configured stages, in order, as a pipeline (names are the config's names)."""
-    problems: list[str] = []
+    problems: list[str] = stage_list_problems(config.stages)
     stages: list[Stage] = []
     for i, name in enumerate(config.stages):
         try:

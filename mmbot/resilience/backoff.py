@@ -52,12 +52,19 @@ def proportional_jitter(
     jitter: float,
     rng: random.Random,
 ) -> float:
-    """``min(cap, exponential(attempt) * (1 + jitter * U[0, 1)))``: grows, never shrinks.
+    """``exponential(attempt) * (1 + jitter * U)``, or ``cap * (1 - jitter * U)`` above the cap.
 
-    Used for the breaker's open duration and supervision restarts: the delay is at least
-    the exponential value (so backoff really grows) and at most ``cap``.
+    Used for the breaker's open duration and supervision restarts. Below the cap the delay
+    is at least the exponential value (so backoff really grows). Where the grown value
+    would pass the cap, the jitter goes *below* the cap instead of being clamped to it:
+    clamping would make every breaker that reached ``cap`` reopen at the same instant.
+    Always ``min(exponential, cap * (1 - jitter)) <= delay <= cap``.
     """
     if jitter < 0:
         raise ValueError("jitter must be >= 0")
     delay = exponential(attempt, base=base, multiplier=multiplier, cap=cap)
-    return min(cap, delay * (1.0 + jitter * rng.random()))
+    u = rng.random()
+    grown = delay * (1.0 + jitter * u)
+    if grown <= cap:
+        return grown
+    return cap * (1.0 - min(jitter, 1.0) * u)

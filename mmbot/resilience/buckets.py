@@ -205,7 +205,13 @@ class WindowBucket:
         return self._used
 
     def delay(self, weight: int, now: float) -> float:
-        """Seconds until ``weight`` fits (0.0 if it fits now; ``weight`` <= limit)."""
+        """Seconds until ``weight`` fits (0.0 if it fits now; ``weight`` <= limit).
+
+        A request that asks nothing of this bucket (``weight`` <= 0) never waits on it,
+        even when the server's count has pushed it past our share.
+        """
+        if weight <= 0:
+            return 0.0
         self._expire(now)
         excess = self._used + weight - self.limit
         if excess <= 0:
@@ -285,7 +291,9 @@ class LimiterCore:
             else:
                 wait = self.blocked_until - now
         for rule, bucket in self.buckets:
-            wait = max(wait, bucket.delay(self.demand(rule, weight, orders), now))
+            demand = self.demand(rule, weight, orders)
+            if demand > 0:  # a rule the request asks nothing of cannot hold it back
+                wait = max(wait, bucket.delay(demand, now))
         return wait
 
     def take(self, weight: int, orders: int, now: float) -> None:

@@ -28,7 +28,7 @@ from mmbot.resilience.breaker import (
     Permit,
     Transition,
 )
-from mmbot.resilience.outcomes import PASS_THROUGH, CallOutcome, classify
+from mmbot.resilience.outcomes import CallOutcome, classify, is_cancellation
 
 if TYPE_CHECKING:
     import random
@@ -96,6 +96,8 @@ class CircuitBreaker:
         if core.has_transitions:
             self._flush()
         if permit is None:
+            # a refusal is a checkpoint, so a caller looping on CircuitOpen cannot starve trio
+            await trio.lowlevel.checkpoint()
             raise CircuitOpen(self.name, core.retry_after(now))
         timeout = self.config.call_timeout
         scope: trio.CancelScope | None = None
@@ -107,16 +109,24 @@ class CircuitBreaker:
                 with scope:
                     result = await fn(*args)
         except BaseException as exc:
-            if scope is not None and scope.cancel_called and not isinstance(exc, PASS_THROUGH):
+            if is_cancellation(exc, CANCEL_TYPES):
+                # a Cancelled that leaves our scope belongs to an outer one (ours would have
+                # caught its own): outer cancellation, even when our deadline fired with it
+                self._record(permit, CallOutcome.CANCELLED)
+            elif scope is not None and scope.cancel_called:
                 # our own deadline fired and the callee turned it into an error
                 self._record(permit, CallOutcome.TIMEOUT)
             else:
                 self._record(permit, classify(exc, self.config, CANCEL_TYPES))
             raise
         if scope is not None and scope.cancelled_caught:
+            # our scope caught its own deadline; an outer cancellation pending now wins
+            try:
+                await trio.lowlevel.checkpoint_if_cancelled()
+            except BaseException:
+                self._record(permit, CallOutcome.CANCELLED)
+                raise
             self._record(permit, CallOutcome.TIMEOUT)
-            # an outer cancellation that arrived with our timeout wins: re-raise it
-            await trio.lowlevel.checkpoint_if_cancelled()
             raise trio.TooSlowError(f"{self.name}: call took longer than {timeout}s")
         self._record(permit, CallOutcome.SUCCESS)
         return result
@@ -125,23 +135,34 @@ class CircuitBreaker:
         self._core.record(permit, outcome, trio.current_time())
         if self._core.has_transitions:
             self._flush()
+        elif permit.probe:
+            self._wake()  # a probe slot may have come back without a state change
 
     # -- waiting -----------------------------------------------------------------------
 
     async def wait_until_closed_or_half_open(self) -> None:
         """Block until the breaker could admit a call (CLOSED, HALF_OPEN, DISABLED, ...).
 
-        Returns at once (after a checkpoint) if it already could. A HALF_OPEN breaker whose
-        probe slots are all taken still refuses; callers loop on ``CircuitOpen``.
+        Returns at once (after a checkpoint) if it already could. While OPEN, FORCED_OPEN,
+        or HALF_OPEN with every probe slot taken, it sleeps until the state changes, a probe
+        slot comes back, or ``retry_after`` has passed, then looks again. A call may still
+        be refused (another task took the slot first): callers loop on ``CircuitOpen``::
+
+            while True:
+                await breaker.wait_until_closed_or_half_open()
+                try:
+                    return await breaker.call(fn)
+                except CircuitOpen:
+                    continue
         """
         while True:
-            state = self._core.state_at(trio.current_time())
+            now = trio.current_time()
+            wait = self._core.retry_after(now)
             self._flush()
-            if state.admits_calls:
+            if wait <= 0.0:
                 await trio.lowlevel.checkpoint()
                 return
-            until = self._core.open_until_time()
-            with trio.move_on_at(until if until is not None else math.inf):
+            with trio.move_on_at(now + wait if not math.isinf(wait) else math.inf):
                 await self._changed.wait()
 
     # -- commands ----------------------------------------------------------------------
@@ -185,5 +206,9 @@ class CircuitBreaker:
         for transition in transitions:
             for listener in self._listeners:
                 listener(transition)
+        self._wake()
+
+    def _wake(self) -> None:
+        """Wake every ``wait_until_closed_or_half_open`` to look again."""
         changed, self._changed = self._changed, trio.Event()
         changed.set()

@@ -210,7 +210,10 @@ def test_the_volatility_stage_matches_variance_update_and_sigma_bps(
         mid_var = variance_update(mid_var, mid, 20.0, params.halflife, log)
         sigma = sigma_bps(mid_var, prior, params.prior_weight)
     if source != "mid":
+        cutoff = trade_state.last_time if trade_state and trade_state.last_price > 0 else None
         for trade in trades:
+            if cutoff is not None and trade.time <= cutoff:
+                continue  # folded by an earlier decision: never counted twice
             trade_var = variance_update(
                 trade_var, float(trade.price), trade.time, params.halflife, log
             )
@@ -283,3 +286,17 @@ def test_an_instrument_with_no_tick_is_pulled_every_time() -> None:
     first, again = rounding(ctx), rounding(ctx)  # nothing about it is kept
     assert first.pulled == again.pulled
     assert (again.pulled or "").startswith("bad_instrument: tick 0")
+
+
+# -- rounding: whole ticks exactly, whatever the digits (review2 finding 10) ---------------
+
+
+def test_tick_counts_are_exact_where_a_28_digit_division_would_round_up() -> None:
+    # 0.8999...9 / 0.3 = 2.999...97: rounded to 28 digits it would be 3, one tick too many
+    near = D("0.8" + "9" * 30)  # 31 significant digits, just under 0.9
+    assert rounding_module._ticks_floor(near, D("0.3")) == 2
+    assert rounding_module._ticks_ceil(near, D("0.3")) == 3
+    assert rounding_module._ticks_floor(D("0.9"), D("0.3")) == 3
+    assert rounding_module._ticks_ceil(D("0.9"), D("0.3")) == 3
+    assert rounding_module._ticks_floor(D("-0.1"), D("0.3")) == -1
+    assert rounding_module._ticks_ceil(D("-0.1"), D("0.3")) == 0

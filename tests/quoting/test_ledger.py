@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -192,3 +192,37 @@ def test_conservation_exact_to_the_last_digit(
         (s.sign * q - (f if a == "BTC" else 0) for s, _, q, f, a, _ in fills), D(0)
     )
     assert v.position == expected_position
+
+
+# -- review2 findings 10 and 11 -----------------------------------------------------------
+
+
+def test_a_fee_on_a_symbol_whose_assets_are_unknown_is_recorded_as_an_anomaly() -> None:
+    lg = Ledger()  # XYZUSDT was never added with add_instrument
+    lg.on_fill(fill(Side.BUY, "100", "1", fee="0.001", fee_asset="XYZ", symbol="XYZUSDT"), 0.0)
+    view = lg.view("XYZUSDT", D("100"))
+    assert view.other_fees == {"XYZ": D("0.001")}  # not guessed into PnL
+    assert len(lg.anomalies()) == 1
+    assert "XYZUSDT" in lg.anomalies()[0] and "add_instrument" in lg.anomalies()[0]
+    assert lg.statistics().anomalies == 1
+
+
+def test_a_third_asset_fee_on_a_known_symbol_is_no_anomaly() -> None:
+    lg = ledger()
+    lg.on_fill(fill(Side.BUY, "100", "1", fee="0.0001", fee_asset="BNB"), 0.0)
+    assert lg.anomalies() == []
+
+
+def test_books_stay_exact_beyond_the_default_decimal_precision() -> None:
+    # 22 + 12 significant digits: a product the default 28-digit context would round
+    lg = ledger()
+    price, qty = "12345678901234.12345678", "0.123456789012"
+    lg.on_fill(fill(Side.BUY, price, qty, fee="0.000000000001", fee_asset="BTC"), 0.0)
+    lg.on_mid("BTCUSDT", 1.0, D("12345678901235.87654321"))
+    v = lg.view("BTCUSDT")
+    notional = D(f"{1234567890123412345678 * 123456789012}E-20")  # exact, by integers
+    assert v.volume == notional
+    assert v.cash == notional.copy_negate()  # (unary minus would round in 28 digits)
+    with localcontext() as exact:
+        exact.prec = 100
+        assert v.cash + v.position * D("12345678901235.87654321") == v.net_pnl

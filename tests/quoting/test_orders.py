@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mmbot.model import Fill, OrderStatus, Outcome, Side
+from mmbot.model import Fill, OrderStatus, Outcome, Quote, QuoteSet, Side
 from mmbot.quoting.client_ids import (
     MAX_CLIENT_ORDER_ID_LENGTH,
     ClientIdFactory,
@@ -19,6 +19,7 @@ from mmbot.quoting.client_ids import (
 )
 from mmbot.quoting.order_states import TRANSITIONS, OrderEvent, OrderState
 from mmbot.quoting.orders import OrderIntent, OrderTracker
+from mmbot.quoting.reconcile import Place, reconcile
 
 D = Decimal
 S = OrderState
@@ -157,12 +158,53 @@ def test_cancel_ack_after_full_fill_is_ignored() -> None:
     assert len(t.anomalies()) == 1
 
 
-def test_failed_cancel_returns_to_partially_filled() -> None:
+def test_failed_cancel_makes_the_order_unresolved_until_a_query_says_it_rests() -> None:
+    # review2 finding 2: a FAILED cancel may be -2011 "not open": never assume it rests
     t = tracker()
     cid = place(t)
     t.on_fill(fill(cid, 1, "1"))
     t.request_cancel(cid)
-    assert t.on_cancel_outcome(cid, Outcome.FAILED).after is S.PARTIALLY_FILLED
+    assert t.on_cancel_outcome(cid, Outcome.FAILED).after is S.UNRESOLVED
+    assert [o.client_order_id for o in t.unresolved()] == [cid]
+    t.on_query_result(cid, True, OrderStatus.PARTIALLY_FILLED, D(1), 7)
+    assert t.get(cid).state is S.PARTIALLY_FILLED  # type: ignore[union-attr]
+
+
+def test_a_cancel_refused_as_unknown_order_leaves_no_phantom_quote() -> None:
+    t = tracker()
+    cid = place(t)
+    t.on_place_outcome(cid, Outcome.OK, order_id=7)
+    t.request_cancel(cid)
+    t.on_cancel_outcome(cid, Outcome.FAILED)  # -2011: the order is gone; its event was lost
+    desired = QuoteSet("BTCUSDT", bids=(Quote(Side.BUY, 0, D("101"), D("3")),))
+    # the slot is blocked (no cancel-replace of a gone order) until the query answers
+    assert reconcile(desired, t.live("BTCUSDT"), 0.0) == []
+    t.on_query_result(cid, True, OrderStatus.CANCELED, D(0), 7)
+    assert t.get(cid).state is S.CANCELLED  # type: ignore[union-attr]
+    assert reconcile(desired, t.live("BTCUSDT"), 0.0) == [Place((Side.BUY, 0), desired.bids[0])]
+
+
+def test_not_found_soon_after_an_unknown_placement_keeps_it_unresolved() -> None:
+    # review2 finding 5: the placement may still be in flight until sent + recvWindow
+    t = tracker()
+    cid = t.new_order(OrderIntent("BTCUSDT", Side.BUY, 0, D("100"), D("1")), now=100.0)
+    t.on_place_outcome(cid, Outcome.UNKNOWN, now=110.0)  # timed out after 10 s
+    early = t.on_query_result(cid, found=False, now=112.0, recv_window=5.0)
+    assert early.after is S.UNRESOLVED and early.anomaly is None
+    assert [o.client_order_id for o in t.unresolved()] == [cid]
+    late = t.on_query_result(cid, found=False, now=116.5, recv_window=5.0)
+    assert late.after is S.REJECTED and late.anomaly is None
+
+
+def test_an_order_known_to_exist_that_is_not_found_is_closed_as_gone_not_rejected() -> None:
+    t = tracker()
+    cid = place(t)
+    t.on_place_outcome(cid, Outcome.OK, order_id=7)
+    t.request_cancel(cid)
+    t.on_cancel_outcome(cid, Outcome.UNKNOWN)
+    transition = t.on_query_result(cid, found=False, now=1e6)
+    assert transition.after is S.CANCELLED
+    assert transition.anomaly == "an order known to exist not found"
 
 
 def test_cancel_of_pending_new_is_refused_as_anomaly() -> None:

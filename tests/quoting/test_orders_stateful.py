@@ -4,6 +4,11 @@ The model exchange is the truth: orders are created only through ``reconcile`` (
 quoter will), requests get OK / FAILED / UNKNOWN outcomes consistent with the truth, and
 exchange events (acks, fills with their cumulative quantity, cancels, expiries) are
 delivered in any order, duplicated or lost. Queries answer from the truth.
+
+Time passes (``advance``). A placement whose outcome is UNKNOWN and that did not reach the
+exchange may still be in flight: it can arrive until its send time + ``RECV_WINDOW``, and a
+query before that finds nothing (review2 finding 5). A cancel answered FAILED for an order
+the exchange has already closed is the venue's -2011 (review2 finding 2).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from mmbot.quoting.orders import OrderIntent, OrderTracker
 from mmbot.quoting.reconcile import Cancel, CancelReplace, Place, Tolerances, reconcile
 
 SYMBOL = "BTCUSDT"
+RECV_WINDOW = 5.0
 _STATUS = {
     "filled": OrderStatus.FILLED,
     "cancelled": OrderStatus.CANCELED,
@@ -55,6 +61,9 @@ class TrackerMachine(RuleBasedStateMachine):
         self.last_filled: dict[str, Decimal] = {}
         self.next_order_id = 1
         self.next_trade_id = 1
+        self.now = 0.0
+        self.lost: set[str] = set()  # orders that lost an exchange event without a trace
+        self.told_gone: set[str] = set()  # orders whose cancel the venue refused as -2011
 
     # -- the exchange ----------------------------------------------------------------
 
@@ -75,6 +84,14 @@ class TrackerMachine(RuleBasedStateMachine):
 
     def _open(self) -> list[str]:
         return sorted(c for c, t in self.truth.items() if t["status"] == "open")
+
+    def _in_flight(self) -> list[str]:
+        """Placements still travelling that the exchange would accept now."""
+        return sorted(
+            c
+            for c, t in self.truth.items()
+            if t["status"] == "in_flight" and self.now <= t["deadline"]  # type: ignore[operator]
+        )
 
     # -- rules -------------------------------------------------------------------------
 
@@ -101,13 +118,14 @@ class TrackerMachine(RuleBasedStateMachine):
                 self.requests.append(("cancel", action.client_order_id))
                 continue
             quote = action.quote
-            cid = self.tracker.new_order(OrderIntent.from_quote(SYMBOL, quote))
+            cid = self.tracker.new_order(OrderIntent.from_quote(SYMBOL, quote), now=self.now)
             self.truth[cid] = {
                 "status": "none",
                 "qty": quote.quantity,
                 "filled": Decimal(0),
                 "slot": action.slot,
                 "order_id": None,
+                "deadline": self.now + RECV_WINDOW,  # signed now: void after this
             }
             if isinstance(action, Place):
                 self.requests.append(("place", cid))
@@ -124,29 +142,47 @@ class TrackerMachine(RuleBasedStateMachine):
         for request in chosen:
             self.requests.remove(request)
             outcome = data.draw(st.sampled_from(list(Outcome)))
-            self._answer(request, outcome, data.draw(st.booleans()))
+            self._answer(request, outcome, data.draw(st.sampled_from(["yes", "no", "later"])))
 
-    def _answer(self, request: tuple[str, ...], outcome: Outcome, happened: bool) -> None:
+    def _answer(self, request: tuple[str, ...], outcome: Outcome, happened: str) -> None:
         kind, cid = request[0], request[1]
         if kind == "place":
-            if outcome is Outcome.OK or (outcome is Outcome.UNKNOWN and happened):
+            if outcome is Outcome.OK or (outcome is Outcome.UNKNOWN and happened == "yes"):
                 self._accept(cid)
+            elif outcome is Outcome.UNKNOWN and happened == "later":
+                self.truth[cid]["status"] = "in_flight"  # may still reach the exchange
             oid = self.truth[cid]["order_id"] if outcome is Outcome.OK else None
-            self.tracker.on_place_outcome(cid, outcome, oid)  # type: ignore[arg-type]
+            self.tracker.on_place_outcome(cid, outcome, oid, now=self.now)  # type: ignore[arg-type]
             return
-        if outcome is Outcome.FAILED or (outcome is Outcome.UNKNOWN and not happened):
+        if outcome is Outcome.FAILED or (outcome is Outcome.UNKNOWN and happened != "yes"):
             cancelled = False
         else:
             cancelled = self._cancel_on_exchange(cid)
         if outcome is Outcome.OK and not cancelled:
             outcome = Outcome.FAILED  # the venue refuses to cancel a closed order (-2011)
+        if outcome is Outcome.FAILED and self.truth[cid]["status"] != "open":
+            self.told_gone.add(cid)
         self.tracker.on_cancel_outcome(cid, outcome)
         if kind == "replace":  # STOP_ON_FAILURE: the new order only if the cancel happened
             new = request[2]
             if cancelled:
                 self._accept(new)
             oid = self.truth[new]["order_id"] if outcome is Outcome.OK else None
-            self.tracker.on_place_outcome(new, outcome, oid)  # type: ignore[arg-type]
+            self.tracker.on_place_outcome(new, outcome, oid, now=self.now)  # type: ignore[arg-type]
+
+    @rule(dt=st.sampled_from([0.5, 2.0, 10.0]))
+    def advance(self, dt: float) -> None:
+        """Time passes; placements still in flight past their recvWindow are void."""
+        self.now += dt
+        for truth in self.truth.values():
+            if truth["status"] == "in_flight" and self.now > truth["deadline"]:  # type: ignore[operator]
+                truth["status"] = "none"
+
+    @precondition(lambda self: self._in_flight())
+    @rule(data=st.data())
+    def late_placement_arrives(self, data: st.DataObject) -> None:
+        """A placement answered UNKNOWN reaches the exchange late, inside its recvWindow."""
+        self._accept(data.draw(st.sampled_from(self._in_flight())))
 
     @precondition(lambda self: self._open())
     @rule(data=st.data())
@@ -192,7 +228,12 @@ class TrackerMachine(RuleBasedStateMachine):
             fate = data.draw(st.sampled_from(["deliver", "deliver", "duplicate", "hold", "lose"]))
             if fate == "hold":
                 self.outbox.append(event)
-            elif fate != "lose":
+            elif fate == "lose":
+                kind, payload = event
+                self.lost.add(
+                    payload[0] if kind == "cum" else getattr(payload, "client_order_id", payload)
+                )  # type: ignore[index,arg-type]
+            else:
                 self._deliver(*event)
                 if fate == "duplicate":
                     self.outbox.append(event)
@@ -219,8 +260,10 @@ class TrackerMachine(RuleBasedStateMachine):
         order = data.draw(st.sampled_from(self.tracker.unresolved()))
         truth = self.truth[order.client_order_id]
         status = truth["status"]
-        if status == "none":
-            self.tracker.on_query_result(order.client_order_id, found=False)
+        if status in ("none", "in_flight"):
+            self.tracker.on_query_result(
+                order.client_order_id, found=False, now=self.now, recv_window=RECV_WINDOW
+            )
             return
         if status == "open":
             st_ = OrderStatus.PARTIALLY_FILLED if truth["filled"] else OrderStatus.NEW
@@ -246,6 +289,28 @@ class TrackerMachine(RuleBasedStateMachine):
                 assert cid in live, f"{cid} rests on the exchange but the tracker closed it"
             if order.state.is_terminal:
                 assert truth["status"] == _TERMINAL_TRUTH[order.state]
+
+    @invariant()
+    def resting_in_the_tracker_means_open_on_the_exchange(self) -> None:
+        """The converse of ``no_order_lost``: no phantom quotes.
+
+        A resting order is open on the exchange, or the event that closed it is still on
+        its way; only an order whose closing event was lost without a trace may rest in
+        the tracker's view, and never one the venue has said is gone (-2011).
+        """
+        pending = {
+            payload[0] if kind == "cum" else getattr(payload, "client_order_id", payload)  # type: ignore[index]
+            for kind, payload in self.outbox
+        }
+        for order in self.tracker.live():
+            cid = order.client_order_id
+            if not order.state.is_resting or self.truth[cid]["status"] == "open":
+                continue
+            if cid in pending:
+                continue
+            assert cid in self.lost and cid not in self.told_gone, (
+                f"{cid} rests in the tracker but is {self.truth[cid]['status']} on the exchange"
+            )
 
     @invariant()
     def fills_counted_once_and_monotone(self) -> None:

@@ -77,6 +77,25 @@ def test_size_tolerance_compares_the_remaining_quantity() -> None:
     assert reconcile(quotes(BID0), [smaller], 0.0, Tolerances(size_ratio=D("0.05"))) != []
 
 
+def test_size_tolerance_never_keeps_an_order_larger_than_the_desired_quote() -> None:
+    # review2 finding 6: the desired size may be all the room max_position leaves
+    bigger = order("a", Side.BUY, 0, "100", qty="1.4")
+    assert reconcile(quotes(BID0), [bigger], 0.0, Tolerances(size_ratio=D("0.5"))) == [
+        CancelReplace("a", (Side.BUY, 0), BID0)
+    ]
+
+
+@given(desired=st.integers(1, 100), remaining=st.integers(1, 200), ratio=st.integers(0, 100))
+def test_a_kept_order_never_exposes_more_than_the_desired_quantity(
+    desired: int, remaining: int, ratio: int
+) -> None:
+    quote = Quote(Side.SELL, 1, D("101"), D(desired) / 10)
+    resting = order("a", Side.SELL, 1, "101", qty=str(D(remaining) / 10))
+    actions = reconcile(quotes(quote), [resting], 0.0, Tolerances(size_ratio=D(ratio) / 100))
+    if not actions:  # kept
+        assert resting.remaining <= quote.quantity
+
+
 def attrs_filled(o: TrackedOrder, filled: str) -> TrackedOrder:
     return attrs.evolve(o, fills_qty=D(filled), state=OrderState.PARTIALLY_FILLED)
 

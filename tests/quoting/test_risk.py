@@ -146,3 +146,20 @@ def test_kill_switch_trips_exactly_when_drawdown_reaches_the_limit(pnls: list[in
         tripped = tripped or peak - pnl >= 100
         e.update("BTC", Exposure(pnl=D(pnl)), float(t))
         assert e.check("BTC", float(t)).halted == tripped
+
+
+def test_orders_sent_without_a_rate_limit_are_not_kept() -> None:
+    # review2 finding 9: nothing may grow with every order sent when nothing reads it
+    engine = RiskEngine()
+    for i in range(1000):
+        engine.on_order_sent("BTCUSDT", float(i))
+        engine.check("BTCUSDT", float(i))
+    assert len(engine._symbols["BTCUSDT"].sent) == 0
+
+
+def test_orders_sent_are_pruned_as_the_rate_window_slides_even_unchecked() -> None:
+    engine = RiskEngine(RiskLimits(SymbolLimits(max_orders_per_window=5, rate_window=10.0)))
+    for i in range(1000):
+        engine.on_order_sent("BTCUSDT", float(i))  # check() never called
+    assert len(engine._symbols["BTCUSDT"].sent) <= 10
+    assert engine.check("BTCUSDT", 999.0).place_allowed is False  # 10 in (989, 999]

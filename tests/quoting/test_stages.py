@@ -191,6 +191,19 @@ def test_trade_volatility_folds_every_trade_since_the_last_decision() -> None:
     assert result.volatility is not None and result.volatility > 1.0
 
 
+def test_trades_seen_again_on_the_next_decision_are_not_counted_twice() -> None:
+    # review2 finding 7: a shell that passes an overlapping window of recent trades
+    config = params(volatility={"source": "trades", "prior": 1.0})
+    ticks = [TradeTick(float(i), D("100") + D(i % 2) / 10, D(1), Side.BUY) for i in range(4)]
+    once = volatility(ctx_for(config, trades=tuple(ticks)))
+    first = volatility(ctx_for(config, trades=tuple(ticks[:3])))
+    overlapping = volatility(ctx_for(config, trades=tuple(ticks[1:]), state=first.state))
+    assert overlapping.state.trade_variance == once.state.trade_variance
+    again = volatility(ctx_for(config, trades=tuple(ticks), state=once.state))
+    assert again.state.trade_variance == once.state.trade_variance
+    assert again.volatility == once.volatility
+
+
 def test_volatility_is_capped() -> None:
     config = params(volatility={"max_bps": 4.0, "prior": 50.0})
     assert volatility(ctx_for(config)).volatility == 4.0

@@ -4,6 +4,10 @@ Over random books, instruments, positions, limits and parameters: quotes never c
 other or the market when post-only; prices sit on tick, sizes on step, notional at or
 above the minimum; filling every desired quote never takes |position| past max_position
 or spends more than the free balances; skew moves prices against inventory.
+
+Most generated contexts are *roomy* (room on both sides of max_position, no balance or
+notional limit in the way), so the properties are checked on real two-sided quotes, not
+on empty decisions (review2 finding 12); the rest are drawn with every limit in play.
 """
 
 from __future__ import annotations
@@ -44,9 +48,11 @@ def timer() -> int:
 
 
 @st.composite
-def instruments(draw: st.DrawFn) -> Instrument:
+def instruments(draw: st.DrawFn, roomy: bool = False) -> Instrument:
     tick = draw(st.sampled_from([D("0.01"), D("0.1"), D("0.5"), D("1"), D("0.0001")]))
     step = draw(st.sampled_from([D("0.00001"), D("0.001"), D("0.1"), D("1")]))
+    if roomy:
+        return Instrument("XYZ", "X", "Y", tick, step, min_price=tick, min_qty=step)
     return Instrument(
         symbol="XYZ",
         base_asset="X",
@@ -62,8 +68,15 @@ def instruments(draw: st.DrawFn) -> Instrument:
 
 
 @st.composite
-def configs(draw: st.DrawFn, step: Decimal) -> StrategyConfig:
+def configs(draw: st.DrawFn, step: Decimal, roomy: bool = False) -> StrategyConfig:
     order_lots = draw(st.integers(1, 2_000))
+    levels = draw(st.integers(1, 4))
+    if roomy:  # every level fits twice over on each side
+        max_position = step * order_lots * draw(st.integers(4 * levels * 4, 40 * levels * 4))
+        max_order_notional = D(0)
+    else:
+        max_position = step * draw(st.integers(0, 5 * order_lots))
+        max_order_notional = draw(st.sampled_from([D(0), D(50), D(2_000)]))
     return StrategyConfig(
         fair_value=FairValueParams(method=draw(st.sampled_from(["mid", "micro", "ewma"]))),
         volatility=VolatilityParams(prior=draw(st.floats(0, 20))),
@@ -81,22 +94,24 @@ def configs(draw: st.DrawFn, step: Decimal) -> StrategyConfig:
             max_skew_bps=draw(st.floats(0, 200)),
         ),
         sizing=SizingParams(
-            levels=draw(st.integers(1, 4)),
+            levels=levels,
             level_spacing_bps=draw(st.floats(0, 30)),
             order_size=step * order_lots,
             shape=draw(st.sampled_from(["flat", "linear", "geometric"])),
             shape_factor=draw(st.floats(0.1, 3)),
-            max_position=step * draw(st.integers(0, 5 * order_lots)),
-            max_order_notional=draw(st.sampled_from([D(0), D(50), D(2_000)])),
+            max_position=max_position,
+            max_order_notional=max_order_notional,
         ),
         rounding=RoundingParams(post_only=True),
     )
 
 
 @st.composite
-def contexts(draw: st.DrawFn) -> QuoteContext:
-    inst = draw(instruments())
-    config = draw(configs(inst.step_size))
+def contexts(draw: st.DrawFn, roomy: bool | None = None) -> QuoteContext:
+    if roomy is None:
+        roomy = draw(st.sampled_from([True, True, True, False]))
+    inst = draw(instruments(roomy))
+    config = draw(configs(inst.step_size, roomy))
     mid_ticks = draw(st.integers(20, 2_000_000))
     book = sample_book(
         mid_ticks,
@@ -108,8 +123,12 @@ def contexts(draw: st.DrawFn) -> QuoteContext:
         ask_qty=D(draw(st.integers(1, 50))),
     )
     max_lots = int(config.sizing.max_position / inst.step_size)
-    position = inst.step_size * draw(st.integers(-2 * max_lots - 3, 2 * max_lots + 3))
-    optional_balance = st.one_of(st.none(), st.decimals(0, 100_000, places=3))
+    if roomy:  # at most half the limit either way: room left on both sides
+        position = inst.step_size * draw(st.integers(-(max_lots // 2), max_lots // 2))
+        optional_balance: st.SearchStrategy[Decimal | None] = st.none()
+    else:
+        position = inst.step_size * draw(st.integers(-2 * max_lots - 3, 2 * max_lots + 3))
+        optional_balance = st.one_of(st.none(), st.decimals(0, 100_000, places=3))
     return QuoteContext(
         symbol="XYZ",
         instrument=inst,
@@ -128,6 +147,13 @@ def decide(ctx: QuoteContext) -> QuoteSet:
     assert result.pulled is None
     assert result.quotes is not None
     return result.quotes
+
+
+@given(contexts(roomy=True))
+def test_roomy_limits_always_give_a_two_sided_quote(ctx: QuoteContext) -> None:
+    # no limit binds, so nothing may be dropped: both sides quote, at least level 0
+    quotes = decide(ctx)
+    assert quotes.bids and quotes.asks
 
 
 @given(contexts())

@@ -143,3 +143,30 @@ def test_a_missing_file_and_bad_toml_are_config_errors(tmp_path: Path) -> None:
     bad.write_text("name = \n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_strategy(bad)
+
+
+# -- the stage list's shape (review2 finding 4) -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("stages", "problem"),
+    [
+        (["fair_value", "spread", "sizing", "rounding"], "stages: must start with 'guards'"),
+        (
+            ["guards", "rounding", "fair_value", "spread", "sizing"],
+            "stages: must end with 'rounding'",
+        ),
+        (["guards", "guards", "rounding"], "stages: 'guards' named more than once"),
+    ],
+)
+def test_a_stage_list_that_skips_a_safety_stage_is_refused(stages: list[str], problem: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        strategy_from_dict({"stages": stages})
+    assert problem in info.value.problems
+
+
+def test_build_pipeline_reports_a_bad_stage_list_as_a_config_error() -> None:
+    config = StrategyConfig(stages=("guards", "rounding", "rounding"))
+    with pytest.raises(ConfigError) as info:
+        build_pipeline(config)
+    assert "stages: 'rounding' named more than once" in info.value.problems

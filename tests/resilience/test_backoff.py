@@ -41,15 +41,30 @@ def test_full_jitter_stays_within_zero_and_the_exponential_delay(
 
 
 @given(attempts, bases, multipliers, caps, st.floats(min_value=0, max_value=1), seeds)
-def test_proportional_jitter_is_at_least_the_exponential_delay_and_at_most_the_cap(
+def test_proportional_jitter_grows_from_the_exponential_delay_and_stays_within_the_cap(
     attempt: int, base: float, mult: float, cap: float, jitter: float, seed: int
 ):
     rng = random.Random(seed)
     delay = proportional_jitter(
         attempt, base=base, multiplier=mult, cap=cap, jitter=jitter, rng=rng
     )
-    floor = exponential(attempt, base=base, multiplier=mult, cap=cap)
-    assert floor <= delay <= cap
+    expo = exponential(attempt, base=base, multiplier=mult, cap=cap)
+    assert delay <= cap
+    # below the cap the delay never shrinks under the exponential value; near the cap the
+    # jitter goes below it instead, never further than ``jitter`` of the cap
+    assert delay >= min(expo, cap * (1 - jitter)) * (1 - 1e-12)
+    if expo * (1 + jitter) <= cap:
+        assert delay >= expo
+
+
+def test_proportional_jitter_at_the_cap_still_spreads_the_delays():
+    # many breakers that reached open_max must not all reopen at the same instant
+    delays = {
+        proportional_jitter(50, base=1.0, cap=60.0, jitter=0.2, rng=random.Random(seed))
+        for seed in range(20)
+    }
+    assert len(delays) == 20
+    assert all(60.0 * 0.8 <= d <= 60.0 for d in delays)
 
 
 @given(attempts, seeds)

@@ -171,3 +171,33 @@ def test_a_waiting_request_fits_once_the_oldest_usage_has_aged_out():
     core.take(4, 0, 3.5)
     assert core.delay(5, 0, 4.0) == pytest.approx(7.0)  # slot 0 returns at 11 s
     assert core.delay(7, 0, 4.0) == pytest.approx(10.0)  # needs slot 3 too: 14 s
+
+
+# -- a request that asks nothing of a rule never waits on it (review2 finding 1) -----------
+
+
+@given(
+    server_orders=st.integers(0, 200),
+    own_orders=st.integers(0, 45),
+    server_daily=st.integers(0, 200_000),
+    weight=st.integers(1, 100),
+    now=st.floats(0, 1e5),
+)
+def test_a_request_with_no_orders_never_waits_on_the_order_buckets(
+    server_orders: int, own_orders: int, server_daily: int, weight: int, now: float
+):
+    core = LimiterCore(RateLimiterConfig())  # Binance rules: orders 45 / 10 s at 90 %
+    core.take(0, own_orders, now)
+    core.observe_headers(
+        {"X-MBX-ORDER-COUNT-10S": str(server_orders), "X-MBX-ORDER-COUNT-1D": str(server_daily)},
+        now,
+    )
+    # weight is the only demand: the weight bucket is empty, so nothing may hold it back
+    assert core.delay(weight, 0, now) == 0.0
+
+
+def test_the_order_bucket_over_its_share_from_the_server_still_holds_back_orders():
+    core = LimiterCore(RateLimiterConfig())
+    core.observe_headers({"X-MBX-ORDER-COUNT-10S": "48"}, now=0.0)
+    assert core.delay(1, 0, 0.0) == 0.0
+    assert core.delay(1, 1, 0.0) > 0.0

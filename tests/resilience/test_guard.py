@@ -174,3 +174,71 @@ async def test_the_same_seed_gives_the_same_open_durations(autojump_clock):
 
     assert await open_duration(5) == await open_duration(5)
     assert await open_duration(5) != await open_duration(6)
+
+
+async def test_waiting_then_looping_on_circuit_open_makes_progress_while_a_probe_runs(
+    autojump_clock,
+):
+    # review2 finding 3: the documented pattern must sleep while every probe slot is taken
+    config = BreakerConfig(
+        half_open_probes=1, open_base=1.0, open_jitter=0.0, consecutive_hard_failures=1
+    )
+    breaker = CircuitBreaker("orders", config)
+    with pytest.raises(VenueUnavailable):
+        await breaker.call(fail, VenueUnavailable("down"))
+    await trio.sleep(1.0)  # HALF_OPEN from here on
+    refusals = 0
+
+    async def quoter() -> None:
+        nonlocal refusals
+        while True:
+            await breaker.wait_until_closed_or_half_open()
+            try:
+                await breaker.call(ok)
+                return
+            except CircuitOpen:
+                refusals += 1
+                assert refusals < 100, "the wait did not wait: the loop spins"
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(breaker.call, trio.sleep, 0.5)  # the one probe: 0.5 s
+        await trio.lowlevel.checkpoint()
+        nursery.start_soon(quoter)
+    assert refusals <= 2
+    assert trio.current_time() == pytest.approx(1.5)
+    assert breaker.state is BreakerState.CLOSED
+
+
+async def test_a_refused_call_is_a_checkpoint(autojump_clock):
+    breaker = CircuitBreaker("orders", CONFIG)
+    breaker.force_open()
+    with trio.testing.assert_checkpoints(), pytest.raises(CircuitOpen):
+        await breaker.call(ok)
+
+
+async def test_an_outer_deadline_equal_to_the_call_timeout_is_not_counted(autojump_clock):
+    # review2 finding 8: the Cancelled that leaves our scope belongs to the outer scope
+    breaker = CircuitBreaker("orders", BreakerConfig(call_timeout=1.0))
+    with trio.move_on_after(1.0) as outer:
+        await breaker.call(trio.sleep_forever)
+    assert outer.cancelled_caught
+    stats = breaker.statistics()
+    assert (stats.timeouts, stats.cancelled, stats.calls_in_window) == (0, 1, 0)
+
+
+async def test_an_outer_cancel_arriving_with_the_timeout_is_not_counted_as_timeout(
+    autojump_clock,
+):
+    breaker = CircuitBreaker("orders", BreakerConfig(call_timeout=1.0))
+
+    async def swallow_then_wait(scope: trio.CancelScope) -> None:
+        try:
+            await trio.sleep_forever()
+        finally:
+            scope.cancel()  # the caller gives up at the same moment our deadline fires
+
+    with trio.CancelScope() as outer:
+        await breaker.call(swallow_then_wait, outer)
+    assert outer.cancelled_caught
+    stats = breaker.statistics()
+    assert (stats.timeouts, stats.cancelled) == (0, 1)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import Decimal
 from typing import NamedTuple
 
 import attrs
@@ -42,11 +42,22 @@ _set_quotes = replacer("quotes")
 
 
 def _ticks_floor(value: Decimal, tick: Decimal) -> int:
-    return int((value / tick).to_integral_value(rounding=ROUND_FLOOR))
+    """``floor(value / tick)`` exactly (``tick`` > 0).
+
+    ``divmod`` gives the exact integer quotient and remainder (or raises if the quotient
+    needs more digits than the context has): ``value / tick`` would be rounded to the
+    context's 28 digits first, and 2.999...97 would floor to 3.
+    """
+    quotient, remainder = divmod(value, tick)  # truncated towards zero
+    ticks = int(quotient)
+    return ticks - 1 if remainder < _ZERO else ticks
 
 
 def _ticks_ceil(value: Decimal, tick: Decimal) -> int:
-    return int((value / tick).to_integral_value(rounding=ROUND_CEILING))
+    """``ceil(value / tick)`` exactly (``tick`` > 0); see :func:`_ticks_floor`."""
+    quotient, remainder = divmod(value, tick)
+    ticks = int(quotient)
+    return ticks + 1 if remainder > _ZERO else ticks
 
 
 class _Filters(NamedTuple):

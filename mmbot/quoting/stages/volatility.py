@@ -9,6 +9,11 @@ variance rate is ``(sum_r2 + prior^2 * w) / (sum_dt + w)``: the configured prior
 ``w = prior_weight`` seconds of data, so a fresh estimator starts at the prior and a quiet
 market drifts down towards zero only as real seconds accumulate.
 
+Trades are folded once: a trade at or before the last trade already folded
+(``ctx.state.trade_variance.last_time``) is skipped, so a shell that passes an overlapping
+window of recent trades does not count them twice (a later trade with exactly the same
+timestamp as the last folded one is skipped too: one return lost, never one doubled).
+
 What it must never do: read a clock or keep state outside ``ctx.state``.
 """
 
@@ -90,6 +95,12 @@ def volatility(ctx: QuoteContext) -> QuoteContext:
             sigma = _sqrt((mid_var.sum_r2 + prior_r2) / (mid_var.sum_dt + prior_weight))
     if source != "mid":
         trades = ctx.trades
+        if trades and trade_var is not None and trade_var.last_price > 0.0:
+            cutoff = trade_var.last_time
+            for trade in trades:
+                if trade.time <= cutoff:  # seen before: keep only the ones after it
+                    trades = tuple([t for t in trades if t.time > cutoff])
+                    break
         if trades:
             trade_var = _fold_trades(trade_var, trades, halflife, log_returns)
         if trade_var is None:

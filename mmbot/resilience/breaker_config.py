@@ -47,7 +47,7 @@ class BreakerConfig:
     failure_rate_threshold: float = attrs.field(default=0.5, validator=_rate)
     slow_call_rate_threshold: float = attrs.field(default=0.8, validator=_rate)
     slow_call_duration: float = attrs.field(default=2.0, validator=v.gt(0.0))
-    call_timeout: float | None = attrs.field(default=5.0, validator=_positive_or_none)
+    call_timeout: float | None = attrs.field(default=None, validator=_positive_or_none)
     hard_failures: ExcTypes = (VenueUnavailable,)
     consecutive_hard_failures: int = attrs.field(default=3, validator=v.gt(0))
     record_exceptions: ExcTypes = (Exception,)

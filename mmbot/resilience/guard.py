@@ -28,7 +28,7 @@ from mmbot.resilience.breaker import (
     Permit,
     Transition,
 )
-from mmbot.resilience.outcomes import CallOutcome, classify, is_cancellation
+from mmbot.resilience.outcomes import CallOutcome, classify, contains, is_cancellation
 
 if TYPE_CHECKING:
     import random
@@ -88,7 +88,9 @@ class CircuitBreaker:
 
         Raises :class:`~mmbot.errors.CircuitOpen` (with ``retry_after``) when refused, and
         ``trio.TooSlowError`` when the call exceeds ``config.call_timeout`` (a failure and a
-        slow call). Every other exception propagates unchanged.
+        slow call). A ``trio.TooSlowError`` raised by the call itself (its own per-attempt
+        deadline, the layering DESIGN.md §4.7 draws) counts the same way. Every other
+        exception propagates unchanged.
         """
         core = self._core
         now = trio.current_time()
@@ -113,8 +115,9 @@ class CircuitBreaker:
                 # a Cancelled that leaves our scope belongs to an outer one (ours would have
                 # caught its own): outer cancellation, even when our deadline fired with it
                 self._record(permit, CallOutcome.CANCELLED)
-            elif scope is not None and scope.cancel_called:
-                # our own deadline fired and the callee turned it into an error
+            elif (scope is not None and scope.cancel_called) or contains(exc, (trio.TooSlowError,)):
+                # our own deadline fired and the callee turned it into an error, or the
+                # call's own per-attempt deadline fired inside it (trio.fail_after)
                 self._record(permit, CallOutcome.TIMEOUT)
             else:
                 self._record(permit, classify(exc, self.config, CANCEL_TYPES))

@@ -89,6 +89,22 @@ async def test_a_timeout_the_callee_turns_into_its_own_error_still_counts_as_tim
     assert breaker.statistics().timeouts == 1
 
 
+def test_by_default_the_breaker_leaves_the_per_attempt_timeout_to_the_call() -> None:
+    assert BreakerConfig().call_timeout is None
+
+
+async def test_a_per_attempt_deadline_inside_the_call_counts_as_a_slow_failure(autojump_clock):
+    async def attempt_with_its_own_deadline() -> None:
+        with trio.fail_after(3):
+            await trio.sleep(100)
+
+    breaker = CircuitBreaker("orders", BreakerConfig())
+    with pytest.raises(trio.TooSlowError):
+        await breaker.call(attempt_with_its_own_deadline)
+    stats = breaker.statistics()
+    assert (stats.timeouts, stats.slow_in_window, stats.failures_in_window) == (1, 1, 1)
+
+
 async def test_an_error_inside_a_nested_nursery_is_still_classified(autojump_clock):
     async def nested_failure() -> None:
         async with trio.open_nursery() as outer:

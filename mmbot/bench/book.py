@@ -1,9 +1,11 @@
 """Benchmark: decode and apply one ``depthUpdate`` message (``mmbot bench book``).
 
 What it is for: measuring the hot path of the market-data shell — raw combined-stream text
-in, :func:`~mmbot.venue.binance.codec.decode_market_message`, then
+in, :func:`~mmbot.venue.binance.codec.decode_market_wire` (what ``streams.py`` calls), then
 :meth:`~mmbot.quoting.book.LocalBook.on_diff` — per message with N levels changed (goal:
-median at most 20 µs for 20 levels). Prints median, p99 and throughput, and the machine.
+median at most 20 µs for 20 levels). Prints median, p99 and throughput, and the machine;
+also, apart, the ``snapshot(20)`` the stream client publishes after each update (it turns
+the quantity texts it shows into Decimals, so that cost is shown rather than hidden).
 
 What it must never do: assert on time, or touch the network.
 """
@@ -17,13 +19,14 @@ from decimal import Decimal
 from mmbot.bench._util import machine, median, percentile
 from mmbot.clock import derive_rng, perf_counter_ns
 from mmbot.model import format_decimal
-from mmbot.quoting.book import BookAction, LocalBook
-from mmbot.venue.base import DepthSnapshot, DepthUpdate
-from mmbot.venue.binance.codec import decode_market_message
+from mmbot.quoting.book import BookAction, LocalBook, WireDiff
+from mmbot.venue.base import DepthUpdate
+from mmbot.venue.binance.codec import decode_depth_snapshot, decode_market_wire
 
 SYMBOL = "BTCUSDT"
 TICK = Decimal("0.01")
 MID = Decimal("25000")
+PUBLISH_DEPTH = 20  # MarketStreamsConfig.publish_depth
 
 
 def _messages(count: int, levels: int, book_depth: int, seed: int) -> list[str]:
@@ -50,13 +53,18 @@ def _messages(count: int, levels: int, book_depth: int, seed: int) -> list[str]:
 
 
 def _synced_book(book_depth: int) -> LocalBook:
+    """A book synced the way the stream client syncs it: a diff, then a ``/depth`` body
+    decoded by the codec (so its prices are the codec's, as in production)."""
     book = LocalBook(SYMBOL)
     first = DepthUpdate(SYMBOL, 1000, 1000, 0, (), ())
     book.on_diff(first, 0.0)
-    levels = [(TICK * i, Decimal("1.5")) for i in range(1, book_depth + 1)]
-    snapshot = DepthSnapshot(
-        SYMBOL, 1000, tuple((MID - d, q) for d, q in levels), tuple((MID + d, q) for d, q in levels)
-    )
+    offsets = [TICK * i for i in range(1, book_depth + 1)]
+    body = {
+        "lastUpdateId": 1000,
+        "bids": [[format_decimal(MID - d), "1.5"] for d in offsets],
+        "asks": [[format_decimal(MID + d), "1.5"] for d in offsets],
+    }
+    snapshot = decode_depth_snapshot(json.dumps(body), SYMBOL)
     if book.on_snapshot(snapshot, 0.0) is not BookAction.UPDATED:  # pragma: no cover
         raise RuntimeError("benchmark book failed to sync")
     return book
@@ -76,11 +84,12 @@ def main(argv: list[str]) -> int:
     book = _synced_book(args.depth)
     total_ns: list[float] = []
     decode_ns: list[float] = []
+    publish_ns: list[float] = []
     for i, raw in enumerate(messages):
         t0 = perf_counter_ns()
-        update = decode_market_message(raw)
+        update = decode_market_wire(raw)
         t1 = perf_counter_ns()
-        if not isinstance(update, DepthUpdate):  # pragma: no cover
+        if not isinstance(update, WireDiff):  # pragma: no cover
             raise TypeError(f"message {i} is not a depthUpdate")
         action = book.on_diff(update, float(i))
         t2 = perf_counter_ns()
@@ -88,6 +97,9 @@ def main(argv: list[str]) -> int:
             raise RuntimeError(f"message {i} was not applied: {action}")
         total_ns.append(t2 - t0)
         decode_ns.append(t1 - t0)
+        t3 = perf_counter_ns()
+        book.snapshot(PUBLISH_DEPTH)
+        publish_ns.append(perf_counter_ns() - t3)
 
     us = [t / 1000 for t in total_ns]
     decode_us = [t / 1000 for t in decode_ns]
@@ -97,6 +109,11 @@ def main(argv: list[str]) -> int:
     print(
         f"  decode only   median {median(decode_us):8.2f} us   "
         f"p99 {percentile(decode_us, 0.99):8.2f} us"
+    )
+    publish_us = [t / 1000 for t in publish_ns]
+    print(
+        f"  snapshot({PUBLISH_DEPTH})  median {median(publish_us):8.2f} us   "
+        f"p99 {percentile(publish_us, 0.99):8.2f} us   (the publish after each; not above)"
     )
     print(f"  throughput    {1e6 / (sum(us) / len(us)):,.0f} messages/s (one core)")
     print("  goal          median <= 20 us")

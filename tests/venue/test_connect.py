@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import attrs
 import pytest
 import trio
 import trio.testing
@@ -10,7 +9,6 @@ from test_scenarios_support import (
     API_KEY,
     API_SECRET,
     exchange_config,
-    fast_close,
     maker_bid,
     open_rig,
 )
@@ -108,7 +106,6 @@ async def test_without_credentials_the_venue_is_public_only() -> None:
             spec = VenueSpec.loopback(
                 info.rest_port, info.ws_port, ("BTCUSDT",), require_credentials=False
             )
-            spec = attrs.evolve(spec, config=fast_close(spec.config))
             async with connect_venue(spec, environ={}) as venue:
                 await venue.wait_ready()
                 placed = await venue.place(maker_bid("public-1"))

@@ -155,18 +155,6 @@ class HttpTap(httpx.AsyncBaseTransport):
         await self.inner.aclose()
 
 
-def fast_close(config: BinanceVenueConfig | None = None) -> BinanceVenueConfig:
-    """``config`` with short WebSocket close timeouts: on cancellation the stream clients
-    wait ``close_timeout_s`` for a close handshake that cannot complete (see the report)."""
-    config = config or BinanceVenueConfig()
-    user = config.user_stream
-    return attrs.evolve(
-        config,
-        market=attrs.evolve(config.market, close_timeout_s=0.05),
-        user_stream=None if user is None else attrs.evolve(user, close_timeout_s=0.05),
-    )
-
-
 # ---- rigs -------------------------------------------------------------------------------
 
 
@@ -208,7 +196,8 @@ async def open_rig(
             info: ServeInfo = await nursery.start(serve_exchange, ex)
             spec = VenueSpec.loopback(info.rest_port, info.ws_port, SYMBOLS)
             environ = {"MMBOT_API_KEY": API_KEY, "MMBOT_API_SECRET": API_SECRET}
-        spec = attrs.evolve(spec, config=attrs.evolve(fast_close(config), symbols=SYMBOLS))
+        config = config or BinanceVenueConfig()
+        spec = attrs.evolve(spec, config=attrs.evolve(config, symbols=SYMBOLS))
         async with connect_venue(
             spec,
             exchange=ex if mode == "inprocess" else None,

@@ -9,20 +9,22 @@ combined-stream wrapper), user events (``executionReport``, ``outboundAccountPos
 What it must never do: I/O, read a clock, or let a ``KeyError``/``TypeError``/``InvalidOperation``
 escape: malformed input raises :class:`CodecError` and nothing else. Numbers on the wire are
 strings and become ``Decimal`` exactly; a float is never accepted as money. The
-``depthUpdate`` path is hot (a few µs per message): it uses ``json.loads`` and direct
-``Decimal(str)`` construction, no cattrs.
+``depthUpdate`` path is hot (a few µs per message): it uses ``json.loads`` once, no cattrs.
+:func:`decode_market_wire` is the stream client's form of it: a ``depthUpdate`` becomes a
+:class:`~mmbot.quoting.book.WireDiff` (prices as Decimals from a memo, quantities left as
+validated wire texts, levels checked in bulk rather than one by one); it accepts and refuses
+exactly the inputs :func:`decode_market_message` does.
 
-Every public decoder takes raw text/bytes or an already parsed JSON value. REST bodies and
-order-parameter encoders are in ``codec_rest.py``, which shares this module's primitives.
+Every public decoder takes raw text/bytes or an already parsed JSON value. The error, the
+checked primitives and the price-level readers are in ``codec_base.py`` (re-exported here);
+REST bodies and order-parameter encoders are in ``codec_rest.py``, which shares them.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Callable, Mapping, Sequence
-from decimal import Decimal
-from typing import Any, NoReturn, ParamSpec, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import attrs
 
@@ -35,6 +37,7 @@ from mmbot.model import (
     Side,
     TimeInForce,
 )
+from mmbot.quoting.book import WireDiff
 from mmbot.venue.base import (
     Balance,
     BalanceChanged,
@@ -43,7 +46,6 @@ from mmbot.venue.base import (
     DepthSnapshot,
     DepthUpdate,
     ExecutionReport,
-    Level,
     OrderAccepted,
     OrderCancelled,
     OrderEvent,
@@ -57,123 +59,25 @@ from mmbot.venue.base import (
     failed,
     unknown,
 )
+from mmbot.venue.binance import codec_base as _base
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-class CodecError(ValueError):
-    """Malformed or unexpected wire input; the message says what was being decoded."""
-
-
-_MALFORMED = (KeyError, TypeError, ValueError, IndexError, AttributeError, ArithmeticError)
-
-
-def _decoder(what: str) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """Turn any failure while decoding ``what`` into a :class:`CodecError`."""
-
-    def wrap(fn: Callable[P, R]) -> Callable[P, R]:
-        @functools.wraps(fn)
-        def decode(*args: P.args, **kwargs: P.kwargs) -> R:
-            try:
-                return fn(*args, **kwargs)
-            except CodecError:
-                raise
-            except (*_MALFORMED, RecursionError) as exc:
-                raise CodecError(f"malformed {what}: {type(exc).__name__}: {exc}") from exc
-
-        return decode
-
-    return wrap
-
-
-# ---- primitives -----------------------------------------------------------------------
-
-
-def _fail(msg: str) -> NoReturn:
-    raise CodecError(msg)
-
-
-def _obj(raw: object) -> Any:
-    return json.loads(raw) if isinstance(raw, str | bytes | bytearray) else raw
-
-
-def _dict(v: object) -> dict[str, Any]:
-    return v if type(v) is dict else _fail(f"expected an object, got {type(v).__name__}")
-
-
-def _list(v: object) -> list[Any]:
-    return v if type(v) is list else _fail(f"expected a list, got {type(v).__name__}")
-
-
-def _dec(v: object) -> Decimal:
-    """A decimal string to an exact, finite Decimal (numbers, floats and NaN refused)."""
-    if type(v) is not str:
-        _fail(f"expected a decimal string, got {type(v).__name__}")
-    d = Decimal(v)
-    return d if d.is_finite() else _fail(f"not a finite number: {v!r}")
-
-
-def _opt_dec(v: object) -> Decimal | None:
-    return None if v is None else _dec(v)
-
-
-def _int(v: object) -> int:
-    return v if type(v) is int else _fail(f"expected an integer, got {type(v).__name__}")
-
-
-def _opt_int(v: object) -> int | None:
-    return None if v is None else _int(v)
-
-
-def _str(v: object) -> str:
-    return v if type(v) is str else _fail(f"expected a string, got {type(v).__name__}")
-
-
-def _bool(v: object) -> bool:
-    return v if type(v) is bool else _fail(f"expected a boolean, got {type(v).__name__}")
-
-
-# Memo of wire strings already parsed (and checked) as level prices / quantities: prices
-# near the top of the book repeat constantly, and a dict hit is ~6x cheaper than
-# Decimal(str). Bounded: cleared when full. Only checked str keys ever enter.
-_PRICES: dict[str, Decimal] = {}
-_QUANTITIES: dict[str, Decimal] = {}
-_MEMO_MAX = 1 << 16
-
-
-def _new_level_number(text: object, memo: dict[str, Decimal], positive: bool) -> Decimal:
-    if type(text) is not str:
-        _fail("a price level must hold decimal strings")
-    value = Decimal(text)
-    if not value.is_finite() or value < 0 or (positive and value == 0):
-        _fail(f"invalid price level number: {text!r}")
-    if len(memo) >= _MEMO_MAX:
-        memo.clear()
-    memo[text] = value
-    return value
-
-
-def _levels(raw: object) -> tuple[Level, ...]:
-    """``[[price, qty], ...]``: finite, price > 0, qty >= 0 (the hot path)."""
-    if type(raw) is not list:
-        _fail("price levels must be a list")
-    prices, quantities = _PRICES, _QUANTITIES
-    out: list[Level] = []
-    append = out.append
-    for level in raw:
-        if type(level) is not list or len(level) != 2:
-            _fail("a price level must be a [price, quantity] pair")
-        p, q = level
-        price = prices.get(p)  # an unhashable p raises TypeError: a CodecError
-        if price is None:
-            price = _new_level_number(p, prices, True)
-        qty = quantities.get(q)
-        if qty is None:
-            qty = _new_level_number(q, quantities, False)
-        append((price, qty))
-    return tuple(out)
-
+# The base (codec_base.py), under the names codec_rest.py and the clients import from here.
+_MALFORMED = _base._MALFORMED
+CodecError = _base.CodecError
+_bool = _base._bool
+_dec = _base._dec
+_decoder = _base._decoder
+_dict = _base._dict
+_fail = _base._fail
+_int = _base._int
+_levels = _base._levels
+_list = _base._list
+_loads = _base._loads
+_obj = _base._obj
+_opt_dec = _base._opt_dec
+_opt_int = _base._opt_int
+_str = _base._str
+_wire_levels = _base._wire_levels
 
 # ---- market streams -------------------------------------------------------------------
 
@@ -205,6 +109,18 @@ def _depth_update(d: dict[str, Any]) -> DepthUpdate:
     )  # fmt: skip
 
 
+def _wire_diff(d: dict[str, Any]) -> WireDiff:
+    first, final, symbol, event_time = d["U"], d["u"], d["s"], d["E"]
+    if type(first) is not int or type(final) is not int or type(event_time) is not int:
+        _fail("depthUpdate ids and time must be integers")
+    if type(symbol) is not str:
+        _fail("depthUpdate symbol must be a string")
+    if first > final:
+        _fail(f"depthUpdate with U {first} > u {final}")
+    bid_prices, bid_texts, ask_prices, ask_texts = _wire_levels(d["b"], d["a"])
+    return WireDiff(symbol, first, final, event_time, bid_prices, bid_texts, ask_prices, ask_texts)
+
+
 def _book_ticker(d: dict[str, Any]) -> BookTicker:
     return BookTicker(
         _str(d["s"]), _int(d["u"]), _dec(d["b"]), _dec(d["B"]), _dec(d["a"]), _dec(d["A"])
@@ -221,21 +137,35 @@ def _trade(d: dict[str, Any]) -> PublicTrade:
 def decode_market_message(raw: object) -> MarketMessage:
     """One message of a raw or combined (``{"stream", "data"}``) market stream."""
     try:  # inline rather than @_decoder: this is the hot path
-        return _market_message(json.loads(raw) if type(raw) is str else _obj(raw))
+        return _market_message(json.loads(raw) if type(raw) is str else _obj(raw), _depth_update)
     except CodecError:
         raise
     except (*_MALFORMED, RecursionError) as exc:
         raise CodecError(f"malformed market stream message: {type(exc).__name__}: {exc}") from exc
 
 
-def _market_message(d: Any) -> MarketMessage:
+def decode_market_wire(raw: object) -> WireDiff | MarketMessage:
+    """:func:`decode_market_message`, but a ``depthUpdate`` comes back as a
+    :class:`~mmbot.quoting.book.WireDiff` (what the stream client feeds its books)."""
+    try:
+        return _market_message(_loads(raw) if type(raw) is str else _obj(raw), _wire_diff)
+    except CodecError:
+        raise
+    except (*_MALFORMED, RecursionError) as exc:
+        raise CodecError(f"malformed market stream message: {type(exc).__name__}: {exc}") from exc
+
+
+D = TypeVar("D", DepthUpdate, WireDiff)
+
+
+def _market_message(d: Any, depth: Callable[[dict[str, Any]], D]) -> D | MarketMessage:
     if type(d) is not dict:
         _fail("a market stream message must be an object")
     if "stream" in d:
         d = _dict(d["data"])
     event = d.get("e")
     if event == "depthUpdate":
-        return _depth_update(d)
+        return depth(d)
     if event == "trade":
         return _trade(d)
     if event is None and "B" in d and "A" in d:

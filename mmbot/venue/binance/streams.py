@@ -33,12 +33,11 @@ import attrs
 import trio
 import trio.lowlevel
 
-from mmbot.quoting.book import BookAction, BookStatistics, LocalBook
+from mmbot.quoting.book import BookAction, BookStatistics, LocalBook, WireDiff
 from mmbot.resilience.backoff import exponential
 from mmbot.venue.base import (
     BookTicker,
     DepthSnapshot,
-    DepthUpdate,
     PublicTrade,
     VenueResult,
 )
@@ -46,10 +45,16 @@ from mmbot.venue.binance.codec import (
     CodecError,
     ServerShutdown,
     combined_stream_path,
-    decode_market_message,
+    decode_market_wire,
     depth_stream,
 )
-from mmbot.venue.binance.ws import CONNECT_ERRORS, CONNECTION_ERRORS, WsConnection, WsConnector
+from mmbot.venue.binance.ws import (
+    CONNECT_ERRORS,
+    CONNECTION_ERRORS,
+    WsConnection,
+    WsConnector,
+    close_connection,
+)
 
 if TYPE_CHECKING:
     import random
@@ -260,9 +265,10 @@ class MarketStreams:
                 finally:
                     self._connected = False
                     self._count("disconnects")
-                    with trio.move_on_after(self.config.close_timeout_s, shield=True):
-                        await ws.aclose()
-                    connection_nursery.cancel_scope.cancel()
+                    try:  # close first (the reader must be alive for the handshake)...
+                        await close_connection(ws, self.config.close_timeout_s)
+                    finally:  # ...then stop the connection's tasks
+                        connection_nursery.cancel_scope.cancel()
         except* CONNECTION_ERRORS as group:
             result = (f"connection failed: {group.exceptions[0]!r}", False)
         return result
@@ -316,7 +322,7 @@ class MarketStreams:
 
     def _on_message(self, raw: str | bytes, now: float) -> tuple[str, bool] | None:
         try:
-            message = decode_market_message(raw)
+            message = decode_market_wire(raw)
         except CodecError as exc:
             self._count("decode_errors")
             text = raw if isinstance(raw, str) else raw.decode("utf-8", "replace")
@@ -324,7 +330,7 @@ class MarketStreams:
                 return f"undecodable depth update: {exc}", False
             _log.warning("ignoring an undecodable market message: %s", exc)
             return None
-        if isinstance(message, DepthUpdate):
+        if isinstance(message, WireDiff):
             self._on_diff(message, now)
         elif isinstance(message, BookTicker):
             if (state := self._symbols.get(message.symbol)) is not None:
@@ -337,7 +343,7 @@ class MarketStreams:
             return "serverShutdown: reconnecting", True
         return None  # StreamAck: nothing to do
 
-    def _on_diff(self, update: DepthUpdate, now: float) -> None:
+    def _on_diff(self, update: WireDiff, now: float) -> None:
         state = self._symbols.get(update.symbol)
         if state is None:
             return

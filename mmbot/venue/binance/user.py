@@ -51,7 +51,13 @@ from mmbot.venue.binance.codec import (
 )
 from mmbot.venue.binance.signing import sign, ws_signing_payload
 from mmbot.venue.binance.user_state import UserStreamState
-from mmbot.venue.binance.ws import CONNECT_ERRORS, CONNECTION_ERRORS, WsConnection, WsConnector
+from mmbot.venue.binance.ws import (
+    CONNECT_ERRORS,
+    CONNECTION_ERRORS,
+    WsConnection,
+    WsConnector,
+    close_connection,
+)
 
 if TYPE_CHECKING:
     import random
@@ -232,9 +238,10 @@ class UserStream:
                     result = (ended.reason, ended.planned)
                 finally:
                     self._count("disconnects")
-                    with trio.move_on_after(self.config.close_timeout_s, shield=True):
-                        await ws.aclose()
-                    connection_nursery.cancel_scope.cancel()
+                    try:  # close first (the reader must be alive for the handshake)...
+                        await close_connection(ws, self.config.close_timeout_s)
+                    finally:  # ...then stop the connection's tasks
+                        connection_nursery.cancel_scope.cancel()
         except* CONNECTION_ERRORS as group:
             result = (f"connection failed: {type(group.exceptions[0]).__name__}", False)
         return result

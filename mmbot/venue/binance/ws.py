@@ -15,15 +15,22 @@ What it must never do: retry (the clients own reconnect policy), log a URL's que
 Liveness note: trio-websocket answers the server's pings by itself (its reader task sends
 the pong that wsproto queues), so the clients never answer pings; a silent connection is
 detected by the clients probing with their own ping (see ``streams.py``).
+
+Closing: :func:`close_connection` is how the clients end a connection. Its close handshake
+needs the connection's reader task (which lives in the nursery given to ``connect``) to read
+the peer's reply; when the client is being cancelled that task is cancelled too, so the
+handshake is skipped rather than waited out.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 import attrs
 import trio
+import trio.lowlevel
 from trio_websocket import ConnectionClosed, HandshakeError, connect_websocket_url
 
 #: What a connect attempt may raise when the venue cannot be reached or refuses us.
@@ -89,3 +96,20 @@ class FunctionConnector:
 
     async def connect(self, nursery: trio.Nursery, resource: str) -> WsConnection:
         return await self.open(nursery, resource)
+
+
+async def close_connection(ws: WsConnection, timeout_s: float) -> None:
+    """Close ``ws``: send the close frame and wait (shielded, at most ``timeout_s``) for the
+    peer's reply — unless the calling task is being cancelled.
+
+    Then the reader task that would read the reply is being cancelled too, so waiting could
+    only end at ``timeout_s``: ``aclose`` runs unshielded instead, which closes the transport
+    at once (trio-websocket's own ``open_websocket`` does the same) and re-raises
+    ``trio.Cancelled``.
+    """
+    if trio.current_effective_deadline() == -math.inf:  # a cancellation is active here
+        await ws.aclose()
+        await trio.lowlevel.checkpoint()  # Cancelled propagates even if aclose returned
+        return
+    with trio.move_on_after(timeout_s, shield=True):
+        await ws.aclose()

@@ -42,6 +42,7 @@ CORES = [
     "venue/events.py",
     "venue/binance/signing.py",
     "venue/binance/codec.py",
+    "venue/binance/codec_base.py",
     "venue/binance/codec_rest.py",
     "venue/binance/rest_endpoints.py",
     "venue/binance/errors.py",
@@ -56,6 +57,7 @@ CORES = [
     "sim/market.py",
     "sim/market_config.py",
     "sim/history.py",
+    "sim/history_digest.py",
     "sim/dialect.py",
     "sim/dialect_params.py",
     "sim/dialect_limits.py",
@@ -63,6 +65,7 @@ CORES = [
     "sim/dialect_endpoints.py",
     "sim/admin.py",
     "sim/streams.py",
+    "sim/stream_payloads.py",
     "sim/stream_control.py",
 ]
 

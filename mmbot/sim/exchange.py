@@ -3,9 +3,10 @@
 What it is for: :class:`Exchange` drives the seeded market simulator on trio's clock,
 answers REST requests (the dialect, or the ``/_sim/`` admin API), closes the depth windows
 every 100 ms / 1000 ms, and fans every stream message out to the subscribed connections
-through bounded per-connection outboxes (:class:`Outbox`). Every state change is followed by
-draining the engine's events into the history and the streams, so orders placed over REST
-or the WebSocket API show up in both. The same object serves loopback mode
+through bounded per-connection outboxes (:class:`~mmbot.sim.outbox.Outbox`; the connection
+bookkeeping lives in ``sim/outbox.py``, ``Outbox`` is re-exported here). Every state change
+is followed by draining the engine's events into the history and the streams, so orders
+placed over REST or the WebSocket API show up in both. The same object serves loopback mode
 (``sim/serve.py``) and simulated mode (``sim/inprocess.py``).
 
 The private events of the background market's own accounts (``sim/market.py``) are
@@ -19,6 +20,8 @@ Binance disconnects slow consumers); read the wall clock (time comes from its
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
@@ -41,6 +44,8 @@ from mmbot.sim.events import Fees
 from mmbot.sim.history import History
 from mmbot.sim.market import SIMULATOR_ACCOUNTS, MarketSimulator, default_market
 from mmbot.sim.matching import MatchingEngine
+from mmbot.sim.outbox import Connections
+from mmbot.sim.outbox import Outbox as Outbox
 from mmbot.sim.streams import (
     MarketFeed,
     StreamMessage,
@@ -48,6 +53,12 @@ from mmbot.sim.streams import (
     dumps,
     server_shutdown_payload,
 )
+from mmbot.venue.binance.errors import Code, DialectError
+
+_log = logging.getLogger(__name__)
+
+#: The answer to a WebSocket API frame the dialect failed on (a bug): Binance's unknown error.
+UNEXPECTED = DialectError(Code.UNKNOWN, "An unknown error occurred while processing the request.")
 
 #: Channel name under which replies to market-stream control frames are recorded.
 CONTROL_CHANNEL = "stream-control"
@@ -83,7 +94,8 @@ class ExchangeConfig:
     #: The account the API key trades for, and its starting balances (None: defaults).
     account: str = "user"
     balances: dict[str, Decimal] | None = None
-    #: Most message/book-delta entries the history keeps (None: all; the digest covers all).
+    #: Most bulk entries the history keeps: messages, book deltas, public trades and the
+    #: simulator accounts' private events (None: all; the digest covers all in any case).
     history_max_bulk: int | None = None
     #: Record the background market's own accounts' private events (execution reports,
     #: balance positions) in the history too. Off by default: nobody can subscribe to them
@@ -99,62 +111,6 @@ class ExchangeStatistics:
 
 
 @attrs.define(eq=False)
-class Outbox:
-    """One connection's bounded queue of encoded frames, drained by its writer task.
-
-    ``closed`` is set when the exchange stops feeding it: ``reason`` says why
-    (``"slow"``: it filled up; ``"shutdown"``: a planned shutdown). The writer takes every
-    queued frame at once (:meth:`take`), so a burst costs one wake-up and one write.
-    """
-
-    label: str
-    combined: bool
-    capacity: int
-    reason: str | None = None
-    # (account, subscriptionId) pairs this outbox receives user data for (WS API only).
-    user_subscriptions: list[tuple[str, int]] = attrs.field(factory=list)
-    _frames: list[str] = attrs.field(factory=list)
-    _stopped: bool = False  # no more frames will come (set with ``reason``)
-    _lot: trio.lowlevel.ParkingLot = attrs.field(factory=trio.lowlevel.ParkingLot)
-
-    @property
-    def is_closed(self) -> bool:
-        return self.reason is not None
-
-    def __len__(self) -> int:
-        """Frames queued and not yet taken by the writer."""
-        return len(self._frames)
-
-    def put(self, text: str) -> bool:
-        """Queue one frame; ``False`` (nothing queued) when the outbox is full or stopped."""
-        if self._stopped or len(self._frames) >= self.capacity:
-            return False
-        self._frames.append(text)
-        if self._lot:
-            self._lot.unpark_all()
-        return True
-
-    def stop(self) -> None:
-        """No more frames: the writer drains what is queued, then :meth:`take` gives []."""
-        self._stopped = True
-        self._lot.unpark_all()
-
-    async def take(self, most: int) -> list[str]:
-        """Up to ``most`` queued frames, oldest first, waiting for one; [] once stopped and
-        drained."""
-        if not self._frames and not self._stopped:
-            await self._lot.park()
-        else:
-            await trio.lowlevel.checkpoint()
-        frames = self._frames
-        if len(frames) <= most:
-            self._frames = []
-            return frames
-        self._frames = frames[most:]
-        return frames[:most]
-
-
-@attrs.define(eq=False)
 class Exchange:
     """The fake exchange (see the module docstring). Build with :meth:`create`."""
 
@@ -166,14 +122,10 @@ class Exchange:
     dialect: Dialect
     admin: AdminApi
     feed: MarketFeed
-    _by_stream: dict[str, dict[Outbox, None]] = attrs.field(factory=dict)
-    _by_account: dict[str, dict[Outbox, list[int]]] = attrs.field(factory=dict)
-    _outboxes: dict[Outbox, None] = attrs.field(factory=dict)
-    _next_label: int = 1
+    _conns: Connections = attrs.field(factory=Connections)
     _messages_sent: int = 0
     _dropped_slow: int = 0
     _shutting_down: bool = False
-    _all_closed: trio.Event = attrs.field(factory=trio.Event)
     # Accounts whose private events are neither recorded nor published.
     _private: frozenset[str] = frozenset()
 
@@ -182,7 +134,7 @@ class Exchange:
         """Build every part from ``config``; ``clock`` gives exchange time."""
         instruments, market_configs = default_market(config.symbols)
         engine = MatchingEngine(instruments, config.fees)
-        history = History(max_bulk=config.history_max_bulk)
+        history = History(max_bulk=config.history_max_bulk, bulk_accounts=SIMULATOR_ACCOUNTS)
         market = MarketSimulator(engine, market_configs, derive_rng(config.seed, "market"))
         balances = config.balances
         if balances is None:
@@ -252,7 +204,7 @@ class Exchange:
             self._flush_depth(now)
 
     def _flush_depth(self, now_ms: int) -> None:
-        for message in self.feed.flush_due(now_ms, self._by_stream):
+        for message in self.feed.flush_due(now_ms, self._conns.by_stream):
             self._send_stream(message, now_ms)
 
     # ---- requests ----------------------------------------------------------------------
@@ -268,21 +220,40 @@ class Exchange:
         return response
 
     def handle_ws_api(self, message: str | bytes, session: WsApiSession, outbox: Outbox) -> None:
-        """Answer one WebSocket API frame into ``outbox``; follow user-data subscriptions."""
+        """Answer one WebSocket API frame into ``outbox``; follow user-data subscriptions.
+
+        Should the dialect raise (a bug: it answers every input), the frame is still
+        answered (400, -1000) and recorded, the error is logged with its traceback, and the
+        connection stays open.
+        """
         now = self.now_ms()
-        reply = self.dialect.handle_ws_api(message, session, now)
+        try:
+            reply = self.dialect.handle_ws_api(message, session, now)
+        except Exception:
+            _log.exception("WebSocket API frame failed unexpectedly; answered -1000")
+            reply = self._ws_api_failure(message, now)
         self.deliver(outbox, dumps(reply), WS_API_CHANNEL, "response", now)
         self._sync_user_subscriptions(session, outbox)
         self.publish_engine_events(now)
 
+    def _ws_api_failure(self, message: str | bytes, now_ms: int) -> dict[str, object]:
+        """The -1000 answer to a frame the dialect failed on, recorded like any request."""
+        request_id, method = _id_and_method(message)
+        self.history.append_request(
+            now_ms,
+            transport="ws_api",
+            method=method,
+            path=method,
+            account=None,
+            status=UNEXPECTED.http_status,
+            error_code=UNEXPECTED.code,
+        )
+        error = {"code": UNEXPECTED.code, "msg": UNEXPECTED.msg}
+        return {"id": request_id, "status": UNEXPECTED.http_status, "error": error}
+
     def _sync_user_subscriptions(self, session: WsApiSession, outbox: Outbox) -> None:
-        wanted = _session_subscriptions(session)
-        if wanted == outbox.user_subscriptions:
-            return
-        self._drop_user_subscriptions(outbox)
-        outbox.user_subscriptions = list(wanted)
-        for account, sub_id in wanted:
-            self._by_account.setdefault(account, {}).setdefault(outbox, []).append(sub_id)
+        if not outbox.is_closed:
+            self._conns.set_user_subscriptions(outbox, _session_subscriptions(session))
 
     # ---- publishing --------------------------------------------------------------------
 
@@ -295,14 +266,15 @@ class Exchange:
             private = self._private
             events = [e for e in events if e.account not in private]
         self.history.append_events(now_ms, events)
-        for message in self.feed.on_events(events, now_ms, self._by_stream, self._by_account):
+        conns = self._conns
+        for message in self.feed.on_events(events, now_ms, conns.by_stream, conns.by_account):
             if isinstance(message, StreamMessage):
                 self._send_stream(message, now_ms)
             else:
                 self._send_user(message, now_ms)
 
     def _send_stream(self, message: StreamMessage, now_ms: int) -> None:
-        subscribers = self._by_stream.get(message.stream)
+        subscribers = self._conns.by_stream.get(message.stream)
         if not subscribers:
             return
         data = message.text
@@ -317,7 +289,7 @@ class Exchange:
             self.deliver(outbox, text, message.stream, message.event_type, now_ms)
 
     def _send_user(self, message: UserMessage, now_ms: int) -> None:
-        subscribers = self._by_account.get(message.account)
+        subscribers = self._conns.by_account.get(message.account)
         if not subscribers:
             return
         data = dumps(message.payload)
@@ -341,76 +313,63 @@ class Exchange:
 
     def open_outbox(self, *, combined: bool) -> Outbox:
         """A new connection's outbox (closed at once if the exchange is shutting down)."""
-        outbox = Outbox(f"conn-{self._next_label}", combined, self.config.streams.outbox_size)
-        self._next_label += 1
-        self._outboxes[outbox] = None
-        self._all_closed = trio.Event()
+        outbox = self._conns.open(combined=combined, capacity=self.config.streams.outbox_size)
         if self._shutting_down:
             self.close_outbox(outbox, "shutdown")
         return outbox
 
     def subscribe(self, outbox: Outbox, streams: Iterable[str]) -> None:
-        if outbox.is_closed:
-            return
-        for name in streams:
-            self._by_stream.setdefault(name, {})[outbox] = None
+        self._conns.subscribe(outbox, streams)
 
     def unsubscribe(self, outbox: Outbox, streams: Iterable[str]) -> None:
-        for name in streams:
-            subscribers = self._by_stream.get(name)
-            if subscribers is not None:
-                subscribers.pop(outbox, None)
-                if not subscribers:
-                    del self._by_stream[name]
+        self._conns.unsubscribe(outbox, streams)
 
     def close_outbox(self, outbox: Outbox, reason: str) -> None:
         """Stop feeding a connection; its writer drains what is queued, then ends."""
-        if outbox.reason is None:
-            outbox.reason = reason
-        outbox.stop()
-        self.unsubscribe(outbox, [n for n, subs in self._by_stream.items() if outbox in subs])
-        self._drop_user_subscriptions(outbox)
-        outbox.user_subscriptions = []
-
-    def _drop_user_subscriptions(self, outbox: Outbox) -> None:
-        for account, _ in outbox.user_subscriptions:
-            subscribers = self._by_account.get(account)
-            if subscribers is not None:
-                subscribers.pop(outbox, None)
-                if not subscribers:
-                    del self._by_account[account]
+        self._conns.close(outbox, reason)
 
     def forget_outbox(self, outbox: Outbox) -> None:
         """The connection is gone (its handler calls this when it ends)."""
-        self.close_outbox(outbox, outbox.reason or "closed")
-        self._outboxes.pop(outbox, None)
-        if not self._outboxes:
-            self._all_closed.set()
+        self._conns.forget(outbox)
 
     def announce_shutdown(self) -> None:
         """Send ``serverShutdown`` to every connection, then stop feeding them."""
         self._shutting_down = True
         now = self.now_ms()
         text = dumps(server_shutdown_payload(now))
-        for outbox in list(self._outboxes):
+        for outbox in self._conns:
             self.deliver(outbox, text, "server", "serverShutdown", now)
             self.close_outbox(outbox, "shutdown")
 
     async def wait_connections_closed(self) -> None:
         """Return once no connection is open (used after :meth:`announce_shutdown`)."""
-        if self._outboxes:
-            await self._all_closed.wait()
+        await self._conns.wait_all_closed()
 
     def connections(self) -> list[Outbox]:
         """The outboxes of the open connections, oldest first."""
-        return list(self._outboxes)
+        return list(self._conns)
 
     def statistics(self) -> ExchangeStatistics:
         return ExchangeStatistics(
             messages_sent=self._messages_sent,
-            connections=len(self._outboxes),
+            connections=len(self._conns),
             dropped_slow=self._dropped_slow,
         )
+
+
+def _id_and_method(message: str | bytes) -> tuple[str | int | None, str]:
+    """The request id and method of a WebSocket API frame, as far as they can be read."""
+    try:
+        request = json.loads(message)
+    except (ValueError, RecursionError):
+        return None, "?"
+    if not isinstance(request, dict):
+        return None, "?"
+    request_id = request.get("id")
+    if not isinstance(request_id, str | int) or isinstance(request_id, bool):
+        request_id = None
+    method = request.get("method")
+    return request_id, method[:64] if isinstance(method, str) and method else "?"
 
 
 def _session_subscriptions(session: WsApiSession) -> list[tuple[str, int]]:

@@ -5,32 +5,32 @@ run (the admin API pages through it with ``since_seq``) and after it (the chaos 
 are checked against it; ``digest()`` is the deterministic-replay fingerprint).
 
 What it must never do: I/O, read a clock (times are given as ``time_ms``), hold a secret
-(requests are recorded by account name, never by key), or drop a request, an execution
-report or any other kind outside :data:`BULK_KINDS`.
+(requests are recorded by account name, never by key), or drop a request, a fault, a
+symbol status change, or an execution report or balance event of an account outside
+``bulk_accounts``.
 
 Theory of operation: entries get sequence numbers 1, 2, 3, ... in append order and are kept
 in one list (sorted by ``seq``) plus one list per kind. Appending costs one tuple and two
 list appends (an engine event is stored as it is; a message's frozen record is built only
 when read); serialization happens only for ``to_jsonable`` and ``digest``. The digest is a
-running sha256 over each entry's canonical line (seq, time, kind, type and every payload
-field), brought up to date lazily; each payload class gets a compiled formatter (one
-f-string built from its attrs fields and their annotations), so a line costs about a
-microsecond.
+running sha256 over each entry's canonical line (``sim/history_digest.py``: seq, time,
+kind, type and every payload field), brought up to date lazily.
 
-The bound: with ``max_bulk`` set, message and book-delta entries form a ring. Once more than
-``2 * max_bulk`` of them are held, the oldest are dropped down to ``max_bulk`` (amortised
-O(1)); the digest first absorbs every entry not yet hashed, so it still covers everything
-ever appended, and sequence numbers keep counting (a gap shows what was dropped).
+The bound: with ``max_bulk`` set, the bulk entries form a ring: messages, book deltas and
+public trades (:data:`BULK_KINDS`), plus the private events (:data:`ACCOUNT_KINDS`) of the
+``bulk_accounts`` (the background market's own accounts). Once more than ``2 * max_bulk``
+of them are held, the oldest are dropped down to ``max_bulk`` (amortised O(1)); the digest
+first absorbs every entry not yet hashed, so it still covers everything ever appended, and
+sequence numbers keep counting (a gap shows what was dropped). Requests, faults, symbol
+status changes and every other account's executions and balances are kept for good.
 """
 
 from __future__ import annotations
 
 import bisect
 import enum
-import hashlib
 import operator
-import typing
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -46,6 +46,8 @@ from mmbot.sim.events import (
     PublicTrade,
     SymbolStatusChanged,
 )
+from mmbot.sim.history_digest import MESSAGE as _MESSAGE
+from mmbot.sim.history_digest import RunningDigest, canonical_line
 
 
 class EntryKind(enum.Enum):
@@ -56,12 +58,16 @@ class EntryKind(enum.Enum):
     PUBLIC_TRADE = "public_trade"
     BOOK_DELTA = "book_delta"
     SYMBOL_STATUS = "symbol_status"
-    MESSAGE = "message"
+    MESSAGE = _MESSAGE  # the one kind stored as a raw tuple (history_digest knows it)
     FAULT = "fault"
 
 
-#: The kinds a bounded history may drop (oldest first); every other kind is kept for good.
-BULK_KINDS = frozenset({EntryKind.MESSAGE, EntryKind.BOOK_DELTA})
+#: The kinds a bounded history may drop (oldest first), whoever they concern.
+BULK_KINDS = frozenset({EntryKind.MESSAGE, EntryKind.BOOK_DELTA, EntryKind.PUBLIC_TRADE})
+#: The kinds that concern one account: bulk only when it is one of the ``bulk_accounts``.
+ACCOUNT_KINDS = frozenset(
+    {EntryKind.EXECUTION, EntryKind.ACCOUNT_POSITION, EntryKind.BALANCE_UPDATE}
+)
 
 _EVENT_KINDS: dict[type, EntryKind] = {
     ExecutionReport: EntryKind.EXECUTION,
@@ -141,122 +147,6 @@ def to_jsonable(entry: Entry) -> dict[str, Any]:
     }
 
 
-# ---- canonical lines (what the digest hashes) ---------------------------------------------
-# One line per entry: seq, time, kind, payload type, then every payload field in declaration
-# order, separated by \x1f. Strings are repr()'d, so the encoding is unambiguous.
-
-_GETTERS: dict[type, Callable[[Any], tuple[Any, ...]]] = {}
-
-
-def _fields_of(value: Any) -> tuple[Any, ...]:
-    cls = type(value)
-    getter = _GETTERS.get(cls)
-    if getter is None:
-        names = [f.name for f in attrs.fields(cls)]
-        get = operator.attrgetter(*names)
-        getter = (lambda v: (get(v),)) if len(names) == 1 else get
-        _GETTERS[cls] = getter
-    return getter(value)
-
-
-def _fmt(value: Any) -> str:
-    formatter = _FORMATTERS.get(type(value))
-    if formatter is None:
-        formatter = _formatter_for(type(value))
-    return formatter(value)
-
-
-def _formatter_for(cls: type) -> Callable[[Any], str]:
-    formatter: Callable[[Any], str]
-    if issubclass(cls, enum.Enum):
-        formatter = _fmt_enum
-    elif issubclass(cls, tuple):
-        formatter = _fmt_tuple
-    else:
-        formatter = _compiled(cls, ",", cls.__name__ + "(", ")")
-    _FORMATTERS[cls] = formatter
-    return formatter
-
-
-def _fmt_enum(value: enum.Enum) -> str:
-    return str(value.value)
-
-
-def _fmt_tuple(value: tuple[Any, ...]) -> str:
-    return "(" + ",".join(map(_fmt, value)) + ")"
-
-
-_FORMATTERS: dict[type, Callable[[Any], str]] = {
-    str: repr,
-    int: str,
-    bool: str,
-    Decimal: str,
-    type(None): lambda _: "~",
-}
-
-
-def _field_code(name: str, hint: object) -> str:
-    """An f-string part that renders field ``name`` exactly as :func:`_fmt` would.
-
-    Fields annotated with a plain ``int``/``bool``/``Decimal``/``str`` or an enum type are
-    formatted inline; anything else (optional, unions, tuples) goes through ``_fmt``.
-    """
-    if hint is int:
-        return "{v." + name + "}"  # format(x, "") == str(x), also for a bool
-    if hint in (bool, Decimal):
-        return "{v." + name + "!s}"
-    if hint is str:
-        return "{v." + name + "!r}"
-    if isinstance(hint, type) and issubclass(hint, enum.Enum):
-        return "{v." + name + "._value_}"
-    return "{_fmt(v." + name + ")}"
-
-
-def _compiled(cls: type, sep: str, head: str = "", tail: str = "") -> Callable[[Any], str]:
-    """A compiled ``value -> head + fields joined by sep + tail`` for one attrs class."""
-    try:
-        hints = typing.get_type_hints(cls)
-    except Exception:  # unresolvable annotations: the generic path for every field
-        hints = {}
-    parts = [_field_code(f.name, hints.get(f.name)) for f in attrs.fields(cls)]
-    body = _escape(head) + _escape(sep).join(parts) + _escape(tail)
-    source = f'def _format(v):\n    return f"{body}"\n'
-    namespace: dict[str, Any] = {"_fmt": _fmt}
-    exec(compile(source, f"<history canonical {cls.__name__}>", "exec"), namespace)
-    formatter: Callable[[Any], str] = namespace["_format"]
-    return formatter
-
-
-def _escape(text: str) -> str:
-    """``text`` as literal f-string source (class names and separators only)."""
-    return text.encode("unicode_escape").decode("ascii").replace("{", "{{").replace("}", "}}")
-
-
-def _payload_formatter(cls: type) -> Callable[[Any], str]:
-    formatter = _PAYLOAD_FORMATTERS.get(cls)
-    if formatter is None:
-        formatter = _PAYLOAD_FORMATTERS[cls] = _compiled(cls, "\x1f")
-    return formatter
-
-
-_PAYLOAD_FORMATTERS: dict[type, Callable[[Any], str]] = {}
-
-
-def _canonical(row: _Row) -> str:
-    seq, time_ms, kind, payload = row
-    if kind is EntryKind.MESSAGE:  # the raw (channel, event_type, size) of a MessageRecord
-        channel, event_type, size = payload
-        head = f"{seq}\x1f{time_ms}\x1fmessage\x1fMessageRecord\x1f"
-        return f"{head}{channel!r}\x1f{event_type!r}\x1f{size}\n"
-    cls = type(payload)
-    formatter = _PAYLOAD_FORMATTERS.get(cls) or _payload_formatter(cls)
-    try:
-        fields = formatter(payload)
-    except (AttributeError, TypeError):  # a value that does not match its annotation
-        fields = "\x1f".join(map(_fmt, _fields_of(payload)))
-    return f"{seq}\x1f{time_ms}\x1f{kind._value_}\x1f{cls.__name__}\x1f{fields}\n"
-
-
 # A stored entry: (seq, time_ms, kind, payload); a MESSAGE's payload is kept as the raw
 # (channel, event_type, size) tuple and becomes a MessageRecord when read.
 _Row = tuple[int, int, EntryKind, Any]
@@ -273,17 +163,17 @@ def _entry(row: _Row) -> Entry:
 class History:
     """The append-only truth log (see the module docstring)."""
 
-    def __init__(self, *, max_bulk: int | None = None) -> None:
+    def __init__(self, *, max_bulk: int | None = None, bulk_accounts: Iterable[str] = ()) -> None:
         if max_bulk is not None and max_bulk < 1:
             raise ValueError("max_bulk must be >= 1 (or None for unbounded)")
         self._max_bulk = max_bulk
+        self._bulk_accounts = frozenset(bulk_accounts)
         self._rows: list[_Row] = []  # Invariant: sorted by seq
         self._by_kind: dict[EntryKind, list[_Row]] = {kind: [] for kind in EntryKind}
         self._last_seq = 0
         self._bulk_held = 0  # bulk rows held (counted only when bounded)
         self._dropped = 0
-        self._hasher = hashlib.sha256()
-        self._hashed_seq = 0  # Invariant: every entry with seq <= this is in the hasher
+        self._digest = RunningDigest()  # Invariant: absorbed every row before it is dropped
 
     # ---- appending ------------------------------------------------------------------------
 
@@ -292,7 +182,7 @@ class History:
         row = (seq, time_ms, kind, payload)
         self._rows.append(row)
         self._by_kind[kind].append(row)
-        if self._max_bulk is not None and kind in BULK_KINDS:
+        if self._max_bulk is not None and self._is_bulk(kind, payload):
             self._bulk_held += 1
             if self._bulk_held > 2 * self._max_bulk:
                 self._trim_bulk(self._max_bulk)
@@ -342,20 +232,27 @@ class History:
         """Record a fault; returns its sequence number."""
         return self._append(time_ms, EntryKind.FAULT, FaultRecord(name, target, detail))
 
+    def _is_bulk(self, kind: EntryKind, payload: Any) -> bool:
+        return kind in BULK_KINDS or (
+            kind in ACCOUNT_KINDS and payload.account in self._bulk_accounts
+        )
+
     def _trim_bulk(self, keep: int) -> None:
-        self._absorb()
+        self._digest.absorb(self._rows)
         drop = self._bulk_held - keep
         self._dropped += drop
         self._bulk_held = keep
         kept: list[_Row] = []
+        by_kind: dict[EntryKind, list[_Row]] = {kind: [] for kind in EntryKind}
+        is_bulk = self._is_bulk
         for row in self._rows:
-            if drop and row[2] in BULK_KINDS:
+            if drop and is_bulk(row[2], row[3]):
                 drop -= 1
                 continue
             kept.append(row)
+            by_kind[row[2]].append(row)
         self._rows = kept
-        for kind in BULK_KINDS:
-            self._by_kind[kind] = [r for r in kept if r[2] is kind]
+        self._by_kind = by_kind
 
     # ---- reading --------------------------------------------------------------------------
 
@@ -402,7 +299,7 @@ class History:
     def canonical_lines(self, since_seq: int = 0) -> Iterator[str]:
         """The canonical line of each held entry (what the digest hashes), for trace files."""
         for row in self._select(None, since_seq):
-            yield _canonical(row)
+            yield canonical_line(row)
 
     def requests(self, account: str | None = None) -> list[RequestRecord]:
         records: list[RequestRecord] = [r[3] for r in self._by_kind[EntryKind.REQUEST]]
@@ -479,16 +376,7 @@ class History:
 
     # ---- digest ---------------------------------------------------------------------------
 
-    def _absorb(self) -> None:
-        """Hash every held entry not hashed yet, in sequence order."""
-        rows = self._rows
-        if not rows or rows[-1][0] <= self._hashed_seq:
-            return
-        start = bisect.bisect_right(rows, self._hashed_seq, key=_seq)
-        self._hasher.update("".join(map(_canonical, rows[start:])).encode())
-        self._hashed_seq = rows[-1][0]
-
     def digest(self) -> str:
         """sha256 (hex) over the canonical lines of every entry ever appended."""
-        self._absorb()
-        return self._hasher.hexdigest()
+        self._digest.absorb(self._rows)
+        return self._digest.hexdigest()

@@ -102,12 +102,12 @@ _QUOTES: dict[str, tuple[str, str, str, str, str]] = {
     "ETH": ("0.03", "0.000001", "0.01", "0.001", "0.000333"),
     "BNB": ("0.2", "0.00001", "0.01", "0.01", "0.001666"),
 }
-_SYMBOL_RE = re.compile(r"^[A-Z0-9]{2,20}$")
+_SYMBOL_RE = re.compile(r"[A-Z0-9]{2,20}")
 
 
 def split_symbol(symbol: str) -> tuple[str, str]:
     """``"BTCUSDT"`` → ``("BTC", "USDT")``; a clear ValueError for anything else."""
-    if _SYMBOL_RE.match(symbol):
+    if _SYMBOL_RE.fullmatch(symbol):
         for quote in sorted(_QUOTES, key=len, reverse=True):
             if symbol.endswith(quote) and len(symbol) > len(quote):
                 return symbol[: -len(quote)], quote

@@ -128,12 +128,22 @@ def _print_banner(info: ServeInfo, args: argparse.Namespace, config: ExchangeCon
         f"Streams base: {info.stream_url}   (/ws/<stream>, /stream?streams=a/b)",
         f"WS API:       {info.ws_api_url}",
         f"Admin API:    {info.rest_url}/_sim/",
+        _history_line(config.history_max_bulk),
         f"API key:      {config.api_key}",
     ]
     if args.generated_secret:
         lines.append(f"API secret:   {config.api_secret}   (generated: shown once, keep it)")
     lines.append("Ctrl-C or SIGTERM stops it.")
     print("\n".join(lines), flush=True)
+
+
+def _history_line(bound: int | None) -> str:
+    if bound is None:
+        return "History:      everything (unbounded)"
+    return (
+        f"History:      every request and your orders; the newest {bound}..{2 * bound} "
+        "messages, book deltas and public trades"
+    )
 
 
 def main(args: argparse.Namespace) -> int:

@@ -13,6 +13,11 @@ import argparse
 import secrets
 import sys
 
+#: The history bound of ``mmbot exchange serve`` (``--history-max-bulk``): a long-running
+#: server must not grow without limit. Between N and 2N bulk entries are held (~0.25 kB
+#: each, measured: ~25 MB at most by default).
+DEFAULT_HISTORY_MAX_BULK = 50_000
+
 
 def add_serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = sub.add_parser(
@@ -29,7 +34,26 @@ def add_serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     serve.add_argument("--api-key", default=None, help="API key (default: generated)")
     serve.add_argument("--api-secret", default=None, help="API secret (default: generated)")
+    serve.add_argument(
+        "--history-max-bulk",
+        type=_history_bound,
+        default=DEFAULT_HISTORY_MAX_BULK,
+        metavar="N",
+        help="bulk history entries kept (messages, book deltas, public trades): between N and "
+        f"2N, oldest dropped first; requests and your orders are always kept "
+        f"(default {DEFAULT_HISTORY_MAX_BULK})",
+    )
     serve.set_defaults(func=_cmd_serve)
+
+
+def _history_bound(text: str) -> int:
+    try:
+        bound = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if bound < 1:
+        raise argparse.ArgumentTypeError("the history bound must be >= 1")
+    return bound
 
 
 def _port(text: str) -> int:
@@ -80,7 +104,11 @@ def build_config(args: argparse.Namespace) -> argparse.Namespace:
     seed = args.seed if args.seed is not None else fresh_seed()
     args.generated_secret = generated
     args.exchange_config = ExchangeConfig(
-        symbols=symbols, seed=seed, api_key=api_key, api_secret=api_secret
+        symbols=symbols,
+        seed=seed,
+        api_key=api_key,
+        api_secret=api_secret,
+        history_max_bulk=args.history_max_bulk,
     )
     return args
 

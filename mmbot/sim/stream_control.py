@@ -21,7 +21,7 @@ from mmbot.sim.streams import parse_stream_name
 MAX_STREAMS_PER_CONNECTION = 1024
 
 
-_ID_STRING = re.compile(r"^[A-Za-z0-9]{1,36}$")
+_ID_STRING = re.compile(r"[A-Za-z0-9]{1,36}")
 _METHODS = ("SUBSCRIBE", "UNSUBSCRIBE", "LIST_SUBSCRIPTIONS", "SET_PROPERTY", "GET_PROPERTY")
 
 
@@ -134,7 +134,7 @@ def _valid_id(value: object) -> bool:
         return False
     if isinstance(value, int):
         return -(2**63) <= value < 2**63
-    return isinstance(value, str) and _ID_STRING.match(value) is not None
+    return isinstance(value, str) and _ID_STRING.fullmatch(value) is not None
 
 
 def _short(value: object) -> str:

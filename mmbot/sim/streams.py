@@ -3,7 +3,8 @@
 What it is for: turning the matching engine's events into the dialect's stream messages
 (``depthUpdate`` diffs aggregated per 100 ms / 1000 ms window, ``bookTicker`` on every
 change of the top of book, ``trade``, and the user-data events ``executionReport``,
-``outboundAccountPosition``, ``balanceUpdate``) and parsing stream names. The live
+``outboundAccountPosition``, ``balanceUpdate``) and parsing stream names. What each
+payload looks like is ``sim/stream_payloads.py`` (re-exported here). The live
 ``SUBSCRIBE`` control messages are answered by ``sim/stream_control.py``; ``sim/exchange.py`` (the
 trio shell) does the waiting and the fan-out.
 
@@ -28,7 +29,7 @@ from typing import Any
 
 import attrs
 
-from mmbot.model import Side, format_decimal
+from mmbot.model import Side
 from mmbot.sim.events import (
     AccountPosition,
     BalanceUpdate,
@@ -37,6 +38,14 @@ from mmbot.sim.events import (
     ExecutionReport,
     PublicTrade,
 )
+from mmbot.sim.stream_payloads import account_position_payload as account_position_payload
+from mmbot.sim.stream_payloads import balance_update_payload as balance_update_payload
+from mmbot.sim.stream_payloads import dumps as dumps
+from mmbot.sim.stream_payloads import execution_report_payload as execution_report_payload
+from mmbot.sim.stream_payloads import fmt as fmt
+from mmbot.sim.stream_payloads import server_shutdown_payload as server_shutdown_payload
+from mmbot.sim.stream_payloads import trade_payload as trade_payload
+from mmbot.sim.stream_payloads import trade_text as trade_text
 
 
 class StreamKind(enum.Enum):
@@ -64,20 +73,6 @@ class _Everything:
 EVERYTHING: Container[str] = _Everything()
 
 
-_FORMATTED: dict[Decimal, str] = {}
-_FORMATTED_MAX = 200_000
-
-
-def fmt(value: Decimal) -> str:
-    """``format_decimal`` memoised: book prices and sizes repeat all the time (a pure cache)."""
-    text = _FORMATTED.get(value)
-    if text is None:
-        text = format_decimal(value)
-        if len(_FORMATTED) < _FORMATTED_MAX:
-            _FORMATTED[value] = text
-    return text
-
-
 def stream_name(symbol: str, kind: StreamKind) -> str:
     """The wire name of a stream: lowercase symbol, ``@``, suffix (``btcusdt@trade``)."""
     return f"{symbol.lower()}@{kind.value}"
@@ -96,14 +91,6 @@ def parse_stream_name(name: object, symbols: Iterable[str]) -> tuple[str, Stream
         return None
     upper = symbol.upper()
     return (upper, kind) if upper in symbols else None
-
-
-_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
-
-
-def dumps(payload: object) -> str:
-    """Compact JSON, as the exchange sends it."""
-    return _ENCODE(payload)
 
 
 # ---- market data -----------------------------------------------------------------------
@@ -369,93 +356,3 @@ class MarketFeed:
             else:
                 window.clear()
         return out
-
-
-def trade_text(trade: PublicTrade, now_ms: int) -> str:
-    """The ``trade`` event as compact JSON text (equal to ``dumps(trade_payload(...))``)."""
-    maker = "true" if trade.buyer_is_maker else "false"
-    return (
-        f'{{"e":"trade","E":{now_ms},"s":"{trade.symbol}","t":{trade.trade_id},'
-        f'"p":"{fmt(trade.price)}","q":"{fmt(trade.qty)}","T":{trade.time_ms},'
-        f'"m":{maker},"M":true}}'
-    )
-
-
-def trade_payload(trade: PublicTrade, now_ms: int) -> dict[str, Any]:
-    return {
-        "e": "trade",
-        "E": now_ms,
-        "s": trade.symbol,
-        "t": trade.trade_id,
-        "p": fmt(trade.price),
-        "q": fmt(trade.qty),
-        "T": trade.time_ms,
-        "m": trade.buyer_is_maker,
-        "M": True,
-    }
-
-
-# ---- user data -------------------------------------------------------------------------
-
-
-def execution_report_payload(r: ExecutionReport) -> dict[str, Any]:
-    return {
-        "e": "executionReport",
-        "E": r.event_time_ms,
-        "s": r.symbol,
-        "c": r.client_order_id,
-        "S": r.side.value,
-        "o": r.order_type.value,
-        "f": r.time_in_force.value,
-        "q": fmt(r.quantity),
-        "p": fmt(r.price),
-        "P": "0",
-        "F": "0",
-        "g": -1,
-        "C": r.orig_client_order_id,
-        "x": r.execution_type.value,
-        "X": r.status.value,
-        "r": r.reject_reason,
-        "i": r.order_id,
-        "l": fmt(r.last_qty),
-        "z": fmt(r.cumulative_qty),
-        "L": fmt(r.last_price),
-        "n": fmt(r.commission),
-        "N": r.commission_asset,
-        "T": r.transaction_time_ms,
-        "t": r.trade_id,
-        "I": 0,
-        "w": r.is_working,
-        "m": r.is_maker,
-        "M": False,
-        "O": r.order_creation_time_ms,
-        "Z": fmt(r.cumulative_quote_qty),
-        "Y": fmt(r.last_qty * r.last_price),
-        "Q": "0",
-        "W": r.order_creation_time_ms if r.is_working else -1,
-        "V": "NONE",
-    }
-
-
-def account_position_payload(p: AccountPosition) -> dict[str, Any]:
-    return {
-        "e": "outboundAccountPosition",
-        "E": p.event_time_ms,
-        "u": p.event_time_ms,
-        "B": [{"a": b.asset, "f": fmt(b.free), "l": fmt(b.locked)} for b in p.balances],
-    }
-
-
-def balance_update_payload(u: BalanceUpdate) -> dict[str, Any]:
-    return {
-        "e": "balanceUpdate",
-        "E": u.event_time_ms,
-        "a": u.asset,
-        "d": fmt(u.delta),
-        "T": u.event_time_ms,
-    }
-
-
-def server_shutdown_payload(now_ms: int) -> dict[str, Any]:
-    """The event sent to every stream client before a planned shutdown."""
-    return {"e": "serverShutdown", "E": now_ms}

@@ -5,7 +5,7 @@ What it is for: :func:`serve_ws_stream` takes one byte stream (a TCP connection 
 handshake over it with trio-websocket and serves the connection: raw streams at
 ``/ws/<stream>`` (or ``/ws`` and ``SUBSCRIBE`` later), combined streams at
 ``/stream?streams=a/b`` (frames wrapped as ``{"stream", "data"}``), and the WebSocket API
-at ``/ws-api/v3``. Each connection gets an :class:`~mmbot.sim.exchange.Outbox` drained by a
+at ``/ws-api/v3``. Each connection gets an :class:`~mmbot.sim.outbox.Outbox` drained by a
 writer task, a pinger (a ping every ``ping_interval_s``; closed without a pong within
 ``pong_timeout_s``) and a 24 h lifetime.
 
@@ -186,8 +186,8 @@ async def serve_ws_stream(exchange: Exchange, stream: trio.abc.Stream) -> None:
                 nursery.cancel_scope.cancel()
     except* (ConnectionClosed, trio.BrokenResourceError, trio.ClosedResourceError):
         pass  # the client went away
-    except* Exception as group:
-        _log.warning("WebSocket connection dropped after an error: %r", group.exceptions[0])
+    except* Exception as group:  # a bug: end this connection only, with the traceback
+        _log.error("WebSocket connection dropped after an unexpected error", exc_info=group)
     finally:
         with trio.move_on_after(settings.close_timeout_s, shield=True):
             await stream.aclose()

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
 from urllib.parse import urlencode
 
+import attrs
 import pytest
 import trio
 import trio.testing
@@ -20,20 +22,14 @@ API_KEY = "test-key"
 API_SECRET = "test-secret-do-not-log"
 
 
-def make_exchange(**overrides: object) -> Exchange:
+def make_exchange(**overrides: Any) -> Exchange:
     config = ExchangeConfig(
         symbols=("BTCUSDT", "ETHUSDT"), seed=7, api_key=API_KEY, api_secret=API_SECRET
     )
-    return Exchange.simulated(ExchangeConfig(**{**_fields(config), **overrides}))
+    return Exchange.simulated(attrs.evolve(config, **overrides))
 
 
-def _fields(config: ExchangeConfig) -> dict[str, object]:
-    import attrs
-
-    return attrs.asdict(config, recurse=False)
-
-
-def signed_query(params: dict[str, object], timestamp: int) -> str:
+def signed_query(params: Mapping[str, object], timestamp: int) -> str:
     query = urlencode({**params, "timestamp": timestamp})
     return f"{query}&signature={sign(API_SECRET, query)}"
 
@@ -77,6 +73,7 @@ async def test_rest_order_shows_up_in_user_data_and_history(
     sub_id = result["subscriptionId"]
 
     bid, _ = exchange.engine.best_bid_ask("BTCUSDT")
+    assert bid is not None
     order = {
         "symbol": "BTCUSDT",
         "side": "BUY",
@@ -238,3 +235,64 @@ def test_bench_sim_quick_prints_its_figures(capsys: pytest.CaptureFixture[str]) 
     out = capsys.readouterr().out
     for label in ("wall time:", "speed-up:", "messages delivered:", "machine:"):
         assert label in out
+
+
+def _run_market(sim_seconds: float, **overrides: Any) -> Exchange:
+    async def main() -> Exchange:
+        exchange = make_exchange(**overrides)
+        async with trio.open_nursery() as nursery:
+            await nursery.start(exchange.run)
+            await trio.sleep(sim_seconds)
+            nursery.cancel_scope.cancel()
+        return exchange
+
+    seed_trio_scheduler(1)
+    return trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))
+
+
+def test_a_bounded_history_stays_small_and_its_digest_covers_everything() -> None:
+    full = _run_market(60.0, history_simulator_accounts=True)
+    bounded = _run_market(60.0, history_simulator_accounts=True, history_max_bulk=100)
+    assert len(full.history) > 1000  # the simulator's accounts, trades and deltas
+    assert len(bounded.history) <= 2 * 100  # nothing but bulk happened: no requests
+    assert bounded.history.digest() == full.history.digest()
+
+
+async def test_a_connection_opened_during_shutdown_does_not_hold_shutdown_for_the_grace(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    exchange = make_exchange()
+    first = exchange.open_outbox(combined=False)
+    exchange.announce_shutdown()
+    waited: list[float] = []
+
+    async def wait_for_shutdown() -> None:
+        start = trio.current_time()
+        with trio.move_on_after(60.0):
+            await exchange.wait_connections_closed()
+        waited.append(trio.current_time() - start)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(wait_for_shutdown)
+        await trio.testing.wait_all_tasks_blocked()
+        late = exchange.open_outbox(combined=False)  # arrives while shutting down
+        assert late.reason == "shutdown"
+        await trio.sleep(1.0)
+        exchange.forget_outbox(late)
+        exchange.forget_outbox(first)
+    assert waited == [pytest.approx(1.0)]
+
+
+async def test_waiting_for_connections_to_close_covers_connections_opened_later(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    exchange = make_exchange()
+    first = exchange.open_outbox(combined=False)
+    exchange.forget_outbox(first)
+    second = exchange.open_outbox(combined=False)  # 0 -> 1 again: a fresh wait
+    with trio.move_on_after(5.0) as waiting:
+        await exchange.wait_connections_closed()
+    assert waiting.cancelled_caught  # the second connection is still open
+    exchange.forget_outbox(second)
+    with trio.fail_after(1.0):
+        await exchange.wait_connections_closed()

@@ -25,6 +25,7 @@ from mmbot.sim.events import (
 )
 from mmbot.sim.history import (
     BULK_KINDS,
+    Entry,
     EntryKind,
     FaultRecord,
     History,
@@ -334,3 +335,69 @@ def test_bounded_history_drops_only_bulk_entries_and_keeps_its_digest(
 def test_bounded_history_rejects_a_zero_bound() -> None:
     with pytest.raises(ValueError, match="max_bulk"):
         History(max_bulk=0)
+
+
+def public_trade(trade_id: int) -> PublicTrade:
+    return PublicTrade("BTCUSDT", trade_id, Decimal("100.00"), Decimal("0.5"), trade_id, True)
+
+
+def test_bounded_history_keeps_at_most_twice_the_bound_of_public_trades() -> None:
+    history = History(max_bulk=10)
+    for i in range(1, 101):
+        history.append_events(i, [public_trade(i)])
+    held = history.entries(EntryKind.PUBLIC_TRADE)
+    assert 10 <= len(held) <= 20
+    assert held[-1].payload == public_trade(100)  # the newest survive
+    assert history.dropped == 100 - len(held)
+
+
+@given(
+    st.lists(
+        st.sampled_from(["request", "delta", "public", "sim-report", "sim-balance", "trade"]),
+        max_size=120,
+    ),
+    st.integers(min_value=1, max_value=8),
+)
+def test_bounded_history_drops_simulator_accounts_events_but_never_the_bots(
+    steps: list[str], max_bulk: int
+) -> None:
+    sim = frozenset({"maker"})
+    bounded = History(max_bulk=max_bulk, bulk_accounts=sim)
+    full = History(bulk_accounts=sim)
+    for i, step in enumerate(steps):
+        for history in (bounded, full):
+            if step == "request":
+                request(history, i)
+            elif step == "delta":
+                history.append_events(i, [delta(i)])
+            elif step == "public":
+                history.append_events(i, [public_trade(i + 1)])
+            elif step == "sim-report":
+                history.append_events(i, [trade(1, i + 1, account="maker")])
+            elif step == "sim-balance":
+                history.append_events(i, [BalanceUpdate("maker", i, "USDT", Decimal(1))])
+            else:
+                history.append_events(i, [trade(1, i + 1)])
+
+    def droppable(entry: Entry) -> bool:
+        return entry.kind in BULK_KINDS or getattr(entry.payload, "account", None) in sim
+
+    kept = [e for e in full.entries() if not droppable(e)]
+    assert [e for e in bounded.entries() if not droppable(e)] == kept
+    held = [e for e in bounded.entries() if droppable(e)]
+    every = [e for e in full.entries() if droppable(e)]
+    assert min(max_bulk, len(every)) <= len(held) <= 2 * max_bulk
+    assert held == every[len(every) - len(held) :]  # the newest survive
+    assert bounded.dropped == len(every) - len(held)
+    assert bounded.digest() == full.digest()  # the digest still covers dropped entries
+    assert bounded.fills("bot") == full.fills("bot")
+    assert bounded.requests() == full.requests()
+    assert bounded.executions("maker") == [e.payload for e in held if e.kind is EntryKind.EXECUTION]
+
+
+def test_requests_of_a_bulk_account_are_never_dropped() -> None:
+    history = History(max_bulk=1, bulk_accounts=frozenset({"bot"}))
+    for i in range(10):
+        request(history, i)
+        history.append_events(i, [delta(i)])
+    assert len(history.requests("bot")) == 10

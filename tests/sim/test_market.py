@@ -104,7 +104,9 @@ def test_default_market_falls_back_to_a_generic_instrument(
     assert (instrument.base_asset, instrument.quote_asset) == (base, quote)
 
 
-@pytest.mark.parametrize("symbol", ["btcusdt", "BTC-USDT", "USDT", "BTCXYZ", "", "B" * 30])
+@pytest.mark.parametrize(
+    "symbol", ["btcusdt", "BTC-USDT", "USDT", "BTCXYZ", "", "B" * 30, "BTCUSDT\n"]
+)
 def test_unknown_symbol_formats_are_refused_clearly(symbol: str) -> None:
     with pytest.raises(ValueError, match="unknown symbol format"):
         default_market([symbol])

@@ -9,6 +9,7 @@ import selectors
 import signal
 import subprocess
 import sys
+from collections.abc import Mapping
 from decimal import Decimal
 from urllib.parse import urlencode
 
@@ -26,7 +27,7 @@ API_KEY = "serve-key"
 API_SECRET = "serve-secret-do-not-log"
 
 
-def signed(params: dict[str, object], timestamp: int) -> str:
+def signed(params: Mapping[str, object], timestamp: int) -> str:
     query = urlencode({**params, "timestamp": timestamp})
     return f"{query}&signature={sign(API_SECRET, query)}"
 
@@ -56,6 +57,7 @@ async def test_orders_depth_diffs_and_user_data_over_real_sockets() -> None:
 
             # Place and cancel an order over signed REST; the user stream reports both.
             bid, _ = exchange.engine.best_bid_ask("BTCUSDT")
+            assert bid is not None
             order = {
                 "symbol": "BTCUSDT",
                 "side": "BUY",
@@ -150,6 +152,7 @@ def test_serve_process_prints_urls_answers_and_exits_cleanly_on_signal(stop: int
         assert rest and re.search(r"WS API:\s+ws://127\.0\.0\.1:\d+/ws-api/v3", banner)
         secret = re.search(r"API secret:\s+(\S+)", banner)
         assert secret, "generated credentials are shown once"
+        assert re.search(r"History:.* 50000\.\.100000 ", banner), "the default bound is shown"
         answer = httpx.get(f"{rest.group(1)}/api/v3/time", timeout=10)
         assert answer.status_code == 200 and "serverTime" in answer.json()
         assert secret.group(1) not in answer.text
@@ -171,6 +174,7 @@ def test_serve_process_prints_urls_answers_and_exits_cleanly_on_signal(stop: int
         (["--rest-port", "70000"], "port"),
         (["--api-key", "k"], "both"),
         (["--seed", "x"], "seed"),
+        (["--history-max-bulk", "0"], "history"),
     ],
 )
 def test_bad_arguments_are_refused_before_binding(args: list[str], complaint: str) -> None:
@@ -183,3 +187,26 @@ def test_bad_arguments_are_refused_before_binding(args: list[str], complaint: st
     assert proc.returncode == 2
     assert complaint in proc.stderr.lower()
     assert "Traceback" not in proc.stderr and "REST base" not in proc.stdout
+
+
+def _parsed_serve_config(*args: str) -> ExchangeConfig:
+    import argparse
+
+    from mmbot.sim.serve_cli import add_serve_parser, build_config
+
+    parser = argparse.ArgumentParser()
+    add_serve_parser(parser.add_subparsers())
+    config: ExchangeConfig = build_config(parser.parse_args(["serve", *args])).exchange_config
+    return config
+
+
+def test_serve_bounds_its_history_by_default() -> None:
+    from mmbot.sim.serve_cli import DEFAULT_HISTORY_MAX_BULK
+
+    config = _parsed_serve_config()
+    assert config.history_max_bulk == DEFAULT_HISTORY_MAX_BULK
+    assert config.history_simulator_accounts is False
+
+
+def test_serve_history_bound_can_be_set() -> None:
+    assert _parsed_serve_config("--history-max-bulk", "500").history_max_bulk == 500

@@ -201,7 +201,7 @@ def test_combined_property_can_be_read_and_set() -> None:
 
 def test_bad_control_frames_get_error_answers_and_change_nothing() -> None:
     s = session("btcusdt@trade")
-    cases = {
+    cases: dict[str | bytes, int] = {
         "not json": 3,
         b"\xff\xfe": 3,
         "[1, 2]": 2,
@@ -219,3 +219,12 @@ def test_bad_control_frames_get_error_answers_and_change_nothing() -> None:
         assert outcome.reply["error"]["code"] == code, frame
         assert "id" in outcome.reply
     assert s.subscriptions == ["btcusdt@trade"] and s.combined is False
+
+
+def test_a_string_request_id_must_be_letters_and_digits_only_to_its_end() -> None:
+    s = session()
+    for bad in ("abc\n", "abc\r\n", "\nabc", "ab c", "a" * 37, ""):
+        outcome = s.handle(json.dumps({"method": "LIST_SUBSCRIPTIONS", "id": bad}))
+        assert outcome.reply["error"]["code"] == 2, repr(bad)
+    good = s.handle(json.dumps({"method": "LIST_SUBSCRIPTIONS", "id": "A" * 36}))
+    assert good.reply == {"result": [], "id": "A" * 36}

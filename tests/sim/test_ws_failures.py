@@ -1,0 +1,102 @@
+"""Bugs inside the WebSocket side are answered or logged with their traceback, never hidden."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+
+import pytest
+import trio
+import trio.testing
+from trio_websocket import ConnectionClosed
+
+from mmbot.sim import ws_app
+from mmbot.sim.dialect import WsApiSession
+from mmbot.sim.exchange import Exchange, ExchangeConfig
+from mmbot.sim.history import EntryKind, RequestRecord
+from mmbot.sim.inprocess import InProcessExchange
+from mmbot.sim.stream_control import StreamSession
+
+
+@pytest.fixture
+async def running(
+    autojump_clock: trio.testing.MockClock,
+) -> AsyncIterator[tuple[Exchange, trio.Nursery]]:
+    exchange = Exchange.simulated(ExchangeConfig(symbols=("BTCUSDT",), seed=5))
+    async with trio.open_nursery() as nursery:
+        await nursery.start(exchange.run)
+        yield exchange, nursery
+        nursery.cancel_scope.cancel()
+
+
+def _failing_on(exchange: Exchange, method: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the dialect raise (a bug) on one WebSocket API method."""
+    original = exchange.dialect.handle_ws_api
+
+    def handle(message: object, session: WsApiSession, now_ms: int) -> dict[str, object]:
+        if isinstance(message, str) and method in message:
+            raise RuntimeError("bug in the dialect")
+        return original(message, session, now_ms)
+
+    monkeypatch.setattr(exchange.dialect, "handle_ws_api", handle)
+
+
+async def test_a_failing_ws_api_frame_is_answered_minus_1000_and_the_socket_stays_open(
+    running: tuple[Exchange, trio.Nursery],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    exchange, nursery = running
+    _failing_on(exchange, "time", monkeypatch)
+    ws = await InProcessExchange(exchange).connect_ws(nursery, "/ws-api/v3")
+    await ws.send_message(json.dumps({"id": "a1", "method": "time"}))
+    with trio.fail_after(5):
+        answer = json.loads(await ws.get_message())
+    assert answer["id"] == "a1" and answer["status"] == 400
+    assert answer["error"]["code"] == -1000
+    await ws.send_message(json.dumps({"id": 2, "method": "ping"}))
+    with trio.fail_after(5):
+        assert json.loads(await ws.get_message())["status"] == 200  # still connected
+    await ws.aclose()
+    failed = [e.payload for e in exchange.history.entries(EntryKind.REQUEST)]
+    assert isinstance(failed[0], RequestRecord)
+    assert (failed[0].method, failed[0].status, failed[0].error_code) == ("time", 400, -1000)
+    logged = [r for r in caplog.records if r.exc_info is not None]
+    assert logged and "bug in the dialect" in caplog.text
+
+
+async def test_an_unparsable_failing_frame_is_answered_without_an_id(
+    running: tuple[Exchange, trio.Nursery], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exchange, nursery = running
+    _failing_on(exchange, "garbage", monkeypatch)
+    ws = await InProcessExchange(exchange).connect_ws(nursery, "/ws-api/v3")
+    await ws.send_message("garbage{")
+    with trio.fail_after(5):
+        answer = json.loads(await ws.get_message())
+    assert answer["id"] is None and answer["error"]["code"] == -1000
+    await ws.aclose()
+
+
+async def test_a_connection_ended_by_a_bug_is_logged_with_its_traceback(
+    running: tuple[Exchange, trio.Nursery],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    exchange, nursery = running
+
+    def broken(self: StreamSession, message: str | bytes) -> None:
+        raise RuntimeError("bug in stream control")
+
+    monkeypatch.setattr(StreamSession, "handle", broken)
+    ws = await InProcessExchange(exchange).connect_ws(nursery, "/ws/btcusdt@trade")
+    await ws.send_message('{"method": "LIST_SUBSCRIPTIONS", "id": 1}')
+    with trio.fail_after(5), pytest.raises(ConnectionClosed):
+        while True:
+            await ws.get_message()
+    await trio.sleep(1.0)  # the server side ends the connection and logs (simulated time)
+    (record,) = [r for r in caplog.records if r.name == ws_app.__name__]
+    assert record.levelno >= logging.WARNING
+    assert record.exc_info is not None
+    assert "bug in stream control" in caplog.text  # the traceback names the cause

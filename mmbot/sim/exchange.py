@@ -133,7 +133,7 @@ class Exchange:
     def create(cls, config: ExchangeConfig, *, clock: EpochClock) -> Exchange:
         """Build every part from ``config``; ``clock`` gives exchange time."""
         instruments, market_configs = default_market(config.symbols)
-        engine = MatchingEngine(instruments, config.fees)
+        engine = MatchingEngine(instruments, config.fees, no_trade_history=SIMULATOR_ACCOUNTS)
         history = History(max_bulk=config.history_max_bulk, bulk_accounts=SIMULATOR_ACCOUNTS)
         market = MarketSimulator(engine, market_configs, derive_rng(config.seed, "market"))
         balances = config.balances

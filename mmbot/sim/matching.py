@@ -42,7 +42,8 @@ Choices, following Binance where it is documented:
   and ``trades`` answer ``[]``; ``depth``, ``best_bid_ask`` and ``set_symbol_status`` raise
   ``KeyError`` (the dialect layer checks the symbol first).
 - Closed orders stay queryable for the last ``closed_order_retention`` of them per symbol;
-  ``trades`` keeps at least the last ``trade_retention`` trades per account and symbol.
+  ``trades`` keeps at least the last ``trade_retention`` trades per account and symbol, and
+  none for the accounts named in ``no_trade_history`` (the market simulator's own).
   Both are kept as plain tuples, which CPython's garbage collector stops tracking.
 """
 

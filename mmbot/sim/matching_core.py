@@ -13,7 +13,7 @@ matched pair of ledger changes (assets are conserved to the atom).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from decimal import Decimal
 
 from mmbot.model import ExecutionType, Instrument, OrderStatus, OrderType, Side, TimeInForce
@@ -67,6 +67,7 @@ class EngineCore:
         *,
         closed_order_retention: int = 100_000,
         trade_retention: int = 100_000,
+        no_trade_history: Collection[str] = (),
     ) -> None:
         self._maker = Rate(fees.maker_rate)
         self._taker = Rate(fees.taker_rate)
@@ -78,6 +79,8 @@ class EngineCore:
         self._events: list[EngineEvent] = []
         self._closed_retention = closed_order_retention
         self._trade_retention = trade_retention
+        # accounts whose trades are never asked for (the market simulator's): keep none
+        self._no_trade_history = frozenset(no_trade_history)
 
     def _atoms(self, amount: Decimal) -> int:
         atoms = self._ledger.to_atoms(amount)
@@ -342,12 +345,13 @@ class EngineCore:
                 now_ms,
                 is_maker,
             )
-            trades = st.trades.get(order.account)
-            if trades is None:
-                trades = st.trades[order.account] = []
-            trades.append(record)
-            if len(trades) > 2 * self._trade_retention:
-                del trades[: -self._trade_retention]
+            if order.account not in self._no_trade_history:
+                trades = st.trades.get(order.account)
+                if trades is None:
+                    trades = st.trades[order.account] = []
+                trades.append(record)
+                if len(trades) > 2 * self._trade_retention:
+                    del trades[: -self._trade_retention]
             if result is None:  # the taker's fill, for PlaceResult.fills
                 result = trade_view(record, order.account, order.symbol, units)
         events.append(PublicTrade(inst.symbol, trade_id, dec_price, dec_qty, now_ms, maker.is_buy))

@@ -398,3 +398,15 @@ def test_new_report_has_no_trade(engine: MatchingEngine) -> None:
         None,
     )
     assert (new.last_qty, new.cumulative_qty, new.reject_reason) == (0, 0, "NONE")
+
+
+def test_accounts_without_trade_history_keep_no_trade_records_but_still_trade() -> None:
+    e = MatchingEngine([BTC, ETH], FEES, no_trade_history={"sim"})
+    for account in ("alice", "sim"):
+        e.open_account(account, dict(START))
+    placed(e.place(limit("sim", Side.SELL, "1", "100", "s1"), 1))
+    fill = placed(e.place(limit("alice", Side.BUY, "1", "100", "a1"), 2))
+    assert fill.order.status is OrderStatus.FILLED and len(fill.fills) == 1
+    assert [t.qty for t in e.trades("alice", SYM)] == [D("1")]
+    assert e.trades("sim", SYM) == []
+    assert e.query("sim", SYM, client_order_id="s1").status is OrderStatus.FILLED  # type: ignore[union-attr]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
@@ -240,8 +241,13 @@ async def _serve(
     finally:
         exchange.forget_outbox(outbox)
         code, reason = close[0] if close else (CLOSE_NORMAL, "")
-        with trio.move_on_after(settings.close_timeout_s, shield=True):
+        if trio.current_effective_deadline() == -math.inf:
+            # cancelled: the reader that would read the peer's close reply is cancelled
+            # too, so waiting could only time out; an unshielded aclose closes at once
             await ws.aclose(code, reason)
+        else:
+            with trio.move_on_after(settings.close_timeout_s, shield=True):
+                await ws.aclose(code, reason)
 
 
 async def _writer(

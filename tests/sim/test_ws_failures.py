@@ -100,3 +100,19 @@ async def test_a_connection_ended_by_a_bug_is_logged_with_its_traceback(
     assert record.levelno >= logging.WARNING
     assert record.exc_info is not None
     assert "bug in stream control" in caplog.text  # the traceback names the cause
+
+
+@pytest.mark.parametrize("resource", ["/ws-api/v3", "/ws/btcusdt@trade"])
+async def test_a_cancelled_connection_closes_at_once_not_after_the_close_timeout(
+    running: tuple[Exchange, trio.Nursery], resource: str
+) -> None:
+    exchange, _ = running
+    assert exchange.config.streams.close_timeout_s >= 1.0
+    async with trio.open_nursery() as client:
+        await InProcessExchange(exchange).connect_ws(client, resource)
+        await trio.sleep(1)
+        start = trio.current_time()
+        client.cancel_scope.cancel()
+    assert trio.current_time() - start < 0.1
+    with trio.fail_after(1):
+        await exchange.wait_connections_closed()

@@ -15,7 +15,7 @@ import trio
 import trio.testing
 from test_streams_support import API_KEY, API_SECRET, RestStub, TapConnector, exchange_config
 
-from mmbot.sim.exchange import Exchange, StreamSettings
+from mmbot.sim.exchange import Exchange
 from mmbot.sim.inprocess import InProcessExchange
 from mmbot.venue.binance.streams import MarketStreams, MarketStreamsConfig
 from mmbot.venue.binance.user import UserStream, UserStreamConfig
@@ -25,7 +25,8 @@ PROMPT_S = 0.01  # well under the default close_timeout_s (2 s)
 
 
 def quick_server() -> Exchange:
-    return Exchange.simulated(exchange_config(streams=StreamSettings(close_timeout_s=0.001)))
+    # the exchange's own close timeout stays at its default: its side closes at once too
+    return Exchange.simulated(exchange_config())
 
 
 async def test_cancelled_market_streams_close_the_socket_at_once(

@@ -274,17 +274,22 @@ def decode_user_event(raw: object) -> UserEvent:
 
 @attrs.frozen
 class WsApiResponse:
-    """A WebSocket API answer. ``result`` is raw JSON shaped like the REST answer."""
+    """A WebSocket API answer. ``result`` is raw JSON shaped like the REST answer.
+
+    ``retry_after`` (s): for a 429/418, how long the venue asks us to wait, from the error's
+    ``data`` ``{"serverTime", "retryAfter"}`` (both epoch ms); None when it did not say.
+    """
 
     request_id: int | str | None
     status: int
     result: Any = None
     error: tuple[int, str] | None = None
+    retry_after: float | None = None
 
     def failure(self) -> VenueResult[NoReturn]:
         """The FAILED/UNKNOWN result of an error answer (same rules as REST)."""
         code, msg = self.error if self.error else (None, f"HTTP-like status {self.status}")
-        return failure_result(self.status, code, msg)
+        return failure_result(self.status, code, msg, retry_after=self.retry_after)
 
 
 @attrs.frozen
@@ -301,8 +306,23 @@ def decode_ws_api_message(raw: object) -> WsApiResponse | UserEventMessage:
         return UserEventMessage(_opt_int(d.get("subscriptionId")), _user_event(_dict(d["event"])))
     status = _int(d["status"])
     if "error" in d:
-        return WsApiResponse(d.get("id"), status, None, decode_error(d["error"]))
+        error = d["error"]
+        return WsApiResponse(
+            d.get("id"), status, None, decode_error(error), _ws_retry_after(error)
+        )  # fmt: skip
     return WsApiResponse(d.get("id"), status, d.get("result"))
+
+
+def _ws_retry_after(error: object) -> float | None:
+    """Seconds to wait from an error's ``data`` ``{"serverTime", "retryAfter"}`` (epoch ms),
+    never negative; None if the error carries no such data (most errors do not)."""
+    data = error.get("data") if type(error) is dict else None
+    if type(data) is not dict:
+        return None
+    server, retry = data.get("serverTime"), data.get("retryAfter")
+    if type(server) is not int or type(retry) is not int:
+        return None
+    return max(0, retry - server) / 1000
 
 
 # ---- errors and outcomes --------------------------------------------------------------

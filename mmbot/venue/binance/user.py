@@ -9,12 +9,20 @@ subscribers in order (:meth:`UserStream.events`, the shape of ``Venue.user_strea
 
 When the connection breaks (closed, silent, refused, or the venue sends
 ``eventStreamTerminated``) subscribers get one :class:`StreamGap`; the stream reconnects with
-backoff and jitter (injected RNG), subscribes again, then reconciles over REST: per symbol,
-open orders and the account's trades since the last trade delivered, and the final state of
-orders that are no longer open. It delivers what was missed exactly once, then
-:class:`Resynced`. Live events that arrive during the reconcile wait in an inbox and are
-delivered after it, so order is kept. The first subscription reconciles too (trades since the
-stream started, open orders never acknowledged), without a gap.
+backoff and jitter (injected RNG), subscribes again, then reconciles over REST
+(``user_reconcile.py``): per symbol, open orders, the account's trades since the last trade
+delivered (paged forward with ``fromId``) and the final state of orders that are no longer
+open. It delivers what was missed exactly once, then :class:`Resynced`. Live events that
+arrive during the reconcile wait in an inbox and are delivered after it, so order is kept.
+The first subscription reconciles too (trades since the stream started, open orders never
+acknowledged), without a gap.
+
+Every way a session can end is a reconnect, never the end of :meth:`UserStream.run`: a
+refused subscription (bad key or signature, -1021, a 429), no answer to it, a socket that
+breaks during it, a REST call of the reconcile that fails (5xx, 429, open breaker), or more
+missed trades than ``max_trade_pages`` pages (what was read is delivered; the next session
+carries on from there). Backoff grows while sessions keep failing, and a ``retry_after`` the
+venue or a breaker gave is waited out before the next attempt.
 
 What it must never do: put the API key or secret into a log, repr or exception; swallow
 ``trio.Cancelled``; drop a subscriber's event silently (a slow subscriber slows delivery;
@@ -27,21 +35,14 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, NoReturn, Protocol
+from typing import TYPE_CHECKING
 
 import attrs
 import trio
 import trio.lowlevel
 
 from mmbot.resilience.backoff import exponential
-from mmbot.venue.base import (
-    OrderInfo,
-    OrderRef,
-    Resynced,
-    StreamGap,
-    UserEvent,
-    VenueResult,
-)
+from mmbot.venue.base import Resynced, StreamGap, UserEvent
 from mmbot.venue.binance.codec import (
     CodecError,
     UserEventMessage,
@@ -50,6 +51,7 @@ from mmbot.venue.binance.codec import (
     encode_ws_request,
 )
 from mmbot.venue.binance.signing import sign, ws_signing_payload
+from mmbot.venue.binance.user_reconcile import ReconcileFailed, UserRest, missed_events
 from mmbot.venue.binance.user_state import UserStreamState
 from mmbot.venue.binance.ws import (
     CONNECT_ERRORS,
@@ -62,30 +64,11 @@ from mmbot.venue.binance.ws import (
 if TYPE_CHECKING:
     import random
 
-    from mmbot.model import Fill
+__all__ = ["UserRest", "UserStream", "UserStreamConfig", "UserStreamStatistics"]
 
 _log = logging.getLogger(__name__)
 
 SUBSCRIBE = "userDataStream.subscribe.signature"
-
-
-class UserRest(Protocol):
-    """What the user stream needs from the REST client to reconcile after a gap."""
-
-    async def open_orders(
-        self, symbol: str | None = None
-    ) -> VenueResult[tuple[OrderInfo, ...]]: ...
-
-    async def trades(
-        self,
-        symbol: str,
-        *,
-        order_id: int | None = None,
-        from_id: int | None = None,
-        limit: int = 500,
-    ) -> VenueResult[tuple[Fill, ...]]: ...
-
-    async def query_order(self, ref: OrderRef) -> VenueResult[OrderInfo]: ...
 
 
 @attrs.frozen
@@ -103,8 +86,12 @@ class UserStreamConfig:
     reconnect_base_s: float = 0.5
     reconnect_cap_s: float = 30.0
     stable_after_s: float = 60.0
+    #: myTrades page size, and the most pages one reconcile reads per symbol (past that the
+    #: session ends and the next one carries on from the last trade delivered).
     trades_page: int = 500
     max_trade_pages: int = 20
+    #: Ended orders remembered (``UserStreamState``); older ones are forgotten.
+    retained_terminal_orders: int = 1_000
     inbox_size: int = 100_000
     subscriber_buffer: int = 1_000
     close_timeout_s: float = 2.0
@@ -139,7 +126,11 @@ class UserStream:
     rest: UserRest
     now_ms: Callable[[], int]  # exchange epoch ms (server-time corrected)
     rng: random.Random
-    state: UserStreamState = attrs.field(factory=UserStreamState)
+    state: UserStreamState = attrs.field(
+        default=attrs.Factory(
+            lambda self: UserStreamState(self.config.retained_terminal_orders), takes_self=True
+        )
+    )
     _subscribers: list[trio.MemorySendChannel[UserEvent]] = attrs.field(factory=list, init=False)
     _gap_open: bool = attrs.field(default=False, init=False)
     _live: bool = attrs.field(default=False, init=False)
@@ -149,6 +140,7 @@ class UserStream:
     _closed: bool = attrs.field(default=False, init=False)
     _counts: dict[str, int] = attrs.field(factory=dict, init=False)
     _live_changed: trio.Event = attrs.field(factory=trio.Event, init=False)
+    _hold_s: float = attrs.field(default=0.0, init=False)  # least wait before reconnecting
 
     # ---- consumers -------------------------------------------------------------------
 
@@ -200,7 +192,9 @@ class UserStream:
                     attempt = 0
                 attempt += 1
                 delay = exponential(attempt, base=cfg.reconnect_base_s, cap=cfg.reconnect_cap_s)
-                await trio.sleep(delay / 2 + self.rng.random() * delay / 2)
+                delay = delay / 2 + self.rng.random() * delay / 2
+                hold, self._hold_s = self._hold_s, 0.0
+                await trio.sleep(max(delay, hold))
         finally:
             self._closed = True
             self._set_live(False)
@@ -234,8 +228,6 @@ class UserStream:
                 self._count("connections")
                 try:
                     result = await self._serve(ws)
-                except _SessionEnded as ended:
-                    result = (ended.reason, ended.planned)
                 finally:
                     self._count("disconnects")
                     try:  # close first (the reader must be alive for the handshake)...
@@ -252,8 +244,14 @@ class UserStream:
         )
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._reader, ws, inbox_send)
+            # Caught here, inside the nursery: once out of it, trio would have wrapped the
+            # exception in an ExceptionGroup that no plain ``except`` above matches.
             try:
                 return await self._subscriptions(ws, inbox)
+            except _SessionEnded as ended:
+                return ended.reason, ended.planned
+            except CONNECTION_ERRORS as exc:  # a send on a socket that just broke
+                return f"connection closed: {type(exc).__name__}", False
             finally:
                 nursery.cancel_scope.cancel()
 
@@ -315,6 +313,8 @@ class UserStream:
                 elif item.request_id == request_id:
                     if item.error is not None or item.status != 200:
                         code, msg = item.error or (None, f"status {item.status}")
+                        if item.retry_after is not None:  # 429/418: the venue said when
+                            self._hold_s = max(self._hold_s, item.retry_after)
                         raise _SessionEnded(f"subscription refused: {code} {msg}")
                     self._count("subscriptions")
                     return early
@@ -375,48 +375,32 @@ class UserStream:
     # ---- reconcile -------------------------------------------------------------------
 
     async def _reconcile(self) -> None:
-        """Deliver what REST says was missed, per symbol (raises _SessionEnded on failure)."""
+        """Deliver what REST says was missed, per symbol (``user_reconcile.py``). Raises
+        _SessionEnded when a REST call fails, and when the missed trades did not fit in
+        ``max_trade_pages`` pages: what was read is delivered first, so the next session
+        carries on from there."""
+        cfg = self.config
         self._count("reconciles")
-        symbols = sorted(set(self.config.symbols) | self.state.symbols())
-        for symbol in symbols:
-            opened = await self.rest.open_orders(symbol)
-            if not opened.is_ok or opened.value is None:
-                self._fail_reconcile(f"open orders of {symbol}", opened)
-            fills = await self._missed_fills(symbol)
-            finals: dict[int, OrderInfo] = {}
-            for order_id in self.state.orders_to_query(symbol, opened.value, fills):
-                answer = await self.rest.query_order(OrderRef(symbol, order_id=order_id))
-                if answer.is_ok and answer.value is not None:
-                    finals[order_id] = answer.value
-                elif answer.code != -2013:  # -2013: no such order (nothing to report)
-                    self._fail_reconcile(f"order {order_id} of {symbol}", answer)
-            missed = self.state.reconcile(symbol, opened.value, fills, finals, self.now_ms())
+        for symbol in sorted(set(cfg.symbols) | self.state.symbols()):
+            try:
+                missed, complete = await missed_events(
+                    self.rest, self.state, symbol, now_ms=self.now_ms(),
+                    started_ms=self._started_ms or 0, trades_page=cfg.trades_page,
+                    max_trade_pages=cfg.max_trade_pages,
+                )  # fmt: skip
+            except ReconcileFailed as exc:
+                self._count("reconcile_failures")
+                if exc.retry_after is not None:  # the venue or a breaker said when
+                    self._hold_s = max(self._hold_s, exc.retry_after)
+                raise _SessionEnded(str(exc)) from None
             for event in missed:
                 await self._emit(event)
-
-    async def _missed_fills(self, symbol: str) -> list[Fill]:
-        cfg = self.config
-        last = self.state.last_trade_id(symbol)
-        if last is None:  # nothing delivered yet: the newest page, since the stream started
-            page = await self.rest.trades(symbol, limit=cfg.trades_page)
-            if not page.is_ok or page.value is None:
-                self._fail_reconcile(f"trades of {symbol}", page)
-            since = self._started_ms or 0
-            return [f for f in page.value if f.time_ms >= since]
-        fills: list[Fill] = []
-        for _ in range(cfg.max_trade_pages):
-            page = await self.rest.trades(symbol, from_id=last + 1, limit=cfg.trades_page)
-            if not page.is_ok or page.value is None:
-                self._fail_reconcile(f"trades of {symbol}", page)
-            fills.extend(page.value)
-            if len(page.value) < cfg.trades_page:
-                break
-            last = max(f.trade_id for f in page.value)
-        return fills
-
-    def _fail_reconcile(self, what: str, result: VenueResult[object]) -> NoReturn:
-        self._count("reconcile_failures")
-        raise _SessionEnded(f"reconcile failed ({what}): {result.outcome.name} {result.reason}")
+            if not complete:
+                self._count("reconcile_failures")
+                raise _SessionEnded(
+                    f"reconcile incomplete: {symbol} has more missed trades than "
+                    f"{cfg.max_trade_pages} pages; continuing in the next session"
+                )
 
     # ---- delivery --------------------------------------------------------------------
 

@@ -13,13 +13,24 @@ What it must never do: I/O, read a clock or an RNG (``now_ms`` is passed in), dr
 has not delivered, or deliver one twice.
 
 Theory of operation: one :class:`_Order` per (symbol, order id) remembers the order's terms,
-its delivered cumulative quantity, whether ``NEW`` was delivered and its terminal status.
-Live events pass through :meth:`on_event`; REST answers pass through :meth:`reconcile`;
-both update the same records, so a fill seen by one is a duplicate for the other.
+its delivered cumulative quantity and trade ids, whether ``NEW`` was delivered and its
+terminal status. Live events pass through :meth:`on_event`; REST answers pass through
+:meth:`reconcile`; both update the same records, so a fill seen by one is a duplicate for
+the other.
+
+Bounded memory: an order whose terminal state was delivered is kept while it is among the
+newest ``retained_terminal_orders`` such orders, then forgotten with its trade ids. Per symbol,
+watermarks remember the largest order id and trade id forgotten; an event of an order no
+longer tracked is a duplicate when its id is at or below them. That is exact because the venue
+numbers orders and trades in increasing order and sends each account's events in that order
+(a fill of an order we never saw cannot come after a later trade of a forgotten order); the
+retention window absorbs any reordering across a reconnect (live events wait behind the
+reconcile). Orders still open are never forgotten.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 
@@ -57,6 +68,8 @@ class _Order:
     cumulative_quote_qty: Decimal = ZERO
     acknowledged: bool = False  # an OrderAccepted (NEW) was delivered
     terminal: OrderStatus | None = None  # set once a terminal state was delivered
+    # Invariant: the trade ids of this order's fills that were delivered.
+    trade_ids: set[int] = attrs.field(factory=set)
 
     @classmethod
     def from_report(cls, r: ExecutionReport) -> _Order:
@@ -94,12 +107,17 @@ class UserStreamStatistics:
 class UserStreamState:
     """The delivery filter and reconcile planner (see the module docstring)."""
 
-    # Invariant: holds exactly the keys of fills delivered.
-    _fills: set[tuple[str, int, int]] = attrs.field(factory=set)
-    _orders: dict[tuple[str, int], _Order] = attrs.field(factory=dict)
+    #: Orders with a delivered terminal state kept before the oldest are forgotten.
+    retained_terminal_orders: int = attrs.field(default=1_000, validator=attrs.validators.ge(0))
+    _orders: dict[tuple[str, int], _Order] = attrs.field(factory=dict, init=False)
+    # Invariant: exactly the keys of tracked orders with a terminal state, oldest first.
+    _ended_keys: deque[tuple[str, int]] = attrs.field(factory=deque, init=False)
     # Invariant: per symbol, the largest trade id delivered.
-    _last_trade_id: dict[str, int] = attrs.field(factory=dict)
-    _counts: dict[str, int] = attrs.field(factory=dict)
+    _last_trade_id: dict[str, int] = attrs.field(factory=dict, init=False)
+    # Invariant: per symbol, the largest order id / trade id of the orders forgotten.
+    _forgotten_order_id: dict[str, int] = attrs.field(factory=dict, init=False)
+    _forgotten_trade_id: dict[str, int] = attrs.field(factory=dict, init=False)
+    _counts: dict[str, int] = attrs.field(factory=dict, init=False)
 
     # ---- queries ----------------------------------------------------------------------
 
@@ -110,7 +128,18 @@ class UserStreamState:
         return {symbol for symbol, _ in self._orders} | set(self._last_trade_id)
 
     def has_fill(self, key: tuple[str, int, int]) -> bool:
-        return key in self._fills
+        """Whether the fill (symbol, order id, trade id) was delivered."""
+        symbol, order_id, trade_id = key
+        order = self._orders.get((symbol, order_id))
+        if order is not None:
+            return trade_id in order.trade_ids
+        return trade_id <= self._forgotten_trade_id.get(symbol, -1)
+
+    def tracked_orders(self) -> int:
+        return len(self._orders)
+
+    def tracked_fills(self) -> int:
+        return sum(len(order.trade_ids) for order in self._orders.values())
 
     def live_order_ids(self, symbol: str) -> list[int]:
         """Orders of ``symbol`` whose terminal state has not been delivered."""
@@ -126,7 +155,7 @@ class UserStreamState:
         open_ids = {o.order_id for o in open_orders}
         wanted = {oid for oid in self.live_order_ids(symbol) if oid not in open_ids}
         for fill in fills:
-            if fill.key not in self._fills and fill.order_id not in open_ids:
+            if not self.has_fill(fill.key) and fill.order_id not in open_ids:
                 wanted.add(fill.order_id)
         return sorted(wanted)
 
@@ -150,12 +179,14 @@ class UserStreamState:
         key = (report.symbol, report.order_id)
         order = self._orders.get(key)
         if order is None:
+            if self._forgotten(event):
+                return None
             order = self._orders[key] = _Order.from_report(report)
         if isinstance(event, OrderFilled):
-            if event.fill.key in self._fills:
+            if event.fill.trade_id in order.trade_ids:
                 self._count("duplicate_fills")
                 return None
-            self._remember_fill(event.fill)
+            self._remember_fill(order, event.fill)
         elif isinstance(event, OrderAccepted):
             if order.acknowledged and report.execution_type is ExecutionType.NEW:
                 self._count("duplicate_states")
@@ -181,15 +212,44 @@ class UserStreamState:
         if order.quantity == ZERO and report.quantity > ZERO:
             order.quantity = report.quantity
         if not report.status.is_open:
-            order.terminal = report.status
+            self._end(order, report.status)
         self._count("delivered")
         return event
 
-    def _remember_fill(self, fill: Fill) -> None:
-        self._fills.add(fill.key)
+    def _remember_fill(self, order: _Order, fill: Fill) -> None:
+        order.trade_ids.add(fill.trade_id)
         last = self._last_trade_id.get(fill.symbol)
         if last is None or fill.trade_id > last:
             self._last_trade_id[fill.symbol] = fill.trade_id
+
+    # ---- forgetting ended orders --------------------------------------------------------
+
+    def _forgotten(self, event: OrderEvent) -> bool:
+        """Whether ``event`` (of an order not tracked) belongs to a forgotten order."""
+        report = event.report
+        if isinstance(event, OrderFilled):
+            if event.fill.trade_id <= self._forgotten_trade_id.get(report.symbol, -1):
+                self._count("duplicate_fills")
+                return True
+        elif report.order_id <= self._forgotten_order_id.get(report.symbol, -1):
+            self._count("duplicate_states")
+            return True
+        return False
+
+    def _end(self, order: _Order, status: OrderStatus) -> None:
+        """Record ``order``'s terminal state; forget the oldest ended orders past retention."""
+        if order.terminal is None:
+            self._ended_keys.append((order.symbol, order.order_id))
+        order.terminal = status
+        while len(self._ended_keys) > self.retained_terminal_orders:
+            old = self._orders.pop(self._ended_keys.popleft())
+            symbol = old.symbol
+            if old.order_id > self._forgotten_order_id.get(symbol, -1):
+                self._forgotten_order_id[symbol] = old.order_id
+            if old.trade_ids:
+                top = max(old.trade_ids)
+                if top > self._forgotten_trade_id.get(symbol, -1):
+                    self._forgotten_trade_id[symbol] = top
 
     # ---- reconcile --------------------------------------------------------------------
 
@@ -200,10 +260,14 @@ class UserStreamState:
         fills: Sequence[Fill],
         final_states: Mapping[int, OrderInfo],
         now_ms: int,
+        *,
+        terminals: bool = True,
     ) -> list[UserEvent]:
         """The events missed on ``symbol``, in order: acknowledgements of open orders never
         acknowledged, then new fills by trade id, then terminal states of orders that are
-        no longer open (``final_states``: the queried orders, by order id)."""
+        no longer open (``final_states``: the queried orders, by order id). ``terminals``
+        False (``fills`` is not all of them yet): no terminal states, as an order's later
+        fills may still be unread and must come first."""
         out: list[UserEvent] = []
         infos = {o.order_id: o for o in open_orders}
         for oid, info in final_states.items():
@@ -213,18 +277,18 @@ class UserStreamState:
             if not order.acknowledged and order.cumulative_qty == ZERO:
                 out.append(self._accepted(order, now_ms))
         for fill in sorted(fills, key=lambda f: f.trade_id):
-            if fill.symbol != symbol or fill.key in self._fills:
+            if fill.symbol != symbol or self.has_fill(fill.key):
                 continue
             order = self._order_for(symbol, fill.order_id, infos.get(fill.order_id), fill)
             out.append(self._filled(order, fill, now_ms))
-        for oid in sorted(infos):
+        for oid in sorted(infos) if terminals else ():
             info = infos[oid]
             known = self._orders.get((symbol, oid))
             if known is None or known.terminal is not None or info.status.is_open:
                 continue
             order = known
             if info.status is OrderStatus.FILLED:
-                order.terminal = OrderStatus.FILLED  # its fills say so (or could not be listed)
+                self._end(order, OrderStatus.FILLED)  # its fills say so (or were not listed)
                 continue
             out.append(self._ended(order, info, now_ms))
         self._counts["reconciled"] = self._counts.get("reconciled", 0) + len(out)
@@ -268,7 +332,7 @@ class UserStreamState:
             cumulative_quote_qty=order.cumulative_quote_qty + fill.notional,
             last_quote_qty=fill.notional,
         )
-        self._remember_fill(fill)
+        self._remember_fill(order, fill)
         return self._deliver(order, OrderFilled(report, fill))
 
     def _ended(self, order: _Order, info: OrderInfo, now_ms: int) -> OrderEvent:

@@ -239,6 +239,41 @@ def test_ws_api_messages_decode_responses_errors_and_events() -> None:
 
 
 @pytest.mark.parametrize(
+    ("status", "code", "server_ms", "retry_ms", "expected"),
+    [
+        (429, -1003, 1_700_000_000_000, 1_700_000_002_500, 2.5),
+        (418, -1003, 1_700_000_000_000, 1_700_000_120_000, 120.0),
+        (429, -1003, 1_700_000_000_500, 1_700_000_000_000, 0.0),  # already past: no wait
+    ],
+)
+def test_ws_api_rate_limit_answer_is_failed_with_retry_after_from_error_data(
+    status: int, code: int, server_ms: int, retry_ms: int, expected: float
+) -> None:
+    # Binance puts {"serverTime", "retryAfter" (epoch ms)} in the error object's "data".
+    error = {"code": code, "msg": "Too much request weight used.",
+             "data": {"serverTime": server_ms, "retryAfter": retry_ms}}  # fmt: skip
+    answer = codec.decode_ws_api_message({"id": 9, "status": status, "error": error})
+    assert isinstance(answer, codec.WsApiResponse)
+    assert answer.retry_after == expected
+    result = answer.failure()
+    assert result.outcome is Outcome.FAILED and result.code == code
+    assert result.retry_after == expected and result.http_status == status
+
+
+@pytest.mark.parametrize(
+    "data",
+    [None, "soon", {"serverTime": 1}, {"retryAfter": 5}, {"serverTime": "1", "retryAfter": 2}],
+)
+def test_ws_api_error_without_usable_retry_data_has_no_retry_after(data: object) -> None:
+    error: dict[str, object] = {"code": -1003, "msg": "Too many requests."}
+    if data is not None:
+        error["data"] = data
+    answer = codec.decode_ws_api_message({"id": 9, "status": 429, "error": error})
+    assert isinstance(answer, codec.WsApiResponse) and answer.retry_after is None
+    assert answer.failure().is_failed and answer.failure().retry_after is None
+
+
+@pytest.mark.parametrize(
     ("status", "code", "outcome"),
     [
         (400, -2010, Outcome.FAILED),

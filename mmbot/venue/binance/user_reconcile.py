@@ -1,0 +1,162 @@
+"""What the user stream missed, asked of REST after a gap (the reconcile half of ``user.py``).
+
+What it is for: :func:`missed_events` asks the REST client, for one symbol, for the open
+orders, the account's trades not delivered yet and the final state of orders that are no
+longer open, and turns the answers into events through
+:class:`~mmbot.venue.binance.user_state.UserStreamState` (exactly once, in order).
+
+Trades are paged forward with ``fromId`` from the last trade delivered. When nothing was
+delivered yet on the symbol, the first trade since the stream started is found first: the
+newest page, and if it is full and all of it is newer than the start, a search back with
+one-trade probes (``fromId``, limit 1; trade ids grow with time), then bisection. At most
+``max_trade_pages`` pages are read per call; past that the answer says it is incomplete (the
+fills read so far are still reported, terminal states are held back), and the caller ends
+the session so the next one carries on from the last trade delivered.
+
+What it must never do: report a fill twice or skip one; hide a failed REST call (it raises
+:class:`ReconcileFailed`, which holds no credential); read a clock (``now_ms`` is passed in).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, NoReturn, Protocol
+
+from mmbot.venue.base import OrderInfo, OrderRef, VenueResult
+
+if TYPE_CHECKING:
+    from mmbot.model import Fill
+    from mmbot.venue.base import UserEvent
+    from mmbot.venue.binance.user_state import UserStreamState
+
+#: -2013: no such order (the venue forgot it, or it never existed): nothing to report.
+NO_SUCH_ORDER = -2013
+
+
+class UserRest(Protocol):
+    """What the user stream needs from the REST client to reconcile after a gap."""
+
+    async def open_orders(
+        self, symbol: str | None = None
+    ) -> VenueResult[tuple[OrderInfo, ...]]: ...
+
+    async def trades(
+        self,
+        symbol: str,
+        *,
+        order_id: int | None = None,
+        from_id: int | None = None,
+        limit: int = 500,
+    ) -> VenueResult[tuple[Fill, ...]]: ...
+
+    async def query_order(self, ref: OrderRef) -> VenueResult[OrderInfo]: ...
+
+
+class ReconcileFailed(Exception):
+    """A REST call of the reconcile failed; ``retry_after`` (s) is its hint, if any."""
+
+    def __init__(self, what: str, result: VenueResult[object]) -> None:
+        super().__init__(f"reconcile failed ({what}): {result.outcome.name} {result.reason}")
+        self.retry_after = result.retry_after
+
+
+def _fail(what: str, result: VenueResult[object]) -> NoReturn:
+    raise ReconcileFailed(what, result)
+
+
+async def missed_events(
+    rest: UserRest,
+    state: UserStreamState,
+    symbol: str,
+    *,
+    now_ms: int,
+    started_ms: int,
+    trades_page: int,
+    max_trade_pages: int,
+) -> tuple[list[UserEvent], bool]:
+    """The events missed on ``symbol`` (already recorded in ``state`` as delivered: emit
+    them all), and whether that is everything (False: more trades than ``max_trade_pages``
+    pages; call again). Raises :class:`ReconcileFailed` when a REST call fails."""
+    opened = await rest.open_orders(symbol)
+    if not opened.is_ok or opened.value is None:
+        _fail(f"open orders of {symbol}", opened)
+    pager = _TradePager(rest, symbol, trades_page)
+    fills, complete = await pager.missed(state.last_trade_id(symbol), started_ms, max_trade_pages)
+    finals: dict[int, OrderInfo] = {}
+    for order_id in state.orders_to_query(symbol, opened.value, fills):
+        answer = await rest.query_order(OrderRef(symbol, order_id=order_id))
+        if answer.is_ok and answer.value is not None:
+            finals[order_id] = answer.value
+        elif answer.code != NO_SUCH_ORDER:
+            _fail(f"order {order_id} of {symbol}", answer)
+    # Incomplete: no terminal states yet (an order's later fills may still be unread).
+    events = state.reconcile(symbol, opened.value, fills, finals, now_ms, terminals=complete)
+    return events, complete
+
+
+class _TradePager:
+    def __init__(self, rest: UserRest, symbol: str, page: int) -> None:
+        self.rest = rest
+        self.symbol = symbol
+        self.page = page
+
+    async def missed(
+        self, last: int | None, started_ms: int, max_pages: int
+    ) -> tuple[list[Fill], bool]:
+        """The trades after ``last`` (None: since ``started_ms``), oldest first, and whether
+        they are all."""
+        since = -1
+        if last is not None:
+            from_id = last + 1
+        else:  # nothing delivered yet: every trade since the stream started
+            since = started_ms
+            newest = sorted(await self._trades(None, self.page), key=_trade_id)
+            if len(newest) < self.page or newest[0].time_ms < since:
+                return [f for f in newest if f.time_ms >= since], True
+            from_id = await self._first_trade_since(newest[0].trade_id, since)
+        fills: list[Fill] = []
+        for _ in range(max_pages):
+            page = await self._trades(from_id, self.page)
+            fills.extend(f for f in page if f.time_ms >= since)
+            if len(page) < self.page:
+                return fills, True
+            from_id = max(f.trade_id for f in page) + 1
+        return fills, False
+
+    async def _first_trade_since(self, known: int, since: int) -> int:
+        """The smallest trade id from which the account's trades all happened at or after
+        ``since`` (``known``: one that did): probe further and further back, then bisect."""
+        hi, lo, step = known, -1, self.page  # invariant: is_since(hi), not is_since(lo)
+        while lo < 0:
+            probe = max(0, hi - step)
+            after, first = await self._is_since(probe, since)
+            if not after:
+                lo = first  # a trade before ``since``: the answer lies in (lo, hi]
+            elif probe == 0:
+                return 0
+            else:
+                hi, step = probe, step * 2
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            after, first = await self._is_since(mid, since)
+            if after:
+                hi = mid
+            else:
+                lo = max(mid, first)
+        return hi
+
+    async def _is_since(self, from_id: int, since: int) -> tuple[bool, int]:
+        """Whether the first trade at or after ``from_id`` is at or after ``since``; its id."""
+        page = await self._trades(from_id, 1)
+        if not page:
+            return True, from_id
+        return page[0].time_ms >= since, page[0].trade_id
+
+    async def _trades(self, from_id: int | None, limit: int) -> tuple[Fill, ...]:
+        page = await self.rest.trades(self.symbol, from_id=from_id, limit=limit)
+        if not page.is_ok or page.value is None:
+            _fail(f"trades of {self.symbol}", page)
+        return page.value
+
+
+def _trade_id(fill: Fill) -> int:
+    return fill.trade_id

@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from decimal import Decimal
 
+from mmbot._fastattrs import fast_constructor
 from mmbot.model import ExecutionType, Instrument, OrderStatus, OrderType, Side, TimeInForce
 from mmbot.sim.events import (
     BookDelta,
@@ -55,6 +56,8 @@ _TRADE = ExecutionType.TRADE
 
 
 _DEFAULT_FEES = Fees()
+_book_delta = fast_constructor(BookDelta)
+_public_trade = fast_constructor(PublicTrade)
 
 
 class EngineCore:
@@ -354,7 +357,9 @@ class EngineCore:
                     del trades[: -self._trade_retention]
             if result is None:  # the taker's fill, for PlaceResult.fills
                 result = trade_view(record, order.account, order.symbol, units)
-        events.append(PublicTrade(inst.symbol, trade_id, dec_price, dec_qty, now_ms, maker.is_buy))
+        events.append(
+            _public_trade(inst.symbol, trade_id, dec_price, dec_qty, now_ms, maker.is_buy)
+        )
         assert result is not None
         return result
 
@@ -369,7 +374,7 @@ class EngineCore:
                 level = (book.bids if is_buy else book.asks).get(price)
                 update_id += 1
                 events.append(
-                    BookDelta(
+                    _book_delta(
                         symbol,
                         update_id,
                         Side.BUY if is_buy else Side.SELL,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from mmbot._fastattrs import fast_constructor
 from mmbot.model import Instrument
 from mmbot.sim.events import AccountPosition, Balance
 
@@ -21,6 +22,8 @@ from mmbot.sim.events import AccountPosition, Balance
 BALANCE_DECIMALS = 8
 _CACHE_LIMIT = 200_000
 _MISSING = object()
+_balance = fast_constructor(Balance)
+_position = fast_constructor(AccountPosition)
 
 
 def decimals(value: Decimal) -> int:
@@ -220,8 +223,8 @@ class Ledger:
             free, locked = slot.free, slot.locked
             if slot.account == skip or (free == slot.free_before and locked == slot.locked_before):
                 return []
-            balance = Balance(slot.asset, Decimal(free).scaleb(dp), Decimal(locked).scaleb(dp))
-            return [AccountPosition(slot.account, now_ms, (balance,))]
+            balance = _balance(slot.asset, Decimal(free).scaleb(dp), Decimal(locked).scaleb(dp))
+            return [_position(slot.account, now_ms, (balance,))]
         changed: dict[str, list[Balance]] = {}
         for slot in touched:
             free, locked = slot.free, slot.locked
@@ -230,11 +233,11 @@ class Ledger:
                 if found is None:
                     found = changed[slot.account] = []
                 found.append(
-                    Balance(slot.asset, Decimal(free).scaleb(dp), Decimal(locked).scaleb(dp))
+                    _balance(slot.asset, Decimal(free).scaleb(dp), Decimal(locked).scaleb(dp))
                 )
         touched.clear()
         return [
-            AccountPosition(account, now_ms, tuple(balances))
+            _position(account, now_ms, tuple(balances))
             for account, balances in changed.items()
             if account != skip
         ]

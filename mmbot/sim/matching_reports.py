@@ -13,6 +13,7 @@ import base64
 import hashlib
 from decimal import Decimal
 
+from mmbot._fastattrs import fast_constructor
 from mmbot.model import ExecutionType, OrderStatus, OrderType, Side, TimeInForce
 from mmbot.sim.events import ExecutionReport, OrderView, Rejection, TradeView
 from mmbot.sim.matching_book import RestingOrder
@@ -47,10 +48,15 @@ _TYPES = {m.value: m for m in OrderType}
 _TIFS = {m.value: m for m in TimeInForce}
 _STATUSES = {m.value: m for m in OrderStatus}
 
+#: The contract's classes built straight into their slots (the class itself if unsafe).
+_report = fast_constructor(ExecutionReport)
+_view = fast_constructor(OrderView)
+_trade = fast_constructor(TradeView)
+
 
 def trade_view(record: TradeRecord, account: str, symbol: str, units: Units) -> TradeView:
     trade_id, order_id, cid, is_buy, price, qty, notional, fee, fee_asset, time_ms, maker = record
-    return TradeView(
+    return _trade(
         account,
         symbol,
         trade_id,
@@ -93,7 +99,7 @@ def closed_view(symbol: str, order_id: int, closed: ClosedOrder, units: Units) -
         closed
     )
     qtys = units.qtys
-    return OrderView(
+    return _view(
         account,
         symbol,
         order_id,
@@ -115,7 +121,7 @@ def closed_view(symbol: str, order_id: int, closed: ClosedOrder, units: Units) -
 
 def order_view(order: RestingOrder, units: Units) -> OrderView:
     qtys = units.qtys
-    return OrderView(
+    return _view(
         order.account,
         order.symbol,
         order.order_id,
@@ -138,7 +144,7 @@ def order_view(order: RestingOrder, units: Units) -> OrderView:
 def new_report(order: RestingOrder, units: Units, now_ms: int) -> ExecutionReport:
     """NEW: the order was accepted (``w`` true unless it is a MARKET order)."""
     zero_qty = units.qtys[0]
-    return ExecutionReport(
+    return _report(
         order.account,
         now_ms,
         order.symbol,
@@ -180,7 +186,7 @@ def trade_report(
     done: bool,
 ) -> ExecutionReport:
     """TRADE: one fill of ``order`` (already applied to it)."""
-    return ExecutionReport(
+    return _report(
         order.account,
         now_ms,
         order.symbol,
@@ -229,7 +235,7 @@ def closing_report(
     one has the order's id in ``c`` and ``C`` empty.
     """
     canceled = kind is ExecutionType.CANCELED
-    return ExecutionReport(
+    return _report(
         order.account,
         now_ms,
         order.symbol,
@@ -270,7 +276,7 @@ def rejected_report(
     now_ms: int,
 ) -> ExecutionReport:
     """REJECTED report for a cancel-replace's new order (order id -1: it never existed)."""
-    return ExecutionReport(
+    return _report(
         account,
         now_ms,
         symbol,

@@ -6,10 +6,12 @@ volume, fill count, markouts at 1 s / 10 s / 60 s), as frozen :class:`LedgerStat
 
 What it must never do: I/O, read a clock, or round money. Position, cash, fees and PnL are
 exact ``Decimal`` sums and products (no division); only the reported ratios (bps, shares,
-average cost) divide, once, when a statistics value is built. The exact arithmetic runs in
-:data:`EXACT`, a context whose precision is the largest there is, so no sum or product is
-ever rounded whatever the caller's context (the default 28 digits would round a 22-digit
-price times a 12-digit quantity); a division there would fail loudly, not round.
+average cost) divide, once, when a statistics value is built (in
+:mod:`mmbot.quoting.ledger_views`, which also holds the values returned here). The exact
+arithmetic runs in :data:`EXACT`, a context whose precision is the largest there is, so no
+sum or product is ever rounded whatever the caller's context (the default 28 digits would
+round a 22-digit price times a 12-digit quantity); a division there would fail loudly, not
+round.
 
 Accounting (all amounts in the symbol's quote asset; ``s`` = +1 buy, -1 sell):
 - A fill of ``q`` at ``x``: ``cash -= s*q*x``; ``position += s*q``.
@@ -48,15 +50,16 @@ from decimal import (
     Overflow,
     localcontext,
 )
-from typing import NamedTuple
 
 import attrs
 
 from mmbot.model import ZERO, Fill, Instrument
+from mmbot.quoting.ledger_views import MARKOUT_HORIZONS as MARKOUT_HORIZONS
+from mmbot.quoting.ledger_views import LedgerStatistics as LedgerStatistics
+from mmbot.quoting.ledger_views import LedgerSums, SymbolMark, view_from_sums
+from mmbot.quoting.ledger_views import LedgerView as LedgerView
+from mmbot.quoting.ledger_views import Markout as Markout
 
-#: Markout horizons in seconds.
-MARKOUT_HORIZONS: tuple[float, ...] = (1.0, 10.0, 60.0)
-_BPS = Decimal(10_000)
 #: Where the books' sums and products are computed: nothing is ever rounded (see above).
 EXACT = Context(
     prec=MAX_PREC,
@@ -64,47 +67,6 @@ EXACT = Context(
     Emin=MIN_EMIN,
     traps=[InvalidOperation, DivisionByZero, Overflow],
 )
-
-
-@attrs.frozen
-class Markout:
-    """Notional-weighted markout over the fills whose horizon has passed."""
-
-    horizon: float
-    count: int
-    bps: Decimal | None  # None until one fill completed
-
-
-@attrs.frozen
-class LedgerView:
-    """One symbol's books (or the total, ``symbol="*"``), marked to ``mid``."""
-
-    symbol: str
-    position: Decimal
-    average_cost: Decimal | None
-    cash: Decimal
-    fees: Decimal
-    realized_pnl: Decimal
-    unrealized_pnl: Decimal
-    net_pnl: Decimal  # realized + unrealized - fees == cash + position * mid
-    mid: Decimal | None
-    volume: Decimal  # traded notional, quote asset
-    base_volume: Decimal
-    fill_count: int
-    net_bps: Decimal | None
-    slippage_bps: Decimal | None
-    slippage_fills: int  # fills with a known placement mid
-    taker_share: Decimal | None
-    markouts: tuple[Markout, ...]
-    other_fees: Mapping[str, Decimal]
-
-
-@attrs.frozen
-class LedgerStatistics:
-    symbols: Mapping[str, LedgerView]
-    total: LedgerView
-    duplicate_fills: int
-    anomalies: int = 0  # fees the ledger could not place (see ``Ledger.anomalies``)
 
 
 @attrs.define(eq=False)
@@ -296,82 +258,17 @@ class Ledger:
         return book
 
 
-def _ratio(num: Decimal, den: Decimal, scale: Decimal = _BPS) -> Decimal | None:
-    return num * scale / den if den else None
-
-
 def _view(symbol: str, marked: list[tuple[_Book, Decimal | None]]) -> LedgerView:
     with localcontext(EXACT):
         sums = _sums(marked)
-    # the ratios divide once, in the caller's context (reported values, not books)
-    (
-        position,
-        cash,
-        fees,
-        realized,
-        unrealized,
-        volume,
-        base_volume,
-        taker,
-        slip_num,
-        slip_den,
-        fill_count,
-        slip_fills,
-        num,
-        den,
-        count,
-        other,
-        net,
-    ) = sums
-    single = marked[0] if len(marked) == 1 else None
-    average_cost = None
-    if single is not None and single[0].position:
-        average_cost = single[0].cost_basis / single[0].position
-    return LedgerView(
-        symbol=symbol,
-        position=position,
-        average_cost=average_cost,
-        cash=cash,
-        fees=fees,
-        realized_pnl=realized,
-        unrealized_pnl=unrealized,
-        net_pnl=net,
-        mid=single[1] if single is not None else None,
-        volume=volume,
-        base_volume=base_volume,
-        fill_count=fill_count,
-        net_bps=_ratio(net, volume),
-        slippage_bps=_ratio(slip_num, slip_den),
-        slippage_fills=slip_fills,
-        taker_share=_ratio(taker, volume, Decimal(1)),
-        markouts=tuple(
-            Markout(h, count[i], _ratio(num[i], den[i])) for i, h in enumerate(MARKOUT_HORIZONS)
-        ),
-        other_fees=other,
-    )
+    single = None
+    if len(marked) == 1:
+        book, mid = marked[0]
+        single = SymbolMark(book.position, book.cost_basis, mid)
+    return view_from_sums(symbol, sums, single)
 
 
-class _Sums(NamedTuple):
-    position: Decimal
-    cash: Decimal
-    fees: Decimal
-    realized: Decimal
-    unrealized: Decimal
-    volume: Decimal
-    base_volume: Decimal
-    taker: Decimal
-    slip_num: Decimal
-    slip_den: Decimal
-    fill_count: int
-    slip_fills: int
-    mark_num: list[Decimal]
-    mark_den: list[Decimal]
-    mark_count: list[int]
-    other: dict[str, Decimal]
-    net: Decimal
-
-
-def _sums(marked: list[tuple[_Book, Decimal | None]]) -> _Sums:
+def _sums(marked: list[tuple[_Book, Decimal | None]]) -> LedgerSums:
     """The exact sums behind a view (run in :data:`EXACT`)."""
     position = cash = fees = realized = unrealized = ZERO
     volume = base_volume = taker = slip_num = slip_den = ZERO
@@ -401,7 +298,7 @@ def _sums(marked: list[tuple[_Book, Decimal | None]]) -> _Sums:
         for asset, amount in book.other_fees.items():
             other[asset] = other.get(asset, ZERO) + amount
     net = realized + unrealized - fees
-    return _Sums(
+    return LedgerSums(
         position,
         cash,
         fees,

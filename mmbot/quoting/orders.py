@@ -13,17 +13,21 @@ docstring for the rules); an event with no entry there is an *anomaly*: recorded
 Fill quantity is monotone: ``filled = min(quantity, max(sum of de-duplicated fills, largest
 cumulative quantity reported))``; it never decreases and never exceeds quantity. A fill that
 completes the quantity makes the order FILLED (the exchange says so).
+
+The values it takes and returns (:class:`OrderIntent`, :class:`TrackedOrder`,
+:class:`Transition`, :class:`TrackerStatistics`) live in :mod:`mmbot.quoting.order_values`
+and are re-exported here.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from decimal import Decimal
 
 import attrs
 
-from mmbot.model import ZERO, Fill, OrderStatus, OrderType, Outcome, Quote, Side
+from mmbot.model import Fill, OrderStatus, Outcome
 from mmbot.quoting.client_ids import ClientIdFactory
 from mmbot.quoting.order_states import (
     CONTRADICTIONS,
@@ -33,87 +37,15 @@ from mmbot.quoting.order_states import (
     OrderState,
     normalise,
 )
+from mmbot.quoting.order_values import DEFAULT_RECV_WINDOW as DEFAULT_RECV_WINDOW
+from mmbot.quoting.order_values import NOT_FOUND_MARGIN as NOT_FOUND_MARGIN
+from mmbot.quoting.order_values import OrderIntent as OrderIntent
+from mmbot.quoting.order_values import TrackedOrder as TrackedOrder
+from mmbot.quoting.order_values import TrackerStatistics as TrackerStatistics
+from mmbot.quoting.order_values import Transition as Transition
 
 S = OrderState
 E = OrderEvent
-
-#: The venue's default ``recvWindow`` (seconds): a request is refused this long after it
-#: was signed, so a placement unseen by then never will be.
-DEFAULT_RECV_WINDOW = 5.0
-#: Added to ``recv_window`` before a "not found" is believed: clock offset and jitter.
-NOT_FOUND_MARGIN = 1.0
-
-
-@attrs.frozen
-class OrderIntent:
-    """What the bot wants to send: one order for one (side, level) slot."""
-
-    symbol: str
-    side: Side
-    level: int
-    price: Decimal
-    quantity: Decimal
-    type: OrderType = OrderType.LIMIT_MAKER
-
-    @classmethod
-    def from_quote(cls, symbol: str, quote: Quote) -> OrderIntent:
-        return cls(symbol, quote.side, quote.level, quote.price, quote.quantity)
-
-
-@attrs.frozen
-class TrackedOrder:
-    """The tracker's record of one order (a value; the tracker swaps in a new one)."""
-
-    client_order_id: str
-    symbol: str
-    side: Side
-    level: int
-    price: Decimal
-    quantity: Decimal
-    state: OrderState = OrderState.PENDING_NEW
-    order_id: int | None = None
-    fills_qty: Decimal = ZERO  # sum of de-duplicated fills
-    reported_qty: Decimal = ZERO  # largest cumulative quantity the exchange reported
-    type: OrderType = OrderType.LIMIT_MAKER
-    # The latest time the placement request can have been signed and sent (its outcome's
-    # arrival, or failing that the time it was created); None if the caller never said.
-    placed_at: float | None = None
-
-    @property
-    def slot(self) -> tuple[Side, int]:
-        return (self.side, self.level)
-
-    # Invariant: 0 <= filled <= quantity, and it never decreases. Derived from the two
-    # fields above at construction (``attrs.evolve`` included), so reading it is free.
-    filled: Decimal = attrs.field(init=False, eq=False)
-    remaining: Decimal = attrs.field(init=False, eq=False)
-
-    def __attrs_post_init__(self) -> None:
-        filled = min(self.quantity, max(self.fills_qty, self.reported_qty))
-        object.__setattr__(self, "filled", filled)
-        object.__setattr__(self, "remaining", self.quantity - filled)
-
-
-@attrs.frozen
-class Transition:
-    """What one input did: the state before and after, and an anomaly if it was illegal."""
-
-    client_order_id: str
-    event: OrderEvent | None
-    before: OrderState | None
-    after: OrderState | None
-    anomaly: str | None = None
-
-
-@attrs.frozen
-class TrackerStatistics:
-    created: int
-    live: int
-    unresolved: int
-    states: Mapping[OrderState, int]
-    fills: int
-    duplicate_fills: int
-    anomalies: int
 
 
 @attrs.define(eq=False)

@@ -5,6 +5,8 @@ one response in Binance's dialect. It routes, verifies API keys and HMAC signatu
 the raw bytes, enforces the recvWindow rule, charges request weight and order counts
 (429, then 418 bans), calls the matching engine through ``dialect_endpoints.py``, and
 reports every handled request through ``on_request`` (for the history).
+The WebSocket API envelope and sessions live in ``dialect_ws.py``; what a request carries
+through either path (route, record, error body) in ``dialect_request.py``.
 
 What it must never do: I/O, read a clock, draw randomness, raise on bad input (every
 garbage request gets a well-formed dialect error in the 4xx family), or let a secret reach
@@ -16,7 +18,6 @@ tests treat any -1000 as a failure to fix.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Mapping
 from typing import Literal
@@ -26,13 +27,17 @@ import attrs
 from mmbot.sim.dialect_endpoints import (
     Answer,
     Endpoints,
-    Operation,
     depth_weight,
     my_trades_weight,
     open_orders_weight,
 )
 from mmbot.sim.dialect_limits import RateLimiter, RateLimits
 from mmbot.sim.dialect_params import DialectFailure, Params, ascii_digits, fail
+from mmbot.sim.dialect_request import MAX_BODY_BYTES as MAX_BODY_BYTES
+from mmbot.sim.dialect_request import UNEXPECTED, UNSUPPORTED, Handled, Route, error_body
+from mmbot.sim.dialect_request import RequestInfo as RequestInfo
+from mmbot.sim.dialect_ws import WsApiSession as WsApiSession
+from mmbot.sim.dialect_ws import handle_ws_api
 from mmbot.sim.events import EngineProtocol, Fees
 from mmbot.venue.binance.errors import (
     MSG_INVALID_API_KEY,
@@ -40,19 +45,15 @@ from mmbot.venue.binance.errors import (
     MSG_TIMESTAMP_AHEAD,
     MSG_TIMESTAMP_OUTSIDE,
     Code,
-    DialectError,
     missing_param,
 )
-from mmbot.venue.binance.signing import signing_payload, verify, ws_signing_payload
+from mmbot.venue.binance.signing import signing_payload, verify
 
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v3"
-#: Largest query string or body the dialect reads (the REST app stops reading beyond it).
-MAX_BODY_BYTES = 64 * 1024
 DEFAULT_RECV_WINDOW = 5000
 MAX_RECV_WINDOW = 60000
-_UNSUPPORTED = "This operation is not supported."
 
 
 @attrs.frozen
@@ -72,21 +73,6 @@ class RestResponse:
     headers: tuple[tuple[str, str], ...] = ()
 
 
-@attrs.frozen
-class RequestInfo:
-    """One handled request, as the history records it."""
-
-    transport: Literal["rest", "ws_api"]
-    method: str  # HTTP method, or the WebSocket API method name
-    path: str  # REST path, or the WebSocket API method name
-    account: str | None
-    status: int
-    error_code: int | None
-    weight: int
-    client_order_id: str | None
-    time_ms: int
-
-
 class Credentials:
     """API keys and what they open: ``api_key -> (secret, account)``. Never shows secrets."""
 
@@ -101,28 +87,6 @@ class Credentials:
 
     def __repr__(self) -> str:
         return f"Credentials(<{len(self._keys)} keys>)"
-
-
-@attrs.define(eq=False)
-class WsApiSession:
-    """Per-connection state of one WebSocket API client.
-
-    The shell forwards ``subscribed_account``'s user events, wrapped with
-    ``subscription_id``, while ``subscribed_account`` is set.
-    """
-
-    client: str = "127.0.0.1"
-    subscribed_account: str | None = None
-    subscription_id: int | None = None
-
-
-@attrs.frozen
-class _Route:
-    name: str
-    run: Operation
-    signed: bool = False
-    weight: Callable[[Params], int] = lambda _: 1
-    places_order: bool = False
 
 
 class Dialect:
@@ -147,34 +111,32 @@ class Dialect:
         self.endpoints = ops = Endpoints(engine, limits, fees)
         self._next_subscription = 0
         twenty: Callable[[Params], int] = lambda _: 20  # noqa: E731
-        self._ws_routes: dict[str, _Route] = {
-            "ping": _Route("ping", ops.ping),
-            "time": _Route("time", ops.time),
-            "exchangeInfo": _Route("exchangeInfo", ops.exchange_info, weight=twenty),
-            "depth": _Route("depth", ops.depth, weight=depth_weight),
-            "order.place": _Route("order.place", ops.new_order, signed=True, places_order=True),
-            "order.cancel": _Route("order.cancel", ops.cancel_order, signed=True),
-            "order.cancelReplace": _Route(
+        self._ws_routes: dict[str, Route] = {
+            "ping": Route("ping", ops.ping),
+            "time": Route("time", ops.time),
+            "exchangeInfo": Route("exchangeInfo", ops.exchange_info, weight=twenty),
+            "depth": Route("depth", ops.depth, weight=depth_weight),
+            "order.place": Route("order.place", ops.new_order, signed=True, places_order=True),
+            "order.cancel": Route("order.cancel", ops.cancel_order, signed=True),
+            "order.cancelReplace": Route(
                 "order.cancelReplace", ops.cancel_replace, signed=True, places_order=True
             ),
-            "order.status": _Route(
-                "order.status", ops.query_order, signed=True, weight=lambda _: 4
-            ),
-            "openOrders.status": _Route(
+            "order.status": Route("order.status", ops.query_order, signed=True, weight=lambda _: 4),
+            "openOrders.status": Route(
                 "openOrders.status", ops.open_orders, signed=True, weight=open_orders_weight
             ),
-            "openOrders.cancelAll": _Route("openOrders.cancelAll", ops.cancel_all, signed=True),
-            "account.status": _Route("account.status", ops.account, signed=True, weight=twenty),
-            "myTrades": _Route("myTrades", ops.my_trades, signed=True, weight=my_trades_weight),
-            "userDataStream.subscribe.signature": _Route(
+            "openOrders.cancelAll": Route("openOrders.cancelAll", ops.cancel_all, signed=True),
+            "account.status": Route("account.status", ops.account, signed=True, weight=twenty),
+            "myTrades": Route("myTrades", ops.my_trades, signed=True, weight=my_trades_weight),
+            "userDataStream.subscribe.signature": Route(
                 "userDataStream.subscribe.signature", ops.ping, signed=True, weight=lambda _: 2
             ),
-            "userDataStream.unsubscribe": _Route(
+            "userDataStream.unsubscribe": Route(
                 "userDataStream.unsubscribe", ops.ping, weight=lambda _: 2
             ),
         }
         ws = self._ws_routes
-        self._rest_routes: dict[str, dict[str, _Route]] = {
+        self._rest_routes: dict[str, dict[str, Route]] = {
             "/ping": {"GET": ws["ping"]},
             "/time": {"GET": ws["time"]},
             "/exchangeInfo": {"GET": ws["exchangeInfo"]},
@@ -194,18 +156,18 @@ class Dialect:
 
     def handle_rest(self, request: RestRequest, now_ms: int) -> RestResponse:
         """Answer one REST request; never raises for any input."""
-        state = _Handled()
+        state = Handled()
         try:
             status, body = self._rest(request, now_ms, state)
         except DialectFailure as failure:
-            status, body = _error_body(failure)
+            status, body = error_body(failure)
             state.error = failure.error
         except Exception:  # a bug: answer and report it anyway, never a traceback to the client
             log.exception(
                 "REST request %r %r failed unexpectedly", request.method[:16], request.path[:256]
             )
-            status, body = _error_body(_UNEXPECTED)
-            state.error = _UNEXPECTED.error
+            status, body = error_body(UNEXPECTED)
+            state.error = UNEXPECTED.error
         headers = [("X-MBX-USED-WEIGHT-1M", str(self.limiter.used_weight(request.client, now_ms)))]
         if state.route is not None and state.route.places_order and state.account is not None:
             ten, day = self.limiter.order_counts(state.account, now_ms)
@@ -215,7 +177,7 @@ class Dialect:
         self._report("rest", request.method, request.path, state, status, now_ms)
         return RestResponse(status, body, tuple(headers))
 
-    def _rest(self, request: RestRequest, now_ms: int, state: _Handled) -> tuple[int, object]:
+    def _rest(self, request: RestRequest, now_ms: int, state: Handled) -> tuple[int, object]:
         banned = self.limiter.check_ban(request.client, now_ms)
         if banned is not None:
             raise DialectFailure(banned)
@@ -223,10 +185,10 @@ class Dialect:
         route = None if methods is None else methods.get(request.method.upper())
         if not request.path.startswith(API_PREFIX + "/") or methods is None:
             self._charge(request.client, 1, now_ms, state)
-            raise fail(Code.UNSUPPORTED_OPERATION, _UNSUPPORTED, 404)
+            raise fail(Code.UNSUPPORTED_OPERATION, UNSUPPORTED, 404)
         if route is None:
             self._charge(request.client, 1, now_ms, state)
-            raise fail(Code.UNSUPPORTED_OPERATION, _UNSUPPORTED, 405)
+            raise fail(Code.UNSUPPORTED_OPERATION, UNSUPPORTED, 405)
         state.route = route
         if len(request.raw_body) > MAX_BODY_BYTES or len(request.raw_query) > MAX_BODY_BYTES:
             self._charge(request.client, route.weight(Params(())), now_ms, state)
@@ -260,81 +222,7 @@ class Dialect:
         self, message: Mapping[str, object] | object, session: WsApiSession, now_ms: int
     ) -> dict[str, object]:
         """Answer one WebSocket API request; never raises for any input."""
-        state = _Handled()
-        request_id: object = None
-        method = "?"
-        try:
-            if isinstance(message, (str, bytes, bytearray)):
-                message = _parse_json(message)
-            if not isinstance(message, Mapping):
-                raise fail(-1135, "Invalid JSON Request")
-            request_id = message.get("id")
-            if not isinstance(request_id, (str, int)) or isinstance(request_id, bool):
-                request_id = None
-                raise DialectFailure(missing_param("id"))
-            raw_method = message.get("method")
-            if not isinstance(raw_method, str) or not raw_method:
-                raise DialectFailure(missing_param("method"))
-            method = raw_method[:64]
-            result = self._ws(method, message.get("params"), session, now_ms, state)
-            status = 200
-            response: dict[str, object] = {"id": request_id, "status": 200, "result": result}
-        except DialectFailure as failure:
-            status, response = _ws_error(request_id, failure, state, now_ms)
-        except Exception:  # a bug: answer and report it anyway, never drop the connection
-            log.exception("WebSocket API request %r failed unexpectedly", method)
-            status, response = _ws_error(request_id, _UNEXPECTED, state, now_ms)
-        orders = state.route is not None and state.route.places_order
-        response["rateLimits"] = self.limiter.ws_rate_limits(
-            session.client, state.account, now_ms, orders=orders
-        )
-        self._report("ws_api", method, method, state, status, now_ms)
-        return response
-
-    def _ws(
-        self,
-        method: str,
-        raw_params: object,
-        session: WsApiSession,
-        now_ms: int,
-        state: _Handled,
-    ) -> object:
-        banned = self.limiter.check_ban(session.client, now_ms)
-        if banned is not None:
-            raise DialectFailure(banned)
-        route = self._ws_routes.get(method)
-        if route is None:
-            self._charge(session.client, 1, now_ms, state)
-            raise fail(Code.UNSUPPORTED_OPERATION, _UNSUPPORTED)
-        state.route = route
-        try:
-            params = Params.from_ws(raw_params)
-        except DialectFailure:
-            self._charge(session.client, route.weight(Params(())), now_ms, state)
-            raise
-        self._charge(session.client, route.weight(params), now_ms, state)
-        account = None
-        if route.signed:
-            secret, account = self._key(params.require("apiKey"))
-            payload = ws_signing_payload(_ws_values(params)).encode()
-            if not verify(secret, payload, params.raw("signature")):
-                if params.raw("signature") is None:
-                    raise DialectFailure(missing_param("signature"))
-                raise fail(Code.INVALID_SIGNATURE, MSG_INVALID_SIGNATURE)
-            self._check_timestamp(params, now_ms)
-            state.account = account
-        if method == "userDataStream.subscribe.signature":
-            assert account is not None
-            self._next_subscription += 1
-            session.subscribed_account = account
-            session.subscription_id = self._next_subscription
-            return {"subscriptionId": self._next_subscription}
-        if method == "userDataStream.unsubscribe":
-            session.subscribed_account = None
-            session.subscription_id = None
-            return {}
-        _, body = self._run(route, params, account, now_ms, state)
-        return body
+        return handle_ws_api(self, message, session, now_ms)
 
     # ---- shared -----------------------------------------------------------------------------
 
@@ -362,14 +250,14 @@ class Dialect:
         if now_ms - timestamp > recv_window:
             raise fail(Code.INVALID_TIMESTAMP, MSG_TIMESTAMP_OUTSIDE)
 
-    def _charge(self, client: str, weight: int, now_ms: int, state: _Handled) -> None:
+    def _charge(self, client: str, weight: int, now_ms: int, state: Handled) -> None:
         state.weight = weight
         refused = self.limiter.charge(client, weight, now_ms)
         if refused is not None:
             raise DialectFailure(refused)
 
     def _run(
-        self, route: _Route, params: Params, account: str | None, now_ms: int, state: _Handled
+        self, route: Route, params: Params, account: str | None, now_ms: int, state: Handled
     ) -> tuple[int, object]:
         if route.places_order:
             assert account is not None
@@ -386,7 +274,7 @@ class Dialect:
         transport: Literal["rest", "ws_api"],
         method: str,
         path: str,
-        state: _Handled,
+        state: Handled,
         status: int,
         now_ms: int,
     ) -> None:
@@ -405,54 +293,3 @@ class Dialect:
                 time_ms=now_ms,
             )
         )
-
-
-@attrs.define(eq=False)
-class _Handled:
-    """What one request got to before it was answered (for headers and the report)."""
-
-    route: _Route | None = None
-    account: str | None = None
-    weight: int = 0
-    error: DialectError | None = None
-    client_order_id: str | None = None
-
-
-#: The answer to an unexpected exception (a bug in the exchange): Binance's "unknown error".
-_UNEXPECTED = fail(Code.UNKNOWN, "An unknown error occurred while processing the request.")
-
-
-def _error_body(failure: DialectFailure) -> tuple[int, dict[str, object]]:
-    body = failure.error.body()
-    body["code"] = int(failure.error.code)
-    if failure.data is not None:
-        body["data"] = failure.data
-    return failure.error.http_status, body
-
-
-def _ws_error(
-    request_id: object, failure: DialectFailure, state: _Handled, now_ms: int
-) -> tuple[int, dict[str, object]]:
-    """A WebSocket API error answer (without ``rateLimits``); records the error in ``state``."""
-    state.error = failure.error
-    status, error = _error_body(failure)
-    if failure.error.retry_after is not None:
-        # 429/418: Binance puts {"serverTime", "retryAfter" (epoch ms)} in the error's data.
-        error["data"] = {
-            "serverTime": now_ms,
-            "retryAfter": now_ms + failure.error.retry_after * 1000,
-        }
-    return status, {"id": request_id, "status": status, "error": error}
-
-
-def _parse_json(text: str | bytes | bytearray) -> object:
-    if len(text) > MAX_BODY_BYTES:
-        raise fail(-1135, "Invalid JSON Request")
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise fail(-1135, "Invalid JSON Request") from exc
-
-
-def _ws_values(params: Params) -> dict[str, str]:
-    return {name: params.raw(name) or "" for name in params.names()}

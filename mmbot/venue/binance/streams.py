@@ -6,7 +6,8 @@ the configured symbols (diff depth, plus ``bookTicker`` / ``trade`` if asked), f
 snapshots when a book asks (again while the snapshot is older than the buffered diffs), and
 publishes :class:`~mmbot.model.BookSnapshot` values per symbol through conflated channels
 (:meth:`MarketStreams.book_stream`, the shape of ``Venue.book_stream``) or
-:meth:`MarketStreams.wait_for_update`.
+:meth:`MarketStreams.wait_for_update`; the consumer side (published versions, the conflated
+:class:`BookChannel`) lives in :mod:`mmbot.venue.binance.book_feed`.
 
 Liveness: trio-websocket answers server pings itself. A connection with no message for
 ``silence_s`` is probed with our own ping; no pong within ``pong_timeout_s`` makes it
@@ -41,6 +42,8 @@ from mmbot.venue.base import (
     PublicTrade,
     VenueResult,
 )
+from mmbot.venue.binance.book_feed import BookChannel as BookChannel
+from mmbot.venue.binance.book_feed import PublishedBook
 from mmbot.venue.binance.codec import (
     CodecError,
     ServerShutdown,
@@ -122,10 +125,7 @@ class MarketStreamsStatistics:
 @attrs.define(eq=False)
 class _Symbol:
     book: LocalBook
-    latest: BookSnapshot
-    # Invariant: ``version`` grows by one per publish; ``changed`` is set and replaced then.
-    version: int = 0
-    changed: trio.Event = attrs.field(factory=trio.Event)
+    published: PublishedBook
     ticker: BookTicker | None = None
     trades: deque[PublicTrade] = attrs.field(factory=deque)
     fetching: bool = False
@@ -144,7 +144,6 @@ class MarketStreams:
     rest: DepthSource
     rng: random.Random
     _symbols: dict[str, _Symbol] = attrs.field(init=False)
-    _closed: bool = attrs.field(default=False, init=False)
     _connected: bool = attrs.field(default=False, init=False)
     _counts: dict[str, int] = attrs.field(factory=dict, init=False)
     _fetchers: trio.Nursery | None = attrs.field(default=None, init=False)
@@ -154,29 +153,29 @@ class MarketStreams:
         self._symbols = {}
         for symbol in self.config.symbols:
             book = LocalBook(symbol)
-            latest = book.snapshot(self.config.publish_depth)
+            published = PublishedBook(book.snapshot(self.config.publish_depth))
             self._symbols[symbol] = _Symbol(
-                book, latest, trades=deque(maxlen=self.config.recent_trades)
+                book, published, trades=deque(maxlen=self.config.recent_trades)
             )
 
     # ---- reading ---------------------------------------------------------------------
 
     def book(self, symbol: str) -> BookSnapshot:
         """The newest published snapshot (``is_valid`` False until synced)."""
-        return self._symbol(symbol).latest
+        return self._symbol(symbol).published.latest
 
     def is_valid(self, symbol: str) -> bool:
-        return self._symbol(symbol).latest.is_valid
+        return self._symbol(symbol).published.latest.is_valid
 
     def book_age(self, symbol: str) -> float:
         """Seconds since the book last changed (``inf`` before the first sync)."""
-        return self._symbol(symbol).latest.age(trio.current_time())
+        return self._symbol(symbol).published.latest.age(trio.current_time())
 
     def book_statistics(self, symbol: str) -> BookStatistics:
         return self._symbol(symbol).book.statistics()
 
     def book_version(self, symbol: str) -> int:
-        return self._symbol(symbol).version
+        return self._symbol(symbol).published.version
 
     def book_ticker(self, symbol: str) -> BookTicker | None:
         return self._symbol(symbol).ticker
@@ -187,13 +186,7 @@ class MarketStreams:
     async def wait_for_update(self, symbol: str, seen_version: int) -> tuple[int, BookSnapshot]:
         """Wait until the book's version is above ``seen_version``; the newest (version,
         snapshot). Raises ``trio.EndOfChannel`` once the streams have stopped."""
-        state = self._symbol(symbol)
-        while state.version <= seen_version:
-            if self._closed:
-                raise trio.EndOfChannel
-            await state.changed.wait()
-        await trio.lowlevel.checkpoint()
-        return state.version, state.latest
+        return await self._symbol(symbol).published.wait_newer(seen_version)
 
     def book_stream(self, symbol: str) -> BookChannel:
         """A conflated channel of this symbol's snapshots, the current one first."""
@@ -237,10 +230,9 @@ class MarketStreams:
                 attempt += 1
                 await trio.sleep(self._reconnect_delay(attempt))
         finally:
-            self._closed = True
             self._connected = False
             for state in self._symbols.values():
-                state.changed.set()
+                state.published.close()
 
     def _reconnect_delay(self, attempt: int) -> float:
         """Half the exponential delay plus up to the other half at random ("equal jitter")."""
@@ -351,7 +343,7 @@ class MarketStreams:
         self._after(state, action)
 
     def _after(self, state: _Symbol, action: BookAction) -> None:
-        if action is BookAction.UPDATED or state.latest.is_valid != state.book.is_valid:
+        if action is BookAction.UPDATED or state.published.latest.is_valid != state.book.is_valid:
             self._publish(state)
         wanted = action is BookAction.FETCH_SNAPSHOT and not state.fetching
         if wanted and self._fetchers is not None:
@@ -359,16 +351,13 @@ class MarketStreams:
             self._fetchers.start_soon(self._fetch_snapshot, state)
 
     def _publish(self, state: _Symbol) -> None:
-        state.latest = state.book.snapshot(self.config.publish_depth)
-        state.version += 1
-        state.changed.set()
-        state.changed = trio.Event()
+        state.published.publish(state.book.snapshot(self.config.publish_depth))
 
     def _invalidate_all(self) -> None:
         """Discard every book (the stream they followed is gone) and publish them invalid."""
         for state in self._symbols.values():
             state.book.reset()
-            if state.latest.is_valid:
+            if state.published.latest.is_valid:
                 self._publish(state)
 
     async def _fetch_snapshot(self, state: _Symbol) -> None:
@@ -398,7 +387,7 @@ class MarketStreams:
             state.fetching = False
 
     def _after_snapshot(self, state: _Symbol, action: BookAction) -> None:
-        if action is BookAction.UPDATED or state.latest.is_valid != state.book.is_valid:
+        if action is BookAction.UPDATED or state.published.latest.is_valid != state.book.is_valid:
             self._publish(state)
 
     def _count(self, name: str) -> None:
@@ -408,30 +397,6 @@ class MarketStreams:
 def _settled(book: LocalBook) -> bool:
     """The book took a snapshot (a call, so the type checker does not keep its narrowing)."""
     return not book.needs_snapshot
-
-
-class BookChannel(trio.abc.ReceiveChannel["BookSnapshot"]):
-    """A conflated receive channel of one symbol's book: each ``receive`` returns the
-    newest snapshot not yet returned (the current one first). Never returns an older
-    snapshot than one already returned; an invalid snapshot is only ever skipped for a
-    newer one. ``async with`` it to close it."""
-
-    def __init__(self, streams: MarketStreams, symbol: str) -> None:
-        self._streams = streams
-        self._symbol = symbol
-        self._seen = -1
-        self._closed = False
-
-    async def receive(self) -> BookSnapshot:
-        if self._closed:
-            raise trio.ClosedResourceError
-        version, snapshot = await self._streams.wait_for_update(self._symbol, self._seen)
-        self._seen = version
-        return snapshot
-
-    async def aclose(self) -> None:
-        self._closed = True
-        await trio.lowlevel.checkpoint()
 
 
 #: A function that fetches a depth snapshot, adapted to :class:`DepthSource`.

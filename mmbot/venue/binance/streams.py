@@ -51,13 +51,8 @@ from mmbot.venue.binance.codec import (
     decode_market_wire,
     depth_stream,
 )
-from mmbot.venue.binance.ws import (
-    CONNECT_ERRORS,
-    CONNECTION_ERRORS,
-    WsConnection,
-    WsConnector,
-    close_connection,
-)
+from mmbot.venue.binance.link import SessionEnd, keep_connected, probe, serve_connection
+from mmbot.venue.binance.ws import CONNECTION_ERRORS, WsConnection, WsConnector
 
 if TYPE_CHECKING:
     import random
@@ -212,58 +207,45 @@ class MarketStreams:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Connect, serve, reconnect, until cancelled. Started at once (books invalid)."""
         cfg = self.config
-        attempt = 0
         task_status.started()
         try:
-            while True:
-                opened_at = trio.current_time()
-                reason, planned = await self._connect_and_serve()
-                self._connected = False
-                self._invalidate_all()
-                _log.info("market stream ended: %s", reason)
-                if planned:
-                    attempt = 0
-                    await trio.lowlevel.checkpoint()
-                    continue
-                if trio.current_time() - opened_at >= cfg.stable_after_s:
-                    attempt = 0
-                attempt += 1
-                await trio.sleep(self._reconnect_delay(attempt))
+            await keep_connected(
+                self._connect_and_serve,
+                self._ended,
+                base_s=cfg.reconnect_base_s,
+                cap_s=cfg.reconnect_cap_s,
+                stable_after_s=cfg.stable_after_s,
+                rng=self.rng,
+            )
         finally:
             self._connected = False
             for state in self._symbols.values():
                 state.published.close()
 
-    def _reconnect_delay(self, attempt: int) -> float:
-        """Half the exponential delay plus up to the other half at random ("equal jitter")."""
-        cfg = self.config
-        delay = exponential(attempt, base=cfg.reconnect_base_s, cap=cfg.reconnect_cap_s)
-        return delay / 2 + self.rng.random() * delay / 2
+    async def _ended(self, reason: str, planned: bool) -> None:
+        self._connected = False
+        self._invalidate_all()
+        _log.info("market stream ended: %s", reason)
+        await trio.lowlevel.checkpoint()
 
-    async def _connect_and_serve(self) -> tuple[str, bool]:
+    async def _connect_and_serve(self) -> SessionEnd:
         """One connection's life: (why it ended, whether that was planned)."""
-        result: tuple[str, bool] = ("connection ended", False)
-        try:
-            async with trio.open_nursery() as connection_nursery:
-                try:
-                    ws = await self.connector.connect(connection_nursery, self.config.resource)
-                except CONNECT_ERRORS as exc:
-                    connection_nursery.cancel_scope.cancel()
-                    return f"connect failed: {type(exc).__name__}: {exc}", False
-                self._count("connections")
-                self._connected = True
-                try:
-                    result = await self._serve(ws)
-                finally:
-                    self._connected = False
-                    self._count("disconnects")
-                    try:  # close first (the reader must be alive for the handshake)...
-                        await close_connection(ws, self.config.close_timeout_s)
-                    finally:  # ...then stop the connection's tasks
-                        connection_nursery.cancel_scope.cancel()
-        except* CONNECTION_ERRORS as group:
-            result = (f"connection failed: {group.exceptions[0]!r}", False)
-        return result
+        return await serve_connection(
+            self.connector,
+            self.config.resource,
+            self._serve,
+            close_timeout_s=self.config.close_timeout_s,
+            opened=self._opened,
+            closed=self._closed_connection,
+        )
+
+    def _opened(self) -> None:
+        self._count("connections")
+        self._connected = True
+
+    def _closed_connection(self) -> None:
+        self._connected = False
+        self._count("disconnects")
 
     async def _serve(self, ws: WsConnection) -> tuple[str, bool]:
         self._invalidate_all()
@@ -300,15 +282,8 @@ class MarketStreams:
                 return ended
 
     async def _probe(self, ws: WsConnection) -> bool:
-        """Ping and wait for the pong; False if none comes in time or the socket broke."""
         self._pings += 1
-        with trio.move_on_after(self.config.pong_timeout_s):
-            try:
-                await ws.ping(self._pings.to_bytes(8, "big"))
-            except CONNECTION_ERRORS:
-                return False
-            return True
-        return False
+        return await probe(ws, self._pings, self.config.pong_timeout_s)
 
     # ---- messages --------------------------------------------------------------------
 

@@ -41,7 +41,6 @@ import attrs
 import trio
 import trio.lowlevel
 
-from mmbot.resilience.backoff import exponential
 from mmbot.venue.base import Resynced, StreamGap, UserEvent
 from mmbot.venue.binance.codec import (
     CodecError,
@@ -50,16 +49,11 @@ from mmbot.venue.binance.codec import (
     decode_ws_api_message,
     encode_ws_request,
 )
+from mmbot.venue.binance.link import SessionEnd, keep_connected, probe, serve_connection
 from mmbot.venue.binance.signing import sign, ws_signing_payload
 from mmbot.venue.binance.user_reconcile import ReconcileFailed, UserRest, missed_events
 from mmbot.venue.binance.user_state import UserStreamState
-from mmbot.venue.binance.ws import (
-    CONNECT_ERRORS,
-    CONNECTION_ERRORS,
-    WsConnection,
-    WsConnector,
-    close_connection,
-)
+from mmbot.venue.binance.ws import CONNECTION_ERRORS, WsConnection, WsConnector
 
 if TYPE_CHECKING:
     import random
@@ -175,26 +169,17 @@ class UserStream:
         """Connect, subscribe, reconcile, deliver; reconnect; until cancelled."""
         cfg = self.config
         self._started_ms = self.now_ms()
-        attempt = 0
         task_status.started()
         try:
-            while True:
-                opened_at = trio.current_time()
-                reason, planned = await self._connect_and_serve()
-                self._set_live(False)
-                _log.info("user stream ended: %s", reason)
-                await self._open_gap(reason)
-                if planned:
-                    attempt = 0
-                    await trio.lowlevel.checkpoint()
-                    continue
-                if trio.current_time() - opened_at >= cfg.stable_after_s:
-                    attempt = 0
-                attempt += 1
-                delay = exponential(attempt, base=cfg.reconnect_base_s, cap=cfg.reconnect_cap_s)
-                delay = delay / 2 + self.rng.random() * delay / 2
-                hold, self._hold_s = self._hold_s, 0.0
-                await trio.sleep(max(delay, hold))
+            await keep_connected(
+                self._connect_and_serve,
+                self._ended,
+                base_s=cfg.reconnect_base_s,
+                cap_s=cfg.reconnect_cap_s,
+                stable_after_s=cfg.stable_after_s,
+                rng=self.rng,
+                hold=self._take_hold,
+            )
         finally:
             self._closed = True
             self._set_live(False)
@@ -216,27 +201,25 @@ class UserStream:
         self._counts["gaps"] = self._counts.get("gaps", 0) + 1
         await self._emit(StreamGap(reason, self.now_ms()))
 
-    async def _connect_and_serve(self) -> tuple[str, bool]:
-        result: tuple[str, bool] = ("connection ended", False)
-        try:
-            async with trio.open_nursery() as connection_nursery:
-                try:
-                    ws = await self.connector.connect(connection_nursery, self.config.resource)
-                except CONNECT_ERRORS as exc:
-                    connection_nursery.cancel_scope.cancel()
-                    return f"connect failed: {type(exc).__name__}", False
-                self._count("connections")
-                try:
-                    result = await self._serve(ws)
-                finally:
-                    self._count("disconnects")
-                    try:  # close first (the reader must be alive for the handshake)...
-                        await close_connection(ws, self.config.close_timeout_s)
-                    finally:  # ...then stop the connection's tasks
-                        connection_nursery.cancel_scope.cancel()
-        except* CONNECTION_ERRORS as group:
-            result = (f"connection failed: {type(group.exceptions[0]).__name__}", False)
-        return result
+    async def _ended(self, reason: str, planned: bool) -> None:
+        self._set_live(False)
+        _log.info("user stream ended: %s", reason)
+        await self._open_gap(reason)
+
+    def _take_hold(self) -> float:
+        """A venue's Retry-After from the last session, waited out once before reconnecting."""
+        hold, self._hold_s = self._hold_s, 0.0
+        return hold
+
+    async def _connect_and_serve(self) -> SessionEnd:
+        return await serve_connection(
+            self.connector,
+            self.config.resource,
+            self._serve,
+            close_timeout_s=self.config.close_timeout_s,
+            opened=lambda: self._count("connections"),
+            closed=lambda: self._count("disconnects"),
+        )
 
     async def _serve(self, ws: WsConnection) -> tuple[str, bool]:
         inbox_send, inbox = trio.open_memory_channel[WsApiResponse | UserEventMessage | str](
@@ -364,13 +347,7 @@ class UserStream:
 
     async def _probe(self, ws: WsConnection) -> bool:
         self._pings += 1
-        with trio.move_on_after(self.config.pong_timeout_s):
-            try:
-                await ws.ping(self._pings.to_bytes(8, "big"))
-            except CONNECTION_ERRORS:
-                return False
-            return True
-        return False
+        return await probe(ws, self._pings, self.config.pong_timeout_s)
 
     # ---- reconcile -------------------------------------------------------------------
 

@@ -1,0 +1,121 @@
+"""The life of a stream client's connection, shared by the market streams and the user stream.
+
+What it is for: the one reconnect mechanism of the WebSocket clients. :func:`keep_connected`
+runs sessions back to back, waiting between failed ones with exponential backoff and equal
+jitter (reset after a planned end or a connection that stayed up long enough);
+:func:`serve_connection` is one session: connect, serve, then close (the close handshake first,
+while the connection's reader is alive, then cancel the connection's tasks); :func:`probe`
+asks a quiet connection for a pong. A session ends with a :data:`SessionEnd`: why, and
+whether that was planned (a lifetime reopen, a server shutdown notice).
+
+What it must never do: swallow ``trio.Cancelled`` (every wait here is a plain trio wait), or
+put an exception's text into a reason (a transport error can carry a URL): reasons name the
+exception type only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, NoReturn
+
+import trio
+import trio.lowlevel
+
+from mmbot.resilience.backoff import exponential
+from mmbot.venue.binance.ws import (
+    CONNECT_ERRORS,
+    CONNECTION_ERRORS,
+    WsConnection,
+    WsConnector,
+    close_connection,
+)
+
+if TYPE_CHECKING:
+    import random
+
+#: How a session ended: (why, whether it was planned). A planned end reconnects at once.
+SessionEnd = tuple[str, bool]
+
+
+def reconnect_delay(attempt: int, base_s: float, cap_s: float, rng: random.Random) -> float:
+    """Half the exponential delay plus up to the other half at random ("equal jitter")."""
+    delay = exponential(attempt, base=base_s, cap=cap_s)
+    return delay / 2 + rng.random() * delay / 2
+
+
+async def keep_connected(
+    session: Callable[[], Awaitable[SessionEnd]],
+    ended: Callable[[str, bool], Awaitable[None]],
+    *,
+    base_s: float,
+    cap_s: float,
+    stable_after_s: float,
+    rng: random.Random,
+    hold: Callable[[], float] = lambda: 0.0,
+) -> NoReturn:
+    """Run ``session`` again and again until cancelled.
+
+    After each one, ``ended(reason, planned)`` runs; then a planned end reconnects at once,
+    any other waits ``reconnect_delay`` (or longer, if ``hold()`` asks: a venue's
+    Retry-After). A session that lasted ``stable_after_s`` resets the backoff.
+    """
+    attempt = 0
+    while True:
+        opened_at = trio.current_time()
+        reason, planned = await session()
+        await ended(reason, planned)
+        if planned:
+            attempt = 0
+            await trio.lowlevel.checkpoint()
+            continue
+        if trio.current_time() - opened_at >= stable_after_s:
+            attempt = 0
+        attempt += 1
+        await trio.sleep(max(reconnect_delay(attempt, base_s, cap_s, rng), hold()))
+
+
+async def serve_connection(
+    connector: WsConnector,
+    resource: str,
+    serve: Callable[[WsConnection], Awaitable[SessionEnd]],
+    *,
+    close_timeout_s: float,
+    opened: Callable[[], None],
+    closed: Callable[[], None],
+) -> SessionEnd:
+    """One session: connect to ``resource``, ``serve`` it, close it; how it ended.
+
+    ``opened`` runs once connected, ``closed`` once the session is over (before the close).
+    A failed connect or a broken connection is an unplanned end, never an exception.
+    """
+    result: SessionEnd = ("connection ended", False)
+    try:
+        async with trio.open_nursery() as connection_nursery:
+            try:
+                ws = await connector.connect(connection_nursery, resource)
+            except CONNECT_ERRORS as exc:
+                connection_nursery.cancel_scope.cancel()
+                return f"connect failed: {type(exc).__name__}", False
+            opened()
+            try:
+                result = await serve(ws)
+            finally:
+                closed()
+                try:  # close first (the reader must be alive for the handshake)...
+                    await close_connection(ws, close_timeout_s)
+                finally:  # ...then stop the connection's tasks
+                    connection_nursery.cancel_scope.cancel()
+    except* CONNECTION_ERRORS as group:
+        result = (f"connection failed: {type(group.exceptions[0]).__name__}", False)
+    return result
+
+
+async def probe(ws: WsConnection, seq: int, timeout_s: float) -> bool:
+    """Ping ``ws`` and wait for the pong; False if none comes in time or the socket broke."""
+    with trio.move_on_after(timeout_s):
+        try:
+            await ws.ping(seq.to_bytes(8, "big"))
+        except CONNECTION_ERRORS:
+            return False
+        return True
+    return False

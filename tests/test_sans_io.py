@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent / "mmbot"
 CORES = [
     "model.py",
     "errors.py",
-    "quoting/book.py",
+    "venue/book.py",
     "quoting/pipeline.py",
     "quoting/stages/__init__.py",
     "quoting/stages/guards.py",

@@ -2,7 +2,7 @@
 
 What it is for: measuring the hot path of the market-data shell — raw combined-stream text
 in, :func:`~mmbot.venue.binance.codec.decode_market_wire` (what ``streams.py`` calls), then
-:meth:`~mmbot.quoting.book.LocalBook.on_diff` — per message with N levels changed (goal:
+:meth:`~mmbot.venue.book.LocalBook.on_diff` — per message with N levels changed (goal:
 median at most 20 µs for 20 levels). Prints median, p99 and throughput, and the machine;
 also, apart, the ``snapshot(20)`` the stream client publishes after each update (it turns
 the quantity texts it shows into Decimals, so that cost is shown rather than hidden).
@@ -19,9 +19,9 @@ from decimal import Decimal
 from mmbot.bench._util import machine, median, percentile
 from mmbot.clock import derive_rng, perf_counter_ns
 from mmbot.model import format_decimal
-from mmbot.quoting.book import BookAction, LocalBook, WireDiff
 from mmbot.venue.base import DepthUpdate
 from mmbot.venue.binance.codec import decode_depth_snapshot, decode_market_wire
+from mmbot.venue.book import BookAction, LocalBook, WireDiff
 
 SYMBOL = "BTCUSDT"
 TICK = Decimal("0.01")

@@ -9,7 +9,7 @@ calls alike. Streams deliver :class:`~mmbot.model.BookSnapshot` values per symbo
 
 What it must never do: raise a transport exception (httpx, wsproto, trio-websocket) out of a
 call, know which implementation is behind it, or do I/O. It imports trio only for type
-checking, so sans-IO cores (``quoting/book.py``) may import these values.
+checking, so sans-IO cores (``venue/book.py``) may import these values.
 
 Streams are trio receive channels opened as async context managers::
 

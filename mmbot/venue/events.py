@@ -7,7 +7,7 @@ What it is for: the values a venue's market-data streams (:class:`DepthUpdate`,
 re-exports every name here, so either import path works.
 
 What it must never do: do I/O, import trio or a transport library, or know which venue
-produced a value (sans-IO cores such as ``quoting/book.py`` import these values).
+produced a value (sans-IO cores such as ``venue/book.py`` import these values).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ escape: malformed input raises :class:`CodecError` and nothing else. Numbers on 
 strings and become ``Decimal`` exactly; a float is never accepted as money. The
 ``depthUpdate`` path is hot (a few µs per message): it uses ``json.loads`` once, no cattrs.
 :func:`decode_market_wire` is the stream client's form of it: a ``depthUpdate`` becomes a
-:class:`~mmbot.quoting.book.WireDiff` (prices as Decimals from a memo, quantities left as
+:class:`~mmbot.venue.book.WireDiff` (prices as Decimals from a memo, quantities left as
 validated wire texts, levels checked in bulk rather than one by one); it accepts and refuses
 exactly the inputs :func:`decode_market_message` does.
 
@@ -37,7 +37,6 @@ from mmbot.model import (
     Side,
     TimeInForce,
 )
-from mmbot.quoting.book import WireDiff
 from mmbot.venue.base import (
     Balance,
     BalanceChanged,
@@ -60,6 +59,7 @@ from mmbot.venue.base import (
     unknown,
 )
 from mmbot.venue.binance import codec_base as _base
+from mmbot.venue.book import WireDiff
 
 # The base (codec_base.py), under the names codec_rest.py and the clients import from here.
 _MALFORMED = _base._MALFORMED
@@ -146,7 +146,7 @@ def decode_market_message(raw: object) -> MarketMessage:
 
 def decode_market_wire(raw: object) -> WireDiff | MarketMessage:
     """:func:`decode_market_message`, but a ``depthUpdate`` comes back as a
-    :class:`~mmbot.quoting.book.WireDiff` (what the stream client feeds its books)."""
+    :class:`~mmbot.venue.book.WireDiff` (what the stream client feeds its books)."""
     try:
         return _market_message(_loads(raw) if type(raw) is str else _obj(raw), _wire_diff)
     except CodecError:

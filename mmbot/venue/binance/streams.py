@@ -2,7 +2,7 @@
 
 What it is for: :class:`MarketStreams` keeps one ``/stream?streams=...`` connection open for
 the configured symbols (diff depth, plus ``bookTicker`` / ``trade`` if asked), feeds every
-``depthUpdate`` to that symbol's :class:`~mmbot.quoting.book.LocalBook`, fetches ``/depth``
+``depthUpdate`` to that symbol's :class:`~mmbot.venue.book.LocalBook`, fetches ``/depth``
 snapshots when a book asks (again while the snapshot is older than the buffered diffs), and
 publishes :class:`~mmbot.model.BookSnapshot` values per symbol through conflated channels
 (:meth:`MarketStreams.book_stream`, the shape of ``Venue.book_stream``) or
@@ -34,7 +34,6 @@ import attrs
 import trio
 import trio.lowlevel
 
-from mmbot.quoting.book import BookAction, BookStatistics, LocalBook, WireDiff
 from mmbot.resilience.backoff import exponential
 from mmbot.venue.base import (
     BookTicker,
@@ -53,6 +52,7 @@ from mmbot.venue.binance.codec import (
 )
 from mmbot.venue.binance.link import SessionEnd, keep_connected, probe, serve_connection
 from mmbot.venue.binance.ws import CONNECTION_ERRORS, WsConnection, WsConnector
+from mmbot.venue.book import BookAction, BookStatistics, LocalBook, WireDiff
 
 if TYPE_CHECKING:
     import random

@@ -1,4 +1,4 @@
-"""The local order book of one symbol, synced by the dialect's snapshot-and-diff procedure.
+"""One symbol's local order book, synced by the dialect's snapshot-and-diff procedure (sans-IO).
 
 What it is for: turning a stream of diff events (``DepthUpdate``) and ``/depth`` snapshots
 into a book the quoter can trust, and saying when it cannot (VENUE_DIALECT.md, "Local order
@@ -46,7 +46,7 @@ from typing import NamedTuple
 import attrs
 
 from mmbot.model import BookLevel, BookSnapshot
-from mmbot.venue.base import DepthSnapshot, DepthUpdate
+from mmbot.venue.events import DepthSnapshot, DepthUpdate
 
 
 class WireDiff(NamedTuple):

@@ -10,25 +10,24 @@ See docs/resilience.md.
 from mmbot.errors import CircuitOpen as CircuitOpen
 from mmbot.errors import RateLimited as RateLimited
 from mmbot.errors import RetryBudgetExhausted as RetryBudgetExhausted
-from mmbot.resilience.breaker import TRANSITIONS as TRANSITIONS
-from mmbot.resilience.breaker import BreakerCore as BreakerCore
-from mmbot.resilience.breaker import BreakerState as BreakerState
-from mmbot.resilience.breaker import BreakerStatistics as BreakerStatistics
-from mmbot.resilience.breaker import Transition as Transition
-from mmbot.resilience.breaker import Trigger as Trigger
+from mmbot.resilience.breaker import BreakerListener as BreakerListener
+from mmbot.resilience.breaker import CircuitBreaker as CircuitBreaker
 from mmbot.resilience.breaker_config import BreakerConfig as BreakerConfig
 from mmbot.resilience.breaker_config import WindowType as WindowType
-from mmbot.resilience.buckets import BINANCE_SPOT_RULES as BINANCE_SPOT_RULES
-from mmbot.resilience.buckets import LimitKind as LimitKind
-from mmbot.resilience.buckets import RateLimiterConfig as RateLimiterConfig
-from mmbot.resilience.buckets import RateLimiterStatistics as RateLimiterStatistics
-from mmbot.resilience.buckets import RateLimitRule as RateLimitRule
-from mmbot.resilience.buckets import RetryBudget as RetryBudget
-from mmbot.resilience.buckets import RetryBudgetConfig as RetryBudgetConfig
-from mmbot.resilience.guard import BreakerListener as BreakerListener
-from mmbot.resilience.guard import CircuitBreaker as CircuitBreaker
+from mmbot.resilience.breaker_core import TRANSITIONS as TRANSITIONS
+from mmbot.resilience.breaker_core import BreakerCore as BreakerCore
+from mmbot.resilience.breaker_core import BreakerState as BreakerState
+from mmbot.resilience.breaker_core import BreakerStatistics as BreakerStatistics
+from mmbot.resilience.breaker_core import BreakerTransition as BreakerTransition
+from mmbot.resilience.breaker_core import Trigger as Trigger
 from mmbot.resilience.outcomes import CallOutcome as CallOutcome
+from mmbot.resilience.outcomes import outcome_of as outcome_of
 from mmbot.resilience.ratelimit import RateLimiter as RateLimiter
+from mmbot.resilience.ratelimit_core import BINANCE_SPOT_RULES as BINANCE_SPOT_RULES
+from mmbot.resilience.ratelimit_core import LimitKind as LimitKind
+from mmbot.resilience.ratelimit_core import RateLimiterConfig as RateLimiterConfig
+from mmbot.resilience.ratelimit_core import RateLimiterStatistics as RateLimiterStatistics
+from mmbot.resilience.ratelimit_core import RateLimitRule as RateLimitRule
 from mmbot.resilience.retry import DEFAULT_TRANSIENT as DEFAULT_TRANSIENT
 from mmbot.resilience.retry import SAFE_TO_RESEND as SAFE_TO_RESEND
 from mmbot.resilience.retry import GiveUp as GiveUp
@@ -36,7 +35,8 @@ from mmbot.resilience.retry import RetryConfig as RetryConfig
 from mmbot.resilience.retry import RetryEvent as RetryEvent
 from mmbot.resilience.retry import RetryListener as RetryListener
 from mmbot.resilience.retry import RetryPolicy as RetryPolicy
-from mmbot.resilience.retry import outcome_of as outcome_of
+from mmbot.resilience.retry_core import RetryBudget as RetryBudget
+from mmbot.resilience.retry_core import RetryBudgetConfig as RetryBudgetConfig
 
 __all__ = [
     "BINANCE_SPOT_RULES",
@@ -48,6 +48,7 @@ __all__ = [
     "BreakerListener",
     "BreakerState",
     "BreakerStatistics",
+    "BreakerTransition",
     "CallOutcome",
     "CircuitBreaker",
     "CircuitOpen",
@@ -65,7 +66,6 @@ __all__ = [
     "RetryEvent",
     "RetryListener",
     "RetryPolicy",
-    "Transition",
     "Trigger",
     "WindowType",
     "outcome_of",

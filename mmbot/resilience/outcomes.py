@@ -1,9 +1,10 @@
-"""Seeing through exception groups: the one place that decides what an exception means.
+"""Seeing through exception groups: the one place that decides what an exception means (sans-IO).
 
 What it is for: trio nurseries wrap errors in (nested) ``BaseExceptionGroup``s, so "is this a
-transient error?" or "was this cancelled?" must look at the leaves. The breaker's outcome
-classification (:func:`classify`) and the retry policies' predicates are built on the
-helpers here.
+transient error?" or "was this cancelled?" must look at the leaves. How a call counts for a
+breaker (:func:`classify`), the three-valued outcome of a venue request that raised
+(:func:`outcome_of`: OK, FAILED or UNKNOWN, which ``venue.base.from_exception`` turns into a
+``VenueResult``) and the retry policies' predicates are all decided here.
 
 What it must never do: import trio (it is a sans-IO core). The cancellation classes are
 passed in by the shells (``(trio.Cancelled,)``), so tests can drive this with stand-ins.
@@ -15,7 +16,14 @@ import enum
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from mmbot.errors import CircuitOpen, RateLimited
+from mmbot.errors import (
+    CircuitOpen,
+    RateLimited,
+    RetryBudgetExhausted,
+    VenueRejected,
+    VenueUnavailable,
+)
+from mmbot.model import Outcome
 
 if TYPE_CHECKING:
     from mmbot.resilience.breaker_config import BreakerConfig
@@ -51,6 +59,10 @@ _COUNTED = frozenset(
     {CallOutcome.SUCCESS, CallOutcome.FAILURE, CallOutcome.HARD_FAILURE, CallOutcome.TIMEOUT}
 )
 _FAILURES = frozenset({CallOutcome.FAILURE, CallOutcome.HARD_FAILURE, CallOutcome.TIMEOUT})
+
+#: Errors known not to have taken effect at the venue: a rejection, a request that could not
+#: be sent, a breaker refusal. Every other error leaves a request's outcome unknown.
+KNOWN_NOT_DONE: ExcTypes = (VenueRejected, VenueUnavailable, CircuitOpen)
 
 
 def leaves(exc: BaseException) -> Iterator[BaseException]:
@@ -115,3 +127,18 @@ def classify(exc: BaseException, config: BreakerConfig, cancel_types: ExcTypes) 
     if any(isinstance(e, config.record_exceptions) for e in counted):
         return CallOutcome.FAILURE
     return CallOutcome.IGNORED
+
+
+def outcome_of(exc: BaseException | None) -> Outcome:
+    """The three-valued outcome of a venue request that ended with ``exc`` (None: OK).
+
+    FAILED only when every leaf is known not to have happened (a rejection, a request that
+    could not be sent, a breaker refusal); everything else, timeouts included, is UNKNOWN.
+    """
+    if exc is None:
+        return Outcome.OK
+    if isinstance(exc, RetryBudgetExhausted) and exc.__cause__ is not None:
+        return outcome_of(exc.__cause__)
+    if all_match(exc, KNOWN_NOT_DONE):
+        return Outcome.FAILED
+    return Outcome.UNKNOWN

@@ -1,4 +1,4 @@
-"""``RateLimiter``: client-side rate limiting that waits (trio shell over ``buckets.py``).
+"""``RateLimiter``: client-side rate limiting that waits (trio shell over ``ratelimit_core.py``).
 
 What it is for: every request to the venue first does ``await limiter.acquire(weight,
 orders=...)``, which waits, in FIFO order, until the request fits every rule
@@ -18,7 +18,7 @@ from collections.abc import Mapping
 import trio
 
 from mmbot.errors import RateLimited
-from mmbot.resilience.buckets import LimiterCore, RateLimiterConfig, RateLimiterStatistics
+from mmbot.resilience.ratelimit_core import LimiterCore, RateLimiterConfig, RateLimiterStatistics
 
 
 class RateLimiter:

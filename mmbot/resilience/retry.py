@@ -3,7 +3,7 @@
 What it is for: ``await policy.call(fn, *args)`` retries an idempotent call on transient
 errors (matched inside exception groups too) with full-jitter exponential waits drawn from
 an injected RNG, stops on the trio clock (attempts and deadline), honours ``Retry-After``
-hints and spends a shared :class:`~mmbot.resilience.buckets.RetryBudget`.
+hints and spends a shared :class:`~mmbot.resilience.retry_core.RetryBudget`.
 ``await policy.call_non_idempotent(fn, *args)`` is the rule for order placement: it only
 resends what is known not to have happened, and turns anything else transient into
 ``VenueUnknown`` for the order tracker to resolve (DESIGN.md §4.2).
@@ -32,14 +32,19 @@ from mmbot.errors import (
     CircuitOpen,
     RateLimited,
     RetryBudgetExhausted,
-    VenueRejected,
     VenueUnavailable,
     VenueUnknown,
 )
 from mmbot.model import Outcome
 from mmbot.resilience.backoff import full_jitter
-from mmbot.resilience.buckets import RetryBudget
-from mmbot.resilience.outcomes import all_match, contains, is_cancellation, leaves, retry_after_hint
+from mmbot.resilience.outcomes import (
+    all_match,
+    contains,
+    is_cancellation,
+    outcome_of,
+    retry_after_hint,
+)
+from mmbot.resilience.retry_core import RetryBudget
 
 if TYPE_CHECKING:
     import random
@@ -101,22 +106,6 @@ class RetryEvent:
 
 RetryListener = Callable[[RetryEvent], None]
 Predicate = Callable[[BaseException], bool]
-
-
-def outcome_of(exc: BaseException | None) -> Outcome:
-    """The three-valued outcome of a venue request that ended with ``exc`` (None: OK).
-
-    FAILED only when every leaf is known not to have happened (a rejection, a request that
-    could not be sent, a breaker refusal); everything else, timeouts included, is UNKNOWN.
-    """
-    if exc is None:
-        return Outcome.OK
-    if isinstance(exc, RetryBudgetExhausted) and exc.__cause__ is not None:
-        return outcome_of(exc.__cause__)
-    known_failed = (VenueRejected, VenueUnavailable, CircuitOpen)
-    if all(isinstance(leaf, known_failed) for leaf in leaves(exc)):
-        return Outcome.FAILED
-    return Outcome.UNKNOWN
 
 
 def _is_coroutine_function(fn: object) -> bool:

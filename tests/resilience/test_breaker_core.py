@@ -8,12 +8,11 @@ import random
 import attrs
 import pytest
 
-from mmbot.resilience.breaker import (
-    BreakerConfig,
+from mmbot.resilience.breaker_config import BreakerConfig, WindowType
+from mmbot.resilience.breaker_core import (
     BreakerCore,
     BreakerState,
     Trigger,
-    WindowType,
 )
 from mmbot.resilience.outcomes import CallOutcome
 

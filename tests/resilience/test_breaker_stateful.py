@@ -18,14 +18,13 @@ from hypothesis.stateful import (
     rule,
 )
 
-from mmbot.resilience.breaker import (
+from mmbot.resilience.breaker_config import BreakerConfig, WindowType
+from mmbot.resilience.breaker_core import (
     TRANSITIONS,
-    BreakerConfig,
     BreakerCore,
     BreakerState,
     Permit,
     Trigger,
-    WindowType,
 )
 from mmbot.resilience.outcomes import CallOutcome
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mmbot.errors import CircuitOpen, RateLimited, VenueRejected, VenueUnavailable, VenueUnknown
-from mmbot.resilience.breaker import BreakerConfig
+from mmbot.resilience.breaker_config import BreakerConfig
 from mmbot.resilience.outcomes import (
     CallOutcome,
     all_match,

@@ -54,11 +54,11 @@ from mmbot.errors import (
     VenueUnknown,
 )
 from mmbot.model import Fill, Instrument
-from mmbot.resilience.breaker import BreakerConfig
-from mmbot.resilience.buckets import RetryBudget
-from mmbot.resilience.guard import CircuitBreaker
+from mmbot.resilience.breaker import CircuitBreaker
+from mmbot.resilience.breaker_config import BreakerConfig
 from mmbot.resilience.ratelimit import RateLimiter
 from mmbot.resilience.retry import RetryConfig, RetryPolicy
+from mmbot.resilience.retry_core import RetryBudget
 from mmbot.venue.base import (
     Balance,
     CancelOutcome,

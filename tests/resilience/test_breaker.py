@@ -9,7 +9,7 @@ import trio
 import trio.testing
 
 from mmbot.errors import CircuitOpen, VenueUnavailable, VenueUnknown
-from mmbot.resilience import BreakerConfig, BreakerState, CircuitBreaker, Transition
+from mmbot.resilience import BreakerConfig, BreakerState, BreakerTransition, CircuitBreaker
 
 CONFIG = BreakerConfig(
     window_size=4,
@@ -136,7 +136,7 @@ async def test_keyboard_interrupt_passes_through_untouched_and_is_not_counted(au
 
 
 async def test_listeners_hear_every_transition_in_order(autojump_clock):
-    heard: list[Transition] = []
+    heard: list[BreakerTransition] = []
     breaker = CircuitBreaker("orders", CONFIG, listeners=[heard.append])
     for _ in range(2):
         with pytest.raises(VenueUnavailable):

@@ -14,7 +14,7 @@ secret or a signature.
     ├── VenueError                  a request to a venue did not succeed
     │   ├── VenueRejected           outcome FAILED: known not to have happened (code, msg)
     │   │   └── RateLimited         429/418 from the venue; carries retry_after (seconds)
-    │   ├── VenueUnknown            outcome UNKNOWN: timeout, reset, 5xx, -1007
+    │   ├── VenueUnknown            outcome UNKNOWN: timeout, reset, 5xx, -1007 (code, http_status)
     │   └── VenueUnavailable        could not even send (connect refused, DNS): FAILED
     ├── CircuitOpen                 a breaker refused the call; carries retry_after (seconds)
     ├── RetryBudgetExhausted        the shared retry budget is empty; the last error is chained
@@ -63,7 +63,18 @@ class RateLimited(VenueRejected):
 
 
 class VenueUnknown(VenueError):
-    """The request may or may not have taken effect (timeout, reset, 5xx, -1007)."""
+    """The request may or may not have taken effect (timeout, reset, 5xx, -1007).
+
+    ``code`` and ``http_status`` are the venue's when it answered (a 5xx, a -1007); None
+    when it did not (a timeout, a reset).
+    """
+
+    def __init__(
+        self, reason: str = "", *, code: int | None = None, http_status: int | None = None
+    ) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.http_status = http_status
 
 
 class VenueUnavailable(VenueError):

@@ -39,6 +39,8 @@ from mmbot.errors import (
     CircuitOpen,
     MmbotError,
     RateLimited,
+    RetryBudgetExhausted,
+    VenueError,
     VenueRejected,
     VenueUnavailable,
     VenueUnknown,
@@ -52,6 +54,7 @@ from mmbot.model import (
     Side,
     TimeInForce,
 )
+from mmbot.resilience.outcomes import outcome_of
 
 # Explicit re-exports: these values live in events.py; importing them from here still works.
 # isort: off
@@ -127,7 +130,7 @@ class VenueResult(Generic[T_co]):
     def to_exception(self) -> MmbotError:
         """The exception this outcome stands for (OK has none: a ``ValueError``)."""
         if self.outcome is Outcome.UNKNOWN:
-            return VenueUnknown(self.reason)
+            return VenueUnknown(self.reason, code=self.code, http_status=self.http_status)
         if self.outcome is Outcome.FAILED:
             if self.code is None:  # never sent (connect refused, breaker open)
                 return VenueUnavailable(self.reason)
@@ -179,22 +182,31 @@ def unknown(
 
 
 def from_exception(exc: MmbotError) -> VenueResult[NoReturn]:
-    """Map one of mmbot's own errors (raised by the resilience kit) to a result.
+    """The result of a call that ended with one of mmbot's own errors: the one mapping from
+    errors to results (:meth:`VenueResult.to_exception` is its inverse).
 
-    A breaker refusal means the request was never sent: FAILED with ``retry_after``.
-    Anything else that is not a venue error is a bug and is re-raised.
+    Whether it is FAILED or UNKNOWN is decided by
+    :func:`mmbot.resilience.outcomes.outcome_of`, the one place that decides what an
+    exception means; this keeps the venue's code, message, HTTP status and ``retry_after``.
+    A breaker refusal was never sent: FAILED with ``retry_after``. An exhausted retry budget
+    stands for the error it stopped on. Anything else that is not a venue error is a bug and
+    is re-raised.
     """
+    if isinstance(exc, RetryBudgetExhausted) and isinstance(exc.__cause__, MmbotError):
+        return from_exception(exc.__cause__)
+    if not isinstance(exc, VenueError | CircuitOpen):
+        raise exc
+    if outcome_of(exc) is Outcome.UNKNOWN:
+        if isinstance(exc, VenueUnknown):
+            return unknown(str(exc), code=exc.code, http_status=exc.http_status)
+        return unknown(str(exc))
     if isinstance(exc, RateLimited):
         return failed(exc.code, exc.msg, http_status=exc.http_status, retry_after=exc.retry_after)
     if isinstance(exc, VenueRejected):
         return failed(exc.code, exc.msg, http_status=exc.http_status)
-    if isinstance(exc, VenueUnknown):
-        return unknown(str(exc))
-    if isinstance(exc, VenueUnavailable):
-        return failed(None, str(exc))
     if isinstance(exc, CircuitOpen):
         return failed(None, str(exc), retry_after=exc.retry_after)
-    raise exc
+    return failed(None, str(exc))  # VenueUnavailable: never sent
 
 
 # ---- requests -------------------------------------------------------------------------

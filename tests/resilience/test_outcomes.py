@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import pytest
+import trio
 
-from mmbot.errors import CircuitOpen, RateLimited, VenueRejected, VenueUnavailable, VenueUnknown
+from mmbot.errors import (
+    CircuitOpen,
+    RateLimited,
+    RetryBudgetExhausted,
+    VenueRejected,
+    VenueUnavailable,
+    VenueUnknown,
+)
+from mmbot.model import Outcome
 from mmbot.resilience.breaker_config import BreakerConfig
 from mmbot.resilience.outcomes import (
     CallOutcome,
@@ -13,6 +22,7 @@ from mmbot.resilience.outcomes import (
     contains,
     is_cancellation,
     leaves,
+    outcome_of,
     retry_after_hint,
 )
 
@@ -79,3 +89,29 @@ def test_retry_after_hint_takes_the_largest_hint_in_a_group():
     group = nested(RateLimited(-1003, "slow down", retry_after=3.0), CircuitOpen("orders", 7.5))
     assert retry_after_hint(group) == 7.5
     assert retry_after_hint(ValueError()) is None
+
+
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [
+        (None, Outcome.OK),
+        (VenueRejected(-2010, "insufficient balance"), Outcome.FAILED),
+        (RateLimited(-1015, "too many orders", retry_after=1.0), Outcome.FAILED),
+        (VenueUnavailable("refused"), Outcome.FAILED),
+        (CircuitOpen("orders", 1.0), Outcome.FAILED),
+        (VenueUnknown("timeout"), Outcome.UNKNOWN),
+        (trio.TooSlowError(), Outcome.UNKNOWN),
+        (ExceptionGroup("g", [VenueUnavailable("x"), VenueUnknown("y")]), Outcome.UNKNOWN),
+        (ExceptionGroup("g", [VenueUnavailable("x"), CircuitOpen("o", 1.0)]), Outcome.FAILED),
+    ],
+)
+def test_outcome_of_is_failed_only_when_known_not_to_have_happened(
+    exc: BaseException | None, expected: Outcome
+):
+    assert outcome_of(exc) is expected
+
+
+def test_budget_exhaustion_takes_the_outcome_of_its_cause():
+    exc = RetryBudgetExhausted("empty")
+    exc.__cause__ = VenueUnavailable("refused")
+    assert outcome_of(exc) is Outcome.FAILED

@@ -302,29 +302,3 @@ async def test_placement_bugs_are_not_disguised_as_unknown(autojump_clock):
     flaky = Flaky(ValueError("bug"))
     with pytest.raises(ValueError):
         await RetryPolicy("orders", FAST).call_non_idempotent(flaky)
-
-
-@pytest.mark.parametrize(
-    ("exc", "expected"),
-    [
-        (None, Outcome.OK),
-        (VenueRejected(-2010, "insufficient balance"), Outcome.FAILED),
-        (RateLimited(-1015, "too many orders", retry_after=1.0), Outcome.FAILED),
-        (VenueUnavailable("refused"), Outcome.FAILED),
-        (CircuitOpen("orders", 1.0), Outcome.FAILED),
-        (VenueUnknown("timeout"), Outcome.UNKNOWN),
-        (trio.TooSlowError(), Outcome.UNKNOWN),
-        (ExceptionGroup("g", [VenueUnavailable("x"), VenueUnknown("y")]), Outcome.UNKNOWN),
-        (ExceptionGroup("g", [VenueUnavailable("x"), CircuitOpen("o", 1.0)]), Outcome.FAILED),
-    ],
-)
-def test_outcome_of_is_failed_only_when_known_not_to_have_happened(
-    exc: BaseException | None, expected: Outcome
-):
-    assert outcome_of(exc) is expected
-
-
-def test_budget_exhaustion_takes_the_outcome_of_its_cause():
-    exc = RetryBudgetExhausted("empty")
-    exc.__cause__ = VenueUnavailable("refused")
-    assert outcome_of(exc) is Outcome.FAILED

@@ -11,6 +11,7 @@ from mmbot.errors import (
     CircuitOpen,
     ConfigError,
     RateLimited,
+    RetryBudgetExhausted,
     VenueRejected,
     VenueUnavailable,
     VenueUnknown,
@@ -89,6 +90,19 @@ def test_mmbot_errors_map_to_results() -> None:
     assert from_exception(VenueUnavailable("refused")).code is None
     opened = from_exception(CircuitOpen("orders", 1.5))
     assert (opened.outcome, opened.code, opened.retry_after) == (Outcome.FAILED, None, 1.5)
+
+
+def test_an_unknown_outcome_keeps_the_venues_code_and_status_both_ways() -> None:
+    result = from_exception(VenueUnknown("backend timeout", code=-1007, http_status=503))
+    assert result == unknown("backend timeout", code=-1007, http_status=503)
+    back = result.to_exception()
+    assert isinstance(back, VenueUnknown) and (back.code, back.http_status) == (-1007, 503)
+
+
+def test_an_exhausted_retry_budget_maps_to_the_error_it_stopped_on() -> None:
+    exhausted = RetryBudgetExhausted("empty")
+    exhausted.__cause__ = VenueUnavailable("refused")
+    assert from_exception(exhausted) == failed(None, "refused")
 
 
 def test_a_non_venue_error_is_not_turned_into_a_result() -> None:

@@ -48,7 +48,6 @@ import trio
 from mmbot.errors import (
     MmbotError,
     RateLimited,
-    RetryBudgetExhausted,
     VenueRejected,
     VenueUnavailable,
     VenueUnknown,
@@ -101,7 +100,6 @@ from mmbot.venue.binance.rest_http import (
     RestConfig,
     RestHttp,
     ServerClock,
-    UnknownOutcome,
     install_log_redaction,
 )
 
@@ -109,7 +107,7 @@ T = TypeVar("T")
 
 #: Errors worth another attempt for an idempotent call; rate limits and open breakers are
 #: returned at once (the quoter, not this call, decides to wait).
-TRANSIENT = (VenueUnknown, VenueUnavailable, trio.TooSlowError)
+TRANSIENT = (VenueUnknown, VenueUnavailable)  # a breaker's own timeout arrives as VenueUnknown
 DEFAULT_RETRY = RetryConfig(
     max_attempts=3, deadline=5.0, base_delay=0.05, max_delay=1.0,
     transient=TRANSIENT, safe_to_resend=(VenueUnavailable,),
@@ -361,8 +359,8 @@ class BinanceRest:
                 answer = await self.placement_retry.call_non_idempotent(
                     self._attempt, endpoint, params, cost, tries
                 )
-        except (MmbotError, trio.TooSlowError) as exc:
-            return _result_of(exc, endpoint)
+        except MmbotError as exc:
+            return from_exception(exc)
         try:
             return ok(decode(answer))
         except CodecError as exc:
@@ -374,17 +372,25 @@ class BinanceRest:
         tries.count += 1
         if endpoint.signed and self.http.clock.is_due(trio.current_time()):
             await self._refresh_time(after_rejection=False)
-        breaker = self.breakers[endpoint.kind]
         await self._admit(endpoint, weight)
         try:
-            return await breaker.call(self.http.send, endpoint, params)
+            return await self._send(endpoint, params)
         except VenueRejected as exc:
             if exc.code != Code.INVALID_TIMESTAMP or not endpoint.signed:
                 raise
         # -1021: not executed. Re-read the server time once and resend once.
         await self._refresh_time(after_rejection=True)
         await self._admit(endpoint, weight)
-        return await breaker.call(self.http.send, endpoint, params)
+        return await self._send(endpoint, params)
+
+    async def _send(self, endpoint: Endpoint, params: Mapping[str, str]) -> Answer:
+        """One HTTP exchange through the endpoint class's breaker. A breaker that owns a
+        per-call timeout (``BreakerConfig.call_timeout``) raises ``trio.TooSlowError``: the
+        request may have been sent, so it is mapped, here, to ``VenueUnknown``."""
+        try:
+            return await self.breakers[endpoint.kind].call(self.http.send, endpoint, params)
+        except trio.TooSlowError:
+            raise VenueUnknown(f"{endpoint.name}: timed out") from None
 
     async def _admit(self, endpoint: Endpoint, weight: int) -> None:
         wait = self.config.max_rate_wait
@@ -400,19 +406,3 @@ class BinanceRest:
                 f"within {wait}s",
                 retry_after=hint,
             )
-
-
-def _result_of(exc: BaseException, endpoint: Endpoint) -> VenueResult[T]:
-    """The result for how a call ended (the kit's errors seen through to the venue's)."""
-    if isinstance(exc, RetryBudgetExhausted) and exc.__cause__ is not None:
-        return _result_of(exc.__cause__, endpoint)
-    if isinstance(exc, VenueUnknown):
-        # call_non_idempotent wraps the unknown error it saw; keep that error's details
-        inner = exc.__cause__ if isinstance(exc.__cause__, UnknownOutcome) else exc
-        if isinstance(inner, UnknownOutcome):
-            return unknown(inner.reason, code=inner.code, http_status=inner.http_status)
-        return unknown(str(exc))
-    if isinstance(exc, trio.TooSlowError):
-        return unknown(f"{endpoint.name}: timed out")
-    assert isinstance(exc, MmbotError)
-    return from_exception(exc)

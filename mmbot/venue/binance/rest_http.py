@@ -12,12 +12,12 @@ how it ended                                raised
 ==========================================  =============================================
 2xx; cancel-replace error with ``data``       nothing: an :class:`Answer`
 429 / 418                                    ``RateLimited`` (limiter blocked Retry-After)
-5xx, -1000/-1006/-1007                       :class:`UnknownOutcome` (a ``VenueUnknown``)
+5xx, -1000/-1006/-1007                       ``VenueUnknown`` (code, HTTP status)
 other 4xx with ``{"code", "msg"}``           ``VenueRejected`` (code, msg)
 connect refused / connect or pool timeout    ``VenueUnavailable`` (never sent: FAILED)
-read/write error, reset, protocol error      :class:`UnknownOutcome`
-no answer within ``request_timeout``         :class:`UnknownOutcome`
-2xx whose body is not JSON                   :class:`UnknownOutcome`
+read/write error, reset, protocol error      ``VenueUnknown``
+no answer within ``request_timeout``         ``VenueUnknown``
+2xx whose body is not JSON                   ``VenueUnknown``
 ==========================================  =============================================
 
 What it must never do: retry or decide policy (``rest.py`` composes the resilience kit
@@ -213,16 +213,6 @@ class Answer:
     body: Any
 
 
-class UnknownOutcome(VenueUnknown):
-    """``VenueUnknown`` that keeps the venue's code and HTTP status when it gave them."""
-
-    def __init__(self, reason: str, *, code: int | None = None, http_status: int | None = None):
-        super().__init__(reason)
-        self.reason = reason
-        self.code = code
-        self.http_status = http_status
-
-
 #: httpx errors that mean the request never left: nothing happened at the venue.
 NOT_SENT: tuple[type[httpx.HTTPError], ...] = (
     httpx.ConnectError,
@@ -288,14 +278,12 @@ class RestHttp:
             except httpx.HTTPError as exc:
                 failure = (True, self._reason(exc))
         if scope.cancelled_caught:
-            raise UnknownOutcome(
-                f"{endpoint.name}: no answer within {self.config.request_timeout}s"
-            )
+            raise VenueUnknown(f"{endpoint.name}: no answer within {self.config.request_timeout}s")
         if failure is not None:
             sent, reason = failure
             if not sent:
                 raise VenueUnavailable(f"{endpoint.name}: not sent: {reason}")
-            raise UnknownOutcome(f"{endpoint.name}: {reason}")
+            raise VenueUnknown(f"{endpoint.name}: {reason}")
         assert response is not None
         return self._answer(endpoint, response)
 
@@ -310,7 +298,7 @@ class RestHttp:
             try:
                 return Answer(status, json.loads(response.content))
             except ValueError:
-                raise UnknownOutcome(
+                raise VenueUnknown(
                     f"{endpoint.name}: HTTP {status} with a body that is not JSON",
                     http_status=status,
                 ) from None
@@ -330,7 +318,7 @@ class RestHttp:
                 http_status=status,
             )  # fmt: skip
         if classify_failure(status, code) is Outcome.UNKNOWN:
-            raise UnknownOutcome(f"{endpoint.name}: {msg}", code=code, http_status=status)
+            raise VenueUnknown(f"{endpoint.name}: {msg}", code=code, http_status=status)
         # A 4xx without a dialect body (a proxy's 404, say) has no code: 0 stands for "none".
         raise VenueRejected(code if code is not None else 0, msg, http_status=status)
 

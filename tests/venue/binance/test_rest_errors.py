@@ -11,6 +11,7 @@ import trio.testing
 from test_rest_support import (
     API_KEY,
     API_SECRET,
+    BASE,
     ORDER_BODY,
     LoseResponse,
     Scripted,
@@ -23,11 +24,14 @@ from test_rest_support import (
     sequence,
 )
 
+from mmbot.clock import SIM_EPOCH_MS, EpochClock
 from mmbot.model import OrderStatus, Outcome
-from mmbot.resilience import BreakerState
+from mmbot.resilience import BreakerConfig, BreakerState, CircuitBreaker
 from mmbot.venue.base import OrderRef
 from mmbot.venue.binance.errors import Code
+from mmbot.venue.binance.rest import BinanceRest
 from mmbot.venue.binance.rest_endpoints import EndpointClass
+from mmbot.venue.binance.rest_http import RestConfig
 
 # ---- the venue's answers (real codes from the fake exchange) ---------------------------
 
@@ -188,6 +192,25 @@ async def test_a_read_that_times_out_is_retried_then_unknown(
         result = await rest.open_orders("BTCUSDT")
     assert result.outcome is Outcome.UNKNOWN
     assert transport.count("/openOrders") == 3  # DEFAULT_RETRY.max_attempts
+
+
+async def test_a_breakers_own_timeout_is_unknown_and_a_placement_is_not_resent(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    transport = Scripted(hang)
+    breakers = {
+        kind: CircuitBreaker(kind.value, BreakerConfig(call_timeout=0.5)) for kind in EndpointClass
+    }
+    rest = BinanceRest.create(
+        RestConfig(base_url=BASE, request_timeout=5.0), now_ms=EpochClock(SIM_EPOCH_MS).now_ms,
+        api_key=API_KEY, api_secret=API_SECRET, transport=transport, breakers=breakers,
+    )  # fmt: skip
+    async with rest:
+        placed = await rest.place(maker_bid("c-1"))
+        read = await rest.open_orders("BTCUSDT")
+    assert placed.outcome is Outcome.UNKNOWN and placed.reason == "order.place: timed out"
+    assert transport.count("/order") == 1
+    assert read.outcome is Outcome.UNKNOWN and transport.count("/openOrders") == 3
 
 
 async def test_a_connect_failure_is_failed_not_sent(autojump_clock: trio.testing.MockClock) -> None:

@@ -74,7 +74,7 @@ from mmbot.venue.base import (
     ok,
     unknown,
 )
-from mmbot.venue.binance import codec, codec_rest
+from mmbot.venue.binance import codec
 from mmbot.venue.binance.codec import CodecError
 from mmbot.venue.binance.errors import Code
 from mmbot.venue.binance.rest_endpoints import (
@@ -212,16 +212,14 @@ class BinanceRest:
 
     async def server_time(self) -> VenueResult[int]:
         """The venue's clock in epoch milliseconds."""
-        return await self._call(TIME, {}, lambda a: codec_rest.decode_server_time(a.body))
+        return await self._call(TIME, {}, lambda a: codec.decode_server_time(a.body))
 
     async def sync_time(self) -> VenueResult[int]:
         """Read the server time once (no retry: a late answer would skew the estimate) and
         update the offset; the result is the new offset in ms."""
         clock = self.http.clock
         sent = clock.now_ms()
-        result = await self._call(
-            TIME, {}, lambda a: codec_rest.decode_server_time(a.body), once=True
-        )
+        result = await self._call(TIME, {}, lambda a: codec.decode_server_time(a.body), once=True)
         if result.is_ok:
             assert result.value is not None
             clock.update(result.value, sent, clock.now_ms(), trio.current_time())
@@ -245,7 +243,7 @@ class BinanceRest:
     ) -> VenueResult[tuple[Instrument, ...]]:
         """Instruments with their filters (only ``symbols`` if given)."""
         return await self._call(
-            EXCHANGE_INFO, {}, lambda a: codec_rest.decode_exchange_info(a.body, symbols)
+            EXCHANGE_INFO, {}, lambda a: codec.decode_exchange_info(a.body, symbols)
         )
 
     async def instruments(self) -> VenueResult[tuple[Instrument, ...]]:
@@ -264,15 +262,15 @@ class BinanceRest:
 
     async def place(self, request: PlaceRequest) -> PlaceOutcome:
         """Place an order. UNKNOWN means it may exist: resolve with :meth:`query_order`."""
-        params = codec_rest.encode_place(request, response_type=self.config.response_type)
-        return await self._call(PLACE, params, lambda a: codec_rest.decode_order_response(a.body))
+        params = codec.encode_place(request, response_type=self.config.response_type)
+        return await self._call(PLACE, params, lambda a: codec.decode_order_response(a.body))
 
     async def cancel(self, ref: OrderRef) -> CancelOutcome:
         """Cancel one order; FAILED -2011 means it is not open (see the module docstring)."""
         tries = _Tries()
         result = await self._call(
-            CANCEL, codec_rest.encode_order_ref(ref),
-            lambda a: codec_rest.decode_order(a.body), tries=tries,
+            CANCEL, codec.encode_order_ref(ref),
+            lambda a: codec.decode_order(a.body), tries=tries,
         )  # fmt: skip
         if result.code == Code.CANCEL_REJECTED and tries.count > 1:
             return attrs.evolve(
@@ -283,15 +281,15 @@ class BinanceRest:
     async def cancel_replace(self, request: CancelReplaceRequest) -> CancelReplaceOutcome:
         """Cancel and place in one request; OK with per-part results whenever the venue
         answered with them (200, or 409 -2021 / 400 -2022 with a ``data`` block)."""
-        params = codec_rest.encode_cancel_replace(request, response_type=self.config.response_type)
+        params = codec.encode_cancel_replace(request, response_type=self.config.response_type)
         return await self._call(
-            CANCEL_REPLACE, params, lambda a: codec_rest.decode_cancel_replace(a.body)
+            CANCEL_REPLACE, params, lambda a: codec.decode_cancel_replace(a.body)
         )
 
     async def cancel_all(self, symbol: str) -> VenueResult[tuple[OrderInfo, ...]]:
         """Cancel every open order on ``symbol``; nothing open is OK with ``()``."""
         result = await self._call(
-            CANCEL_ALL, {"symbol": symbol}, lambda a: codec_rest.decode_orders(a.body)
+            CANCEL_ALL, {"symbol": symbol}, lambda a: codec.decode_orders(a.body)
         )
         if result.code == Code.CANCEL_REJECTED:
             return ok(())
@@ -300,20 +298,20 @@ class BinanceRest:
     async def query_order(self, ref: OrderRef) -> VenueResult[OrderInfo]:
         """One order by id or client order id (how an UNKNOWN placement is resolved)."""
         return await self._call(
-            QUERY_ORDER, codec_rest.encode_order_ref(ref), lambda a: codec_rest.decode_order(a.body)
+            QUERY_ORDER, codec.encode_order_ref(ref), lambda a: codec.decode_order(a.body)
         )
 
     async def open_orders(self, symbol: str | None = None) -> VenueResult[tuple[OrderInfo, ...]]:
         params = {} if symbol is None else {"symbol": symbol}
         return await self._call(
-            OPEN_ORDERS, params, lambda a: codec_rest.decode_orders(a.body),
+            OPEN_ORDERS, params, lambda a: codec.decode_orders(a.body),
             weight=6 if symbol is not None else 80,
         )  # fmt: skip
 
     # ---- account -----------------------------------------------------------------------
 
     async def balances(self) -> VenueResult[tuple[Balance, ...]]:
-        return await self._call(ACCOUNT, {}, lambda a: codec_rest.decode_account(a.body))
+        return await self._call(ACCOUNT, {}, lambda a: codec.decode_account(a.body))
 
     async def trades(
         self,
@@ -330,7 +328,7 @@ class BinanceRest:
         if from_id is not None:
             params["fromId"] = str(from_id)
         return await self._call(
-            MY_TRADES, params, lambda a: codec_rest.decode_my_trades(a.body),
+            MY_TRADES, params, lambda a: codec.decode_my_trades(a.body),
             weight=5 if order_id is not None else 20,
         )  # fmt: skip
 

@@ -32,8 +32,9 @@ from mmbot.venue.base import (
     failed,
     ok,
 )
-from mmbot.venue.binance.codec import decode_depth_snapshot, decode_error
-from mmbot.venue.binance.codec_rest import (
+from mmbot.venue.binance.codec import (
+    decode_depth_snapshot,
+    decode_error,
     decode_my_trades,
     decode_order,
     decode_order_response,

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from mmbot.model import OrderStatus, OrderType, Outcome, Side, SymbolStatus, TimeInForce
 from mmbot.venue.base import CancelReplaceMode, CancelReplaceRequest, OrderRef, PlaceRequest
-from mmbot.venue.binance import codec_rest as rest
+from mmbot.venue.binance import codec as rest
 from mmbot.venue.binance.codec import CodecError
 
 D = Decimal

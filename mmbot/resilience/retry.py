@@ -25,7 +25,6 @@ import attrs
 import trio
 from attrs import validators as v
 from tenacity import AsyncRetrying, IterState, RetryCallState
-from tenacity._utils import wrap_to_async_func
 
 from mmbot.clock import derive_rng
 from mmbot.errors import (
@@ -150,13 +149,17 @@ class _TrioRetrying(AsyncRetrying):
         return self._mmbot_iter_state
 
     def _add_action_func(self, fn: Callable[..., Any]) -> None:
+        actions = self._mmbot_iter_state.actions
         code = getattr(fn, "__code__", None)  # functions, lambdas and bound methods
         if code is None:  # pragma: no cover - tenacity only adds plain functions and methods
-            self._mmbot_iter_state.actions.append(_Awaited(wrap_to_async_func(fn)))
+            is_async = inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
+                type(fn).__call__
+            )
+            actions.append(_Awaited(fn) if is_async else fn)
         elif code.co_flags & inspect.CO_COROUTINE:
-            self._mmbot_iter_state.actions.append(_Awaited(fn))
+            actions.append(_Awaited(fn))
         else:
-            self._mmbot_iter_state.actions.append(fn)
+            actions.append(fn)
 
     async def _run_retry(self, retry_state: RetryCallState) -> None:  # type: ignore[override]
         retry = self.retry

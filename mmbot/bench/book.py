@@ -19,9 +19,9 @@ from decimal import Decimal
 from mmbot.bench._util import machine, median, percentile
 from mmbot.clock import derive_rng, perf_counter_ns
 from mmbot.model import format_decimal
-from mmbot.venue.base import DepthUpdate
 from mmbot.venue.binance.codec import decode_depth_snapshot, decode_market_wire
 from mmbot.venue.book import BookAction, LocalBook, WireDiff
+from mmbot.venue.events import DepthUpdate
 
 SYMBOL = "BTCUSDT"
 TICK = Decimal("0.01")

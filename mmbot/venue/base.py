@@ -1,4 +1,4 @@
-"""The venue seam: the ``Venue`` protocol and the typed, frozen values that cross it.
+"""The venue seam: the ``Venue`` protocol and the typed, frozen values that cross it (sans-IO).
 
 What it is for: the one interface through which the bot talks to an exchange (DESIGN.md
 §3-4). Requests are values (:class:`PlaceRequest`, :class:`OrderRef`, ...); every call
@@ -55,31 +55,7 @@ from mmbot.model import (
     TimeInForce,
 )
 from mmbot.resilience.outcomes import outcome_of
-
-# Explicit re-exports: these values live in events.py; importing them from here still works.
-# isort: off
-from mmbot.venue.events import (
-    Balance as Balance,
-    BalanceChanged as BalanceChanged,
-    BalanceDelta as BalanceDelta,
-    BookTicker as BookTicker,
-    DepthSnapshot as DepthSnapshot,
-    DepthUpdate as DepthUpdate,
-    ExecutionReport as ExecutionReport,
-    Level as Level,
-    OrderAccepted as OrderAccepted,
-    OrderCancelled as OrderCancelled,
-    OrderEvent as OrderEvent,
-    OrderExpired as OrderExpired,
-    OrderFilled as OrderFilled,
-    OrderRejected as OrderRejected,
-    PublicTrade as PublicTrade,
-    Resynced as Resynced,
-    StreamGap as StreamGap,
-    UserEvent as UserEvent,
-)
-
-# isort: on
+from mmbot.venue.events import Balance, UserEvent
 
 if TYPE_CHECKING:
     import trio

@@ -1,10 +1,10 @@
-"""Typed, frozen values that venue streams deliver: market data and user (account) events.
+"""Typed, frozen values that venue streams deliver: market data and user events (sans-IO).
 
 What it is for: the values a venue's market-data streams (:class:`DepthUpdate`,
 :class:`DepthSnapshot`, :class:`BookTicker`, :class:`PublicTrade`) and its user stream
 (:data:`UserEvent`: order events built on :class:`ExecutionReport`, balance events,
-:class:`StreamGap` / :class:`Resynced`) carry across the venue seam. ``mmbot.venue.base``
-re-exports every name here, so either import path works.
+:class:`StreamGap` / :class:`Resynced`) carry across the venue seam. Users import them from
+``mmbot.venue``.
 
 What it must never do: do I/O, import trio or a transport library, or know which venue
 produced a value (sans-IO cores such as ``venue/book.py`` import these values).

@@ -17,15 +17,8 @@ from mmbot.errors import (
     VenueUnknown,
 )
 from mmbot.model import ExecutionType, OrderStatus, OrderType, Outcome, Side, TimeInForce
-from mmbot.venue.base import (
-    ExecutionReport,
-    OrderCancelled,
-    VenueResult,
-    failed,
-    from_exception,
-    ok,
-    unknown,
-)
+from mmbot.venue.base import VenueResult, failed, from_exception, ok, unknown
+from mmbot.venue.events import ExecutionReport, OrderCancelled
 
 
 def test_ok_result_unwraps_to_its_value() -> None:

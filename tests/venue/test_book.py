@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 
 from mmbot.model import BookLevel
-from mmbot.venue.base import DepthSnapshot, DepthUpdate
 from mmbot.venue.book import BookAction, BookState, LocalBook, transitions
+from mmbot.venue.events import DepthSnapshot, DepthUpdate
 
 D = Decimal
 SYM = "BTCUSDT"

@@ -13,8 +13,8 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mmbot.venue.base import DepthSnapshot, DepthUpdate
 from mmbot.venue.book import BookAction, BookState, LocalBook
+from mmbot.venue.events import DepthSnapshot, DepthUpdate
 
 SYM = "BTCUSDT"
 BID_PRICES = [Decimal(90 + i) for i in range(6)]

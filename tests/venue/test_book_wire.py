@@ -8,8 +8,8 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mmbot.venue.base import DepthSnapshot, DepthUpdate
 from mmbot.venue.book import BookAction, LocalBook, WireDiff
+from mmbot.venue.events import DepthSnapshot, DepthUpdate
 
 D = Decimal
 SYM = "BTCUSDT"

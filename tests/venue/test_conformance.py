@@ -24,15 +24,8 @@ from test_scenarios_support import (
 )
 
 from mmbot.model import BookSnapshot, OrderStatus, Outcome
-from mmbot.venue.base import (
-    CancelReplaceRequest,
-    OrderAccepted,
-    OrderCancelled,
-    OrderFilled,
-    OrderRef,
-    UserEvent,
-    Venue,
-)
+from mmbot.venue.base import CancelReplaceRequest, OrderRef, Venue
+from mmbot.venue.events import OrderAccepted, OrderCancelled, OrderFilled, UserEvent
 
 MODES = ["inprocess", "loopback"]
 LIMIT_S = 15.0  # every test, in the seconds of its clock

@@ -23,14 +23,8 @@ from test_scenarios_support import (
 
 from mmbot.model import BookSnapshot, OrderStatus, Outcome
 from mmbot.sim.dialect_limits import RateLimits
-from mmbot.venue.base import (
-    OrderAccepted,
-    OrderFilled,
-    OrderRef,
-    Resynced,
-    StreamGap,
-    UserEvent,
-)
+from mmbot.venue.base import OrderRef
+from mmbot.venue.events import OrderAccepted, OrderFilled, Resynced, StreamGap, UserEvent
 
 
 async def _collect_until(

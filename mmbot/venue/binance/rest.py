@@ -59,11 +59,9 @@ from mmbot.resilience.ratelimit import RateLimiter
 from mmbot.resilience.retry import RetryConfig, RetryPolicy
 from mmbot.resilience.retry_core import RetryBudget
 from mmbot.venue.base import (
-    Balance,
     CancelOutcome,
     CancelReplaceOutcome,
     CancelReplaceRequest,
-    DepthSnapshot,
     OrderInfo,
     OrderRef,
     PlaceOutcome,
@@ -102,6 +100,7 @@ from mmbot.venue.binance.rest_http import (
     ServerClock,
     install_log_redaction,
 )
+from mmbot.venue.events import Balance, DepthSnapshot
 
 T = TypeVar("T")
 

@@ -35,14 +35,8 @@ import trio
 import trio.lowlevel
 
 from mmbot.resilience.backoff import exponential
-from mmbot.venue.base import (
-    BookTicker,
-    DepthSnapshot,
-    PublicTrade,
-    VenueResult,
-)
-from mmbot.venue.binance.book_feed import BookChannel as BookChannel
-from mmbot.venue.binance.book_feed import PublishedBook
+from mmbot.venue.base import VenueResult
+from mmbot.venue.binance.book_feed import BookChannel, PublishedBook
 from mmbot.venue.binance.codec import (
     CodecError,
     ServerShutdown,
@@ -53,6 +47,7 @@ from mmbot.venue.binance.codec import (
 from mmbot.venue.binance.link import SessionEnd, keep_connected, probe, serve_connection
 from mmbot.venue.binance.ws import CONNECTION_ERRORS, WsConnection, WsConnector
 from mmbot.venue.book import BookAction, BookStatistics, LocalBook, WireDiff
+from mmbot.venue.events import BookTicker, DepthSnapshot, PublicTrade
 
 if TYPE_CHECKING:
     import random

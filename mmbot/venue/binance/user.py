@@ -3,7 +3,7 @@
 What it is for: :class:`UserStream` connects to ``/ws-api/v3``, subscribes with
 ``userDataStream.subscribe.signature`` (apiKey, timestamp, HMAC over the sorted
 parameters), decodes ``{"subscriptionId", "event"}`` frames into typed user events, passes
-them through :class:`~mmbot.venue.binance.user_state.UserStreamState` (fills exactly once,
+them through :class:`~mmbot.venue.binance.user_core.UserStreamState` (fills exactly once,
 cumulative quantity never backwards, fill-before-ack delivered) and hands them to
 subscribers in order (:meth:`UserStream.events`, the shape of ``Venue.user_stream``).
 
@@ -41,7 +41,6 @@ import attrs
 import trio
 import trio.lowlevel
 
-from mmbot.venue.base import Resynced, StreamGap, UserEvent
 from mmbot.venue.binance.codec import (
     CodecError,
     UserEventMessage,
@@ -51,14 +50,13 @@ from mmbot.venue.binance.codec import (
 )
 from mmbot.venue.binance.link import SessionEnd, keep_connected, probe, serve_connection
 from mmbot.venue.binance.signing import sign, ws_signing_payload
+from mmbot.venue.binance.user_core import UserStreamState
 from mmbot.venue.binance.user_reconcile import ReconcileFailed, UserRest, missed_events
-from mmbot.venue.binance.user_state import UserStreamState
 from mmbot.venue.binance.ws import CONNECTION_ERRORS, WsConnection, WsConnector
+from mmbot.venue.events import Resynced, StreamGap, UserEvent
 
 if TYPE_CHECKING:
     import random
-
-__all__ = ["UserRest", "UserStream", "UserStreamConfig", "UserStreamStatistics"]
 
 _log = logging.getLogger(__name__)
 
@@ -93,6 +91,9 @@ class UserStreamConfig:
 
 @attrs.frozen
 class UserStreamStatistics:
+    """The connection's figures (``UserStream.statistics``); what was delivered and held
+    back is ``UserStreamState.statistics`` (``user_core.UserDeliveryStatistics``)."""
+
     connections: int
     subscriptions: int
     disconnects: int

@@ -3,7 +3,7 @@
 What it is for: :func:`missed_events` asks the REST client, for one symbol, for the open
 orders, the account's trades not delivered yet and the final state of orders that are no
 longer open, and turns the answers into events through
-:class:`~mmbot.venue.binance.user_state.UserStreamState` (exactly once, in order).
+:class:`~mmbot.venue.binance.user_core.UserStreamState` (exactly once, in order).
 
 Trades are paged forward with ``fromId`` from the last trade delivered. When nothing was
 delivered yet on the symbol, the first trade since the stream started is found first: the
@@ -25,8 +25,8 @@ from mmbot.venue.base import OrderInfo, OrderRef, VenueResult
 
 if TYPE_CHECKING:
     from mmbot.model import Fill
-    from mmbot.venue.base import UserEvent
-    from mmbot.venue.binance.user_state import UserStreamState
+    from mmbot.venue.binance.user_core import UserStreamState
+    from mmbot.venue.events import UserEvent
 
 #: -2013: no such order (the venue forgot it, or it never existed): nothing to report.
 NO_SUCH_ORDER = -2013

@@ -36,7 +36,6 @@ import trio
 from mmbot.clock import derive_rng
 from mmbot.errors import VenueUnavailable
 from mmbot.venue.base import (
-    Balance,
     CancelOutcome,
     CancelReplaceOutcome,
     CancelReplaceRequest,
@@ -44,13 +43,13 @@ from mmbot.venue.base import (
     OrderRef,
     PlaceOutcome,
     PlaceRequest,
-    UserEvent,
     VenueResult,
 )
 from mmbot.venue.binance.rest import BinanceRest
 from mmbot.venue.binance.rest_http import RestConfig
 from mmbot.venue.binance.streams import MarketStreams, MarketStreamsConfig
 from mmbot.venue.binance.user import UserStream, UserStreamConfig
+from mmbot.venue.events import Balance, UserEvent
 
 if TYPE_CHECKING:
     from mmbot.model import BookSnapshot, Fill, Instrument

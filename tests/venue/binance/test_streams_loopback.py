@@ -22,10 +22,10 @@ from mmbot.clock import EpochClock
 from mmbot.model import OrderStatus, Side, TimeInForce
 from mmbot.sim.exchange import Exchange
 from mmbot.sim.serve import ServeInfo, serve_exchange
-from mmbot.venue.base import OrderFilled, Resynced, StreamGap, UserEvent
 from mmbot.venue.binance.streams import MarketStreams, MarketStreamsConfig
 from mmbot.venue.binance.user import UserStream, UserStreamConfig
 from mmbot.venue.binance.ws import UrlConnector
+from mmbot.venue.events import OrderFilled, Resynced, StreamGap, UserEvent
 
 
 async def until(condition: Callable[[], bool]) -> None:

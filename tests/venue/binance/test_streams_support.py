@@ -22,16 +22,7 @@ from mmbot.model import Fill, OrderType, Side, TimeInForce
 from mmbot.sim.events import BookDelta
 from mmbot.sim.exchange import Exchange, ExchangeConfig
 from mmbot.sim.history import EntryKind
-from mmbot.venue.base import (
-    DepthSnapshot,
-    OrderInfo,
-    OrderRef,
-    PlaceAck,
-    PlaceRequest,
-    VenueResult,
-    failed,
-    ok,
-)
+from mmbot.venue.base import OrderInfo, OrderRef, PlaceAck, PlaceRequest, VenueResult, failed, ok
 from mmbot.venue.binance.codec import (
     decode_depth_snapshot,
     decode_error,
@@ -44,6 +35,7 @@ from mmbot.venue.binance.codec import (
 )
 from mmbot.venue.binance.signing import sign
 from mmbot.venue.binance.ws import WsConnection, WsConnector
+from mmbot.venue.events import DepthSnapshot
 
 API_KEY = "test-key"
 API_SECRET = "test-secret"

@@ -22,15 +22,9 @@ from test_streams_support import (
 from mmbot.model import Side, TimeInForce
 from mmbot.sim.exchange import Exchange
 from mmbot.sim.inprocess import InProcessExchange
-from mmbot.venue.base import (
-    OrderAccepted,
-    OrderFilled,
-    Resynced,
-    StreamGap,
-    UserEvent,
-)
 from mmbot.venue.binance.user import UserStream, UserStreamConfig
 from mmbot.venue.binance.ws import FunctionConnector
+from mmbot.venue.events import OrderAccepted, OrderFilled, Resynced, StreamGap, UserEvent
 
 
 @attrs.define(eq=False)

@@ -33,11 +33,11 @@ from test_streams_support import (
 from mmbot.model import Side, TimeInForce
 from mmbot.sim.exchange import Exchange
 from mmbot.sim.inprocess import InProcessExchange
-from mmbot.venue.base import OrderFilled, Resynced, StreamGap, UserEvent
 from mmbot.venue.binance.rest import BinanceRest
 from mmbot.venue.binance.rest_http import RestConfig
 from mmbot.venue.binance.user import UserStream, UserStreamConfig
 from mmbot.venue.binance.ws import FunctionConnector, WsConnection
+from mmbot.venue.events import OrderFilled, Resynced, StreamGap, UserEvent
 
 
 @attrs.define

@@ -20,7 +20,9 @@ from mmbot.model import (
     TimeInForce,
     format_decimal,
 )
-from mmbot.venue.base import (
+from mmbot.venue.binance import codec
+from mmbot.venue.binance.codec import CodecError
+from mmbot.venue.events import (
     BalanceChanged,
     BalanceDelta,
     BookTicker,
@@ -33,8 +35,6 @@ from mmbot.venue.base import (
     PublicTrade,
     StreamGap,
 )
-from mmbot.venue.binance import codec
-from mmbot.venue.binance.codec import CodecError
 
 D = Decimal
 

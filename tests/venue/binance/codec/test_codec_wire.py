@@ -12,10 +12,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mmbot.model import format_decimal
-from mmbot.venue.base import DepthUpdate
 from mmbot.venue.binance import codec
 from mmbot.venue.binance.codec import CodecError
 from mmbot.venue.book import WireDiff
+from mmbot.venue.events import DepthUpdate
 
 D = Decimal
 DEPTH: dict[str, Any] = {

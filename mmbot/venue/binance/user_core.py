@@ -37,14 +37,14 @@ from decimal import Decimal
 import attrs
 
 from mmbot.model import ExecutionType, Fill, OrderStatus, OrderType, Side, TimeInForce
-from mmbot.venue.base import (
+from mmbot.venue.base import OrderInfo
+from mmbot.venue.events import (
     ExecutionReport,
     OrderAccepted,
     OrderCancelled,
     OrderEvent,
     OrderExpired,
     OrderFilled,
-    OrderInfo,
     OrderRejected,
     UserEvent,
 )
@@ -95,7 +95,10 @@ class _Order:
 
 
 @attrs.frozen
-class UserStreamStatistics:
+class UserDeliveryStatistics:
+    """What :class:`UserStreamState` let through and held back (``UserStreamState.statistics``);
+    the connection's own figures are ``user.UserStreamStatistics``."""
+
     delivered: int
     duplicate_fills: int
     duplicate_states: int
@@ -159,9 +162,9 @@ class UserStreamState:
                 wanted.add(fill.order_id)
         return sorted(wanted)
 
-    def statistics(self) -> UserStreamStatistics:
+    def statistics(self) -> UserDeliveryStatistics:
         c = self._counts.get
-        return UserStreamStatistics(
+        return UserDeliveryStatistics(
             c("delivered", 0), c("duplicate_fills", 0), c("duplicate_states", 0),
             c("reconciled", 0), c("corrected_cumulative", 0),
         )  # fmt: skip

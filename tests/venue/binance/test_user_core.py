@@ -8,16 +8,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mmbot.model import ExecutionType, Fill, OrderStatus, OrderType, Side, TimeInForce
-from mmbot.venue.base import (
+from mmbot.venue.base import OrderInfo
+from mmbot.venue.binance.codec import event_from_report
+from mmbot.venue.binance.user_core import UserStreamState
+from mmbot.venue.events import (
     ExecutionReport,
     OrderAccepted,
     OrderCancelled,
     OrderFilled,
-    OrderInfo,
     UserEvent,
 )
-from mmbot.venue.binance.codec import event_from_report
-from mmbot.venue.binance.user_state import UserStreamState
 
 Q = Decimal("1")
 

@@ -55,6 +55,7 @@ CORES = [
     "venue/binance/codec/rest.py",
     "venue/binance/codec/params.py",
     "venue/binance/rest_endpoints.py",
+    "venue/binance/weights.py",
     "venue/binance/errors.py",
     "venue/binance/user_core.py",
     "sim/events.py",

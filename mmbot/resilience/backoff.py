@@ -1,4 +1,4 @@
-"""Backoff formulas shared by the breaker, the retry policies and supervision (sans-IO).
+"""Backoff formulas of the breaker, the retries, the stream clients and supervision (sans-IO).
 
 What it is for: the few delay formulas of the kit, as pure functions of an attempt number
 and an injected ``random.Random``, so every delay is bounded, testable and reproducible.
@@ -41,6 +41,16 @@ def full_jitter(
     what keeps a fleet of retrying tasks from stampeding the venue in step.
     """
     return rng.random() * exponential(attempt, base=base, multiplier=multiplier, cap=cap)
+
+
+def equal_jitter(delay: float, rng: random.Random) -> float:
+    """Half of ``delay`` plus up to the other half at random ("equal jitter").
+
+    Used by the stream clients between reconnects and snapshot fetches: never less than
+    half the delay, so a client backs off for real, while clients that failed together
+    still spread over the other half.
+    """
+    return delay / 2 + rng.random() * delay / 2
 
 
 def proportional_jitter(

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mmbot.resilience.backoff import exponential, full_jitter, proportional_jitter
+from mmbot.resilience.backoff import equal_jitter, exponential, full_jitter, proportional_jitter
 
 attempts = st.integers(min_value=1, max_value=5000)
 bases = st.floats(min_value=1e-3, max_value=10.0)
@@ -81,3 +81,17 @@ def test_attempt_numbers_start_at_one():
 
 def test_huge_attempt_numbers_do_not_overflow():
     assert exponential(10**9, base=1.0, multiplier=3.0, cap=60.0) == 60.0
+
+
+@given(st.floats(min_value=0.0, max_value=1e6), seeds)
+def test_equal_jitter_keeps_at_least_half_the_delay(delay: float, seed: int):
+    rng = random.Random(seed)
+    for _ in range(10):
+        assert delay / 2 <= equal_jitter(delay, rng) <= delay
+
+
+def test_equal_jitter_is_reproducible_from_the_seed():
+    first = [equal_jitter(4.0, random.Random(7)) for _ in range(3)]
+    assert first == [equal_jitter(4.0, random.Random(7)) for _ in range(3)]
+    rng = random.Random(7)
+    assert len({equal_jitter(4.0, rng) for _ in range(20)}) > 1

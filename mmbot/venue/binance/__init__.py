@@ -1,13 +1,13 @@
 """mmbot.venue.binance: the Binance Spot dialect behind the ``Venue`` protocol.
 
 Sans-IO cores: ``signing.py`` (HMAC signatures), ``errors.py`` (the dialect's error codes),
-``codec/`` (the wire codec, its own package), ``rest_endpoints.py`` (the REST endpoints as
-data), ``user_core.py`` (what the user stream delivers). Trio shells: ``venue.py``
-(``BinanceVenue``, composing the rest), ``rest.py`` and ``rest_http.py`` (REST through the
-resilience kit), ``streams.py`` and ``book_feed.py`` (market data and local books),
-``user.py`` and ``user_reconcile.py`` (the user-data stream), ``link.py`` (the reconnect
-loop both stream clients share), ``ws.py`` (the WebSocket connector seam). See
-docs/venues.md.
+``codec/`` (the wire codec, its own package), ``weights.py`` (request weights, the one
+table), ``rest_endpoints.py`` (the REST endpoints as data), ``user_core.py`` (what the user
+stream delivers). Trio shells: ``venue.py`` (``BinanceVenue``, composing the rest),
+``rest.py`` and ``rest_http.py`` (REST through the resilience kit), ``streams.py`` and
+``book_feed.py`` (market data and local books), ``user.py`` and ``user_reconcile.py`` (the
+user-data stream), ``link.py`` (the reconnect and liveness loops both stream clients share),
+``ws.py`` (the WebSocket connector seam). See docs/venues.md.
 
 Import the names below from here (the codec's from ``mmbot.venue.binance.codec``); inside
 the package, modules import from the module that defines a name.

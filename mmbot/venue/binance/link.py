@@ -1,12 +1,14 @@
 """The life of a stream client's connection, shared by the market streams and the user stream.
 
-What it is for: the one reconnect mechanism of the WebSocket clients. :func:`keep_connected`
-runs sessions back to back, waiting between failed ones with exponential backoff and equal
-jitter (reset after a planned end or a connection that stayed up long enough);
-:func:`serve_connection` is one session: connect, serve, then close (the close handshake first,
-while the connection's reader is alive, then cancel the connection's tasks); :func:`probe`
-asks a quiet connection for a pong. A session ends with a :data:`SessionEnd`: why, and
-whether that was planned (a lifetime reopen, a server shutdown notice).
+What it is for: the one reconnect mechanism and the one liveness loop of the WebSocket
+clients. :func:`keep_connected` runs sessions back to back, waiting between failed ones with
+exponential backoff and equal jitter (reset after a planned end or a connection that stayed
+up long enough); :func:`serve_connection` is one session: connect, serve, then close (the
+close handshake first, while the connection's reader is alive, then cancel the connection's
+tasks); :class:`LiveMessages` reads a connection's messages while it is alive: a quiet
+connection is asked for a pong (:func:`probe`), a silent one is stale, and one that reached
+its lifetime is reopened. A session ends with a :data:`SessionEnd`: why, and whether that
+was planned (a lifetime reopen, a server shutdown notice).
 
 What it must never do: swallow ``trio.Cancelled`` (every wait here is a plain trio wait), or
 put an exception's text into a reason (a transport error can carry a URL): reasons name the
@@ -21,7 +23,7 @@ from typing import TYPE_CHECKING, NoReturn
 import trio
 import trio.lowlevel
 
-from mmbot.resilience.backoff import exponential
+from mmbot.resilience.backoff import equal_jitter, exponential
 from mmbot.venue.binance.ws import (
     CONNECT_ERRORS,
     CONNECTION_ERRORS,
@@ -39,8 +41,7 @@ SessionEnd = tuple[str, bool]
 
 def reconnect_delay(attempt: int, base_s: float, cap_s: float, rng: random.Random) -> float:
     """Half the exponential delay plus up to the other half at random ("equal jitter")."""
-    delay = exponential(attempt, base=base_s, cap=cap_s)
-    return delay / 2 + rng.random() * delay / 2
+    return equal_jitter(exponential(attempt, base=base_s, cap=cap_s), rng)
 
 
 async def keep_connected(
@@ -119,3 +120,49 @@ async def probe(ws: WsConnection, seq: int, timeout_s: float) -> bool:
             return False
         return True
     return False
+
+
+class LiveMessages:
+    """The messages of one connection while it is alive (``async for raw in messages``).
+
+    Iteration stops when the connection breaks, when it has been silent for ``silence_s`` and
+    then gave no pong within ``pong_timeout_s`` of a ping (*stale*), or once ``lifetime_s``
+    has passed since it was made (a planned reopen, before the venue's 24 h limit). Then
+    :attr:`ended` says why, and :attr:`stale` whether silence ended it. Server pings are
+    answered by trio-websocket itself; a quiet but healthy connection goes on.
+    """
+
+    def __init__(
+        self, ws: WsConnection, *, lifetime_s: float, silence_s: float, pong_timeout_s: float
+    ) -> None:
+        self._ws = ws
+        self._deadline = trio.current_time() + lifetime_s
+        self._silence_s = silence_s
+        self._pong_timeout_s = pong_timeout_s
+        self._pings = 0
+        #: Why the iteration stopped; None while the connection is alive.
+        self.ended: SessionEnd | None = None
+        self.stale = False
+
+    def __aiter__(self) -> LiveMessages:
+        return self
+
+    async def __anext__(self) -> str | bytes:
+        ws = self._ws
+        while self.ended is None:
+            now = trio.current_time()
+            if now >= self._deadline:
+                self.ended = ("connection lifetime reached: reopening", True)
+                break
+            with trio.move_on_after(min(self._silence_s, self._deadline - now)) as idle:
+                try:
+                    return await ws.get_message()
+                except CONNECTION_ERRORS as exc:
+                    self.ended = (f"connection closed: {type(exc).__name__}", False)
+                    break
+            if idle.cancelled_caught and trio.current_time() < self._deadline:
+                self._pings += 1
+                if not await probe(ws, self._pings, self._pong_timeout_s):
+                    self.stale = True
+                    self.ended = ("stale: no message and no pong", False)
+        raise StopAsyncIteration

@@ -89,7 +89,6 @@ from mmbot.venue.binance.rest_endpoints import (
     TIME,
     Endpoint,
     EndpointClass,
-    depth_weight,
 )
 from mmbot.venue.binance.rest_http import (
     Answer,
@@ -254,7 +253,6 @@ class BinanceRest:
             DEPTH,
             {"symbol": symbol, "limit": str(limit)},
             lambda a: codec.decode_depth_snapshot(a.body, symbol),
-            weight=depth_weight(limit),
         )
 
     # ---- orders ------------------------------------------------------------------------
@@ -302,10 +300,7 @@ class BinanceRest:
 
     async def open_orders(self, symbol: str | None = None) -> VenueResult[tuple[OrderInfo, ...]]:
         params = {} if symbol is None else {"symbol": symbol}
-        return await self._call(
-            OPEN_ORDERS, params, lambda a: codec.decode_orders(a.body),
-            weight=6 if symbol is not None else 80,
-        )  # fmt: skip
+        return await self._call(OPEN_ORDERS, params, lambda a: codec.decode_orders(a.body))
 
     # ---- account -----------------------------------------------------------------------
 
@@ -326,10 +321,7 @@ class BinanceRest:
             params["orderId"] = str(order_id)
         if from_id is not None:
             params["fromId"] = str(from_id)
-        return await self._call(
-            MY_TRADES, params, lambda a: codec.decode_my_trades(a.body),
-            weight=5 if order_id is not None else 20,
-        )  # fmt: skip
+        return await self._call(MY_TRADES, params, lambda a: codec.decode_my_trades(a.body))
 
     # ---- the pipeline ------------------------------------------------------------------
 
@@ -339,14 +331,13 @@ class BinanceRest:
         params: Mapping[str, str],
         decode: Callable[[Answer], T],
         *,
-        weight: int | None = None,
         once: bool = False,
         tries: _Tries | None = None,
     ) -> VenueResult[T]:
         if endpoint.signed and not self.http.has_credentials:
             return failed(None, f"{endpoint.name} needs an API key and secret")
         tries = tries if tries is not None else _Tries()
-        cost = endpoint.weight if weight is None else weight
+        cost = endpoint.weight(params)
         try:
             if once:
                 answer = await self._attempt(endpoint, params, cost, tries)

@@ -9,13 +9,13 @@ publishes :class:`~mmbot.model.BookSnapshot` values per symbol through conflated
 :meth:`MarketStreams.wait_for_update`; the consumer side (published versions, the conflated
 :class:`BookChannel`) lives in :mod:`mmbot.venue.binance.book_feed`.
 
-Liveness: trio-websocket answers server pings itself. A connection with no message for
-``silence_s`` is probed with our own ping; no pong within ``pong_timeout_s`` makes it
-*stale*. A stale, closed or failed connection, a ``serverShutdown`` and the proactive
-reopen before the 24 h limit all end the session the same way: every book is reset
-(published invalid at once), then the client reconnects (with exponential backoff and jitter
-from the injected RNG unless the close was planned), which resubscribes and resyncs every
-book.
+Liveness (``link.LiveMessages``, shared with the user stream): trio-websocket answers server
+pings itself. A connection with no message for ``silence_s`` is probed with our own ping; no
+pong within ``pong_timeout_s`` makes it *stale*. A stale, closed or failed connection, a
+``serverShutdown`` and the proactive reopen before the 24 h limit all end the session the
+same way: every book is reset (published invalid at once), then the client reconnects (with
+exponential backoff and jitter from the injected RNG unless the close was planned), which
+resubscribes and resyncs every book.
 
 What it must never do: publish a book as valid unless its ``LocalBook`` is SYNCED (a gapped,
 unsynced or disconnected book is published with ``is_valid=False`` before anything else);
@@ -34,7 +34,7 @@ import attrs
 import trio
 import trio.lowlevel
 
-from mmbot.resilience.backoff import exponential
+from mmbot.resilience.backoff import equal_jitter, exponential
 from mmbot.venue.base import VenueResult
 from mmbot.venue.binance.book_feed import BookChannel, PublishedBook
 from mmbot.venue.binance.codec import (
@@ -44,8 +44,8 @@ from mmbot.venue.binance.codec import (
     decode_market_wire,
     depth_stream,
 )
-from mmbot.venue.binance.link import SessionEnd, keep_connected, probe, serve_connection
-from mmbot.venue.binance.ws import CONNECTION_ERRORS, WsConnection, WsConnector
+from mmbot.venue.binance.link import LiveMessages, SessionEnd, keep_connected, serve_connection
+from mmbot.venue.binance.ws import WsConnection, WsConnector
 from mmbot.venue.book import BookAction, BookStatistics, LocalBook, WireDiff
 from mmbot.venue.events import BookTicker, DepthSnapshot, PublicTrade
 
@@ -137,7 +137,6 @@ class MarketStreams:
     _connected: bool = attrs.field(default=False, init=False)
     _counts: dict[str, int] = attrs.field(factory=dict, init=False)
     _fetchers: trio.Nursery | None = attrs.field(default=None, init=False)
-    _pings: int = attrs.field(default=0, init=False)
 
     def __attrs_post_init__(self) -> None:
         self._symbols = {}
@@ -242,47 +241,37 @@ class MarketStreams:
         self._connected = False
         self._count("disconnects")
 
-    async def _serve(self, ws: WsConnection) -> tuple[str, bool]:
+    async def _serve(self, ws: WsConnection) -> SessionEnd:
         self._invalidate_all()
-        deadline = trio.current_time() + self.config.max_connection_s
+        cfg = self.config
+        messages = LiveMessages(
+            ws,
+            lifetime_s=cfg.max_connection_s,
+            silence_s=cfg.silence_s,
+            pong_timeout_s=cfg.pong_timeout_s,
+        )
         async with trio.open_nursery() as fetchers:
             self._fetchers = fetchers
             try:
-                result = await self._read(ws, deadline)
+                result = await self._read(messages)
             finally:
                 self._fetchers = None
                 fetchers.cancel_scope.cancel()
         return result
 
-    async def _read(self, ws: WsConnection, deadline: float) -> tuple[str, bool]:
-        cfg = self.config
-        while True:
-            now = trio.current_time()
-            if now >= deadline:
-                return "connection lifetime reached: reopening", True
-            with trio.move_on_after(min(cfg.silence_s, deadline - now)) as idle:
-                try:
-                    raw = await ws.get_message()
-                except CONNECTION_ERRORS as exc:
-                    return f"connection closed: {exc!r}", False
-            if idle.cancelled_caught:
-                if trio.current_time() >= deadline:
-                    continue
-                if not await self._probe(ws):
-                    self._count("stale")
-                    return "stale: no message and no pong", False
-                continue
+    async def _read(self, messages: LiveMessages) -> SessionEnd:
+        async for raw in messages:
             ended = self._on_message(raw, trio.current_time())
             if ended is not None:
                 return ended
-
-    async def _probe(self, ws: WsConnection) -> bool:
-        self._pings += 1
-        return await probe(ws, self._pings, self.config.pong_timeout_s)
+        if messages.stale:
+            self._count("stale")
+        assert messages.ended is not None
+        return messages.ended
 
     # ---- messages --------------------------------------------------------------------
 
-    def _on_message(self, raw: str | bytes, now: float) -> tuple[str, bool] | None:
+    def _on_message(self, raw: str | bytes, now: float) -> SessionEnd | None:
         try:
             message = decode_market_wire(raw)
         except CodecError as exc:
@@ -352,7 +341,7 @@ class MarketStreams:
                 )
                 if result.retry_after is not None:
                     delay = max(delay, result.retry_after)
-                await trio.sleep(delay * (0.5 + 0.5 * self.rng.random()))
+                await trio.sleep(equal_jitter(delay, self.rng))
         finally:
             state.fetching = False
 

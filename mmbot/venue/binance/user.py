@@ -48,7 +48,7 @@ from mmbot.venue.binance.codec import (
     decode_ws_api_message,
     encode_ws_request,
 )
-from mmbot.venue.binance.link import SessionEnd, keep_connected, probe, serve_connection
+from mmbot.venue.binance.link import LiveMessages, SessionEnd, keep_connected, serve_connection
 from mmbot.venue.binance.signing import sign, ws_signing_payload
 from mmbot.venue.binance.user_core import UserStreamState
 from mmbot.venue.binance.user_reconcile import ReconcileFailed, UserRest, missed_events
@@ -131,7 +131,6 @@ class UserStream:
     _live: bool = attrs.field(default=False, init=False)
     _started_ms: int | None = attrs.field(default=None, init=False)
     _request_id: int = attrs.field(default=0, init=False)
-    _pings: int = attrs.field(default=0, init=False)
     _closed: bool = attrs.field(default=False, init=False)
     _counts: dict[str, int] = attrs.field(factory=dict, init=False)
     _live_changed: trio.Event = attrs.field(factory=trio.Event, init=False)
@@ -312,25 +311,15 @@ class UserStream:
     ) -> None:
         """Read frames into the inbox; end it with a reason string when the socket ends."""
         cfg = self.config
-        deadline = trio.current_time() + cfg.max_connection_s
-        reason = "closed"
+        messages = LiveMessages(
+            ws,
+            lifetime_s=cfg.max_connection_s,
+            silence_s=cfg.silence_s,
+            pong_timeout_s=cfg.pong_timeout_s,
+        )
+        reason: str | None = None
         async with inbox:
-            while True:
-                now = trio.current_time()
-                if now >= deadline:
-                    reason = "connection lifetime reached: reopening"
-                    break
-                with trio.move_on_after(min(cfg.silence_s, deadline - now)) as idle:
-                    try:
-                        raw = await ws.get_message()
-                    except CONNECTION_ERRORS as exc:
-                        reason = f"connection closed: {type(exc).__name__}"
-                        break
-                if idle.cancelled_caught:
-                    if trio.current_time() < deadline and not await self._probe(ws):
-                        reason = "stale: no frame and no pong"
-                        break
-                    continue
+            async for raw in messages:
                 try:
                     message = decode_ws_api_message(raw)
                 except CodecError as exc:
@@ -342,13 +331,12 @@ class UserStream:
                 except trio.WouldBlock:
                     reason = "inbox overflow"
                     break
+            if reason is None:
+                assert messages.ended is not None
+                reason = messages.ended[0]
             # A full inbox ends with EndOfChannel ("inbox closed") instead.
             with contextlib.suppress(trio.WouldBlock):
                 inbox.send_nowait(reason)
-
-    async def _probe(self, ws: WsConnection) -> bool:
-        self._pings += 1
-        return await probe(ws, self._pings, self.config.pong_timeout_s)
 
     # ---- reconcile -------------------------------------------------------------------
 

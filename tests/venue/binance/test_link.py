@@ -9,7 +9,7 @@ import pytest
 import trio
 import trio.testing
 
-from mmbot.venue.binance.link import keep_connected, reconnect_delay, serve_connection
+from mmbot.venue.binance.link import LiveMessages, keep_connected, reconnect_delay, serve_connection
 
 
 def test_reconnect_delay_is_equal_jitter_within_half_and_all_of_the_capped_exponential() -> None:
@@ -103,3 +103,72 @@ async def test_a_failed_connect_is_an_unplanned_end_naming_only_the_error_type()
     )
     assert end == ("connect failed: OSError", False)
     assert calls == []
+
+
+class _ScriptedWs:
+    """A connection whose messages arrive at scripted trio times, then which stays quiet
+    (answering pings only if ``pongs``), or breaks (``breaks_at``)."""
+
+    def __init__(
+        self, messages: list[tuple[float, str]], *, pongs: bool, breaks_at: float | None = None
+    ) -> None:
+        self.messages = messages
+        self.pongs = pongs
+        self.breaks_at = breaks_at
+        self.pings: list[float] = []
+
+    async def get_message(self) -> str:
+        if self.messages:
+            at, text = self.messages.pop(0)
+            await trio.sleep_until(at)
+            return text
+        if self.breaks_at is not None:
+            await trio.sleep_until(self.breaks_at)
+            raise trio.BrokenResourceError
+        await trio.sleep_forever()
+        raise AssertionError("unreachable")
+
+    async def ping(self, payload: bytes | None = None) -> None:
+        self.pings.append(trio.current_time())
+        if not self.pongs:
+            await trio.sleep_forever()
+
+    async def send_message(self, message: str | bytes) -> None:  # pragma: no cover - unused
+        raise AssertionError("not sent")
+
+    async def aclose(self, code: int = 1000, reason: str | None = None) -> None:  # pragma: no cover
+        raise AssertionError("not closed")
+
+
+async def _read_all(ws: _ScriptedWs, lifetime_s: float = 1_000.0) -> tuple[list[str], LiveMessages]:
+    messages = LiveMessages(ws, lifetime_s=lifetime_s, silence_s=30.0, pong_timeout_s=10.0)  # type: ignore[arg-type]
+    return [str(raw) async for raw in messages], messages
+
+
+async def test_live_messages_yield_until_a_silent_connection_gives_no_pong(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    ws = _ScriptedWs([(1.0, "a"), (2.0, "b")], pongs=False)
+    read, messages = await _read_all(ws)
+    assert read == ["a", "b"]
+    assert messages.ended == ("stale: no message and no pong", False) and messages.stale
+    assert ws.pings == [32.0] and trio.current_time() == pytest.approx(42.0)
+
+
+async def test_a_quiet_connection_that_answers_pings_lives_until_its_lifetime(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    ws = _ScriptedWs([(1.0, "a")], pongs=True)
+    read, messages = await _read_all(ws, lifetime_s=100.0)
+    assert read == ["a"]
+    assert messages.ended == ("connection lifetime reached: reopening", True)
+    assert not messages.stale and ws.pings == [31.0, 61.0, 91.0]
+    assert trio.current_time() == pytest.approx(100.0)
+
+
+async def test_a_broken_connection_ends_naming_only_the_error_type(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    read, messages = await _read_all(_ScriptedWs([(1.0, "a")], pongs=True, breaks_at=5.0))
+    assert read == ["a"]
+    assert messages.ended == ("connection closed: BrokenResourceError", False)

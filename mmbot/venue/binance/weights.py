@@ -1,0 +1,78 @@
+"""Request weights of the Binance Spot dialect: what each request costs (sans-IO).
+
+What it is for: the one table of request weights (VENUE_DIALECT.md; the docs' CHANGELOG is
+the authority, and weights change over time), read by the REST client to charge its rate
+limiter before it sends, and meant for the fake exchange to charge its clients with.
+Operations are named as the WebSocket API names them (``order.place``,
+``openOrders.status``); a REST endpoint costs what its WebSocket API twin costs. A weight
+that depends on a parameter (``depth`` by ``limit``, ``openOrders.status`` with or without
+``symbol``, ``myTrades`` with or without ``orderId``) is computed here from the request's
+raw parameters, by :func:`request_weight`.
+
+What it must never do: I/O, import the client or the fake exchange, or guess: an operation
+that is not in the table is a ``KeyError``, not weight 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+
+#: Weight of one request, by operation; for the parametrised ones, the weight when the
+#: parameter that changes it is absent (``depth``: the default ``limit``, 100).
+WEIGHTS: Mapping[str, int] = MappingProxyType(
+    {
+        "ping": 1,
+        "time": 1,
+        "exchangeInfo": 20,
+        "depth": 5,
+        "order.place": 1,
+        "order.cancel": 1,
+        "order.cancelReplace": 1,
+        "openOrders.cancelAll": 1,
+        "order.status": 4,
+        "openOrders.status": 80,
+        "account.status": 20,
+        "myTrades": 20,
+        "userDataStream.subscribe.signature": 2,
+        "userDataStream.unsubscribe": 2,
+    }
+)
+
+#: ``limit`` of ``depth`` when it is absent or not 1-9 ASCII digits (the server refuses a
+#: malformed one later, after charging this).
+DEFAULT_DEPTH_LIMIT = 100
+
+
+def depth_weight(limit: int) -> int:
+    """``depth`` by ``limit``: up to 100 → 5, 500 → 25, 1000 → 50, more → 250."""
+    return 5 if limit <= 100 else 25 if limit <= 500 else 50 if limit <= 1000 else 250
+
+
+def open_orders_weight(has_symbol: bool) -> int:
+    """``openOrders.status``: 6 for one symbol, 80 for every symbol."""
+    return 6 if has_symbol else WEIGHTS["openOrders.status"]
+
+
+def my_trades_weight(has_order_id: bool) -> int:
+    """``myTrades``: 5 for one order's trades, 20 otherwise."""
+    return 5 if has_order_id else WEIGHTS["myTrades"]
+
+
+def request_weight(operation: str, param: Callable[[str], str | None]) -> int:
+    """The weight of one request of ``operation``; ``param(name)`` is the raw text of its
+    parameter ``name`` (None when absent): ``params.get`` of a mapping, or the fake
+    exchange's ``Params.raw``. An empty parameter counts as absent."""
+    if operation == "depth":
+        return depth_weight(_limit(param("limit")))
+    if operation == "openOrders.status":
+        return open_orders_weight(bool(param("symbol")))
+    if operation == "myTrades":
+        return my_trades_weight(bool(param("orderId")))
+    return WEIGHTS[operation]
+
+
+def _limit(text: str | None) -> int:
+    if text is None or not 0 < len(text) <= 9 or not (text.isascii() and text.isdigit()):
+        return DEFAULT_DEPTH_LIMIT
+    return int(text)

@@ -19,6 +19,7 @@ CORES = [
     "model.py",
     "errors.py",
     "quoting/book.py",
+    "quoting/params.py",
     "quoting/pipeline.py",
     "quoting/stages/__init__.py",
     "quoting/stages/guards.py",

@@ -24,8 +24,9 @@ import attrs
 from mmbot.bench._util import machine, median, percentile
 from mmbot.clock import derive_rng, perf_counter_ns
 from mmbot.model import BookLevel, BookSnapshot, Instrument, QuoteSet, Side
+from mmbot.quoting.params import StrategyConfig
 from mmbot.quoting.pipeline import QuoteContext, TradeTick
-from mmbot.quoting.strategy import StrategyConfig, build_pipeline, load_strategy
+from mmbot.quoting.strategy import build_pipeline, load_strategy
 
 ADAPTIVE = Path(__file__).resolve().parents[2] / "configs" / "strategies" / "adaptive.toml"
 

@@ -25,7 +25,7 @@ import attrs
 from mmbot.model import ZERO, BookSnapshot, Instrument, Order, QuoteSet, Side
 
 if TYPE_CHECKING:
-    from mmbot.quoting.strategy import StrategyConfig
+    from mmbot.quoting.params import StrategyConfig
 
 
 class TradeTick(NamedTuple):

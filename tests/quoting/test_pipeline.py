@@ -11,6 +11,7 @@ import pytest
 
 from mmbot.bench.pipeline import sample_book, sample_instrument
 from mmbot.model import QuoteSet
+from mmbot.quoting.params import StrategyConfig
 from mmbot.quoting.pipeline import (
     QuoteContext,
     QuotePipeline,
@@ -19,7 +20,7 @@ from mmbot.quoting.pipeline import (
     evolve,
     pull_code,
 )
-from mmbot.quoting.strategy import StrategyConfig, build_pipeline
+from mmbot.quoting.strategy import build_pipeline
 
 
 def make_ctx(**changes: object) -> QuoteContext:

@@ -10,6 +10,7 @@ import pytest
 
 from mmbot.bench.pipeline import sample_book, sample_instrument
 from mmbot.model import BookLevel, BookSnapshot, Side, SymbolStatus
+from mmbot.quoting.params import StrategyConfig
 from mmbot.quoting.pipeline import (
     DraftQuote,
     EwmaState,
@@ -31,7 +32,6 @@ from mmbot.quoting.stages import (
     volatility,
 )
 from mmbot.quoting.stages.spread import optimal_spread_bps
-from mmbot.quoting.strategy import StrategyConfig
 
 D = Decimal
 MID = 6_500_000  # ticks of 0.01: 65,000.00

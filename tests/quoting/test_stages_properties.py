@@ -20,10 +20,7 @@ from hypothesis import strategies as st
 
 from mmbot.bench.pipeline import sample_book
 from mmbot.model import Instrument, QuoteSet
-from mmbot.quoting.pipeline import QuoteContext, QuotePipeline, evolve
-from mmbot.quoting.stages import BUILTIN_STAGES, skew
-from mmbot.quoting.stages.skew import skew_bps
-from mmbot.quoting.strategy import (
+from mmbot.quoting.params import (
     FairValueParams,
     RoundingParams,
     SizingParams,
@@ -32,6 +29,9 @@ from mmbot.quoting.strategy import (
     StrategyConfig,
     VolatilityParams,
 )
+from mmbot.quoting.pipeline import QuoteContext, QuotePipeline, evolve
+from mmbot.quoting.stages import BUILTIN_STAGES, skew
+from mmbot.quoting.stages.skew import skew_bps
 
 D = Decimal
 # everything after the guards: the properties must hold even on books the guards would pull

@@ -10,10 +10,9 @@ import pytest
 
 from mmbot.bench.pipeline import sample_book, sample_instrument
 from mmbot.errors import ConfigError
+from mmbot.quoting.params import DEFAULT_STAGES, StrategyConfig
 from mmbot.quoting.pipeline import QuoteContext
 from mmbot.quoting.strategy import (
-    DEFAULT_STAGES,
-    StrategyConfig,
     build_pipeline,
     load_strategy,
     resolve_stage,

@@ -25,7 +25,7 @@ from mmbot.quoting.pipeline import DraftQuote, QuoteContext, replacer
 from mmbot.quoting.stages.skew import reference_price
 
 if TYPE_CHECKING:
-    from mmbot.quoting.strategy import SizingParams
+    from mmbot.quoting.params import SizingParams
 
 _BUY = Side.BUY
 _SELL = Side.SELL

@@ -75,12 +75,14 @@ class StrategyState(NamedTuple):
 
 @attrs.frozen
 class RiskFlags:
-    """What the risk layer says about this symbol now (the risk module produces it).
+    """What the risk layer says about this symbol now (from the risk module and the shell).
 
-    ``halted`` is the reason quoting is halted for this symbol, or None.
+    ``halt_reason`` is why quoting is halted for this symbol (``RiskDecision.halt_reason``),
+    or None; ``breaker_open``: an order breaker is open; ``kill_switch``: an operator's
+    stop-everything switch, checked before anything else.
     """
 
-    halted: str | None = None
+    halt_reason: str | None = None
     breaker_open: bool = False
     kill_switch: bool = False
 

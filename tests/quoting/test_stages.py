@@ -77,7 +77,7 @@ def book_of(
     ("changes", "code"),
     [
         ({"risk": RiskFlags(kill_switch=True)}, "kill_switch"),
-        ({"risk": RiskFlags(halted="drawdown 5%")}, "halted"),
+        ({"risk": RiskFlags(halt_reason="drawdown 5%")}, "halted"),
         ({"instrument": attrs.evolve(sample_instrument(), status=SymbolStatus.HALT)}, "halted"),
         ({"risk": RiskFlags(breaker_open=True)}, "breaker_open"),
         ({"book": sample_book(MID, received_at=9.9, is_valid=False)}, "book_invalid"),
@@ -102,7 +102,7 @@ def test_guards_pass_a_fresh_valid_tight_book_through_unchanged() -> None:
 
 
 def test_the_kill_switch_wins_over_every_other_reason() -> None:
-    ctx = ctx_for(risk=RiskFlags(halted="x", breaker_open=True, kill_switch=True))
+    ctx = ctx_for(risk=RiskFlags(halt_reason="x", breaker_open=True, kill_switch=True))
     assert pull_code(guards(evolve(ctx, book=sample_book(MID, is_valid=False))).pulled or "") == (
         "kill_switch"
     )

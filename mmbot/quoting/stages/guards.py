@@ -41,8 +41,8 @@ def pull_reason(ctx: QuoteContext) -> str | None:
     risk = ctx.risk
     if risk.kill_switch:
         return f"{KILL_SWITCH}: the kill switch is on"
-    if risk.halted is not None:
-        return f"{HALTED}: {risk.halted}"
+    if risk.halt_reason is not None:
+        return f"{HALTED}: {risk.halt_reason}"
     status = ctx.instrument.status
     if status is not _TRADING:
         return f"{HALTED}: symbol status is {status.value}"

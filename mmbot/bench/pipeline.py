@@ -3,8 +3,8 @@
 What it is for: per-stage median and p99 and the total per decision, on a realistic book
 (BTCUSDT-like filters, 20 levels a side, a random-walk mid, a few trades per decision,
 moving inventory), 2 levels a side; and ``reconcile`` with 10 live orders. Goals (issue 5):
-decision median <= 30 us, p99 <= 100 us; reconcile median <= 20 us. It also exports
-``sample_instrument`` and ``sample_book``, the fixtures the pipeline tests build on.
+decision median <= 30 us, p99 <= 100 us; reconcile median <= 20 us. The sample instrument
+and books come from :mod:`mmbot.testing`, as the tests' do.
 
 What it must never do: assert on time. It prints figures and the machine.
 """
@@ -20,49 +20,14 @@ import attrs
 
 from mmbot.bench._util import machine, median, percentile
 from mmbot.clock import derive_rng, perf_counter_ns
-from mmbot.model import BookLevel, BookSnapshot, Instrument, QuoteSet, Side
+from mmbot.model import QuoteSet, Side
 from mmbot.quoting.orders import OrderState, TrackedOrder, reconcile
 from mmbot.quoting.params import StrategyConfig
 from mmbot.quoting.pipeline import QuoteContext, TradeTick
 from mmbot.quoting.strategy import build_pipeline, load_strategy
+from mmbot.testing import sample_book, sample_instrument
 
 ADAPTIVE = Path(__file__).resolve().parents[2] / "configs" / "strategies" / "adaptive.toml"
-
-
-def sample_instrument(symbol: str = "BTCUSDT") -> Instrument:
-    """BTCUSDT-like filters: tick 0.01, step 0.00001, min notional 5."""
-    return Instrument(
-        symbol=symbol,
-        base_asset="BTC",
-        quote_asset="USDT",
-        tick_size=Decimal("0.01"),
-        step_size=Decimal("0.00001"),
-        min_price=Decimal("0.01"),
-        max_price=Decimal("1000000"),
-        min_qty=Decimal("0.00001"),
-        max_qty=Decimal("9000"),
-        min_notional=Decimal("5"),
-    )
-
-
-def sample_book(
-    mid_ticks: int,
-    *,
-    symbol: str = "BTCUSDT",
-    spread_ticks: int = 2,
-    depth: int = 20,
-    tick: Decimal = Decimal("0.01"),
-    received_at: float = 0.0,
-    bid_qty: Decimal = Decimal("0.5"),
-    ask_qty: Decimal = Decimal("0.4"),
-    is_valid: bool = True,
-) -> BookSnapshot:
-    """A valid book whose best bid/ask straddle ``mid_ticks`` (in ticks)."""
-    best_bid = mid_ticks - spread_ticks // 2
-    best_ask = best_bid + spread_ticks
-    bids = tuple(BookLevel(tick * (best_bid - i), bid_qty + i) for i in range(depth))
-    asks = tuple(BookLevel(tick * (best_ask + i), ask_qty + i) for i in range(depth))
-    return BookSnapshot(symbol, bids, asks, 1, received_at, is_valid)
 
 
 def _reconcile_runner(desired: QuoteSet) -> Callable[[], object]:

@@ -17,7 +17,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mmbot.bench.pipeline import sample_book, sample_instrument
 from mmbot.model import Quote, QuoteSet, Side
 from mmbot.quoting.params import StrategyConfig
 from mmbot.quoting.pipeline import (
@@ -31,6 +30,7 @@ from mmbot.quoting.pipeline import (
 from mmbot.quoting.stages import rounding, sizing, spread, volatility
 from mmbot.quoting.stages.spread import fee_floor_bps, optimal_spread_bps
 from mmbot.quoting.stages.volatility import sigma_bps, variance_update
+from mmbot.testing import sample_book, sample_instrument
 
 D = Decimal
 MID = 6_500_000  # ticks of 0.01: 65,000.00

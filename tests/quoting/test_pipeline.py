@@ -9,7 +9,6 @@ from typing import Any
 import attrs
 import pytest
 
-from mmbot.bench.pipeline import sample_book, sample_instrument
 from mmbot.model import QuoteSet
 from mmbot.quoting.params import StrategyConfig
 from mmbot.quoting.pipeline import (
@@ -21,6 +20,7 @@ from mmbot.quoting.pipeline import (
     pull_code,
 )
 from mmbot.quoting.strategy import build_pipeline
+from mmbot.testing import sample_book, sample_instrument
 
 
 def make_ctx(**changes: object) -> QuoteContext:

@@ -8,7 +8,6 @@ from decimal import Decimal
 import attrs
 import pytest
 
-from mmbot.bench.pipeline import sample_book, sample_instrument
 from mmbot.model import BookLevel, BookSnapshot, Side, SymbolStatus
 from mmbot.quoting.params import StrategyConfig
 from mmbot.quoting.pipeline import (
@@ -32,6 +31,7 @@ from mmbot.quoting.stages import (
     volatility,
 )
 from mmbot.quoting.stages.spread import optimal_spread_bps
+from mmbot.testing import sample_book, sample_instrument
 
 D = Decimal
 MID = 6_500_000  # ticks of 0.01: 65,000.00

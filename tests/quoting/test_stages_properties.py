@@ -18,7 +18,6 @@ import attrs
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mmbot.bench.pipeline import sample_book
 from mmbot.model import Instrument, QuoteSet
 from mmbot.quoting.params import (
     FairValueParams,
@@ -32,6 +31,7 @@ from mmbot.quoting.params import (
 from mmbot.quoting.pipeline import QuoteContext, QuotePipeline, evolve
 from mmbot.quoting.stages import BUILTIN_STAGES, skew
 from mmbot.quoting.stages.skew import skew_bps
+from mmbot.testing import sample_book
 
 D = Decimal
 # everything after the guards: the properties must hold even on books the guards would pull

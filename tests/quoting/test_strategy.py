@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from mmbot.bench.pipeline import sample_book, sample_instrument
 from mmbot.errors import ConfigError
 from mmbot.quoting.params import DEFAULT_STAGES, StrategyConfig
 from mmbot.quoting.pipeline import QuoteContext
@@ -18,6 +17,7 @@ from mmbot.quoting.strategy import (
     resolve_stage,
     strategy_from_dict,
 )
+from mmbot.testing import sample_book, sample_instrument
 
 STRATEGIES = Path(__file__).resolve().parents[2] / "configs" / "strategies"
 

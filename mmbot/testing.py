@@ -12,13 +12,24 @@ Sections:
 
 - **Sample market values**: an instrument with BTCUSDT-like filters and a book around a
   mid (:func:`sample_instrument`, :func:`sample_book`).
+- **Quoting**: the inputs of one quote decision (:func:`sample_inputs`) and one stage run
+  as the pipeline runs it (:func:`run_stage`), for tests of built-in and users' stages::
+
+      inputs = sample_inputs(position=Decimal("0.005"))
+      assert my_stage(inputs, Decision(half_spread_bps=10.0)) == HalfSpread(20.0)
+      after = run_stage(my_stage, inputs, Decision(half_spread_bps=10.0))
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
+
+import attrs
 
 from mmbot.model import BookLevel, BookSnapshot, Instrument
+from mmbot.quoting.params import StrategyConfig
+from mmbot.quoting.pipeline import Decision, QuoteInputs, Stage, apply_output
 
 # -- sample market values ----------------------------------------------------------------
 
@@ -60,3 +71,38 @@ def sample_book(
     bids = tuple(BookLevel(tick * (best_bid - i), bid_qty + i) for i in range(depth))
     asks = tuple(BookLevel(tick * (best_ask + i), ask_qty + i) for i in range(depth))
     return BookSnapshot(symbol, bids, asks, 1, received_at, is_valid)
+
+
+# -- quoting: one decision's inputs, and one stage run as the pipeline runs it --------------
+
+#: The sample book's mid, in ticks of 0.01: 65,000.00.
+SAMPLE_MID_TICKS = 6_500_000
+
+
+def sample_inputs(params: StrategyConfig | None = None, **changes: Any) -> QuoteInputs:
+    """Inputs for one quote decision, for a stage's test.
+
+    BTCUSDT (:func:`sample_instrument`) at ``now = 10.0`` with a fresh, valid book around
+    65,000.00 (received at 9.9), the default strategy (or ``params``), flat position, no
+    trades, no risk flags, no balance limits; ``changes`` replace any of those fields.
+    """
+    inputs = QuoteInputs(
+        symbol="BTCUSDT",
+        instrument=sample_instrument(),
+        now=10.0,
+        book=sample_book(SAMPLE_MID_TICKS, received_at=9.9),
+        params=params if params is not None else StrategyConfig(),
+    )
+    return attrs.evolve(inputs, **changes) if changes else inputs
+
+
+def run_stage(stage: Stage, inputs: QuoteInputs, so_far: Decision | None = None) -> Decision:
+    """The decision after ``stage``, as the pipeline would write it (``so_far`` is untouched).
+
+    ``so_far`` is what earlier stages decided (default: nothing yet, a fresh state). The
+    stage's output, a pull included, is written into a copy with
+    :func:`~mmbot.quoting.pipeline.apply_output`.
+    """
+    decision = Decision() if so_far is None else attrs.evolve(so_far)
+    apply_output(decision, stage(inputs, decision), inputs.symbol)
+    return decision

@@ -23,7 +23,7 @@ from mmbot.clock import derive_rng, perf_counter_ns
 from mmbot.model import QuoteSet, Side
 from mmbot.quoting.orders import OrderState, TrackedOrder, reconcile
 from mmbot.quoting.params import StrategyConfig
-from mmbot.quoting.pipeline import QuoteContext, TradeTick
+from mmbot.quoting.pipeline import FRESH_STATE, QuoteInputs, TradeTick
 from mmbot.quoting.strategy import build_pipeline, load_strategy
 from mmbot.testing import sample_book, sample_instrument
 
@@ -73,7 +73,7 @@ def main(argv: list[str]) -> int:
     rng = derive_rng(7, "bench-pipeline")
 
     # inputs prepared up front, so only the decision is timed
-    contexts: list[QuoteContext] = []
+    decisions: list[QuoteInputs] = []
     mid = 6_500_000  # ticks: 65,000.00
     position = Decimal(0)
     for i in range(n):
@@ -88,8 +88,8 @@ def main(argv: list[str]) -> int:
             min(position + Decimal(rng.choice((-1, 0, 1))) / 1000, config.sizing.max_position),
             -config.sizing.max_position,
         )
-        contexts.append(
-            QuoteContext(
+        decisions.append(
+            QuoteInputs(
                 symbol="BTCUSDT",
                 instrument=instrument,
                 now=now,
@@ -102,12 +102,11 @@ def main(argv: list[str]) -> int:
 
     per_stage: dict[str, list[int]] = {name: [] for name in pipeline.names}
     totals: list[int] = []
-    state = contexts[0].state
+    state = FRESH_STATE
     quoted = 0
     last_decision: QuoteSet | None = None
-    for ctx in contexts:
-        ctx = attrs.evolve(ctx, state=state)
-        result, timings = pipeline.run(ctx, perf_counter_ns)
+    for inputs in decisions:
+        result, timings = pipeline.run(inputs, perf_counter_ns, state)
         state = result.state
         for name, ns in timings.items():
             per_stage[name].append(ns)

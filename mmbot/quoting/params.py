@@ -91,7 +91,7 @@ class RoundingParams:
 
 @attrs.frozen
 class StrategyConfig:
-    """A whole strategy: stage list and each stage's parameters (``ctx.params``)."""
+    """A whole strategy: stage list and each stage's parameters (``inputs.params``)."""
 
     name: str = "custom"
     stages: tuple[str, ...] = DEFAULT_STAGES

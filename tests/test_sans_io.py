@@ -18,9 +18,11 @@ ROOT = Path(__file__).resolve().parent.parent / "mmbot"
 CORES = [
     "model.py",
     "errors.py",
+    "quoting/__init__.py",
     "quoting/book.py",
     "quoting/params.py",
     "quoting/pipeline.py",
+    "quoting/strategy.py",
     "quoting/stages/__init__.py",
     "quoting/stages/guards.py",
     "quoting/stages/fair_value.py",

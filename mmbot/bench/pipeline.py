@@ -2,10 +2,9 @@
 
 What it is for: per-stage median and p99 and the total per decision, on a realistic book
 (BTCUSDT-like filters, 20 levels a side, a random-walk mid, a few trades per decision,
-moving inventory), 2 levels a side; and, when the order tracker's ``reconcile`` exists
-(``mmbot.quoting.reconcile``), ``reconcile`` with 10 live orders. Goals (issue 5):
-decision median <= 30 us, p99 <= 100 us; reconcile median <= 20 us. It also exports
-``sample_instrument`` and ``sample_book``, the fixtures the pipeline tests build on.
+moving inventory), 2 levels a side; and ``reconcile`` with 10 live orders. Goals (issue 5):
+decision median <= 30 us, p99 <= 100 us; reconcile median <= 20 us. The sample instrument
+and books come from :mod:`mmbot.testing`, as the tests' do.
 
 What it must never do: assert on time. It prints figures and the machine.
 """
@@ -13,93 +12,43 @@ What it must never do: assert on time. It prints figures and the machine.
 from __future__ import annotations
 
 import argparse
-import importlib
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import attrs
 
 from mmbot.bench._util import machine, median, percentile
 from mmbot.clock import derive_rng, perf_counter_ns
-from mmbot.model import BookLevel, BookSnapshot, Instrument, QuoteSet, Side
-from mmbot.quoting.pipeline import QuoteContext, TradeTick
-from mmbot.quoting.strategy import StrategyConfig, build_pipeline, load_strategy
+from mmbot.model import QuoteSet, Side
+from mmbot.quoting.orders import OrderState, TrackedOrder, reconcile
+from mmbot.quoting.params import StrategyConfig
+from mmbot.quoting.pipeline import FRESH_STATE, QuoteInputs, TradeTick
+from mmbot.quoting.strategy import build_pipeline, load_strategy
+from mmbot.testing import sample_book, sample_instrument
 
 ADAPTIVE = Path(__file__).resolve().parents[2] / "configs" / "strategies" / "adaptive.toml"
 
 
-def sample_instrument(symbol: str = "BTCUSDT") -> Instrument:
-    """BTCUSDT-like filters: tick 0.01, step 0.00001, min notional 5."""
-    return Instrument(
-        symbol=symbol,
-        base_asset="BTC",
-        quote_asset="USDT",
-        tick_size=Decimal("0.01"),
-        step_size=Decimal("0.00001"),
-        min_price=Decimal("0.01"),
-        max_price=Decimal("1000000"),
-        min_qty=Decimal("0.00001"),
-        max_qty=Decimal("9000"),
-        min_notional=Decimal("5"),
-    )
+def _reconcile_runner(desired: QuoteSet) -> Callable[[], object]:
+    """A no-argument call of ``reconcile(desired, live, now)`` with 10 live orders.
 
-
-def sample_book(
-    mid_ticks: int,
-    *,
-    symbol: str = "BTCUSDT",
-    spread_ticks: int = 2,
-    depth: int = 20,
-    tick: Decimal = Decimal("0.01"),
-    received_at: float = 0.0,
-    bid_qty: Decimal = Decimal("0.5"),
-    ask_qty: Decimal = Decimal("0.4"),
-    is_valid: bool = True,
-) -> BookSnapshot:
-    """A valid book whose best bid/ask straddle ``mid_ticks`` (in ticks)."""
-    best_bid = mid_ticks - spread_ticks // 2
-    best_ask = best_bid + spread_ticks
-    bids = tuple(BookLevel(tick * (best_bid - i), bid_qty + i) for i in range(depth))
-    asks = tuple(BookLevel(tick * (best_ask + i), ask_qty + i) for i in range(depth))
-    return BookSnapshot(symbol, bids, asks, 1, received_at, is_valid)
-
-
-def _reconcile_runner(desired: QuoteSet) -> Callable[[], object] | str:
-    """A no-argument call of ``reconcile(desired, live, now)`` with 10 live orders, or why not.
-
-    The order tracker is another module's work: it is looked up by name and any mismatch
-    is reported as a reason to skip, never guessed around.
+    5 levels a side live (the desired set has 2): levels 0-1 drift by one tick, 2-4 go.
     """
-    try:
-        module = importlib.import_module("mmbot.quoting.reconcile")
-        orders = importlib.import_module("mmbot.quoting.orders")
-        states = importlib.import_module("mmbot.quoting.order_states")
-    except ImportError as exc:
-        return f"the order tracker is not importable ({exc})"
-    reconcile: Any = getattr(module, "reconcile", None) or getattr(orders, "reconcile", None)
-    if reconcile is None:
-        return "no reconcile function in mmbot.quoting.reconcile or mmbot.quoting.orders"
-    try:
-        # 5 levels a side live (the desired set has 2): levels 0-1 drift by one tick, 2-4 go
-        live = [
-            orders.TrackedOrder(
-                client_order_id=f"mm-bench-{side.value[0]}{level}",
-                symbol=desired.symbol,
-                side=side,
-                level=level,
-                price=top.price + Decimal("0.01") * (level + 1) * (-side.sign),
-                quantity=top.quantity,
-                state=states.OrderState.OPEN,
-                order_id=1_000 + level * 2 + (side is Side.SELL),
-            )
-            for side, top in ((Side.BUY, desired.bids[0]), (Side.SELL, desired.asks[0]))
-            for level in range(5)
-        ]
-        reconcile(desired, live, 0.0)
-    except Exception as exc:  # an API we do not know: report it, do not guess
-        return f"reconcile(desired, live, now) failed: {exc!r}"
+    live = [
+        TrackedOrder(
+            client_order_id=f"mm-bench-{side.value[0]}{level}",
+            symbol=desired.symbol,
+            side=side,
+            level=level,
+            price=top.price + Decimal("0.01") * (level + 1) * (-side.sign),
+            quantity=top.quantity,
+            state=OrderState.OPEN,
+            order_id=1_000 + level * 2 + (side is Side.SELL),
+        )
+        for side, top in ((Side.BUY, desired.bids[0]), (Side.SELL, desired.asks[0]))
+        for level in range(5)
+    ]
     return lambda: reconcile(desired, live, 0.0)
 
 
@@ -124,7 +73,7 @@ def main(argv: list[str]) -> int:
     rng = derive_rng(7, "bench-pipeline")
 
     # inputs prepared up front, so only the decision is timed
-    contexts: list[QuoteContext] = []
+    decisions: list[QuoteInputs] = []
     mid = 6_500_000  # ticks: 65,000.00
     position = Decimal(0)
     for i in range(n):
@@ -139,8 +88,8 @@ def main(argv: list[str]) -> int:
             min(position + Decimal(rng.choice((-1, 0, 1))) / 1000, config.sizing.max_position),
             -config.sizing.max_position,
         )
-        contexts.append(
-            QuoteContext(
+        decisions.append(
+            QuoteInputs(
                 symbol="BTCUSDT",
                 instrument=instrument,
                 now=now,
@@ -153,12 +102,11 @@ def main(argv: list[str]) -> int:
 
     per_stage: dict[str, list[int]] = {name: [] for name in pipeline.names}
     totals: list[int] = []
-    state = contexts[0].state
+    state = FRESH_STATE
     quoted = 0
     last_decision: QuoteSet | None = None
-    for ctx in contexts:
-        ctx = attrs.evolve(ctx, state=state)
-        result, timings = pipeline.run(ctx, perf_counter_ns)
+    for inputs in decisions:
+        result, timings = pipeline.run(inputs, perf_counter_ns, state)
         state = result.state
         for name, ns in timings.items():
             per_stage[name].append(ns)
@@ -179,17 +127,14 @@ def main(argv: list[str]) -> int:
         print("reconcile: skipped (no decision produced quotes)")
     else:
         runner = _reconcile_runner(last_decision)
-        if isinstance(runner, str):
-            print(f"reconcile: skipped ({runner})")
-        else:
-            samples = []
-            for _ in range(n):
-                start = perf_counter_ns()
-                runner()
-                samples.append(perf_counter_ns() - start)
-            print(
-                f"reconcile (10 live): median_us {median(samples) / 1e3:.2f} "
-                f"p99_us {percentile(samples, 0.99) / 1e3:.2f}   (goal: median <= 20)"
-            )
+        samples = []
+        for _ in range(n):
+            start = perf_counter_ns()
+            runner()
+            samples.append(perf_counter_ns() - start)
+        print(
+            f"reconcile (10 live): median_us {median(samples) / 1e3:.2f} "
+            f"p99_us {percentile(samples, 0.99) / 1e3:.2f}   (goal: median <= 20)"
+        )
     print(f"machine: {machine()}")
     return 0

@@ -13,9 +13,7 @@ from time import perf_counter
 
 from mmbot.bench._util import machine, median, percentile
 from mmbot.model import Quote, QuoteSet, Side
-from mmbot.quoting.order_states import OrderState
-from mmbot.quoting.orders import TrackedOrder
-from mmbot.quoting.reconcile import Tolerances, reconcile
+from mmbot.quoting.orders import OrderState, Tolerances, TrackedOrder, reconcile
 
 _LEVELS = 5
 _MOVE = Decimal("5.00")  # more than the 1 bps tolerance at 30 000

@@ -54,11 +54,14 @@ from decimal import (
 import attrs
 
 from mmbot.model import ZERO, Fill, Instrument
-from mmbot.quoting.ledger_views import MARKOUT_HORIZONS as MARKOUT_HORIZONS
-from mmbot.quoting.ledger_views import LedgerStatistics as LedgerStatistics
-from mmbot.quoting.ledger_views import LedgerSums, SymbolMark, view_from_sums
-from mmbot.quoting.ledger_views import LedgerView as LedgerView
-from mmbot.quoting.ledger_views import Markout as Markout
+from mmbot.quoting.ledger_views import (
+    MARKOUT_HORIZONS,
+    LedgerStatistics,
+    LedgerSums,
+    LedgerView,
+    SymbolMark,
+    view_from_sums,
+)
 
 #: Where the books' sums and products are computed: nothing is ever rounded (see above).
 EXACT = Context(

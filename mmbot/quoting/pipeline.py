@@ -1,31 +1,46 @@
-"""The quote pipeline: an ordered list of pure stages over one frozen context (sans-IO).
+"""The quote pipeline: pure stages over frozen inputs, each adding what it decides (sans-IO).
 
-What it is for: :class:`QuoteContext` carries one quote decision's inputs (book, recent
-trades, position, open orders, risk flags, parameters, ``now``, filter state) and the
-stages' outputs (fair value, volatility, half-spread, reservation price, draft quotes, the
-final :class:`~mmbot.model.QuoteSet` or the reason quotes were pulled).
-:class:`QuotePipeline` runs the stages in order, timing each with a timer the caller
-passes in (the shell passes ``time.perf_counter_ns``), and stops at the first stage that
-pulls quotes. :func:`evolve` (any fields) and :func:`replacer` (a fixed set, for stages)
-copy a context for a stage's output far cheaper than ``attrs.evolve``, with the same value.
+What it is for: one quote decision, in three kinds of value and one runner.
 
-What it must never do: read a clock, do I/O, or keep state between decisions. Stateful
-signals (EWMAs) carry their state in ``ctx.state``: the state a decision starts from goes
-in, the state after it comes out on the returned context, and the shell keeps it.
+- :class:`QuoteInputs`: what the decision is about (symbol, instrument, ``now``, book,
+  parameters, position, recent trades, open orders, risk flags, free balances). Frozen:
+  the shell builds it once per decision and nothing copies or changes it.
+- :class:`Decision`: what the stages have worked out so far (fair value, volatility,
+  half-spread, reservation price, draft quotes, the final :class:`~mmbot.model.QuoteSet`
+  or the reason quotes were pulled) and the filter state, starting from the state the last
+  decision left. One per decision, written only by the runner; the pipeline's result.
+- The stage outputs: a stage returns only what it decides, as one small value
+  (:class:`FairValue`, :class:`Volatility`, :class:`HalfSpread`, :class:`Reservation`,
+  :class:`Drafts`, the final ``QuoteSet``), :class:`Pull` to stop quoting, or None to
+  change nothing.
+
+A stage is a pure function ``(inputs, so_far) -> output | None`` (:data:`Stage`): it reads
+its two arguments and writes neither. :class:`QuotePipeline` runs the stages in order,
+writes each output into the decision (:func:`apply_output`: the output's fields go to the
+decision's fields of the same names; a field given as None leaves the decision's value as
+it was), times each stage (its output written in) with the timer the caller passes in (the
+shell passes ``time.perf_counter_ns``), and stops at the first :class:`Pull`. Nothing is
+copied per stage: the inputs are shared, and each output is a value of one or two fields.
+
+What it must never do: read a clock, do I/O, copy the inputs or the decision per stage,
+or keep state between decisions. Stateful signals (EWMAs) carry their state in the
+decision: the shell passes the state the last decision left to :meth:`QuotePipeline.run`,
+a stage reads ``so_far.state`` and returns the updated state in its output, and the shell
+keeps the result's ``state`` for the next one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 import attrs
 
 from mmbot.model import ZERO, BookSnapshot, Instrument, Order, QuoteSet, Side
+from mmbot.quoting.params import StrategyConfig
 
-if TYPE_CHECKING:
-    from mmbot.quoting.strategy import StrategyConfig
+# -- the values a decision is made of -----------------------------------------------------
 
 
 class TradeTick(NamedTuple):
@@ -75,45 +90,58 @@ class StrategyState(NamedTuple):
 
 @attrs.frozen
 class RiskFlags:
-    """What the risk layer says about this symbol now (the risk module produces it).
+    """What the risk layer says about this symbol now (from the risk module and the shell).
 
-    ``halted`` is the reason quoting is halted for this symbol, or None.
+    ``halt_reason`` is why quoting is halted for this symbol (``RiskDecision.halt_reason``),
+    or None; ``breaker_open``: an order breaker is open; ``kill_switch``: an operator's
+    stop-everything switch, checked before anything else.
     """
 
-    halted: str | None = None
+    halt_reason: str | None = None
     breaker_open: bool = False
     kill_switch: bool = False
 
 
-_FRESH_STATE = StrategyState()
-_NO_RISK = RiskFlags()
+FRESH_STATE = StrategyState()
+NO_RISK = RiskFlags()
 
 
-@attrs.frozen(slots=False)  # dict-backed: see ``evolve`` below
-class QuoteContext:
-    """One quote decision: inputs first, then what the stages have worked out so far.
+@attrs.frozen
+class QuoteInputs:
+    """What one quote decision is about: given once by the shell, read by every stage."""
 
-    Prices in the outputs are floats (strategy math); only ``quotes`` holds exact money.
-    Units: ``volatility`` in bps of price per sqrt(second); ``half_spread_bps`` in bps of
-    the reservation price; ``fair_value`` and ``reservation`` in quote currency per base.
-    """
-
-    # inputs
     symbol: str
     instrument: Instrument
     now: float  # trio time, seconds
     book: BookSnapshot
     params: StrategyConfig
-    state: StrategyState = _FRESH_STATE  # in: the last decision's; out: the next one's
     position: Decimal = ZERO  # base units, signed
     # Recent public trades, oldest first. Windows may overlap between decisions: trades at
     # or before the last one folded (``state.trade_variance.last_time``) are skipped.
     trades: tuple[TradeTick, ...] = ()
     open_orders: tuple[Order, ...] = ()
-    risk: RiskFlags = _NO_RISK
+    risk: RiskFlags = NO_RISK
     base_free: Decimal | None = None  # base balance available to sell (None: no limit)
     quote_free: Decimal | None = None  # quote balance available to buy (None: no limit)
-    # outputs
+
+
+@attrs.define
+class Decision:
+    """What the stages have decided so far, in the order they usually decide it.
+
+    :meth:`QuotePipeline.run` makes one per decision and writes each stage's output into
+    it; a stage only reads it (and returns its own output). It is mutable on purpose, the
+    one mutable value here: writing a stage's output into the decision of the run replaces
+    the frozen ~20-field context the pipeline used to copy seven times per decision (a
+    property test checks that no built-in stage writes it). Prices are floats (strategy
+    math); only ``quotes`` holds exact money. Units: ``volatility`` in bps of price per
+    sqrt(second); ``half_spread_bps`` in bps of the reservation price; ``fair_value`` and
+    ``reservation`` in quote currency per base. After a run, ``quotes`` is always set: the
+    rounding stage's quotes, or, when a stage pulled, ``QuoteSet(symbol, reason=pulled)``.
+    """
+
+    # Invariant: only QuotePipeline.run and apply_output write these fields.
+    state: StrategyState = FRESH_STATE  # in: the last decision's; out: the next one's
     fair_value: float | None = None
     volatility: float | None = None
     half_spread_bps: float | None = None
@@ -122,87 +150,54 @@ class QuoteContext:
     quotes: QuoteSet | None = None
     pulled: str | None = None  # "code: detail" when quotes are pulled
 
-    def pull(self, reason: str) -> QuoteContext:
-        """This decision becomes "no quotes", with ``reason`` (pipeline stops here)."""
-        return evolve(self, pulled=reason, quotes=QuoteSet(self.symbol, reason=reason), drafts=())
 
-    @property
-    def decision(self) -> QuoteSet:
-        """The desired quotes (empty when no stage produced any)."""
-        if self.quotes is not None:
-            return self.quotes
-        return QuoteSet(self.symbol, reason=self.pulled)
+# -- what a stage returns -------------------------------------------------------------------
 
 
-_CONTEXT_FIELDS = frozenset(field.name for field in attrs.fields(QuoteContext))
-_N_FIELDS = len(_CONTEXT_FIELDS)
+class FairValue(NamedTuple):
+    """The price the quotes are centred on; ``state``: the filters after this stage."""
+
+    fair_value: float
+    state: StrategyState | None = None  # None: the state is unchanged
 
 
-def evolve(ctx: QuoteContext, **changes: Any) -> QuoteContext:
-    """A copy of ``ctx`` with fields changed: ``attrs.evolve`` semantics, ~5x cheaper.
+class Volatility(NamedTuple):
+    """Volatility in bps per sqrt(second); ``state``: the filters after this stage."""
 
-    Every stage copies the context once per decision, and ``attrs.evolve`` walks the
-    fields and calls ``__init__`` with keywords each time. The context is a dict-backed
-    frozen class with no validators or converters, so a copy of its ``__dict__``, updated,
-    becomes the new instance's ``__dict__`` and gives the same value (a test checks it
-    against ``attrs.evolve``). A context's ``__dict__`` holds exactly its fields, so an
-    unknown name shows as one key too many.
-    """
-    fields = ctx.__dict__.copy()
-    fields.update(changes)
-    if len(fields) != _N_FIELDS:
-        raise TypeError(f"QuoteContext has no field {sorted(changes.keys() - _CONTEXT_FIELDS)}")
-    new = _new_object(QuoteContext)
-    _set_fields(new, fields)
-    return new
+    volatility: float
+    state: StrategyState | None = None  # None: the state is unchanged
 
 
-def replacer(*names: str) -> Callable[..., QuoteContext]:
-    """A function ``(ctx, *values) -> ctx`` that sets ``names`` to ``values``: a fixed evolve.
+class HalfSpread(NamedTuple):
+    """The half-spread each side is quoted at, in bps of the reservation price."""
 
-    For stages that set the same fields on every decision: the names are checked once,
-    here, and each call skips building and checking a keyword dict (``evolve(ctx,
-    volatility=v)`` is ``replacer("volatility")(ctx, v)``; a test checks they agree).
-    """
-    unknown = sorted(set(names) - _CONTEXT_FIELDS)
-    if unknown or not names or len(set(names)) != len(names):
-        raise TypeError(f"replacer needs distinct QuoteContext fields, got {list(names)}")
-    if len(names) == 1:
-        (name,) = names
-
-        def replace_one(ctx: QuoteContext, value: Any) -> QuoteContext:
-            fields = ctx.__dict__.copy()
-            fields[name] = value
-            new = _new_object(QuoteContext)
-            _set_fields(new, fields)
-            return new
-
-        return replace_one
-    if len(names) == 2:
-        first, second = names
-
-        def replace_two(ctx: QuoteContext, value: Any, other: Any) -> QuoteContext:
-            fields = ctx.__dict__.copy()
-            fields[first] = value
-            fields[second] = other
-            new = _new_object(QuoteContext)
-            _set_fields(new, fields)
-            return new
-
-        return replace_two
-
-    def replace(ctx: QuoteContext, *values: Any) -> QuoteContext:
-        if len(values) != len(names):
-            raise TypeError(f"expected {len(names)} values for {list(names)}, got {len(values)}")
-        return evolve(ctx, **dict(zip(names, values, strict=True)))
-
-    return replace
+    half_spread_bps: float
 
 
-_new_object = object.__new__
-#: Sets an instance's ``__dict__`` (the class's own descriptor: past the frozen class's
-#: refusing ``__setattr__``, without ``object.__setattr__``'s look-up on each call).
-_set_fields: Callable[[QuoteContext, dict[str, Any]], None] = vars(QuoteContext)["__dict__"].__set__
+class Reservation(NamedTuple):
+    """The price both sides are quoted around, and the price it was moved from."""
+
+    reservation: float
+    fair_value: float | None = None  # None: the decision's fair value stands
+
+
+class Drafts(NamedTuple):
+    """Float quotes, inside level first on each side, for the rounding stage."""
+
+    drafts: tuple[DraftQuote, ...]
+
+
+class Pull(NamedTuple):
+    """No quotes: ``reason`` is ``"code: detail"``. The pipeline stops at this stage."""
+
+    reason: str
+
+
+#: What a stage may return (None: it changes nothing).
+StageOutput = FairValue | Volatility | HalfSpread | Reservation | Drafts | QuoteSet | Pull
+
+#: A stage: a pure function of the inputs and the decision so far, returning what it decides.
+Stage = Callable[[QuoteInputs, Decision], StageOutput | None]
 
 
 def pull_code(reason: str) -> str:
@@ -210,8 +205,76 @@ def pull_code(reason: str) -> str:
     return reason.partition(":")[0]
 
 
-#: A stage: a pure function from one context to the next.
-Stage = Callable[[QuoteContext], QuoteContext]
+# -- writing an output into the decision ---------------------------------------------------
+# One writer per output type: the output's fields go to the decision's fields of the same
+# names; a field given as None leaves the decision's value as it was.
+
+
+def _write_fair_value(decision: Decision, output: FairValue) -> None:
+    decision.fair_value = output.fair_value
+    if output.state is not None:
+        decision.state = output.state
+
+
+def _write_volatility(decision: Decision, output: Volatility) -> None:
+    decision.volatility = output.volatility
+    if output.state is not None:
+        decision.state = output.state
+
+
+def _write_half_spread(decision: Decision, output: HalfSpread) -> None:
+    decision.half_spread_bps = output.half_spread_bps
+
+
+def _write_reservation(decision: Decision, output: Reservation) -> None:
+    decision.reservation = output.reservation
+    if output.fair_value is not None:
+        decision.fair_value = output.fair_value
+
+
+def _write_drafts(decision: Decision, output: Drafts) -> None:
+    decision.drafts = output.drafts
+
+
+def _write_quotes(decision: Decision, output: QuoteSet) -> None:
+    decision.quotes = output
+
+
+_WRITERS: dict[type[Any], Callable[[Decision, Any], None]] = {
+    FairValue: _write_fair_value,
+    Volatility: _write_volatility,
+    HalfSpread: _write_half_spread,
+    Reservation: _write_reservation,
+    Drafts: _write_drafts,
+    QuoteSet: _write_quotes,
+}
+
+
+def _write_pull(decision: Decision, symbol: str, reason: str) -> None:
+    decision.pulled = reason
+    decision.quotes = QuoteSet(symbol, reason=reason)
+    decision.drafts = ()
+
+
+def apply_output(decision: Decision, output: StageOutput | None, symbol: str) -> bool:
+    """Write a stage's ``output`` into ``decision``, as the pipeline does; True on a pull.
+
+    For tests of a stage in a chain: ``apply_output(so_far, my_stage(inputs, so_far),
+    inputs.symbol)`` leaves ``so_far`` as the next stage would see it.
+    """
+    if output is None:
+        return False
+    if type(output) is Pull:
+        _write_pull(decision, symbol, output.reason)
+        return True
+    write = _WRITERS.get(type(output))
+    if write is None:
+        raise TypeError(f"not a stage output: {type(output).__name__}")
+    write(decision, output)
+    return False
+
+
+# -- the runner -------------------------------------------------------------------------------
 
 
 @attrs.frozen
@@ -239,8 +302,8 @@ class StageTimings:
 class QuotePipeline:
     """An ordered list of stages; ``run`` applies them and times each one.
 
-    Short-circuit rule: after a stage returns a context with ``pulled`` set, no further
-    stage runs; the returned context carries ``quotes == QuoteSet(symbol, reason=...)``.
+    Short-circuit rule: after a stage returns :class:`Pull`, no further stage runs; the
+    returned decision carries ``pulled`` and ``quotes == QuoteSet(symbol, reason=...)``.
     """
 
     __slots__ = ("_stages", "names")
@@ -258,22 +321,43 @@ class QuotePipeline:
     def __repr__(self) -> str:
         return f"QuotePipeline({list(self.names)!r})"
 
-    def run(self, ctx: QuoteContext, timer: Callable[[], int]) -> tuple[QuoteContext, StageTimings]:
-        """Run the stages on ``ctx``; ``timer`` returns nanoseconds (perf_counter_ns)."""
-        stages = self._stages
+    def run(
+        self,
+        inputs: QuoteInputs,
+        timer: Callable[[], int],
+        state: StrategyState = FRESH_STATE,
+    ) -> tuple[Decision, StageTimings]:
+        """Decide on ``inputs``, starting from the filter ``state`` the last decision left.
+
+        ``timer`` returns nanoseconds (``perf_counter_ns``); each stage's time includes
+        writing its output into the decision.
+        """
+        decision = Decision(state)
+        writers = _WRITERS
         reads: list[int] = []  # timer reads: stage i ran between reads i and i + 1
         read = reads.append
-        context_type = QuoteContext
         read(timer())
-        for stage in stages:
-            ctx = stage(ctx)
+        for stage in self._stages:
+            output = stage(inputs, decision)
+            if output is not None:
+                write = writers.get(type(output))
+                if write is not None:
+                    write(decision, output)
+                elif type(output) is Pull:
+                    _write_pull(decision, inputs.symbol, output.reason)
+                    read(timer())
+                    break
+                else:
+                    name = self.names[len(reads) - 1]
+                    raise TypeError(
+                        f"stage {name!r} returned {type(output).__name__}, not a stage output"
+                        " (FairValue, Volatility, HalfSpread, Reservation, Drafts, QuoteSet,"
+                        " Pull or None)"
+                    )
             read(timer())
-            if type(ctx) is not context_type:
-                name = self.names[len(reads) - 2]
-                raise TypeError(f"stage {name!r} returned {type(ctx).__name__}, not QuoteContext")
-            if ctx.pulled is not None:
-                break
+        if decision.quotes is None:  # no stage made quotes: the decision is "none"
+            decision.quotes = QuoteSet(inputs.symbol)
         ran = len(reads) - 1
         durations = tuple([reads[i + 1] - reads[i] for i in range(ran)])
-        names = self.names if ran == len(stages) else self.names[:ran]
-        return ctx, StageTimings(names, durations)
+        names = self.names if ran == len(self._stages) else self.names[:ran]
+        return decision, StageTimings(names, durations)

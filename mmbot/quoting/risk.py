@@ -16,7 +16,8 @@ Limits (``None`` disables one):
   within ``(now - rate_window, now]`` are counted; at the limit, no new orders until it slides.
 - ``max_drawdown`` per symbol and ``max_total_drawdown``: drawdown is the net PnL (marked
   to mid, net of fees) below its highest value since start (PnL 0) or the last reset.
-  Reaching the limit **halts**: no quoting, and ``cancel_all`` asks the shell to cancel every order.
+  Reaching the limit **halts** (``RiskDecision.halted``): no quoting, and the shell cancels
+  every order of the symbol.
 
 Halts latch: a halt (drawdown, or :meth:`RiskEngine.halt` by an operator) stays until
 :meth:`RiskEngine.reset` is called explicitly; a reset also restarts the drawdown peak at
@@ -74,7 +75,11 @@ class Exposure:
 
 @attrs.frozen
 class RiskDecision:
-    """What one symbol may do now, and why not."""
+    """What one symbol may do now, and why not.
+
+    ``halted`` is one fact: no quoting, and the shell cancels every order of the symbol
+    (``halt_reason`` says why: a drawdown kill switch or an operator's halt).
+    """
 
     symbol: str
     halt_reason: str | None  # latched: symbol or global halt
@@ -85,15 +90,7 @@ class RiskDecision:
 
     @property
     def halted(self) -> bool:
-        return self.halt_reason is not None
-
-    @property
-    def cancel_all(self) -> bool:
-        """A halted symbol's orders must all be cancelled."""
-        return self.halt_reason is not None
-
-    @property
-    def kill_switch(self) -> bool:
+        """Halted: quote nothing and cancel all of the symbol's orders."""
         return self.halt_reason is not None
 
     @property

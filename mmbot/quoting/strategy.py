@@ -1,15 +1,17 @@
-"""The quoting strategy as configuration: parameter classes, TOML loading, pipeline building.
+"""Load a strategy from TOML and build its pipeline (sans-IO: start-up only, never a decision).
 
-What it is for: one frozen :class:`StrategyConfig` (one attrs class per stage's parameters,
-each field with a documented default), loaded from TOML with one cattrs converter that
-refuses unknown keys and turns every problem into a ``ConfigError`` of "path: reason"
-lines; and :func:`build_pipeline`, which resolves the configured stage names (built-in
-names or a user's ``"package.module:function"``) into a :class:`QuotePipeline`.
+What it is for: :func:`load_strategy` / :func:`strategy_from_dict` turn a strategy file into
+the frozen :class:`~mmbot.quoting.params.StrategyConfig` with one cattrs converter that
+refuses unknown keys and turns every problem into a ``ConfigError`` of "path: reason" lines
+(range checks included); :func:`build_pipeline` resolves the configured stage names
+(built-in names or a user's ``"package.module:function"``) into a
+:class:`~mmbot.quoting.pipeline.QuotePipeline`.
 
-What it must never do: take part in a quote decision. It is read once, at start-up; the
-stages read the frozen parameters through ``ctx.params``. Importing a user's module is the
-only side effect here, and it lives here so that the sans-IO stage modules never import
-anything by name at run time. Parameters are documented in ``docs/strategy.md``.
+What it must never do: take part in a quote decision, or hold the parameters' definitions
+(they are :mod:`mmbot.quoting.params`). It runs once, at start-up: reading the one TOML file
+it is given and importing a user's stage module are its only side effects, and they live
+here so that the stage modules never import anything by name. No network, clock or RNG.
+Parameters are documented in ``docs/strategy.md``.
 """
 
 from __future__ import annotations
@@ -20,101 +22,14 @@ import tomllib
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-import attrs
 import cattrs
 
 from mmbot.errors import ConfigError
+from mmbot.quoting.params import StrategyConfig
 from mmbot.quoting.pipeline import QuotePipeline, Stage
 from mmbot.quoting.stages import BUILTIN_STAGES
-
-DEFAULT_STAGES: tuple[str, ...] = (
-    "guards",
-    "fair_value",
-    "volatility",
-    "spread",
-    "skew",
-    "sizing",
-    "rounding",
-)
-
-
-@attrs.frozen
-class GuardParams:
-    """When to pull quotes instead of quoting (see docs/strategy.md, "guards")."""
-
-    stale_after: float = 2.0  # seconds: pull when the book is older than this
-    max_market_spread_bps: float = 200.0  # pull when the market's spread is wider (bps of mid)
-
-
-@attrs.frozen
-class FairValueParams:
-    method: Literal["mid", "micro", "ewma"] = "mid"
-    ewma_halflife: float = 1.0  # seconds, for method = "ewma"
-
-
-@attrs.frozen
-class VolatilityParams:
-    source: Literal["mid", "trades", "max"] = "mid"
-    returns: Literal["log", "simple"] = "log"
-    halflife: float = 60.0  # seconds: decay of the squared-return and elapsed-time sums
-    prior: float = 1.0  # bps per sqrt(second): the estimate before any data
-    prior_weight: float = 10.0  # seconds of pseudo-observation given to ``prior``
-    max_bps: float = 100.0  # cap (bps per sqrt(second)) against one wild print
-
-
-@attrs.frozen
-class SpreadParams:
-    mode: Literal["fixed", "volatility", "avellaneda_stoikov"] = "fixed"
-    base_bps: float = 10.0  # half-spread (bps of the reference price)
-    vol_multiplier: float = 2.0  # "volatility": base + multiplier * sigma * sqrt(vol_horizon)
-    vol_horizon: float = 1.0  # seconds
-    maker_fee_bps: float = 10.0  # the venue's maker fee (negative for a rebate)
-    min_edge_bps: float = 1.0  # half-spread floor = maker fee + this edge
-    max_bps: float = 500.0  # half-spread ceiling
-
-
-@attrs.frozen
-class SkewParams:
-    mode: Literal["none", "linear", "avellaneda_stoikov"] = "none"
-    linear_bps: float = 10.0  # "linear": shift at |position| = max_position, in bps
-    gamma: float = 0.01  # A–S risk aversion, per bps per lot (q = position / order_size)
-    kappa: float = 0.5  # A–S order-book intensity decay, per bps
-    horizon: float = 60.0  # seconds: the rolling T - t
-    max_skew_bps: float = 100.0  # cap on |reservation - fair value|
-
-
-@attrs.frozen
-class SizingParams:
-    levels: int = 1  # quotes per side
-    level_spacing_bps: float = 5.0  # extra distance per level beyond the first
-    order_size: Decimal = Decimal("0.001")  # base units at level 0
-    shape: Literal["flat", "linear", "geometric"] = "flat"
-    shape_factor: float = 1.0  # linear: 1 + i*factor; geometric: factor**i
-    max_position: Decimal = Decimal("0.01")  # |position| never passes this by our quotes
-    max_order_notional: Decimal = Decimal(0)  # quote units per order (0: no limit)
-
-
-@attrs.frozen
-class RoundingParams:
-    post_only: bool = True  # bids strictly below best ask, asks strictly above best bid
-
-
-@attrs.frozen
-class StrategyConfig:
-    """A whole strategy: stage list and each stage's parameters (``ctx.params``)."""
-
-    name: str = "custom"
-    stages: tuple[str, ...] = DEFAULT_STAGES
-    guards: GuardParams = GuardParams()
-    fair_value: FairValueParams = FairValueParams()
-    volatility: VolatilityParams = VolatilityParams()
-    spread: SpreadParams = SpreadParams()
-    skew: SkewParams = SkewParams()
-    sizing: SizingParams = SizingParams()
-    rounding: RoundingParams = RoundingParams()
-
 
 # -- loading ----------------------------------------------------------------------------
 

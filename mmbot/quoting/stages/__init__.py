@@ -2,8 +2,9 @@
 
 What it is for: :data:`BUILTIN_STAGES` maps the names a strategy config uses ("guards",
 "fair_value", "volatility", "spread", "skew", "sizing", "rounding") to the pure
-``(QuoteContext) -> QuoteContext`` functions. A user's own stage is named in config as
-``"package.module:function"`` and imported by ``mmbot.quoting.strategy``, never here.
+``(inputs, so_far) -> output`` functions (:data:`~mmbot.quoting.pipeline.Stage`). A user's
+own stage is named in config as ``"package.module:function"`` and imported by
+``mmbot.quoting.strategy``, never here.
 
 What it must never do: import a module by name, read a clock, or do I/O.
 """
@@ -14,13 +15,15 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from mmbot.quoting.pipeline import Stage
-from mmbot.quoting.stages.fair_value import fair_value
-from mmbot.quoting.stages.guards import PULL_CODES, guards, pull_reason
-from mmbot.quoting.stages.rounding import rounding
-from mmbot.quoting.stages.sizing import sizing
-from mmbot.quoting.stages.skew import skew
-from mmbot.quoting.stages.spread import spread
-from mmbot.quoting.stages.volatility import volatility
+from mmbot.quoting.stages.fair_value import fair_value as fair_value
+from mmbot.quoting.stages.guards import PULL_CODES as PULL_CODES
+from mmbot.quoting.stages.guards import guards as guards
+from mmbot.quoting.stages.guards import pull_reason as pull_reason
+from mmbot.quoting.stages.rounding import rounding as rounding
+from mmbot.quoting.stages.sizing import sizing as sizing
+from mmbot.quoting.stages.skew import skew as skew
+from mmbot.quoting.stages.spread import spread as spread
+from mmbot.quoting.stages.volatility import volatility as volatility
 
 BUILTIN_STAGES: Mapping[str, Stage] = MappingProxyType(
     {

@@ -3,13 +3,13 @@
 What it is for: the checks that make "no quotes" an explicit decision before any price is
 worked out. Reasons start with a stable code (see :data:`PULL_CODES`), then a detail.
 
-What it must never do: read a clock (``ctx.now`` is the time) or soften a failed check.
+What it must never do: read a clock (``inputs.now`` is the time) or soften a failed check.
 """
 
 from __future__ import annotations
 
 from mmbot.model import SymbolStatus
-from mmbot.quoting.pipeline import QuoteContext
+from mmbot.quoting.pipeline import Decision, Pull, QuoteInputs
 
 KILL_SWITCH = "kill_switch"
 HALTED = "halted"
@@ -36,25 +36,25 @@ PULL_CODES = (
 _TRADING = SymbolStatus.TRADING
 
 
-def pull_reason(ctx: QuoteContext) -> str | None:
+def pull_reason(inputs: QuoteInputs) -> str | None:
     """The first failed check as "code: detail", or None when quoting may go ahead."""
-    risk = ctx.risk
+    risk = inputs.risk
     if risk.kill_switch:
         return f"{KILL_SWITCH}: the kill switch is on"
-    if risk.halted is not None:
-        return f"{HALTED}: {risk.halted}"
-    status = ctx.instrument.status
+    if risk.halt_reason is not None:
+        return f"{HALTED}: {risk.halt_reason}"
+    status = inputs.instrument.status
     if status is not _TRADING:
         return f"{HALTED}: symbol status is {status.value}"
     if risk.breaker_open:
         return f"{BREAKER_OPEN}: a circuit breaker is open"
-    book = ctx.book
+    book = inputs.book
     if not book.is_valid:
         return f"{BOOK_INVALID}: the book is gapped or not synced"
     if not book.bids or not book.asks:
         return f"{BOOK_EMPTY}: the book has an empty side"
-    params = ctx.params.guards
-    age = ctx.now - book.received_at
+    params = inputs.params.guards
+    age = inputs.now - book.received_at
     if age > params.stale_after:
         return f"{BOOK_STALE}: age {age:.3f} s > {params.stale_after:g} s"
     best_bid = book.bids[0].price
@@ -71,9 +71,9 @@ def pull_reason(ctx: QuoteContext) -> str | None:
     return None
 
 
-def guards(ctx: QuoteContext) -> QuoteContext:
-    """Pull quotes (``ctx.pull(reason)``) on the first failed check; else pass through."""
-    reason = pull_reason(ctx)
+def guards(inputs: QuoteInputs, so_far: Decision) -> Pull | None:
+    """:class:`Pull` on the first failed check; else nothing (quoting goes ahead)."""
+    reason = pull_reason(inputs)
     if reason is None:
-        return ctx
-    return ctx.pull(reason)
+        return None
+    return Pull(reason)

@@ -1,6 +1,7 @@
 """Rounding stage: turn float drafts into exact quotes the venue will accept (sans-IO).
 
-What it is for: the final :class:`~mmbot.model.QuoteSet`. Prices go to whole ticks, bids
+What it is for: the final :class:`~mmbot.model.QuoteSet`, from the decision's drafts. Prices
+go to whole ticks, bids
 down and asks up; sizes down to whole steps. With ``rounding.post_only`` a bid stays
 strictly below the best ask and an ask strictly above the best bid (a maker order never
 takes). Levels on one side are strictly apart (no two quotes at one price), and every ask
@@ -12,8 +13,8 @@ minimum quantity or notional, or off its price range, is dropped.
 
 It runs on every decision, so it is written for speed: an instrument's filters are worked
 out once per instrument object (a pure function of a frozen value, memoised by identity),
-``min``/``max`` of integers are written out, and quotes are built straight into their slots
-while :class:`~mmbot.model.Quote` and :class:`~mmbot.model.QuoteSet` allow it.
+limits are checked in integers (ticks, lots), and ``min``/``max`` of integers are written
+out.
 
 What it must never do: let a float reach a price or quantity (DESIGN.md §4.1), or keep
 anything between decisions but those memoised pure functions of frozen inputs.
@@ -22,14 +23,11 @@ anything between decisions but those memoised pure functions of frozen inputs.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from decimal import Decimal
 from typing import NamedTuple
 
-import attrs
-
 from mmbot.model import Instrument, Quote, QuoteSet, Side
-from mmbot.quoting.pipeline import QuoteContext, replacer
+from mmbot.quoting.pipeline import Decision, Pull, QuoteInputs
 
 _EPS = 1e-9  # in ticks/lots: absorbs float noise like 9999.999999999998 ticks
 _NO_LIMIT = 1 << 62
@@ -38,10 +36,9 @@ _SELL = Side.SELL
 _ZERO = Decimal(0)  # a Decimal compares faster with a Decimal than with an int
 _floor = math.floor
 _ceil = math.ceil
-_set_quotes = replacer("quotes")
 
 
-def _ticks_floor(value: Decimal, tick: Decimal) -> int:
+def ticks_floor(value: Decimal, tick: Decimal) -> int:
     """``floor(value / tick)`` exactly (``tick`` > 0).
 
     ``divmod`` gives the exact integer quotient and remainder (or raises if the quotient
@@ -53,8 +50,8 @@ def _ticks_floor(value: Decimal, tick: Decimal) -> int:
     return ticks - 1 if remainder < _ZERO else ticks
 
 
-def _ticks_ceil(value: Decimal, tick: Decimal) -> int:
-    """``ceil(value / tick)`` exactly (``tick`` > 0); see :func:`_ticks_floor`."""
+def ticks_ceil(value: Decimal, tick: Decimal) -> int:
+    """``ceil(value / tick)`` exactly (``tick`` > 0); see :func:`ticks_floor`."""
     quotient, remainder = divmod(value, tick)
     ticks = int(quotient)
     return ticks + 1 if remainder > _ZERO else ticks
@@ -105,12 +102,12 @@ def _filters(inst: Instrument) -> _Filters:
         unit,
         float(tick),
         float(step),
-        max(_ticks_ceil(inst.min_price, tick), 1),
-        _ticks_floor(inst.max_price, tick) if inst.max_price > 0 else _NO_LIMIT,
-        max(_ticks_ceil(inst.min_qty, step), 1),
-        _ticks_floor(inst.max_qty, step) if inst.max_qty > 0 else _NO_LIMIT,
-        _ticks_ceil(inst.min_notional, unit),
-        _ticks_floor(inst.max_notional, unit) if inst.max_notional > 0 else _NO_LIMIT,
+        max(ticks_ceil(inst.min_price, tick), 1),
+        ticks_floor(inst.max_price, tick) if inst.max_price > 0 else _NO_LIMIT,
+        max(ticks_ceil(inst.min_qty, step), 1),
+        ticks_floor(inst.max_qty, step) if inst.max_qty > 0 else _NO_LIMIT,
+        ticks_ceil(inst.min_notional, unit),
+        ticks_floor(inst.max_notional, unit) if inst.max_notional > 0 else _NO_LIMIT,
         {},
     )
     if len(_FILTERS) >= _CACHE_MAX:
@@ -124,84 +121,27 @@ def _order_cap(filters: _Filters, max_order_notional: Decimal) -> int:
     caps = filters.order_caps
     cap = caps.get(max_order_notional)
     if cap is None:
-        cap = _ticks_floor(max_order_notional, filters.unit)
+        cap = ticks_floor(max_order_notional, filters.unit)
         if len(caps) >= _CACHE_MAX:
             caps.clear()
         caps[max_order_notional] = cap
     return cap
 
 
-def _plain_slots(cls: type, names: tuple[str, ...]) -> bool:
-    """True when ``cls`` is a slotted attrs class whose ``__init__`` only stores ``names``.
-
-    Then an instance built by setting those slots directly is the one ``__init__`` builds
-    (no validator, converter, post-init or cached hash to run); a test checks both paths.
-    """
-    fields = attrs.fields(cls)
-    return (
-        tuple(field.name for field in fields) == names
-        and all(field.validator is None and field.converter is None for field in fields)
-        and tuple(name for name in cls.__dict__.get("__slots__", ()) if name != "__weakref__")
-        == names
-        and not hasattr(cls, "__attrs_pre_init__")
-        and not hasattr(cls, "__attrs_post_init__")
-    )
-
-
-_new = object.__new__
-
-
-def _quote_by_slots(side: Side, level: int, price: Decimal, quantity: Decimal) -> Quote:
-    quote: Quote = _new(Quote)
-    _set_side(quote, side)
-    _set_level(quote, level)
-    _set_price(quote, price)
-    _set_quantity(quote, quantity)
-    return quote
-
-
-def _quote_set_by_slots(
-    symbol: str, bids: tuple[Quote, ...], asks: tuple[Quote, ...], reason: str | None = None
-) -> QuoteSet:
-    quote_set: QuoteSet = _new(QuoteSet)
-    _set_symbol(quote_set, symbol)
-    _set_bids(quote_set, bids)
-    _set_asks(quote_set, asks)
-    _set_reason(quote_set, reason)
-    return quote_set
-
-
-_QUOTE_FIELDS = ("side", "level", "price", "quantity")
-_QUOTE_SET_FIELDS = ("symbol", "bids", "asks", "reason")
-_set_side, _set_level, _set_price, _set_quantity = (
-    Quote.__dict__[name].__set__ for name in _QUOTE_FIELDS
-)
-_set_symbol, _set_bids, _set_asks, _set_reason = (
-    QuoteSet.__dict__[name].__set__ for name in _QUOTE_SET_FIELDS
-)
-#: How the stage builds its output: straight into the slots while the classes allow it.
-make_quote: Callable[[Side, int, Decimal, Decimal], Quote] = (
-    _quote_by_slots if _plain_slots(Quote, _QUOTE_FIELDS) else Quote
-)
-make_quote_set: Callable[[str, tuple[Quote, ...], tuple[Quote, ...]], QuoteSet] = (
-    _quote_set_by_slots if _plain_slots(QuoteSet, _QUOTE_SET_FIELDS) else QuoteSet
-)
-
-
-def rounding(ctx: QuoteContext) -> QuoteContext:
-    """Set ``ctx.quotes`` from ``ctx.drafts`` (inside level first on each side).
+def rounding(inputs: QuoteInputs, so_far: Decision) -> QuoteSet | Pull:
+    """The quotes, from ``so_far.drafts`` (inside level first on each side).
 
     All limits are checked in integers: prices in ticks, sizes in lots, notionals in units
     of ``tick * step``; Decimal appears only to build each quote's price and size.
     ``min``/``max`` of integers are written out as comparisons (the same result).
     """
-    inst = ctx.instrument
+    inst = inputs.instrument
     filters = _FILTERS.get(id(inst))
     if filters is None or filters.instrument is not inst:
         tick = inst.tick_size
         step = inst.step_size
         if tick <= 0 or step <= 0:
-            return ctx.pull(f"bad_instrument: tick {tick} and step {step} must be > 0")
+            return Pull(f"bad_instrument: tick {tick} and step {step} must be > 0")
         filters = _filters(inst)
     (
         _,
@@ -218,46 +158,46 @@ def rounding(ctx: QuoteContext) -> QuoteContext:
         notional_max,
         _,
     ) = filters
-    params = ctx.params
+    params = inputs.params
     # post-only: bids at most one tick under the best ask, asks one over the best bid
     bid_max = _NO_LIMIT
     ask_min = 1
     if params.rounding.post_only:
-        book = ctx.book
+        book = inputs.book
         if book.asks:
             # the best ask in ticks, rounded up: a float guess checked exactly
             best = book.asks[0].price
             guess = round(float(best) / tick_f)
-            bid_max = (guess if tick * guess == best else _ticks_ceil(best, tick)) - 1
+            bid_max = (guess if tick * guess == best else ticks_ceil(best, tick)) - 1
         if book.bids:  # the best bid in ticks, rounded down
             best = book.bids[0].price
             guess = round(float(best) / tick_f)
-            ask_min = (guess if tick * guess == best else _ticks_floor(best, tick)) + 1
+            ask_min = (guess if tick * guess == best else ticks_floor(best, tick)) + 1
     sizing = params.sizing
     if sizing.max_order_notional > _ZERO:
         cap = _order_cap(filters, sizing.max_order_notional)
         if cap < notional_max:
             notional_max = cap
-    position = ctx.position
+    position = inputs.position
     max_position = sizing.max_position
     # whole lots that fit in each room (0 when there is none; floor: both sides positive)
     room = max_position - position  # lots we may buy
     bid_room = 0 if room <= _ZERO else int(room // step)
     room = max_position + position  # lots we may sell
     ask_room = 0 if room <= _ZERO else int(room // step)
-    base_free = ctx.base_free
+    base_free = inputs.base_free
     if base_free is not None:
         free = 0 if base_free <= _ZERO else int(base_free // step)
         if free < ask_room:
             ask_room = free
-    quote_free = ctx.quote_free
+    quote_free = inputs.quote_free
     budget = _NO_LIMIT  # quote balance, in units of tick * step
     if quote_free is not None:
         budget = 0 if quote_free <= _ZERO else int(quote_free // unit)
 
     bids: list[Quote] = []
     asks: list[Quote] = []
-    drafts = ctx.drafts
+    drafts = so_far.drafts
     last = bid_max + 1  # bids strictly decreasing, inside first
     top_bid = 0
     for side, level, price, qty in drafts:
@@ -280,7 +220,7 @@ def rounding(ctx: QuoteContext) -> QuoteContext:
             continue
         bid_room -= lots
         budget -= ticks * lots
-        bids.append(make_quote(_BUY, level, tick * ticks, step * lots))
+        bids.append(Quote(_BUY, level, tick * ticks, step * lots))
         last = ticks
         if ticks > top_bid:
             top_bid = ticks
@@ -304,6 +244,6 @@ def rounding(ctx: QuoteContext) -> QuoteContext:
         if lots < lots_min or ticks * lots < notional_min:
             continue
         ask_room -= lots
-        asks.append(make_quote(_SELL, level, tick * ticks, step * lots))
+        asks.append(Quote(_SELL, level, tick * ticks, step * lots))
         last = ticks
-    return _set_quotes(ctx, make_quote_set(ctx.symbol, tuple(bids), tuple(asks)))
+    return QuoteSet(inputs.symbol, tuple(bids), tuple(asks))

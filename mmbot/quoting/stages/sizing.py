@@ -1,6 +1,7 @@
 """Sizing stage: N levels a side, their sizes, and the limits that drop or trim them (sans-IO).
 
-What it is for: ``ctx.drafts``, float quotes around ``ctx.reservation`` at
+What it is for: the :class:`~mmbot.quoting.pipeline.Drafts`, float quotes around the
+decision's ``reservation`` at
 ``half_spread_bps + i * level_spacing_bps`` (level i = 0..levels-1), sized
 ``order_size * shape(i)`` with shape ``flat`` 1, ``linear`` 1 + i*factor, ``geometric``
 factor**i. Then, level by level from the inside out, each side is trimmed so that if all
@@ -21,17 +22,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple
 
 from mmbot.model import Side
-from mmbot.quoting.pipeline import DraftQuote, QuoteContext, replacer
+from mmbot.quoting.pipeline import Decision, DraftQuote, Drafts, Pull, QuoteInputs
 from mmbot.quoting.stages.skew import reference_price
 
 if TYPE_CHECKING:
-    from mmbot.quoting.strategy import SizingParams
+    from mmbot.quoting.params import SizingParams
 
 _BUY = Side.BUY
 _SELL = Side.SELL
 _UNLIMITED = float("inf")
-_tuple_new = tuple.__new__
-_set_drafts = replacer("drafts")
 
 
 def shape_weight(shape: str, factor: float, level: int) -> float:
@@ -80,26 +79,27 @@ def _ladder(params: SizingParams) -> _Ladder:
     return ladder
 
 
-def sizing(ctx: QuoteContext) -> QuoteContext:
-    """Set ``ctx.drafts``, inside level first on each side, bids then asks.
+def sizing(inputs: QuoteInputs, so_far: Decision) -> Drafts | Pull:
+    """The drafts, inside level first on each side, bids then asks.
 
     ``min(a, b, c)`` is written out as the comparisons the builtin makes (same result).
     """
-    center = ctx.reservation
+    center = so_far.reservation
     if center is None:
-        center = reference_price(ctx)
+        center = reference_price(inputs, so_far)
         if center is None:
-            return ctx.pull("book_empty: no reference price")
-    half = ctx.half_spread_bps
+            return Pull("book_empty: no reference price")
+    params = inputs.params
+    half = so_far.half_spread_bps
     if half is None:
-        half = ctx.params.spread.base_bps
-    _, max_position, max_notional, levels = _ladder(ctx.params.sizing)
-    position = float(ctx.position)
+        half = params.spread.base_bps
+    _, max_position, max_notional, levels = _ladder(params.sizing)
+    position = float(inputs.position)
     limit_notional = max_notional > 0.0
     drafts: list[DraftQuote] = []
     append = drafts.append
-    quote_free = ctx.quote_free
-    base_free = ctx.base_free
+    quote_free = inputs.quote_free
+    base_free = inputs.base_free
     # bids: room to buy before position > max_position; quote balance spent as price * qty
     room = max_position - position
     budget = float(quote_free) if quote_free is not None else _UNLIMITED
@@ -121,7 +121,7 @@ def sizing(ctx: QuoteContext) -> QuoteContext:
                 qty = cap
         if qty <= 0.0:
             break
-        append(_tuple_new(DraftQuote, (_BUY, level, price, qty)))
+        append(DraftQuote(_BUY, level, price, qty))
         room -= qty
         budget -= qty * price
     # asks: room to sell before position < -max_position; base balance spent as qty
@@ -143,7 +143,7 @@ def sizing(ctx: QuoteContext) -> QuoteContext:
                 qty = cap
         if qty <= 0.0:
             break
-        append(_tuple_new(DraftQuote, (_SELL, level, price, qty)))
+        append(DraftQuote(_SELL, level, price, qty))
         room -= qty
         budget -= qty
-    return _set_drafts(ctx, tuple(drafts))
+    return Drafts(tuple(drafts))

@@ -1,7 +1,7 @@
 """Skew stage: move the reservation price against inventory (sans-IO).
 
-What it is for: ``ctx.reservation``, the price both sides are quoted around, by
-``skew.mode``:
+What it is for: the :class:`~mmbot.quoting.pipeline.Reservation`, the price both sides
+are quoted around, by ``skew.mode``:
 
 - ``none``: the fair value;
 - ``linear``: shift by ``-linear_bps * position / max_position`` (bps of fair value);
@@ -19,46 +19,46 @@ What it must never do: skew towards inventory (a long book must never raise the 
 
 from __future__ import annotations
 
-from mmbot.quoting.pipeline import QuoteContext, replacer
-
-_set_reservation = replacer("fair_value", "reservation")
+from mmbot.quoting.pipeline import Decision, Pull, QuoteInputs, Reservation
 
 
-def reference_price(ctx: QuoteContext) -> float | None:
+def reference_price(inputs: QuoteInputs, so_far: Decision) -> float | None:
     """The fair value, or the book's mid when no fair-value stage ran."""
-    if ctx.fair_value is not None:
-        return ctx.fair_value
-    book = ctx.book
+    if so_far.fair_value is not None:
+        return so_far.fair_value
+    book = inputs.book
     if not book.bids or not book.asks:
         return None
     return (float(book.bids[0].price) + float(book.asks[0].price)) * 0.5
 
 
-def skew_bps(ctx: QuoteContext) -> float:
+def skew_bps(inputs: QuoteInputs, so_far: Decision) -> float:
     """The signed shift of the reservation price from the fair value, in bps."""
-    params = ctx.params.skew
+    all_params = inputs.params
+    params = all_params.skew
     mode = params.mode
-    if mode == "none" or not ctx.position:
+    if mode == "none" or not inputs.position:
         return 0.0
-    position = float(ctx.position)
+    position = float(inputs.position)
     if mode == "linear":
-        max_position = float(ctx.params.sizing.max_position)
+        max_position = float(all_params.sizing.max_position)
         ratio = position / max_position if max_position > 0 else (1.0 if position > 0 else -1.0)
         shift = -params.linear_bps * ratio
     else:
-        sigma = ctx.volatility if ctx.volatility is not None else ctx.params.volatility.prior
-        lots = position / float(ctx.params.sizing.order_size)
+        sigma = so_far.volatility
+        if sigma is None:
+            sigma = all_params.volatility.prior
+        lots = position / float(all_params.sizing.order_size)
         shift = -lots * params.gamma * sigma * sigma * params.horizon
     cap = params.max_skew_bps
     return cap if shift > cap else -cap if shift < -cap else shift
 
 
-def skew(ctx: QuoteContext) -> QuoteContext:
-    """Set ``ctx.reservation`` (and ``fair_value`` from the mid if none was set)."""
-    reference = ctx.fair_value
+def skew(inputs: QuoteInputs, so_far: Decision) -> Reservation | Pull:
+    """The reservation price (and the mid as the fair value if none was set)."""
+    reference = so_far.fair_value
     if reference is None:
-        reference = reference_price(ctx)
+        reference = reference_price(inputs, so_far)
         if reference is None:
-            return ctx.pull("book_empty: no reference price")
-    reservation = reference * (1.0 + skew_bps(ctx) * 1e-4)
-    return _set_reservation(ctx, reference, reservation)
+            return Pull("book_empty: no reference price")
+    return Reservation(reference * (1.0 + skew_bps(inputs, so_far) * 1e-4), reference)

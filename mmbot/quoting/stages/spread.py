@@ -1,6 +1,6 @@
 """Spread stage: the half-spread each side quotes around, in bps (sans-IO).
 
-What it is for: ``ctx.half_spread_bps`` by ``spread.mode``:
+What it is for: the :class:`~mmbot.quoting.pipeline.HalfSpread` by ``spread.mode``:
 
 - ``fixed``: ``base_bps``;
 - ``volatility``: ``base_bps + vol_multiplier * sigma * sqrt(vol_horizon)``;
@@ -19,10 +19,9 @@ from __future__ import annotations
 
 import math
 
-from mmbot.quoting.pipeline import QuoteContext, replacer
+from mmbot.quoting.pipeline import Decision, HalfSpread, QuoteInputs
 
 _sqrt = math.sqrt
-_set_half_spread = replacer("half_spread_bps")
 
 
 def optimal_spread_bps(gamma: float, kappa: float, sigma_bps: float, tau: float) -> float:
@@ -34,12 +33,12 @@ def fee_floor_bps(maker_fee_bps: float, min_edge_bps: float) -> float:
     return max(maker_fee_bps + min_edge_bps, 0.0)
 
 
-def spread(ctx: QuoteContext) -> QuoteContext:
-    """Set ``ctx.half_spread_bps`` (volatility modes use ``ctx.volatility``, else the prior)."""
-    all_params = ctx.params
+def spread(inputs: QuoteInputs, so_far: Decision) -> HalfSpread:
+    """The half-spread (volatility modes use ``so_far.volatility``, else the prior)."""
+    all_params = inputs.params
     params = all_params.spread
     mode = params.mode
-    sigma = ctx.volatility
+    sigma = so_far.volatility
     if sigma is None:
         sigma = all_params.volatility.prior
     if mode == "volatility":
@@ -59,4 +58,4 @@ def spread(ctx: QuoteContext) -> QuoteContext:
         floor = 0.0
     if floor > half:
         half = floor
-    return _set_half_spread(ctx, half)
+    return HalfSpread(half)

@@ -1,7 +1,8 @@
 """Volatility stage: an EWMA estimate of return volatility, in bps per sqrt(second) (sans-IO).
 
-What it is for: ``ctx.volatility`` from the mid (sampled at each decision, at ``ctx.now``)
-and/or the public trades since the last decision (``ctx.trades``), by
+What it is for: the :class:`~mmbot.quoting.pipeline.Volatility` from the mid (sampled at
+each decision, at ``inputs.now``) and/or the public trades since the last decision
+(``inputs.trades``), by
 ``volatility.source`` (``mid``, ``trades`` or ``max`` of both). Each estimator keeps
 time-decayed sums of squared returns (bps^2) and of elapsed seconds; with half-life ``h``
 and an observation after ``dt`` seconds, both sums decay by ``exp(-dt ln2 / h)``; the
@@ -10,11 +11,11 @@ variance rate is ``(sum_r2 + prior^2 * w) / (sum_dt + w)``: the configured prior
 market drifts down towards zero only as real seconds accumulate.
 
 Trades are folded once: a trade at or before the last trade already folded
-(``ctx.state.trade_variance.last_time``) is skipped, so a shell that passes an overlapping
+(``so_far.state.trade_variance.last_time``) is skipped, so a shell that passes an overlapping
 window of recent trades does not count them twice (a later trade with exactly the same
 timestamp as the last folded one is skipped too: one return lost, never one doubled).
 
-What it must never do: read a clock or keep state outside ``ctx.state``.
+What it must never do: read a clock or keep state outside the decision's ``state``.
 """
 
 from __future__ import annotations
@@ -22,21 +23,18 @@ from __future__ import annotations
 import math
 
 from mmbot.quoting.pipeline import (
-    QuoteContext,
+    Decision,
+    QuoteInputs,
     StrategyState,
     TradeTick,
     VarianceState,
-    replacer,
+    Volatility,
 )
 
 _LN2 = math.log(2.0)
-
-
 _log = math.log
 _exp = math.exp
 _sqrt = math.sqrt
-_tuple_new = tuple.__new__
-_set_volatility = replacer("volatility", "state")
 
 
 def variance_update(
@@ -44,7 +42,7 @@ def variance_update(
 ) -> VarianceState:
     """Fold one observed price at ``time`` into the decayed sums."""
     if state is None or state.last_price <= 0.0:
-        return _tuple_new(VarianceState, (price, time, 0.0, 0.0))
+        return VarianceState(price, time, 0.0, 0.0)
     dt = time - state.last_time
     if dt < 0.0:
         dt = 0.0
@@ -55,7 +53,7 @@ def variance_update(
     keep = math.exp(-dt * _LN2 / halflife) if dt > 0.0 else 1.0
     last_time = max(time, state.last_time)
     sum_r2 = keep * state.sum_r2 + r_bps * r_bps
-    return _tuple_new(VarianceState, (price, last_time, sum_r2, keep * state.sum_dt + dt))
+    return VarianceState(price, last_time, sum_r2, keep * state.sum_dt + dt)
 
 
 def sigma_bps(state: VarianceState | None, prior: float, prior_weight: float) -> float:
@@ -65,14 +63,14 @@ def sigma_bps(state: VarianceState | None, prior: float, prior_weight: float) ->
     return math.sqrt((state.sum_r2 + prior * prior * prior_weight) / (state.sum_dt + prior_weight))
 
 
-def volatility(ctx: QuoteContext) -> QuoteContext:
-    """Set ``ctx.volatility`` and carry the estimators in ``ctx.state``.
+def volatility(inputs: QuoteInputs, so_far: Decision) -> Volatility:
+    """The volatility, and the estimators in the state when they moved.
 
     The same arithmetic as :func:`variance_update` and :func:`sigma_bps`, folded inline
     (this stage runs on every decision; a test checks it against those functions).
     """
-    params = ctx.params.volatility
-    state = ctx.state
+    params = inputs.params.volatility
+    state = so_far.state
     log_returns = params.returns == "log"
     source = params.source
     halflife = params.halflife
@@ -83,18 +81,18 @@ def volatility(ctx: QuoteContext) -> QuoteContext:
     trade_var = state.trade_variance
     sigma = 0.0
     if source != "trades":
-        book = ctx.book
+        book = inputs.book
         bids = book.bids
         asks = book.asks
         if bids and asks:
             mid = (float(bids[0].price) + float(asks[0].price)) * 0.5
-            mid_var = variance_update(mid_var, mid, ctx.now, halflife, log_returns)
+            mid_var = variance_update(mid_var, mid, inputs.now, halflife, log_returns)
         if mid_var is None:
             sigma = prior
         else:
             sigma = _sqrt((mid_var.sum_r2 + prior_r2) / (mid_var.sum_dt + prior_weight))
     if source != "mid":
-        trades = ctx.trades
+        trades = inputs.trades
         if trades and trade_var is not None and trade_var.last_price > 0.0:
             cutoff = trade_var.last_time
             for trade in trades:
@@ -102,7 +100,7 @@ def volatility(ctx: QuoteContext) -> QuoteContext:
                     trades = tuple([t for t in trades if t.time > cutoff])
                     break
         if trades:
-            trade_var = _fold_trades(trade_var, trades, halflife, log_returns)
+            trade_var = fold_trades(trade_var, trades, halflife, log_returns)
         if trade_var is None:
             trade_sigma = prior
         else:
@@ -112,11 +110,11 @@ def volatility(ctx: QuoteContext) -> QuoteContext:
     if sigma > params.max_bps:
         sigma = params.max_bps
     if mid_var is not state.mid_variance or trade_var is not state.trade_variance:
-        state = _tuple_new(StrategyState, (state.fair_value, mid_var, trade_var))
-    return _set_volatility(ctx, sigma, state)
+        return Volatility(sigma, StrategyState(state.fair_value, mid_var, trade_var))
+    return Volatility(sigma)
 
 
-def _fold_trades(
+def fold_trades(
     state: VarianceState | None,
     trades: tuple[TradeTick, ...],
     halflife: float,
@@ -157,4 +155,4 @@ def _fold_trades(
         fresh = last <= 0.0
     if not changed:
         return state
-    return _tuple_new(VarianceState, (last, last_time, sum_r2, sum_dt))
+    return VarianceState(last, last_time, sum_r2, sum_dt)

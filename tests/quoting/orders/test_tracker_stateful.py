@@ -6,7 +6,7 @@ exchange events (acks, fills with their cumulative quantity, cancels, expiries) 
 delivered in any order, duplicated or lost. Queries answer from the truth.
 
 Time passes (``advance``). A placement whose outcome is UNKNOWN and that did not reach the
-exchange may still be in flight: it can arrive until its send time + ``RECV_WINDOW``, and a
+exchange may still be in flight: it can arrive until its send time + ``RECV_WINDOW_S``, and a
 query before that finds nothing (review2 finding 5). A cancel answered FAILED for an order
 the exchange has already closed is the venue's -2011 (review2 finding 2).
 """
@@ -20,13 +20,20 @@ from hypothesis import settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from mmbot.model import Fill, OrderStatus, Outcome, Quote, QuoteSet, Side
-from mmbot.quoting.client_ids import ClientIdFactory
-from mmbot.quoting.order_states import OrderState
-from mmbot.quoting.orders import OrderIntent, OrderTracker
-from mmbot.quoting.reconcile import Cancel, CancelReplace, Place, Tolerances, reconcile
+from mmbot.quoting.orders import (
+    Cancel,
+    CancelReplace,
+    ClientIdFactory,
+    OrderIntent,
+    OrderState,
+    OrderTracker,
+    Place,
+    Tolerances,
+    reconcile,
+)
 
 SYMBOL = "BTCUSDT"
-RECV_WINDOW = 5.0
+RECV_WINDOW_S = 5.0
 _STATUS = {
     "filled": OrderStatus.FILLED,
     "cancelled": OrderStatus.CANCELED,
@@ -125,7 +132,7 @@ class TrackerMachine(RuleBasedStateMachine):
                 "filled": Decimal(0),
                 "slot": action.slot,
                 "order_id": None,
-                "deadline": self.now + RECV_WINDOW,  # signed now: void after this
+                "deadline": self.now + RECV_WINDOW_S,  # signed now: void after this
             }
             if isinstance(action, Place):
                 self.requests.append(("place", cid))
@@ -262,7 +269,7 @@ class TrackerMachine(RuleBasedStateMachine):
         status = truth["status"]
         if status in ("none", "in_flight"):
             self.tracker.on_query_result(
-                order.client_order_id, found=False, now=self.now, recv_window=RECV_WINDOW
+                order.client_order_id, found=False, now=self.now, recv_window_s=RECV_WINDOW_S
             )
             return
         if status == "open":

@@ -2,7 +2,7 @@
 
 What it is for: the one place that says how an order moves between states
 (``h11/_state.py`` style), so it can be read, tested and drawn (``docs/orders.md``).
-:class:`mmbot.quoting.orders.OrderTracker` applies it.
+:class:`~mmbot.quoting.orders.tracker.OrderTracker` applies it.
 
 What it must never do: I/O, read a clock, or hold state. It is a table plus tiny lookups.
 
@@ -84,7 +84,7 @@ S = OrderState
 E = OrderEvent
 
 # The whole state machine. OPEN is shown as PARTIALLY_FILLED once anything has filled
-# (see ``_normalise``), so "back to resting" entries name OPEN. Staying in the same state is
+# (see ``normalise``), so "back to resting" entries name OPEN. Staying in the same state is
 # a legal no-op (late or duplicate evidence); a missing entry is an anomaly.
 _FROM_EXCHANGE_TERMINAL: dict[OrderEvent, OrderState] = {
     E.FILL_COMPLETE: S.FILLED,

@@ -18,12 +18,8 @@ import attrs
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mmbot.bench.pipeline import sample_book
 from mmbot.model import Instrument, QuoteSet
-from mmbot.quoting.pipeline import QuoteContext, QuotePipeline, evolve
-from mmbot.quoting.stages import BUILTIN_STAGES, skew
-from mmbot.quoting.stages.skew import skew_bps
-from mmbot.quoting.strategy import (
+from mmbot.quoting.params import (
     FairValueParams,
     RoundingParams,
     SizingParams,
@@ -32,6 +28,10 @@ from mmbot.quoting.strategy import (
     StrategyConfig,
     VolatilityParams,
 )
+from mmbot.quoting.pipeline import Decision, QuoteInputs, QuotePipeline, apply_output
+from mmbot.quoting.stages import BUILTIN_STAGES, skew
+from mmbot.quoting.stages.skew import skew_bps
+from mmbot.testing import run_stage, sample_book
 
 D = Decimal
 # everything after the guards: the properties must hold even on books the guards would pull
@@ -107,7 +107,7 @@ def configs(draw: st.DrawFn, step: Decimal, roomy: bool = False) -> StrategyConf
 
 
 @st.composite
-def contexts(draw: st.DrawFn, roomy: bool | None = None) -> QuoteContext:
+def contexts(draw: st.DrawFn, roomy: bool | None = None) -> QuoteInputs:
     if roomy is None:
         roomy = draw(st.sampled_from([True, True, True, False]))
     inst = draw(instruments(roomy))
@@ -129,7 +129,7 @@ def contexts(draw: st.DrawFn, roomy: bool | None = None) -> QuoteContext:
     else:
         position = inst.step_size * draw(st.integers(-2 * max_lots - 3, 2 * max_lots + 3))
         optional_balance = st.one_of(st.none(), st.decimals(0, 100_000, places=3))
-    return QuoteContext(
+    return QuoteInputs(
         symbol="XYZ",
         instrument=inst,
         now=1.0,
@@ -138,28 +138,27 @@ def contexts(draw: st.DrawFn, roomy: bool | None = None) -> QuoteContext:
         position=position,
         quote_free=draw(optional_balance),
         base_free=draw(optional_balance),
-        volatility=draw(st.floats(0, 50)),
     )
 
 
-def decide(ctx: QuoteContext) -> QuoteSet:
-    result, _ = AFTER_GUARDS.run(ctx, timer)
+def decide(inputs: QuoteInputs) -> QuoteSet:
+    result, _ = AFTER_GUARDS.run(inputs, timer)
     assert result.pulled is None
     assert result.quotes is not None
     return result.quotes
 
 
 @given(contexts(roomy=True))
-def test_roomy_limits_always_give_a_two_sided_quote(ctx: QuoteContext) -> None:
+def test_roomy_limits_always_give_a_two_sided_quote(inputs: QuoteInputs) -> None:
     # no limit binds, so nothing may be dropped: both sides quote, at least level 0
-    quotes = decide(ctx)
+    quotes = decide(inputs)
     assert quotes.bids and quotes.asks
 
 
 @given(contexts())
-def test_quotes_never_cross_each_other_or_the_market_when_post_only(ctx: QuoteContext) -> None:
-    quotes = decide(ctx)
-    best_bid, best_ask = ctx.book.best_bid, ctx.book.best_ask
+def test_quotes_never_cross_each_other_or_the_market_when_post_only(inputs: QuoteInputs) -> None:
+    quotes = decide(inputs)
+    best_bid, best_ask = inputs.book.best_bid, inputs.book.best_ask
     assert best_bid is not None and best_ask is not None
     assert all(q.price < best_ask for q in quotes.bids)
     assert all(q.price > best_bid for q in quotes.asks)
@@ -172,65 +171,79 @@ def test_quotes_never_cross_each_other_or_the_market_when_post_only(ctx: QuoteCo
 
 
 @given(contexts())
-def test_prices_on_tick_sizes_on_step_notional_above_minimum(ctx: QuoteContext) -> None:
-    inst = ctx.instrument
-    for quote in decide(ctx).all():
+def test_prices_on_tick_sizes_on_step_notional_above_minimum(inputs: QuoteInputs) -> None:
+    inst = inputs.instrument
+    for quote in decide(inputs).all():
         assert quote.price % inst.tick_size == 0 and quote.price > 0
         assert quote.quantity % inst.step_size == 0
         assert quote.quantity >= inst.min_qty
         assert not inst.max_qty or quote.quantity <= inst.max_qty
         assert quote.price * quote.quantity >= inst.min_notional
         assert not inst.max_notional or quote.price * quote.quantity <= inst.max_notional
-        limit = ctx.params.sizing.max_order_notional
+        limit = inputs.params.sizing.max_order_notional
         assert not limit or quote.price * quote.quantity <= limit
 
 
 @given(contexts())
-def test_filling_every_quote_never_takes_inventory_past_max_position(ctx: QuoteContext) -> None:
-    quotes = decide(ctx)
-    max_position = ctx.params.sizing.max_position
+def test_filling_every_quote_never_takes_inventory_past_max_position(inputs: QuoteInputs) -> None:
+    quotes = decide(inputs)
+    max_position = inputs.params.sizing.max_position
     bought = sum((q.quantity for q in quotes.bids), D(0))
     sold = sum((q.quantity for q in quotes.asks), D(0))
     # a side already at or past the limit is dropped; otherwise it stops at the limit exactly
-    assert bought <= max(D(0), max_position - ctx.position)
-    assert sold <= max(D(0), max_position + ctx.position)
+    assert bought <= max(D(0), max_position - inputs.position)
+    assert sold <= max(D(0), max_position + inputs.position)
 
 
 @given(contexts())
-def test_quotes_stay_within_the_free_balances(ctx: QuoteContext) -> None:
-    quotes = decide(ctx)
-    if ctx.quote_free is not None:
-        assert sum((q.price * q.quantity for q in quotes.bids), D(0)) <= ctx.quote_free
-    if ctx.base_free is not None:
-        assert sum((q.quantity for q in quotes.asks), D(0)) <= ctx.base_free
+def test_quotes_stay_within_the_free_balances(inputs: QuoteInputs) -> None:
+    quotes = decide(inputs)
+    if inputs.quote_free is not None:
+        assert sum((q.price * q.quantity for q in quotes.bids), D(0)) <= inputs.quote_free
+    if inputs.base_free is not None:
+        assert sum((q.quantity for q in quotes.asks), D(0)) <= inputs.base_free
 
 
-@given(contexts(), st.integers(1, 1_000))
-def test_skew_moves_the_reservation_price_against_inventory(ctx: QuoteContext, lots: int) -> None:
-    inventory = ctx.instrument.step_size * lots
-    base = evolve(ctx, fair_value=1_000.0)
-    flat = skew(evolve(base, position=D(0))).reservation
-    long = skew(evolve(base, position=inventory)).reservation
-    short = skew(evolve(base, position=-inventory)).reservation
+@given(contexts(), st.integers(1, 1_000), st.floats(0, 50))
+def test_skew_moves_the_reservation_price_against_inventory(
+    inputs: QuoteInputs, lots: int, volatility: float
+) -> None:
+    inventory = inputs.instrument.step_size * lots
+    so_far = Decision(fair_value=1_000.0, volatility=volatility)
+    flat = run_stage(skew, attrs.evolve(inputs, position=D(0)), so_far).reservation
+    long = run_stage(skew, attrs.evolve(inputs, position=inventory), so_far).reservation
+    short = run_stage(skew, attrs.evolve(inputs, position=-inventory), so_far).reservation
     assert flat == 1_000.0
     assert long is not None and short is not None
     assert long <= flat <= short
-    if abs(skew_bps(evolve(base, position=inventory))) > 1e-6:  # a shift a float can show
+    if abs(skew_bps(attrs.evolve(inputs, position=inventory), so_far)) > 1e-6:  # a float shift
         assert long < flat < short
 
 
 @given(contexts(), st.integers(1, 1_000))
-def test_skew_moves_both_quoted_prices_against_inventory(ctx: QuoteContext, lots: int) -> None:
-    inventory = ctx.instrument.step_size * lots
-    params = ctx.params
+def test_skew_moves_both_quoted_prices_against_inventory(inputs: QuoteInputs, lots: int) -> None:
+    inventory = inputs.instrument.step_size * lots
+    params = inputs.params
     roomy = attrs.evolve(
         params,
         skew=attrs.evolve(params.skew, mode="linear", linear_bps=10.0, max_skew_bps=100.0),
         sizing=attrs.evolve(params.sizing, max_position=inventory * 10),
     )
-    base = evolve(ctx, params=roomy, quote_free=None, base_free=None)
-    long = decide(evolve(base, position=inventory))
-    short = decide(evolve(base, position=-inventory))
+    base = attrs.evolve(inputs, params=roomy, quote_free=None, base_free=None)
+    long = decide(attrs.evolve(base, position=inventory))
+    short = decide(attrs.evolve(base, position=-inventory))
     for mine, theirs in ((long.bids, short.bids), (long.asks, short.asks)):
         if mine and theirs:
             assert mine[0].price <= theirs[0].price  # long quotes no higher than short
+
+
+@given(contexts())
+def test_no_built_in_stage_writes_the_decision_it_reads(inputs: QuoteInputs) -> None:
+    # stages are pure: each returns its output and leaves the decision so far as it was
+    decision = Decision()
+    for name in StrategyConfig().stages:
+        before = attrs.evolve(decision)
+        output = BUILTIN_STAGES[name](inputs, decision)
+        assert decision == before, name
+        if apply_output(decision, output, inputs.symbol):
+            break

@@ -1,22 +1,23 @@
-"""The order tracker: the bot's book of its own orders, as a transition table (sans-IO).
+"""The order tracker: the bot's book of its own orders, driven by the state table (sans-IO).
 
 What it is for: knowing, at every moment, which of the bot's orders may be on the exchange,
 how much of each has filled, and which ones the shell must query because a request's outcome
 is unknown (DESIGN.md §4.2). The quoter maps venue replies and user-stream events to the
-``on_*`` methods; :func:`mmbot.quoting.reconcile.reconcile` reads :meth:`OrderTracker.live`.
+``on_*`` methods; :func:`~mmbot.quoting.orders.reconcile.reconcile` reads
+:meth:`OrderTracker.live`.
 
 What it must never do: I/O, read a clock, raise on a surprising event, or guess. How an
-order moves between states lives in one table, :mod:`mmbot.quoting.order_states` (read its
+order moves between states lives in one table, :mod:`mmbot.quoting.orders.states` (read its
 docstring for the rules); an event with no entry there is an *anomaly*: recorded in
-:meth:`OrderTracker.anomalies` and returned as a :class:`Transition`, the state kept.
+:meth:`OrderTracker.anomalies` and returned as an :class:`OrderTransition`, the state kept.
 
 Fill quantity is monotone: ``filled = min(quantity, max(sum of de-duplicated fills, largest
 cumulative quantity reported))``; it never decreases and never exceeds quantity. A fill that
 completes the quantity makes the order FILLED (the exchange says so).
 
 The values it takes and returns (:class:`OrderIntent`, :class:`TrackedOrder`,
-:class:`Transition`, :class:`TrackerStatistics`) live in :mod:`mmbot.quoting.order_values`
-and are re-exported here.
+:class:`OrderTransition`, :class:`TrackerStatistics`) live in
+:mod:`mmbot.quoting.orders.values`.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from decimal import Decimal
 import attrs
 
 from mmbot.model import Fill, OrderStatus, Outcome
-from mmbot.quoting.client_ids import ClientIdFactory
-from mmbot.quoting.order_states import (
+from mmbot.quoting.orders.client_ids import ClientIdFactory
+from mmbot.quoting.orders.states import (
     CONTRADICTIONS,
     QUERY_EVENTS,
     TRANSITIONS,
@@ -37,12 +38,14 @@ from mmbot.quoting.order_states import (
     OrderState,
     normalise,
 )
-from mmbot.quoting.order_values import DEFAULT_RECV_WINDOW as DEFAULT_RECV_WINDOW
-from mmbot.quoting.order_values import NOT_FOUND_MARGIN as NOT_FOUND_MARGIN
-from mmbot.quoting.order_values import OrderIntent as OrderIntent
-from mmbot.quoting.order_values import TrackedOrder as TrackedOrder
-from mmbot.quoting.order_values import TrackerStatistics as TrackerStatistics
-from mmbot.quoting.order_values import Transition as Transition
+from mmbot.quoting.orders.values import (
+    DEFAULT_RECV_WINDOW_S,
+    NOT_FOUND_MARGIN_S,
+    OrderIntent,
+    OrderTransition,
+    TrackedOrder,
+    TrackerStatistics,
+)
 
 S = OrderState
 E = OrderEvent
@@ -64,7 +67,7 @@ class OrderTracker:
     _by_order_id: dict[tuple[str, int], str] = attrs.field(factory=dict, init=False)
     _trades: dict[str, set[int]] = attrs.field(factory=dict, init=False)
     _closed: deque[str] = attrs.field(factory=deque, init=False)
-    _anomalies: deque[Transition] = attrs.field(init=False)
+    _anomalies: deque[OrderTransition] = attrs.field(init=False)
     _created: int = attrs.field(default=0, init=False)
     _fills: int = attrs.field(default=0, init=False)
     _duplicate_fills: int = attrs.field(default=0, init=False)
@@ -97,7 +100,7 @@ class OrderTracker:
             if o.state is S.UNRESOLVED and (symbol is None or o.symbol == symbol)
         ]
 
-    def anomalies(self) -> list[Transition]:
+    def anomalies(self) -> list[OrderTransition]:
         return list(self._anomalies)
 
     def statistics(self) -> TrackerStatistics:
@@ -146,7 +149,7 @@ class OrderTracker:
         order_id: int | None = None,
         reason: str | None = None,
         now: float | None = None,
-    ) -> Transition:
+    ) -> OrderTransition:
         """The outcome of the placement request (``reason``: the venue's message if any).
 
         ``now``: when the outcome arrived. The request was signed and sent before that, so
@@ -163,11 +166,11 @@ class OrderTracker:
         }[outcome]
         return self._apply(cid, event, order_id=order_id, note=reason)
 
-    def on_ack(self, cid: str, order_id: int) -> Transition:
+    def on_ack(self, cid: str, order_id: int) -> OrderTransition:
         """The exchange reports the order NEW (user stream)."""
         return self._apply(cid, E.ACK, order_id=order_id)
 
-    def on_fill(self, fill: Fill) -> Transition:
+    def on_fill(self, fill: Fill) -> OrderTransition:
         """One trade of one order; de-duplicated by (order_id, trade_id)."""
         cid = self._resolve_cid(fill.client_order_id, fill.symbol, fill.order_id)
         if cid is None:
@@ -176,7 +179,7 @@ class OrderTracker:
         if fill.trade_id in trades:
             self._duplicate_fills += 1
             order = self._orders[cid]
-            return Transition(cid, None, order.state, order.state)
+            return OrderTransition(cid, None, order.state, order.state)
         trades.add(fill.trade_id)
         self._fills += 1
         order = self._orders[cid]
@@ -188,7 +191,7 @@ class OrderTracker:
 
     def on_cumulative(
         self, cid: str, cumulative: Decimal, order_id: int | None = None
-    ) -> Transition:
+    ) -> OrderTransition:
         """The exchange's cumulative filled quantity (``z``); only ever moves it up."""
         order = self._orders.get(cid)
         if order is None:
@@ -199,20 +202,20 @@ class OrderTracker:
         updated = attrs.evolve(order, reported_qty=max(order.reported_qty, cumulative))
         return self._after_fill(order, updated, order_id, note)
 
-    def on_cancelled(self, cid: str) -> Transition:
+    def on_cancelled(self, cid: str) -> OrderTransition:
         return self._apply(cid, E.CANCELLED)
 
-    def on_expired(self, cid: str) -> Transition:
+    def on_expired(self, cid: str) -> OrderTransition:
         return self._apply(cid, E.EXPIRED)
 
-    def on_rejected(self, cid: str, reason: str | None = None) -> Transition:
+    def on_rejected(self, cid: str, reason: str | None = None) -> OrderTransition:
         return self._apply(cid, E.REJECTED, note=reason)
 
-    def request_cancel(self, cid: str) -> Transition:
+    def request_cancel(self, cid: str) -> OrderTransition:
         """Record a cancel about to be sent (only a resting order can be cancelled)."""
         return self._apply(cid, E.CANCEL_REQUEST)
 
-    def on_cancel_outcome(self, cid: str, outcome: Outcome) -> Transition:
+    def on_cancel_outcome(self, cid: str, outcome: Outcome) -> OrderTransition:
         """The outcome of the cancel request.
 
         FAILED makes a resting order UNRESOLVED, not OPEN: the venue also refuses to cancel
@@ -233,8 +236,8 @@ class OrderTracker:
         executed_qty: Decimal | None = None,
         order_id: int | None = None,
         now: float | None = None,
-        recv_window: float = DEFAULT_RECV_WINDOW,
-    ) -> Transition:
+        recv_window_s: float = DEFAULT_RECV_WINDOW_S,
+    ) -> OrderTransition:
         """The answer to a query by client order id (how UNRESOLVED orders are resolved).
 
         "Not found" is believed only when it can be final:
@@ -242,9 +245,9 @@ class OrderTracker:
         - for an order known to exist (it had an order id or fills), it means the order is
           gone: CANCELLED, recorded as an anomaly (the venue normally still finds it);
         - for a placement whose fate is unknown, the request may still be in flight until
-          its send time + ``recv_window`` (the venue refuses it after that). With ``now``
-          and a known send time (``placed_at``), a "not found" before ``placed_at +
-          recv_window + NOT_FOUND_MARGIN`` leaves the order UNRESOLVED (query again later);
+          its send time + ``recv_window_s`` seconds (the venue refuses it after that). With
+          ``now`` and a known send time (``placed_at``), a "not found" before ``placed_at +
+          recv_window_s + NOT_FOUND_MARGIN_S`` leaves the order UNRESOLVED (query again later);
           after it, the order never reached the book: REJECTED. Without ``now`` it is
           believed at once.
         """
@@ -264,7 +267,7 @@ class OrderTracker:
             if (
                 now is not None
                 and placed_at is not None
-                and now < placed_at + recv_window + NOT_FOUND_MARGIN
+                and now < placed_at + recv_window_s + NOT_FOUND_MARGIN_S
             ):
                 return self._apply(cid, E.QUERY_NOT_FOUND_EARLY)
             return self._apply(cid, E.QUERY_NOT_FOUND)
@@ -291,7 +294,7 @@ class OrderTracker:
         updated: TrackedOrder,
         order_id: int | None,
         note: str | None = None,
-    ) -> Transition:
+    ) -> OrderTransition:
         cid = before.client_order_id
         self._orders[cid] = updated
         if note is not None:
@@ -300,11 +303,11 @@ class OrderTracker:
             return self._apply(cid, E.FILL_COMPLETE, order_id=order_id)
         if updated.filled > before.filled:
             return self._apply(cid, E.FILL, order_id=order_id)
-        return Transition(cid, None, before.state, updated.state)
+        return OrderTransition(cid, None, before.state, updated.state)
 
     def _apply(
         self, cid: str, event: OrderEvent, order_id: int | None = None, note: str | None = None
-    ) -> Transition:
+    ) -> OrderTransition:
         order = self._orders.get(cid)
         if order is None:
             return self._anomaly(cid, event, None, "event for an unknown order")
@@ -325,19 +328,19 @@ class OrderTracker:
             self._orders[cid] = attrs.evolve(order, state=after)
             if after.is_terminal:
                 self._close(cid)
-        transition = Transition(cid, event, before, after, anomaly)
+        transition = OrderTransition(cid, event, before, after, anomaly)
         if anomaly is not None:
             self._record(transition)
         return transition
 
     def _anomaly(
         self, cid: str, event: OrderEvent | None, state: OrderState | None, why: str
-    ) -> Transition:
-        transition = Transition(cid, event, state, state, why)
+    ) -> OrderTransition:
+        transition = OrderTransition(cid, event, state, state, why)
         self._record(transition)
         return transition
 
-    def _record(self, transition: Transition) -> None:
+    def _record(self, transition: OrderTransition) -> None:
         self._anomaly_count += 1
         self._anomalies.append(transition)
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from mmbot.model import Side
+from mmbot.quoting.orders.values import Slot
 
 if TYPE_CHECKING:
     import random
@@ -32,8 +33,6 @@ _ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
 # Room kept for the sequence when a factory is built: ids stay valid for 10**12 orders.
 _SEQUENCE_ROOM = 12
 _SLOT_ROOM = 5  # "-b999"
-
-Slot = tuple[Side, int]
 
 
 def make_run_id(rng: random.Random, length: int = 6) -> str:

@@ -29,11 +29,10 @@ from decimal import Decimal
 
 import attrs
 
-from mmbot.model import ZERO, Quote, QuoteSet, Side
-from mmbot.quoting.order_states import OrderState
-from mmbot.quoting.orders import TrackedOrder
+from mmbot.model import ZERO, Quote, QuoteSet
+from mmbot.quoting.orders.states import OrderState
+from mmbot.quoting.orders.values import Slot, TrackedOrder
 
-Slot = tuple[Side, int]
 _BPS = Decimal(10_000)
 _RESTING = frozenset({OrderState.OPEN, OrderState.PARTIALLY_FILLED})
 _TERMINAL = frozenset(s for s in OrderState if s.is_terminal)
@@ -93,7 +92,7 @@ def reconcile(
 ) -> list[Action]:
     """The fewest actions that turn ``live`` into ``desired`` (see the module rules).
 
-    ``live`` is the tracker's :meth:`~mmbot.quoting.orders.OrderTracker.live` (orders of
+    ``live`` is the tracker's :meth:`~mmbot.quoting.orders.tracker.OrderTracker.live` (orders of
     other symbols and terminal orders are ignored). ``now`` is part of the contract for
     time-based rules; the current rules do not depend on it.
     """

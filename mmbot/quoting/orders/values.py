@@ -1,12 +1,12 @@
 """The order tracker's values: intents, tracked-order records, transitions, statistics (sans-IO).
 
-What it is for: the frozen values :class:`mmbot.quoting.orders.OrderTracker` takes and
-returns, so code that only reads orders (reconcile, the quoter, reports) need not know how
-the tracker moves them. :class:`TrackedOrder` derives ``filled`` and ``remaining`` once, at
-construction.
+What it is for: the frozen values :class:`~mmbot.quoting.orders.tracker.OrderTracker` takes
+and returns, so code that only reads orders (reconcile, the quoter, reports) need not know
+how the tracker moves them. :class:`TrackedOrder` derives ``filled`` and ``remaining`` once,
+at construction. :data:`Slot` names the (side, level) place a quote or an order occupies.
 
 What it must never do: hold mutable state, do I/O, read a clock, or decide a transition
-(that is :mod:`mmbot.quoting.order_states` and the tracker's job).
+(that is :mod:`mmbot.quoting.orders.states` and the tracker's job).
 """
 
 from __future__ import annotations
@@ -17,13 +17,17 @@ from decimal import Decimal
 import attrs
 
 from mmbot.model import ZERO, OrderType, Quote, Side
-from mmbot.quoting.order_states import OrderEvent, OrderState
+from mmbot.quoting.orders.states import OrderEvent, OrderState
 
-#: The venue's default ``recvWindow`` (seconds): a request is refused this long after it
-#: was signed, so a placement unseen by then never will be.
-DEFAULT_RECV_WINDOW = 5.0
-#: Added to ``recv_window`` before a "not found" is believed: clock offset and jitter.
-NOT_FOUND_MARGIN = 1.0
+#: A quote's or an order's place in the ladder: (side, level), level 0 the inside one.
+Slot = tuple[Side, int]
+
+#: The venue's default ``recvWindow``, in seconds (the venue's own parameter is in
+#: milliseconds: 5000): a request is refused this long after it was signed, so a placement
+#: unseen by then never will be.
+DEFAULT_RECV_WINDOW_S = 5.0
+#: Seconds added to ``recv_window_s`` before a "not found" is believed: clock offset and jitter.
+NOT_FOUND_MARGIN_S = 1.0
 
 
 @attrs.frozen
@@ -62,7 +66,7 @@ class TrackedOrder:
     placed_at: float | None = None
 
     @property
-    def slot(self) -> tuple[Side, int]:
+    def slot(self) -> Slot:
         return (self.side, self.level)
 
     # Invariant: 0 <= filled <= quantity, and it never decreases. Derived from the two
@@ -77,8 +81,10 @@ class TrackedOrder:
 
 
 @attrs.frozen
-class Transition:
-    """What one input did: the state before and after, and an anomaly if it was illegal."""
+class OrderTransition:
+    """What one input did to one order: the state before and after, and an anomaly if the
+    input was illegal in that state (``before`` and ``after`` are None for an unknown order).
+    """
 
     client_order_id: str
     event: OrderEvent | None

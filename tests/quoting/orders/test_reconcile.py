@@ -9,14 +9,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mmbot.model import Quote, QuoteSet, Side
-from mmbot.quoting.order_states import OrderState
-from mmbot.quoting.orders import TrackedOrder
-from mmbot.quoting.reconcile import (
+from mmbot.quoting.orders import (
     Action,
     Cancel,
     CancelReplace,
+    OrderState,
     Place,
     Tolerances,
+    TrackedOrder,
     reconcile,
     within,
 )

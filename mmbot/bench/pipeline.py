@@ -20,11 +20,12 @@ import attrs
 
 from mmbot.bench._util import machine, median, percentile
 from mmbot.clock import derive_rng, perf_counter_ns
+from mmbot.config import load_strategy
 from mmbot.model import QuoteSet, Side
 from mmbot.quoting.orders import OrderState, TrackedOrder, reconcile
 from mmbot.quoting.params import StrategyConfig
 from mmbot.quoting.pipeline import FRESH_STATE, QuoteInputs, TradeTick
-from mmbot.quoting.strategy import build_pipeline, load_strategy
+from mmbot.quoting.strategy import build_pipeline
 from mmbot.testing import sample_book, sample_instrument
 
 ADAPTIVE = Path(__file__).resolve().parents[2] / "configs" / "strategies" / "adaptive.toml"

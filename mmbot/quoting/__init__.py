@@ -66,10 +66,9 @@ from mmbot.quoting.risk import RiskLimits as RiskLimits
 from mmbot.quoting.risk import RiskState as RiskState
 from mmbot.quoting.risk import SymbolLimits as SymbolLimits
 from mmbot.quoting.strategy import build_pipeline as build_pipeline
-from mmbot.quoting.strategy import load_strategy as load_strategy
 from mmbot.quoting.strategy import resolve_stage as resolve_stage
 from mmbot.quoting.strategy import stage_list_problems as stage_list_problems
-from mmbot.quoting.strategy import strategy_from_dict as strategy_from_dict
+from mmbot.quoting.strategy import strategy_problems as strategy_problems
 
 __all__ = [
     "DEFAULT_STAGES",
@@ -115,9 +114,8 @@ __all__ = [
     "VolatilityParams",
     "apply_output",
     "build_pipeline",
-    "load_strategy",
     "pull_code",
     "resolve_stage",
     "stage_list_problems",
-    "strategy_from_dict",
+    "strategy_problems",
 ]

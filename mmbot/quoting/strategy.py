@@ -1,96 +1,35 @@
-"""Load a strategy from TOML and build its pipeline (sans-IO: start-up only, never a decision).
+"""Check a strategy and build its pipeline (sans-IO: start-up only, never a decision).
 
-What it is for: :func:`load_strategy` / :func:`strategy_from_dict` turn a strategy file into
-the frozen :class:`~mmbot.quoting.params.StrategyConfig` with one cattrs converter that
-refuses unknown keys and turns every problem into a ``ConfigError`` of "path: reason" lines
-(range checks included); :func:`build_pipeline` resolves the configured stage names
+What it is for: :func:`strategy_problems` lists everything wrong with a structured
+:class:`~mmbot.quoting.params.StrategyConfig` (ranges, stage names, the stage list's shape)
+as "path: reason" lines; :func:`build_pipeline` resolves the configured stage names
 (built-in names or a user's ``"package.module:function"``) into a
-:class:`~mmbot.quoting.pipeline.QuotePipeline`.
+:class:`~mmbot.quoting.pipeline.QuotePipeline`. Reading a strategy file is
+:func:`mmbot.config.load_strategy`'s job (the one cattrs converter lives in ``config.py``).
 
 What it must never do: take part in a quote decision, or hold the parameters' definitions
-(they are :mod:`mmbot.quoting.params`). It runs once, at start-up: reading the one TOML file
-it is given and importing a user's stage module are its only side effects, and they live
-here so that the stage modules never import anything by name. No network, clock or RNG.
-Parameters are documented in ``docs/strategy.md``.
+(they are :mod:`mmbot.quoting.params`). It runs once, at start-up: importing a user's stage
+module is its only side effect, and it lives here so that the stage modules never import
+anything by name. No network, clock or RNG. Parameters are documented in
+``docs/strategy.md``.
 """
 
 from __future__ import annotations
 
 import importlib
-import math
-import tomllib
-from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
-from pathlib import Path
 from typing import Any
-
-import cattrs
 
 from mmbot.errors import ConfigError
 from mmbot.quoting.params import StrategyConfig
 from mmbot.quoting.pipeline import QuotePipeline, Stage
 from mmbot.quoting.stages import BUILTIN_STAGES
 
-# -- loading ----------------------------------------------------------------------------
+# -- checking ---------------------------------------------------------------------------
 
 
-def _structure_decimal(value: Any, _: Any) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise TypeError(f"expected a decimal number, got {value!r}")
-    try:
-        result = Decimal(str(value))
-    except InvalidOperation:
-        raise ValueError(f"not a decimal number: {value!r}") from None
-    if not result.is_finite():
-        raise ValueError(f"not a finite number: {value!r}")
-    return result
-
-
-def _structure_str(value: Any, _: Any) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"expected a string, got {value!r}")
-    return value
-
-
-def _structure_float(value: Any, _: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise TypeError(f"expected a number, got {value!r}")
-    if not math.isfinite(value):
-        raise ValueError(f"not a finite number: {value!r}")
-    return float(value)
-
-
-def _structure_int(value: Any, _: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"expected an integer, got {value!r}")
-    return value
-
-
-def _structure_bool(value: Any, _: Any) -> bool:
-    if not isinstance(value, bool):
-        raise TypeError(f"expected true or false, got {value!r}")
-    return value
-
-
-converter = cattrs.Converter(forbid_extra_keys=True)
-converter.register_structure_hook(Decimal, _structure_decimal)
-converter.register_structure_hook(str, _structure_str)
-converter.register_structure_hook(float, _structure_float)
-converter.register_structure_hook(int, _structure_int)
-converter.register_structure_hook(bool, _structure_bool)
-
-
-def _readable(message: str) -> str:
-    """cattrs says "reason @ $.a.b"; we say "a.b: reason"."""
-    reason, sep, path = message.rpartition(" @ ")
-    if not sep:
-        return message
-    path = path.removeprefix("$").removeprefix(".") or "(top level)"
-    return f"{path}: {reason}"
-
-
-def _check(config: StrategyConfig) -> list[str]:
-    """Range checks cattrs cannot express, as "path: reason" lines."""
+def strategy_problems(config: StrategyConfig) -> list[str]:
+    """Everything wrong with a structured strategy, as "path: reason" lines: the ranges
+    cattrs cannot express, stage names that do not resolve, and the stage list's shape."""
     problems: list[str] = []
 
     def need(ok: bool, path: str, reason: str) -> None:
@@ -160,30 +99,6 @@ def stage_list_problems(stages: tuple[str, ...]) -> list[str]:
                 problems.append(problem)
         seen.add(name)
     return problems
-
-
-def strategy_from_dict(data: Mapping[str, Any]) -> StrategyConfig:
-    """Structure and check a strategy; raise ``ConfigError`` listing every problem."""
-    try:
-        config = converter.structure(dict(data), StrategyConfig)
-    except Exception as exc:  # cattrs raises ClassValidationError / plain errors
-        raise ConfigError([_readable(m) for m in cattrs.transform_error(exc)]) from None
-    problems = _check(config)
-    if problems:
-        raise ConfigError(problems)
-    return config
-
-
-def load_strategy(path: str | Path) -> StrategyConfig:
-    """Read a strategy TOML file (see ``configs/strategies/``)."""
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError([f"{path}: cannot read ({exc.strerror})"]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"{path}: not valid TOML ({exc})"]) from None
-    return strategy_from_dict(data)
 
 
 # -- building ---------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import mmbot.quoting
+from mmbot.config import load_strategy
 from mmbot.model import BookLevel, BookSnapshot, Quote, QuoteSet, Side
 from mmbot.quoting.params import StrategyConfig
 from mmbot.quoting.pipeline import (
@@ -40,7 +41,7 @@ from mmbot.quoting.stages import rounding, sizing, spread, volatility
 from mmbot.quoting.stages.rounding import ticks_ceil, ticks_floor
 from mmbot.quoting.stages.spread import fee_floor_bps, optimal_spread_bps
 from mmbot.quoting.stages.volatility import fold_trades, sigma_bps, variance_update
-from mmbot.quoting.strategy import build_pipeline, load_strategy
+from mmbot.quoting.strategy import build_pipeline
 from mmbot.testing import run_stage, sample_book, sample_inputs, sample_instrument
 
 D = Decimal

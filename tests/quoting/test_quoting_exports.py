@@ -32,8 +32,8 @@ EXPECTED = {
         "RoundingParams", "SizingParams", "SkewParams", "SpreadParams", "Stage",
         "StageOutput", "StageTimings", "StrategyConfig", "StrategyState", "SymbolLimits",
         "TradeTick", "VarianceState", "Volatility", "VolatilityParams", "apply_output",
-        "build_pipeline", "load_strategy", "pull_code", "resolve_stage",
-        "stage_list_problems", "strategy_from_dict",
+        "build_pipeline", "pull_code", "resolve_stage", "stage_list_problems",
+        "strategy_problems",
     },
     "mmbot.quoting.orders": {
         "DEFAULT_RECV_WINDOW_S", "MAX_CLIENT_ORDER_ID_LENGTH", "NOT_FOUND_MARGIN_S",

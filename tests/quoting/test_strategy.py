@@ -8,15 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from mmbot.config import load_strategy, strategy_from_dict
 from mmbot.errors import ConfigError
 from mmbot.quoting.params import DEFAULT_STAGES, StrategyConfig
 from mmbot.quoting.pipeline import Decision
-from mmbot.quoting.strategy import (
-    build_pipeline,
-    load_strategy,
-    resolve_stage,
-    strategy_from_dict,
-)
+from mmbot.quoting.strategy import build_pipeline, resolve_stage
 from mmbot.testing import sample_book, sample_inputs
 
 STRATEGIES = Path(__file__).resolve().parents[2] / "configs" / "strategies"

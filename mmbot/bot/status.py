@@ -18,6 +18,7 @@ from decimal import Decimal
 import attrs
 
 from mmbot.model import QuoteSet
+from mmbot.quoting.ledger_views import Markout
 
 
 class SymbolState(enum.Enum):
@@ -49,6 +50,7 @@ class SymbolStatus:
     net_bps: float | None = None
     slippage_bps: float | None = None
     taker_share: float | None = None
+    markouts: tuple[Markout, ...] = ()  # notional-weighted, at 1, 10 and 60 s
     fills: int = 0
     volume: Decimal = Decimal(0)  # quote currency traded
     decisions: int = 0
@@ -77,6 +79,10 @@ class BotStatus:
     symbols: tuple[SymbolStatus, ...] = ()
     breakers: Mapping[str, str] = attrs.field(factory=dict)  # name -> state name
     restarts: int = 0  # every restart in the tree
+    #: Restarts each supervisor may still take within its period before it escalates.
+    intensity_headroom: Mapping[str, int] = attrs.field(factory=dict)
+    #: Restarts per child, by the child's path in the tree ("symbols/BTCUSDT/quoter").
+    child_restarts: Mapping[str, int] = attrs.field(factory=dict)
     stopping: bool = False
     #: Orders of an earlier run found at start-up and what was done with them.
     startup_orphans_cancelled: int = 0

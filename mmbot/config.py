@@ -199,9 +199,8 @@ class VenueSection:
 class SimSection:
     """The embedded exchange (``venue.kind = "sim"``)."""
 
-    seed: int = 1  # the simulated market's seed
-    quote_balance: Decimal = Decimal("1000000")  # the bot account's quote asset (USDT)
-    base_value: Decimal = Decimal("250000")  # ... and that much quote value of each base
+    seed: int = 1  # the simulated market's seed (the bot's account starts with the
+    # exchange's default balances: 1,000,000 of the quote asset and some of each base)
 
 
 @attrs.frozen
@@ -283,8 +282,6 @@ def _bot_problems(config: BotConfig) -> list[str]:
     need(v.request_timeout > 0, "venue.request_timeout", "must be > 0")
     need(bool(v.api_key_env), "venue.api_key_env", "must name an environment variable")
     need(bool(v.api_secret_env), "venue.api_secret_env", "must name an environment variable")
-    need(config.sim.quote_balance >= 0, "sim.quote_balance", "must be >= 0")
-    need(config.sim.base_value >= 0, "sim.base_value", "must be >= 0")
     need(o.price_tolerance_bps >= 0, "orders.price_tolerance_bps", "must be >= 0")
     need(0 <= o.size_tolerance_ratio < 1, "orders.size_tolerance_ratio", "must be in [0, 1)")
     need(o.action_timeout > 0, "orders.action_timeout", "must be > 0")

@@ -41,6 +41,7 @@ CORES = [
     "resilience/breaker_config.py",
     "resilience/buckets.py",
     "resilience/outcomes.py",
+    "supervision/policy.py",
     "venue/events.py",
     "venue/binance/signing.py",
     "venue/binance/codec.py",

@@ -299,6 +299,17 @@ class _Child:
         self.overran = False
 
 
+def check_flags(intensity: int, period: float, backoff: Backoff) -> list[str]:
+    """Problems with a supervisor's restart intensity, period and backoff."""
+    found = []
+    if not intensity >= 0:
+        found.append("intensity: must be >= 0")
+    if not period > 0:
+        found.append("period: must be > 0")
+    found.extend(backoff.problems())
+    return found
+
+
 def check_child(
     id: str, restart: Restart, significant: bool, auto_shutdown: AutoShutdown
 ) -> list[str]:
@@ -327,12 +338,7 @@ class SupervisorPolicy:
         backoff: Backoff = Backoff(),
         rng: random.Random,
     ) -> None:
-        problems = []
-        if intensity < 0:
-            problems.append("intensity: must be >= 0")
-        if not period > 0:
-            problems.append("period: must be > 0")
-        problems.extend(backoff.problems())
+        problems = check_flags(intensity, period, backoff)
         if problems:
             raise ConfigError(problems)
         self.strategy = strategy

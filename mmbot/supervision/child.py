@@ -1,14 +1,14 @@
-"""What a supervised child is (``ChildSpec``), what it knows (``ChildContext``), and how one
-incarnation of it runs (``ChildRun``): a trio task in its own explicit cancel scope.
+"""What a supervised child is (``ChildSpec``), what it knows (``ChildContext``), and how its
+incarnations run (``ChildRun`` in a ``ChildWorker`` task), each in its own cancel scope.
 
 What it is for: the per-child half of the trio shell. A ``ChildRun`` is the ``task_status``
-the child's callable receives (``started(value)`` says it is ready), owns the child's cancel
-scope (the start timeout is that scope's deadline until the child is ready; a stop past its
-budget cancels it), and reports how the task ended to the supervisor's control loop.
+the child's callable receives (``started(value)`` says it is ready), owns that incarnation's
+cancel scope (the start timeout is that scope's deadline until the child is ready; a stop
+past its budget cancels it), and records how it ended for the supervisor's control loop.
 
 What it must never do: decide anything (restart or not is the policy's business), swallow
 ``KeyboardInterrupt``/``SystemExit`` (they are re-raised after the end is recorded), or let
-a cancellation from outside its scope reach the child (the scope is shielded: only the
+a cancellation from outside reach a child (the worker's scope is shielded: only the
 supervisor cancels a child, after asking it to stop).
 """
 
@@ -211,9 +211,10 @@ class ChildRun:
     """One incarnation of a child: its task status, cancel scope and how it ended."""
 
     __slots__ = (
+        "_done",
         "context",
-        "done",
         "exception",
+        "finished",
         "handled",
         "ready",
         "ready_or_done",
@@ -228,40 +229,83 @@ class ChildRun:
         self.spec = spec
         self.context = context
         timeout = spec.start_timeout
-        self.scope = trio.CancelScope(
-            shield=True, deadline=math.inf if timeout is None else now + timeout
-        )
+        self.scope = trio.CancelScope(deadline=math.inf if timeout is None else now + timeout)
         self.ready = False
         self.value: object = None
         self.ready_or_done = trio.Event()
-        self.done = trio.Event()
+        self.finished = False  # the task has ended
+        self._done: trio.Event | None = None  # made only if someone waits for the end
         self.exception: BaseException | None = None
         self.timed_out = False  # the start timeout cancelled it
         self.stopping = False  # the supervisor asked it to stop
         self.handled = False  # the control loop has dealt with its end
 
     def __repr__(self) -> str:
-        return f"<ChildRun {self.context.path!r} ready={self.ready} done={self.done.is_set()}>"
+        return f"<ChildRun {self.context.path!r} ready={self.ready} finished={self.finished}>"
+
+    async def wait_finished(self) -> None:
+        """Block until the child's task has ended (a checkpoint even if it already has)."""
+        if self.finished:
+            await trio.lowlevel.checkpoint()
+            return
+        if self._done is None:
+            self._done = trio.Event()
+        await self._done.wait()
 
     def started(self, value: object = None) -> None:
         """``task_status.started(value)``: the child is ready; ``value`` goes to whoever
         started it (``start_child`` returns it)."""
         if self.ready:
             raise RuntimeError("called 'started' twice on the same task status")
-        if self.scope.cancel_called or self.stopping or self.done.is_set():
+        if self.scope.cancel_called or self.stopping or self.finished:
             return  # too late: the start timed out, or the supervisor is stopping it
-        self.scope.deadline = math.inf
+        if self.spec.start_timeout is not None:
+            self.scope.deadline = math.inf
         self.ready = True
         self.value = value
         self.ready_or_done.set()
 
 
-async def run_child(run: ChildRun, on_end: Callable[[ChildRun], None]) -> None:
-    """The task of one child incarnation: run it in its own shielded scope, record the end.
+class ChildWorker:
+    """The task that runs a child's incarnations, one after another.
 
-    ``on_end`` (the control loop's mailbox) hears about every end. ``KeyboardInterrupt`` and
-    ``SystemExit`` (also inside a group) are recorded and then re-raised.
+    A restart hands the parked worker its next :class:`ChildRun` instead of spawning a task:
+    a task's birth and death are most of what a restart costs in trio. The worker runs
+    inside one shielded scope for its whole life (only the supervisor ends it); each
+    incarnation runs in its own cancel scope inside it.
     """
+
+    __slots__ = ("_next", "_wake")
+
+    def __init__(self) -> None:
+        self._next: ChildRun | None = None
+        self._wake: trio.Event | None = None
+
+    def hand_over(self, run: ChildRun | None) -> None:
+        """Give the parked worker its next incarnation, or ``None``: end the task."""
+        wake = self._wake
+        assert wake is not None, "only a parked worker takes a hand-over"
+        self._next, self._wake = run, None
+        wake.set()
+
+    async def main(self, run: ChildRun, on_end: Callable[[ChildRun, ChildWorker], None]) -> None:
+        """Run incarnations until handed ``None``. ``on_end`` (the control loop's mailbox)
+        hears about each end; the worker is parked from then until the next hand-over.
+        ``KeyboardInterrupt`` and ``SystemExit`` (also inside a group) are recorded and then
+        re-raised: the worker ends with them."""
+        next_run: ChildRun | None = run
+        with trio.CancelScope(shield=True):
+            while next_run is not None:
+                await _incarnation(next_run)
+                self._wake = wake = trio.Event()
+                on_end(next_run, self)
+                await wake.wait()
+                next_run = self._next
+                self._next = None
+
+
+async def _incarnation(run: ChildRun) -> None:
+    """Run one incarnation in its own cancel scope and record how it ended."""
     _current.set(run.context)
     spec = run.spec
     target = spec.target
@@ -269,13 +313,14 @@ async def run_child(run: ChildRun, on_end: Callable[[ChildRun], None]) -> None:
     passing: BaseException | None = None
     try:
         with scope:
-            if spec._is_supervisor:
-                await cast("Supervisable", target).run(task_status=run)
-            elif spec._takes_task_status:
-                await cast("Callable[..., Awaitable[object]]", target)(*spec.args, task_status=run)
+            if spec._takes_task_status:
+                if spec._is_supervisor:
+                    await target.run(task_status=run)  # type: ignore[union-attr]
+                else:
+                    await target(*spec.args, task_status=run)  # type: ignore[operator]
             else:
                 run.started()
-                await cast("Callable[..., Awaitable[object]]", target)(*spec.args)
+                await target(*spec.args)  # type: ignore[operator]
     except BaseException as exc:
         if contains(exc, PASS_THROUGH):
             passing = exc
@@ -292,9 +337,10 @@ async def run_child(run: ChildRun, on_end: Callable[[ChildRun], None]) -> None:
             run.exception = RuntimeError(
                 f"child {run.context.path!r} returned before calling task_status.started()"
             )
-    run.done.set()
+    run.finished = True
+    if run._done is not None:
+        run._done.set()
     run.ready_or_done.set()
     if passing is not None:
         run.handled = True  # not an exit to supervise: the whole tree is coming down
         raise passing
-    on_end(run)

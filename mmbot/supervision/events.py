@@ -110,27 +110,35 @@ class EventStream:
 
 
 class EventHub:
-    """The streams open on one supervisor; ``publish`` fans an event out to each."""
+    """The streams open on one supervisor; ``publish`` fans an event out to each.
+
+    Streams are held by weak references, so one its reader dropped goes away by itself;
+    ``bool(hub)`` (is anyone reading?) is on the supervisor's hot path and stays O(1).
+    """
 
     def __init__(self) -> None:
-        self._streams: weakref.WeakSet[EventStream] = weakref.WeakSet()
+        self._refs: dict[int, weakref.ref[EventStream]] = {}
 
     def open(self, capacity: int) -> EventStream:
         stream = EventStream(capacity)
-        self._streams.add(stream)
+        key = id(stream)
+        self._refs[key] = weakref.ref(stream, lambda _: self._refs.pop(key, None))
         return stream
 
     def __bool__(self) -> bool:
-        return bool(self._streams)
+        return bool(self._refs)
+
+    def _streams(self) -> list[EventStream]:
+        return [s for s in (ref() for ref in tuple(self._refs.values())) if s is not None]
 
     def publish(self, event: SupervisionEvent) -> None:
-        for stream in tuple(self._streams):
+        for stream in self._streams():
             stream._push(event)
 
     def finish(self, event: SupervisionEvent) -> None:
         """Publish the supervisor's last event of a run and end every open stream."""
-        streams = tuple(self._streams)
-        self._streams = weakref.WeakSet()
+        streams = self._streams()
+        self._refs.clear()
         for stream in streams:
             stream._push(event)
             stream._close()

@@ -441,10 +441,12 @@ class SupervisorPolicy:
         child.consecutive += 1
         at = now + self.backoff.delay(child.consecutive, self._rng)
 
-        group = self._group(id)
+        if self.strategy is Strategy.ONE_FOR_ONE:
+            self._schedule(child, at)
+            return Plan(PlanAction.RESTART, (), (id,), at)
         stop: list[str] = []
         restart: list[str] = []
-        for member in group:
+        for member in self._group(id):
             if member is child:
                 self._schedule(child, at)
                 restart.append(child.id)
@@ -459,7 +461,7 @@ class SupervisorPolicy:
             elif member.restart is not Restart.TEMPORARY:
                 self._schedule(member, at)
                 restart.append(member.id)
-        return Plan(PlanAction.RESTART, stop=tuple(reversed(stop)), restart=tuple(restart), at=at)
+        return Plan(PlanAction.RESTART, tuple(reversed(stop)), tuple(restart), at)
 
     def stopping(self, id: str) -> None:
         """The supervisor asks ``id`` to stop (``terminate_child`` or its own stop)."""
@@ -576,9 +578,7 @@ class SupervisorPolicy:
         return len(window) > self.intensity
 
     def _group(self, id: str) -> Sequence[_Child]:
-        """The children the strategy restarts when ``id`` must be, in start order."""
-        if self.strategy is Strategy.ONE_FOR_ONE:
-            return (self._children[id],)
+        """The children one_for_all or rest_for_one restarts when ``id`` must be, in order."""
         children = list(self._children.values())
         if self.strategy is Strategy.ONE_FOR_ALL:
             return children

@@ -4,9 +4,9 @@ What it is for: ``handle = await nursery.start(supervisor.run)`` starts the chil
 order, each ready before the next, and returns once all are; from then on one control loop
 (like OTP's supervisor process) serialises everything: children's exits, restarts when their
 backoff is due, dynamic child requests from the handle, and stop requests. It asks the
-policy what to do and does it: start a child (``child.run_child`` in the supervisor's
-nursery), stop one (ask, then cancel at its budget), stop all in reverse order, raise
-``SupervisorEscalation``.
+policy what to do and does it: start a child (a ``child.ChildWorker`` task in the
+supervisor's nursery, reused across restarts), stop one (ask, then cancel at its budget),
+stop all in reverse order, raise ``SupervisorEscalation``.
 
 What it must never do: decide a restart itself (the policy does), count a ``Cancelled`` as
 a failure, swallow ``Cancelled``/``KeyboardInterrupt``/``SystemExit`` (the tree is stopped
@@ -40,8 +40,8 @@ from mmbot.supervision.child import (
     ChildContext,
     ChildRun,
     ChildSpec,
+    ChildWorker,
     current_child_or_none,
-    run_child,
 )
 from mmbot.supervision.events import EventHub, EventKind, EventStream, SupervisionEvent
 from mmbot.supervision.policy import (
@@ -320,6 +320,9 @@ class _Running:
             policy.add(spec.id, spec.restart, spec.significant)
             self.specs[spec.id] = spec
         self.runs: dict[str, ChildRun] = {}  # Invariant: the children that have a task
+        # workers whose incarnation ended, with it: reused by a restart in the same step
+        self.parked: dict[str, tuple[ChildWorker, ChildRun]] = {}
+        self.closing = False  # stopping for good: no worker will be reused
         self.mail: deque[ChildRun | _Request | _Stop] = deque()
         self.waiter: trio.Event | None = None
         self.state = SupervisorState.STARTING
@@ -341,8 +344,11 @@ class _Running:
                 except BaseException as exc:
                     error = exc
                     await self._stop_after(exc)
+                finally:
+                    self.closing = True
+                    self._release_parked()  # no worker may outlive the run, parked or not
         except BaseExceptionGroup as group:
-            # only a child's KeyboardInterrupt / SystemExit (re-raised by run_child) lands here
+            # only a child's KeyboardInterrupt / SystemExit (re-raised by its worker) lands here
             self._finish(None)
             passing = [leaf for leaf in leaves(group) if isinstance(leaf, PASS_THROUGH)]
             if len(passing) == 1 and len(group.exceptions) == 1:
@@ -361,6 +367,7 @@ class _Running:
             try:
                 await self._start(id)
             except _StartFailure as failure:
+                self._release_parked()
                 self.policy.start_failed(id, failure.error, trio.current_time(), fatal=True)
                 log.error("%s: child %r failed to start: %r", self.path, id, failure.error)
                 self.state = SupervisorState.STOPPING
@@ -421,6 +428,8 @@ class _Running:
                 outcome = None
             else:
                 return _STOP
+            if self.parked:
+                self._release_dealt_with()
             if outcome is not None:
                 return outcome
 
@@ -438,6 +447,28 @@ class _Running:
                 with trio.move_on_at(deadline):
                     await waiter.wait()
         return mail.popleft()
+
+    def _child_ended(self, run: ChildRun, worker: ChildWorker) -> None:
+        """A worker's incarnation ended: park the worker, tell the control loop."""
+        if self.closing:
+            worker.hand_over(None)
+        else:
+            self.parked[run.spec.id] = (worker, run)
+        self.post(run)
+
+    def _release_parked(self) -> None:
+        """End the parked workers (all of them once closing)."""
+        parked, self.parked = self.parked, {}
+        for worker, _ in parked.values():
+            worker.hand_over(None)
+
+    def _release_dealt_with(self) -> None:
+        """End the parked workers whose end this step dealt with and did not restart; one
+        whose end is still in the mailbox waits for it (a restart may reuse it)."""
+        for id, (worker, run) in tuple(self.parked.items()):
+            if run.handled or run.stopping:
+                del self.parked[id]
+                worker.hand_over(None)
 
     def post(self, item: ChildRun | _Request | _Stop) -> None:
         self.mail.append(item)
@@ -484,9 +515,10 @@ class _Running:
             log.warning("%s: child %r failed: %r", self.path, id, exception, exc_info=exception)
         if self.listening():
             self.publish(SupervisionEvent(EventKind.EXITED, self.path, now, id, exception))
-        return await self._apply(self.policy.exited(id, exception, now), restart_now=True)
+        plan = self.policy.exited(id, exception, now)
+        return await self._apply(plan, now, restart_now=True)
 
-    async def _apply(self, plan: Plan, *, restart_now: bool) -> _Outcome:
+    async def _apply(self, plan: Plan, now: float, *, restart_now: bool) -> _Outcome:
         action = plan.action
         if action is PlanAction.NONE:
             return None
@@ -498,58 +530,66 @@ class _Running:
             escalation.__cause__ = plan.history[-1].exception
             log.error("%s: restart intensity exceeded; escalating: %s", self.path, escalation)
             return escalation
-        for id in plan.stop:
-            await self._stop_run(id)
-        log.info("%s: restarting %s at t=%g", self.path, ", ".join(plan.restart), plan.at)
+        if plan.stop:
+            for id in plan.stop:
+                await self._stop_run(id)
+            now = trio.current_time()
+        if log.isEnabledFor(logging.INFO):
+            log.info("%s: restarting %s at t=%g", self.path, ", ".join(plan.restart), plan.at)
         if self.listening():
             for id in plan.restart:
                 self.publish(
-                    SupervisionEvent(
-                        EventKind.RESTARTING, self.path, trio.current_time(), id, restart_at=plan.at
-                    )
+                    SupervisionEvent(EventKind.RESTARTING, self.path, now, id, restart_at=plan.at)
                 )
-        if restart_now and plan.at <= trio.current_time():
-            return await self._restart_due()
+        if restart_now and plan.at <= now:
+            return await self._restart_due(now)
         return None
 
-    async def _restart_due(self) -> _Outcome:
+    async def _restart_due(self, now: float | None = None) -> _Outcome:
         """Start every child whose restart is due, in start order; a failed restart attempt
         is one more exit for the policy."""
         policy = self.policy
         while not self.stop_asked:
-            id = policy.due(trio.current_time())
+            if now is None:
+                now = trio.current_time()
+            id = policy.due(now)
             if id is None:
                 return None
             try:
-                await self._start(id)
+                await self._start(id, now)
             except _StartFailure as failure:
                 log.warning("%s: child %r failed to restart: %r", self.path, id, failure.error)
-                plan = policy.exited(id, failure.error, trio.current_time())
-                outcome = await self._apply(plan, restart_now=False)
+                now = trio.current_time()
+                plan = policy.exited(id, failure.error, now)
+                outcome = await self._apply(plan, now, restart_now=False)
                 if outcome is not None:
                     return outcome
+            now = None
         return None
 
     # -- starting and stopping one child ----------------------------------------------
 
-    async def _start(self, id: str) -> object:
+    async def _start(self, id: str, now: float | None = None) -> object:
         """Start ``id`` and wait until it is ready; ``_StartFailure`` if it is not."""
         policy = self.policy
         spec = self.specs[id]
         policy.starting(id)
         context = ChildContext(id, self.path, policy.restarts(id), self)
-        run = ChildRun(spec, context, trio.current_time())
+        run = ChildRun(spec, context, trio.current_time() if now is None else now)
         self.runs[id] = run
-        assert self.nursery is not None
-        self.nursery.start_soon(run_child, run, self.post, name=context.path)
+        parked = self.parked.pop(id, None)
+        if parked is not None:
+            parked[0].hand_over(run)  # a restart reuses the task of the last incarnation
+        else:
+            assert self.nursery is not None
+            self.nursery.start_soon(ChildWorker().main, run, self._child_ended, name=context.path)
         await run.ready_or_done.wait()
         if run.ready:
-            policy.started(id, trio.current_time())
+            now = trio.current_time()
+            policy.started(id, now)
             log.debug("%s: child %r started", self.path, id)
             if self.listening():
-                self.publish(
-                    SupervisionEvent(EventKind.STARTED, self.path, trio.current_time(), id)
-                )
+                self.publish(SupervisionEvent(EventKind.STARTED, self.path, now, id))
             return run.value
         run.handled = True
         del self.runs[id]
@@ -567,16 +607,16 @@ class _Running:
         run = self.runs[id]
         run.stopping = True
         overran = False
-        if not run.done.is_set():
+        if not run.finished:
             budget = run.spec.shutdown
             run.context._request_stop()
             if budget is None:
-                await run.done.wait()
+                await run.wait_finished()
             else:
                 if budget > 0:
                     with trio.move_on_after(budget):
-                        await run.done.wait()
-                if not run.done.is_set():
+                        await run.wait_finished()
+                if not run.finished:
                     overran = budget > 0
                     if overran:
                         log.warning(
@@ -587,7 +627,7 @@ class _Running:
                             budget,
                         )
                     run.scope.cancel()
-                    await run.done.wait()
+                    await run.wait_finished()
         del self.runs[id]
         exception = run.exception
         if exception is not None and not isinstance(exception, trio.Cancelled):
@@ -607,7 +647,8 @@ class _Running:
             )
 
     async def _stop_all(self) -> None:
-        """Stop every child that has a task, in reverse start order."""
+        """Stop every child that has a task, in reverse start order; end every worker."""
+        self.closing = True
         policy = self.policy
         for id in policy.stop_all():
             if id not in self.runs:
@@ -615,13 +656,16 @@ class _Running:
             if policy.state(id) is not ChildState.STOPPING:
                 policy.stopping(id)
             await self._stop_run(id)
+        self._release_parked()
 
     def _cancel_all(self) -> None:
         """Cancel every child still running (no waiting: the nursery waits for them)."""
+        self.closing = True
         for run in self.runs.values():
             run.stopping = True
             run.context._request_stop()
             run.scope.cancel()
+        self._release_parked()
 
     # -- dynamic children (served by the control loop) ---------------------------------
 

@@ -5,6 +5,9 @@ The public API is what ``__all__`` lists; everything else is internal and may ch
 """
 
 from mmbot.errors import (
+    ChildStartError as ChildStartError,
+)
+from mmbot.errors import (
     CircuitOpen as CircuitOpen,
 )
 from mmbot.errors import (
@@ -64,11 +67,33 @@ from mmbot.model import (
 from mmbot.model import (
     TimeInForce as TimeInForce,
 )
+from mmbot.supervision import (
+    ChildSpec as ChildSpec,
+)
+from mmbot.supervision import (
+    ChildState as ChildState,
+)
+from mmbot.supervision import (
+    ChildStatus as ChildStatus,
+)
+from mmbot.supervision import (
+    Supervisor as Supervisor,
+)
+from mmbot.supervision import (
+    SupervisorState as SupervisorState,
+)
+from mmbot.supervision import (
+    SupervisorStatus as SupervisorStatus,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BookLevel",
+    "ChildSpec",
+    "ChildStartError",
+    "ChildState",
+    "ChildStatus",
     "CircuitOpen",
     "ConfigError",
     "Fill",
@@ -82,7 +107,10 @@ __all__ = [
     "QuoteSet",
     "RateLimited",
     "Side",
+    "Supervisor",
     "SupervisorEscalation",
+    "SupervisorState",
+    "SupervisorStatus",
     "TimeInForce",
     "VenueError",
     "VenueRejected",

@@ -18,12 +18,18 @@ secret or a signature.
     │   └── VenueUnavailable        could not even send (connect refused, DNS): FAILED
     ├── CircuitOpen                 a breaker refused the call; carries retry_after (seconds)
     ├── RetryBudgetExhausted        the shared retry budget is empty; the last error is chained
-    └── SupervisorEscalation        a supervisor exceeded its restart intensity
+    ├── SupervisorEscalation        a supervisor exceeded its restart intensity; carries the
+    │                               failure history (child, exception, time per restart)
+    └── ChildStartError             a supervised child failed to start (or to be ready in time)
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from mmbot.supervision.policy import ChildFailure
 
 
 class MmbotError(Exception):
@@ -95,9 +101,38 @@ class RetryBudgetExhausted(MmbotError):
 
 
 class SupervisorEscalation(MmbotError):
-    """A supervisor exceeded its restart intensity; ``history`` lists the failures."""
+    """A supervisor exceeded its restart intensity, stopped every child and gave up.
 
-    def __init__(self, name: str, history: Sequence[BaseException]) -> None:
-        self.name = name
+    ``supervisor`` is its path in the tree (``"root/feeds"``); ``history`` is its intensity
+    window, oldest first: one ``ChildFailure`` (child id, exception or ``None`` for a
+    permanent child's normal return, trio time) per restart in the period, the overflowing
+    one last. The last failure's exception is chained as ``__cause__``.
+    """
+
+    def __init__(self, supervisor: str, history: Sequence[ChildFailure]) -> None:
+        self.supervisor = supervisor
         self.history = tuple(history)
-        super().__init__(f"supervisor {name!r} gave up after {len(self.history)} failures")
+        lines = "; ".join(f"{f.child}: {f.reason} at t={f.at:g}" for f in self.history)
+        super().__init__(
+            f"supervisor {supervisor!r} exceeded its restart intensity with "
+            f"{len(self.history)} exits in its period ({lines})"
+        )
+
+    def __repr__(self) -> str:
+        # short, so the messages of escalations nested in each other's history stay readable
+        return f"SupervisorEscalation({self.supervisor!r}, {len(self.history)} exits)"
+
+
+class ChildStartError(MmbotError):
+    """A supervised child failed to start; the reason is chained as ``__cause__``.
+
+    Raised by ``Supervisor.run`` when a child of the first start fails (the children already
+    started are stopped first), and by ``start_child`` / ``restart_child``. A start that
+    takes longer than the child's ``start_timeout`` fails with ``trio.TooSlowError``.
+    """
+
+    def __init__(self, supervisor: str, child: str, reason: BaseException) -> None:
+        self.supervisor = supervisor
+        self.child = child
+        self.reason = reason
+        super().__init__(f"supervisor {supervisor!r}: child {child!r} failed to start: {reason!r}")

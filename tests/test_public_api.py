@@ -6,6 +6,10 @@ import mmbot
 
 EXPECTED = {
     "BookLevel",
+    "ChildSpec",
+    "ChildStartError",
+    "ChildState",
+    "ChildStatus",
     "CircuitOpen",
     "ConfigError",
     "Fill",
@@ -19,7 +23,10 @@ EXPECTED = {
     "QuoteSet",
     "RateLimited",
     "Side",
+    "Supervisor",
     "SupervisorEscalation",
+    "SupervisorState",
+    "SupervisorStatus",
     "TimeInForce",
     "VenueError",
     "VenueRejected",

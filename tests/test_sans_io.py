@@ -47,6 +47,7 @@ CORES = [
     "resilience/retry_core.py",
     "resilience/outcomes.py",
     "venue/base.py",
+    "supervision/policy.py",
     "venue/events.py",
     "venue/binance/signing.py",
     "venue/binance/codec/__init__.py",

@@ -245,11 +245,17 @@ class LogSection:
 class BotConfig:
     """A whole bot: what to trade, where, with which strategy and limits."""
 
+    def strategy_for(self, symbol: str) -> StrategyConfig:
+        """The strategy ``symbol`` quotes with (its override, or ``[strategy]``)."""
+        return self.overrides.get(symbol, self.strategy)
+
     version: int = CONFIG_VERSION
     bot: BotSection = BotSection()
     venue: VenueSection = VenueSection()
     sim: SimSection = SimSection()
     strategy: StrategyConfig = attrs.field(factory=StrategyConfig)
+    #: Per-symbol strategies: ``[overrides.SOLUSDT.sizing]`` tables merged over ``[strategy]``.
+    overrides: Mapping[str, StrategyConfig] = attrs.field(factory=dict)
     risk: RiskLimits = attrs.field(factory=RiskLimits)
     orders: OrdersSection = OrdersSection()
     supervision: SupervisionSection = SupervisionSection()
@@ -309,6 +315,9 @@ def _bot_problems(config: BotConfig) -> list[str]:
     )
     problems.extend(_risk_problems(config.risk))
     problems.extend(f"strategy.{p}" for p in strategy_problems(config.strategy))
+    for symbol, strategy in config.overrides.items():
+        need(symbol in b.symbols, f"overrides.{symbol}", "is not one of bot.symbols")
+        problems.extend(f"overrides.{symbol}.{p}" for p in strategy_problems(strategy))
     return problems
 
 
@@ -360,6 +369,9 @@ def config_from_dict(data: Mapping[str, Any], *, base_dir: Path | None = None) -
         try:
             if name == "strategy":
                 raw = _strategy_table(raw, base_dir)
+            if name == "overrides":
+                sections[name] = _overrides(raw, data.get("strategy"), base_dir)
+                continue
             sections[name] = structure(raw, type_)
         except ConfigError as exc:
             broken.add(name)
@@ -369,6 +381,38 @@ def config_from_dict(data: Mapping[str, Any], *, base_dir: Path | None = None) -
     if problems:
         raise ConfigError(problems)
     return checked
+
+
+def _overrides(raw: Any, base: Any, base_dir: Path | None) -> dict[str, StrategyConfig]:
+    """Each symbol's strategy: its table merged over the base ``[strategy]`` table."""
+    try:
+        base_table = _strategy_table(base, base_dir) if base is not None else {}
+    except ConfigError:
+        base_table = {}  # reported under "strategy"
+    problems: list[str] = []
+    out: dict[str, StrategyConfig] = {}
+    for symbol, table in raw.items():
+        if not isinstance(table, Mapping):
+            problems.append(f"{symbol}: expected a table ([overrides.{symbol}]), got {table!r}")
+            continue
+        try:
+            out[symbol] = structure(_merged(base_table, table), StrategyConfig)
+        except ConfigError as exc:
+            problems.extend(_under(symbol, p) for p in exc.problems)
+    if problems:
+        raise ConfigError(problems)
+    return out
+
+
+def _merged(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """``over`` merged into ``base``, table by table (``over`` wins)."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _merged(out[key], value)
+        else:
+            out[key] = value
+    return out
 
 
 def _strategy_table(raw: Any, base_dir: Path | None) -> Any:
@@ -397,6 +441,24 @@ def _under(section: str, problem: str) -> str:
 def _section_of(problem: str) -> str:
     path = problem.split(":", 1)[0]
     return path.split(".", 1)[0].split("[", 1)[0]
+
+
+#: What ``mmbot run`` trades with no config: ``configs/paper.toml`` says the same (a test
+#: checks they agree). Sizes make each order worth about 60 USDT on the embedded exchange.
+DEFAULT_CONFIG: Mapping[str, Any] = {
+    "bot": {"name": "paper"},
+    "overrides": {
+        "BTCUSDT": {"sizing": {"order_size": "0.001", "max_position": "0.01"}},
+        "ETHUSDT": {"sizing": {"order_size": "0.02", "max_position": "0.2"}},
+        "SOLUSDT": {"sizing": {"order_size": "0.4", "max_position": "4"}},
+        "BNBUSDT": {"sizing": {"order_size": "0.1", "max_position": "1"}},
+    },
+}
+
+
+def default_config() -> BotConfig:
+    """The paper-trading config ``mmbot run`` uses when given none."""
+    return config_from_dict(DEFAULT_CONFIG)
 
 
 def load_config(path: str | Path) -> BotConfig:

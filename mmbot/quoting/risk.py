@@ -32,7 +32,7 @@ from decimal import Decimal
 
 import attrs
 
-from mmbot.model import ZERO
+from mmbot.model import ZERO, QuoteSet
 
 
 @attrs.frozen
@@ -247,3 +247,19 @@ class RiskEngine:
         if risk is None:
             risk = self._symbols[symbol] = _SymbolRisk()
         return risk
+
+
+def restrict(quotes: QuoteSet, decision: RiskDecision) -> QuoteSet:
+    """``quotes`` within what ``decision`` allows: none while halted, no bids when buying is
+    not allowed, no asks when selling is not (a pulled set is returned as it is)."""
+    if quotes.reason is not None:
+        return quotes
+    if decision.halt_reason is not None:
+        return QuoteSet(quotes.symbol, reason=decision.halt_reason)
+    if decision.buy_allowed and decision.sell_allowed:
+        return quotes
+    return QuoteSet(
+        quotes.symbol,
+        bids=quotes.bids if decision.buy_allowed else (),
+        asks=quotes.asks if decision.sell_allowed else (),
+    )

@@ -28,7 +28,7 @@ from decimal import Decimal
 
 import attrs
 
-from mmbot.model import Fill, OrderStatus, Outcome
+from mmbot.model import ZERO, Fill, OrderStatus, Outcome, Side
 from mmbot.quoting.orders.client_ids import ClientIdFactory
 from mmbot.quoting.orders.states import (
     CONTRADICTIONS,
@@ -141,6 +141,42 @@ class OrderTracker:
         self._trades[cid] = set()
         self._created += 1
         return cid
+
+    def adopt(
+        self,
+        cid: str,
+        symbol: str,
+        slot: tuple[Side, int],
+        price: Decimal,
+        quantity: Decimal,
+        order_id: int,
+        executed_qty: Decimal = ZERO,
+    ) -> TrackedOrder:
+        """Take over a resting order this tracker did not create (an earlier run's, found
+        open at start-up): from now on it is tracked like one of its own.
+
+        Adopting an id the tracker already knows changes nothing and returns its record.
+        """
+        known = self._orders.get(cid)
+        if known is not None:
+            return known
+        side, level = slot
+        order = TrackedOrder(
+            client_order_id=cid,
+            symbol=symbol,
+            side=side,
+            level=level,
+            price=price,
+            quantity=quantity,
+            state=S.PARTIALLY_FILLED if executed_qty > 0 else S.OPEN,
+            order_id=order_id,
+            reported_qty=executed_qty,
+        )
+        self._orders[cid] = order
+        self._by_order_id[(symbol, order_id)] = cid
+        self._trades[cid] = set()
+        self._created += 1
+        return order
 
     def on_place_outcome(
         self,

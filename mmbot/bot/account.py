@@ -1,0 +1,96 @@
+"""The account service: the user stream into the order tracker, the ledger and the risk engine.
+
+What it is for: one task per bot that reads the venue's user stream (execution reports and
+balance changes, in order, with the venue's own reconcile after a gap) and hands each event
+to the right place: order events to the order tracker (only the bot's own orders are
+tracked), every fill of the account to the ledger exactly once (so the ledger matches the
+exchange's fills for the account), exposure to the risk engine, balances to the bot state;
+then it wakes the symbol's quoter.
+
+What it must never do: decide or send anything (it only records); book a fill twice (the
+ledger de-duplicates by (symbol, order id, trade id)); swallow ``Cancelled``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import trio
+
+from mmbot.bot.state import BotState
+from mmbot.supervision import current_child
+from mmbot.venue.base import Venue
+from mmbot.venue.events import (
+    BalanceChanged,
+    OrderAccepted,
+    OrderCancelled,
+    OrderExpired,
+    OrderFilled,
+    OrderRejected,
+    Resynced,
+    StreamGap,
+    UserEvent,
+)
+
+log = logging.getLogger("mmbot.account")
+
+
+async def _cancel_on(event: trio.Event, scope: trio.CancelScope) -> None:
+    """Cancel ``scope`` once ``event`` is set (a supervised child's stop request)."""
+    await event.wait()
+    scope.cancel()
+
+
+class AccountService:
+    """Feeds one bot's state from the venue's user stream (a supervised child)."""
+
+    def __init__(self, state: BotState, venue: Venue) -> None:
+        self.state = state
+        self.venue = venue
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        stop = current_child().stop_requested
+        async with self.venue.user_stream() as events, trio.open_nursery() as nursery:
+            task_status.started()
+            nursery.start_soon(_cancel_on, stop, nursery.cancel_scope)
+            async for event in events:
+                self.on_event(event, trio.current_time())
+
+    def on_event(self, event: UserEvent, now: float) -> None:
+        """Record one user-stream event (synchronously: nothing here waits)."""
+        state = self.state
+        if isinstance(event, BalanceChanged):
+            for balance in event.balances:
+                state.balances[balance.asset] = balance
+            return
+        if isinstance(event, StreamGap):
+            log.warning("user stream gap", extra={"reason": event.reason})
+            return
+        if isinstance(event, Resynced):
+            log.info("user stream resynced", extra={"reason": event.reason})
+            return
+        if not isinstance(
+            event, OrderAccepted | OrderFilled | OrderCancelled | OrderExpired | OrderRejected
+        ):
+            return  # a deposit or transfer: the next outboundAccountPosition carries it
+        symbol = event.symbol
+        tracker = state.tracker
+        cid = event.client_order_id
+        ours = tracker.get(cid) is not None
+        if isinstance(event, OrderFilled):
+            if state.ledger.on_fill(event.fill, now) and symbol in state.symbols:
+                state.update_risk(symbol, now)
+            if ours:
+                tracker.on_fill(event.fill)
+        elif ours:
+            if isinstance(event, OrderAccepted):
+                tracker.on_ack(cid, event.order_id)
+            elif isinstance(event, OrderCancelled):
+                tracker.on_cancelled(cid)
+            elif isinstance(event, OrderExpired):
+                tracker.on_expired(cid)
+            else:
+                tracker.on_rejected(cid, event.reason)
+        runtime = state.symbols.get(symbol)
+        if runtime is not None:
+            runtime.wakeup.set()

@@ -1,0 +1,289 @@
+"""Order actions against the venue, with the tracker's bookkeeping around each (trio shell).
+
+What it is for: turning the actions reconcile decides (:class:`Place`, :class:`Cancel`,
+:class:`CancelReplace`) into venue requests, and every answer — ok, failed or unknown —
+into the order tracker's inputs, so that the tracker always knows which of the bot's orders
+may be on the exchange. The bookkeeping before a request is synchronous (the order is in
+the tracker, PENDING_NEW or PENDING_CANCEL, before the first checkpoint), so a decision made
+while requests are in flight sees their slots taken. Each request runs in its own cancel
+scope with the action deadline; a deadline that passes, or a cancellation from outside,
+leaves the outcome UNKNOWN in the tracker (the order is queried, never assumed gone).
+Also: resolving unresolved orders by query, and cancelling every order of a symbol.
+
+What it must never do: re-send a placement whose outcome is unknown; swallow
+``Cancelled`` (the bookkeeping runs, then it propagates); let a venue exception escape
+(the venue answers with three-valued results).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import trio
+
+from mmbot.bot.state import BotState
+from mmbot.model import OrderType, Outcome
+from mmbot.quoting.orders.reconcile import Action, Cancel, Place
+from mmbot.quoting.orders.states import OrderState
+from mmbot.quoting.orders.values import OrderIntent
+from mmbot.venue.base import (
+    CancelReplaceMode,
+    CancelReplaceRequest,
+    OrderRef,
+    PlaceRequest,
+    Venue,
+    VenueResult,
+)
+from mmbot.venue.binance.errors import Code
+
+log = logging.getLogger("mmbot.orders")
+
+#: Called once per order request with (symbol, action, outcome, seconds it took).
+OrderObserver = Callable[[str, str, Outcome, float], None]
+
+
+def _ignore(symbol: str, action: str, outcome: Outcome, seconds: float) -> None:
+    return None
+
+
+class OrderActions:
+    """Sends one bot's order actions to one venue (see the module docstring)."""
+
+    def __init__(
+        self,
+        state: BotState,
+        venue: Venue,
+        *,
+        observe: OrderObserver = _ignore,
+        tick_to_order: Callable[[str, float], None] | None = None,
+    ) -> None:
+        self.state = state
+        self.venue = venue
+        self.observe = observe
+        self.tick_to_order = tick_to_order
+        self.timeout = state.config.orders.action_timeout
+        self.in_flight = 0
+
+    # -- starting actions (sync bookkeeping, then the request in ``nursery``) ---------------
+
+    def start(self, nursery: trio.Nursery, symbol: str, action: Action) -> None:
+        """Record ``action`` in the tracker now and send it in ``nursery``."""
+        tracker = self.state.tracker
+        now = trio.current_time()
+        runtime = self.state.runtime(symbol)
+        runtime.actions += 1
+        if isinstance(action, Cancel):
+            tracker.request_cancel(action.client_order_id)
+            self._spawn(nursery, self._cancel, symbol, action.client_order_id)
+            return
+        intent = OrderIntent.from_quote(symbol, action.quote)
+        cid = tracker.new_order(intent, now)
+        mid = runtime.mid
+        if mid is not None:
+            self.state.ledger.register_order(cid, mid)
+        self.state.risk.on_order_sent(symbol, now)
+        if isinstance(action, Place):
+            self._spawn(nursery, self._place, symbol, cid, intent)
+        else:
+            tracker.request_cancel(action.client_order_id)
+            self._spawn(nursery, self._cancel_replace, symbol, action.client_order_id, cid, intent)
+
+    def _spawn(self, nursery: trio.Nursery, fn: Callable[..., object], *args: object) -> None:
+        self.in_flight += 1
+        nursery.start_soon(self._counted, fn, *args)
+
+    async def _counted(self, fn: Callable[..., object], *args: object) -> None:
+        try:
+            await fn(*args)  # type: ignore[misc]
+        finally:
+            self.in_flight -= 1
+            self.state.runtime(str(args[0])).wakeup.set()
+
+    def _tick(self, symbol: str) -> None:
+        if self.tick_to_order is None:
+            return
+        book = self.state.runtime(symbol).book
+        if book is not None:
+            self.tick_to_order(symbol, max(0.0, trio.current_time() - book.received_at))
+
+    # -- the requests ----------------------------------------------------------------------
+
+    async def _place(self, symbol: str, cid: str, intent: OrderIntent) -> None:
+        tracker = self.state.tracker
+        request = PlaceRequest(
+            symbol, intent.side, OrderType.LIMIT_MAKER, intent.quantity, cid, intent.price
+        )
+        started = trio.current_time()
+        outcome = Outcome.UNKNOWN
+        try:
+            self._tick(symbol)
+            with trio.move_on_after(self.timeout):
+                result = await self.venue.place(request)
+                outcome = result.outcome
+                order_id = result.value.order_id if result.value is not None else None
+                tracker.on_place_outcome(
+                    cid, outcome, order_id, result.reason or None, now=trio.current_time()
+                )
+                if result.is_failed:
+                    self.state.ledger.forget_order(cid)
+                    log.info(
+                        "place refused",
+                        extra={"symbol": symbol, "client_order_id": cid, "reason": result.reason},
+                    )
+                return
+            tracker.on_place_outcome(
+                cid, Outcome.UNKNOWN, reason="deadline", now=trio.current_time()
+            )
+        except BaseException:
+            if outcome is Outcome.UNKNOWN and _pending(self.state, cid):
+                tracker.on_place_outcome(
+                    cid, Outcome.UNKNOWN, reason="cancelled", now=trio.current_time()
+                )
+            raise
+        finally:
+            self.observe(symbol, "place", outcome, trio.current_time() - started)
+
+    async def _cancel(self, symbol: str, cid: str) -> None:
+        tracker = self.state.tracker
+        started = trio.current_time()
+        outcome = Outcome.UNKNOWN
+        try:
+            with trio.move_on_after(self.timeout):
+                result = await self.venue.cancel(OrderRef(symbol, client_order_id=cid))
+                outcome = result.outcome
+                tracker.on_cancel_outcome(cid, outcome)
+                return
+            tracker.on_cancel_outcome(cid, Outcome.UNKNOWN)
+        except BaseException:
+            if outcome is Outcome.UNKNOWN and _cancelling(self.state, cid):
+                tracker.on_cancel_outcome(cid, Outcome.UNKNOWN)
+            raise
+        finally:
+            self.observe(symbol, "cancel", outcome, trio.current_time() - started)
+
+    async def _cancel_replace(
+        self, symbol: str, old_cid: str, new_cid: str, intent: OrderIntent
+    ) -> None:
+        tracker = self.state.tracker
+        request = CancelReplaceRequest(
+            OrderRef(symbol, client_order_id=old_cid),
+            PlaceRequest(
+                symbol, intent.side, OrderType.LIMIT_MAKER, intent.quantity, new_cid, intent.price
+            ),
+            CancelReplaceMode.STOP_ON_FAILURE,
+        )
+        started = trio.current_time()
+        outcome = Outcome.UNKNOWN
+        try:
+            self._tick(symbol)
+            with trio.move_on_after(self.timeout):
+                result = await self.venue.cancel_replace(request)
+                outcome = result.outcome
+                now = trio.current_time()
+                parts = result.value
+                if parts is None:  # the request as a whole failed or is unknown
+                    tracker.on_cancel_outcome(old_cid, outcome)
+                    tracker.on_place_outcome(new_cid, outcome, reason=result.reason, now=now)
+                else:
+                    tracker.on_cancel_outcome(old_cid, parts.cancel.outcome)
+                    new = parts.new
+                    if new is None:
+                        tracker.on_place_outcome(
+                            new_cid, Outcome.FAILED, reason="not attempted", now=now
+                        )
+                    else:
+                        order_id = new.value.order_id if new.value is not None else None
+                        tracker.on_place_outcome(
+                            new_cid, new.outcome, order_id, new.reason or None, now=now
+                        )
+                return
+            tracker.on_cancel_outcome(old_cid, Outcome.UNKNOWN)
+            tracker.on_place_outcome(
+                new_cid, Outcome.UNKNOWN, reason="deadline", now=trio.current_time()
+            )
+        except BaseException:
+            if outcome is Outcome.UNKNOWN:
+                if _cancelling(self.state, old_cid):
+                    tracker.on_cancel_outcome(old_cid, Outcome.UNKNOWN)
+                if _pending(self.state, new_cid):
+                    self._place_unknown(new_cid, "cancelled")
+            raise
+        finally:
+            self.observe(symbol, "cancel_replace", outcome, trio.current_time() - started)
+
+    def _place_unknown(self, cid: str, reason: str) -> None:
+        self.state.tracker.on_place_outcome(
+            cid, Outcome.UNKNOWN, reason=reason, now=trio.current_time()
+        )
+
+    # -- resolving and sweeping ------------------------------------------------------------
+
+    async def resolve(self, symbol: str, cid: str) -> None:
+        """Query one unresolved order by client order id and tell the tracker."""
+        started = trio.current_time()
+        result: VenueResult[object] | None = None
+        with trio.move_on_after(self.timeout):
+            answer = await self.venue.query_order(OrderRef(symbol, client_order_id=cid))
+            result = answer
+            now = trio.current_time()
+            info = answer.value
+            if info is not None:
+                self.state.tracker.on_query_result(
+                    cid, True, info.status, info.executed_qty, info.order_id, now=now
+                )
+            elif answer.is_failed and answer.code == Code.NO_SUCH_ORDER:
+                self.state.tracker.on_query_result(cid, False, now=now)
+        outcome = Outcome.UNKNOWN if result is None else result.outcome
+        self.observe(symbol, "query", outcome, trio.current_time() - started)
+
+    async def cancel_all_of(self, symbol: str) -> None:
+        """Cancel every live order of ``symbol`` the tracker knows, concurrently, then ask
+        the venue to cancel whatever of ours is still open there (within the deadline)."""
+        tracker = self.state.tracker
+        async with trio.open_nursery() as nursery:
+            for order in tracker.live(symbol):
+                if order.state.is_resting:
+                    self.start(nursery, symbol, Cancel(order.client_order_id))
+        await self.sweep(symbol)
+
+    async def sweep(self, symbol: str) -> list[str]:
+        """Cancel, one by one, every open order of ``symbol`` with our prefix that the venue
+        still lists; returns the client ids still open after that (empty when clean)."""
+        prefix = self.state.prefix + "-"
+        with trio.move_on_after(self.timeout):
+            listed = await self.venue.open_orders(symbol)
+            if listed.value is None:
+                return ["(open orders could not be listed: " + listed.reason + ")"]
+            ours = [o for o in listed.value if o.client_order_id.startswith(prefix)]
+            async with trio.open_nursery() as nursery:
+                for order in ours:
+                    nursery.start_soon(self._cancel_listed, symbol, order.client_order_id)
+            again = await self.venue.open_orders(symbol)
+            if again.value is None:
+                return ["(open orders could not be listed: " + again.reason + ")"]
+            return [o.client_order_id for o in again.value if o.client_order_id.startswith(prefix)]
+        return ["(sweep deadline passed)"]
+
+    async def _cancel_listed(self, symbol: str, cid: str) -> None:
+        tracker = self.state.tracker
+        known = tracker.get(cid)
+        if known is not None and known.state.is_resting:
+            tracker.request_cancel(cid)
+            await self._cancel(symbol, cid)
+            return
+        # Not ours to track (an earlier run's) or in flight/unresolved: cancel it directly;
+        # the user stream's cancel event (or the resolver's query) updates the tracker.
+        started = trio.current_time()
+        result = await self.venue.cancel(OrderRef(symbol, client_order_id=cid))
+        self.observe(symbol, "cancel", result.outcome, trio.current_time() - started)
+
+
+def _pending(state: BotState, cid: str) -> bool:
+    order = state.tracker.get(cid)
+    return order is not None and order.state is OrderState.PENDING_NEW
+
+
+def _cancelling(state: BotState, cid: str) -> bool:
+    order = state.tracker.get(cid)
+    return order is not None and order.state is OrderState.PENDING_CANCEL

@@ -1,0 +1,268 @@
+"""The bot: its supervision tree and the handle a host holds (``await nursery.start(bot.run)``).
+
+What it is for: wiring the venue adapter, the resilience kit and the quoting core into one
+supervised tree (DESIGN.md §3, §4.5–4.6)::
+
+    mmbot (rest_for_one)
+    ├── session          the venue: connect, start-up reconciliation, final sweep
+    ├── account          user stream -> order tracker, ledger, risk, balances
+    ├── symbols (one_for_one)
+    │   ├── BTCUSDT      its own supervisor -> quoter   (halted past its intensity)
+    │   └── ...
+    ├── metrics          /metrics over HTTP (when configured)
+    └── dashboard        the live terminal view (when asked for)
+
+``rest_for_one``: when the session fails, everything after it starts again on the new
+connection; the order tracker and the ledger live in the bot's state, not in a task, so a
+restart forgets nothing. The tree stops in reverse order, so the quoters have cancelled
+their orders before the session's final sweep checks that none remain.
+
+:class:`BotHandle`: ``halt(symbol, reason)``, ``resume(symbol)``, ``stop()``, ``status()``.
+``bot.run`` returns once the tree has stopped; ``stop_report`` then says whether any order
+of the bot remained.
+
+What it must never do: read a secret from anything but the environment variables the config
+names; read the wall clock or make randomness outside ``mmbot.clock`` (the run id and every
+jitter derive from the run's seed); return from ``run`` before the final sweep has run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING
+
+import attrs
+import trio
+
+from mmbot.bot.account import AccountService
+from mmbot.bot.actions import OrderActions
+from mmbot.bot.quoter import Quoter, TimingsObserver
+from mmbot.bot.session import StopReport, VenueSession
+from mmbot.bot.state import BotState
+from mmbot.bot.status import BotStatus
+from mmbot.bot.symbols import SymbolTree
+from mmbot.clock import derive_rng, fresh_seed
+from mmbot.config import BotConfig, VenueKind, config_hash
+from mmbot.quoting.budget import OrderBudget
+from mmbot.quoting.orders.client_ids import ClientIdFactory, make_run_id
+from mmbot.quoting.orders.tracker import OrderTracker
+from mmbot.quoting.strategy import build_pipeline
+from mmbot.resilience.ratelimit_core import BINANCE_SPOT_RULES
+from mmbot.supervision import ChildSpec, Supervisor, SupervisorHandle
+from mmbot.venue.binance.rest_endpoints import EndpointClass
+
+if TYPE_CHECKING:
+    from mmbot.sim.exchange import Exchange
+
+log = logging.getLogger("mmbot.bot")
+
+#: A child of the root besides the core ones: (id, target) — the metrics server, the dashboard.
+Extra = tuple[str, Callable[..., Awaitable[object]]]
+
+
+@attrs.define(eq=False)
+class BotHandle:
+    """What a host holds while the bot runs."""
+
+    _bot: Bot
+    _root: SupervisorHandle
+
+    def status(self) -> BotStatus:
+        return self._bot.status()
+
+    def halt(self, symbol: str, reason: str = "operator") -> None:
+        """Stop quoting ``symbol`` and cancel its orders, until :meth:`resume`."""
+        runtime = self._bot.state.runtime(symbol)
+        runtime.halt_reason = reason
+        runtime.wakeup.set()
+        log.warning("halt", extra={"symbol": symbol, "reason": reason})
+
+    def resume(self, symbol: str) -> None:
+        """Clear ``symbol``'s halt (an operator's, a kill switch's or the supervisor's)."""
+        state = self._bot.state
+        runtime = state.runtime(symbol)
+        runtime.halt_reason = None
+        state.risk.reset(symbol)
+        resumed, runtime.resumed = runtime.resumed, trio.Event()
+        resumed.set()
+        runtime.wakeup.set()
+        log.info("resume", extra={"symbol": symbol})
+
+    def stop_nowait(self) -> None:
+        self._root.stop_nowait()
+
+    async def stop(self) -> None:
+        """Stop the bot: quoters pull and cancel, then the final sweep; returns when done."""
+        await self._root.stop()
+
+
+class Bot:
+    """A market-making bot for one config (see the module docstring)."""
+
+    def __init__(
+        self,
+        config: BotConfig,
+        *,
+        mode: str = "live",
+        seed: int | None = None,
+        exchange: Exchange | None = None,
+        environ: Mapping[str, str] | None = None,
+        extras: tuple[Extra, ...] = (),
+        on_timings: TimingsObserver | None = None,
+        on_order: Callable[..., None] | None = None,
+    ) -> None:
+        self.config = config
+        self.mode = mode
+        self.seed = seed if seed is not None else (config.bot.seed or fresh_seed())
+        self.exchange = exchange
+        self.environ = environ
+        self.extras = extras
+        self.on_timings = on_timings
+        self.on_order = on_order
+        self.run_id = make_run_id(derive_rng(self.seed, "run-id"))
+        self.config_hash = config_hash(config)
+        self.pipelines = {s: build_pipeline(config.strategy_for(s)) for s in config.bot.symbols}
+        self._state: BotState | None = None
+        self.session: VenueSession | None = None
+        self.stop_report: StopReport | None = None
+
+    @property
+    def state(self) -> BotState:
+        if self._state is None:
+            raise RuntimeError("the bot is not running")
+        return self._state
+
+    def status(self) -> BotStatus:
+        return self.state.status(trio.current_time())
+
+    # -- the tree --------------------------------------------------------------------------
+
+    def _new_state(self) -> BotState:
+        config = self.config
+        ids = ClientIdFactory(config.bot.client_id_prefix, self.run_id)
+        orders = config.orders
+        budget = OrderBudget(
+            BINANCE_SPOT_RULES,
+            fraction=orders.budget_fraction,
+            low_water=orders.budget_low_water,
+            widen=orders.budget_widen,
+        )
+        return BotState(
+            config=config,
+            run_id=self.run_id,
+            config_hash=self.config_hash,
+            mode=self.mode,
+            tracker=OrderTracker(ids),
+            budget=budget,
+            started_at=trio.current_time(),
+        )
+
+    def _actions(self) -> OrderActions:
+        session = self.session
+        if session is None or session.actions is None:
+            raise RuntimeError("the venue session is not connected")
+        return session.actions
+
+    def _quoter_target(self, symbol: str) -> Callable[[], Callable[..., Awaitable[object]]]:
+        def make() -> Callable[..., Awaitable[object]]:
+            actions = self._actions()
+            venue = self.session.venue if self.session is not None else None
+            breaker = None if venue is None else venue.rest.breakers.get(EndpointClass.ORDERS)
+            quoter = Quoter(
+                self.state,
+                symbol,
+                actions,
+                self.pipelines[symbol],
+                orders_breaker=breaker,
+                on_timings=self.on_timings,
+            )
+            return quoter.run
+
+        return make
+
+    async def _run_account(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        account = AccountService(self.state, self._actions().venue)
+        await account.run(task_status=task_status)
+
+    def _root(self, session: VenueSession) -> Supervisor:
+        config = self.config
+        symbols = Supervisor(
+            [
+                ChildSpec(
+                    symbol,
+                    SymbolTree(self.state, symbol, self._quoter_target(symbol), self._actions).run,
+                    shutdown=None,
+                    start_timeout=None,
+                )
+                for symbol in config.bot.symbols
+            ],
+            strategy="one_for_one",
+            intensity=10,
+            period=60.0,
+            name="symbols",
+            seed=self.seed,
+        )
+        session_budget = config.shutdown.cancel_deadline + 5.0
+        children = [
+            ChildSpec("session", session.run, shutdown=session_budget, start_timeout=120.0),
+            ChildSpec("account", self._run_account, shutdown=2.0),
+            ChildSpec("symbols", symbols),
+            *(
+                ChildSpec(id, target, restart="transient", shutdown=2.0)
+                for id, target in self.extras
+            ),
+        ]
+        sup = config.supervision
+        return Supervisor(
+            children,
+            strategy="rest_for_one",
+            intensity=sup.intensity,
+            period=sup.period,
+            name="mmbot",
+            seed=self.seed,
+        )
+
+    async def run(
+        self, *, task_status: trio.TaskStatus[BotHandle] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """Run the bot until it is stopped; ready once every symbol quotes or is halted."""
+        self._state = state = self._new_state()
+        log.info(
+            "starting",
+            extra={
+                "run_id": self.run_id,
+                "config_hash": self.config_hash,
+                "config_version": self.config.version,
+                "mode": self.mode,
+                "venue": self.config.venue.kind.value,
+                "seed": self.seed,
+            },
+        )
+        async with trio.open_nursery() as services:
+            exchange = self.exchange
+            if self.config.venue.kind is VenueKind.SIM and exchange is None:
+                exchange = self.exchange = _embedded_exchange(self.config, self.mode)
+            if exchange is not None and self.config.venue.kind is VenueKind.SIM:
+                await services.start(exchange.run)
+            self.session = session = VenueSession(state, exchange=exchange, environ=self.environ)
+            root = self._root(session)
+            try:
+                async with trio.open_nursery() as tree:
+                    handle: SupervisorHandle = await tree.start(root.run)
+                    task_status.started(BotHandle(self, handle))
+            finally:
+                self.stop_report = session.report
+                services.cancel_scope.cancel()
+
+
+def _embedded_exchange(config: BotConfig, mode: str) -> Exchange:
+    from mmbot.clock import EpochClock
+    from mmbot.sim.exchange import Exchange, ExchangeConfig
+
+    ex_config = ExchangeConfig(symbols=config.bot.symbols, seed=config.sim.seed)
+    if mode == "sim":
+        return Exchange.simulated(ex_config)
+    return Exchange.create(ex_config, clock=EpochClock.from_wall_clock())

@@ -1,0 +1,210 @@
+"""One symbol's quoter: book in, decisions out, actions sent concurrently (trio shell).
+
+What it is for: the loop DESIGN.md §3 draws, for one symbol. It wakes when something that
+can change its decision happens — a book update, an order event or a finished action (the
+account service and the actions raise its :class:`~mmbot.bot.state.Wakeup`), a breaker
+transition, a halt or resume, or the moment its book turns stale — never on a fixed tick.
+Each wake: the pipeline decides the desired quotes from frozen inputs, risk restrictions
+apply, ``reconcile`` compares them with the tracker's live orders, the shared order budget
+grants the new orders, and the actions start in the quoter's nursery, each in its own cancel
+scope with a deadline (:mod:`mmbot.bot.actions`). A book that arrives while actions are in
+flight is decided on at once: their slots are taken in the tracker, so reconcile leaves
+them alone.
+
+Staleness: the guards stage pulls the quotes of a book older than ``guards.stale_after`` or
+gapped, and the quoter wakes exactly when its book turns stale, so the quotes are cancelled
+within one decision. An open order breaker pulls the quotes too, and sends nothing until the
+breaker lets calls through again (not a crash). Unresolved orders are queried every
+``orders.resolve_interval`` until the tracker settles them.
+
+Stopping (asked by its supervisor): it stops deciding, lets in-flight actions settle for
+``shutdown.in_flight_wait``, then cancels every order of its symbol it knows.
+
+What it must never do: block on another symbol, send a request for a slot the tracker says
+is taken, re-send a placement with an unknown outcome, or swallow ``Cancelled``.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+
+import trio
+
+from mmbot.bot.actions import OrderActions
+from mmbot.bot.state import BotState
+from mmbot.bot.status import SymbolState
+from mmbot.clock import perf_counter_ns
+from mmbot.quoting.orders.reconcile import Cancel, Tolerances, reconcile
+from mmbot.quoting.orders.states import OrderState
+from mmbot.quoting.pipeline import QuoteInputs, QuotePipeline, RiskFlags, StageTimings
+from mmbot.quoting.risk import restrict
+from mmbot.resilience.breaker import CircuitBreaker
+from mmbot.resilience.breaker_core import BreakerState
+from mmbot.supervision import current_child
+
+log = logging.getLogger("mmbot.quoter")
+
+#: Called after each decision with (symbol, stage timings).
+TimingsObserver = Callable[[str, StageTimings], None]
+
+_BLOCKING = (BreakerState.OPEN, BreakerState.FORCED_OPEN)
+_IN_FLIGHT = (OrderState.PENDING_NEW, OrderState.PENDING_CANCEL)
+
+
+class Quoter:
+    """The quoting loop of one symbol (a supervised child: ``run`` is its target)."""
+
+    def __init__(
+        self,
+        state: BotState,
+        symbol: str,
+        actions: OrderActions,
+        pipeline: QuotePipeline,
+        *,
+        orders_breaker: CircuitBreaker | None = None,
+        on_timings: TimingsObserver | None = None,
+    ) -> None:
+        self.state = state
+        self.symbol = symbol
+        self.runtime = state.runtime(symbol)
+        self.actions = actions
+        self.venue = actions.venue
+        self.pipeline = pipeline
+        self.breaker = orders_breaker
+        self.on_timings = on_timings
+        orders = state.config.orders
+        self.tolerances = Tolerances(orders.price_tolerance_bps, orders.size_tolerance_ratio)
+        self.params = state.config.strategy_for(symbol)
+        self.stale_after = self.params.guards.stale_after
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        child = current_child()
+        runtime = self.runtime
+        runtime.restarts = child.restarts
+        stop = child.stop_requested
+        async with trio.open_nursery() as background:
+            background.start_soon(self._read_books)
+            background.start_soon(self._resolve_unresolved)
+            background.start_soon(self._wake_on, stop)
+            try:
+                async with trio.open_nursery() as inflight:
+                    ready = False
+                    while not stop.is_set():
+                        with trio.move_on_at(self._stale_at()):
+                            await runtime.wakeup.wait()
+                        if stop.is_set():
+                            break
+                        if self._decide(inflight) and not ready:
+                            ready = True
+                            task_status.started()
+                    await self._stop(inflight)
+            finally:
+                background.cancel_scope.cancel()
+
+    async def _wake_on(self, event: trio.Event) -> None:
+        await event.wait()
+        self.runtime.wakeup.set()
+
+    def _stale_at(self) -> float:
+        """When the current book turns stale (a wake then pulls the quotes)."""
+        book = self.runtime.book
+        if book is None or not book.is_valid:
+            return math.inf
+        stale = book.received_at + self.stale_after
+        return stale if stale > trio.current_time() else math.inf
+
+    # -- inputs ----------------------------------------------------------------------------
+
+    async def _read_books(self) -> None:
+        runtime, state, symbol = self.runtime, self.state, self.symbol
+        async with self.venue.book_stream(symbol) as books:
+            async for book in books:
+                runtime.book = book
+                mid = runtime.mid
+                if mid is not None:
+                    now = trio.current_time()
+                    state.ledger.on_mid(symbol, now, mid)
+                    state.update_risk(symbol, now)
+                runtime.wakeup.set()
+
+    async def _resolve_unresolved(self) -> None:
+        interval = self.state.config.orders.resolve_interval
+        while True:
+            await trio.sleep(interval)
+            for order in self.state.tracker.unresolved(self.symbol):
+                await self.actions.resolve(self.symbol, order.client_order_id)
+
+    # -- one decision ----------------------------------------------------------------------
+
+    def _decide(self, inflight: trio.Nursery) -> bool:
+        """Decide on the current book and start the actions; True once it has quoted on a
+        valid book (the quoter is then "ready")."""
+        state, runtime, symbol = self.state, self.runtime, self.symbol
+        book, instrument = runtime.book, runtime.instrument
+        if book is None or instrument is None:
+            return False
+        now = trio.current_time()
+        risk = state.risk.check(symbol, now)
+        breaker_open = self.breaker is not None and self.breaker.state in _BLOCKING
+        halt = runtime.halt_reason or risk.halt_reason
+        view = state.ledger.view(symbol, runtime.mid)
+        inputs = QuoteInputs(
+            symbol=symbol,
+            instrument=instrument,
+            now=now,
+            book=book,
+            params=self.params,
+            position=view.position,
+            risk=RiskFlags(halt_reason=halt, breaker_open=breaker_open),
+            base_free=state.free(instrument.base_asset),
+            quote_free=state.free(instrument.quote_asset),
+        )
+        decision, timings = self.pipeline.run(inputs, perf_counter_ns, runtime.strategy_state)
+        runtime.strategy_state = decision.state
+        runtime.decisions += 1
+        runtime.decision_us.append(timings.total_ns / 1000)
+        if self.on_timings is not None:
+            self.on_timings(symbol, timings)
+        quotes = decision.quotes
+        assert quotes is not None  # the runner always sets them
+        quotes = restrict(quotes, risk)
+        runtime.quotes = quotes
+        runtime.pull_reason = quotes.reason
+        if halt is not None:
+            runtime.state = SymbolState.HALTED
+        elif quotes.reason is not None:
+            runtime.state = SymbolState.PULLED
+        else:
+            runtime.state = SymbolState.QUOTING
+        if breaker_open:
+            # Requests would be refused unsent; wait for the breaker (its transitions wake us).
+            state.observe_uptime(symbol, now)
+            return book.is_valid
+        tolerances = state.budget.tolerances(self.tolerances, now)
+        actions = reconcile(quotes, state.tracker.live(symbol), now, tolerances)
+        wanted = sum(1 for a in actions if not isinstance(a, Cancel))
+        granted = state.budget.grant(wanted, now) if risk.place_allowed else 0
+        runtime.budget_short = granted < wanted or state.budget.short(now)
+        for action in actions:
+            if not isinstance(action, Cancel):
+                if granted == 0:
+                    continue
+                granted -= 1
+            self.actions.start(inflight, symbol, action)
+        state.observe_uptime(symbol, now)
+        return book.is_valid
+
+    # -- stopping --------------------------------------------------------------------------
+
+    async def _stop(self, inflight: trio.Nursery) -> None:
+        """Let in-flight actions settle (bounded), then cancel every order of the symbol."""
+        state, runtime = self.state, self.runtime
+        runtime.state = SymbolState.STOPPED
+        with trio.move_on_after(state.config.shutdown.in_flight_wait):
+            while any(o.state in _IN_FLIGHT for o in state.tracker.live(self.symbol)):
+                await runtime.wakeup.wait()
+        for order in state.tracker.live(self.symbol):
+            if order.state.is_resting:
+                self.actions.start(inflight, self.symbol, Cancel(order.client_order_id))

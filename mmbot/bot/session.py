@@ -1,0 +1,221 @@
+"""The venue session: connect, reconcile at start-up, and leave no order behind at the end.
+
+What it is for: the first child of the bot's tree. It connects the venue the config names
+(the embedded exchange in-process, ``mmbot exchange serve`` on loopback, the Binance testnet
+or Binance) through :func:`~mmbot.venue.connect.connect_venue`, waits for the books and the
+user stream, and before any quoter starts:
+
+- reads the instruments and the account's balances (the ledger starts from them);
+- lists the open orders of each symbol, one request after another (the REST client's rate
+  limiter paces them, so a start-up never bursts into a 429): orders with this bot's client
+  id prefix from an earlier run are cancelled (``bot.orphans = "cancel"``) or adopted
+  (``"adopt"``); orders of this run (after a session restart) are re-read into the
+  tracker; orders without the prefix are left alone and counted.
+
+It then hands the venue to the rest of the tree and waits. When it is asked to stop —
+after every quoter has stopped, since the tree stops in reverse order — it makes sure no
+order of the bot remains: it cancels every open order with the prefix one by one, then
+cancels all on a symbol where no foreign order rests, and lists again until none of the
+bot's remain or ``shutdown.cancel_deadline`` passes (shielded: it finishes even when the
+tree is being cancelled). What remains is reported by client order id.
+
+What it must never do: read a credential from anywhere but the environment variables the
+config names (``connect_venue`` does that), cancel an order without the bot's prefix, or
+report a clean stop while the venue still lists an order of the bot.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+import attrs
+import trio
+
+from mmbot.bot.actions import OrderActions
+from mmbot.bot.state import BotState
+from mmbot.config import OrphanPolicy, VenueKind
+from mmbot.errors import VenueUnavailable
+from mmbot.quoting.orders.client_ids import parse_client_order_id, parse_slot
+from mmbot.supervision import current_child
+from mmbot.venue.base import OrderRef
+from mmbot.venue.binance.venue import BinanceVenue, BinanceVenueConfig
+from mmbot.venue.connect import VenueSpec, VenueUrls, connect_venue
+
+if TYPE_CHECKING:
+    from mmbot.sim.exchange import Exchange
+
+log = logging.getLogger("mmbot.session")
+
+#: How long the books and the user stream get to come up before the session fails (and is
+#: restarted by its supervisor).
+READY_TIMEOUT = 30.0
+#: Pause between listings while waiting for cancelled orders to leave the venue's list.
+RELIST_INTERVAL = 0.25
+
+
+@attrs.define(eq=False)
+class StopReport:
+    """What the final sweep left behind (client order ids), per symbol."""
+
+    remaining: dict[str, list[str]] = attrs.Factory(dict)
+
+    @property
+    def clean(self) -> bool:
+        return not any(self.remaining.values())
+
+
+def venue_spec(state: BotState) -> VenueSpec:
+    """Where the config says the venue is (the one place the bot reads ``[venue]``)."""
+    cfg = state.config.venue
+    symbols = state.config.bot.symbols
+    venue_config = BinanceVenueConfig(symbols=symbols)
+    venue_config = attrs.evolve(
+        venue_config, rest=attrs.evolve(venue_config.rest, request_timeout=cfg.request_timeout)
+    )
+    changes = {
+        "config": venue_config,
+        "api_key_env": cfg.api_key_env,
+        "api_secret_env": cfg.api_secret_env,
+        "seed": _seed(state),
+    }
+    if cfg.kind is VenueKind.SIM:
+        return VenueSpec.in_process(symbols, **changes)
+    if cfg.kind is VenueKind.LOOPBACK:
+        return attrs.evolve(
+            VenueSpec.loopback(cfg.rest_port, cfg.ws_port, symbols, **changes),
+            urls=VenueUrls.loopback(cfg.rest_port, cfg.ws_port, cfg.host),
+        )
+    if cfg.kind is VenueKind.TESTNET:
+        return VenueSpec.testnet(symbols, **changes)
+    return VenueSpec.live(symbols, **changes)
+
+
+def _seed(state: BotState) -> int:
+    return state.config.bot.seed if state.config.bot.seed is not None else 0
+
+
+class VenueSession:
+    """The venue connection of one bot (a supervised child; ``run`` starts with the venue)."""
+
+    def __init__(
+        self,
+        state: BotState,
+        *,
+        exchange: Exchange | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> None:
+        self.state = state
+        self.exchange = exchange
+        self.environ = environ
+        self.venue: BinanceVenue | None = None
+        self.actions: OrderActions | None = None
+        self.report = StopReport()
+
+    @asynccontextmanager
+    async def _connect(self) -> AsyncIterator[BinanceVenue]:
+        spec = venue_spec(self.state)
+        exchange = self.exchange if spec.urls is None else None
+        async with connect_venue(spec, exchange=exchange, environ=self.environ) as venue:
+            yield venue
+
+    async def run(
+        self, *, task_status: trio.TaskStatus[BinanceVenue] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        stop = current_child().stop_requested
+        async with self._connect() as venue:
+            with trio.fail_after(READY_TIMEOUT):
+                await venue.wait_ready()
+            actions = OrderActions(self.state, venue)
+            await self._start_up(venue, actions)
+            self.venue, self.actions = venue, actions
+            task_status.started(venue)
+            await stop.wait()
+            # Every quoter has stopped by now (the tree stops in reverse order).
+            with trio.move_on_after(self.state.config.shutdown.cancel_deadline, shield=True):
+                await self._sweep(venue, actions)
+            self.venue = self.actions = None
+
+    # -- start-up --------------------------------------------------------------------------
+
+    async def _start_up(self, venue: BinanceVenue, actions: OrderActions) -> None:
+        state = self.state
+        instruments = await venue.instruments()
+        if instruments.value is None:
+            raise VenueUnavailable(f"exchangeInfo: {instruments.reason}")
+        known = {i.symbol for i in instruments.value}
+        missing = [s for s in state.config.bot.symbols if s not in known]
+        if missing:
+            raise VenueUnavailable(f"the venue does not list {', '.join(missing)}")
+        state.set_instruments(instruments.value)
+        balances = await venue.balances()
+        if balances.value is None:
+            raise VenueUnavailable(f"account: {balances.reason}")
+        state.balances.update({b.asset: b for b in balances.value})
+        for symbol in state.config.bot.symbols:
+            await self._reconcile_symbol(venue, symbol)
+
+    async def _reconcile_symbol(self, venue: BinanceVenue, symbol: str) -> None:
+        state = self.state
+        listed = await venue.open_orders(symbol)
+        if listed.value is None:
+            raise VenueUnavailable(f"openOrders {symbol}: {listed.reason}")
+        now = trio.current_time()
+        for order in listed.value:
+            cid = order.client_order_id
+            if parse_client_order_id(cid, state.prefix) is None:
+                state.foreign_orders += 1
+                continue
+            if state.tracker.get(cid) is not None:  # this run's (the session restarted)
+                state.tracker.on_query_result(
+                    cid, True, order.status, order.executed_qty, order.order_id, now=now
+                )
+                continue
+            if state.config.bot.orphans is OrphanPolicy.ADOPT:
+                slot = parse_slot(cid, state.prefix) or (order.side, 0)
+                state.tracker.adopt(
+                    cid, symbol, slot, order.price, order.orig_qty, order.order_id,
+                    order.executed_qty,
+                )  # fmt: skip
+                state.orphans_adopted += 1
+                log.info("adopted", extra={"symbol": symbol, "client_order_id": cid})
+            else:
+                result = await venue.cancel(OrderRef(symbol, client_order_id=cid))
+                state.orphans_cancelled += 1
+                log.info(
+                    "cancelled an earlier run's order",
+                    extra={"symbol": symbol, "client_order_id": cid, "outcome": result.outcome},
+                )
+
+    # -- the final sweep -------------------------------------------------------------------
+
+    async def _sweep(self, venue: BinanceVenue, actions: OrderActions) -> None:
+        """Cancel every open order of the bot and list until none remain (or the deadline)."""
+        state = self.state
+        state.stopping = True
+        report = self.report
+        for symbol in state.config.bot.symbols:
+            report.remaining[symbol] = ["(not swept)"]
+        for symbol in state.config.bot.symbols:
+            report.remaining[symbol] = await actions.sweep(symbol)
+        pending = [s for s, left in report.remaining.items() if left]
+        for symbol in pending:
+            listed = await venue.open_orders(symbol)
+            foreign = [
+                o
+                for o in listed.value or ()
+                if parse_client_order_id(o.client_order_id, state.prefix) is None
+            ]
+            if listed.value is not None and not foreign:
+                await venue.cancel_all(symbol)
+        while pending:
+            await trio.sleep(RELIST_INTERVAL)
+            for symbol in list(pending):
+                report.remaining[symbol] = await actions.sweep(symbol)
+                if not report.remaining[symbol]:
+                    pending.remove(symbol)
+        for symbol, left in report.remaining.items():
+            if left:
+                log.error("orders remain", extra={"symbol": symbol, "client_order_ids": left})

@@ -55,12 +55,12 @@ class OrderActions:
         state: BotState,
         venue: Venue,
         *,
-        observe: OrderObserver = _ignore,
+        observe: OrderObserver | None = None,
         tick_to_order: Callable[[str, float], None] | None = None,
     ) -> None:
         self.state = state
         self.venue = venue
-        self.observe = observe
+        self.observe = observe or _ignore
         self.tick_to_order = tick_to_order
         self.timeout = state.config.orders.action_timeout
         self.in_flight = 0

@@ -37,7 +37,8 @@ import trio
 
 from mmbot.bot.account import AccountService
 from mmbot.bot.actions import OrderActions
-from mmbot.bot.quoter import Quoter, TimingsObserver
+from mmbot.bot.metrics import BotMetrics, OrderAction
+from mmbot.bot.quoter import Quoter
 from mmbot.bot.session import StopReport, VenueSession
 from mmbot.bot.state import BotState
 from mmbot.bot.status import BotStatus
@@ -49,13 +50,23 @@ from mmbot.quoting.orders.client_ids import ClientIdFactory, make_run_id
 from mmbot.quoting.orders.tracker import OrderTracker
 from mmbot.quoting.strategy import build_pipeline
 from mmbot.resilience.ratelimit_core import BINANCE_SPOT_RULES
-from mmbot.supervision import ChildSpec, Supervisor, SupervisorHandle
+from mmbot.model import Outcome
+from mmbot.resilience.breaker_core import BreakerTransition
+from mmbot.supervision import ChildSpec, EventKind, Supervisor, SupervisorHandle
 from mmbot.venue.binance.rest_endpoints import EndpointClass
 
 if TYPE_CHECKING:
     from mmbot.sim.exchange import Exchange
 
 log = logging.getLogger("mmbot.bot")
+
+#: The venue operation each order action is (``mmbot_request_seconds{endpoint}``).
+_ENDPOINTS = {
+    "place": "order.place",
+    "cancel": "order.cancel",
+    "cancel_replace": "order.cancelReplace",
+    "query": "order.status",
+}
 
 #: A child of the root besides the core ones: (id, target) — the metrics server, the dashboard.
 Extra = tuple[str, Callable[..., Awaitable[object]]]
@@ -109,8 +120,7 @@ class Bot:
         exchange: Exchange | None = None,
         environ: Mapping[str, str] | None = None,
         extras: tuple[Extra, ...] = (),
-        on_timings: TimingsObserver | None = None,
-        on_order: Callable[..., None] | None = None,
+        metrics: BotMetrics | None = None,
     ) -> None:
         self.config = config
         self.mode = mode
@@ -118,14 +128,18 @@ class Bot:
         self.exchange = exchange
         self.environ = environ
         self.extras = extras
-        self.on_timings = on_timings
-        self.on_order = on_order
+        self.metrics = metrics
         self.run_id = make_run_id(derive_rng(self.seed, "run-id"))
         self.config_hash = config_hash(config)
         self.pipelines = {s: build_pipeline(config.strategy_for(s)) for s in config.bot.symbols}
         self._state: BotState | None = None
+        self._root: Supervisor | None = None
         self.session: VenueSession | None = None
         self.stop_report: StopReport | None = None
+        #: The status taken when the tree had stopped (for the exit summary).
+        self.last_status: BotStatus | None = None
+        #: Set once ``run`` has finished (stopped, failed or cancelled).
+        self.stopped = trio.Event()
 
     @property
     def state(self) -> BotState:
@@ -134,7 +148,48 @@ class Bot:
         return self._state
 
     def status(self) -> BotStatus:
-        return self.state.status(trio.current_time())
+        """The bot now, with the supervision tree's restarts and intensity headroom."""
+        state = self.state
+        root = self._root
+        if root is not None:
+            try:
+                tree = root.handle.status()
+            except RuntimeError:  # not running (yet, or any more)
+                tree = None
+            if tree is not None:
+                state.intensity_headroom[tree.name] = tree.intensity_headroom
+                for path, child in tree.walk():
+                    state.child_restarts[path] = child.restarts
+                    if child.subtree is not None:
+                        state.intensity_headroom[path] = child.subtree.intensity_headroom
+        return state.status(trio.current_time())
+
+    # -- observing -------------------------------------------------------------------------
+
+    def _observe_order(self, symbol: str, action: str, outcome: Outcome, seconds: float) -> None:
+        metrics = self.metrics
+        if metrics is not None:
+            metrics.count_order(symbol, OrderAction(action), outcome)
+            metrics.observe_request(_ENDPOINTS[action], outcome, seconds)
+
+    def _observe_breaker(self, transition: BreakerTransition) -> None:
+        self.state.breakers[transition.breaker] = transition.to_state.value
+        if self.metrics is not None:
+            self.metrics.on_breaker_transition(transition)
+        self.state.wake_all()
+
+    async def _watch_tree(self, root: Supervisor) -> None:
+        """Supervision events into the restart counters and the log."""
+        async for event in root.events():
+            if event.kind is EventKind.RESTARTING and event.child is not None:
+                path = f"{event.supervisor}/{event.child}"
+                if self.metrics is not None:
+                    self.metrics.count_restart(path)
+                log.warning(
+                    "restarting",
+                    extra={"child": path, "restart_at": event.restart_at,
+                           "error": repr(event.exception)},
+                )  # fmt: skip
 
     # -- the tree --------------------------------------------------------------------------
 
@@ -169,13 +224,14 @@ class Bot:
             actions = self._actions()
             venue = self.session.venue if self.session is not None else None
             breaker = None if venue is None else venue.rest.breakers.get(EndpointClass.ORDERS)
+            metrics = self.metrics
             quoter = Quoter(
                 self.state,
                 symbol,
                 actions,
                 self.pipelines[symbol],
                 orders_breaker=breaker,
-                on_timings=self.on_timings,
+                on_timings=None if metrics is None else metrics.observe_stages,
             )
             return quoter.run
 
@@ -187,7 +243,7 @@ class Bot:
         account = AccountService(self.state, self._actions().venue)
         await account.run(task_status=task_status)
 
-    def _root(self, session: VenueSession) -> Supervisor:
+    def _tree(self, session: VenueSession) -> Supervisor:
         config = self.config
         symbols = Supervisor(
             [
@@ -230,6 +286,9 @@ class Bot:
     ) -> None:
         """Run the bot until it is stopped; ready once every symbol quotes or is halted."""
         self._state = state = self._new_state()
+        if self.metrics is not None:
+            self.metrics.set_config(self.config_hash, self.config.version)
+            self.metrics.set_status_source(self.status)
         log.info(
             "starting",
             extra={
@@ -247,14 +306,27 @@ class Bot:
                 exchange = self.exchange = _embedded_exchange(self.config, self.mode)
             if exchange is not None and self.config.venue.kind is VenueKind.SIM:
                 await services.start(exchange.run)
-            self.session = session = VenueSession(state, exchange=exchange, environ=self.environ)
-            root = self._root(session)
+            metrics = self.metrics
+            self.session = session = VenueSession(
+                state,
+                exchange=exchange,
+                environ=self.environ,
+                seed=self.seed,
+                observe=self._observe_order,
+                tick_to_order=None if metrics is None else metrics.observe_tick_to_order,
+                on_breaker=self._observe_breaker,
+            )
+            self._root = root = self._tree(session)
+            services.start_soon(self._watch_tree, root)
             try:
                 async with trio.open_nursery() as tree:
                     handle: SupervisorHandle = await tree.start(root.run)
                     task_status.started(BotHandle(self, handle))
             finally:
                 self.stop_report = session.report
+                with trio.CancelScope(shield=True):
+                    self.last_status = state.status(trio.current_time())
+                self.stopped.set()
                 services.cancel_scope.cancel()
 
 

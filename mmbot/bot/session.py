@@ -27,18 +27,19 @@ report a clean stop while the venue still lists an order of the bot.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
 import attrs
 import trio
 
-from mmbot.bot.actions import OrderActions
+from mmbot.bot.actions import OrderActions, OrderObserver
 from mmbot.bot.state import BotState
-from mmbot.config import OrphanPolicy, VenueKind
+from mmbot.config import BotConfig, OrphanPolicy, VenueKind
 from mmbot.errors import VenueUnavailable
 from mmbot.quoting.orders.client_ids import parse_client_order_id, parse_slot
+from mmbot.resilience.breaker_core import BreakerTransition
 from mmbot.supervision import current_child
 from mmbot.venue.base import OrderRef
 from mmbot.venue.binance.venue import BinanceVenue, BinanceVenueConfig
@@ -67,10 +68,10 @@ class StopReport:
         return not any(self.remaining.values())
 
 
-def venue_spec(state: BotState) -> VenueSpec:
+def venue_spec(config: BotConfig, seed: int = 0) -> VenueSpec:
     """Where the config says the venue is (the one place the bot reads ``[venue]``)."""
-    cfg = state.config.venue
-    symbols = state.config.bot.symbols
+    cfg = config.venue
+    symbols = config.bot.symbols
     venue_config = BinanceVenueConfig(symbols=symbols)
     venue_config = attrs.evolve(
         venue_config, rest=attrs.evolve(venue_config.rest, request_timeout=cfg.request_timeout)
@@ -79,7 +80,7 @@ def venue_spec(state: BotState) -> VenueSpec:
         "config": venue_config,
         "api_key_env": cfg.api_key_env,
         "api_secret_env": cfg.api_secret_env,
-        "seed": _seed(state),
+        "seed": seed,
     }
     if cfg.kind is VenueKind.SIM:
         return VenueSpec.in_process(symbols, **changes)
@@ -93,10 +94,6 @@ def venue_spec(state: BotState) -> VenueSpec:
     return VenueSpec.live(symbols, **changes)
 
 
-def _seed(state: BotState) -> int:
-    return state.config.bot.seed if state.config.bot.seed is not None else 0
-
-
 class VenueSession:
     """The venue connection of one bot (a supervised child; ``run`` starts with the venue)."""
 
@@ -106,8 +103,16 @@ class VenueSession:
         *,
         exchange: Exchange | None = None,
         environ: Mapping[str, str] | None = None,
+        seed: int = 0,
+        observe: OrderObserver | None = None,
+        tick_to_order: Callable[[str, float], None] | None = None,
+        on_breaker: Callable[[BreakerTransition], None] | None = None,
     ) -> None:
         self.state = state
+        self.seed = seed
+        self.observe = observe
+        self.tick_to_order = tick_to_order
+        self.on_breaker = on_breaker
         self.exchange = exchange
         self.environ = environ
         self.venue: BinanceVenue | None = None
@@ -116,7 +121,7 @@ class VenueSession:
 
     @asynccontextmanager
     async def _connect(self) -> AsyncIterator[BinanceVenue]:
-        spec = venue_spec(self.state)
+        spec = venue_spec(self.state.config, self.seed)
         exchange = self.exchange if spec.urls is None else None
         async with connect_venue(spec, exchange=exchange, environ=self.environ) as venue:
             yield venue
@@ -128,7 +133,12 @@ class VenueSession:
         async with self._connect() as venue:
             with trio.fail_after(READY_TIMEOUT):
                 await venue.wait_ready()
-            actions = OrderActions(self.state, venue)
+            actions = OrderActions(
+                self.state, venue, observe=self.observe, tick_to_order=self.tick_to_order
+            )
+            if self.on_breaker is not None:
+                for breaker in venue.rest.breakers.values():
+                    breaker.add_listener(self.on_breaker)
             await self._start_up(venue, actions)
             self.venue, self.actions = venue, actions
             task_status.started(venue)

@@ -18,7 +18,8 @@ secret or a signature.
     │   └── VenueUnavailable        could not even send (connect refused, DNS): FAILED
     ├── CircuitOpen                 a breaker refused the call; carries retry_after (seconds)
     ├── RetryBudgetExhausted        the shared retry budget is empty; the last error is chained
-    └── SupervisorEscalation        a supervisor exceeded its restart intensity
+    ├── SupervisorEscalation        a supervisor exceeded its restart intensity
+    └── ListenError                 a server of ours could not listen on its address (host, port)
 """
 
 from __future__ import annotations
@@ -101,3 +102,18 @@ class SupervisorEscalation(MmbotError):
         self.name = name
         self.history = tuple(history)
         super().__init__(f"supervisor {name!r} gave up after {len(self.history)} failures")
+
+
+class ListenError(MmbotError):
+    """A server of ours (``/metrics``, ...) could not listen on ``host:port``.
+
+    The message names the address and the reason ("address already in use"); the CLI adds
+    the flag that chose the address.
+    """
+
+    def __init__(self, host: str, port: int, reason: str) -> None:
+        self.host = host
+        self.port = port
+        self.reason = reason
+        address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        super().__init__(f"cannot listen on {address}: {reason}")

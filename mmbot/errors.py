@@ -20,7 +20,8 @@ secret or a signature.
     ├── RetryBudgetExhausted        the shared retry budget is empty; the last error is chained
     ├── SupervisorEscalation        a supervisor exceeded its restart intensity; carries the
     │                               failure history (child, exception, time per restart)
-    └── ChildStartError             a supervised child failed to start (or to be ready in time)
+    ├── ChildStartError             a supervised child failed to start (or to be ready in time)
+    └── ListenError                 a server of ours could not listen on its address (host, port)
 """
 
 from __future__ import annotations
@@ -136,3 +137,18 @@ class ChildStartError(MmbotError):
         self.child = child
         self.reason = reason
         super().__init__(f"supervisor {supervisor!r}: child {child!r} failed to start: {reason!r}")
+
+
+class ListenError(MmbotError):
+    """A server of ours (``/metrics``, ...) could not listen on ``host:port``.
+
+    The message names the address and the reason ("address already in use"); the CLI adds
+    the flag that chose the address.
+    """
+
+    def __init__(self, host: str, port: int, reason: str) -> None:
+        self.host = host
+        self.port = port
+        self.reason = reason
+        address = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        super().__init__(f"cannot listen on {address}: {reason}")

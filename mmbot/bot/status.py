@@ -18,7 +18,7 @@ from decimal import Decimal
 import attrs
 
 from mmbot.model import QuoteSet
-from mmbot.quoting.ledger_views import Markout
+from mmbot.quoting.ledger_views import LedgerView, Markout
 
 
 class SymbolState(enum.Enum):
@@ -88,6 +88,10 @@ class BotStatus:
     startup_orphans_cancelled: int = 0
     startup_orphans_adopted: int = 0
     foreign_orders: int = 0  # open orders without our prefix, left alone
+    #: The ledger's view of all symbols together (``Ledger.statistics().total``): the exact
+    #: bot-wide ratios (slippage and markouts cannot be derived from the per-symbol figures).
+    #: None when the bot did not give it; the exit summary then leaves those totals out.
+    total: LedgerView | None = None
 
     def symbol(self, symbol: str) -> SymbolStatus:
         for status in self.symbols:
@@ -99,3 +103,8 @@ class BotStatus:
     def halts(self) -> tuple[tuple[str, str], ...]:
         """(symbol, reason) of every halted symbol."""
         return tuple((s.symbol, s.halt_reason) for s in self.symbols if s.halt_reason is not None)
+
+
+def horizon_name(seconds: float) -> str:
+    """A markout horizon as the metrics, the dashboard and the summary name it: ``"10s"``."""
+    return f"{seconds:g}s"

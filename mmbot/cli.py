@@ -99,9 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument("--summary-json", metavar="FILE", help="write the exit summary as JSON")
     run.add_argument("--log-format", choices=("text", "json"), help="log line format")
-    run.add_argument(
-        "--log-level", choices=("debug", "info", "warning", "error"), help="log level"
-    )
+    run.add_argument("--log-level", choices=("debug", "info", "warning", "error"), help="log level")
     run.set_defaults(func=_cmd_run)
 
     config = sub.add_parser("config", help="check or show a bot config")

@@ -45,15 +45,16 @@ from mmbot.bot.status import BotStatus
 from mmbot.bot.symbols import SymbolTree
 from mmbot.clock import derive_rng, fresh_seed
 from mmbot.config import BotConfig, VenueKind, config_hash
+from mmbot.model import Outcome
 from mmbot.quoting.budget import OrderBudget
 from mmbot.quoting.orders.client_ids import ClientIdFactory, make_run_id
 from mmbot.quoting.orders.tracker import OrderTracker
 from mmbot.quoting.strategy import build_pipeline
-from mmbot.resilience.ratelimit_core import BINANCE_SPOT_RULES
-from mmbot.model import Outcome
 from mmbot.resilience.breaker_core import BreakerTransition
+from mmbot.resilience.ratelimit_core import BINANCE_SPOT_RULES
 from mmbot.supervision import ChildSpec, EventKind, Supervisor, SupervisorHandle
 from mmbot.venue.binance.rest_endpoints import EndpointClass
+from mmbot.venue.connect import ConnectorWrapper, TransportWrapper
 
 if TYPE_CHECKING:
     from mmbot.sim.exchange import Exchange
@@ -121,6 +122,8 @@ class Bot:
         environ: Mapping[str, str] | None = None,
         extras: tuple[Extra, ...] = (),
         metrics: BotMetrics | None = None,
+        wrap_transport: TransportWrapper | None = None,
+        wrap_connector: ConnectorWrapper | None = None,
     ) -> None:
         self.config = config
         self.mode = mode
@@ -129,6 +132,9 @@ class Bot:
         self.environ = environ
         self.extras = extras
         self.metrics = metrics
+        #: Interpose on the venue's HTTP transport / WebSocket connector (tests, chaos).
+        self.wrap_transport = wrap_transport
+        self.wrap_connector = wrap_connector
         self.run_id = make_run_id(derive_rng(self.seed, "run-id"))
         self.config_hash = config_hash(config)
         self.pipelines = {s: build_pipeline(config.strategy_for(s)) for s in config.bot.symbols}
@@ -315,6 +321,8 @@ class Bot:
                 observe=self._observe_order,
                 tick_to_order=None if metrics is None else metrics.observe_tick_to_order,
                 on_breaker=self._observe_breaker,
+                wrap_transport=self.wrap_transport,
+                wrap_connector=self.wrap_connector,
             )
             self._root = root = self._tree(session)
             services.start_soon(self._watch_tree, root)
@@ -324,8 +332,7 @@ class Bot:
                     task_status.started(BotHandle(self, handle))
             finally:
                 self.stop_report = session.report
-                with trio.CancelScope(shield=True):
-                    self.last_status = state.status(trio.current_time())
+                self.last_status = self.status()
                 self.stopped.set()
                 services.cancel_scope.cancel()
 

@@ -36,9 +36,9 @@ import trio.testing
 
 from mmbot.bot.bot import Bot, BotHandle, Extra
 from mmbot.bot.dashboard import run_dashboard
-from mmbot.bot.session import venue_spec
 from mmbot.bot.logs import configure_logging, register_secret
 from mmbot.bot.metrics import BotMetrics, parse_listen, serve_metrics
+from mmbot.bot.session import venue_spec
 from mmbot.bot.status import BotStatus
 from mmbot.bot.summary import summary_dict, summary_text
 from mmbot.clock import fresh_seed, seed_trio_scheduler

@@ -43,7 +43,13 @@ from mmbot.resilience.breaker_core import BreakerTransition
 from mmbot.supervision import current_child
 from mmbot.venue.base import OrderRef
 from mmbot.venue.binance.venue import BinanceVenue, BinanceVenueConfig
-from mmbot.venue.connect import VenueSpec, VenueUrls, connect_venue
+from mmbot.venue.connect import (
+    ConnectorWrapper,
+    TransportWrapper,
+    VenueSpec,
+    VenueUrls,
+    connect_venue,
+)
 
 if TYPE_CHECKING:
     from mmbot.sim.exchange import Exchange
@@ -107,12 +113,16 @@ class VenueSession:
         observe: OrderObserver | None = None,
         tick_to_order: Callable[[str, float], None] | None = None,
         on_breaker: Callable[[BreakerTransition], None] | None = None,
+        wrap_transport: TransportWrapper | None = None,
+        wrap_connector: ConnectorWrapper | None = None,
     ) -> None:
         self.state = state
         self.seed = seed
         self.observe = observe
         self.tick_to_order = tick_to_order
         self.on_breaker = on_breaker
+        self.wrap_transport = wrap_transport
+        self.wrap_connector = wrap_connector
         self.exchange = exchange
         self.environ = environ
         self.venue: BinanceVenue | None = None
@@ -123,7 +133,13 @@ class VenueSession:
     async def _connect(self) -> AsyncIterator[BinanceVenue]:
         spec = venue_spec(self.state.config, self.seed)
         exchange = self.exchange if spec.urls is None else None
-        async with connect_venue(spec, exchange=exchange, environ=self.environ) as venue:
+        async with connect_venue(
+            spec,
+            exchange=exchange,
+            environ=self.environ,
+            wrap_transport=self.wrap_transport,
+            wrap_connector=self.wrap_connector,
+        ) as venue:
             yield venue
 
     async def run(

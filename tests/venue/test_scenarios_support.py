@@ -10,7 +10,7 @@ exchange unchanged.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
@@ -25,9 +25,9 @@ from mmbot.sim.events import BookDelta
 from mmbot.sim.exchange import Exchange, ExchangeConfig
 from mmbot.sim.history import EntryKind, RequestRecord
 from mmbot.sim.serve import ServeInfo, serve_exchange
+from mmbot.testing import HttpTap, Tap
 from mmbot.venue.base import PlaceRequest
 from mmbot.venue.binance.venue import BinanceVenue, BinanceVenueConfig
-from mmbot.venue.binance.ws import WsConnection, WsConnector
 from mmbot.venue.connect import VenueSpec, connect_venue
 
 API_KEY = "venue-test-key"
@@ -55,104 +55,6 @@ def taker_buy(coid: str, price: str = "70000", qty: str = "0.001") -> PlaceReque
         "BTCUSDT", Side.BUY, OrderType.LIMIT, Decimal(qty), coid,
         price=Decimal(price), time_in_force=TimeInForce.IOC,
     )  # fmt: skip
-
-
-# ---- the WebSocket seam -----------------------------------------------------------------
-
-
-@attrs.define(eq=False)
-class TapConnection:
-    inner: WsConnection
-    tap: Tap
-    resource: str
-
-    async def get_message(self) -> str | bytes:
-        while True:
-            message = await self.inner.get_message()
-            if self.tap.drop is not None and self.tap.drop(self.resource, message):
-                self.tap.dropped.append(message)
-                continue
-            return message
-
-    async def send_message(self, message: str | bytes) -> None:
-        await self.inner.send_message(message)
-
-    async def ping(self, payload: bytes | None = None) -> None:
-        await self.inner.ping(payload)
-
-    async def aclose(self, code: int = 1000, reason: str | None = None) -> None:
-        await self.inner.aclose(code, reason)
-
-
-@attrs.define(eq=False)
-class Tap:
-    """Wraps connectors: ``drop(resource, frame)`` drops frames, ``refuse(resource)``
-    refuses new connections, :meth:`kill` closes open ones abruptly. One ``Tap`` may wrap
-    several connectors (loopback has one for streams and one for the WebSocket API)."""
-
-    drop: Callable[[str, str | bytes], bool] | None = None
-    refuse: Callable[[str], bool] | None = None
-    connections: list[TapConnection] = attrs.field(factory=list)
-    dropped: list[str | bytes] = attrs.field(factory=list)
-    refused: int = 0
-
-    def wrap(self, inner: WsConnector) -> WsConnector:
-        return _Tapped(inner, self)
-
-    def opened(self, prefix: str) -> int:
-        return sum(1 for c in self.connections if c.resource.startswith(prefix))
-
-    async def kill(self, prefix: str = "/") -> None:
-        """Close every connection to a resource starting with ``prefix`` abruptly."""
-        for connection in list(self.connections):  # not the ones reopened meanwhile
-            if connection.resource.startswith(prefix):
-                with trio.move_on_after(0.5):
-                    await connection.inner.aclose(1011, "killed by test")
-
-
-@attrs.frozen
-class _Tapped:
-    inner: WsConnector
-    tap: Tap
-
-    async def connect(self, nursery: trio.Nursery, resource: str) -> WsConnection:
-        tap = self.tap
-        if tap.refuse is not None and tap.refuse(resource):
-            tap.refused += 1
-            await trio.lowlevel.checkpoint()
-            raise OSError("connection refused (test)")
-        connection = TapConnection(await self.inner.connect(nursery, resource), tap, resource)
-        tap.connections.append(connection)
-        return connection
-
-
-# ---- the HTTP seam ----------------------------------------------------------------------
-
-
-@attrs.define
-class HttpTap(httpx.AsyncBaseTransport):
-    """Forwards to ``inner``. Requests matching ``lose`` are done by the exchange but their
-    answers are lost on the way back (the client sees a reset); ``delay(request)`` holds a
-    request that many seconds before sending it."""
-
-    inner: httpx.AsyncBaseTransport
-    lose: Callable[[httpx.Request], bool] = lambda request: False
-    delay: Callable[[httpx.Request], float] = lambda request: 0.0
-    lost: int = 0
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        hold = self.delay(request)
-        if hold > 0:
-            await trio.sleep(hold)
-        response = await self.inner.handle_async_request(request)
-        if self.lose(request):
-            self.lost += 1
-            await response.aclose()
-            raise httpx.ReadError("connection reset by peer", request=request)
-        return response
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
 
 
 # ---- rigs -------------------------------------------------------------------------------

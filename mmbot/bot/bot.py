@@ -165,7 +165,6 @@ class Bot:
             if tree is not None:
                 state.intensity_headroom[tree.name] = tree.intensity_headroom
                 for path, child in tree.walk():
-                    state.child_restarts[path] = child.restarts
                     if child.subtree is not None:
                         state.intensity_headroom[path] = child.subtree.intensity_headroom
         return state.status(trio.current_time())
@@ -189,6 +188,11 @@ class Bot:
         async for event in root.events():
             if event.kind is EventKind.RESTARTING and event.child is not None:
                 path = f"{event.supervisor}/{event.child}"
+                state = self.state
+                state.child_restarts[path] = state.child_restarts.get(path, 0) + 1
+                symbol = event.supervisor.rpartition("/")[2]
+                if event.child == "quoter" and symbol in state.symbols:
+                    state.symbols[symbol].restarts += 1
                 if self.metrics is not None:
                     self.metrics.count_restart(path)
                 log.warning(
@@ -307,10 +311,9 @@ class Bot:
             },
         )
         async with trio.open_nursery() as services:
-            exchange = self.exchange
+            exchange = self.exchange  # given: its owner runs it
             if self.config.venue.kind is VenueKind.SIM and exchange is None:
                 exchange = self.exchange = _embedded_exchange(self.config, self.mode)
-            if exchange is not None and self.config.venue.kind is VenueKind.SIM:
                 await services.start(exchange.run)
             metrics = self.metrics
             self.session = session = VenueSession(
@@ -329,6 +332,8 @@ class Bot:
             try:
                 async with trio.open_nursery() as tree:
                     handle: SupervisorHandle = await tree.start(root.run)
+                    for runtime in state.symbols.values():
+                        await runtime.started.wait()
                     task_status.started(BotHandle(self, handle))
             finally:
                 self.stop_report = session.report

@@ -50,6 +50,8 @@ log = logging.getLogger("mmbot.quoter")
 TimingsObserver = Callable[[str, StageTimings], None]
 
 _BLOCKING = (BreakerState.OPEN, BreakerState.FORCED_OPEN)
+#: How long past ``stale_after`` the quoter wakes to pull a stale book's quotes.
+STALE_MARGIN = 0.001
 _IN_FLIGHT = (OrderState.PENDING_NEW, OrderState.PENDING_CANCEL)
 
 
@@ -82,7 +84,6 @@ class Quoter:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         child = current_child()
         runtime = self.runtime
-        runtime.restarts = child.restarts
         stop = child.stop_requested
         async with trio.open_nursery() as background:
             background.start_soon(self._read_books)
@@ -98,6 +99,7 @@ class Quoter:
                             break
                         if self._decide(inflight) and not ready:
                             ready = True
+                            runtime.started.set()
                             task_status.started()
                     await self._stop(inflight)
             finally:
@@ -112,7 +114,8 @@ class Quoter:
         book = self.runtime.book
         if book is None or not book.is_valid:
             return math.inf
-        stale = book.received_at + self.stale_after
+        # Just past the threshold: the guards stage pulls at an age strictly above it.
+        stale = book.received_at + self.stale_after + STALE_MARGIN
         return stale if stale > trio.current_time() else math.inf
 
     # -- inputs ----------------------------------------------------------------------------

@@ -56,8 +56,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("mmbot.session")
 
-#: How long the books and the user stream get to come up before the session fails (and is
-#: restarted by its supervisor).
+#: How long the user stream gets to come up before the session fails (and is restarted by
+#: its supervisor). Books are each quoter's own business: one symbol's missing book never
+#: holds the others back.
 READY_TIMEOUT = 30.0
 #: Pause between listings while waiting for cancelled orders to leave the venue's list.
 RELIST_INTERVAL = 0.25
@@ -148,7 +149,7 @@ class VenueSession:
         stop = current_child().stop_requested
         async with self._connect() as venue:
             with trio.fail_after(READY_TIMEOUT):
-                await venue.wait_ready()
+                await venue.wait_ready(())  # the user stream; each quoter waits for its book
             actions = OrderActions(
                 self.state, venue, observe=self.observe, tick_to_order=self.tick_to_order
             )

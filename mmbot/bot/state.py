@@ -83,6 +83,8 @@ class SymbolRuntime:
     decision_us: deque[float] = attrs.Factory(lambda: deque(maxlen=RECENT_DECISIONS))
     uptime: QuoteUptime = attrs.Factory(QuoteUptime)
     resumed: trio.Event = attrs.Factory(trio.Event)
+    #: Set once the symbol has started: its first decision on a valid book, or a halt.
+    started: trio.Event = attrs.Factory(trio.Event)
 
     @property
     def mid(self) -> Decimal | None:

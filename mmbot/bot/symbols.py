@@ -7,7 +7,9 @@ the other symbols. Past its intensity that supervisor escalates; here the escala
 becomes a *halt of that symbol* with the reason ``restart_intensity``: its orders are
 cancelled, the other symbols carry on, and the symbol waits for ``BotHandle.resume`` to
 start its quoter again. A quoter that cannot become ready (no valid book within its start
-timeout) halts its symbol the same way, with ``start_failed``.
+timeout) halts its symbol the same way, with ``start_failed``. The subtree reports itself
+started at once, so the symbols start side by side (the bot waits for each symbol's
+``started`` event: its first decision on a valid book, or a halt).
 
 What it must never do: let one symbol's failure escalate past this subtree, swallow
 ``Cancelled``, or wait on the resume while asked to stop.
@@ -78,12 +80,12 @@ class SymbolTree:
         while not stop.is_set():
             reason: str | None = None
             self.supervisor = supervisor = self._supervisor()
+            if not ready:  # the symbols start side by side; the bot waits for each
+                ready = True
+                task_status.started()
             try:
                 async with trio.open_nursery() as nursery:
                     await nursery.start(supervisor.run)
-                    if not ready:
-                        ready = True
-                        task_status.started()
             except* SupervisorEscalation as group:
                 reason = RESTART_INTENSITY
                 log.error(
@@ -102,9 +104,7 @@ class SymbolTree:
                 return  # stopped on request
             runtime.halt_reason = reason
             runtime.state = SymbolState.HALTED
-            if not ready:
-                ready = True
-                task_status.started()
+            runtime.started.set()
             await self._cancel_orders()
             await self._wait_resume(stop)
 

@@ -447,6 +447,7 @@ def _section_of(problem: str) -> str:
 #: checks they agree). Sizes make each order worth about 60 USDT on the embedded exchange.
 DEFAULT_CONFIG: Mapping[str, Any] = {
     "bot": {"name": "paper"},
+    "strategy": {"name": "fixed"},
     "overrides": {
         "BTCUSDT": {"sizing": {"order_size": "0.001", "max_position": "0.01"}},
         "ETHUSDT": {"sizing": {"order_size": "0.02", "max_position": "0.2"}},

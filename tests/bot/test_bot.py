@@ -13,8 +13,8 @@ from mmbot.bot.status import SymbolState
 from mmbot.clock import seed_trio_scheduler
 from mmbot.config import default_config
 from mmbot.model import OrderType, Side
-from mmbot.venue.base import PlaceRequest
 from mmbot.testing import Tap
+from mmbot.venue.base import PlaceRequest
 from mmbot.venue.connect import VenueSpec, connect_venue
 
 

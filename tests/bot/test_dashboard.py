@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import itertools
+import logging
 import threading
+from functools import partial
 
 import attrs
 import trio
@@ -13,7 +15,9 @@ from rich.console import Console
 from status_kit import quoting_symbol, sample_status
 
 from mmbot.bot.dashboard import render, run_dashboard
+from mmbot.bot.logs import configure_logging
 from mmbot.bot.status import BotStatus
+from mmbot.config import LogFormat
 
 
 def frame(status: BotStatus, width: int = 120) -> str:
@@ -123,3 +127,18 @@ async def test_on_a_terminal_it_redraws_the_latest_status_every_refresh(
     assert reads == 5  # the first frame, then at 0.5, 1.0, 1.5 and 2.0 s
     assert "run004" in out.getvalue()
     assert len(threads) == 1  # no refresh thread: every redraw ran in this task
+
+
+async def test_log_lines_written_while_it_runs_appear_above_it(
+    autojump_clock: trio.testing.MockClock, restore_logging: None
+) -> None:
+    configure_logging(LogFormat.TEXT, "info")  # no stream: stderr as it is when written
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=120)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(partial(run_dashboard, sample_status, console=console))
+        await trio.sleep(1)
+        logging.getLogger("mmbot.test").warning("breaker opened", extra={"breaker": "orders"})
+        await trio.sleep(1)
+        nursery.cancel_scope.cancel()
+    assert "WARNING mmbot.test: breaker opened breaker=orders" in out.getvalue()

@@ -18,6 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent / "mmbot"
 CORES = [
     "model.py",
     "errors.py",
+    "bot/status.py",
+    "bot/figures.py",
+    "bot/summary.py",
     "venue/book.py",
     "quoting/__init__.py",
     "quoting/params.py",

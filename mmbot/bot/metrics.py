@@ -334,7 +334,7 @@ class BotMetrics:
         )
         self.config_info = Gauge(
             "mmbot_config_info",
-            "The running config: its hash and schema version (always 1).",
+            "Always 1; its labels name the running config (hash and schema version).",
             ["hash", "version"],
             registry=r,
         )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-from collections.abc import Iterator
 
 import pytest
 
@@ -17,16 +16,7 @@ SECRET = "s3cr3t-Qx7vKp2LmN9"
 log = logging.getLogger("mmbot.test")
 
 
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    chatty = {name: logging.getLogger(name).level for name in ("httpx", "httpcore")}
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    for name, old in chatty.items():
-        logging.getLogger(name).setLevel(old)
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
 
 def configured(

@@ -6,6 +6,7 @@ import re
 import socket
 from collections.abc import Iterator
 from decimal import Decimal
+from pathlib import Path
 
 import attrs
 import httpx
@@ -143,6 +144,13 @@ async def test_a_stopped_server_frees_its_port() -> None:
     async with trio.open_nursery() as nursery:
         assert await nursery.start(serve_metrics, metrics, "127.0.0.1", port) == port
         nursery.cancel_scope.cancel()
+
+
+def test_every_exported_metric_is_documented() -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "metrics.md").read_text()
+    for name, type_, _, _ in exposition(busy_metrics().scrape().decode()):
+        if not name.endswith("_created"):
+            assert f"`{name}`" in text, f"{name} ({type_}) is not in docs/metrics.md"
 
 
 # -- the registry ---------------------------------------------------------------------------

@@ -34,16 +34,16 @@ import attrs
 import trio
 import trio.testing
 
-from mmbot.bot.bot import Bot, BotHandle, Extra
+from mmbot.bot.bot import Bot, BotHandle
 from mmbot.bot.dashboard import run_dashboard
 from mmbot.bot.logs import configure_logging, register_secret
 from mmbot.bot.metrics import BotMetrics, parse_listen, serve_metrics
 from mmbot.bot.session import venue_spec
 from mmbot.bot.status import BotStatus
 from mmbot.bot.summary import summary_dict, summary_text
-from mmbot.clock import fresh_seed, seed_trio_scheduler
+from mmbot.clock import SIM_EPOCH_MS, EpochClock, fresh_seed, seed_trio_scheduler
 from mmbot.config import BotConfig, LogFormat, VenueKind, default_config, load_config
-from mmbot.errors import ConfigError, SupervisorEscalation
+from mmbot.errors import ConfigError, ListenError, SupervisorEscalation
 from mmbot.venue.connect import credentials_from_env
 
 log = logging.getLogger("mmbot.run")
@@ -114,9 +114,6 @@ class Outcome:
 def main(options: RunOptions) -> int:
     """Run one bot to its end; returns the exit code (see the module docstring)."""
     config = options.config
-    configure_logging(
-        options.log_format or config.log.format, options.log_level or config.log.level
-    )
     outcome = Outcome()
     kwargs: dict[str, Any] = {}
     if options.mode == "sim":
@@ -142,28 +139,37 @@ def main(options: RunOptions) -> int:
 
 async def _run(options: RunOptions, outcome: Outcome) -> None:
     config = options.config
+    epoch = EpochClock(SIM_EPOCH_MS) if options.mode == "sim" else EpochClock.from_wall_clock()
+    configure_logging(
+        options.log_format or config.log.format,
+        options.log_level or config.log.level,
+        clock=epoch.now_ms,
+    )
     metrics = BotMetrics(symbols=config.bot.symbols)
-    extras: list[Extra] = []
     listen = options.metrics_listen if options.metrics_listen is not None else config.metrics.listen
-    if listen:
-        host, port = parse_listen(listen)
-        extras.append(("metrics", _metrics_child(metrics, host, port)))
     bot = Bot(config, mode=options.mode, seed=options.seed, metrics=metrics)
     if options.dashboard:
-        extras.append(("dashboard", _dashboard_child(bot)))
-    bot.extras = tuple(extras)
+        bot.extras = (("dashboard", _dashboard_child(bot)),)
     try:
         with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
             async with trio.open_nursery() as nursery:
+                if listen:  # bound before anything connects: a busy port fails fast
+                    host, port = parse_listen(listen)
+                    await nursery.start(serve_metrics, metrics, host, port)
                 handle: BotHandle = await nursery.start(bot.run)
                 nursery.start_soon(_stop_on_signals, signals, handle)
                 if options.duration is not None:
                     nursery.start_soon(_stop_after, options.duration, handle)
                 await _wait_stopped(bot)
                 nursery.cancel_scope.cancel()
+    except* ListenError as group:
+        print(f"mmbot run: --metrics-listen: {group.exceptions[0]}", file=sys.stderr)
+        outcome.code = EXIT_CONFIG
     except* SupervisorEscalation as group:
         log.error("the bot failed", extra={"error": repr(group.exceptions[0])})
         outcome.code = EXIT_FAILED
+    if outcome.code == EXIT_CONFIG:
+        return
     outcome.status = bot.last_status
     report = bot.stop_report
     if outcome.code == EXIT_OK and report is not None and not report.clean:
@@ -192,13 +198,6 @@ async def _stop_on_signals(signals: Any, handle: BotHandle) -> None:
             print(f"{name} again: exiting at once; orders may remain on the venue", flush=True)
             sys.stdout.flush()
             os._exit(EXIT_INTERRUPTED)
-
-
-def _metrics_child(metrics: BotMetrics, host: str, port: int) -> Callable[..., Any]:
-    async def run(*, task_status: trio.TaskStatus[int] = trio.TASK_STATUS_IGNORED) -> None:
-        await serve_metrics(metrics, host, port, task_status=task_status)
-
-    return run
 
 
 def _dashboard_child(bot: Bot) -> Callable[..., Any]:

@@ -194,6 +194,7 @@ class BotState:
             startup_orphans_cancelled=self.orphans_cancelled,
             startup_orphans_adopted=self.orphans_adopted,
             foreign_orders=self.foreign_orders,
+            total=self.ledger.statistics().total,
         )
 
     def _symbol_status(self, runtime: SymbolRuntime, now: float) -> SymbolStatus:

@@ -18,7 +18,7 @@ def quickstart_commands() -> list[str]:
 def test_quickstart_has_exactly_two_commands() -> None:
     commands = quickstart_commands()
     assert len(commands) == 2
-    assert "mmbot" in commands[0]
+    assert commands[0].endswith("mmbot run")
     assert "'.[dev]'" in commands[1]
 
 

@@ -2,9 +2,9 @@
 
 What it is for: :func:`render` turns one :class:`BotStatus` into a rich renderable (pure,
 testable without trio or a terminal): a header with the run's identity, uptime, breakers
-and totals, then a table per symbol with its state (and why it is pulled or halted), the
-market's best bid and ask, our quotes, book age, position, PnL, net_bps, orders, restarts
-and the p95 decision latency. :func:`run_dashboard` redraws it every ``refresh`` seconds
+and totals, then one table with a column per symbol: its state (and why it is pulled or
+halted), the market's best bid and ask, our quotes, book age, position, PnL, net_bps,
+orders, restarts and the p95 decision latency (four symbols fit an 80-column terminal). :func:`run_dashboard` redraws it every ``refresh`` seconds
 of trio time with ``rich.live.Live``, for as long as it runs.
 
 What it must never do: show a secret (it shows only what ``BotStatus`` holds); start a
@@ -19,7 +19,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 import trio
-from rich.columns import Columns
+from rich import box
 from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.table import Table
@@ -28,10 +28,6 @@ from rich.text import Text
 from mmbot.bot import figures
 from mmbot.bot.status import BotStatus, SymbolState, SymbolStatus
 from mmbot.model import QuoteSet
-
-#: The value column of every symbol's card is this wide, so the cards line up in columns
-#: (a longer value is cut with an ellipsis).
-VALUE_WIDTH = 28
 
 _STATE_STYLE = {
     SymbolState.STARTING: "cyan",
@@ -83,30 +79,46 @@ def _orders_text(s: SymbolStatus) -> Text:
     return text
 
 
-def symbol_table(s: SymbolStatus) -> Table:
-    """One symbol's card: a label column and a value column."""
-    table = Table(title=s.symbol, title_style="bold", show_header=False)
-    table.add_column("what", style="dim", no_wrap=True, width=12)
-    table.add_column("value", justify="right", no_wrap=True, width=VALUE_WIDTH)
+#: The rows of the symbols table, in order (one column per symbol).
+ROWS = (
+    "state", "market", "our quotes", "levels", "book age", "position", "pnl", "net_bps",
+    "open orders", "restarts", "decision p95",
+)  # fmt: skip
+
+
+def symbol_column(s: SymbolStatus) -> list[str | Text]:
+    """One symbol's column of the table, in :data:`ROWS` order."""
     bid, ask, levels = our_quotes(s.quotes)
     stale = s.book_age_s is not None and s.book_age_s >= 1.0
-    rows: list[tuple[str, str | Text]] = [
-        ("state", state_text(s)),
-        ("market", f"{figures.price(s.best_bid)} / {figures.price(s.best_ask)}"),
-        ("our quotes", f"{bid} / {ask}"),
-        ("levels", levels),
-        ("book age", Text(figures.age(s.book_age_s), style="yellow" if stale else "")),
-        ("position", figures.price(s.position)),
-        ("pnl", _signed(s.pnl, figures.money(s.pnl))),
-        ("net_bps", _signed(s.net_bps, figures.bps(s.net_bps))),
-        ("open orders", _orders_text(s)),
-        ("restarts", Text(str(s.restarts), style="yellow" if s.restarts else "")),
-        ("decision p95", figures.micros(s.decision_p95_us)),
-    ]
+    state = state_text(s)
     if s.budget_short:
-        rows.append(("order budget", Text("short: tolerances widened", style="yellow")))
-    for label, value in rows:
-        table.add_row(label, value)
+        state.append(" (order budget short)", style="yellow")
+    return [
+        state,
+        f"{figures.price(s.best_bid)} / {figures.price(s.best_ask)}",
+        f"{bid} / {ask}",
+        levels,
+        Text(figures.age(s.book_age_s), style="yellow" if stale else ""),
+        figures.price(s.position),
+        _signed(s.pnl, figures.money(s.pnl)),
+        _signed(s.net_bps, figures.bps(s.net_bps)),
+        _orders_text(s),
+        Text(str(s.restarts), style="yellow" if s.restarts else ""),
+        figures.micros(s.decision_p95_us),
+    ]
+
+
+def symbols_table(symbols: tuple[SymbolStatus, ...]) -> Table:
+    """Every symbol side by side, one column each (four fit an 80-column terminal): state
+    and why, market, our quotes, book age, position, PnL, net_bps, open orders, restarts
+    and the p95 decision latency."""
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("", style="dim", no_wrap=True)
+    columns = [symbol_column(s) for s in symbols]
+    for s in symbols:
+        table.add_column(s.symbol, justify="right", overflow="fold")
+    for i, label in enumerate(ROWS):
+        table.add_row(label, *(column[i] for column in columns))
     return table
 
 
@@ -148,7 +160,7 @@ def header(status: BotStatus) -> Table:
 
 def render(status: BotStatus) -> RenderableType:
     """The whole dashboard for one status: the header, then a table per symbol."""
-    return Group(header(status), Columns([symbol_table(s) for s in status.symbols], equal=True))
+    return Group(header(status), symbols_table(status.symbols))
 
 
 async def run_dashboard(

@@ -24,8 +24,11 @@ def money(value: Decimal | None, places: int = 2) -> str:
 
 
 def price(value: Decimal | None) -> str:
-    """A price or quantity as the exchange gave it: exact, every digit kept."""
-    return MISSING if value is None else f"{value:f}"
+    """A price or quantity, exact, without the trailing zeros of its tick (``64999.5``)."""
+    if value is None:
+        return MISSING
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def bps(value: float | Decimal | None) -> str:

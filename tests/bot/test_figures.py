@@ -24,7 +24,9 @@ def test_money_is_grouped_and_rounded_to_cents_from_the_exact_decimal() -> None:
 
 
 def test_a_price_keeps_every_digit_it_has() -> None:
-    assert figures.price(Decimal("64999.50")) == "64999.50"
+    assert figures.price(Decimal("64999.50")) == "64999.5"
+    assert figures.price(Decimal("60000")) == "60000"
+    assert figures.price(Decimal("2996.84000000")) == "2996.84"
     assert figures.price(Decimal("0.00001234")) == "0.00001234"
 
 

@@ -4,8 +4,9 @@ What it is for: :func:`render` turns one :class:`BotStatus` into a rich renderab
 testable without trio or a terminal): a header with the run's identity, uptime, breakers
 and totals, then one table with a column per symbol: its state (and why it is pulled or
 halted), the market's best bid and ask, our quotes, book age, position, PnL, net_bps,
-orders, restarts and the p95 decision latency (four symbols fit an 80-column terminal). :func:`run_dashboard` redraws it every ``refresh`` seconds
-of trio time with ``rich.live.Live``, for as long as it runs.
+orders, restarts and the p95 decision latency (four symbols fit an 80-column terminal).
+:func:`run_dashboard` redraws it every ``refresh`` seconds of trio time with
+``rich.live.Live``, for as long as it runs.
 
 What it must never do: show a secret (it shows only what ``BotStatus`` holds); start a
 thread (``Live`` runs with ``auto_refresh=False``: every redraw happens in this task, on the

@@ -9,7 +9,9 @@ under trio's ``MockClock`` as fast as the CPU allows, deterministic from ``--see
 SIGTERM (or ``--duration``) stops it gracefully: quoters pull, in-flight actions settle,
 every order of the bot is cancelled and the venue listed until none remains; a second
 SIGINT/SIGTERM exits at once (orders may remain: it says so). At exit it prints a summary
-(and writes it as JSON with ``--summary-json``).
+(and writes it as JSON with ``--summary-json``). Operators: SIGUSR2 halts every symbol
+(reason ``operator``: quotes pulled, orders cancelled), SIGUSR1 resumes every halted one
+(a kill switch's or the supervisor's halt included).
 
 Exit codes: 0 a clean stop; 1 the bot failed (its tree escalated); 2 a bad config or
 argument (nothing was contacted); 3 stopped, but orders of the bot remained on the venue
@@ -158,6 +160,7 @@ async def _run(options: RunOptions, outcome: Outcome) -> None:
                     await nursery.start(serve_metrics, metrics, host, port)
                 handle: BotHandle = await nursery.start(bot.run)
                 nursery.start_soon(_stop_on_signals, signals, handle)
+                nursery.start_soon(_operator_signals, bot, handle)
                 if options.duration is not None:
                     nursery.start_soon(_stop_after, options.duration, handle)
                 await _wait_stopped(bot)
@@ -198,6 +201,17 @@ async def _stop_on_signals(signals: Any, handle: BotHandle) -> None:
             print(f"{name} again: exiting at once; orders may remain on the venue", flush=True)
             sys.stdout.flush()
             os._exit(EXIT_INTERRUPTED)
+
+
+async def _operator_signals(bot: Bot, handle: BotHandle) -> None:
+    """SIGUSR2 halts every symbol (reason ``operator``); SIGUSR1 resumes every halted one."""
+    with trio.open_signal_receiver(signal.SIGUSR1, signal.SIGUSR2) as signals:
+        async for signum in signals:
+            for symbol in bot.config.bot.symbols:
+                if signum == signal.SIGUSR2:
+                    handle.halt(symbol, "operator")
+                else:
+                    handle.resume(symbol)
 
 
 def _dashboard_child(bot: Bot) -> Callable[..., Any]:

@@ -245,3 +245,19 @@ async def test_a_symbol_that_never_gets_a_book_is_halted_and_the_others_quote(
         assert bnb.state is SymbolState.HALTED and bnb.halt_reason == "start_failed"
         for other in ("BTCUSDT", "ETHUSDT", "SOLUSDT"):
             assert status.symbol(other).state is SymbolState.QUOTING
+
+
+async def test_the_drawdown_kill_switch_halts_every_symbol_and_latches(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    bot = Bot(config(risk={"max_total_drawdown": "0"}), mode="sim", seed=12)
+    async with running(bot) as handle:
+        await trio.sleep(3)
+        status = handle.status()
+        for symbol in status.symbols:
+            assert symbol.state is SymbolState.HALTED
+            assert symbol.halt_reason is not None and "drawdown" in symbol.halt_reason
+            assert symbol.open_orders == 0
+        assert bot.exchange is not None and open_orders(bot.exchange) == []
+        await trio.sleep(10)  # latched: nothing resumes by itself
+        assert all(s.state is SymbolState.HALTED for s in handle.status().symbols)

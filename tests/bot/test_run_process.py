@@ -184,3 +184,40 @@ def test_a_killed_bot_leaves_no_orphan_once_the_next_one_has_started(tmp_path: P
             if proc is not None and proc.poll() is None:
                 proc.kill()
         exchange.stop()
+
+
+def _scrape(url: str) -> dict[str, list[tuple[dict[str, str], float]]]:
+    families = text_string_to_metric_families(httpx.get(url, timeout=10).text)
+    return {f.name: [(s.labels, s.value) for s in f.samples] for f in families}
+
+
+def _resting(url: str) -> float:
+    samples = _scrape(url).get("mmbot_open_orders", [])
+    return sum(v for labels, v in samples if labels["state"] == "open")
+
+
+@pytest.mark.slow
+def test_operators_halt_and_resume_every_symbol_with_signals() -> None:
+    bot = mmbot("run", "--no-dashboard", "--metrics-listen", "127.0.0.1:0", "--seed", "3")
+    try:
+        err = read_until(bot, r"serving /metrics url=(\S+)", stderr=True)
+        found = re.search(r"serving /metrics url=(\S+)", err)
+        assert found
+        url = found.group(1)
+        wait_for(lambda: _resting(url) == 8)
+        bot.send_signal(signal.SIGUSR2)
+        wait_for(lambda: _resting(url) == 0)
+        halted = _scrape(url)["mmbot_halted"]
+        assert {labels["symbol"] for labels, v in halted if v == 1} == {
+            "BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT",
+        }  # fmt: skip
+        assert all(labels["reason"] == "operator" for labels, v in halted if v == 1)
+        bot.send_signal(signal.SIGUSR1)
+        wait_for(lambda: _resting(url) == 8)
+        bot.send_signal(signal.SIGINT)
+        out, rest = bot.communicate(timeout=60)
+        assert bot.returncode == 0, rest.decode()[-2000:]
+        assert b"halts: none" in out
+    finally:
+        if bot.poll() is None:
+            bot.kill()

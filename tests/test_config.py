@@ -122,3 +122,24 @@ def test_normalized_is_plain_data_that_loads_back() -> None:
     data = normalized(default_config())
     assert data["venue"]["kind"] == "sim"
     assert config_from_dict(data) == default_config()
+
+
+def _keys(data: object, prefix: str = "") -> list[str]:
+    if not isinstance(data, dict):
+        return [prefix]
+    keys: list[str] = []
+    for key, value in data.items():
+        keys += _keys(value, f"{prefix}.{key}" if prefix else key)
+    return keys
+
+
+def test_every_key_is_documented_in_docs_configuration_md() -> None:
+    text = (CONFIGS.parent / "docs" / "configuration.md").read_text()
+    data = normalized(BotConfig())
+    data.pop("strategy")  # documented key by key in docs/strategy.md
+    data.pop("overrides")
+    risk = data.pop("risk")
+    keys = _keys(data) + [f"risk.default.{k}" for k in risk["default"]]
+    keys += [f"risk.{k}" for k in risk if k not in ("default", "symbols")]
+    missing = [k for k in keys if f"`{k}`" not in text]
+    assert not missing, missing

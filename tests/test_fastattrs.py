@@ -8,7 +8,7 @@ import attrs
 
 from mmbot._fastattrs import fast_constructor, plain_slots
 from mmbot.model import ExecutionType, OrderStatus, OrderType, Side, TimeInForce
-from mmbot.sim.events import BookDelta, ExecutionReport, OrderView
+from mmbot.sim.engine import BookDelta, ExecutionReport, OrderView
 
 
 @attrs.frozen

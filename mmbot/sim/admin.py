@@ -30,7 +30,7 @@ from mmbot.sim import dialect_views as views
 from mmbot.sim import history as history_module
 from mmbot.sim.dialect import MAX_BODY_BYTES, RestRequest, RestResponse
 from mmbot.sim.dialect_params import ascii_digits
-from mmbot.sim.events import EngineProtocol
+from mmbot.sim.engine import EngineProtocol
 
 log = logging.getLogger(__name__)
 

@@ -38,7 +38,7 @@ from mmbot.sim.dialect_request import UNEXPECTED, UNSUPPORTED, Handled, Route, e
 from mmbot.sim.dialect_request import RequestInfo as RequestInfo
 from mmbot.sim.dialect_ws import WsApiSession as WsApiSession
 from mmbot.sim.dialect_ws import handle_ws_api
-from mmbot.sim.events import EngineProtocol, Fees
+from mmbot.sim.engine import EngineProtocol, Fees
 from mmbot.venue.binance.errors import (
     MSG_INVALID_API_KEY,
     MSG_INVALID_SIGNATURE,

@@ -30,15 +30,15 @@ from mmbot.sim.dialect_params import (
     one_of_required,
     parse_symbol_list,
 )
-from mmbot.sim.events import (
+from mmbot.sim.engine import (
     CancelReplaceMode,
     EngineProtocol,
     Fees,
     OrderRequest,
     OrderView,
     PlaceResult,
+    cancel_client_order_id,
 )
-from mmbot.sim.matching_reports import cancel_client_order_id
 from mmbot.venue.binance.errors import Code, DialectError, illegal_param
 
 _BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from mmbot.model import Instrument
 from mmbot.sim.dialect_limits import RateLimits
-from mmbot.sim.events import Balance, Fees, OrderView, PlaceResult, TradeView
+from mmbot.sim.engine import Balance, Fees, OrderView, PlaceResult, TradeView
 
 _EIGHT = Decimal("0.00000001")
 #: What exchangeInfo shows for a maximum the engine leaves unlimited (0).

@@ -40,10 +40,9 @@ from mmbot.sim.dialect import (
     WsApiSession,
 )
 from mmbot.sim.dialect_limits import RateLimits
-from mmbot.sim.events import Fees
+from mmbot.sim.engine import Fees, MatchingEngine
 from mmbot.sim.history import History
 from mmbot.sim.market import SIMULATOR_ACCOUNTS, MarketSimulator, default_market
-from mmbot.sim.matching import MatchingEngine
 from mmbot.sim.outbox import Connections
 from mmbot.sim.outbox import Outbox as Outbox
 from mmbot.sim.streams import (

@@ -37,7 +37,7 @@ from typing import Any
 import attrs
 
 from mmbot.model import ExecutionType, Fill
-from mmbot.sim.events import (
+from mmbot.sim.engine import (
     AccountPosition,
     BalanceUpdate,
     BookDelta,

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from mmbot.model import Instrument, OrderType, Side, TimeInForce
-from mmbot.sim.events import EngineProtocol, OrderRequest, PlaceResult, Rejection
+from mmbot.sim.engine import EngineProtocol, OrderRequest, PlaceResult, Rejection
 from mmbot.sim.market_config import MarketConfig as MarketConfig
 from mmbot.sim.market_config import default_market as default_market
 from mmbot.sim.market_config import split_symbol as split_symbol

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from mmbot.model import format_decimal
-from mmbot.sim.events import AccountPosition, BalanceUpdate, ExecutionReport, PublicTrade
+from mmbot.sim.engine import AccountPosition, BalanceUpdate, ExecutionReport, PublicTrade
 
 _FORMATTED: dict[Decimal, str] = {}
 _FORMATTED_MAX = 200_000

@@ -30,7 +30,7 @@ from typing import Any
 import attrs
 
 from mmbot.model import Side
-from mmbot.sim.events import (
+from mmbot.sim.engine import (
     AccountPosition,
     BalanceUpdate,
     BookDelta,

@@ -17,7 +17,7 @@ from test_dialect_kit import (
 )
 
 from mmbot.sim.dialect import RestRequest
-from mmbot.sim.events import ExecutionReport
+from mmbot.sim.engine import ExecutionReport
 from mmbot.venue.binance.signing import sign
 
 EIGHT_DECIMALS = re.compile(r"^\d+\.\d{8}$")

@@ -14,8 +14,7 @@ from mmbot.sim.dialect import (
     RestResponse,
 )
 from mmbot.sim.dialect_limits import RateLimits
-from mmbot.sim.events import Fees
-from mmbot.sim.matching import MatchingEngine
+from mmbot.sim.engine import Fees, MatchingEngine
 from mmbot.venue.binance.signing import sign, ws_signing_payload
 
 API_KEY = "test-api-key"

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mmbot.model import ExecutionType, OrderStatus, OrderType, Side, SymbolStatus, TimeInForce
-from mmbot.sim.events import (
+from mmbot.sim.engine import (
     AccountPosition,
     Balance,
     BalanceUpdate,

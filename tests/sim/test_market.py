@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mmbot.model import ExecutionType, OrderType, Side, SymbolStatus, TimeInForce
-from mmbot.sim.events import EngineEvent, ExecutionReport, Fees, OrderRequest
+from mmbot.sim.engine import EngineEvent, ExecutionReport, Fees, MatchingEngine, OrderRequest
 from mmbot.sim.market import (
     INFORMED_ACCOUNT,
     MAKER_ACCOUNT,
@@ -25,7 +25,6 @@ from mmbot.sim.market import (
     default_market,
     split_symbol,
 )
-from mmbot.sim.matching import MatchingEngine
 
 START = 1_700_000_000_000
 BOT = "bot"

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mmbot.model import ExecutionType, OrderStatus, OrderType, Side, TimeInForce
-from mmbot.sim.events import BookDelta, ExecutionReport, PublicTrade
+from mmbot.sim.engine import BookDelta, ExecutionReport, PublicTrade
 from mmbot.sim.stream_control import StreamSession
 from mmbot.sim.streams import (
     MarketFeed,

@@ -2,16 +2,16 @@
 
 What it is for: resting orders of one symbol kept by price level, best level first and
 first come first served within a level, with O(1) cancel by order id. Prices are integer
-price units and quantities integer lots (``matching_money.Units`` converts); the engine
+price units and quantities integer lots (``units.Units`` converts); the engine
 (``matching.py``) does the matching, the money and the events.
 
 What it must never do: I/O, read a clock, draw randomness, or hold a Decimal or a float.
 
-Theory of operation: each side is a ``dict`` price -> :class:`Level` plus a sorted list of
-keys whose *last* element is the best level (bids: the prices ascending; asks: the negated
-prices ascending), so reading and dropping the best level are O(1) and adding a level is a
-bisect. A level is an insertion-ordered mapping order id -> order (time priority) and the
-level's total resting quantity.
+Theory of operation: each side is a ``dict`` price -> :class:`PriceLevel` plus a sorted
+list of keys whose *last* element is the best level (bids: the prices ascending; asks: the
+negated prices ascending), so reading and dropping the best level are O(1) and adding a
+level is a bisect. A :class:`PriceLevel` is an insertion-ordered mapping order id -> order
+(time priority) and the level's total resting quantity.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ class RestingOrder:
         return self.orig_qty - self.executed
 
 
-class Level:
+class PriceLevel:
     """One price level: orders in time priority and their total remaining quantity."""
 
     __slots__ = ("orders", "qty")
@@ -92,14 +92,14 @@ class Level:
         self.qty = 0  # Invariant: sum of remaining of self.orders
 
 
-class Book:
+class OrderBook:
     """Both sides of one symbol's book."""
 
     __slots__ = ("ask_keys", "asks", "bid_keys", "bids")
 
     def __init__(self) -> None:
-        self.bids: dict[int, Level] = {}
-        self.asks: dict[int, Level] = {}
+        self.bids: dict[int, PriceLevel] = {}
+        self.asks: dict[int, PriceLevel] = {}
         self.bid_keys: list[int] = []  # prices ascending: best bid last
         self.ask_keys: list[int] = []  # -prices ascending: best ask last
 
@@ -124,7 +124,7 @@ class Book:
             levels, keys, key = self.asks, self.ask_keys, -price
         level = levels.get(price)
         if level is None:
-            level = levels[price] = Level()
+            level = levels[price] = PriceLevel()
             if not keys or key > keys[-1]:
                 keys.append(key)
             else:

@@ -8,13 +8,13 @@ import pytest
 from matching_kit import BTC, SYM, bal, limit, market, placed
 
 from mmbot.model import Instrument, OrderStatus, OrderType, Side, TimeInForce
-from mmbot.sim.events import (
+from mmbot.sim.engine import (
     AccountPosition,
     Balance,
+    MatchingEngine,
     OrderRequest,
     Rejection,
 )
-from mmbot.sim.matching import MatchingEngine
 
 # ---- MARKET ---------------------------------------------------------------------------------
 

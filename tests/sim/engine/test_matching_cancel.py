@@ -9,20 +9,20 @@ import pytest
 
 from mmbot.model import ExecutionType, Instrument, OrderStatus, OrderType, Side, SymbolStatus
 from mmbot.model import TimeInForce as TIF
-from mmbot.sim.events import (
+from mmbot.sim.engine import (
     BookDelta,
     CancelReplaceMode,
     Depth,
     ExecutionReport,
     Fees,
+    MatchingEngine,
     OrderRequest,
     OrderView,
     PlaceResult,
     Rejection,
     SymbolStatusChanged,
+    cancel_client_order_id,
 )
-from mmbot.sim.matching import MatchingEngine
-from mmbot.sim.matching_reports import cancel_client_order_id
 
 SYM = "BTCUSDT"
 BTC = Instrument("BTCUSDT", "BTC", "USDT", tick_size=D("0.01"), step_size=D("0.001"))

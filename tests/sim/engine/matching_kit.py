@@ -5,8 +5,14 @@ from __future__ import annotations
 from decimal import Decimal as D
 
 from mmbot.model import Instrument, OrderType, Side, TimeInForce
-from mmbot.sim.events import ExecutionReport, Fees, OrderRequest, PlaceResult, Rejection
-from mmbot.sim.matching import MatchingEngine
+from mmbot.sim.engine import (
+    ExecutionReport,
+    Fees,
+    MatchingEngine,
+    OrderRequest,
+    PlaceResult,
+    Rejection,
+)
 
 SYM = "BTCUSDT"
 BTC = Instrument(

@@ -9,15 +9,16 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from mmbot.model import Instrument, OrderType, Side, SymbolStatus, TimeInForce
-from mmbot.sim.events import (
+from mmbot.sim.engine import (
+    FEE_ACCOUNT,
     BookDelta,
     CancelReplaceMode,
     ExecutionReport,
     Fees,
+    MatchingEngine,
     OrderRequest,
     PlaceResult,
 )
-from mmbot.sim.matching import FEE_ACCOUNT, MatchingEngine
 
 SYM = "BTCUSDT"
 INSTRUMENT = Instrument(

@@ -1,11 +1,11 @@
-"""Fixtures shared by the fake exchange's tests."""
+"""Fixtures shared by the matching engine's tests."""
 
 from __future__ import annotations
 
 import pytest
 from matching_kit import BTC, ETH, FEES, START
 
-from mmbot.sim.matching import MatchingEngine
+from mmbot.sim.engine import MatchingEngine
 
 
 @pytest.fixture

@@ -1,10 +1,10 @@
-"""Exact money for the matching engine: integer units and the accounts' balances (sans-IO).
+"""Exact money units of the matching engine: Decimal <-> integers, and fee rates (sans-IO).
 
 What it is for: converting an instrument's Decimal prices and quantities to integers
-(price units and lots) and back, and keeping every account's free and locked balance of
-every asset as an integer number of *atoms* (``10**-dp`` of the asset, one ``dp`` for the
-whole engine), so that trades and fees are exact integer arithmetic and assets are
-conserved to the last atom.
+(price units and lots) and back (:class:`Units`), fee rates as exact fractions
+(:class:`Rate`), and choosing the engine's one *atom* (``10**-dp`` of an asset, one ``dp``
+for the whole engine, :func:`atom_decimals`) so that every notional and every fee is a
+whole number of atoms and trades are exact integer arithmetic.
 
 What it must never do: I/O, read a clock, draw randomness, round money or touch a float.
 A value that cannot be represented exactly is refused (``None``), never rounded.
@@ -14,16 +14,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from mmbot._fastattrs import fast_constructor
 from mmbot.model import Instrument
-from mmbot.sim.events import AccountPosition, Balance
 
 #: Decimal places Binance keeps for balances: the engine's atoms are never coarser.
 BALANCE_DECIMALS = 8
 _CACHE_LIMIT = 200_000
 _MISSING = object()
-_balance = fast_constructor(Balance)
-_position = fast_constructor(AccountPosition)
 
 
 def decimals(value: Decimal) -> int:
@@ -158,93 +154,3 @@ def atom_decimals(instruments: list[Instrument], rates: list[Rate]) -> int:
         default=0,
     )
     return max(BALANCE_DECIMALS, need + rate_dp)
-
-
-class BalanceSlot:
-    """One account's balance of one asset, in atoms."""
-
-    __slots__ = ("account", "asset", "epoch", "free", "free_before", "locked", "locked_before")
-
-    def __init__(self, account: str, asset: str) -> None:
-        self.account = account
-        self.asset = asset
-        self.free = 0  # Invariant: >= 0
-        self.locked = 0  # Invariant: >= 0
-        self.epoch = -1  # the action that last touched it
-        self.free_before = 0  # free and locked before that action's first change
-        self.locked_before = 0
-
-
-class Ledger:
-    """Free and locked balances in atoms, per account and asset, with change tracking.
-
-    Every mutation goes through :meth:`slot`, which remembers the balance before the current
-    action's first change to it; :meth:`take_changes` ends the action and says which
-    balances really changed (for ``outboundAccountPosition``), in the order first touched.
-    """
-
-    __slots__ = ("_epoch", "_touched", "accounts", "atom_dp")
-
-    def __init__(self, atom_dp: int) -> None:
-        self.atom_dp = atom_dp
-        self.accounts: dict[str, dict[str, BalanceSlot]] = {}
-        self._epoch = 0
-        self._touched: list[BalanceSlot] = []
-
-    def free(self, account: str, asset: str) -> int:
-        slot = self.accounts.get(account, {}).get(asset)
-        return 0 if slot is None else slot.free
-
-    def slot(self, account: str, asset: str) -> BalanceSlot:
-        """The mutable balance of ``asset`` in ``account``, remembered before first change."""
-        balances = self.accounts.get(account)
-        if balances is None:
-            balances = self.accounts[account] = {}
-        slot = balances.get(asset)
-        if slot is None:
-            slot = balances[asset] = BalanceSlot(account, asset)
-        if slot.epoch != self._epoch:
-            slot.epoch = self._epoch
-            slot.free_before = slot.free
-            slot.locked_before = slot.locked
-            self._touched.append(slot)
-        return slot
-
-    def take_changes(self, now_ms: int, skip: str) -> list[AccountPosition]:
-        """End the action: one ``AccountPosition`` per account (but ``skip``) whose balances
-        changed, listing only the changed assets as they are now, in first-touched order."""
-        touched = self._touched
-        if not touched:
-            return []
-        self._epoch += 1
-        dp = -self.atom_dp
-        if len(touched) == 1:  # the common case: a resting place or a cancel
-            slot = touched.pop()
-            free, locked = slot.free, slot.locked
-            if slot.account == skip or (free == slot.free_before and locked == slot.locked_before):
-                return []
-            balance = _balance(slot.asset, Decimal(free).scaleb(dp), Decimal(locked).scaleb(dp))
-            return [_position(slot.account, now_ms, (balance,))]
-        changed: dict[str, list[Balance]] = {}
-        for slot in touched:
-            free, locked = slot.free, slot.locked
-            if free != slot.free_before or locked != slot.locked_before:
-                found = changed.get(slot.account)
-                if found is None:
-                    found = changed[slot.account] = []
-                found.append(
-                    _balance(slot.asset, Decimal(free).scaleb(dp), Decimal(locked).scaleb(dp))
-                )
-        touched.clear()
-        return [
-            _position(account, now_ms, tuple(balances))
-            for account, balances in changed.items()
-            if account != skip
-        ]
-
-    def to_decimal(self, atoms: int) -> Decimal:
-        """Atoms -> Decimal with the engine's ``dp`` decimals."""
-        return Decimal(atoms).scaleb(-self.atom_dp)
-
-    def to_atoms(self, value: Decimal) -> int | None:
-        return to_scaled_int(value, self.atom_dp)

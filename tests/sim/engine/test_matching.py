@@ -7,16 +7,17 @@ from decimal import Decimal as D
 from matching_kit import BTC, ETH, FEES, START, SYM, bal, limit, maker_only, market, placed, reports
 
 from mmbot.model import ExecutionType, OrderStatus, OrderType, Side, TimeInForce
-from mmbot.sim.events import (
+from mmbot.sim.engine import (
+    FEE_ACCOUNT,
     AccountPosition,
     Balance,
     BookDelta,
     ExecutionReport,
+    MatchingEngine,
     PlaceResult,
     PublicTrade,
     Rejection,
 )
-from mmbot.sim.matching import FEE_ACCOUNT, MatchingEngine
 
 # ---- resting orders and locks ---------------------------------------------------------
 

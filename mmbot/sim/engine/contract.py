@@ -1,8 +1,9 @@
 """The contract of the fake exchange's matching engine (sans-IO).
 
 What it is for: the commands the engine takes, the results it returns and the events it
-emits, as frozen values; and :class:`EngineProtocol`, the interface the dialect layer,
-the market simulator and the history code against. ``sim/matching.py`` implements it.
+emits, as frozen values; and :class:`EngineProtocol`, the interface the dialect, the market
+simulator, the streams and the history code against. ``sim/engine/matching.py`` implements
+it.
 
 What it must never do: I/O, read a clock or draw randomness. Time enters as ``now_ms``
 (exchange epoch milliseconds) on every call that changes state.

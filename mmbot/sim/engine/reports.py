@@ -1,6 +1,6 @@
 """Frozen views and execution reports of the engine's orders (sans-IO).
 
-What it is for: turning the engine's integer records (``matching_book.RestingOrder``) into
+What it is for: turning the engine's integer records (``book.RestingOrder``) into
 the contract's values (``OrderView``, ``TradeView``, ``ExecutionReport``) with Decimal
 prices and quantities quantized to the instrument's tick and step.
 
@@ -15,9 +15,9 @@ from decimal import Decimal
 
 from mmbot._fastattrs import fast_constructor
 from mmbot.model import ExecutionType, OrderStatus, OrderType, Side, TimeInForce
-from mmbot.sim.events import ExecutionReport, OrderView, Rejection, TradeView
-from mmbot.sim.matching_book import RestingOrder
-from mmbot.sim.matching_money import Units
+from mmbot.sim.engine.book import RestingOrder
+from mmbot.sim.engine.contract import ExecutionReport, OrderView, Rejection, TradeView
+from mmbot.sim.engine.units import Units
 
 ZERO = Decimal(0)
 

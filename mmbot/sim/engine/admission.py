@@ -1,25 +1,21 @@
-"""Per-symbol state and the admission rules of a new order (sans-IO).
+"""The admission rules of a new order: what the venue checks before it reaches the book (sans-IO).
 
-What it is for: :class:`SymbolState` (one symbol's book, counters, order stores and its
-filters in integers) and :func:`admit`, which checks a new order exactly as the venue
-does before it reaches the book (parameters, symbol status, PRICE_FILTER, LOT_SIZE,
-NOTIONAL, duplicate client order id, LIMIT_MAKER crossing, balance) and returns either a
-:class:`Plan` in integers or the dialect's :class:`Rejection`.
+What it is for: :func:`admit` checks a new order exactly as the venue does (parameters,
+symbol status, PRICE_FILTER, LOT_SIZE, NOTIONAL, duplicate client order id, LIMIT_MAKER
+crossing, balance), in the venue's order of checks, and returns either a :class:`Plan` in
+integers or the dialect's :class:`Rejection`; :func:`fillable` answers FOK's question.
 
 What it must never do: I/O, read a clock, draw randomness, or change any state: admission
-is a pure question asked of the book and the ledger.
+is a pure question asked of the symbol's book and the balances.
 """
 
 from __future__ import annotations
 
-from collections import deque
-from decimal import Decimal
-
-from mmbot.model import Instrument, OrderType, Side, SymbolStatus, TimeInForce
-from mmbot.sim.events import OrderRequest, Rejection
-from mmbot.sim.matching_book import Book, RestingOrder
-from mmbot.sim.matching_money import Ledger, Units
-from mmbot.sim.matching_reports import ClosedOrder, TradeRecord
+from mmbot.model import OrderType, Side, SymbolStatus, TimeInForce
+from mmbot.sim.engine.balances import Balances
+from mmbot.sim.engine.book import OrderBook
+from mmbot.sim.engine.contract import OrderRequest, Rejection
+from mmbot.sim.engine.symbol import SymbolState
 from mmbot.venue.binance.errors import (
     MSG_DUPLICATE_ORDER,
     MSG_INSUFFICIENT_BALANCE,
@@ -60,76 +56,6 @@ def _missing(name: str) -> Rejection:
     )
 
 
-class SymbolState:
-    """Everything the engine keeps for one symbol."""
-
-    __slots__ = (
-        "book",
-        "by_client",
-        "closed",
-        "closed_orders",
-        "instrument",
-        "max_notional",
-        "max_price",
-        "max_qty",
-        "min_notional",
-        "min_price",
-        "min_qty",
-        "next_order_id",
-        "next_trade_id",
-        "open_by_account",
-        "orders",
-        "status",
-        "step",
-        "tick",
-        "touched",
-        "trades",
-        "units",
-        "update_id",
-    )
-
-    def __init__(self, instrument: Instrument, units: Units, ledger: Ledger) -> None:
-        self.instrument = instrument
-        self.units = units
-        self.status = instrument.status
-        self.book = Book()
-        self.next_order_id = 1
-        self.next_trade_id = 1
-        self.update_id = 0  # Invariant: the id of the last BookDelta emitted
-        self.orders: dict[int, RestingOrder] = {}  # Invariant: exactly the open orders
-        self.closed_orders: dict[int, ClosedOrder] = {}  # the most recent closed ones
-        self.closed: deque[int] = deque()  # their ids, oldest first
-        # (account, client order id) -> id of the most recent order with it
-        self.by_client: dict[tuple[str, str], int] = {}
-        self.open_by_account: dict[str, dict[int, RestingOrder]] = {}
-        self.trades: dict[str, list[TradeRecord]] = {}  # per account, trade id order
-        self.touched: dict[tuple[bool, int], None] = {}  # levels changed by this action
-
-        def ints(value: Decimal, to: int | None) -> int:
-            assert to is not None, f"{instrument.symbol}: filter {value} is not exact"
-            return to
-
-        i = instrument
-        self.tick = ints(i.tick_size, units.price_int(i.tick_size))
-        self.min_price = ints(i.min_price, units.price_int(i.min_price))
-        self.max_price = ints(i.max_price, units.price_int(i.max_price))
-        self.step = ints(i.step_size, units.qty_int(i.step_size))
-        self.min_qty = ints(i.min_qty, units.qty_int(i.min_qty))
-        self.max_qty = ints(i.max_qty, units.qty_int(i.max_qty))
-        self.min_notional = ints(i.min_notional, ledger.to_atoms(i.min_notional))
-        self.max_notional = ints(i.max_notional, ledger.to_atoms(i.max_notional))
-
-    def price_ok(self, price: int) -> bool:
-        if price <= 0 or price < self.min_price or (self.max_price and price > self.max_price):
-            return False
-        return not self.tick or (price - self.min_price) % self.tick == 0
-
-    def qty_ok(self, qty: int) -> bool:
-        if qty <= 0 or qty < self.min_qty or (self.max_qty and qty > self.max_qty):
-            return False
-        return not self.step or (qty - self.min_qty) % self.step == 0
-
-
 class Plan:
     """An admitted new order in integers: what to lock and how to match it."""
 
@@ -153,7 +79,7 @@ class Plan:
 
 
 def walk(
-    book: Book, is_buy: bool, notional_scale: int, *, qty: int | None, budget: int | None
+    book: OrderBook, is_buy: bool, notional_scale: int, *, qty: int | None, budget: int | None
 ) -> tuple[int, int, int]:
     """What a market order would take: (lots, quote atoms, last price units)."""
     lots = cost = last = 0
@@ -174,7 +100,7 @@ def walk(
     return lots, cost, last
 
 
-def fillable(book: Book, is_buy: bool, limit: int, qty: int) -> bool:
+def fillable(book: OrderBook, is_buy: bool, limit: int, qty: int) -> bool:
     """Can ``qty`` lots be bought (sold) at ``limit`` or better right now? (FOK)"""
     total = 0
     for price, level_qty in book.opposite_levels(is_buy):
@@ -186,13 +112,13 @@ def fillable(book: Book, is_buy: bool, limit: int, qty: int) -> bool:
     return False
 
 
-def admit(st: SymbolState, req: OrderRequest, ledger: Ledger) -> Plan | Rejection:
+def admit(st: SymbolState, req: OrderRequest, balances: Balances) -> Plan | Rejection:
     """Check a new order as the venue does, in the venue's order of checks."""
     units = st.units
     is_buy = req.side is Side.BUY
     inst = st.instrument
     if req.type is OrderType.MARKET:
-        return _admit_market(st, req, ledger, is_buy)
+        return _admit_market(st, req, balances, is_buy)
     if req.time_in_force is None and req.type is OrderType.LIMIT:
         return _missing("timeInForce")
     if req.price is None:
@@ -220,14 +146,14 @@ def admit(st: SymbolState, req: OrderRequest, ledger: Ledger) -> Plan | Rejectio
         asset, need = inst.quote_asset, notional
     else:
         asset, need = inst.base_asset, qty * units.qty_scale
-    if ledger.free(req.account, asset) < need:
+    if balances.free(req.account, asset) < need:
         return INSUFFICIENT
     tif = req.time_in_force or TimeInForce.GTC
     return Plan(req.type, tif, price, qty, asset, need)
 
 
 def _admit_market(
-    st: SymbolState, req: OrderRequest, ledger: Ledger, is_buy: bool
+    st: SymbolState, req: OrderRequest, balances: Balances, is_buy: bool
 ) -> Plan | Rejection:
     units = st.units
     inst = st.instrument
@@ -253,7 +179,7 @@ def _admit_market(
         assert req.quote_order_qty is not None
         if req.quote_order_qty <= 0:
             return NOTIONAL
-        budget = ledger.to_atoms(req.quote_order_qty)
+        budget = balances.to_atoms(req.quote_order_qty)
         if budget is None:
             return QUOTE_QTY_PRECISION
         if budget < st.min_notional:
@@ -275,6 +201,6 @@ def _admit_market(
         need = cost if budget is None else budget
     else:
         asset, need = inst.base_asset, qty * units.qty_scale
-    if ledger.free(req.account, asset) < need:
+    if balances.free(req.account, asset) < need:
         return INSUFFICIENT
     return Plan(OrderType.MARKET, TimeInForce.GTC, 0, qty, asset, need)

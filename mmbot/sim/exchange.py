@@ -9,7 +9,7 @@ is followed by draining the engine's events into the history and the streams, so
 placed over REST or the WebSocket API show up in both. The same object serves loopback mode
 (``sim/serve.py``) and simulated mode (``sim/inprocess.py``).
 
-The private events of the background market's own accounts (``sim/market.py``) are
+The private events of the background market's own accounts (``sim/market/``) are
 dropped before the history and the streams unless ``history_simulator_accounts`` is set:
 nobody can subscribe to them, and their effect is recorded as public trades and deltas.
 

@@ -1,8 +1,8 @@
-"""What a simulated market looks like: per-symbol settings and realistic built-in instruments.
+"""What a simulated market looks like: per-symbol settings and built-in instruments (sans-IO).
 
 What it is for: :class:`MarketConfig` (volatility, jumps, the maker ladder, taker flow) and
 :func:`default_market`, which turns symbol names into exchange instruments with Binance-like
-filters plus "default market activity" configs. ``sim/market.py`` runs the market.
+filters plus "default market activity" configs. ``simulator.py`` runs the market.
 
 What it must never do: I/O, read a clock or draw randomness (sans-IO core); hold a float
 that reaches an order (sizes and prices here are Decimal; ladders are in integer ticks).

@@ -1,4 +1,4 @@
-"""The fake exchange's seeded market: a moving reference, background makers, Poisson takers.
+"""The fake exchange's seeded market: a moving reference, background makers, takers (sans-IO).
 
 What it is for: making the fake exchange's books move and trade like a real venue's. Per
 symbol it keeps a *reference price* (a random walk in ticks with occasional jumps), a
@@ -42,9 +42,7 @@ import attrs
 
 from mmbot.model import Instrument, OrderType, Side, TimeInForce
 from mmbot.sim.engine import EngineProtocol, OrderRequest, PlaceResult, Rejection
-from mmbot.sim.market_config import MarketConfig as MarketConfig
-from mmbot.sim.market_config import default_market as default_market
-from mmbot.sim.market_config import split_symbol as split_symbol
+from mmbot.sim.market.config import MarketConfig
 
 if TYPE_CHECKING:
     import random

@@ -71,9 +71,12 @@ CORES = [
     "sim/dialect_ws.py",
     "sim/dialect_request.py",
     "sim/admin.py",
-    "sim/streams.py",
-    "sim/stream_payloads.py",
-    "sim/stream_control.py",
+    "sim/streams/__init__.py",
+    "sim/streams/names.py",
+    "sim/streams/feed.py",
+    "sim/streams/depth.py",
+    "sim/streams/payloads.py",
+    "sim/streams/control.py",
 ]
 
 FORBIDDEN = {

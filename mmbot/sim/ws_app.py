@@ -30,8 +30,7 @@ from wsproto.utilities import LocalProtocolError
 
 from mmbot.sim.dialect import WsApiSession
 from mmbot.sim.exchange import CONTROL_CHANNEL, Exchange, Outbox
-from mmbot.sim.stream_control import StreamSession
-from mmbot.sim.streams import dumps, parse_stream_name
+from mmbot.sim.streams import StreamSession, dumps, parse_stream_name
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence

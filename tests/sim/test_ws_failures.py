@@ -17,7 +17,7 @@ from mmbot.sim.dialect import WsApiSession
 from mmbot.sim.exchange import Exchange, ExchangeConfig
 from mmbot.sim.history import EntryKind, RequestRecord
 from mmbot.sim.inprocess import InProcessExchange
-from mmbot.sim.stream_control import StreamSession
+from mmbot.sim.streams import StreamSession
 
 
 @pytest.fixture

@@ -1,10 +1,10 @@
-"""The fake exchange's stream payloads, sans-IO: what each message looks like on the wire.
+"""The fake exchange's stream payloads: what each message looks like on the wire (sans-IO).
 
 What it is for: the dialect's JSON for the ``trade`` event and the user-data events
 (``executionReport``, ``outboundAccountPosition``, ``balanceUpdate``) and
 ``serverShutdown``; :func:`dumps` (compact JSON as the exchange sends it) and :func:`fmt`
-(exact decimal strings, memoised). ``sim/streams.py`` decides *when* a message is due;
-this module only says what it contains.
+(exact decimal strings, memoised). ``feed.py`` decides *when* a message is due; this module
+only says what it contains.
 
 What it must never do: I/O, read a clock (times enter as arguments), or put a float into a
 price or quantity (every number of money is an exact decimal string).

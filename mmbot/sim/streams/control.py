@@ -15,7 +15,7 @@ from typing import Any
 
 import attrs
 
-from mmbot.sim.streams import parse_stream_name
+from mmbot.sim.streams.names import parse_stream_name
 
 #: The most streams one connection may listen to (as on Binance).
 MAX_STREAMS_PER_CONNECTION = 1024

@@ -1,12 +1,12 @@
-"""The fake exchange's stream logic, sans-IO: stream names, depth windows, payloads.
+"""The fake exchange's stream feed: engine events in, stream messages out (sans-IO).
 
-What it is for: turning the matching engine's events into the dialect's stream messages
-(``depthUpdate`` diffs aggregated per 100 ms / 1000 ms window, ``bookTicker`` on every
-change of the top of book, ``trade``, and the user-data events ``executionReport``,
-``outboundAccountPosition``, ``balanceUpdate``) and parsing stream names. What each
-payload looks like is ``sim/stream_payloads.py`` (re-exported here). The live
-``SUBSCRIBE`` control messages are answered by ``sim/stream_control.py``; ``sim/exchange.py`` (the
-trio shell) does the waiting and the fan-out.
+What it is for: :class:`MarketFeed` turns the matching engine's events into the dialect's
+stream messages: ``depthUpdate`` diffs aggregated per 100 ms / 1000 ms window
+(``depth.py``), ``bookTicker`` on every change of the top of book, ``trade``, and the
+user-data events ``executionReport``, ``outboundAccountPosition``, ``balanceUpdate``. What
+each payload looks like is ``payloads.py``; stream names are ``names.py``; the live
+``SUBSCRIBE`` control messages are ``control.py``; ``sim/exchange.py`` (the trio shell)
+does the waiting and the fan-out.
 
 What it must never do: I/O, read a clock or draw randomness (time enters as ``now_ms``);
 put floats into prices or quantities (payload numbers are exact decimal strings).
@@ -21,7 +21,6 @@ client applying the diffs to a ``/depth`` snapshot ends with the exchange's exac
 
 from __future__ import annotations
 
-import enum
 import json
 from collections.abc import Container, Iterable, Sequence
 from decimal import Decimal
@@ -29,7 +28,6 @@ from typing import Any
 
 import attrs
 
-from mmbot.model import Side
 from mmbot.sim.engine import (
     AccountPosition,
     BalanceUpdate,
@@ -38,29 +36,15 @@ from mmbot.sim.engine import (
     ExecutionReport,
     PublicTrade,
 )
-from mmbot.sim.stream_payloads import account_position_payload as account_position_payload
-from mmbot.sim.stream_payloads import balance_update_payload as balance_update_payload
-from mmbot.sim.stream_payloads import dumps as dumps
-from mmbot.sim.stream_payloads import execution_report_payload as execution_report_payload
-from mmbot.sim.stream_payloads import fmt as fmt
-from mmbot.sim.stream_payloads import server_shutdown_payload as server_shutdown_payload
-from mmbot.sim.stream_payloads import trade_payload as trade_payload
-from mmbot.sim.stream_payloads import trade_text as trade_text
-
-
-class StreamKind(enum.Enum):
-    """The market streams the fake exchange serves; the value is the name's suffix."""
-
-    DEPTH_100MS = "depth@100ms"
-    DEPTH_1000MS = "depth"
-    BOOK_TICKER = "bookTicker"
-    TRADE = "trade"
-
-
-#: Depth window length (ms) of each diff-depth stream kind.
-DEPTH_SPEEDS_MS = {StreamKind.DEPTH_100MS: 100, StreamKind.DEPTH_1000MS: 1000}
-
-_SUFFIXES = {kind.value: kind for kind in StreamKind}
+from mmbot.sim.streams.depth import DepthWindow, TopOfBook
+from mmbot.sim.streams.names import DEPTH_SPEEDS_MS, StreamKind, stream_name
+from mmbot.sim.streams.payloads import (
+    account_position_payload,
+    balance_update_payload,
+    execution_report_payload,
+    fmt,
+    trade_text,
+)
 
 
 class _Everything:
@@ -71,125 +55,6 @@ class _Everything:
 
 
 EVERYTHING: Container[str] = _Everything()
-
-
-def stream_name(symbol: str, kind: StreamKind) -> str:
-    """The wire name of a stream: lowercase symbol, ``@``, suffix (``btcusdt@trade``)."""
-    return f"{symbol.lower()}@{kind.value}"
-
-
-def parse_stream_name(name: object, symbols: Iterable[str]) -> tuple[str, StreamKind] | None:
-    """``(SYMBOL, kind)`` for a valid stream name of a listed symbol, else ``None``.
-
-    Symbols must be lowercase in the name, as on Binance.
-    """
-    if not isinstance(name, str) or "@" not in name:
-        return None
-    symbol, _, suffix = name.partition("@")
-    kind = _SUFFIXES.get(suffix)
-    if kind is None or symbol != symbol.lower():
-        return None
-    upper = symbol.upper()
-    return (upper, kind) if upper in symbols else None
-
-
-# ---- market data -----------------------------------------------------------------------
-
-
-@attrs.define(eq=False)
-class DepthWindow:
-    """The book changes of one symbol within one update window (one ``depthUpdate``)."""
-
-    # Invariant: first_id == 0 iff no delta was added since the last flush.
-    first_id: int = 0
-    last_id: int = 0
-    bids: dict[Decimal, Decimal] = attrs.field(factory=dict)
-    asks: dict[Decimal, Decimal] = attrs.field(factory=dict)
-
-    def add(self, delta: BookDelta) -> None:
-        if self.first_id == 0:
-            self.first_id = delta.update_id
-        self.last_id = delta.update_id
-        levels = self.bids if delta.side is Side.BUY else self.asks
-        levels[delta.price] = delta.quantity
-
-    @property
-    def is_empty(self) -> bool:
-        return self.first_id == 0
-
-    def flush(self, symbol: str, event_time_ms: int) -> str:
-        """The ``depthUpdate`` JSON text (final quantity per level; "0" removes); resets."""
-        bids = ",".join([f'["{fmt(p)}","{fmt(q)}"]' for p, q in self.bids.items()])
-        asks = ",".join([f'["{fmt(p)}","{fmt(q)}"]' for p, q in self.asks.items()])
-        text = (
-            f'{{"e":"depthUpdate","E":{event_time_ms},"s":"{symbol}",'
-            f'"U":{self.first_id},"u":{self.last_id},"b":[{bids}],"a":[{asks}]}}'
-        )
-        self.clear()
-        return text
-
-    def clear(self) -> None:
-        self.first_id = 0
-        self.last_id = 0
-        self.bids = {}
-        self.asks = {}
-
-
-@attrs.define(eq=False)
-class TopOfBook:
-    """A mirror of one symbol's public book built from deltas; knows its best levels."""
-
-    bids: dict[Decimal, Decimal] = attrs.field(factory=dict)
-    asks: dict[Decimal, Decimal] = attrs.field(factory=dict)
-    last_update_id: int = 0
-    # Invariant: when not dirty, _best_bid is max(bids) (None if empty); same for asks/min.
-    _best_bid: Decimal | None = None
-    _best_ask: Decimal | None = None
-    _bid_dirty: bool = False
-    _ask_dirty: bool = False
-
-    def apply(self, delta: BookDelta) -> None:
-        self.last_update_id = delta.update_id
-        price, qty = delta.price, delta.quantity
-        if delta.side is Side.BUY:
-            if qty == 0:
-                self.bids.pop(price, None)
-                if price == self._best_bid:
-                    self._bid_dirty = True
-            else:
-                self.bids[price] = qty
-                if not self._bid_dirty and (self._best_bid is None or price > self._best_bid):
-                    self._best_bid = price
-        else:
-            if qty == 0:
-                self.asks.pop(price, None)
-                if price == self._best_ask:
-                    self._ask_dirty = True
-            else:
-                self.asks[price] = qty
-                if not self._ask_dirty and (self._best_ask is None or price < self._best_ask):
-                    self._best_ask = price
-
-    def best(self) -> tuple[Decimal | None, Decimal | None]:
-        """Best bid and best ask prices (``None`` for an empty side)."""
-        if self._bid_dirty:
-            self._best_bid = max(self.bids) if self.bids else None
-            self._bid_dirty = False
-        if self._ask_dirty:
-            self._best_ask = min(self.asks) if self.asks else None
-            self._ask_dirty = False
-        return self._best_bid, self._best_ask
-
-    def top(self) -> tuple[Decimal, Decimal, Decimal, Decimal]:
-        """(bid, bid qty, ask, ask qty); zeros for an empty side."""
-        bid, ask = self.best()
-        zero = Decimal(0)
-        return (
-            bid if bid is not None else zero,
-            self.bids[bid] if bid is not None else zero,
-            ask if ask is not None else zero,
-            self.asks[ask] if ask is not None else zero,
-        )
 
 
 @attrs.frozen

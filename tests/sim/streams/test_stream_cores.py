@@ -1,4 +1,4 @@
-"""The stream cores (sim/streams.py, sim/stream_control.py) driven directly, no trio."""
+"""The stream cores (sim/streams/: names, feed, depth windows, control) driven directly, no trio."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from hypothesis import strategies as st
 
 from mmbot.model import ExecutionType, OrderStatus, OrderType, Side, TimeInForce
 from mmbot.sim.engine import BookDelta, ExecutionReport, PublicTrade
-from mmbot.sim.stream_control import StreamSession
 from mmbot.sim.streams import (
     MarketFeed,
     StreamKind,
     StreamMessage,
+    StreamSession,
     UserMessage,
     parse_stream_name,
 )

@@ -27,10 +27,10 @@ from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote
 
 from mmbot.sim import dialect_views as views
-from mmbot.sim import history as history_module
 from mmbot.sim.dialect import MAX_BODY_BYTES, RestRequest, RestResponse
 from mmbot.sim.dialect_params import ascii_digits
 from mmbot.sim.engine import EngineProtocol
+from mmbot.sim.history import EntryKind, to_jsonable
 
 log = logging.getLogger(__name__)
 
@@ -108,11 +108,11 @@ class AdminApi:
         kind = None
         if params.get("kind"):
             try:
-                kind = history_module.EntryKind(params["kind"])
+                kind = EntryKind(params["kind"])
             except ValueError as exc:
-                names = ", ".join(k.value for k in history_module.EntryKind)
+                names = ", ".join(k.value for k in EntryKind)
                 raise _Refused(400, f"kind: expected one of {names}") from exc
-        to_json = getattr(self.history, "to_jsonable", history_module.to_jsonable)
+        to_json = getattr(self.history, "to_jsonable", to_jsonable)
         out: list[object] = []
         for entry in self.history.entries(kind, since):
             if len(out) >= limit:

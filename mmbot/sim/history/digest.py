@@ -28,7 +28,7 @@ from typing import Any
 
 import attrs
 
-#: A stored entry: (seq, time_ms, kind, payload). ``kind`` is a ``history.EntryKind``; a
+#: A stored entry: (seq, time_ms, kind, payload). ``kind`` is a ``log.EntryKind``; a
 #: message's payload is kept as the raw (channel, event_type, size) tuple.
 Row = tuple[int, int, enum.Enum, Any]
 #: ``EntryKind.MESSAGE.value`` (the one kind stored as a raw tuple).

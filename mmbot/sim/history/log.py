@@ -1,4 +1,4 @@
-"""The fake exchange's truth log: every request, engine event, message sent and fault.
+"""The fake exchange's truth log: every request, engine event, message sent and fault (sans-IO).
 
 What it is for: one append-only record of what the exchange did and when, readable during a
 run (the admin API pages through it with ``since_seq``) and after it (the chaos invariants
@@ -13,7 +13,7 @@ Theory of operation: entries get sequence numbers 1, 2, 3, ... in append order a
 in one list (sorted by ``seq``) plus one list per kind. Appending costs one tuple and two
 list appends (an engine event is stored as it is; a message's frozen record is built only
 when read); serialization happens only for ``to_jsonable`` and ``digest``. The digest is a
-running sha256 over each entry's canonical line (``sim/history_digest.py``: seq, time,
+running sha256 over each entry's canonical line (``digest.py``: seq, time,
 kind, type and every payload field), brought up to date lazily.
 
 The bound: with ``max_bulk`` set, the bulk entries form a ring: messages, book deltas and
@@ -46,8 +46,8 @@ from mmbot.sim.engine import (
     PublicTrade,
     SymbolStatusChanged,
 )
-from mmbot.sim.history_digest import MESSAGE as _MESSAGE
-from mmbot.sim.history_digest import RunningDigest, canonical_line
+from mmbot.sim.history.digest import MESSAGE as MESSAGE_KIND
+from mmbot.sim.history.digest import RunningDigest, canonical_line
 
 
 class EntryKind(enum.Enum):
@@ -58,7 +58,7 @@ class EntryKind(enum.Enum):
     PUBLIC_TRADE = "public_trade"
     BOOK_DELTA = "book_delta"
     SYMBOL_STATUS = "symbol_status"
-    MESSAGE = _MESSAGE  # the one kind stored as a raw tuple (history_digest knows it)
+    MESSAGE = MESSAGE_KIND  # the one kind stored as a raw tuple (digest.py knows it)
     FAULT = "fault"
 
 

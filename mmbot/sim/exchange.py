@@ -4,7 +4,7 @@ What it is for: :class:`Exchange` drives the seeded market simulator on trio's c
 answers REST requests (the dialect, or the ``/_sim/`` admin API), closes the depth windows
 every 100 ms / 1000 ms, and fans every stream message out to the subscribed connections
 through bounded per-connection outboxes (:class:`~mmbot.sim.outbox.Outbox`; the connection
-bookkeeping lives in ``sim/outbox.py``, ``Outbox`` is re-exported here). Every state change
+bookkeeping lives in ``sim/outbox.py``). Every state change
 is followed by draining the engine's events into the history and the streams, so orders
 placed over REST or the WebSocket API show up in both. The same object serves loopback mode
 (``sim/serve.py``) and simulated mode (``sim/inprocess.py``).
@@ -20,8 +20,6 @@ Binance disconnects slow consumers); read the wall clock (time comes from its
 
 from __future__ import annotations
 
-import json
-import logging
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
@@ -30,21 +28,21 @@ import trio
 
 from mmbot.clock import SIM_EPOCH_MS, EpochClock, derive_rng
 from mmbot.model import ZERO, Instrument
-from mmbot.sim.admin import AdminApi
 from mmbot.sim.dialect import (
+    AdminApi,
     Credentials,
     Dialect,
+    RateLimits,
     RequestInfo,
     RestRequest,
     RestResponse,
     WsApiSession,
+    answer_ws_api_failure,
 )
-from mmbot.sim.dialect_limits import RateLimits
 from mmbot.sim.engine import Fees, MatchingEngine
 from mmbot.sim.history import History
 from mmbot.sim.market import SIMULATOR_ACCOUNTS, MarketSimulator, default_market
-from mmbot.sim.outbox import Connections
-from mmbot.sim.outbox import Outbox as Outbox
+from mmbot.sim.outbox import Connections, Outbox
 from mmbot.sim.streams import (
     MarketFeed,
     StreamMessage,
@@ -52,12 +50,6 @@ from mmbot.sim.streams import (
     dumps,
     server_shutdown_payload,
 )
-from mmbot.venue.binance.errors import Code, DialectError
-
-_log = logging.getLogger(__name__)
-
-#: The answer to a WebSocket API frame the dialect failed on (a bug): Binance's unknown error.
-UNEXPECTED = DialectError(Code.UNKNOWN, "An unknown error occurred while processing the request.")
 
 #: Channel name under which replies to market-stream control frames are recorded.
 CONTROL_CHANNEL = "stream-control"
@@ -228,27 +220,11 @@ class Exchange:
         now = self.now_ms()
         try:
             reply = self.dialect.handle_ws_api(message, session, now)
-        except Exception:
-            _log.exception("WebSocket API frame failed unexpectedly; answered -1000")
-            reply = self._ws_api_failure(message, now)
+        except Exception:  # a bug in the dialect: its last-resort answer, logged and reported
+            reply = answer_ws_api_failure(self.dialect, message, now)
         self.deliver(outbox, dumps(reply), WS_API_CHANNEL, "response", now)
         self._sync_user_subscriptions(session, outbox)
         self.publish_engine_events(now)
-
-    def _ws_api_failure(self, message: str | bytes, now_ms: int) -> dict[str, object]:
-        """The -1000 answer to a frame the dialect failed on, recorded like any request."""
-        request_id, method = _id_and_method(message)
-        self.history.append_request(
-            now_ms,
-            transport="ws_api",
-            method=method,
-            path=method,
-            account=None,
-            status=UNEXPECTED.http_status,
-            error_code=UNEXPECTED.code,
-        )
-        error = {"code": UNEXPECTED.code, "msg": UNEXPECTED.msg}
-        return {"id": request_id, "status": UNEXPECTED.http_status, "error": error}
 
     def _sync_user_subscriptions(self, session: WsApiSession, outbox: Outbox) -> None:
         if not outbox.is_closed:
@@ -354,21 +330,6 @@ class Exchange:
             connections=len(self._conns),
             dropped_slow=self._dropped_slow,
         )
-
-
-def _id_and_method(message: str | bytes) -> tuple[str | int | None, str]:
-    """The request id and method of a WebSocket API frame, as far as they can be read."""
-    try:
-        request = json.loads(message)
-    except (ValueError, RecursionError):
-        return None, "?"
-    if not isinstance(request, dict):
-        return None, "?"
-    request_id = request.get("id")
-    if not isinstance(request_id, str | int) or isinstance(request_id, bool):
-        request_id = None
-    method = request.get("method")
-    return request_id, method[:64] if isinstance(method, str) and method else "?"
 
 
 def _session_subscriptions(session: WsApiSession) -> list[tuple[str, int]]:

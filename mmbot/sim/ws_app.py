@@ -29,7 +29,8 @@ from wsproto.events import BytesMessage, Ping, TextMessage
 from wsproto.utilities import LocalProtocolError
 
 from mmbot.sim.dialect import WsApiSession
-from mmbot.sim.exchange import CONTROL_CHANNEL, Exchange, Outbox
+from mmbot.sim.exchange import CONTROL_CHANNEL, Exchange
+from mmbot.sim.outbox import Outbox
 from mmbot.sim.streams import StreamSession, dumps, parse_stream_name
 
 if TYPE_CHECKING:

@@ -34,7 +34,7 @@ from mmbot.sim.engine import (
     MatchingEngine,
     PublicTrade,
 )
-from mmbot.sim.exchange import Exchange, ExchangeConfig, Outbox
+from mmbot.sim.exchange import Exchange, ExchangeConfig
 from mmbot.sim.history import EntryKind, History
 from mmbot.sim.inprocess import InProcessExchange
 from mmbot.sim.market import (
@@ -43,6 +43,7 @@ from mmbot.sim.market import (
     MarketSimulator,
     default_market,
 )
+from mmbot.sim.outbox import Outbox
 from mmbot.sim.streams import MarketFeed, StreamMessage, dumps, trade_payload, trade_text
 
 START = 1_700_000_000_000

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from mmbot.model import Instrument
-from mmbot.sim.dialect_limits import RateLimits
+from mmbot.sim.dialect.limits import RateLimits
 from mmbot.sim.engine import Balance, Fees, OrderView, PlaceResult, TradeView
 
 _EIGHT = Decimal("0.00000001")

@@ -11,10 +11,9 @@ import logging
 from decimal import Decimal
 
 import pytest
-from test_dialect_kit import ACCOUNT, API_KEY, NOW, SECRET, Kit, header, ws_signed
+from dialect_kit import ACCOUNT, API_KEY, NOW, SECRET, Kit, header, ws_signed
 
-from mmbot.sim.admin import AdminApi
-from mmbot.sim.dialect import RestRequest, RestResponse, WsApiSession
+from mmbot.sim.dialect import AdminApi, RestRequest, RestResponse, WsApiSession
 from mmbot.sim.history import History
 from mmbot.venue.binance.signing import sign
 

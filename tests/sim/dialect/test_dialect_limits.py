@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from test_dialect_kit import NOW, Kit, header
+from dialect_kit import NOW, Kit, header
 
-from mmbot.sim.dialect_limits import FIRST_BAN_MS, MAX_BAN_MS, RateLimiter, RateLimits
+from mmbot.sim.dialect import RateLimits, VenueLimits
+from mmbot.sim.dialect.limits import FIRST_BAN_MS, MAX_BAN_MS
 
 MINUTE_START = NOW - NOW % 60_000
 
@@ -115,7 +116,7 @@ def test_a_client_that_waits_for_retry_after_is_not_banned() -> None:
 
 
 def test_bans_escalate_by_doubling_up_to_three_days() -> None:
-    limiter = RateLimiter(RateLimits(request_weight_per_minute=1, ban_tolerance_requests=0))
+    limiter = VenueLimits(RateLimits(request_weight_per_minute=1, ban_tolerance_requests=0))
     now = until = 0
     durations = []
     for _ in range(14):
@@ -130,7 +131,7 @@ def test_bans_escalate_by_doubling_up_to_three_days() -> None:
 
 
 def test_a_day_without_bans_forgives_earlier_ones() -> None:
-    limiter = RateLimiter(RateLimits(request_weight_per_minute=1, ban_tolerance_requests=0))
+    limiter = VenueLimits(RateLimits(request_weight_per_minute=1, ban_tolerance_requests=0))
     for start in (0, 2 * 86_400_000):
         limiter.charge("ip", 1, start)
         limiter.charge("ip", 1, start)

@@ -6,7 +6,7 @@ import re
 
 import ccxt
 import pytest
-from test_dialect_kit import (
+from dialect_kit import (
     ACCOUNT,
     API_KEY,
     NOW,

@@ -9,11 +9,11 @@ from mmbot.model import Instrument
 from mmbot.sim.dialect import (
     Credentials,
     Dialect,
+    RateLimits,
     RequestInfo,
     RestRequest,
     RestResponse,
 )
-from mmbot.sim.dialect_limits import RateLimits
 from mmbot.sim.engine import Fees, MatchingEngine
 from mmbot.venue.binance.signing import sign, ws_signing_payload
 

@@ -1,4 +1,4 @@
-"""The fake exchange's admin API under ``/_sim/``, outside the dialect (sans-IO).
+"""The fake exchange's admin API under ``/_sim/``, beside the Binance dialect (sans-IO).
 
 What it is for: letting tests, the chaos harness and a curious user read the exchange's
 truth (history, an account's balances and open orders, a book) and credit an account.
@@ -9,7 +9,10 @@ Routes::
     POST /_sim/accounts/<account>/credit          asset=A&amount=X (X may be negative)
     GET  /_sim/book/<symbol>?limit=L              the public book
 
-Only loopback clients are served; others get 403. The chaos issue adds fault control here.
+Only loopback clients are served; others get 403. It shares the REST request and response
+values and the body formatting with the dialect, not its answers: a refusal is
+``{"error": "<message>"}``, never a Binance error code. The chaos issue adds fault control
+here.
 
 What it must never do: I/O, read a clock; answer a non-loopback client; show credentials;
 raise (bad parameters are 4xx ``{"error"}`` answers; an unexpected exception is logged with
@@ -26,9 +29,10 @@ from decimal import Decimal
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, unquote
 
-from mmbot.sim import dialect_views as views
-from mmbot.sim.dialect import MAX_BODY_BYTES, RestRequest, RestResponse
-from mmbot.sim.dialect_params import ascii_digits
+from mmbot.sim.dialect import bodies
+from mmbot.sim.dialect.params import ascii_digits
+from mmbot.sim.dialect.request import MAX_BODY_BYTES
+from mmbot.sim.dialect.rest import RestRequest, RestResponse
 from mmbot.sim.engine import EngineProtocol
 from mmbot.sim.history import EntryKind, to_jsonable
 
@@ -124,10 +128,10 @@ class AdminApi:
         return {
             "account": account,
             "balances": [
-                {"asset": b.asset, "free": views.num(b.free), "locked": views.num(b.locked)}
+                {"asset": b.asset, "free": bodies.num(b.free), "locked": bodies.num(b.locked)}
                 for b in self.engine.balances(account)
             ],
-            "openOrders": [views.queried_order(o) for o in self.engine.open_orders(account)],
+            "openOrders": [bodies.queried_order(o) for o in self.engine.open_orders(account)],
         }
 
     def _credit(self, account: str, params: dict[str, str], now_ms: int) -> object:
@@ -157,8 +161,8 @@ class AdminApi:
         return {
             "symbol": symbol,
             "lastUpdateId": depth.last_update_id,
-            "bids": [[views.num(p), views.num(q)] for p, q in depth.bids],
-            "asks": [[views.num(p), views.num(q)] for p, q in depth.asks],
+            "bids": [[bodies.num(p), bodies.num(q)] for p, q in depth.bids],
+            "asks": [[bodies.num(p), bodies.num(q)] for p, q in depth.asks],
         }
 
 

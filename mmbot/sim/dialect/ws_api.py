@@ -1,11 +1,12 @@
-"""The WebSocket API half of the fake exchange's dialect (sans-IO).
+"""The WebSocket API path through the dialect: one JSON frame in, one answer out (sans-IO).
 
-What it is for: answering one WebSocket API message for
-:meth:`~mmbot.sim.dialect.Dialect.handle_ws_api`: the JSON envelope (``id``, ``method``,
-``params``), the signature over the sorted parameters, the user-data-stream subscription
-of the connection (:class:`WsApiSession`), the error shape (429/418 carry ``retryAfter``)
-and the ``rateLimits`` every answer carries. Routing, rate limits, timestamps and the
-operations themselves are the dialect's, shared with REST.
+What it is for: :func:`answer_ws_api` takes one WebSocket API message through the gateway's
+steps (``gateway.py``: ban check, charge, authenticate, run, report) and adds what only
+this transport has: the JSON envelope (``id``, ``method``, ``params``), the signature over
+the sorted parameters, the user-data-stream subscription of the connection
+(:class:`WsApiSession`), the error shape (429/418 carry ``retryAfter``) and the
+``rateLimits`` every answer carries. :func:`answer_ws_api_failure` is the answer to a frame
+the gateway itself failed on, for the shell's guard.
 
 What it must never do: I/O, read a clock, raise on any input (garbage gets a well-formed
 error answer), or let a secret reach an answer or a log line.
@@ -14,27 +15,24 @@ error answer), or let a secret reach an answer or a log line.
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import attrs
 
-from mmbot.sim.dialect_params import DialectFailure, Params, fail
-from mmbot.sim.dialect_request import (
+from mmbot.sim.dialect.params import DialectFailure, Params, fail
+from mmbot.sim.dialect.request import (
     MAX_BODY_BYTES,
-    UNEXPECTED,
     UNSUPPORTED,
     Handled,
     error_body,
+    last_resort,
 )
-from mmbot.venue.binance.errors import MSG_INVALID_SIGNATURE, Code, missing_param
-from mmbot.venue.binance.signing import verify, ws_signing_payload
+from mmbot.venue.binance.errors import Code, missing_param
+from mmbot.venue.binance.signing import ws_signing_payload
 
 if TYPE_CHECKING:
-    from mmbot.sim.dialect import Dialect
-
-log = logging.getLogger("mmbot.sim.dialect")
+    from mmbot.sim.dialect.gateway import Dialect
 
 
 @attrs.define(eq=False)
@@ -49,8 +47,13 @@ class WsApiSession:
     subscribed_account: str | None = None
     subscription_id: int | None = None
 
+    def unsubscribe(self) -> None:
+        """No more user data for this connection."""
+        self.subscribed_account = None
+        self.subscription_id = None
 
-def handle_ws_api(
+
+def answer_ws_api(
     dialect: Dialect, message: Mapping[str, object] | object, session: WsApiSession, now_ms: int
 ) -> dict[str, object]:
     """Answer one WebSocket API request; never raises for any input."""
@@ -70,23 +73,34 @@ def handle_ws_api(
         if not isinstance(raw_method, str) or not raw_method:
             raise DialectFailure(missing_param("method"))
         method = raw_method[:64]
-        result = _ws(dialect, method, message.get("params"), session, now_ms, state)
+        result = _steps(dialect, method, message.get("params"), session, now_ms, state)
         status = 200
         response: dict[str, object] = {"id": request_id, "status": 200, "result": result}
-    except DialectFailure as failure:
-        status, response = _ws_error(request_id, failure, state, now_ms)
+    except DialectFailure as refused:
+        status, response = _error_answer(request_id, refused, state, now_ms)
     except Exception:  # a bug: answer and report it anyway, never drop the connection
-        log.exception("WebSocket API request %r failed unexpectedly", method)
-        status, response = _ws_error(request_id, UNEXPECTED, state, now_ms)
+        unexpected = last_resort("WebSocket API request %r", method)
+        status, response = _error_answer(request_id, unexpected, state, now_ms)
     orders = state.route is not None and state.route.places_order
-    response["rateLimits"] = dialect.limiter.ws_rate_limits(
+    response["rateLimits"] = dialect.venue_limits.ws_rate_limits(
         session.client, state.account, now_ms, orders=orders
     )
-    dialect._report("ws_api", method, method, state, status, now_ms)
+    dialect.report("ws_api", method, method, state, status, now_ms)
     return response
 
 
-def _ws(
+def answer_ws_api_failure(dialect: Dialect, message: str | bytes, now_ms: int) -> dict[str, object]:
+    """The last-resort answer to a frame the gateway raised on (a bug), reported like any
+    request. Call it in the ``except`` block that caught the bug (it logs the traceback)."""
+    state = Handled()
+    request_id, method = _id_and_method(message)
+    failure = last_resort("WebSocket API frame %r", method)
+    status, response = _error_answer(request_id, failure, state, now_ms)
+    dialect.report("ws_api", method, method, state, status, now_ms)
+    return response
+
+
+def _steps(
     dialect: Dialect,
     method: str,
     raw_params: object,
@@ -94,45 +108,35 @@ def _ws(
     now_ms: int,
     state: Handled,
 ) -> object:
-    banned = dialect.limiter.check_ban(session.client, now_ms)
-    if banned is not None:
-        raise DialectFailure(banned)
-    route = dialect._ws_routes.get(method)
+    dialect.check_ban(session.client, now_ms)
+    route = dialect.routes.by_method.get(method)
     if route is None:
-        dialect._charge(session.client, 1, now_ms, state)
+        dialect.charge(session.client, 1, now_ms, state)
         raise fail(Code.UNSUPPORTED_OPERATION, UNSUPPORTED)
     state.route = route
     try:
         params = Params.from_ws(raw_params)
     except DialectFailure:
-        dialect._charge(session.client, route.weight(Params(())), now_ms, state)
+        dialect.charge(session.client, route.weight(Params(())), now_ms, state)
         raise
-    dialect._charge(session.client, route.weight(params), now_ms, state)
+    dialect.charge(session.client, route.weight(params), now_ms, state)
     account = None
     if route.signed:
-        secret, account = dialect._key(params.require("apiKey"))
+        api_key = params.require("apiKey")
         payload = ws_signing_payload(_ws_values(params)).encode()
-        if not verify(secret, payload, params.raw("signature")):
-            if params.raw("signature") is None:
-                raise DialectFailure(missing_param("signature"))
-            raise fail(Code.INVALID_SIGNATURE, MSG_INVALID_SIGNATURE)
-        dialect._check_timestamp(params, now_ms)
+        account = dialect.authenticate(api_key, payload, params.raw("signature"), params, now_ms)
         state.account = account
     if method == "userDataStream.subscribe.signature":
         assert account is not None
-        dialect._next_subscription += 1
-        session.subscribed_account = account
-        session.subscription_id = dialect._next_subscription
-        return {"subscriptionId": dialect._next_subscription}
+        return {"subscriptionId": dialect.subscribe_user_data(session, account)}
     if method == "userDataStream.unsubscribe":
-        session.subscribed_account = None
-        session.subscription_id = None
+        session.unsubscribe()
         return {}
-    _, body = dialect._run(route, params, account, now_ms, state)
+    _, body = dialect.run(route, params, account, now_ms, state)
     return body
 
 
-def _ws_error(
+def _error_answer(
     request_id: object, failure: DialectFailure, state: Handled, now_ms: int
 ) -> tuple[int, dict[str, object]]:
     """A WebSocket API error answer (without ``rateLimits``); records the error in ``state``."""
@@ -145,6 +149,21 @@ def _ws_error(
             "retryAfter": now_ms + failure.error.retry_after * 1000,
         }
     return status, {"id": request_id, "status": status, "error": error}
+
+
+def _id_and_method(message: str | bytes) -> tuple[str | int | None, str]:
+    """The request id and method of a WebSocket API frame, as far as they can be read."""
+    try:
+        request = json.loads(message)
+    except (ValueError, RecursionError):
+        return None, "?"
+    if not isinstance(request, dict):
+        return None, "?"
+    request_id = request.get("id")
+    if not isinstance(request_id, str | int) or isinstance(request_id, bool):
+        request_id = None
+    method = request.get("method")
+    return request_id, method[:64] if isinstance(method, str) and method else "?"
 
 
 def _parse_json(text: str | bytes | bytearray) -> object:

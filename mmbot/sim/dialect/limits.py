@@ -1,6 +1,8 @@
 """Rate limits of the fake exchange's dialect: weights, order counts, 429s and IP bans (sans-IO).
 
-What it is for: the venue side of Binance's limits. REQUEST_WEIGHT and RAW_REQUESTS are
+What it is for: the venue side of Binance's limits (:class:`VenueLimits`, configured by
+:class:`RateLimits`; named so apart from ``mmbot.resilience.RateLimiter``, the bot's own
+client-side limiter that keeps it under these limits). REQUEST_WEIGHT and RAW_REQUESTS are
 counted per client IP, ORDERS per account, each in fixed windows aligned to server time
 (a minute window starts on a minute boundary), like Binance. Over a limit the request is
 refused with HTTP 429 and ``Retry-After`` (seconds to the end of the window). Binance bans
@@ -126,8 +128,12 @@ def _banned(until_ms: int, now_ms: int) -> DialectError:
 
 
 @attrs.define(eq=False)
-class RateLimiter:
-    """Counts request weight per IP and new orders per account; decides 429 and 418."""
+class VenueLimits:
+    """Counts request weight per IP and new orders per account; decides 429 and 418.
+
+    The exchange's side of the limits: it refuses; ``mmbot.resilience.RateLimiter`` is the
+    bot's side, which waits so as not to be refused.
+    """
 
     limits: RateLimits = attrs.field(factory=RateLimits)
     _ips: dict[str, _IpState] = attrs.field(factory=dict, init=False)

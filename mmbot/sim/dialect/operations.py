@@ -2,8 +2,9 @@
 
 What it is for: each operation (new order, cancel, cancel-replace, query, open orders,
 account, trades, depth, exchange info) reads its typed parameters, calls the matching
-engine through :class:`EngineProtocol` and renders Binance's response body. Routing,
-signing and rate limits live in ``dialect.py``; number formatting in ``dialect_views.py``.
+engine through :class:`EngineProtocol` and renders Binance's response body. Which request
+reaches which operation, and at what weight, is ``routes.py``; signing and rate limits are
+the gateway's steps (``gateway.py``); the body shapes are ``bodies.py``.
 
 What it must never do: I/O, read a clock or draw randomness (client order ids that the
 exchange generates come from a counter); raise anything but :class:`DialectFailure` for a
@@ -18,12 +19,11 @@ from collections.abc import Callable
 import attrs
 
 from mmbot.model import Instrument, OrderType
-from mmbot.sim import dialect_views as views
-from mmbot.sim.dialect_limits import RateLimits
-from mmbot.sim.dialect_params import (
+from mmbot.sim.dialect import bodies
+from mmbot.sim.dialect.limits import RateLimits
+from mmbot.sim.dialect.params import (
     DialectFailure,
     Params,
-    ascii_digits,
     fail,
     lookup_symbol,
     not_required,
@@ -58,30 +58,8 @@ class Answer:
 Operation = Callable[[Params, str | None, int], Answer]
 
 
-def depth_weight(params: Params) -> int:
-    """Weight of /depth by ``limit``: 1-100 → 5, -500 → 25, -1000 → 50, more → 250."""
-    limit = ascii_digits(params.raw("limit"), 9)
-    if limit is None:
-        limit = 100  # a malformed limit is refused later, at the default's weight
-    if limit <= 100:
-        return 5
-    if limit <= 500:
-        return 25
-    if limit <= 1000:
-        return 50
-    return 250
-
-
-def open_orders_weight(params: Params) -> int:
-    return 6 if params.raw("symbol") else 80
-
-
-def my_trades_weight(params: Params) -> int:
-    return 5 if params.raw("orderId") else 20
-
-
-class Endpoints:
-    """The dialect's operations over one matching engine."""
+class Operations:
+    """The dialect's operations over one matching engine (each an :data:`Operation`)."""
 
     def __init__(self, engine: EngineProtocol, limits: RateLimits, fees: Fees) -> None:
         self._engine = engine
@@ -195,7 +173,7 @@ class Endpoints:
         if wanted is not None:
             by_name = {i.symbol: i for i in instruments}
             instruments = [lookup_symbol(by_name, name) for name in wanted]
-        return Answer(views.exchange_info(instruments, self._limits, now_ms))
+        return Answer(bodies.exchange_info(instruments, self._limits, now_ms))
 
     def depth(self, params: Params, account: str | None, now_ms: int) -> Answer:
         instrument = self._instrument(params)
@@ -205,8 +183,8 @@ class Endpoints:
         return Answer(
             {
                 "lastUpdateId": book.last_update_id,
-                "bids": [[views.num(p), views.num(q)] for p, q in book.bids],
-                "asks": [[views.num(p), views.num(q)] for p, q in book.asks],
+                "bids": [[bodies.num(p), bodies.num(q)] for p, q in book.bids],
+                "asks": [[bodies.num(p), bodies.num(q)] for p, q in book.asks],
             }
         )
 
@@ -218,7 +196,7 @@ class Endpoints:
         request, resp_type = self._order_request(params, account, instrument)
         result = self._ok(self._engine.place(request, now_ms))
         assert isinstance(result, PlaceResult)
-        return Answer(views.new_order(result, resp_type), client_order_id=request.client_order_id)
+        return Answer(bodies.new_order(result, resp_type), client_order_id=request.client_order_id)
 
     def cancel_order(self, params: Params, account: str | None, now_ms: int) -> Answer:
         assert account is not None
@@ -233,7 +211,7 @@ class Endpoints:
         assert isinstance(view, OrderView)
         cancel_id = cancel_id or cancel_client_order_id(view.symbol, view.order_id)
         return Answer(
-            views.canceled_order(view, cancel_id, now_ms), client_order_id=view.client_order_id
+            bodies.canceled_order(view, cancel_id, now_ms), client_order_id=view.client_order_id
         )
 
     def cancel_all(self, params: Params, account: str | None, now_ms: int) -> Answer:
@@ -243,7 +221,7 @@ class Endpoints:
         assert isinstance(result, list)
         return Answer(
             [
-                views.canceled_order(v, cancel_client_order_id(v.symbol, v.order_id), now_ms)
+                bodies.canceled_order(v, cancel_client_order_id(v.symbol, v.order_id), now_ms)
                 for v in result
             ]
         )
@@ -277,12 +255,12 @@ class Endpoints:
             cancel_new_id = cancel_new_id or cancel_client_order_id(
                 cancelled.symbol, cancelled.order_id
             )
-            cancel_body = views.canceled_order(cancelled, cancel_new_id, now_ms)
+            cancel_body = bodies.canceled_order(cancelled, cancel_new_id, now_ms)
         else:
             cancel_body = result.cancel.body()
         new_body: object = None
         if isinstance(result.new, PlaceResult):
-            new_body = views.new_order(result.new, resp_type)
+            new_body = bodies.new_order(result.new, resp_type)
         elif result.new is not None:
             new_body = result.new.body()
         data = {
@@ -316,7 +294,7 @@ class Endpoints:
             )
         )
         assert isinstance(view, OrderView)
-        return Answer(views.queried_order(view), client_order_id=view.client_order_id)
+        return Answer(bodies.queried_order(view), client_order_id=view.client_order_id)
 
     def open_orders(self, params: Params, account: str | None, now_ms: int) -> Answer:
         assert account is not None
@@ -324,13 +302,13 @@ class Endpoints:
         if params.raw("symbol") is not None:
             symbol = self._instrument(params).symbol
         orders = self._engine.open_orders(account, symbol)
-        return Answer([views.queried_order(o) for o in orders])
+        return Answer([bodies.queried_order(o) for o in orders])
 
     def account(self, params: Params, account: str | None, now_ms: int) -> Answer:
         assert account is not None
         omit = params.choice("omitZeroBalances", ("true", "false")) == "true"
         balances = self._engine.balances(account)
-        return Answer(views.account(account, balances, self._fees, now_ms, omit_zero=omit))
+        return Answer(bodies.account(account, balances, self._fees, now_ms, omit_zero=omit))
 
     def my_trades(self, params: Params, account: str | None, now_ms: int) -> Answer:
         assert account is not None
@@ -350,4 +328,4 @@ class Endpoints:
             for t in trades
             if (start is None or t.time_ms >= start) and (end is None or t.time_ms <= end)
         ]
-        return Answer([views.trade(t) for t in shown])
+        return Answer([bodies.trade(t) for t in shown])

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from test_dialect_kit import ACCOUNT, NOW, Kit
+from dialect_kit import ACCOUNT, NOW, Kit
 
-from mmbot.sim.admin import AdminApi
-from mmbot.sim.dialect import RestRequest, RestResponse
+from mmbot.sim.dialect import AdminApi, RestRequest, RestResponse
 from mmbot.sim.history import History
 
 

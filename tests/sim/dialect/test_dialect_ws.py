@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from test_dialect_kit import ACCOUNT, NOW, SECRET, Kit, ws_signed
+from dialect_kit import ACCOUNT, NOW, SECRET, Kit, ws_signed
 
-from mmbot.sim.dialect import WsApiSession
-from mmbot.sim.dialect_limits import RateLimits
+from mmbot.sim.dialect import RateLimits, WsApiSession
 
 
 @pytest.fixture

@@ -1,0 +1,6 @@
+"""The fake exchange's tests.
+
+The kits beside this file (``dialect_kit.py``: an engine, a dialect and signed requests;
+``exchange_kit.py``: the running-exchange rig and its mock-clock guard) hold no tests; pytest
+puts this folder on ``sys.path`` for this conftest, so every test below imports them by name.
+"""

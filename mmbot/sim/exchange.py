@@ -3,8 +3,8 @@
 What it is for: :class:`Exchange` drives the seeded market simulator on trio's clock,
 answers REST requests (the dialect, or the ``/_sim/`` admin API), closes the depth windows
 every 100 ms / 1000 ms, and fans every stream message out to the subscribed connections
-through bounded per-connection outboxes (:class:`~mmbot.sim.outbox.Outbox`; the connection
-bookkeeping lives in ``sim/outbox.py``). Every state change
+through bounded per-connection outboxes (:class:`~mmbot.sim.connections.Outbox`; the connection
+bookkeeping lives in ``sim/connections.py``). Every state change
 is followed by draining the engine's events into the history and the streams, so orders
 placed over REST or the WebSocket API show up in both. The same object serves loopback mode
 (``sim/serve.py``) and simulated mode (``sim/inprocess.py``).
@@ -28,6 +28,7 @@ import trio
 
 from mmbot.clock import SIM_EPOCH_MS, EpochClock, derive_rng
 from mmbot.model import ZERO, Instrument
+from mmbot.sim.connections import Connections, Outbox
 from mmbot.sim.dialect import (
     AdminApi,
     Credentials,
@@ -42,7 +43,6 @@ from mmbot.sim.dialect import (
 from mmbot.sim.engine import Fees, MatchingEngine
 from mmbot.sim.history import History
 from mmbot.sim.market import SIMULATOR_ACCOUNTS, MarketSimulator, default_market
-from mmbot.sim.outbox import Connections, Outbox
 from mmbot.sim.streams import (
     MarketFeed,
     StreamMessage,

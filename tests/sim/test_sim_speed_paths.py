@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 from trio_websocket import ConnectionClosed
 
 from mmbot.model import ExecutionType, OrderStatus, OrderType, Side, TimeInForce
+from mmbot.sim.connections import Outbox
 from mmbot.sim.engine import (
     AccountPosition,
     Balance,
@@ -43,7 +44,6 @@ from mmbot.sim.market import (
     MarketSimulator,
     default_market,
 )
-from mmbot.sim.outbox import Outbox
 from mmbot.sim.streams import MarketFeed, StreamMessage, dumps, trade_payload, trade_text
 
 START = 1_700_000_000_000

@@ -9,8 +9,8 @@ is followed by draining the engine's events into the history and the streams, so
 placed over REST or the WebSocket API show up in both. The same object serves loopback mode
 (``sim/serve.py``) and simulated mode (``sim/inprocess.py``).
 
-The private events of the background market's own accounts (``sim/market/``) are
-dropped before the history and the streams unless ``history_simulator_accounts`` is set:
+The private events of the background market's own accounts (``sim/market/``) are never
+built (the engine's ``quiet_accounts``) unless ``history_simulator_accounts`` is set:
 nobody can subscribe to them, and their effect is recorded as public trades and deltas.
 
 What it must never do: block on a slow subscriber (an outbox that fills up is dropped, as
@@ -117,14 +117,18 @@ class Exchange:
     _messages_sent: int = 0
     _dropped_slow: int = 0
     _shutting_down: bool = False
-    # Accounts whose private events are neither recorded nor published.
-    _private: frozenset[str] = frozenset()
 
     @classmethod
     def create(cls, config: ExchangeConfig, *, clock: EpochClock) -> Exchange:
         """Build every part from ``config``; ``clock`` gives exchange time."""
         instruments, market_configs = default_market(config.symbols)
-        engine = MatchingEngine(instruments, config.fees, no_trade_history=SIMULATOR_ACCOUNTS)
+        engine = MatchingEngine(
+            instruments,
+            config.fees,
+            no_trade_history=SIMULATOR_ACCOUNTS,
+            # their private events are neither recorded nor published: never build them
+            quiet_accounts=() if config.history_simulator_accounts else SIMULATOR_ACCOUNTS,
+        )
         history = History(max_bulk=config.history_max_bulk, bulk_accounts=SIMULATOR_ACCOUNTS)
         market = MarketSimulator(engine, market_configs, derive_rng(config.seed, "market"))
         balances = config.balances
@@ -159,7 +163,6 @@ class Exchange:
             dialect=dialect,
             admin=AdminApi(engine, history),
             feed=MarketFeed.for_symbols(config.symbols),
-            private=frozenset() if config.history_simulator_accounts else SIMULATOR_ACCOUNTS,
         )
 
     @classmethod
@@ -237,9 +240,6 @@ class Exchange:
         events = self.engine.drain_events()
         if not events:
             return
-        if self._private:  # drop the simulator's own accounts' private events
-            private = self._private
-            events = [e for e in events if e.account not in private]
         self.history.append_events(now_ms, events)
         conns = self._conns
         for message in self.feed.on_events(events, now_ms, conns.by_stream, conns.by_account):

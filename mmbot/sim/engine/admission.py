@@ -56,26 +56,11 @@ def _missing(name: str) -> Rejection:
     )
 
 
-class Plan:
-    """An admitted new order in integers: what to lock and how to match it."""
-
-    __slots__ = ("lock_asset", "lock_atoms", "price", "qty", "time_in_force", "type")
-
-    def __init__(
-        self,
-        type: OrderType,
-        time_in_force: TimeInForce,
-        price: int,
-        qty: int,
-        lock_asset: str,
-        lock_atoms: int,
-    ) -> None:
-        self.type = type
-        self.time_in_force = time_in_force
-        self.price = price  # price units; 0 for MARKET
-        self.qty = qty  # lots (for a quoteOrderQty MARKET: what the book gives for it)
-        self.lock_asset = lock_asset
-        self.lock_atoms = lock_atoms  # LIMIT: locked now; MARKET: free funds required
+#: An admitted new order in integers, what to lock and how to match it: (type, time in
+#: force, price units (0 for MARKET), lots (for a quoteOrderQty MARKET: what the book gives
+#: for it), the asset to lock, its atoms (LIMIT: locked now; MARKET: free funds required)).
+#: A plain tuple: it lives for one ``place`` and is unpacked at once.
+Plan = tuple[OrderType, TimeInForce, int, int, str, int]
 
 
 def walk(
@@ -149,7 +134,7 @@ def admit(st: SymbolState, req: OrderRequest, balances: Balances) -> Plan | Reje
     if balances.free(req.account, asset) < need:
         return INSUFFICIENT
     tif = req.time_in_force or TimeInForce.GTC
-    return Plan(req.type, tif, price, qty, asset, need)
+    return req.type, tif, price, qty, asset, need
 
 
 def _admit_market(
@@ -203,4 +188,4 @@ def _admit_market(
         asset, need = inst.base_asset, qty * units.qty_scale
     if balances.free(req.account, asset) < need:
         return INSUFFICIENT
-    return Plan(OrderType.MARKET, TimeInForce.GTC, 0, qty, asset, need)
+    return OrderType.MARKET, TimeInForce.GTC, 0, qty, asset, need

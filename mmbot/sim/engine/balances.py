@@ -13,14 +13,11 @@ What it must never do: I/O, read a clock, draw randomness, round money or touch 
 
 from __future__ import annotations
 
+from collections.abc import Container
 from decimal import Decimal
 
-from mmbot._fastattrs import fast_constructor
 from mmbot.sim.engine.contract import AccountPosition, Balance
 from mmbot.sim.engine.units import to_scaled_int
-
-_balance = fast_constructor(Balance)
-_position = fast_constructor(AccountPosition)
 
 
 class BalanceSlot:
@@ -55,8 +52,20 @@ class Balances:
         self._touched: list[BalanceSlot] = []
 
     def free(self, account: str, asset: str) -> int:
-        slot = self.accounts.get(account, {}).get(asset)
+        held = self.accounts.get(account)
+        slot = None if held is None else held.get(asset)
         return 0 if slot is None else slot.free
+
+    def unreported_slot(self, account: str, asset: str) -> BalanceSlot:
+        """The mutable balance of an account whose changes are never reported (the engine's
+        fee account): no change tracking, so it costs an action nothing."""
+        balances = self.accounts.get(account)
+        if balances is None:
+            balances = self.accounts[account] = {}
+        slot = balances.get(asset)
+        if slot is None:
+            slot = balances[asset] = BalanceSlot(account, asset)
+        return slot
 
     def slot(self, account: str, asset: str) -> BalanceSlot:
         """The mutable balance of ``asset`` in ``account``, remembered before first change."""
@@ -73,9 +82,10 @@ class Balances:
             self._touched.append(slot)
         return slot
 
-    def take_changes(self, now_ms: int, skip: str) -> list[AccountPosition]:
-        """End the action: one ``AccountPosition`` per account (but ``skip``) whose balances
-        changed, listing only the changed assets as they are now, in first-touched order."""
+    def take_changes(self, now_ms: int, skip: Container[str]) -> list[AccountPosition]:
+        """End the action: one ``AccountPosition`` per account (but those in ``skip``) whose
+        balances changed, listing only the changed assets as they are now, in first-touched
+        order."""
         touched = self._touched
         if not touched:
             return []
@@ -84,25 +94,26 @@ class Balances:
         if len(touched) == 1:  # the common case: a resting place or a cancel
             slot = touched.pop()
             free, locked = slot.free, slot.locked
-            if slot.account == skip or (free == slot.free_before and locked == slot.locked_before):
+            if slot.account in skip or (free == slot.free_before and locked == slot.locked_before):
                 return []
-            balance = _balance(slot.asset, Decimal(free).scaleb(dp), Decimal(locked).scaleb(dp))
-            return [_position(slot.account, now_ms, (balance,))]
+            balance = Balance(slot.asset, Decimal(free).scaleb(dp), Decimal(locked).scaleb(dp))
+            return [AccountPosition(slot.account, now_ms, (balance,))]
         changed: dict[str, list[Balance]] = {}
         for slot in touched:
             free, locked = slot.free, slot.locked
-            if free != slot.free_before or locked != slot.locked_before:
+            if slot.account not in skip and (
+                free != slot.free_before or locked != slot.locked_before
+            ):
                 found = changed.get(slot.account)
                 if found is None:
                     found = changed[slot.account] = []
                 found.append(
-                    _balance(slot.asset, Decimal(free).scaleb(dp), Decimal(locked).scaleb(dp))
+                    Balance(slot.asset, Decimal(free).scaleb(dp), Decimal(locked).scaleb(dp))
                 )
         touched.clear()
         return [
-            _position(account, now_ms, tuple(balances))
+            AccountPosition(account, now_ms, tuple(balances))
             for account, balances in changed.items()
-            if account != skip
         ]
 
     def to_decimal(self, atoms: int) -> Decimal:

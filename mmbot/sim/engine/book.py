@@ -29,13 +29,14 @@ class RestingOrder:
     __slots__ = (
         "account",
         "client_order_id",
-        "cum_quote",
+        "cum_notional",
         "executed",
         "is_buy",
         "order_id",
         "orig_client_order_id",
         "orig_qty",
         "price",
+        "reported",
         "side",
         "status",
         "symbol",
@@ -58,6 +59,7 @@ class RestingOrder:
         price: int,
         orig_qty: int,
         time_ms: int,
+        reported: bool = True,
     ) -> None:
         self.symbol = symbol
         self.order_id = order_id
@@ -70,12 +72,13 @@ class RestingOrder:
         self.price = price  # price units; 0 for MARKET
         self.orig_qty = orig_qty  # lots
         self.executed = 0  # lots; Invariant: 0 <= executed <= orig_qty
-        self.cum_quote = 0  # atoms of the quote asset (price * qty, before fees)
+        self.cum_notional = 0  # sum of price * qty of its fills, in price units x lots
         self.status = OrderStatus.NEW
         self.time_ms = time_ms
         self.update_ms = time_ms
         self.working_ms = -1  # set when it starts resting on the book
         self.orig_client_order_id: str | None = None
+        self.reported = reported  # False: its account's private events are never built
 
     @property
     def remaining(self) -> int:

@@ -53,6 +53,10 @@ Choices, following Binance where it is documented:
 - Closed orders stay queryable for the last ``closed_order_retention`` of them per symbol;
   ``trades`` keeps at least the last ``trade_retention`` trades per account and symbol, and
   none for the accounts named in ``no_trade_history`` (the market simulator's own).
+- The private events (execution reports, account positions, balance updates) of the
+  accounts named in ``quiet_accounts`` are never built: nobody listens to them (in the
+  exchange, the market simulator's own). Their orders trade, and show in the public book,
+  tape and ``BookDelta`` events, as any other.
   Both are kept as plain tuples, which CPython's garbage collector stops tracking.
 """
 
@@ -63,7 +67,6 @@ from decimal import Decimal
 
 import attrs
 
-from mmbot._fastattrs import fast_constructor
 from mmbot.model import (
     ExecutionType,
     Instrument,
@@ -73,7 +76,7 @@ from mmbot.model import (
     SymbolStatus,
     TimeInForce,
 )
-from mmbot.sim.engine.admission import Plan, admit, fillable
+from mmbot.sim.engine.admission import admit, fillable
 from mmbot.sim.engine.balances import Balances
 from mmbot.sim.engine.book import RestingOrder
 from mmbot.sim.engine.contract import (
@@ -125,8 +128,6 @@ CANCEL_ID_MISSING = DialectError(
 )
 _EXPIRING = (SymbolStatus.BREAK, SymbolStatus.END_OF_DAY)
 _DEFAULT_FEES = Fees()
-_book_delta = fast_constructor(BookDelta)
-_public_trade = fast_constructor(PublicTrade)
 
 
 class MatchingEngine:
@@ -140,6 +141,7 @@ class MatchingEngine:
         closed_order_retention: int = 100_000,
         trade_retention: int = 100_000,
         no_trade_history: Collection[str] = (),
+        quiet_accounts: Collection[str] = (),
     ) -> None:
         self._maker = Rate(fees.maker_rate)
         self._taker = Rate(fees.taker_rate)
@@ -157,6 +159,9 @@ class MatchingEngine:
             for i in instruments
         }
         self._events: list[EngineEvent] = []
+        self._quiet = frozenset(quiet_accounts)
+        # accounts whose balance changes are never reported: the fee account and the quiet
+        self._unreported = self._quiet | {FEE_ACCOUNT}
 
     # ---- reference data and accounts -----------------------------------------------------
 
@@ -178,7 +183,7 @@ class MatchingEngine:
         held.accounts.setdefault(account, {})
         for asset, amount in balances.items():
             held.slot(account, asset).free += self._atoms(amount)
-        held.take_changes(0, account)  # opening balances: no event
+        held.take_changes(0, {account})  # opening balances: no event
 
     def adjust_balance(self, account: str, asset: str, delta: Decimal, now_ms: int) -> None:
         """Credit (or debit) free balance; emits ``BalanceUpdate`` and ``AccountPosition``."""
@@ -186,7 +191,8 @@ class MatchingEngine:
         if self._balances.free(account, asset) + atoms < 0:
             raise ValueError(f"debit of {-delta} {asset} exceeds the free balance")
         self._balances.slot(account, asset).free += atoms
-        self._events.append(BalanceUpdate(account, now_ms, asset, delta))
+        if account not in self._quiet:
+            self._events.append(BalanceUpdate(account, now_ms, asset, delta))
         self._flush(None, now_ms)
 
     def balances(self, account: str) -> list[Balance]:
@@ -257,7 +263,11 @@ class MatchingEngine:
             self._flush(st, now_ms)
             return CancelReplaceResult(cancelled, None)
         placed = self._place(st, new, now_ms)
-        if isinstance(placed, DialectError) and not isinstance(cancelled, DialectError):
+        if (
+            isinstance(placed, DialectError)
+            and not isinstance(cancelled, DialectError)
+            and new.account not in self._quiet
+        ):
             self._events.append(
                 rejected_report(
                     new.account,
@@ -381,7 +391,7 @@ class MatchingEngine:
     def _end(self, st: SymbolState, order: RestingOrder, now_ms: int, status: OrderStatus) -> None:
         """Take a resting order off the book: CANCELED or EXPIRED, its lock released."""
         st.book.remove(order)
-        st.touched[(order.is_buy, order.price)] = None
+        st.touched[order.price if order.is_buy else -order.price] = None
         self._unlock_rest(st, order)
         order.status = status
         order.update_ms = now_ms
@@ -390,7 +400,8 @@ class MatchingEngine:
             kind = ExecutionType.CANCELED
         else:
             kind = ExecutionType.EXPIRED
-        self._events.append(closing_report(order, st.units, now_ms, kind))
+        if order.reported:
+            self._events.append(closing_report(order, st.units, now_ms, kind))
         st.close(order)
 
     def _unlock_rest(self, st: SymbolState, order: RestingOrder) -> None:
@@ -408,6 +419,7 @@ class MatchingEngine:
         plan = admit(st, req, self._balances)
         if isinstance(plan, DialectError):
             return plan
+        kind, tif, price, qty, lock_asset, lock_atoms = plan
         order_id = st.next_order_id
         st.next_order_id = order_id + 1
         order = RestingOrder(
@@ -416,38 +428,38 @@ class MatchingEngine:
             req.account,
             req.client_order_id,
             req.side,
-            plan.type,
-            plan.time_in_force,
-            plan.price,
-            plan.qty,
+            kind,
+            tif,
+            price,
+            qty,
             now_ms,
+            req.account not in self._quiet,
         )
         st.open_order(order)
-        is_market = plan.type is OrderType.MARKET
+        is_market = kind is OrderType.MARKET
         units = st.units
-        self._events.append(new_report(order, units, now_ms))
+        if order.reported:
+            self._events.append(new_report(order, units, now_ms))
         book = st.book
-        if plan.time_in_force is TimeInForce.FOK and not fillable(
-            book, order.is_buy, plan.price, plan.qty
-        ):
+        if tif is TimeInForce.FOK and not fillable(book, order.is_buy, price, qty):
             return self._expire_taker(st, order, now_ms, ())
         # touched first, so the taker leads the action's AccountPosition events
-        slot = self._balances.slot(req.account, plan.lock_asset)
+        slot = self._balances.slot(req.account, lock_asset)
         if not is_market:
-            slot.free -= plan.lock_atoms
-            slot.locked += plan.lock_atoms
-        if is_market or book.would_cross(order.is_buy, plan.price):
-            fills = self._match(st, order, plan, now_ms)
+            slot.free -= lock_atoms
+            slot.locked += lock_atoms
+        if is_market or book.would_cross(order.is_buy, price):
+            fills = self._match(st, order, None if is_market else price, now_ms)
         else:
             fills = ()
         if order.executed < order.orig_qty:
-            if is_market or plan.time_in_force is not TimeInForce.GTC:
+            if is_market or tif is not TimeInForce.GTC:
                 if not is_market:
                     self._unlock_rest(st, order)
                 return self._expire_taker(st, order, now_ms, fills)
             order.working_ms = now_ms
             book.add(order)
-            st.touched[(order.is_buy, order.price)] = None
+            st.touched[price if order.is_buy else -price] = None
             st.rest(order)
         else:
             st.close(order)
@@ -458,18 +470,19 @@ class MatchingEngine:
     ) -> PlaceResult:
         order.status = OrderStatus.EXPIRED
         order.update_ms = now_ms
-        self._events.append(closing_report(order, st.units, now_ms, ExecutionType.EXPIRED))
+        if order.reported:
+            self._events.append(closing_report(order, st.units, now_ms, ExecutionType.EXPIRED))
         st.close(order)
         return PlaceResult(order_view(order, st.units), fills)
 
     def _match(
-        self, st: SymbolState, taker: RestingOrder, plan: Plan, now_ms: int
+        self, st: SymbolState, taker: RestingOrder, limit: int | None, now_ms: int
     ) -> tuple[TradeView, ...]:
+        """Trade ``taker`` against the book up to its ``limit`` price (``None``: MARKET)."""
         book = st.book
         is_buy = taker.is_buy
         levels = book.asks if is_buy else book.bids
         keys = book.ask_keys if is_buy else book.bid_keys
-        limit = None if plan.type is OrderType.MARKET else taker.price
         fills: list[TradeView] = []
         touched = st.touched
         while keys and taker.executed < taker.orig_qty:
@@ -486,7 +499,7 @@ class MatchingEngine:
                 if maker.executed == maker.orig_qty:
                     orders.popitem(last=False)
                     st.close(maker)
-            touched[(not is_buy, price)] = None
+            touched[-price if is_buy else price] = None  # the makers' side
             if not orders:
                 del levels[price]
                 keys.pop()
@@ -504,7 +517,8 @@ class MatchingEngine:
         units = st.units
         inst = st.instrument
         base_asset, quote_asset = inst.base_asset, inst.quote_asset
-        notional = price * qty * units.notional_scale
+        cost = price * qty  # price units x lots: the trade's notional, exactly
+        notional = cost * units.notional_scale  # the same in atoms of the quote asset
         base = qty * units.qty_scale
         trade_id = st.next_trade_id
         st.next_trade_id += 1
@@ -529,8 +543,9 @@ class MatchingEngine:
         else:
             give.locked -= base
         slot(seller.account, quote_asset).free += notional - seller_fee
-        slot(FEE_ACCOUNT, base_asset).free += buyer_fee
-        slot(FEE_ACCOUNT, quote_asset).free += seller_fee
+        fee = self._balances.unreported_slot  # the fee account is never reported
+        fee(FEE_ACCOUNT, base_asset).free += buyer_fee
+        fee(FEE_ACCOUNT, quote_asset).free += seller_fee
         to_dec = self._balances.to_decimal
         events = self._events
         prices, qtys = units.prices, units.qtys
@@ -538,7 +553,7 @@ class MatchingEngine:
         result: TradeView | None = None
         for order, is_maker in ((taker, False), (maker, True)):
             order.executed += qty
-            order.cum_quote += notional
+            order.cum_notional += cost
             order.update_ms = now_ms
             done = order.executed == order.orig_qty
             order.status = OrderStatus.FILLED if done else OrderStatus.PARTIALLY_FILLED
@@ -546,20 +561,21 @@ class MatchingEngine:
                 commission, fee_asset = to_dec(buyer_fee), base_asset
             else:
                 commission, fee_asset = to_dec(seller_fee), quote_asset
-            events.append(
-                trade_report(
-                    order,
-                    units,
-                    now_ms,
-                    dec_qty,
-                    dec_price,
-                    commission,
-                    fee_asset,
-                    trade_id,
-                    is_maker,
-                    done,
+            if order.reported:
+                events.append(
+                    trade_report(
+                        order,
+                        units,
+                        now_ms,
+                        dec_qty,
+                        dec_price,
+                        commission,
+                        fee_asset,
+                        trade_id,
+                        is_maker,
+                        done,
+                    )
                 )
-            )
             record: TradeRecord = (
                 trade_id,
                 order.order_id,
@@ -567,7 +583,7 @@ class MatchingEngine:
                 order.is_buy,
                 price,
                 qty,
-                notional,
+                cost,
                 commission,
                 fee_asset,
                 now_ms,
@@ -576,9 +592,7 @@ class MatchingEngine:
             st.record_trade(order.account, record)
             if result is None:  # the taker's fill, for PlaceResult.fills
                 result = trade_view(record, order.account, order.symbol, units)
-        events.append(
-            _public_trade(inst.symbol, trade_id, dec_price, dec_qty, now_ms, maker.is_buy)
-        )
+        events.append(PublicTrade(inst.symbol, trade_id, dec_price, dec_qty, now_ms, maker.is_buy))
         assert result is not None
         return result
 
@@ -589,14 +603,17 @@ class MatchingEngine:
             book, symbol = st.book, st.instrument.symbol
             prices, qtys = st.units.prices, st.units.qtys
             update_id = st.update_id
-            for is_buy, price in st.touched:
-                level = (book.bids if is_buy else book.asks).get(price)
+            for key in st.touched:
+                if key > 0:
+                    side, price, level = Side.BUY, key, book.bids.get(key)
+                else:
+                    side, price, level = Side.SELL, -key, book.asks.get(-key)
                 update_id += 1
                 events.append(
-                    _book_delta(
+                    BookDelta(
                         symbol,
                         update_id,
-                        Side.BUY if is_buy else Side.SELL,
+                        side,
                         prices[price],
                         qtys[0 if level is None else level.qty],
                         now_ms,
@@ -604,4 +621,4 @@ class MatchingEngine:
                 )
             st.update_id = update_id
             st.touched.clear()
-        events.extend(self._balances.take_changes(now_ms, FEE_ACCOUNT))
+        events.extend(self._balances.take_changes(now_ms, self._unreported))

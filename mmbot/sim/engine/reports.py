@@ -13,7 +13,6 @@ import base64
 import hashlib
 from decimal import Decimal
 
-from mmbot._fastattrs import fast_constructor
 from mmbot.model import ExecutionType, OrderStatus, OrderType, Side, TimeInForce
 from mmbot.sim.engine.book import RestingOrder
 from mmbot.sim.engine.contract import ExecutionReport, OrderView, Rejection, TradeView
@@ -35,28 +34,22 @@ _REJECT_REASONS = {
 # collector stops tracking such tuples, so a long history costs the collector nothing.
 
 #: One side of one trade: (trade_id, order_id, client_order_id, is_buy, price units, lots,
-#: quote atoms, commission, commission asset, time_ms, is_maker).
+#: notional in price units x lots, commission, commission asset, time_ms, is_maker).
 TradeRecord = tuple[int, int, str, bool, int, int, int, Decimal, str, int, bool]
 
-#: A closed order: (account, client_order_id, side, type, time_in_force, price units,
-#: orig lots, executed lots, quote atoms, status, time_ms, update_ms, working_ms,
-#: orig_client_order_id), enums by value.
-ClosedOrder = tuple[str, str, str, str, str, int, int, int, int, str, int, int, int, str | None]
+#: A closed order: (account, client_order_id, is_buy, type, time_in_force, price units,
+#: orig lots, executed lots, notional in price units x lots, status, time_ms, update_ms,
+#: working_ms, orig_client_order_id), enums by value.
+ClosedOrder = tuple[str, str, bool, str, str, int, int, int, int, str, int, int, int, str | None]
 
-_SIDES = {m.value: m for m in Side}
 _TYPES = {m.value: m for m in OrderType}
 _TIFS = {m.value: m for m in TimeInForce}
 _STATUSES = {m.value: m for m in OrderStatus}
 
-#: The contract's classes built straight into their slots (the class itself if unsafe).
-_report = fast_constructor(ExecutionReport)
-_view = fast_constructor(OrderView)
-_trade = fast_constructor(TradeView)
-
 
 def trade_view(record: TradeRecord, account: str, symbol: str, units: Units) -> TradeView:
     trade_id, order_id, cid, is_buy, price, qty, notional, fee, fee_asset, time_ms, maker = record
-    return _trade(
+    return TradeView(
         account,
         symbol,
         trade_id,
@@ -65,7 +58,7 @@ def trade_view(record: TradeRecord, account: str, symbol: str, units: Units) -> 
         Side.BUY if is_buy else Side.SELL,
         units.prices[price],
         units.qtys[qty],
-        units.notional(notional),
+        units.notionals[notional],
         fee,
         fee_asset,
         time_ms,
@@ -79,13 +72,13 @@ def freeze(order: RestingOrder) -> ClosedOrder:
     return (
         order.account,
         order.client_order_id,
-        order.side.value,
+        order.is_buy,
         order.type.value,
         order.time_in_force.value,
         order.price,
         order.orig_qty,
         order.executed,
-        order.cum_quote,
+        order.cum_notional,
         order.status.value,
         order.time_ms,
         order.update_ms,
@@ -95,22 +88,22 @@ def freeze(order: RestingOrder) -> ClosedOrder:
 
 
 def closed_view(symbol: str, order_id: int, closed: ClosedOrder, units: Units) -> OrderView:
-    (account, cid, side, kind, tif, price, orig, executed, quote, status, t, u, w, orig_cid) = (
+    (account, cid, is_buy, kind, tif, price, orig, executed, quote, status, t, u, w, orig_cid) = (
         closed
     )
     qtys = units.qtys
-    return _view(
+    return OrderView(
         account,
         symbol,
         order_id,
         cid,
-        _SIDES[side],
+        Side.BUY if is_buy else Side.SELL,
         _TYPES[kind],
         _TIFS[tif],
         units.prices[price],
         qtys[orig],
         qtys[executed],
-        units.notional(quote),
+        units.notionals[quote],
         _STATUSES[status],
         t,
         u,
@@ -121,7 +114,7 @@ def closed_view(symbol: str, order_id: int, closed: ClosedOrder, units: Units) -
 
 def order_view(order: RestingOrder, units: Units) -> OrderView:
     qtys = units.qtys
-    return _view(
+    return OrderView(
         order.account,
         order.symbol,
         order.order_id,
@@ -132,7 +125,7 @@ def order_view(order: RestingOrder, units: Units) -> OrderView:
         units.prices[order.price],
         qtys[order.orig_qty],
         qtys[order.executed],
-        units.notional(order.cum_quote),
+        units.notionals[order.cum_notional],
         order.status,
         order.time_ms,
         order.update_ms,
@@ -143,8 +136,8 @@ def order_view(order: RestingOrder, units: Units) -> OrderView:
 
 def new_report(order: RestingOrder, units: Units, now_ms: int) -> ExecutionReport:
     """NEW: the order was accepted (``w`` true unless it is a MARKET order)."""
-    zero_qty = units.qtys[0]
-    return _report(
+    zero_qty = units.zero_qty
+    return ExecutionReport(
         order.account,
         now_ms,
         order.symbol,
@@ -160,14 +153,14 @@ def new_report(order: RestingOrder, units: Units, now_ms: int) -> ExecutionRepor
         order.order_id,
         zero_qty,
         zero_qty,
-        units.prices[0],
+        units.zero_price,
         ZERO,
         None,
         now_ms,
         -1,
         False,
         "",
-        units.notionals[0],
+        units.zero_notional,
         order.type is not OrderType.MARKET,
         order.time_ms,
     )
@@ -186,7 +179,7 @@ def trade_report(
     done: bool,
 ) -> ExecutionReport:
     """TRADE: one fill of ``order`` (already applied to it)."""
-    return _report(
+    return ExecutionReport(
         order.account,
         now_ms,
         order.symbol,
@@ -209,7 +202,7 @@ def trade_report(
         trade_id,
         is_maker,
         "",
-        units.notional(order.cum_quote),
+        units.notionals[order.cum_notional],
         is_maker and not done,
         order.time_ms,
     )
@@ -235,7 +228,7 @@ def closing_report(
     one has the order's id in ``c`` and ``C`` empty.
     """
     canceled = kind is ExecutionType.CANCELED
-    return _report(
+    return ExecutionReport(
         order.account,
         now_ms,
         order.symbol,
@@ -249,16 +242,16 @@ def closing_report(
         order.status,
         "NONE",
         order.order_id,
-        units.qtys[0],
+        units.zero_qty,
         units.qtys[order.executed],
-        units.prices[0],
+        units.zero_price,
         ZERO,
         None,
         now_ms,
         -1,
         False,
         order.client_order_id if canceled else "",
-        units.notional(order.cum_quote),
+        units.notionals[order.cum_notional],
         False,
         order.time_ms,
     )
@@ -276,7 +269,7 @@ def rejected_report(
     now_ms: int,
 ) -> ExecutionReport:
     """REJECTED report for a cancel-replace's new order (order id -1: it never existed)."""
-    return _report(
+    return ExecutionReport(
         account,
         now_ms,
         symbol,

@@ -77,7 +77,9 @@ class SymbolState:
         self.by_client: dict[tuple[str, str], int] = {}
         self.open_by_account: dict[str, dict[int, RestingOrder]] = {}
         self.trades: dict[str, list[TradeRecord]] = {}  # per account, trade id order
-        self.touched: dict[tuple[bool, int], None] = {}  # levels changed by this action
+        # Levels changed by the current action, in order: a bid's price units, or an ask's
+        # negated (prices are > 0); an ordered set.
+        self.touched: dict[int, None] = {}
         self.closed_retention = closed_retention
         self.trade_retention = trade_retention
         # accounts whose trades are never asked for (the market simulator's): keep none

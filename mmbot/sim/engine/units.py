@@ -91,6 +91,9 @@ class Units:
         "qdp",
         "qty_scale",
         "qtys",
+        "zero_notional",
+        "zero_price",
+        "zero_qty",
     )
 
     def __init__(self, instrument: Instrument, atom_dp: int) -> None:
@@ -104,6 +107,10 @@ class Units:
         self.prices = _Decimals(self.pdp)
         self.qtys = _Decimals(self.qdp)
         self.notionals = _Decimals(self.pdp + self.qdp)  # price x qty in units x lots
+        #: the zeros of each, as reports show them (``0E-8``, not ``0``)
+        self.zero_price = self.prices[0]
+        self.zero_qty = self.qtys[0]
+        self.zero_notional = self.notionals[0]
         self._price_in: dict[Decimal, int | None] = {}
         self._qty_in: dict[Decimal, int | None] = {}
 
@@ -122,10 +129,6 @@ class Units:
                 self._qty_in.clear()
             found = self._qty_in[qty] = to_scaled_int(qty, self.qdp)
         return found  # type: ignore[return-value]
-
-    def notional(self, atoms: int) -> Decimal:
-        """Quote atoms of a price x quantity -> Decimal with price+quantity decimals."""
-        return self.notionals[atoms // self.notional_scale]
 
     def price(self, units: int) -> Decimal:
         """Price units -> Decimal with the instrument's price decimals."""

@@ -9,6 +9,9 @@ at ``/ws-api/v3``. Each connection gets an :class:`~mmbot.sim.connections.Outbox
 writer task, a pinger (a ping every ``ping_interval_s``; closed without a pong within
 ``pong_timeout_s``) and a 24 h lifetime.
 
+It relies on private members of trio-websocket (pinned to 0.12.x): why, which ones and
+how a test guards them is docs/decisions/0005-trio-websocket-private-members.md.
+
 What it must never do: let a client's frame crash the server or another connection (every
 frame gets a well-formed answer); block the exchange on a slow client (its outbox is
 dropped instead); read the wall clock.

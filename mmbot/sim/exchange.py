@@ -3,10 +3,10 @@
 What it is for: :class:`Exchange` drives the seeded market simulator on trio's clock,
 answers REST requests (the dialect, or the ``/_sim/`` admin API), closes the depth windows
 every 100 ms / 1000 ms, and fans every stream message out to the subscribed connections
-through bounded per-connection outboxes (:class:`~mmbot.sim.connections.Outbox`; the connection
-bookkeeping lives in ``sim/connections.py``). Every state change
-is followed by draining the engine's events into the history and the streams, so orders
-placed over REST or the WebSocket API show up in both. The same object serves loopback mode
+through bounded per-connection outboxes (:class:`~mmbot.sim.connections.Outbox`; the
+connection bookkeeping lives in ``sim/connections.py``). Every state change is followed by
+draining the engine's events into the history and the streams, so orders placed over REST
+or the WebSocket API show up in both. The same object serves loopback mode
 (``sim/serve.py``) and simulated mode (``sim/inprocess.py``).
 
 The private events of the background market's own accounts (``sim/market/``) are never

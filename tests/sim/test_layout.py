@@ -11,6 +11,8 @@ from __future__ import annotations
 import ast
 import importlib
 import importlib.util
+import subprocess
+import sys
 import types
 from pathlib import Path
 
@@ -129,3 +131,14 @@ def test_every_core_module_says_what_it_is_for_and_must_never_do(package: str) -
         where = path.relative_to(SIM)
         assert "(sans-IO)" in doc.splitlines()[0], f"{where}: first line lacks (sans-IO)"
         assert "What it is for" in doc and "must never" in doc, where
+
+
+def test_importing_the_core_packages_loads_no_io_library() -> None:
+    """``mmbot/sim/__init__.py`` imports no shell: the cores stay usable without trio."""
+    packages = ", ".join(f"mmbot.sim.{p}" for p in CORE_PACKAGES)
+    io = ("trio", "anyio", "httpx", "httpcore", "trio_websocket", "wsproto", "prometheus_client")
+    code = f"import sys, {packages}; print(sorted(set({io!r}) & set(sys.modules)))"
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == "[]"

@@ -13,12 +13,10 @@ import base64
 import hashlib
 from decimal import Decimal
 
-from mmbot.model import ExecutionType, OrderStatus, OrderType, Side, TimeInForce
+from mmbot.model import ZERO, ExecutionType, OrderStatus, OrderType, Side, TimeInForce
 from mmbot.sim.engine.book import RestingOrder
 from mmbot.sim.engine.contract import ExecutionReport, OrderView, Rejection, TradeView
 from mmbot.sim.engine.units import Units
-
-ZERO = Decimal(0)
 
 #: ``r`` of a REJECTED execution report (sent only for the new order of a cancel-replace
 #: whose cancel succeeded), by the rejection's message.

@@ -1,7 +1,16 @@
-"""The sans-IO rule (DESIGN.md §2): starred core modules import no I/O, clock or RNG.
+"""The sans-IO rule (DESIGN.md §2), by package and by declaration, with nothing unclassified.
 
-The test reads each core module's imports from its source; imports under
-``if TYPE_CHECKING:`` are allowed (they do not run).
+Every module of ``mmbot`` is one of two kinds, and this test knows which without a list:
+
+- a **core**: it sits in a core package (one whose ``__init__`` docstring's first line says
+  ``sans-IO``: every module below it, at any depth, is a core), or its own docstring's first
+  line says ``sans-IO``. A core imports no I/O, clock or RNG (``FORBIDDEN``); imports under
+  ``if TYPE_CHECKING:`` are allowed (they do not run).
+- a **shell**: it imports something of ``FORBIDDEN`` itself (trio, httpx, time, ...).
+
+A module that is neither (it does no I/O but does not say it is sans-IO) fails: it must say
+what it is, so a new core cannot drift out of the rule unnoticed. Package ``__init__``
+modules of shell packages only re-export, so they are exempt from that last check.
 """
 
 from __future__ import annotations
@@ -9,86 +18,11 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import attrs
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent / "mmbot"
-
-# Modules that must stay sans-IO. Every listed module must exist (a typo or a move fails
-# the test instead of skipping it); a new core module is added here when it is written.
-CORES = [
-    "model.py",
-    "errors.py",
-    "bot/status.py",
-    "bot/figures.py",
-    "bot/summary.py",
-    "venue/book.py",
-    "quoting/__init__.py",
-    "quoting/params.py",
-    "quoting/pipeline.py",
-    "quoting/strategy.py",
-    "quoting/stages/__init__.py",
-    "quoting/stages/guards.py",
-    "quoting/stages/fair_value.py",
-    "quoting/stages/volatility.py",
-    "quoting/stages/spread.py",
-    "quoting/stages/skew.py",
-    "quoting/stages/sizing.py",
-    "quoting/stages/rounding.py",
-    "quoting/orders/__init__.py",
-    "quoting/orders/tracker.py",
-    "quoting/orders/values.py",
-    "quoting/orders/states.py",
-    "quoting/orders/client_ids.py",
-    "quoting/orders/reconcile.py",
-    "quoting/ledger.py",
-    "quoting/ledger_views.py",
-    "quoting/risk.py",
-    "resilience/breaker_core.py",
-    "resilience/backoff.py",
-    "resilience/breaker_config.py",
-    "resilience/ratelimit_core.py",
-    "resilience/retry_core.py",
-    "resilience/outcomes.py",
-    "venue/base.py",
-    "supervision/policy.py",
-    "venue/events.py",
-    "venue/binance/signing.py",
-    "venue/binance/codec/__init__.py",
-    "venue/binance/codec/primitives.py",
-    "venue/binance/codec/levels.py",
-    "venue/binance/codec/market.py",
-    "venue/binance/codec/user_events.py",
-    "venue/binance/codec/ws_api.py",
-    "venue/binance/codec/failures.py",
-    "venue/binance/codec/rest.py",
-    "venue/binance/codec/params.py",
-    "venue/binance/rest_endpoints.py",
-    "venue/binance/weights.py",
-    "venue/binance/errors.py",
-    "venue/binance/user_core.py",
-    "sim/events.py",
-    "sim/matching.py",
-    "sim/matching_book.py",
-    "sim/matching_core.py",
-    "sim/matching_money.py",
-    "sim/matching_reports.py",
-    "sim/matching_rules.py",
-    "sim/market.py",
-    "sim/market_config.py",
-    "sim/history.py",
-    "sim/history_digest.py",
-    "sim/dialect.py",
-    "sim/dialect_params.py",
-    "sim/dialect_limits.py",
-    "sim/dialect_views.py",
-    "sim/dialect_endpoints.py",
-    "sim/dialect_ws.py",
-    "sim/dialect_request.py",
-    "sim/admin.py",
-    "sim/streams.py",
-    "sim/stream_payloads.py",
-    "sim/stream_control.py",
-]
+MARKER = "sans-IO"
 
 FORBIDDEN = {
     "trio",
@@ -105,6 +39,8 @@ FORBIDDEN = {
     "hypercorn",
     "starlette",
     "uuid",
+    "prometheus_client",
+    "rich",
     "mmbot.clock",
 }
 
@@ -161,13 +97,75 @@ def _violations(imported: set[str]) -> set[str]:
     return bad
 
 
-@pytest.mark.parametrize("module", CORES)
-def test_core_module_imports_no_io(module: str) -> None:
-    path = ROOT / module
-    assert path.exists(), f"listed sans-IO core {module} does not exist"
-    package = ".".join(["mmbot", *Path(module).parent.parts])
-    bad = _violations(runtime_imports(path.read_text(), package))
-    assert not bad, f"sans-IO core {module} imports {sorted(bad)}"
+def declares_sans_io(source: str) -> bool:
+    """Whether the first line of the module's docstring says it is sans-IO."""
+    doc = ast.get_docstring(ast.parse(source)) or ""
+    first = doc.strip().splitlines()[0] if doc.strip() else ""
+    return MARKER in first
+
+
+@attrs.frozen
+class Module:
+    path: Path  # relative to ROOT
+    package: str  # the dotted package the module lives in (for relative imports)
+    source: str
+    is_init: bool
+
+    @property
+    def name(self) -> str:
+        return str(self.path)
+
+
+def _modules() -> list[Module]:
+    found = []
+    for path in sorted(ROOT.rglob("*.py")):
+        rel = path.relative_to(ROOT)
+        package = ".".join(["mmbot", *rel.parent.parts])
+        found.append(Module(rel, package, path.read_text(), path.name == "__init__.py"))
+    return found
+
+
+MODULES = _modules()
+
+
+def _core_packages() -> set[Path]:
+    """Folders whose ``__init__`` declares the whole package sans-IO."""
+    return {m.path.parent for m in MODULES if m.is_init and declares_sans_io(m.source)}
+
+
+CORE_PACKAGES = _core_packages()
+
+
+def is_core(module: Module) -> bool:
+    in_core_package = any(
+        module.path.parent == pkg or pkg in module.path.parents for pkg in CORE_PACKAGES
+    )
+    return in_core_package or declares_sans_io(module.source)
+
+
+CORES = [m for m in MODULES if is_core(m)]
+OTHERS = [m for m in MODULES if not is_core(m)]
+
+
+@pytest.mark.parametrize("module", CORES, ids=lambda m: m.name)
+def test_core_module_imports_no_io(module: Module) -> None:
+    bad = _violations(runtime_imports(module.source, module.package))
+    assert not bad, f"sans-IO core {module.name} imports {sorted(bad)}"
+
+
+@pytest.mark.parametrize("module", [m for m in OTHERS if not m.is_init], ids=lambda m: m.name)
+def test_every_other_module_is_really_a_shell(module: Module) -> None:
+    """A module that does no I/O must say it is sans-IO (so the rule covers it)."""
+    imports_io = bool(_violations(runtime_imports(module.source, module.package)))
+    assert imports_io, (
+        f"{module.name} imports no I/O, clock or RNG but does not say '{MARKER}' in the first "
+        "line of its docstring: declare it a core (or put it in a core package)"
+    )
+
+
+def test_the_core_packages_are_the_ones_the_architecture_names() -> None:
+    names = {".".join(p.parts) for p in CORE_PACKAGES}
+    assert {"quoting", "sim.engine", "sim.dialect", "venue.binance.codec"} <= names, names
 
 
 def test_checker_catches_forbidden_imports() -> None:
@@ -191,3 +189,9 @@ def test_checker_resolves_relative_imports() -> None:
         "mmbot.clock",
         "mmbot.clock.derive_rng",
     }
+
+
+def test_marker_is_read_from_the_docstring_first_line_only() -> None:
+    assert declares_sans_io('"""The book (sans-IO).\n\nMore."""\n')
+    assert not declares_sans_io('"""The shell.\n\nIts core is sans-IO."""\n')
+    assert not declares_sans_io("x = 1\n")

@@ -15,7 +15,7 @@ import time
 
 from mmbot.bench._util import machine, median, percentile
 from mmbot.clock import derive_rng
-from mmbot.sim.events import Fees
+from mmbot.sim.engine import Fees
 from mmbot.sim.market import MarketSimulator, default_market
 
 _SYMBOLS = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "XRPUSDT", "ADAUSDT", "DOGEUSDT"]
@@ -36,7 +36,7 @@ def main(argv: list[str]) -> int:
         parser.error(f"--symbols must be within 1..{len(_SYMBOLS)}")
     seconds = max(_CHUNK_S, args.seconds // _CHUNK_S * _CHUNK_S)
 
-    from mmbot.sim.matching import MatchingEngine
+    from mmbot.sim.engine import MatchingEngine
 
     instruments, configs = default_market(_SYMBOLS[: args.symbols])
     engine = MatchingEngine(instruments, Fees())

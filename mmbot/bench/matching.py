@@ -22,8 +22,7 @@ from decimal import Decimal
 from mmbot.bench._util import machine, median, percentile
 from mmbot.clock import derive_rng
 from mmbot.model import Instrument, OrderType, Side, TimeInForce
-from mmbot.sim.events import OrderRequest
-from mmbot.sim.matching import MatchingEngine
+from mmbot.sim.engine import MatchingEngine, OrderRequest
 
 SYMBOL = "BTCUSDT"
 TICK = Decimal("0.01")

@@ -74,7 +74,7 @@ def _pool(n: int) -> httpx.Limits:
 
 
 def _serve_child() -> int:
-    from mmbot.sim.dialect_limits import RateLimits
+    from mmbot.sim.dialect import RateLimits
     from mmbot.sim.exchange import Exchange, ExchangeConfig
     from mmbot.sim.serve import serve_exchange
 

@@ -3,14 +3,14 @@
 What it is for: :class:`Exchange` drives the seeded market simulator on trio's clock,
 answers REST requests (the dialect, or the ``/_sim/`` admin API), closes the depth windows
 every 100 ms / 1000 ms, and fans every stream message out to the subscribed connections
-through bounded per-connection outboxes (:class:`~mmbot.sim.outbox.Outbox`; the connection
-bookkeeping lives in ``sim/outbox.py``, ``Outbox`` is re-exported here). Every state change
-is followed by draining the engine's events into the history and the streams, so orders
-placed over REST or the WebSocket API show up in both. The same object serves loopback mode
+through bounded per-connection outboxes (:class:`~mmbot.sim.connections.Outbox`; the
+connection bookkeeping lives in ``sim/connections.py``). Every state change is followed by
+draining the engine's events into the history and the streams, so orders placed over REST
+or the WebSocket API show up in both. The same object serves loopback mode
 (``sim/serve.py``) and simulated mode (``sim/inprocess.py``).
 
-The private events of the background market's own accounts (``sim/market.py``) are
-dropped before the history and the streams unless ``history_simulator_accounts`` is set:
+The private events of the background market's own accounts (``sim/market/``) are never
+built (the engine's ``quiet_accounts``) unless ``history_simulator_accounts`` is set:
 nobody can subscribe to them, and their effect is recorded as public trades and deltas.
 
 What it must never do: block on a slow subscriber (an outbox that fills up is dropped, as
@@ -20,8 +20,6 @@ Binance disconnects slow consumers); read the wall clock (time comes from its
 
 from __future__ import annotations
 
-import json
-import logging
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
@@ -30,22 +28,21 @@ import trio
 
 from mmbot.clock import SIM_EPOCH_MS, EpochClock, derive_rng
 from mmbot.model import ZERO, Instrument
-from mmbot.sim.admin import AdminApi
+from mmbot.sim.connections import Connections, Outbox
 from mmbot.sim.dialect import (
+    AdminApi,
     Credentials,
     Dialect,
+    RateLimits,
     RequestInfo,
     RestRequest,
     RestResponse,
     WsApiSession,
+    answer_ws_api_failure,
 )
-from mmbot.sim.dialect_limits import RateLimits
-from mmbot.sim.events import Fees
+from mmbot.sim.engine import Fees, MatchingEngine
 from mmbot.sim.history import History
 from mmbot.sim.market import SIMULATOR_ACCOUNTS, MarketSimulator, default_market
-from mmbot.sim.matching import MatchingEngine
-from mmbot.sim.outbox import Connections
-from mmbot.sim.outbox import Outbox as Outbox
 from mmbot.sim.streams import (
     MarketFeed,
     StreamMessage,
@@ -53,12 +50,6 @@ from mmbot.sim.streams import (
     dumps,
     server_shutdown_payload,
 )
-from mmbot.venue.binance.errors import Code, DialectError
-
-_log = logging.getLogger(__name__)
-
-#: The answer to a WebSocket API frame the dialect failed on (a bug): Binance's unknown error.
-UNEXPECTED = DialectError(Code.UNKNOWN, "An unknown error occurred while processing the request.")
 
 #: Channel name under which replies to market-stream control frames are recorded.
 CONTROL_CHANNEL = "stream-control"
@@ -126,14 +117,18 @@ class Exchange:
     _messages_sent: int = 0
     _dropped_slow: int = 0
     _shutting_down: bool = False
-    # Accounts whose private events are neither recorded nor published.
-    _private: frozenset[str] = frozenset()
 
     @classmethod
     def create(cls, config: ExchangeConfig, *, clock: EpochClock) -> Exchange:
         """Build every part from ``config``; ``clock`` gives exchange time."""
         instruments, market_configs = default_market(config.symbols)
-        engine = MatchingEngine(instruments, config.fees, no_trade_history=SIMULATOR_ACCOUNTS)
+        engine = MatchingEngine(
+            instruments,
+            config.fees,
+            no_trade_history=SIMULATOR_ACCOUNTS,
+            # their private events are neither recorded nor published: never build them
+            quiet_accounts=() if config.history_simulator_accounts else SIMULATOR_ACCOUNTS,
+        )
         history = History(max_bulk=config.history_max_bulk, bulk_accounts=SIMULATOR_ACCOUNTS)
         market = MarketSimulator(engine, market_configs, derive_rng(config.seed, "market"))
         balances = config.balances
@@ -168,7 +163,6 @@ class Exchange:
             dialect=dialect,
             admin=AdminApi(engine, history),
             feed=MarketFeed.for_symbols(config.symbols),
-            private=frozenset() if config.history_simulator_accounts else SIMULATOR_ACCOUNTS,
         )
 
     @classmethod
@@ -229,27 +223,11 @@ class Exchange:
         now = self.now_ms()
         try:
             reply = self.dialect.handle_ws_api(message, session, now)
-        except Exception:
-            _log.exception("WebSocket API frame failed unexpectedly; answered -1000")
-            reply = self._ws_api_failure(message, now)
+        except Exception:  # a bug in the dialect: its last-resort answer, logged and reported
+            reply = answer_ws_api_failure(self.dialect, message, now)
         self.deliver(outbox, dumps(reply), WS_API_CHANNEL, "response", now)
         self._sync_user_subscriptions(session, outbox)
         self.publish_engine_events(now)
-
-    def _ws_api_failure(self, message: str | bytes, now_ms: int) -> dict[str, object]:
-        """The -1000 answer to a frame the dialect failed on, recorded like any request."""
-        request_id, method = _id_and_method(message)
-        self.history.append_request(
-            now_ms,
-            transport="ws_api",
-            method=method,
-            path=method,
-            account=None,
-            status=UNEXPECTED.http_status,
-            error_code=UNEXPECTED.code,
-        )
-        error = {"code": UNEXPECTED.code, "msg": UNEXPECTED.msg}
-        return {"id": request_id, "status": UNEXPECTED.http_status, "error": error}
 
     def _sync_user_subscriptions(self, session: WsApiSession, outbox: Outbox) -> None:
         if not outbox.is_closed:
@@ -262,9 +240,6 @@ class Exchange:
         events = self.engine.drain_events()
         if not events:
             return
-        if self._private:  # drop the simulator's own accounts' private events
-            private = self._private
-            events = [e for e in events if e.account not in private]
         self.history.append_events(now_ms, events)
         conns = self._conns
         for message in self.feed.on_events(events, now_ms, conns.by_stream, conns.by_account):
@@ -355,21 +330,6 @@ class Exchange:
             connections=len(self._conns),
             dropped_slow=self._dropped_slow,
         )
-
-
-def _id_and_method(message: str | bytes) -> tuple[str | int | None, str]:
-    """The request id and method of a WebSocket API frame, as far as they can be read."""
-    try:
-        request = json.loads(message)
-    except (ValueError, RecursionError):
-        return None, "?"
-    if not isinstance(request, dict):
-        return None, "?"
-    request_id = request.get("id")
-    if not isinstance(request_id, str | int) or isinstance(request_id, bool):
-        request_id = None
-    method = request.get("method")
-    return request_id, method[:64] if isinstance(method, str) and method else "?"
 
 
 def _session_subscriptions(session: WsApiSession) -> list[tuple[str, int]]:

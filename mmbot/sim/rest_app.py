@@ -13,13 +13,10 @@ answered 400 with -1000 and a generic message); buffer a body beyond the cap; lo
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from mmbot.sim.dialect import MAX_BODY_BYTES, RestRequest, RestResponse
-
-log = logging.getLogger(__name__)
+from mmbot.sim.dialect import MAX_BODY_BYTES, RestRequest, RestResponse, error_body, last_resort
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -27,8 +24,6 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 Handler = Callable[[RestRequest], RestResponse]
-
-_GENERIC_ERROR = {"code": -1000, "msg": "An unknown error occurred while processing the request."}
 
 
 def build_rest_app(handler: Handler, *, max_body: int = MAX_BODY_BYTES) -> ASGIApp:
@@ -45,10 +40,10 @@ def build_rest_app(handler: Handler, *, max_body: int = MAX_BODY_BYTES) -> ASGIA
             request = await _read_request(scope, receive, max_body)
             response = handler(request)
             payload = _encode(response.body)
-        except Exception:
-            log.exception("REST request failed unexpectedly: %s", scope.get("path", "?"))
-            response = RestResponse(400, _GENERIC_ERROR)
-            payload = _encode(_GENERIC_ERROR)
+        except Exception:  # a bug behind the dialect's own guard: the same last resort
+            status, body = error_body(last_resort("REST request %r", scope.get("path", "?")))
+            response = RestResponse(status, body)
+            payload = _encode(body)
         await _write(send, response, payload)
 
     return app

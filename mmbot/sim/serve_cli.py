@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import secrets
 import sys
+from typing import Protocol
 
 #: The history bound of ``mmbot exchange serve`` (``--history-max-bulk``): a long-running
 #: server must not grow without limit. Between N and 2N bulk entries are held (~0.25 kB
@@ -19,7 +20,15 @@ import sys
 DEFAULT_HISTORY_MAX_BULK = 50_000
 
 
-def add_serve_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+class Subcommands(Protocol):
+    """What ``add_serve_parser`` needs of ``ArgumentParser.add_subparsers()``'s result."""
+
+    def add_parser(
+        self, name: str, *, help: str | None = ..., description: str | None = ...
+    ) -> argparse.ArgumentParser: ...
+
+
+def add_serve_parser(sub: Subcommands) -> None:
     serve = sub.add_parser(
         "serve",
         help="serve the fake exchange on loopback",

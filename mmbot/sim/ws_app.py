@@ -5,9 +5,12 @@ What it is for: :func:`serve_ws_stream` takes one byte stream (a TCP connection 
 handshake over it with trio-websocket and serves the connection: raw streams at
 ``/ws/<stream>`` (or ``/ws`` and ``SUBSCRIBE`` later), combined streams at
 ``/stream?streams=a/b`` (frames wrapped as ``{"stream", "data"}``), and the WebSocket API
-at ``/ws-api/v3``. Each connection gets an :class:`~mmbot.sim.outbox.Outbox` drained by a
+at ``/ws-api/v3``. Each connection gets an :class:`~mmbot.sim.connections.Outbox` drained by a
 writer task, a pinger (a ping every ``ping_interval_s``; closed without a pong within
 ``pong_timeout_s``) and a 24 h lifetime.
+
+It relies on private members of trio-websocket (pinned to 0.12.x): why, which ones and
+how a test guards them is docs/decisions/0005-trio-websocket-private-members.md.
 
 What it must never do: let a client's frame crash the server or another connection (every
 frame gets a well-formed answer); block the exchange on a slow client (its outbox is
@@ -28,10 +31,10 @@ from wsproto import ConnectionType, WSConnection
 from wsproto.events import BytesMessage, Ping, TextMessage
 from wsproto.utilities import LocalProtocolError
 
+from mmbot.sim.connections import Outbox
 from mmbot.sim.dialect import WsApiSession
-from mmbot.sim.exchange import CONTROL_CHANNEL, Exchange, Outbox
-from mmbot.sim.stream_control import StreamSession
-from mmbot.sim.streams import dumps, parse_stream_name
+from mmbot.sim.exchange import CONTROL_CHANNEL, Exchange
+from mmbot.sim.streams import StreamSession, dumps, parse_stream_name
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence

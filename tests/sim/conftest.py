@@ -1,16 +1,6 @@
-"""Fixtures shared by the fake exchange's tests."""
+"""The fake exchange's tests.
 
-from __future__ import annotations
-
-import pytest
-from matching_kit import BTC, ETH, FEES, START
-
-from mmbot.sim.matching import MatchingEngine
-
-
-@pytest.fixture
-def engine() -> MatchingEngine:
-    e = MatchingEngine([BTC, ETH], FEES)
-    for account in ("alice", "bob", "carol"):
-        e.open_account(account, dict(START))
-    return e
+The kits beside this file (``dialect_kit.py``: an engine, a dialect and signed requests;
+``exchange_kit.py``: the running-exchange rig and its mock-clock guard) hold no tests; pytest
+puts this folder on ``sys.path`` for this conftest, so every test below imports them by name.
+"""

@@ -11,6 +11,7 @@ import attrs
 import pytest
 import trio
 import trio.testing
+from exchange_kit import REAL_CLOCK, running_exchange
 from trio_websocket import ConnectionClosed, ConnectionRejected, WebSocketConnection
 
 from mmbot.clock import seed_trio_scheduler
@@ -43,14 +44,20 @@ def ws_subscribe(request_id: int, timestamp: int) -> str:
 
 
 @pytest.fixture
-async def running(
-    autojump_clock: trio.testing.MockClock,
-) -> AsyncIterator[tuple[Exchange, trio.Nursery]]:
-    exchange = make_exchange()
-    async with trio.open_nursery() as nursery:
-        await nursery.start(exchange.run)
-        yield exchange, nursery
-        nursery.cancel_scope.cancel()
+async def running() -> AsyncIterator[tuple[Exchange, trio.Nursery]]:
+    """The exchange running; a test using it must take ``autojump_clock`` (checked)."""
+    async with running_exchange(make_exchange()) as running:
+        yield running
+
+
+def test_the_running_rig_fails_a_test_that_is_on_the_real_clock() -> None:
+    async def main() -> None:
+        async with running_exchange(make_exchange()):
+            raise AssertionError("the rig ran on the real clock")  # pragma: no cover
+
+    with pytest.raises(pytest.fail.Exception) as failed:
+        trio.run(main)  # the real clock, as a test that forgot autojump_clock gets
+    assert str(failed.value) == REAL_CLOCK
 
 
 async def next_json(ws: WebSocketConnection) -> dict[str, object]:
@@ -61,6 +68,7 @@ async def next_json(ws: WebSocketConnection) -> dict[str, object]:
 
 async def test_rest_order_shows_up_in_user_data_and_history(
     running: tuple[Exchange, trio.Nursery],
+    autojump_clock: trio.testing.MockClock,
 ) -> None:
     exchange, nursery = running
     venue = InProcessExchange(exchange)
@@ -105,6 +113,7 @@ async def test_rest_order_shows_up_in_user_data_and_history(
 
 async def test_combined_stream_wraps_messages_and_live_subscribe_adds_streams(
     running: tuple[Exchange, trio.Nursery],
+    autojump_clock: trio.testing.MockClock,
 ) -> None:
     exchange, nursery = running
     ws = await InProcessExchange(exchange).connect_ws(nursery, "/stream?streams=btcusdt@trade")
@@ -127,6 +136,7 @@ async def test_combined_stream_wraps_messages_and_live_subscribe_adds_streams(
 
 async def test_unknown_stream_in_the_url_is_refused(
     running: tuple[Exchange, trio.Nursery],
+    autojump_clock: trio.testing.MockClock,
 ) -> None:
     exchange, nursery = running
     with pytest.raises(ConnectionRejected) as rejected:
@@ -157,6 +167,7 @@ async def test_a_full_outbox_is_dropped_without_blocking_the_exchange(
 
 async def test_a_dropped_slow_connection_is_closed_with_policy_violation(
     running: tuple[Exchange, trio.Nursery],
+    autojump_clock: trio.testing.MockClock,
 ) -> None:
     exchange, nursery = running
     ws = await InProcessExchange(exchange).connect_ws(nursery, "/ws/btcusdt@trade")
@@ -170,6 +181,7 @@ async def test_a_dropped_slow_connection_is_closed_with_policy_violation(
 
 async def test_planned_shutdown_sends_server_shutdown_then_closes(
     running: tuple[Exchange, trio.Nursery],
+    autojump_clock: trio.testing.MockClock,
 ) -> None:
     exchange, nursery = running
     ws = await InProcessExchange(exchange).connect_ws(nursery, "/ws/ethusdt@trade")
@@ -226,15 +238,6 @@ def test_same_seed_gives_the_same_trace_digest() -> None:
     assert first[1] > 100
     assert _run_with_subscriber(3, 300.0) == first
     assert _run_with_subscriber(4, 300.0)[0] != first[0]
-
-
-def test_bench_sim_quick_prints_its_figures(capsys: pytest.CaptureFixture[str]) -> None:
-    from mmbot.bench import sim
-
-    assert sim.main(["--quick", "--symbols", "2"]) == 0
-    out = capsys.readouterr().out
-    for label in ("wall time:", "speed-up:", "messages delivered:", "machine:"):
-        assert label in out
 
 
 def _run_market(sim_seconds: float, **overrides: Any) -> Exchange:

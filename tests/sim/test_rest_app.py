@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from test_dialect_kit import API_KEY, NOW, SECRET, Kit
+from dialect_kit import API_KEY, NOW, SECRET, Kit
 
 from mmbot.sim.dialect import MAX_BODY_BYTES, RestRequest, RestResponse
 from mmbot.sim.rest_app import build_rest_app

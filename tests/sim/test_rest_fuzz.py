@@ -17,9 +17,9 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from dialect_kit import ACCOUNT, API_KEY, INSTRUMENTS, NOW, OTHER, SECRET, START_BALANCES, Kit
 from hypothesis import given
 from hypothesis import strategies as st
-from test_dialect_kit import ACCOUNT, API_KEY, INSTRUMENTS, NOW, OTHER, SECRET, START_BALANCES, Kit
 
 from mmbot.model import Side
 from mmbot.sim.dialect import WsApiSession

@@ -24,16 +24,18 @@ from hypothesis import strategies as st
 from trio_websocket import ConnectionClosed
 
 from mmbot.model import ExecutionType, OrderStatus, OrderType, Side, TimeInForce
-from mmbot.sim.events import (
+from mmbot.sim.connections import Outbox
+from mmbot.sim.engine import (
     AccountPosition,
     Balance,
     BalanceUpdate,
     BookDelta,
     ExecutionReport,
     Fees,
+    MatchingEngine,
     PublicTrade,
 )
-from mmbot.sim.exchange import Exchange, ExchangeConfig, Outbox
+from mmbot.sim.exchange import Exchange, ExchangeConfig
 from mmbot.sim.history import EntryKind, History
 from mmbot.sim.inprocess import InProcessExchange
 from mmbot.sim.market import (
@@ -42,7 +44,6 @@ from mmbot.sim.market import (
     MarketSimulator,
     default_market,
 )
-from mmbot.sim.matching import MatchingEngine
 from mmbot.sim.streams import MarketFeed, StreamMessage, dumps, trade_payload, trade_text
 
 START = 1_700_000_000_000

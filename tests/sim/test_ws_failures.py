@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 import trio
 import trio.testing
+from exchange_kit import running_exchange
 from trio_websocket import ConnectionClosed
 
 from mmbot.sim import ws_app
@@ -16,18 +17,15 @@ from mmbot.sim.dialect import WsApiSession
 from mmbot.sim.exchange import Exchange, ExchangeConfig
 from mmbot.sim.history import EntryKind, RequestRecord
 from mmbot.sim.inprocess import InProcessExchange
-from mmbot.sim.stream_control import StreamSession
+from mmbot.sim.streams import StreamSession
 
 
 @pytest.fixture
-async def running(
-    autojump_clock: trio.testing.MockClock,
-) -> AsyncIterator[tuple[Exchange, trio.Nursery]]:
+async def running() -> AsyncIterator[tuple[Exchange, trio.Nursery]]:
+    """The exchange running; a test using it must take ``autojump_clock`` (checked)."""
     exchange = Exchange.simulated(ExchangeConfig(symbols=("BTCUSDT",), seed=5))
-    async with trio.open_nursery() as nursery:
-        await nursery.start(exchange.run)
-        yield exchange, nursery
-        nursery.cancel_scope.cancel()
+    async with running_exchange(exchange) as running:
+        yield running
 
 
 def _failing_on(exchange: Exchange, method: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -44,6 +42,7 @@ def _failing_on(exchange: Exchange, method: str, monkeypatch: pytest.MonkeyPatch
 
 async def test_a_failing_ws_api_frame_is_answered_minus_1000_and_the_socket_stays_open(
     running: tuple[Exchange, trio.Nursery],
+    autojump_clock: trio.testing.MockClock,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -67,7 +66,9 @@ async def test_a_failing_ws_api_frame_is_answered_minus_1000_and_the_socket_stay
 
 
 async def test_an_unparsable_failing_frame_is_answered_without_an_id(
-    running: tuple[Exchange, trio.Nursery], monkeypatch: pytest.MonkeyPatch
+    running: tuple[Exchange, trio.Nursery],
+    autojump_clock: trio.testing.MockClock,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     exchange, nursery = running
     _failing_on(exchange, "garbage", monkeypatch)
@@ -81,6 +82,7 @@ async def test_an_unparsable_failing_frame_is_answered_without_an_id(
 
 async def test_a_connection_ended_by_a_bug_is_logged_with_its_traceback(
     running: tuple[Exchange, trio.Nursery],
+    autojump_clock: trio.testing.MockClock,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -104,7 +106,7 @@ async def test_a_connection_ended_by_a_bug_is_logged_with_its_traceback(
 
 @pytest.mark.parametrize("resource", ["/ws-api/v3", "/ws/btcusdt@trade"])
 async def test_a_cancelled_connection_closes_at_once_not_after_the_close_timeout(
-    running: tuple[Exchange, trio.Nursery], resource: str
+    running: tuple[Exchange, trio.Nursery], autojump_clock: trio.testing.MockClock, resource: str
 ) -> None:
     exchange, _ = running
     assert exchange.config.streams.close_timeout_s >= 1.0

@@ -22,7 +22,7 @@ from test_scenarios_support import (
 )
 
 from mmbot.model import BookSnapshot, OrderStatus, Outcome
-from mmbot.sim.dialect_limits import RateLimits
+from mmbot.sim.dialect import RateLimits
 from mmbot.venue.base import OrderRef
 from mmbot.venue.events import OrderAccepted, OrderFilled, Resynced, StreamGap, UserEvent
 

@@ -21,7 +21,7 @@ import trio
 
 from mmbot.clock import EpochClock
 from mmbot.model import BookSnapshot, OrderType, Side, TimeInForce
-from mmbot.sim.events import BookDelta
+from mmbot.sim.engine import BookDelta
 from mmbot.sim.exchange import Exchange, ExchangeConfig
 from mmbot.sim.history import EntryKind, RequestRecord
 from mmbot.sim.serve import ServeInfo, serve_exchange

@@ -19,7 +19,7 @@ import trio
 
 from mmbot.clock import EpochClock
 from mmbot.model import Fill, OrderType, Side, TimeInForce
-from mmbot.sim.events import BookDelta
+from mmbot.sim.engine import BookDelta
 from mmbot.sim.exchange import Exchange, ExchangeConfig
 from mmbot.sim.history import EntryKind
 from mmbot.venue.base import OrderInfo, OrderRef, PlaceAck, PlaceRequest, VenueResult, failed, ok

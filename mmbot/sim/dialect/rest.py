@@ -1,0 +1,108 @@
+"""The REST path through the dialect: one HTTP request in, one Binance answer out (sans-IO).
+
+What it is for: :class:`RestRequest` and :class:`RestResponse` (what the REST app reads and
+writes) and :func:`answer_rest`, which takes one request through the gateway's steps in
+Binance's order (ban check, route, charge, parse, authenticate over the raw bytes, run,
+report) and adds the REST headers (``X-MBX-USED-WEIGHT-1M``, order counts,
+``Retry-After``). The steps themselves are the gateway's (``gateway.py``), shared with the
+WebSocket API path (``ws_api.py``).
+
+What it must never do: I/O, read a clock, raise for any input (garbage gets a well-formed
+4xx answer; a bug gets the last-resort -1000), or let a secret reach a response or a log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import attrs
+
+from mmbot.sim.dialect.params import DialectFailure, Params, fail
+from mmbot.sim.dialect.request import (
+    MAX_BODY_BYTES,
+    UNSUPPORTED,
+    Handled,
+    error_body,
+    last_resort,
+)
+from mmbot.sim.dialect.routes import API_PREFIX
+from mmbot.venue.binance.errors import Code
+from mmbot.venue.binance.signing import signing_payload
+
+if TYPE_CHECKING:
+    from mmbot.sim.dialect.gateway import Dialect
+
+
+@attrs.frozen
+class RestRequest:
+    method: str
+    path: str
+    raw_query: bytes
+    raw_body: bytes
+    headers: Mapping[str, str]  # lower-cased names
+    client: str  # client IP, e.g. "127.0.0.1"
+
+
+@attrs.frozen
+class RestResponse:
+    status: int
+    body: object  # JSON-able
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+def answer_rest(dialect: Dialect, request: RestRequest, now_ms: int) -> RestResponse:
+    """Answer one REST request; never raises for any input."""
+    state = Handled()
+    try:
+        status, body = _steps(dialect, request, now_ms, state)
+    except DialectFailure as refused:
+        status, body = error_body(refused)
+        state.error = refused.error
+    except Exception:  # a bug: answer and report it anyway, never a traceback to the client
+        unexpected = last_resort("REST request %r %r", request.method[:16], request.path[:256])
+        status, body = error_body(unexpected)
+        state.error = unexpected.error
+    limits = dialect.venue_limits
+    headers = [("X-MBX-USED-WEIGHT-1M", str(limits.used_weight(request.client, now_ms)))]
+    if state.route is not None and state.route.places_order and state.account is not None:
+        ten, day = limits.order_counts(state.account, now_ms)
+        headers += [("X-MBX-ORDER-COUNT-10S", str(ten)), ("X-MBX-ORDER-COUNT-1D", str(day))]
+    if state.error is not None and state.error.retry_after is not None:
+        headers.append(("Retry-After", str(state.error.retry_after)))
+    dialect.report("rest", request.method, request.path, state, status, now_ms)
+    return RestResponse(status, body, tuple(headers))
+
+
+def _steps(
+    dialect: Dialect, request: RestRequest, now_ms: int, state: Handled
+) -> tuple[int, object]:
+    dialect.check_ban(request.client, now_ms)
+    methods = dialect.routes.by_path.get(request.path.removeprefix(API_PREFIX))
+    route = None if methods is None else methods.get(request.method.upper())
+    if not request.path.startswith(API_PREFIX + "/") or methods is None:
+        dialect.charge(request.client, 1, now_ms, state)
+        raise fail(Code.UNSUPPORTED_OPERATION, UNSUPPORTED, 404)
+    if route is None:
+        dialect.charge(request.client, 1, now_ms, state)
+        raise fail(Code.UNSUPPORTED_OPERATION, UNSUPPORTED, 405)
+    state.route = route
+    if len(request.raw_body) > MAX_BODY_BYTES or len(request.raw_query) > MAX_BODY_BYTES:
+        dialect.charge(request.client, route.weight(Params(())), now_ms, state)
+        raise fail(Code.TOO_MANY_PARAMETERS, "Too many parameters sent for this endpoint.", 413)
+    try:
+        params = Params.from_rest(request.raw_query, request.raw_body)
+    except DialectFailure:
+        dialect.charge(request.client, route.weight(Params(())), now_ms, state)
+        raise
+    dialect.charge(request.client, route.weight(params), now_ms, state)
+    account = None
+    if route.signed:
+        payload, signature = signing_payload(request.raw_query, request.raw_body)
+        if params.raw("signature") is None:
+            signature = None
+        account = dialect.authenticate(
+            request.headers.get("x-mbx-apikey", ""), payload, signature, params, now_ms
+        )
+        state.account = account
+    return dialect.run(route, params, account, now_ms, state)

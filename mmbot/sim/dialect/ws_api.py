@@ -1,0 +1,179 @@
+"""The WebSocket API path through the dialect: one JSON frame in, one answer out (sans-IO).
+
+What it is for: :func:`answer_ws_api` takes one WebSocket API message through the gateway's
+steps (``gateway.py``: ban check, charge, authenticate, run, report) and adds what only
+this transport has: the JSON envelope (``id``, ``method``, ``params``), the signature over
+the sorted parameters, the user-data-stream subscription of the connection
+(:class:`WsApiSession`), the error shape (429/418 carry ``retryAfter``) and the
+``rateLimits`` every answer carries. :func:`answer_ws_api_failure` is the answer to a frame
+the gateway itself failed on, for the shell's guard.
+
+What it must never do: I/O, read a clock, raise on any input (garbage gets a well-formed
+error answer), or let a secret reach an answer or a log line.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import attrs
+
+from mmbot.sim.dialect.params import DialectFailure, Params, fail
+from mmbot.sim.dialect.request import (
+    MAX_BODY_BYTES,
+    UNSUPPORTED,
+    Handled,
+    error_body,
+    last_resort,
+)
+from mmbot.venue.binance.errors import Code, missing_param
+from mmbot.venue.binance.signing import ws_signing_payload
+
+if TYPE_CHECKING:
+    from mmbot.sim.dialect.gateway import Dialect
+
+
+@attrs.define(eq=False)
+class WsApiSession:
+    """Per-connection state of one WebSocket API client.
+
+    The shell forwards ``subscribed_account``'s user events, wrapped with
+    ``subscription_id``, while ``subscribed_account`` is set.
+    """
+
+    client: str = "127.0.0.1"
+    subscribed_account: str | None = None
+    subscription_id: int | None = None
+
+    def unsubscribe(self) -> None:
+        """No more user data for this connection."""
+        self.subscribed_account = None
+        self.subscription_id = None
+
+
+def answer_ws_api(
+    dialect: Dialect, message: Mapping[str, object] | object, session: WsApiSession, now_ms: int
+) -> dict[str, object]:
+    """Answer one WebSocket API request; never raises for any input."""
+    state = Handled()
+    request_id: object = None
+    method = "?"
+    try:
+        if isinstance(message, (str, bytes, bytearray)):
+            message = _parse_json(message)
+        if not isinstance(message, Mapping):
+            raise fail(-1135, "Invalid JSON Request")
+        request_id = message.get("id")
+        if not isinstance(request_id, (str, int)) or isinstance(request_id, bool):
+            request_id = None
+            raise DialectFailure(missing_param("id"))
+        raw_method = message.get("method")
+        if not isinstance(raw_method, str) or not raw_method:
+            raise DialectFailure(missing_param("method"))
+        method = raw_method[:64]
+        result = _steps(dialect, method, message.get("params"), session, now_ms, state)
+        status = 200
+        response: dict[str, object] = {"id": request_id, "status": 200, "result": result}
+    except DialectFailure as refused:
+        status, response = _error_answer(request_id, refused, state, now_ms)
+    except Exception:  # a bug: answer and report it anyway, never drop the connection
+        unexpected = last_resort("WebSocket API request %r", method)
+        status, response = _error_answer(request_id, unexpected, state, now_ms)
+    orders = state.route is not None and state.route.places_order
+    response["rateLimits"] = dialect.venue_limits.ws_rate_limits(
+        session.client, state.account, now_ms, orders=orders
+    )
+    dialect.report("ws_api", method, method, state, status, now_ms)
+    return response
+
+
+def answer_ws_api_failure(dialect: Dialect, message: str | bytes, now_ms: int) -> dict[str, object]:
+    """The last-resort answer to a frame the gateway raised on (a bug), reported like any
+    request. Call it in the ``except`` block that caught the bug (it logs the traceback)."""
+    state = Handled()
+    request_id, method = _id_and_method(message)
+    failure = last_resort("WebSocket API frame %r", method)
+    status, response = _error_answer(request_id, failure, state, now_ms)
+    dialect.report("ws_api", method, method, state, status, now_ms)
+    return response
+
+
+def _steps(
+    dialect: Dialect,
+    method: str,
+    raw_params: object,
+    session: WsApiSession,
+    now_ms: int,
+    state: Handled,
+) -> object:
+    dialect.check_ban(session.client, now_ms)
+    route = dialect.routes.by_method.get(method)
+    if route is None:
+        dialect.charge(session.client, 1, now_ms, state)
+        raise fail(Code.UNSUPPORTED_OPERATION, UNSUPPORTED)
+    state.route = route
+    try:
+        params = Params.from_ws(raw_params)
+    except DialectFailure:
+        dialect.charge(session.client, route.weight(Params(())), now_ms, state)
+        raise
+    dialect.charge(session.client, route.weight(params), now_ms, state)
+    account = None
+    if route.signed:
+        api_key = params.require("apiKey")
+        payload = ws_signing_payload(_ws_values(params)).encode()
+        account = dialect.authenticate(api_key, payload, params.raw("signature"), params, now_ms)
+        state.account = account
+    if method == "userDataStream.subscribe.signature":
+        assert account is not None
+        return {"subscriptionId": dialect.subscribe_user_data(session, account)}
+    if method == "userDataStream.unsubscribe":
+        session.unsubscribe()
+        return {}
+    _, body = dialect.run(route, params, account, now_ms, state)
+    return body
+
+
+def _error_answer(
+    request_id: object, failure: DialectFailure, state: Handled, now_ms: int
+) -> tuple[int, dict[str, object]]:
+    """A WebSocket API error answer (without ``rateLimits``); records the error in ``state``."""
+    state.error = failure.error
+    status, error = error_body(failure)
+    if failure.error.retry_after is not None:
+        # 429/418: Binance puts {"serverTime", "retryAfter" (epoch ms)} in the error's data.
+        error["data"] = {
+            "serverTime": now_ms,
+            "retryAfter": now_ms + failure.error.retry_after * 1000,
+        }
+    return status, {"id": request_id, "status": status, "error": error}
+
+
+def _id_and_method(message: str | bytes) -> tuple[str | int | None, str]:
+    """The request id and method of a WebSocket API frame, as far as they can be read."""
+    try:
+        request = json.loads(message)
+    except (ValueError, RecursionError):
+        return None, "?"
+    if not isinstance(request, dict):
+        return None, "?"
+    request_id = request.get("id")
+    if not isinstance(request_id, str | int) or isinstance(request_id, bool):
+        request_id = None
+    method = request.get("method")
+    return request_id, method[:64] if isinstance(method, str) and method else "?"
+
+
+def _parse_json(text: str | bytes | bytearray) -> object:
+    if len(text) > MAX_BODY_BYTES:
+        raise fail(-1135, "Invalid JSON Request")
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise fail(-1135, "Invalid JSON Request") from exc
+
+
+def _ws_values(params: Params) -> dict[str, str]:
+    return {name: params.raw(name) or "" for name in params.names()}

@@ -1,0 +1,296 @@
+"""Frozen views and execution reports of the engine's orders (sans-IO).
+
+What it is for: turning the engine's integer records (``book.RestingOrder``) into
+the contract's values (``OrderView``, ``TradeView``, ``ExecutionReport``) with Decimal
+prices and quantities quantized to the instrument's tick and step.
+
+What it must never do: I/O, read a clock, draw randomness, or change an order.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from decimal import Decimal
+
+from mmbot.model import ZERO, ExecutionType, OrderStatus, OrderType, Side, TimeInForce
+from mmbot.sim.engine.book import RestingOrder
+from mmbot.sim.engine.contract import ExecutionReport, OrderView, Rejection, TradeView
+from mmbot.sim.engine.units import Units
+
+#: ``r`` of a REJECTED execution report (sent only for the new order of a cancel-replace
+#: whose cancel succeeded), by the rejection's message.
+_REJECT_REASONS = {
+    "Duplicate order sent.": "DUPLICATE_ORDER",
+    "Order would immediately match and take.": "ORDER_WOULD_IMMEDIATELY_MATCH",
+    "Account has insufficient balance for requested action.": "INSUFFICIENT_BALANCES",
+    "Market is closed.": "MARKET_CLOSED",
+}
+
+
+# Closed orders and trades are kept as plain tuples of ints, strs and Decimals: CPython's
+# collector stops tracking such tuples, so a long history costs the collector nothing.
+
+#: One side of one trade: (trade_id, order_id, client_order_id, is_buy, price units, lots,
+#: notional in price units x lots, commission, commission asset, time_ms, is_maker).
+TradeRecord = tuple[int, int, str, bool, int, int, int, Decimal, str, int, bool]
+
+#: A closed order: (account, client_order_id, is_buy, type, time_in_force, price units,
+#: orig lots, executed lots, notional in price units x lots, status, time_ms, update_ms,
+#: working_ms, orig_client_order_id), enums by value.
+ClosedOrder = tuple[str, str, bool, str, str, int, int, int, int, str, int, int, int, str | None]
+
+_TYPES = {m.value: m for m in OrderType}
+_TIFS = {m.value: m for m in TimeInForce}
+_STATUSES = {m.value: m for m in OrderStatus}
+
+
+def trade_view(record: TradeRecord, account: str, symbol: str, units: Units) -> TradeView:
+    trade_id, order_id, cid, is_buy, price, qty, notional, fee, fee_asset, time_ms, maker = record
+    return TradeView(
+        account,
+        symbol,
+        trade_id,
+        order_id,
+        cid,
+        Side.BUY if is_buy else Side.SELL,
+        units.prices[price],
+        units.qtys[qty],
+        units.notionals[notional],
+        fee,
+        fee_asset,
+        time_ms,
+        is_buy,
+        maker,
+    )
+
+
+def freeze(order: RestingOrder) -> ClosedOrder:
+    """The compact record of an order that left the engine's live state."""
+    return (
+        order.account,
+        order.client_order_id,
+        order.is_buy,
+        order.type.value,
+        order.time_in_force.value,
+        order.price,
+        order.orig_qty,
+        order.executed,
+        order.cum_notional,
+        order.status.value,
+        order.time_ms,
+        order.update_ms,
+        order.working_ms,
+        order.orig_client_order_id,
+    )
+
+
+def closed_view(symbol: str, order_id: int, closed: ClosedOrder, units: Units) -> OrderView:
+    (account, cid, is_buy, kind, tif, price, orig, executed, quote, status, t, u, w, orig_cid) = (
+        closed
+    )
+    qtys = units.qtys
+    return OrderView(
+        account,
+        symbol,
+        order_id,
+        cid,
+        Side.BUY if is_buy else Side.SELL,
+        _TYPES[kind],
+        _TIFS[tif],
+        units.prices[price],
+        qtys[orig],
+        qtys[executed],
+        units.notionals[quote],
+        _STATUSES[status],
+        t,
+        u,
+        w,
+        orig_cid,
+    )
+
+
+def order_view(order: RestingOrder, units: Units) -> OrderView:
+    qtys = units.qtys
+    return OrderView(
+        order.account,
+        order.symbol,
+        order.order_id,
+        order.client_order_id,
+        order.side,
+        order.type,
+        order.time_in_force,
+        units.prices[order.price],
+        qtys[order.orig_qty],
+        qtys[order.executed],
+        units.notionals[order.cum_notional],
+        order.status,
+        order.time_ms,
+        order.update_ms,
+        order.working_ms,
+        order.orig_client_order_id,
+    )
+
+
+def new_report(order: RestingOrder, units: Units, now_ms: int) -> ExecutionReport:
+    """NEW: the order was accepted (``w`` true unless it is a MARKET order)."""
+    zero_qty = units.zero_qty
+    return ExecutionReport(
+        order.account,
+        now_ms,
+        order.symbol,
+        order.client_order_id,
+        order.side,
+        order.type,
+        order.time_in_force,
+        units.qtys[order.orig_qty],
+        units.prices[order.price],
+        ExecutionType.NEW,
+        OrderStatus.NEW,
+        "NONE",
+        order.order_id,
+        zero_qty,
+        zero_qty,
+        units.zero_price,
+        ZERO,
+        None,
+        now_ms,
+        -1,
+        False,
+        "",
+        units.zero_notional,
+        order.type is not OrderType.MARKET,
+        order.time_ms,
+    )
+
+
+def trade_report(
+    order: RestingOrder,
+    units: Units,
+    now_ms: int,
+    last_qty: Decimal,
+    last_price: Decimal,
+    commission: Decimal,
+    commission_asset: str,
+    trade_id: int,
+    is_maker: bool,
+    done: bool,
+) -> ExecutionReport:
+    """TRADE: one fill of ``order`` (already applied to it)."""
+    return ExecutionReport(
+        order.account,
+        now_ms,
+        order.symbol,
+        order.client_order_id,
+        order.side,
+        order.type,
+        order.time_in_force,
+        units.qtys[order.orig_qty],
+        units.prices[order.price],
+        ExecutionType.TRADE,
+        order.status,
+        "NONE",
+        order.order_id,
+        last_qty,
+        units.qtys[order.executed],
+        last_price,
+        commission,
+        commission_asset,
+        now_ms,
+        trade_id,
+        is_maker,
+        "",
+        units.notionals[order.cum_notional],
+        is_maker and not done,
+        order.time_ms,
+    )
+
+
+def cancel_client_order_id(symbol: str, order_id: int) -> str:
+    """The client id of the cancel of ``order_id`` when the canceller named none.
+
+    Binance generates a random one; ours is derived from the order (22 characters of
+    ``[A-Za-z0-9_-]``, deterministic), so the REST or WebSocket API answer to the cancel and
+    the CANCELED execution report (``c``) carry the same id.
+    """
+    digest = hashlib.blake2b(f"{symbol}:{order_id}".encode(), digest_size=16).digest()
+    return base64.urlsafe_b64encode(digest).decode()[:22]
+
+
+def closing_report(
+    order: RestingOrder, units: Units, now_ms: int, kind: ExecutionType
+) -> ExecutionReport:
+    """CANCELED or EXPIRED: the order left the book (its status already set).
+
+    Like Binance, a CANCELED report's ``c`` names the cancel and ``C`` the order; an EXPIRED
+    one has the order's id in ``c`` and ``C`` empty.
+    """
+    canceled = kind is ExecutionType.CANCELED
+    return ExecutionReport(
+        order.account,
+        now_ms,
+        order.symbol,
+        cancel_client_order_id(order.symbol, order.order_id) if canceled else order.client_order_id,
+        order.side,
+        order.type,
+        order.time_in_force,
+        units.qtys[order.orig_qty],
+        units.prices[order.price],
+        kind,
+        order.status,
+        "NONE",
+        order.order_id,
+        units.zero_qty,
+        units.qtys[order.executed],
+        units.zero_price,
+        ZERO,
+        None,
+        now_ms,
+        -1,
+        False,
+        order.client_order_id if canceled else "",
+        units.notionals[order.cum_notional],
+        False,
+        order.time_ms,
+    )
+
+
+def rejected_report(
+    account: str,
+    symbol: str,
+    client_order_id: str,
+    side: Side,
+    order_type: OrderType,
+    quantity: Decimal,
+    price: Decimal,
+    rejection: Rejection,
+    now_ms: int,
+) -> ExecutionReport:
+    """REJECTED report for a cancel-replace's new order (order id -1: it never existed)."""
+    return ExecutionReport(
+        account,
+        now_ms,
+        symbol,
+        client_order_id,
+        side,
+        order_type,
+        TimeInForce.GTC,
+        quantity,
+        price,
+        ExecutionType.REJECTED,
+        OrderStatus.REJECTED,
+        _REJECT_REASONS.get(rejection.msg, "OTHER"),
+        -1,
+        ZERO,
+        ZERO,
+        ZERO,
+        ZERO,
+        None,
+        now_ms,
+        -1,
+        False,
+        "",
+        ZERO,
+        False,
+        now_ms,
+    )

@@ -1,0 +1,192 @@
+"""One symbol's state inside the matching engine: book, order store, counters, filters (sans-IO).
+
+What it is for: :class:`SymbolState` holds everything the engine keeps for one symbol: its
+order book, its open orders (by id, by client order id, by account), the compact records of
+its closed orders and of its accounts' trades (both bounded: the retention rules live here),
+its id counters, and its filters converted to integers (``price_ok``, ``qty_ok``). The
+engine (``matching.py``) decides; this module only keeps and finds.
+
+What it must never do: I/O, read a clock, draw randomness, move money or emit an event.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Collection
+from decimal import Decimal
+
+from mmbot.model import Instrument
+from mmbot.sim.engine.balances import Balances
+from mmbot.sim.engine.book import OrderBook, RestingOrder
+from mmbot.sim.engine.reports import ClosedOrder, TradeRecord, freeze
+from mmbot.sim.engine.units import Units
+
+
+class SymbolState:
+    """Everything the engine keeps for one symbol (see the module docstring)."""
+
+    __slots__ = (
+        "book",
+        "by_client",
+        "closed",
+        "closed_orders",
+        "closed_retention",
+        "instrument",
+        "max_notional",
+        "max_price",
+        "max_qty",
+        "min_notional",
+        "min_price",
+        "min_qty",
+        "next_order_id",
+        "next_trade_id",
+        "no_trade_history",
+        "open_by_account",
+        "orders",
+        "status",
+        "step",
+        "tick",
+        "touched",
+        "trade_retention",
+        "trades",
+        "units",
+        "update_id",
+    )
+
+    def __init__(
+        self,
+        instrument: Instrument,
+        units: Units,
+        balances: Balances,
+        *,
+        closed_retention: int,
+        trade_retention: int,
+        no_trade_history: Collection[str] = (),
+    ) -> None:
+        self.instrument = instrument
+        self.units = units
+        self.status = instrument.status
+        self.book = OrderBook()
+        self.next_order_id = 1
+        self.next_trade_id = 1
+        self.update_id = 0  # Invariant: the id of the last BookDelta emitted
+        self.orders: dict[int, RestingOrder] = {}  # Invariant: exactly the open orders
+        self.closed_orders: dict[int, ClosedOrder] = {}  # the most recent closed ones
+        self.closed: deque[int] = deque()  # their ids, oldest first
+        # (account, client order id) -> id of the most recent order with it
+        self.by_client: dict[tuple[str, str], int] = {}
+        self.open_by_account: dict[str, dict[int, RestingOrder]] = {}
+        self.trades: dict[str, list[TradeRecord]] = {}  # per account, trade id order
+        # Levels changed by the current action, in order: a bid's price units, or an ask's
+        # negated (prices are > 0); an ordered set.
+        self.touched: dict[int, None] = {}
+        self.closed_retention = closed_retention
+        self.trade_retention = trade_retention
+        # accounts whose trades are never asked for (the market simulator's): keep none
+        self.no_trade_history = frozenset(no_trade_history)
+
+        def ints(value: Decimal, to: int | None) -> int:
+            assert to is not None, f"{instrument.symbol}: filter {value} is not exact"
+            return to
+
+        i = instrument
+        self.tick = ints(i.tick_size, units.price_int(i.tick_size))
+        self.min_price = ints(i.min_price, units.price_int(i.min_price))
+        self.max_price = ints(i.max_price, units.price_int(i.max_price))
+        self.step = ints(i.step_size, units.qty_int(i.step_size))
+        self.min_qty = ints(i.min_qty, units.qty_int(i.min_qty))
+        self.max_qty = ints(i.max_qty, units.qty_int(i.max_qty))
+        self.min_notional = ints(i.min_notional, balances.to_atoms(i.min_notional))
+        self.max_notional = ints(i.max_notional, balances.to_atoms(i.max_notional))
+
+    # ---- filters ---------------------------------------------------------------------------
+
+    def price_ok(self, price: int) -> bool:
+        if price <= 0 or price < self.min_price or (self.max_price and price > self.max_price):
+            return False
+        return not self.tick or (price - self.min_price) % self.tick == 0
+
+    def qty_ok(self, qty: int) -> bool:
+        if qty <= 0 or qty < self.min_qty or (self.max_qty and qty > self.max_qty):
+            return False
+        return not self.step or (qty - self.min_qty) % self.step == 0
+
+    # ---- the order store ---------------------------------------------------------------------
+
+    def open_order(self, order: RestingOrder) -> None:
+        """A new order (not yet resting): findable by id and by client order id."""
+        self.orders[order.order_id] = order
+        self.by_client[(order.account, order.client_order_id)] = order.order_id
+
+    def rest(self, order: RestingOrder) -> None:
+        """``order`` now rests on the book: one of its account's open orders."""
+        mine = self.open_by_account.get(order.account)
+        if mine is None:
+            mine = self.open_by_account[order.account] = {}
+        mine[order.order_id] = order
+
+    def find(
+        self, account: str, order_id: int | None, client_order_id: str | None
+    ) -> tuple[RestingOrder | None, ClosedOrder | None, int]:
+        """(open order, or closed record, and its id) of ``account`` by either id."""
+        if order_id is None:
+            assert client_order_id is not None
+            found = self.by_client.get((account, client_order_id))
+            if found is None:
+                return None, None, 0
+            order_id = found
+        order = self.orders.get(order_id)
+        if order is not None:
+            if order.account != account or (
+                client_order_id is not None and order.client_order_id != client_order_id
+            ):
+                return None, None, 0
+            return order, None, order_id
+        closed = self.closed_orders.get(order_id)
+        if closed is None or closed[0] != account:
+            return None, None, 0
+        if client_order_id is not None and closed[1] != client_order_id:
+            return None, None, 0
+        return None, closed, order_id
+
+    def close(self, order: RestingOrder) -> None:
+        """The order is done: keep only its compact record, for queries (the newest
+        ``closed_retention`` of them)."""
+        order_id = order.order_id
+        del self.orders[order_id]
+        open_orders = self.open_by_account.get(order.account)
+        if open_orders is not None:
+            open_orders.pop(order_id, None)
+            if not open_orders:
+                del self.open_by_account[order.account]
+        self.closed_orders[order_id] = freeze(order)
+        self.closed.append(order_id)
+        if len(self.closed) > self.closed_retention:
+            old_id = self.closed.popleft()
+            old = self.closed_orders.pop(old_id)
+            key = (old[0], old[1])
+            if self.by_client.get(key) == old_id:
+                del self.by_client[key]
+
+    def record_trade(self, account: str, record: TradeRecord) -> None:
+        """Keep one side of a trade for ``account``'s myTrades (at least the newest
+        ``trade_retention``; none for the accounts in ``no_trade_history``)."""
+        if account in self.no_trade_history:
+            return
+        trades = self.trades.get(account)
+        if trades is None:
+            trades = self.trades[account] = []
+        trades.append(record)
+        if len(trades) > 2 * self.trade_retention:
+            del trades[: -self.trade_retention]
+
+    def trades_of(
+        self, account: str, order_id: int | None, from_id: int | None, limit: int
+    ) -> list[TradeRecord]:
+        """myTrades: ascending trade ids; from ``from_id`` on, else the most recent."""
+        found = self.trades.get(account, [])
+        if order_id is not None:
+            found = [t for t in found if t[1] == order_id]
+        if from_id is not None:
+            return [t for t in found if t[0] >= from_id][:limit]
+        return found[-limit:]

@@ -1,4 +1,4 @@
-"""The exception tree of mmbot. Exceptions are mapped once, at the boundary where they enter.
+"""The exception tree of mmbot, mapped once where exceptions enter (sans-IO).
 
 What it is for: one place that names every error mmbot raises on purpose, so callers can
 catch by meaning (``VenueUnknown``: the outcome is unknown) instead of by library

@@ -1,4 +1,4 @@
-"""Frozen domain values shared by every part of mmbot.
+"""Frozen domain values shared by every part of mmbot (sans-IO).
 
 What it is for: the vocabulary of the system (instruments, sides, orders, fills, book
 levels, quotes) as immutable attrs values with exact money (``Decimal``).

@@ -4,7 +4,9 @@ In trio's manner (``trio/_tests/test_exports.py``): a package's public names are
 re-exported once, from its ``__init__.py``; a module never re-exports a sibling's name
 (``from .x import Name as Name`` outside an ``__init__``) and never imports another module's
 private name (``from x import _y``) or reads one off it (``x._y``). Checked by reading the
-source of every module of the packages listed here.
+source of every module of mmbot, and by importing every package that curates its names
+(``__all__``): each name is exported by one package only (the top level ``mmbot`` curates
+the public API from all of them, so it is not counted).
 """
 
 from __future__ import annotations
@@ -18,18 +20,29 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent / "mmbot"
 
-#: Package directories (under mmbot/) whose modules follow the rules. Add one when it does.
-CHECKED = ["venue", "resilience"]
+
+def _curated() -> list[str]:
+    """Every package below ``mmbot`` whose ``__init__`` lists its public names."""
+    found = []
+    for init in sorted(ROOT.rglob("__init__.py")):
+        package = ".".join(["mmbot", *init.parent.relative_to(ROOT).parts])
+        if package != "mmbot" and "__all__" in init.read_text():
+            found.append(package)
+    return found
+
 
 #: Packages with a curated ``__init__`` (``__all__``): each name is exported once, from one.
-CURATED = ["mmbot.venue", "mmbot.venue.binance", "mmbot.venue.binance.codec", "mmbot.resilience"]
+CURATED = _curated()
 
 #: Names a curated package re-exports from outside itself on purpose (its documented API).
-FOREIGN = {"mmbot.resilience": {"CircuitOpen", "RateLimited", "RetryBudgetExhausted"}}
+FOREIGN = {
+    "mmbot.resilience": {"CircuitOpen", "RateLimited", "RetryBudgetExhausted"},
+    "mmbot.supervision": {"ChildStartError", "SupervisorEscalation"},
+}
 
 
 def _modules() -> list[Path]:
-    return sorted(p for d in CHECKED for p in (ROOT / d).rglob("*.py"))
+    return sorted(ROOT.rglob("*.py"))
 
 
 def _id(path: Path) -> str:
@@ -118,6 +131,13 @@ def test_exported_names_exist_and_live_inside_their_package(package: str) -> Non
         if name in foreign or not (inspect.isclass(obj) or inspect.isfunction(obj)):
             continue
         assert obj.__module__.startswith(package + "."), f"{package}.{name} is {obj.__module__}'s"
+
+
+def test_the_curated_packages_include_every_layer() -> None:
+    assert {
+        "mmbot.venue", "mmbot.venue.binance", "mmbot.resilience", "mmbot.quoting",
+        "mmbot.quoting.orders", "mmbot.sim.engine", "mmbot.sim.dialect", "mmbot.supervision",
+    } <= set(CURATED)  # fmt: skip
 
 
 def test_each_public_name_is_exported_by_one_package_only() -> None:

@@ -1,4 +1,4 @@
-"""Small helpers shared by the benchmarks: percentiles and a machine description."""
+"""Small helpers shared by the benchmarks: percentiles, a machine description (sans-IO)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""How the terminal dashboard and the exit summary write figures (pure).
+"""How the terminal dashboard and the exit summary write figures (sans-IO).
 
 What it is for: one way to show each kind of figure to a person: money and prices as exact
 decimals, basis points, shares as percentages, ages and durations, latencies. A figure

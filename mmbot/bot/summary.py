@@ -1,4 +1,4 @@
-"""The exit summary of ``mmbot run``: what the run did, per symbol and in total (pure).
+"""The exit summary of ``mmbot run``: what the run did, per symbol and in total (sans-IO).
 
 What it is for: :func:`summary_text` is printed when the bot stops; :func:`summary_dict`
 is written by ``--summary-json FILE``. Both read one final :class:`BotStatus`: fills,

@@ -27,13 +27,13 @@ from mmbot.model import ExecutionType, OrderStatus, OrderType, Side, TimeInForce
 from mmbot.sim.connections import Outbox
 from mmbot.sim.engine import (
     AccountPosition,
-    Balance,
+    AssetBalance,
     BalanceUpdate,
     BookDelta,
-    ExecutionReport,
+    Execution,
     Fees,
     MatchingEngine,
-    PublicTrade,
+    TradePrint,
 )
 from mmbot.sim.exchange import Exchange, ExchangeConfig
 from mmbot.sim.history import EntryKind, History
@@ -77,8 +77,8 @@ texts = st.text(max_size=8)
 
 
 @st.composite
-def execution_reports(draw: st.DrawFn) -> ExecutionReport:
-    return ExecutionReport(
+def execution_reports(draw: st.DrawFn) -> Execution:
+    return Execution(
         account=draw(texts),
         event_time_ms=draw(st.integers(0, 2**45)),
         symbol=draw(texts),
@@ -111,11 +111,11 @@ payloads = st.one_of(
         AccountPosition,
         texts,
         st.integers(0, 2**45),
-        st.lists(st.builds(Balance, texts, decimals, decimals), max_size=3).map(tuple),
+        st.lists(st.builds(AssetBalance, texts, decimals, decimals), max_size=3).map(tuple),
     ),
     st.builds(BalanceUpdate, texts, st.integers(0, 2**45), texts, decimals),
     st.builds(
-        PublicTrade, texts, st.integers(1, 2**40), decimals, decimals, st.integers(), st.booleans()
+        TradePrint, texts, st.integers(1, 2**40), decimals, decimals, st.integers(), st.booleans()
     ),
     st.builds(
         BookDelta,
@@ -135,10 +135,10 @@ def test_compiled_canonical_lines_equal_the_reference_definition(events: list[An
     history.append_events(77, events)
     history.append_message("a\x1fb{x}", 'e"t', 12, 78)
     kinds = {
-        ExecutionReport: "execution",
+        Execution: "execution",
         AccountPosition: "account_position",
         BalanceUpdate: "balance_update",
-        PublicTrade: "public_trade",
+        TradePrint: "public_trade",
         BookDelta: "book_delta",
     }
     expected = [reference_line(i, 77, kinds[type(e)], e) for i, e in enumerate(events, 1)]
@@ -165,7 +165,7 @@ prices = st.decimals(min_value=0, max_value=10**7, places=8, allow_nan=False)
 def test_trade_text_is_the_compact_json_of_the_trade_payload(
     price: Decimal, qty: Decimal, trade_id: int, time_ms: int, buyer_is_maker: bool
 ) -> None:
-    trade = PublicTrade("BTCUSDT", trade_id, price, qty, time_ms, buyer_is_maker)
+    trade = TradePrint("BTCUSDT", trade_id, price, qty, time_ms, buyer_is_maker)
     assert trade_text(trade, time_ms + 3) == dumps(trade_payload(trade, time_ms + 3))
 
 
@@ -205,9 +205,9 @@ def run_market(seconds: int, **overrides: Any) -> tuple[MatchingEngine, MarketSi
         at = market.next_event_ms()
         market.advance(at)
         for event in engine.drain_events():
-            if isinstance(event, BookDelta | PublicTrade):
+            if isinstance(event, BookDelta | TradePrint):
                 times.add(event.time_ms)
-            elif isinstance(event, ExecutionReport | AccountPosition):
+            elif isinstance(event, Execution | AccountPosition):
                 times.add(event.event_time_ms)
     return engine, market, times
 

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from mmbot.model import Instrument
 from mmbot.sim.dialect.limits import RateLimits
-from mmbot.sim.engine import Balance, Fees, OrderView, PlaceResult, TradeView
+from mmbot.sim.engine import AssetBalance, Fees, OrderView, PlaceResult, TradeView
 
 _EIGHT = Decimal("0.00000001")
 #: What exchangeInfo shows for a maximum the engine leaves unlimited (0).
@@ -220,7 +220,7 @@ def trade(view: TradeView) -> dict[str, object]:
 
 
 def account(
-    account_id: str, balances: Sequence[Balance], fees: Fees, now_ms: int, *, omit_zero: bool
+    account_id: str, balances: Sequence[AssetBalance], fees: Fees, now_ms: int, *, omit_zero: bool
 ) -> dict[str, object]:
     """GET /account's body (spot account, commission in basis points and as rates)."""
     shown = [b for b in balances if not (omit_zero and b.free == 0 and b.locked == 0)]

@@ -31,12 +31,12 @@ from mmbot.sim.dialect.params import (
     parse_symbol_list,
 )
 from mmbot.sim.engine import (
-    CancelReplaceMode,
     EngineProtocol,
     Fees,
     OrderRequest,
     OrderView,
     PlaceResult,
+    ReplaceMode,
     cancel_client_order_id,
 )
 from mmbot.venue.binance.errors import Code, DialectError, illegal_param
@@ -231,7 +231,7 @@ class Operations:
         instrument = self._instrument(params)
         mode = params.choice(
             "cancelReplaceMode",
-            (CancelReplaceMode.STOP_ON_FAILURE, CancelReplaceMode.ALLOW_FAILURE),
+            (ReplaceMode.STOP_ON_FAILURE, ReplaceMode.ALLOW_FAILURE),
             required=True,
         )
         assert mode is not None

@@ -13,22 +13,22 @@ from anywhere but here.
 """
 
 from mmbot.sim.engine.contract import AccountPosition as AccountPosition
-from mmbot.sim.engine.contract import Balance as Balance
+from mmbot.sim.engine.contract import AssetBalance as AssetBalance
 from mmbot.sim.engine.contract import BalanceUpdate as BalanceUpdate
 from mmbot.sim.engine.contract import BookDelta as BookDelta
-from mmbot.sim.engine.contract import CancelReplaceMode as CancelReplaceMode
-from mmbot.sim.engine.contract import CancelReplaceResult as CancelReplaceResult
 from mmbot.sim.engine.contract import Depth as Depth
 from mmbot.sim.engine.contract import EngineEvent as EngineEvent
 from mmbot.sim.engine.contract import EngineProtocol as EngineProtocol
-from mmbot.sim.engine.contract import ExecutionReport as ExecutionReport
+from mmbot.sim.engine.contract import Execution as Execution
 from mmbot.sim.engine.contract import Fees as Fees
 from mmbot.sim.engine.contract import OrderRequest as OrderRequest
 from mmbot.sim.engine.contract import OrderView as OrderView
 from mmbot.sim.engine.contract import PlaceResult as PlaceResult
-from mmbot.sim.engine.contract import PublicTrade as PublicTrade
 from mmbot.sim.engine.contract import Rejection as Rejection
+from mmbot.sim.engine.contract import ReplaceMode as ReplaceMode
+from mmbot.sim.engine.contract import ReplaceResult as ReplaceResult
 from mmbot.sim.engine.contract import SymbolStatusChanged as SymbolStatusChanged
+from mmbot.sim.engine.contract import TradePrint as TradePrint
 from mmbot.sim.engine.contract import TradeView as TradeView
 from mmbot.sim.engine.matching import FEE_ACCOUNT as FEE_ACCOUNT
 from mmbot.sim.engine.matching import MatchingEngine as MatchingEngine
@@ -37,23 +37,23 @@ from mmbot.sim.engine.reports import cancel_client_order_id as cancel_client_ord
 __all__ = [
     "FEE_ACCOUNT",
     "AccountPosition",
-    "Balance",
+    "AssetBalance",
     "BalanceUpdate",
     "BookDelta",
-    "CancelReplaceMode",
-    "CancelReplaceResult",
     "Depth",
     "EngineEvent",
     "EngineProtocol",
-    "ExecutionReport",
+    "Execution",
     "Fees",
     "MatchingEngine",
     "OrderRequest",
     "OrderView",
     "PlaceResult",
-    "PublicTrade",
     "Rejection",
+    "ReplaceMode",
+    "ReplaceResult",
     "SymbolStatusChanged",
+    "TradePrint",
     "TradeView",
     "cancel_client_order_id",
 ]

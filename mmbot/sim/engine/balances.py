@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Container
 from decimal import Decimal
 
-from mmbot.sim.engine.contract import AccountPosition, Balance
+from mmbot.sim.engine.contract import AccountPosition, AssetBalance
 from mmbot.sim.engine.units import to_scaled_int
 
 
@@ -96,9 +96,9 @@ class Balances:
             free, locked = slot.free, slot.locked
             if slot.account in skip or (free == slot.free_before and locked == slot.locked_before):
                 return []
-            balance = Balance(slot.asset, Decimal(free).scaleb(dp), Decimal(locked).scaleb(dp))
+            balance = AssetBalance(slot.asset, Decimal(free).scaleb(dp), Decimal(locked).scaleb(dp))
             return [AccountPosition(slot.account, now_ms, (balance,))]
-        changed: dict[str, list[Balance]] = {}
+        changed: dict[str, list[AssetBalance]] = {}
         for slot in touched:
             free, locked = slot.free, slot.locked
             if slot.account not in skip and (
@@ -108,7 +108,7 @@ class Balances:
                 if found is None:
                     found = changed[slot.account] = []
                 found.append(
-                    Balance(slot.asset, Decimal(free).scaleb(dp), Decimal(locked).scaleb(dp))
+                    AssetBalance(slot.asset, Decimal(free).scaleb(dp), Decimal(locked).scaleb(dp))
                 )
         touched.clear()
         return [

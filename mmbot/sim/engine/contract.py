@@ -17,7 +17,7 @@ Conventions:
 - Order ids and trade ids are per symbol, start at 1 and only grow. ``update_id`` is per
   symbol and grows by one for every change to a price level of the public book.
 - Every value is a frozen attrs class. The three the engine builds on nearly every
-  operation, :class:`ExecutionReport`, :class:`OrderView` and :class:`TradeView` (16 to 25
+  operation, :class:`Execution`, :class:`OrderView` and :class:`TradeView` (16 to 25
   fields each), are dict-based (``slots=False``): attrs sets a frozen slotted class's fields
   one by one through ``object.__setattr__`` (about a tenth of a microsecond each), a
   dict-based one's through its ``__dict__``, in well under half the time, for ~120 bytes
@@ -48,7 +48,7 @@ from mmbot.venue.binance.errors import DialectError
 Rejection = DialectError
 
 
-class CancelReplaceMode:
+class ReplaceMode:
     STOP_ON_FAILURE = "STOP_ON_FAILURE"
     ALLOW_FAILURE = "ALLOW_FAILURE"
 
@@ -125,7 +125,7 @@ class PlaceResult:
 
 
 @attrs.frozen
-class CancelReplaceResult:
+class ReplaceResult:
     """Outcome of cancel-replace; ``new`` is ``None`` when it was not attempted.
 
     The dialect answers 200 when both succeed, otherwise 409 with -2021 (one failed)
@@ -137,7 +137,7 @@ class CancelReplaceResult:
 
 
 @attrs.frozen
-class Balance:
+class AssetBalance:
     asset: str
     free: Decimal
     locked: Decimal
@@ -147,7 +147,7 @@ class Balance:
 
 
 @attrs.frozen(slots=False)
-class ExecutionReport:
+class Execution:
     """Every field of the dialect's ``executionReport`` (VENUE_DIALECT.md, user data).
 
     Dict-based: built on nearly every engine operation (see the module docstring).
@@ -186,7 +186,7 @@ class AccountPosition:
 
     account: str
     event_time_ms: int
-    balances: tuple[Balance, ...]
+    balances: tuple[AssetBalance, ...]
 
 
 @attrs.frozen
@@ -200,7 +200,7 @@ class BalanceUpdate:
 
 
 @attrs.frozen
-class PublicTrade:
+class TradePrint:
     """A trade on the public tape (``<symbol>@trade``)."""
 
     symbol: str
@@ -234,12 +234,7 @@ class SymbolStatusChanged:
 
 
 EngineEvent = (
-    ExecutionReport
-    | AccountPosition
-    | BalanceUpdate
-    | PublicTrade
-    | BookDelta
-    | SymbolStatusChanged
+    Execution | AccountPosition | BalanceUpdate | TradePrint | BookDelta | SymbolStatusChanged
 )
 
 
@@ -294,7 +289,7 @@ class EngineProtocol(Protocol):
         *,
         cancel_order_id: int | None = None,
         cancel_client_order_id: str | None = None,
-    ) -> CancelReplaceResult: ...
+    ) -> ReplaceResult: ...
 
     def query(
         self,
@@ -307,7 +302,7 @@ class EngineProtocol(Protocol):
 
     def open_orders(self, account: str, symbol: str | None = None) -> list[OrderView]: ...
 
-    def balances(self, account: str) -> list[Balance]: ...
+    def balances(self, account: str) -> list[AssetBalance]: ...
 
     def trades(
         self,

@@ -80,20 +80,20 @@ from mmbot.sim.engine.admission import admit, fillable
 from mmbot.sim.engine.balances import Balances
 from mmbot.sim.engine.book import RestingOrder
 from mmbot.sim.engine.contract import (
-    Balance,
+    AssetBalance,
     BalanceUpdate,
     BookDelta,
-    CancelReplaceMode,
-    CancelReplaceResult,
     Depth,
     EngineEvent,
     Fees,
     OrderRequest,
     OrderView,
     PlaceResult,
-    PublicTrade,
     Rejection,
+    ReplaceMode,
+    ReplaceResult,
     SymbolStatusChanged,
+    TradePrint,
     TradeView,
 )
 from mmbot.sim.engine.reports import (
@@ -195,10 +195,10 @@ class MatchingEngine:
             self._events.append(BalanceUpdate(account, now_ms, asset, delta))
         self._flush(None, now_ms)
 
-    def balances(self, account: str) -> list[Balance]:
+    def balances(self, account: str) -> list[AssetBalance]:
         to_dec = self._balances.to_decimal
         held = self._balances.accounts.get(account, {})
-        return [Balance(a, to_dec(s.free), to_dec(s.locked)) for a, s in sorted(held.items())]
+        return [AssetBalance(a, to_dec(s.free), to_dec(s.locked)) for a, s in sorted(held.items())]
 
     def fee_totals(self) -> dict[str, Decimal]:
         """Fees collected so far, per asset (the free balances of :data:`FEE_ACCOUNT`)."""
@@ -252,16 +252,16 @@ class MatchingEngine:
         *,
         cancel_order_id: int | None = None,
         cancel_client_order_id: str | None = None,
-    ) -> CancelReplaceResult:
-        if mode not in (CancelReplaceMode.STOP_ON_FAILURE, CancelReplaceMode.ALLOW_FAILURE):
+    ) -> ReplaceResult:
+        if mode not in (ReplaceMode.STOP_ON_FAILURE, ReplaceMode.ALLOW_FAILURE):
             raise ValueError(f"unknown cancelReplaceMode {mode!r}")
         st = self._symbols.get(new.symbol)
         if st is None:
-            return CancelReplaceResult(BAD_SYMBOL, None)
+            return ReplaceResult(BAD_SYMBOL, None)
         cancelled = self._cancel(st, new.account, now_ms, cancel_order_id, cancel_client_order_id)
-        if isinstance(cancelled, DialectError) and mode == CancelReplaceMode.STOP_ON_FAILURE:
+        if isinstance(cancelled, DialectError) and mode == ReplaceMode.STOP_ON_FAILURE:
             self._flush(st, now_ms)
-            return CancelReplaceResult(cancelled, None)
+            return ReplaceResult(cancelled, None)
         placed = self._place(st, new, now_ms)
         if (
             isinstance(placed, DialectError)
@@ -282,7 +282,7 @@ class MatchingEngine:
                 )
             )
         self._flush(st, now_ms)
-        return CancelReplaceResult(cancelled, placed)
+        return ReplaceResult(cancelled, placed)
 
     def query(
         self,
@@ -592,7 +592,7 @@ class MatchingEngine:
             st.record_trade(order.account, record)
             if result is None:  # the taker's fill, for PlaceResult.fills
                 result = trade_view(record, order.account, order.symbol, units)
-        events.append(PublicTrade(inst.symbol, trade_id, dec_price, dec_qty, now_ms, maker.is_buy))
+        events.append(TradePrint(inst.symbol, trade_id, dec_price, dec_qty, now_ms, maker.is_buy))
         assert result is not None
         return result
 

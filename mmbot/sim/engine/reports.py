@@ -1,7 +1,7 @@
 """Frozen views and execution reports of the engine's orders (sans-IO).
 
 What it is for: turning the engine's integer records (``book.RestingOrder``) into
-the contract's values (``OrderView``, ``TradeView``, ``ExecutionReport``) with Decimal
+the contract's values (``OrderView``, ``TradeView``, ``Execution``) with Decimal
 prices and quantities quantized to the instrument's tick and step.
 
 What it must never do: I/O, read a clock, draw randomness, or change an order.
@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from mmbot.model import ZERO, ExecutionType, OrderStatus, OrderType, Side, TimeInForce
 from mmbot.sim.engine.book import RestingOrder
-from mmbot.sim.engine.contract import ExecutionReport, OrderView, Rejection, TradeView
+from mmbot.sim.engine.contract import Execution, OrderView, Rejection, TradeView
 from mmbot.sim.engine.units import Units
 
 #: ``r`` of a REJECTED execution report (sent only for the new order of a cancel-replace
@@ -132,10 +132,10 @@ def order_view(order: RestingOrder, units: Units) -> OrderView:
     )
 
 
-def new_report(order: RestingOrder, units: Units, now_ms: int) -> ExecutionReport:
+def new_report(order: RestingOrder, units: Units, now_ms: int) -> Execution:
     """NEW: the order was accepted (``w`` true unless it is a MARKET order)."""
     zero_qty = units.zero_qty
-    return ExecutionReport(
+    return Execution(
         order.account,
         now_ms,
         order.symbol,
@@ -175,9 +175,9 @@ def trade_report(
     trade_id: int,
     is_maker: bool,
     done: bool,
-) -> ExecutionReport:
+) -> Execution:
     """TRADE: one fill of ``order`` (already applied to it)."""
-    return ExecutionReport(
+    return Execution(
         order.account,
         now_ms,
         order.symbol,
@@ -219,14 +219,14 @@ def cancel_client_order_id(symbol: str, order_id: int) -> str:
 
 def closing_report(
     order: RestingOrder, units: Units, now_ms: int, kind: ExecutionType
-) -> ExecutionReport:
+) -> Execution:
     """CANCELED or EXPIRED: the order left the book (its status already set).
 
     Like Binance, a CANCELED report's ``c`` names the cancel and ``C`` the order; an EXPIRED
     one has the order's id in ``c`` and ``C`` empty.
     """
     canceled = kind is ExecutionType.CANCELED
-    return ExecutionReport(
+    return Execution(
         order.account,
         now_ms,
         order.symbol,
@@ -265,9 +265,9 @@ def rejected_report(
     price: Decimal,
     rejection: Rejection,
     now_ms: int,
-) -> ExecutionReport:
+) -> Execution:
     """REJECTED report for a cancel-replace's new order (order id -1: it never existed)."""
-    return ExecutionReport(
+    return Execution(
         account,
         now_ms,
         symbol,

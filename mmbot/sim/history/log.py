@@ -42,9 +42,9 @@ from mmbot.sim.engine import (
     BalanceUpdate,
     BookDelta,
     EngineEvent,
-    ExecutionReport,
-    PublicTrade,
+    Execution,
     SymbolStatusChanged,
+    TradePrint,
 )
 from mmbot.sim.history.digest import MESSAGE as MESSAGE_KIND
 from mmbot.sim.history.digest import RunningDigest, canonical_line
@@ -70,10 +70,10 @@ ACCOUNT_KINDS = frozenset(
 )
 
 _EVENT_KINDS: dict[type, EntryKind] = {
-    ExecutionReport: EntryKind.EXECUTION,
+    Execution: EntryKind.EXECUTION,
     AccountPosition: EntryKind.ACCOUNT_POSITION,
     BalanceUpdate: EntryKind.BALANCE_UPDATE,
-    PublicTrade: EntryKind.PUBLIC_TRADE,
+    TradePrint: EntryKind.PUBLIC_TRADE,
     BookDelta: EntryKind.BOOK_DELTA,
     SymbolStatusChanged: EntryKind.SYMBOL_STATUS,
 }
@@ -308,17 +308,13 @@ class History:
     def faults(self) -> list[FaultRecord]:
         return [r[3] for r in self._by_kind[EntryKind.FAULT]]
 
-    def executions(
-        self, account: str | None = None, symbol: str | None = None
-    ) -> list[ExecutionReport]:
+    def executions(self, account: str | None = None, symbol: str | None = None) -> list[Execution]:
         """Execution reports in order, optionally for one account and/or symbol."""
         return self._executions(self._by_kind[EntryKind.EXECUTION], account, symbol)
 
     @staticmethod
-    def _executions(
-        rows: list[_Row], account: str | None, symbol: str | None
-    ) -> list[ExecutionReport]:
-        reports: list[ExecutionReport] = [r[3] for r in rows]
+    def _executions(rows: list[_Row], account: str | None, symbol: str | None) -> list[Execution]:
+        reports: list[Execution] = [r[3] for r in rows]
         return [
             report
             for report in reports
@@ -356,7 +352,7 @@ class History:
 
     def open_orders(
         self, account: str | None = None, symbol: str | None = None, *, at_seq: int | None = None
-    ) -> list[ExecutionReport]:
+    ) -> list[Execution]:
         """Orders open after entry ``at_seq`` (default: now), from the execution reports.
 
         Each open order is given as its latest execution report, sorted by (account, symbol,
@@ -365,7 +361,7 @@ class History:
         rows = self._by_kind[EntryKind.EXECUTION]
         if at_seq is not None:
             rows = rows[: bisect.bisect_right(rows, at_seq, key=_seq)]
-        latest: dict[tuple[str, str, int], ExecutionReport] = {}
+        latest: dict[tuple[str, str, int], Execution] = {}
         for report in self._executions(rows, account, symbol):
             key = (report.account, report.symbol, report.order_id)
             if report.status.is_open:

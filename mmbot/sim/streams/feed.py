@@ -33,8 +33,8 @@ from mmbot.sim.engine import (
     BalanceUpdate,
     BookDelta,
     EngineEvent,
-    ExecutionReport,
-    PublicTrade,
+    Execution,
+    TradePrint,
 )
 from mmbot.sim.streams.depth import DepthWindow, TopOfBook
 from mmbot.sim.streams.names import DEPTH_SPEEDS_MS, StreamKind, stream_name
@@ -158,14 +158,14 @@ class MarketFeed:
                         self._pending[(event.symbol, depth_kind)] = (now_ms // speed + 1) * speed
                     window.add(event)
                 touched[event.symbol] = feed
-            elif kind is PublicTrade:
-                assert isinstance(event, PublicTrade)
+            elif kind is TradePrint:
+                assert isinstance(event, TradePrint)
                 feed = feeds.get(event.symbol)
                 if feed is not None and feed.trade_name in streams:
                     out.append(StreamMessage(feed.trade_name, "trade", trade_text(event, now_ms)))
             elif event.account is None or event.account not in accounts:
                 continue
-            elif isinstance(event, ExecutionReport):
+            elif isinstance(event, Execution):
                 out.append(
                     UserMessage(event.account, "executionReport", execution_report_payload(event))
                 )

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from mmbot.model import format_decimal
-from mmbot.sim.engine import AccountPosition, BalanceUpdate, ExecutionReport, PublicTrade
+from mmbot.sim.engine import AccountPosition, BalanceUpdate, Execution, TradePrint
 
 _FORMATTED: dict[Decimal, str] = {}
 _FORMATTED_MAX = 200_000
@@ -44,7 +44,7 @@ def dumps(payload: object) -> str:
 # ---- market data ---------------------------------------------------------------------
 
 
-def trade_text(trade: PublicTrade, now_ms: int) -> str:
+def trade_text(trade: TradePrint, now_ms: int) -> str:
     """The ``trade`` event as compact JSON text (equal to ``dumps(trade_payload(...))``)."""
     maker = "true" if trade.buyer_is_maker else "false"
     return (
@@ -54,7 +54,7 @@ def trade_text(trade: PublicTrade, now_ms: int) -> str:
     )
 
 
-def trade_payload(trade: PublicTrade, now_ms: int) -> dict[str, Any]:
+def trade_payload(trade: TradePrint, now_ms: int) -> dict[str, Any]:
     return {
         "e": "trade",
         "E": now_ms,
@@ -71,7 +71,7 @@ def trade_payload(trade: PublicTrade, now_ms: int) -> dict[str, Any]:
 # ---- user data -------------------------------------------------------------------------
 
 
-def execution_report_payload(r: ExecutionReport) -> dict[str, Any]:
+def execution_report_payload(r: Execution) -> dict[str, Any]:
     return {
         "e": "executionReport",
         "E": r.event_time_ms,

@@ -17,7 +17,7 @@ from dialect_kit import (
 )
 
 from mmbot.sim.dialect import RestRequest
-from mmbot.sim.engine import ExecutionReport
+from mmbot.sim.engine import Execution
 from mmbot.venue.binance.signing import sign
 
 EIGHT_DECIMALS = re.compile(r"^\d+\.\d{8}$")
@@ -238,7 +238,7 @@ def test_a_cancels_generated_client_id_is_the_same_in_the_answer_and_the_report(
     kit.place(price="100", quantity="0.1", newClientOrderId="gone")
     kit.engine.drain_events()
     response = kit.rest("DELETE", "/order", {"symbol": "BTCUSDT", "orderId": 1}, signed=True)
-    (report,) = [e for e in kit.engine.drain_events() if isinstance(e, ExecutionReport)]
+    (report,) = [e for e in kit.engine.drain_events() if isinstance(e, Execution)]
     body = response.body
     assert isinstance(body, dict) and body["origClientOrderId"] == "gone"
     assert (report.client_order_id, report.orig_client_order_id) == (body["clientOrderId"], "gone")

@@ -6,7 +6,7 @@ from decimal import Decimal as D
 
 from mmbot.model import Instrument, OrderType, Side, TimeInForce
 from mmbot.sim.engine import (
-    ExecutionReport,
+    Execution,
     Fees,
     MatchingEngine,
     OrderRequest,
@@ -74,9 +74,9 @@ def bal(e: MatchingEngine, account: str, asset: str) -> tuple[D, D]:
     return D(0), D(0)
 
 
-def reports(events: list[object], account: str | None = None) -> list[ExecutionReport]:
+def reports(events: list[object], account: str | None = None) -> list[Execution]:
     return [
         ev
         for ev in events
-        if isinstance(ev, ExecutionReport) and (account is None or ev.account == account)
+        if isinstance(ev, Execution) and (account is None or ev.account == account)
     ]

@@ -10,13 +10,13 @@ from mmbot.model import ExecutionType, OrderStatus, OrderType, Side, TimeInForce
 from mmbot.sim.engine import (
     FEE_ACCOUNT,
     AccountPosition,
-    Balance,
+    AssetBalance,
     BookDelta,
-    ExecutionReport,
+    Execution,
     MatchingEngine,
     PlaceResult,
-    PublicTrade,
     Rejection,
+    TradePrint,
 )
 
 # ---- resting orders and locks ---------------------------------------------------------
@@ -261,10 +261,10 @@ def test_a_trade_emits_reports_public_trade_deltas_and_positions_in_order(
         for e in events
     ]
     assert kinds == [
-        ("ExecutionReport", "bob", ExecutionType.NEW),
-        ("ExecutionReport", "bob", ExecutionType.TRADE),
-        ("ExecutionReport", "alice", ExecutionType.TRADE),
-        ("PublicTrade", None, None),
+        ("Execution", "bob", ExecutionType.NEW),
+        ("Execution", "bob", ExecutionType.TRADE),
+        ("Execution", "alice", ExecutionType.TRADE),
+        ("TradePrint", None, None),
         ("BookDelta", None, None),
         ("AccountPosition", "bob", None),
         ("AccountPosition", "alice", None),
@@ -272,18 +272,18 @@ def test_a_trade_emits_reports_public_trade_deltas_and_positions_in_order(
     alice_position = events[-1]
     assert isinstance(alice_position, AccountPosition)
     assert alice_position.balances == (
-        Balance("BTC", D("9"), D("0.6")),
-        Balance("USDT", D("111988"), D("0")),
+        AssetBalance("BTC", D("9"), D("0.6")),
+        AssetBalance("USDT", D("111988"), D("0")),
     )
     trade = events[3]
-    assert trade == PublicTrade(SYM, 1, D("30000"), D("0.4"), 2, buyer_is_maker=False)
+    assert trade == TradePrint(SYM, 1, D("30000"), D("0.4"), 2, buyer_is_maker=False)
 
 
 def test_trade_report_fills_every_field(engine: MatchingEngine) -> None:
     engine.place(limit("alice", Side.SELL, "1", "30000", "m"), 1)
     engine.place(limit("bob", Side.BUY, "0.4", "30000", "t"), 2)
     maker_trade = reports(engine.drain_events(), "alice")[-1]
-    assert maker_trade == ExecutionReport(
+    assert maker_trade == Execution(
         account="alice",
         event_time_ms=2,
         symbol=SYM,

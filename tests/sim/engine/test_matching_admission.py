@@ -10,7 +10,7 @@ from matching_kit import BTC, SYM, bal, limit, market, placed
 from mmbot.model import Instrument, OrderStatus, OrderType, Side, TimeInForce
 from mmbot.sim.engine import (
     AccountPosition,
-    Balance,
+    AssetBalance,
     MatchingEngine,
     OrderRequest,
     Rejection,
@@ -148,7 +148,7 @@ def test_adjust_balance_credits_and_emits_balance_update(engine: MatchingEngine)
     events = engine.drain_events()
     assert bal(engine, "alice", "USDT") == (D("100005"), D("0"))
     assert [type(e).__name__ for e in events] == ["BalanceUpdate", "AccountPosition"]
-    assert events[1] == AccountPosition("alice", 7, (Balance("USDT", D("100005"), D("0")),))
+    assert events[1] == AccountPosition("alice", 7, (AssetBalance("USDT", D("100005"), D("0")),))
 
 
 def test_adjust_balance_refuses_a_debit_beyond_free(engine: MatchingEngine) -> None:

@@ -11,15 +11,15 @@ from mmbot.model import ExecutionType, Instrument, OrderStatus, OrderType, Side,
 from mmbot.model import TimeInForce as TIF
 from mmbot.sim.engine import (
     BookDelta,
-    CancelReplaceMode,
     Depth,
-    ExecutionReport,
+    Execution,
     Fees,
     MatchingEngine,
     OrderRequest,
     OrderView,
     PlaceResult,
     Rejection,
+    ReplaceMode,
     SymbolStatusChanged,
     cancel_client_order_id,
 )
@@ -49,8 +49,8 @@ def locked(e: MatchingEngine, account: str, asset: str) -> D:
     return next((b.locked for b in e.balances(account) if b.asset == asset), D(0))
 
 
-def reports(events: list[object]) -> list[ExecutionReport]:
-    return [e for e in events if isinstance(e, ExecutionReport)]
+def reports(events: list[object]) -> list[Execution]:
+    return [e for e in events if isinstance(e, Execution)]
 
 
 # ---- cancel -------------------------------------------------------------------------------
@@ -147,7 +147,7 @@ def test_cancel_all_without_open_orders_is_2011(engine: MatchingEngine) -> None:
 def test_cancel_replace_replaces_the_order(engine: MatchingEngine) -> None:
     engine.place(limit("alice", Side.BUY, "1", "30000", "old"), 1)
     result = engine.cancel_replace(
-        CancelReplaceMode.STOP_ON_FAILURE,
+        ReplaceMode.STOP_ON_FAILURE,
         limit("alice", Side.BUY, "2", "29000", "new"),
         2,
         cancel_client_order_id="old",
@@ -163,7 +163,7 @@ def test_stop_on_failure_does_not_attempt_the_new_order_when_cancel_fails(
     engine: MatchingEngine,
 ) -> None:
     result = engine.cancel_replace(
-        CancelReplaceMode.STOP_ON_FAILURE,
+        ReplaceMode.STOP_ON_FAILURE,
         limit("alice", Side.BUY, "1", "29000", "new"),
         1,
         cancel_order_id=7,
@@ -179,7 +179,7 @@ def test_stop_on_failure_keeps_the_cancel_when_the_new_order_fails(
     engine.place(limit("alice", Side.BUY, "1", "30000", "old"), 1)
     engine.drain_events()
     result = engine.cancel_replace(
-        CancelReplaceMode.STOP_ON_FAILURE,
+        ReplaceMode.STOP_ON_FAILURE,
         limit("alice", Side.BUY, "100", "29000", "new"),  # 2.9M USDT: insufficient
         2,
         cancel_order_id=1,
@@ -196,7 +196,7 @@ def test_stop_on_failure_keeps_the_cancel_when_the_new_order_fails(
 
 def test_allow_failure_attempts_the_new_order_when_cancel_fails(engine: MatchingEngine) -> None:
     result = engine.cancel_replace(
-        CancelReplaceMode.ALLOW_FAILURE,
+        ReplaceMode.ALLOW_FAILURE,
         limit("alice", Side.BUY, "1", "29000", "new"),
         1,
         cancel_order_id=7,
@@ -208,7 +208,7 @@ def test_allow_failure_attempts_the_new_order_when_cancel_fails(engine: Matching
 
 def test_allow_failure_reports_both_failures(engine: MatchingEngine) -> None:
     result = engine.cancel_replace(
-        CancelReplaceMode.ALLOW_FAILURE,
+        ReplaceMode.ALLOW_FAILURE,
         limit("alice", Side.BUY, "100", "29000", "new"),
         1,
         cancel_order_id=7,
@@ -220,7 +220,7 @@ def test_allow_failure_reports_both_failures(engine: MatchingEngine) -> None:
 def test_allow_failure_keeps_the_cancel_when_the_new_order_fails(engine: MatchingEngine) -> None:
     engine.place(limit("alice", Side.BUY, "1", "30000", "old"), 1)
     result = engine.cancel_replace(
-        CancelReplaceMode.ALLOW_FAILURE,
+        ReplaceMode.ALLOW_FAILURE,
         limit("alice", Side.BUY, "1", "29000.001", "new"),
         2,
         cancel_order_id=1,
@@ -233,7 +233,7 @@ def test_allow_failure_keeps_the_cancel_when_the_new_order_fails(engine: Matchin
 def test_cancel_replace_may_reuse_the_cancelled_client_order_id(engine: MatchingEngine) -> None:
     engine.place(limit("alice", Side.BUY, "1", "30000", "same"), 1)
     result = engine.cancel_replace(
-        CancelReplaceMode.STOP_ON_FAILURE,
+        ReplaceMode.STOP_ON_FAILURE,
         limit("alice", Side.BUY, "1", "29000", "same"),
         2,
         cancel_client_order_id="same",

@@ -12,12 +12,12 @@ from mmbot.model import Instrument, OrderType, Side, SymbolStatus, TimeInForce
 from mmbot.sim.engine import (
     FEE_ACCOUNT,
     BookDelta,
-    CancelReplaceMode,
-    ExecutionReport,
+    Execution,
     Fees,
     MatchingEngine,
     OrderRequest,
     PlaceResult,
+    ReplaceMode,
 )
 
 SYM = "BTCUSDT"
@@ -41,7 +41,7 @@ prices = st.integers(9_990, 10_010).map(lambda t: D(t).scaleb(-2))  # 99.90 .. 1
 qtys = st.integers(1, 3_000).map(lambda n: D(n).scaleb(-3))  # 0.001 .. 3
 client_ids = st.sampled_from([f"c{i}" for i in range(6)])
 tifs = st.sampled_from(TimeInForce)
-modes = st.sampled_from([CancelReplaceMode.STOP_ON_FAILURE, CancelReplaceMode.ALLOW_FAILURE])
+modes = st.sampled_from([ReplaceMode.STOP_ON_FAILURE, ReplaceMode.ALLOW_FAILURE])
 
 
 def new_order(
@@ -152,7 +152,7 @@ class EngineMachine(RuleBasedStateMachine):
                     side[event.price] = event.quantity
                 else:
                     side.pop(event.price, None)
-            elif isinstance(event, ExecutionReport) and event.order_id > 0:
+            elif isinstance(event, Execution) and event.order_id > 0:
                 before = self.cumulative.get(event.order_id, D(0))
                 assert event.cumulative_qty >= before  # z only grows
                 assert event.cumulative_qty <= event.quantity

@@ -14,11 +14,11 @@ from mmbot.sim.engine import (
     BalanceUpdate,
     BookDelta,
     EngineEvent,
-    ExecutionReport,
+    Execution,
     MatchingEngine,
     OrderView,
     PlaceResult,
-    PublicTrade,
+    TradePrint,
 )
 
 QUIET = "market-maker"
@@ -89,11 +89,11 @@ def test_a_quiet_accounts_trades_still_reach_the_public_book_and_tape() -> None:
     assert isinstance(taken, PlaceResult) and [f.qty for f in taken.fills] == [D("0.4")]
     assert [type(ev) for ev in events if ev.account is None] == [
         BookDelta,  # the quiet account's ask rests
-        PublicTrade,  # alice takes part of it
+        TradePrint,  # alice takes part of it
         BookDelta,
     ]
     assert {type(ev) for ev in events if ev.account == LOUD} == {
-        ExecutionReport,
+        Execution,
         AccountPosition,
     }
     assert not any(isinstance(ev, BalanceUpdate) for ev in events)

@@ -16,12 +16,12 @@ from hypothesis import strategies as st
 from mmbot.model import ExecutionType, OrderStatus, OrderType, Side, SymbolStatus, TimeInForce
 from mmbot.sim.engine import (
     AccountPosition,
-    Balance,
+    AssetBalance,
     BalanceUpdate,
     BookDelta,
-    ExecutionReport,
-    PublicTrade,
+    Execution,
     SymbolStatusChanged,
+    TradePrint,
 )
 from mmbot.sim.history import (
     BULK_KINDS,
@@ -46,8 +46,8 @@ def report(
     last_qty: str = "0",
     client_order_id: str | None = None,
     time_ms: int = 1000,
-) -> ExecutionReport:
-    return ExecutionReport(
+) -> Execution:
+    return Execution(
         account=account,
         event_time_ms=time_ms,
         symbol=symbol,
@@ -74,7 +74,7 @@ def report(
     )
 
 
-def trade(order_id: int, trade_id: int, **kw: object) -> ExecutionReport:
+def trade(order_id: int, trade_id: int, **kw: object) -> Execution:
     return report(
         order_id,
         OrderStatus.PARTIALLY_FILLED,
@@ -112,8 +112,8 @@ def mixed_history(max_bulk: int | None = None) -> History:
         [
             report(1, OrderStatus.NEW),
             delta(1),
-            AccountPosition("bot", 1001, (Balance("USDT", Decimal("900"), Decimal("100")),)),
-            PublicTrade("BTCUSDT", 1, Decimal("100.00"), Decimal("0.5"), 1001, True),
+            AccountPosition("bot", 1001, (AssetBalance("USDT", Decimal("900"), Decimal("100")),)),
+            TradePrint("BTCUSDT", 1, Decimal("100.00"), Decimal("0.5"), 1001, True),
             BalanceUpdate("bot", 1001, "USDT", Decimal("1000")),
             SymbolStatusChanged("BTCUSDT", SymbolStatus.HALT, 1001),
         ],
@@ -213,7 +213,7 @@ def test_jsonable_entries_use_strings_for_decimals_and_values_for_enums() -> Non
     rows = [to_jsonable(e) for e in history.entries()]
     json.dumps(rows)  # plain JSON data all the way down
     execution = rows[1]
-    assert execution["kind"] == "execution" and execution["type"] == "ExecutionReport"
+    assert execution["kind"] == "execution" and execution["type"] == "Execution"
     assert execution["payload"]["price"] == "100.00"
     assert execution["payload"]["status"] == "NEW"
     assert execution["payload"]["side"] == "BUY"
@@ -263,7 +263,7 @@ def _changed(value: Any) -> Any:
     return "BNB"
 
 
-@pytest.mark.parametrize("field", [f.name for f in attrs.fields(ExecutionReport)])
+@pytest.mark.parametrize("field", [f.name for f in attrs.fields(Execution)])
 def test_digest_sees_a_change_in_any_field_of_an_execution_report(field: str) -> None:
     original = trade(1, 7)
     altered = attrs.evolve(original, **{field: _changed(getattr(original, field))})
@@ -337,8 +337,8 @@ def test_bounded_history_rejects_a_zero_bound() -> None:
         History(max_bulk=0)
 
 
-def public_trade(trade_id: int) -> PublicTrade:
-    return PublicTrade("BTCUSDT", trade_id, Decimal("100.00"), Decimal("0.5"), trade_id, True)
+def public_trade(trade_id: int) -> TradePrint:
+    return TradePrint("BTCUSDT", trade_id, Decimal("100.00"), Decimal("0.5"), trade_id, True)
 
 
 def test_bounded_history_keeps_at_most_twice_the_bound_of_public_trades() -> None:

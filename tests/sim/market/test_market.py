@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mmbot.model import ExecutionType, OrderType, Side, SymbolStatus, TimeInForce
-from mmbot.sim.engine import EngineEvent, ExecutionReport, Fees, MatchingEngine, OrderRequest
+from mmbot.sim.engine import EngineEvent, Execution, Fees, MatchingEngine, OrderRequest
 from mmbot.sim.market import (
     INFORMED_ACCOUNT,
     MAKER_ACCOUNT,
@@ -68,11 +68,11 @@ def bot_place(
     assert hasattr(result, "order"), result
 
 
-def trades_of(events: Sequence[EngineEvent], account: str) -> list[ExecutionReport]:
+def trades_of(events: Sequence[EngineEvent], account: str) -> list[Execution]:
     return [
         e
         for e in events
-        if isinstance(e, ExecutionReport)
+        if isinstance(e, Execution)
         and e.account == account
         and e.execution_type is ExecutionType.TRADE
     ]

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mmbot.model import ExecutionType, OrderStatus, OrderType, Side, TimeInForce
-from mmbot.sim.engine import BookDelta, ExecutionReport, PublicTrade
+from mmbot.sim.engine import BookDelta, Execution, TradePrint
 from mmbot.sim.streams import (
     MarketFeed,
     StreamKind,
@@ -77,7 +77,7 @@ def test_book_ticker_is_sent_only_when_the_top_of_book_changes() -> None:
 
 def test_trades_and_user_events_are_passed_on_in_order() -> None:
     feed = MarketFeed.for_symbols(["BTCUSDT"])
-    report = ExecutionReport(
+    report = Execution(
         account="user",
         event_time_ms=5,
         symbol="BTCUSDT",
@@ -102,7 +102,7 @@ def test_trades_and_user_events_are_passed_on_in_order() -> None:
         orig_client_order_id="",
         cumulative_quote_qty=Decimal(0),
     )
-    trade = PublicTrade("BTCUSDT", 9, Decimal("100.5"), Decimal("0.25"), 5, True)
+    trade = TradePrint("BTCUSDT", 9, Decimal("100.5"), Decimal("0.25"), 5, True)
     out = feed.on_events([report, trade], 5)
     assert isinstance(out[0], UserMessage) and out[0].account == "user"
     er = out[0].payload

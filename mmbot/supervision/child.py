@@ -221,7 +221,6 @@ class ChildRun:
         "scope",
         "spec",
         "stopping",
-        "timed_out",
         "value",
     )
 
@@ -236,7 +235,6 @@ class ChildRun:
         self.finished = False  # the task has ended
         self._done: trio.Event | None = None  # made only if someone waits for the end
         self.exception: BaseException | None = None
-        self.timed_out = False  # the start timeout cancelled it
         self.stopping = False  # the supervisor asked it to stop
         self.handled = False  # the control loop has dealt with its end
 
@@ -326,8 +324,7 @@ async def _incarnation(run: ChildRun) -> None:
             passing = exc
         run.exception = exc
     if not run.ready and not run.stopping:
-        if scope.cancel_called:
-            run.timed_out = True
+        if scope.cancel_called:  # only the start timeout cancels a child that is not stopping
             timeout = trio.TooSlowError(
                 f"child {run.context.path!r} not ready within {spec.start_timeout}s"
             )

@@ -338,24 +338,25 @@ class _Running:
         outcome: _Outcome = None
         error: BaseException | None = None
         try:
-            async with trio.open_nursery() as nursery:
-                self.nursery = nursery
-                try:
-                    outcome = await self._supervise(task_status)
-                except BaseException as exc:
-                    error = exc
-                    await self._stop_after(exc)
-                finally:
-                    self.closing = True
-                    self._release_parked()  # no worker may outlive the run, parked or not
-        except BaseExceptionGroup as group:
-            # only a child's KeyboardInterrupt / SystemExit (re-raised by its worker) lands here
-            self._finish(None)
-            passing = [leaf for leaf in leaves(group) if isinstance(leaf, PASS_THROUGH)]
-            if len(passing) == 1 and len(group.exceptions) == 1:
-                raise passing[0] from None
-            raise
-        self._finish(outcome if isinstance(outcome, SupervisorEscalation) else None)
+            try:
+                async with trio.open_nursery() as nursery:
+                    self.nursery = nursery
+                    try:
+                        outcome = await self._supervise(task_status)
+                    except BaseException as exc:
+                        error = exc  # re-raised below, once the nursery is closed
+                        await self._stop_after(exc)
+                    finally:
+                        self.closing = True
+                        self._release_parked()  # no worker may outlive the run, parked or not
+            except* PASS_THROUGH as group:
+                # a child's KeyboardInterrupt / SystemExit: the tree is down; let it go on up
+                passing = list(leaves(group))
+                if len(passing) == 1:
+                    raise passing[0] from None
+                raise
+        finally:
+            self._finish(outcome if isinstance(outcome, SupervisorEscalation) else None)
         if error is not None:
             raise error
         if isinstance(outcome, SupervisorEscalation):

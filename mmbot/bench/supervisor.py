@@ -56,7 +56,7 @@ async def crash_to_running(samples: int) -> list[float]:
         raise _Crash
 
     supervisor = Supervisor(
-        [ChildSpec("crashy", child)], intensity=samples + 10, period=1e9, name="bench"
+        [ChildSpec("crashy", child)], intensity=samples + 10, period=0.001, name="bench"
     )
     async with trio.open_nursery() as nursery:
         handle: SupervisorHandle = await nursery.start(supervisor.run)

@@ -18,7 +18,7 @@ import contextvars
 import inspect
 import math
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import attrs
 import trio
@@ -35,7 +35,6 @@ DEFAULT_SHUTDOWN = 5.0
 DEFAULT_START_TIMEOUT = 5.0
 
 
-@runtime_checkable
 class Supervisable(Protocol):
     """Anything with ``run(*, task_status)``: a :class:`~mmbot.supervision.Supervisor`, or
     another tree of its own. As a child target it gets infinite budgets by default."""
@@ -50,12 +49,18 @@ def _restart(value: Restart | str) -> Restart:
     return Restart(value)
 
 
+def is_supervisable(target: object) -> bool:
+    """True for a tree (an object with ``run``) rather than a task function. Cheaper than
+    ``isinstance(target, Supervisable)``, which inspects the protocol on every call."""
+    return not callable(target) and callable(getattr(target, "run", None))
+
+
 def _default_budget(spec: ChildSpec) -> float | None:
-    return None if isinstance(spec.target, Supervisable) else DEFAULT_SHUTDOWN
+    return None if is_supervisable(spec.target) else DEFAULT_SHUTDOWN
 
 
 def _default_start_timeout(spec: ChildSpec) -> float | None:
-    return None if isinstance(spec.target, Supervisable) else DEFAULT_START_TIMEOUT
+    return None if is_supervisable(spec.target) else DEFAULT_START_TIMEOUT
 
 
 def takes_task_status(fn: Callable[..., object]) -> bool:
@@ -105,10 +110,9 @@ class ChildSpec:
         problems = []
         if not isinstance(self.id, str) or not self.id or "/" in self.id:
             problems.append(f"children[{self.id!r}].id: must be a non-empty string without '/'")
-        if not (isinstance(self.target, Supervisable) or callable(self.target)):
-            problems.append(  # type: ignore[unreachable]  # untyped callers
-                f"children[{self.id!r}].target: must be an async callable"
-            )
+        is_supervisor = is_supervisable(self.target)
+        if not (is_supervisor or callable(self.target)):
+            problems.append(f"children[{self.id!r}].target: must be an async callable")
         if self.shutdown is not None and not self.shutdown >= 0:
             problems.append(f"children[{self.id!r}].shutdown: must be >= 0 or None")
         if self.start_timeout is not None and not self.start_timeout > 0:
@@ -117,7 +121,6 @@ class ChildSpec:
             from mmbot.errors import ConfigError
 
             raise ConfigError(problems)
-        is_supervisor = isinstance(self.target, Supervisable)  # slow check: done once, here
         takes = is_supervisor or takes_task_status(cast("Callable[..., object]", self.target))
         object.__setattr__(self, "_is_supervisor", is_supervisor)
         object.__setattr__(self, "_takes_task_status", takes)
@@ -221,7 +224,6 @@ class ChildRun:
         "scope",
         "spec",
         "stopping",
-        "timed_out",
         "value",
     )
 
@@ -236,7 +238,6 @@ class ChildRun:
         self.finished = False  # the task has ended
         self._done: trio.Event | None = None  # made only if someone waits for the end
         self.exception: BaseException | None = None
-        self.timed_out = False  # the start timeout cancelled it
         self.stopping = False  # the supervisor asked it to stop
         self.handled = False  # the control loop has dealt with its end
 
@@ -326,8 +327,7 @@ async def _incarnation(run: ChildRun) -> None:
             passing = exc
         run.exception = exc
     if not run.ready and not run.stopping:
-        if scope.cancel_called:
-            run.timed_out = True
+        if scope.cancel_called:  # only the start timeout cancels a child that is not stopping
             timeout = trio.TooSlowError(
                 f"child {run.context.path!r} not ready within {spec.start_timeout}s"
             )

@@ -113,23 +113,21 @@ class EventHub:
     """The streams open on one supervisor; ``publish`` fans an event out to each.
 
     Streams are held by weak references, so one its reader dropped goes away by itself;
-    ``bool(hub)`` (is anyone reading?) is on the supervisor's hot path and stays O(1).
+    ``readers`` being empty (nobody reading) is checked on the supervisor's hot path.
     """
 
     def __init__(self) -> None:
-        self._refs: dict[int, weakref.ref[EventStream]] = {}
+        #: the open streams, weakly; empty means nobody is reading (a hot-path check)
+        self.readers: dict[int, weakref.ref[EventStream]] = {}
 
     def open(self, capacity: int) -> EventStream:
         stream = EventStream(capacity)
         key = id(stream)
-        self._refs[key] = weakref.ref(stream, lambda _: self._refs.pop(key, None))
+        self.readers[key] = weakref.ref(stream, lambda _: self.readers.pop(key, None))
         return stream
 
-    def __bool__(self) -> bool:
-        return bool(self._refs)
-
     def _streams(self) -> list[EventStream]:
-        return [s for s in (ref() for ref in tuple(self._refs.values())) if s is not None]
+        return [s for s in (ref() for ref in tuple(self.readers.values())) if s is not None]
 
     def publish(self, event: SupervisionEvent) -> None:
         for stream in self._streams():
@@ -138,7 +136,7 @@ class EventHub:
     def finish(self, event: SupervisionEvent) -> None:
         """Publish the supervisor's last event of a run and end every open stream."""
         streams = self._streams()
-        self._refs.clear()
+        self.readers.clear()
         for stream in streams:
             stream._push(event)
             stream._close()

@@ -390,12 +390,15 @@ class SupervisorPolicy:
 
     # -- what the shell reports ----------------------------------------------------------
 
-    def starting(self, id: str) -> None:
-        """A start of ``id`` begins (first start, restart, or ``restart_child``)."""
+    def starting(self, id: str) -> int:
+        """A start of ``id`` begins (first start, restart, or ``restart_child``); returns how
+        many times it was started before (its restarts so far)."""
         child = self._get(id)
         self._move(child, Move.START)
+        restarts = child.starts
         child.starts += 1
-        child.restarts = max(0, child.starts - 1)
+        child.restarts = restarts
+        return restarts
 
     def started(self, id: str, now: float) -> None:
         """``id`` is ready (it called ``task_status.started``)."""

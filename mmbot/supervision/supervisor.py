@@ -312,6 +312,7 @@ class _Running:
 
     def __init__(self, supervisor: Supervisor, parent: ChildContext | None) -> None:
         self.supervisor = supervisor
+        self.readers = supervisor._hub.readers  # empty: nobody reads our events
         self.parent = parent
         self.path = parent.path if parent is not None else supervisor.name
         self.policy = policy = supervisor._new_policy()
@@ -337,24 +338,25 @@ class _Running:
         outcome: _Outcome = None
         error: BaseException | None = None
         try:
-            async with trio.open_nursery() as nursery:
-                self.nursery = nursery
-                try:
-                    outcome = await self._supervise(task_status)
-                except BaseException as exc:
-                    error = exc
-                    await self._stop_after(exc)
-                finally:
-                    self.closing = True
-                    self._release_parked()  # no worker may outlive the run, parked or not
-        except BaseExceptionGroup as group:
-            # only a child's KeyboardInterrupt / SystemExit (re-raised by its worker) lands here
-            self._finish(None)
-            passing = [leaf for leaf in leaves(group) if isinstance(leaf, PASS_THROUGH)]
-            if len(passing) == 1 and len(group.exceptions) == 1:
-                raise passing[0] from None
-            raise
-        self._finish(outcome if isinstance(outcome, SupervisorEscalation) else None)
+            try:
+                async with trio.open_nursery() as nursery:
+                    self.nursery = nursery
+                    try:
+                        outcome = await self._supervise(task_status)
+                    except BaseException as exc:
+                        error = exc  # re-raised below, once the nursery is closed
+                        await self._stop_after(exc)
+                    finally:
+                        self.closing = True
+                        self._release_parked()  # no worker may outlive the run, parked or not
+            except* PASS_THROUGH as group:
+                # a child's KeyboardInterrupt / SystemExit: the tree is down; let it go on up
+                passing = list(leaves(group))
+                if len(passing) == 1:
+                    raise passing[0] from None
+                raise
+        finally:
+            self._finish(outcome if isinstance(outcome, SupervisorEscalation) else None)
         if error is not None:
             raise error
         if isinstance(outcome, SupervisorEscalation):
@@ -438,11 +440,11 @@ class _Running:
         mail = self.mail
         while not mail:
             deadline = self.policy.next_due()
-            if deadline <= trio.current_time():
-                return None
             waiter = self.waiter = trio.Event()
-            if math.isinf(deadline):
+            if deadline == math.inf:
                 await waiter.wait()
+            elif deadline <= trio.current_time():
+                return None
             else:
                 with trio.move_on_at(deadline):
                     await waiter.wait()
@@ -516,6 +518,9 @@ class _Running:
         if self.listening():
             self.publish(SupervisionEvent(EventKind.EXITED, self.path, now, id, exception))
         plan = self.policy.exited(id, exception, now)
+        if plan.action is PlanAction.RESTART and not plan.stop:  # the common case, directly
+            self._announce(plan, now)
+            return await self._restart_due(now) if plan.at <= now else None
         return await self._apply(plan, now, restart_now=True)
 
     async def _apply(self, plan: Plan, now: float, *, restart_now: bool) -> _Outcome:
@@ -534,6 +539,13 @@ class _Running:
             for id in plan.stop:
                 await self._stop_run(id)
             now = trio.current_time()
+        self._announce(plan, now)
+        if restart_now and plan.at <= now:
+            return await self._restart_due(now)
+        return None
+
+    def _announce(self, plan: Plan, now: float) -> None:
+        """Log and publish a restart plan."""
         if log.isEnabledFor(logging.INFO):
             log.info("%s: restarting %s at t=%g", self.path, ", ".join(plan.restart), plan.at)
         if self.listening():
@@ -541,9 +553,6 @@ class _Running:
                 self.publish(
                     SupervisionEvent(EventKind.RESTARTING, self.path, now, id, restart_at=plan.at)
                 )
-        if restart_now and plan.at <= now:
-            return await self._restart_due(now)
-        return None
 
     async def _restart_due(self, now: float | None = None) -> _Outcome:
         """Start every child whose restart is due, in start order; a failed restart attempt
@@ -551,6 +560,8 @@ class _Running:
         policy = self.policy
         while not self.stop_asked:
             if now is None:
+                if policy.next_due() == math.inf:
+                    return None  # nothing is backing off
                 now = trio.current_time()
             id = policy.due(now)
             if id is None:
@@ -573,8 +584,7 @@ class _Running:
         """Start ``id`` and wait until it is ready; ``_StartFailure`` if it is not."""
         policy = self.policy
         spec = self.specs[id]
-        policy.starting(id)
-        context = ChildContext(id, self.path, policy.restarts(id), self)
+        context = ChildContext(id, self.path, policy.starting(id), self)
         run = ChildRun(spec, context, trio.current_time() if now is None else now)
         self.runs[id] = run
         parked = self.parked.pop(id, None)
@@ -760,9 +770,7 @@ class _Running:
 
     def listening(self) -> bool:
         """True if anyone reads this supervisor's events (here or up the tree)."""
-        if self.supervisor._hub:
-            return True
-        return self.parent is not None and self.parent._sink.listening()
+        return bool(self.readers) or (self.parent is not None and self.parent._sink.listening())
 
     def publish(self, event: SupervisionEvent) -> None:
         self.supervisor._hub.publish(event)

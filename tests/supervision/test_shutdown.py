@@ -192,7 +192,7 @@ async def test_a_child_that_raises_while_stopping_is_not_a_failure(autojump_cloc
     assert handle.status().restarts_in_window == 0
 
 
-async def test_stopping_a_supervisor_that_escalated_is_not_needed(autojump_clock) -> None:
+async def test_after_escalating_the_supervisor_is_no_longer_running(autojump_clock) -> None:
     async def fails(*, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         task_status.started()
         await trio.sleep(1)

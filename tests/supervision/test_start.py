@@ -186,3 +186,8 @@ async def test_a_child_and_the_tasks_it_starts_see_its_context(autojump_clock) -
     assert seen == ["root/c"]
     with pytest.raises(RuntimeError, match="not running inside a supervised child"):
         current_child()
+
+
+def test_a_target_that_is_neither_callable_nor_a_tree_is_refused() -> None:
+    with pytest.raises(ConfigError, match="must be an async callable"):
+        ChildSpec("x", 42)  # type: ignore[arg-type]

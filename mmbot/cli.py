@@ -1,5 +1,11 @@
 """The ``mmbot`` command line: parse arguments, load config, ``trio.run(...)``. No logic.
 
+What it is for: one entry point naming every command; each command's work lives in its own
+module (``mmbot.bot.run``, ``mmbot.sim.serve``, ``mmbot.bench``, ``mmbot.config``).
+
+What it must never do: decide anything a command's module should; print a secret; contact
+a venue before the command's arguments and config are checked.
+
 Subcommands:
   mmbot run [--config FILE] ...   run the bot (no config: paper-trade on the embedded exchange)
   mmbot config check|show FILE    check a config / print it normalised, with its hash

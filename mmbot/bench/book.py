@@ -16,7 +16,7 @@ import argparse
 import json
 from decimal import Decimal
 
-from mmbot.bench._util import machine, median, percentile
+from mmbot.bench import machine, median, percentile
 from mmbot.clock import derive_rng, perf_counter_ns
 from mmbot.model import format_decimal
 from mmbot.venue.binance.codec import decode_depth_snapshot, decode_market_wire

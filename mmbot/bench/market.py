@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from mmbot.bench._util import machine, median, percentile
+from mmbot.bench import machine, median, percentile
 from mmbot.clock import derive_rng
 from mmbot.sim.engine import Fees
 from mmbot.sim.market import MarketSimulator, default_market

@@ -19,7 +19,7 @@ import gc
 import time
 from decimal import Decimal
 
-from mmbot.bench._util import machine, median, percentile
+from mmbot.bench import machine, median, percentile
 from mmbot.clock import derive_rng
 from mmbot.model import Instrument, OrderType, Side, TimeInForce
 from mmbot.sim.engine import MatchingEngine, OrderRequest

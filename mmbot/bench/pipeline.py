@@ -18,7 +18,7 @@ from pathlib import Path
 
 import attrs
 
-from mmbot.bench._util import machine, median, percentile
+from mmbot.bench import machine, median, percentile
 from mmbot.clock import derive_rng, perf_counter_ns
 from mmbot.config import load_strategy
 from mmbot.model import QuoteSet, Side

@@ -2,7 +2,9 @@
 
 What it is for: printing the median and p99 microseconds per ``reconcile`` call (goal:
 median at most 20 µs on the 2-core reference machine) and the machine. ``time_reconcile``
-is reused by the pipeline benchmark. It prints figures; it never asserts on them.
+is reused by the pipeline benchmark.
+
+What it must never do: assert on a figure (it prints them), or contact anything.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import argparse
 from decimal import Decimal
 from time import perf_counter
 
-from mmbot.bench._util import machine, median, percentile
+from mmbot.bench import machine, median, percentile
 from mmbot.model import Quote, QuoteSet, Side
 from mmbot.quoting.orders import OrderState, Tolerances, TrackedOrder, reconcile
 

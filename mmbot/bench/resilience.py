@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 import attrs
 import trio
 
-from mmbot.bench._util import machine, median, percentile
+from mmbot.bench import machine, median, percentile
 from mmbot.clock import perf_counter_ns
 from mmbot.resilience import (
     BINANCE_SPOT_RULES,

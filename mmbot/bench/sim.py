@@ -23,7 +23,7 @@ import attrs
 import trio
 import trio.testing
 
-from mmbot.bench._util import machine
+from mmbot.bench import machine
 from mmbot.clock import perf_counter_ns, seed_trio_scheduler
 from mmbot.sim.exchange import Exchange, ExchangeConfig
 from mmbot.sim.history import EntryKind

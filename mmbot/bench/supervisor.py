@@ -23,7 +23,7 @@ import tracemalloc
 
 import trio
 
-from mmbot.bench._util import machine, median, percentile
+from mmbot.bench import machine, median, percentile
 from mmbot.clock import perf_counter_ns
 from mmbot.supervision import ChildSpec, Supervisor, SupervisorHandle, current_child
 

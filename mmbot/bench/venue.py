@@ -18,8 +18,7 @@ import argparse
 
 import trio
 
-from mmbot.bench import book, venue_rest
-from mmbot.bench._util import machine, median, percentile
+from mmbot.bench import book, machine, median, percentile, venue_rest
 
 
 def _row(name: str, samples: list[float]) -> str:

@@ -35,7 +35,7 @@ import attrs
 import httpx
 import trio
 
-from mmbot.bench._util import machine, median, percentile
+from mmbot.bench import machine, median, percentile
 from mmbot.clock import EpochClock, perf_counter_ns
 from mmbot.model import OrderType, Side
 from mmbot.resilience import BINANCE_SPOT_RULES, RateLimiter, RateLimiterConfig

@@ -173,14 +173,14 @@ class ChildContext:
     budget. After the budget the child's cancel scope is cancelled.
     """
 
-    __slots__ = ("_sink", "_subtrees", "id", "restarts", "stop_requested", "supervisor")
+    __slots__ = ("_subtrees", "id", "restarts", "sink", "stop_requested", "supervisor")
 
     def __init__(self, id: str, supervisor: str, restarts: int, sink: EventSink) -> None:
         self.id = id
         self.supervisor = supervisor  # the path of the supervisor that runs this child
         self.restarts = restarts  # how many times this child was started again before
         self.stop_requested = trio.Event()
-        self._sink = sink  # the supervisor running this child
+        self.sink = sink  # the supervisor running this child
         self._subtrees: list[_Subtree] = []
 
     def __repr__(self) -> str:
@@ -192,21 +192,21 @@ class ChildContext:
 
     # -- the supervisor side -----------------------------------------------------------
 
-    def _request_stop(self) -> None:
+    def request_stop(self) -> None:
         self.stop_requested.set()
         for subtree in tuple(self._subtrees):
             subtree.stop_nowait()
 
-    def _attach(self, subtree: _Subtree) -> None:
+    def attach_subtree(self, subtree: _Subtree) -> None:
         """A supervisor running inside this child: it follows the stop request."""
         self._subtrees.append(subtree)
         if self.stop_requested.is_set():
             subtree.stop_nowait()
 
-    def _detach(self, subtree: _Subtree) -> None:
+    def detach_subtree(self, subtree: _Subtree) -> None:
         self._subtrees.remove(subtree)
 
-    def _subtree_status(self) -> SupervisorStatus | None:
+    def subtree_status(self) -> SupervisorStatus | None:
         return self._subtrees[0].status() if self._subtrees else None
 
 

@@ -202,12 +202,12 @@ class Supervisor:
         running = _Running(self, parent)
         self._running = running
         if parent is not None:
-            parent._attach(running)
+            parent.attach_subtree(running)
         try:
             await running.run(task_status)
         finally:
             if parent is not None:
-                parent._detach(running)
+                parent.detach_subtree(running)
             self._running = None
 
 
@@ -409,8 +409,8 @@ class _Running:
         kind = EventKind.ESCALATED if escalation else EventKind.STOPPED
         event = SupervisionEvent(kind, self.path, trio.current_time(), exception=escalation)
         self.supervisor._hub.finish(event)
-        if self.parent is not None and self.parent._sink.listening():
-            self.parent._sink.publish(event)
+        if self.parent is not None and self.parent.sink.listening():
+            self.parent.sink.publish(event)
 
     def _fail_request(self, request: _Request) -> None:
         request.reply.error = RuntimeError(f"supervisor {self.path!r} is not running")
@@ -619,7 +619,7 @@ class _Running:
         overran = False
         if not run.finished:
             budget = run.spec.shutdown
-            run.context._request_stop()
+            run.context.request_stop()
             if budget is None:
                 await run.wait_finished()
             else:
@@ -673,7 +673,7 @@ class _Running:
         self.closing = True
         for run in self.runs.values():
             run.stopping = True
-            run.context._request_stop()
+            run.context.request_stop()
             run.scope.cancel()
         self._release_parked()
 
@@ -730,7 +730,7 @@ class _Running:
         children = []
         for status in policy.children_status():
             run = self.runs.get(status.id)
-            subtree = run.context._subtree_status() if run is not None else None
+            subtree = run.context.subtree_status() if run is not None else None
             children.append(status if subtree is None else attrs.evolve(status, subtree=subtree))
         in_window = policy.restarts_in_window(now)
         return SupervisorStatus(
@@ -770,11 +770,11 @@ class _Running:
 
     def listening(self) -> bool:
         """True if anyone reads this supervisor's events (here or up the tree)."""
-        return bool(self.readers) or (self.parent is not None and self.parent._sink.listening())
+        return bool(self.readers) or (self.parent is not None and self.parent.sink.listening())
 
     def publish(self, event: SupervisionEvent) -> None:
         self.supervisor._hub.publish(event)
         if self.parent is not None:
-            sink = self.parent._sink
+            sink = self.parent.sink
             if sink.listening():
                 sink.publish(event)

@@ -28,8 +28,8 @@ from mmbot.quoting.orders.reconcile import Place as Place
 from mmbot.quoting.orders.reconcile import Tolerances as Tolerances
 from mmbot.quoting.orders.reconcile import reconcile as reconcile
 from mmbot.quoting.orders.reconcile import within as within
-from mmbot.quoting.orders.states import OrderEvent as OrderEvent
 from mmbot.quoting.orders.states import OrderState as OrderState
+from mmbot.quoting.orders.states import TrackerEvent as TrackerEvent
 from mmbot.quoting.orders.tracker import OrderTracker as OrderTracker
 from mmbot.quoting.orders.values import DEFAULT_RECV_WINDOW_S as DEFAULT_RECV_WINDOW_S
 from mmbot.quoting.orders.values import NOT_FOUND_MARGIN_S as NOT_FOUND_MARGIN_S
@@ -47,7 +47,6 @@ __all__ = [
     "Cancel",
     "CancelReplace",
     "ClientIdFactory",
-    "OrderEvent",
     "OrderIntent",
     "OrderState",
     "OrderTracker",
@@ -56,6 +55,7 @@ __all__ = [
     "Slot",
     "Tolerances",
     "TrackedOrder",
+    "TrackerEvent",
     "TrackerStatistics",
     "make_run_id",
     "parse_client_order_id",

@@ -60,7 +60,7 @@ _TERMINAL = frozenset(
 )
 
 
-class OrderEvent(enum.Enum):
+class TrackerEvent(enum.Enum):
     PLACE_OK = "place_ok"
     PLACE_FAILED = "place_failed"
     PLACE_UNKNOWN = "place_unknown"
@@ -81,17 +81,17 @@ class OrderEvent(enum.Enum):
 
 
 S = OrderState
-E = OrderEvent
+E = TrackerEvent
 
 # The whole state machine. OPEN is shown as PARTIALLY_FILLED once anything has filled
 # (see ``normalise``), so "back to resting" entries name OPEN. Staying in the same state is
 # a legal no-op (late or duplicate evidence); a missing entry is an anomaly.
-_FROM_EXCHANGE_TERMINAL: dict[OrderEvent, OrderState] = {
+_FROM_EXCHANGE_TERMINAL: dict[TrackerEvent, OrderState] = {
     E.FILL_COMPLETE: S.FILLED,
     E.CANCELLED: S.CANCELLED,
     E.EXPIRED: S.EXPIRED,
 }
-TRANSITIONS: Mapping[OrderState, Mapping[OrderEvent, OrderState]] = {
+TRANSITIONS: Mapping[OrderState, Mapping[TrackerEvent, OrderState]] = {
     S.PENDING_NEW: {
         E.PLACE_OK: S.OPEN,
         E.PLACE_FAILED: S.REJECTED,
@@ -187,7 +187,7 @@ TRANSITIONS: Mapping[OrderState, Mapping[OrderEvent, OrderState]] = {
 #: Exchange evidence that contradicts a terminal state: applied (the exchange is the truth)
 #: and recorded as an anomaly. A rejected order that shows signs of life becomes UNRESOLVED,
 #: so the shell queries it instead of the tracker guessing whether it rests.
-CONTRADICTIONS: Mapping[tuple[OrderState, OrderEvent], OrderState] = {
+CONTRADICTIONS: Mapping[tuple[OrderState, TrackerEvent], OrderState] = {
     (S.CANCELLED, E.FILL_COMPLETE): S.FILLED,
     (S.EXPIRED, E.FILL_COMPLETE): S.FILLED,
     (S.REJECTED, E.FILL_COMPLETE): S.FILLED,
@@ -198,7 +198,7 @@ CONTRADICTIONS: Mapping[tuple[OrderState, OrderEvent], OrderState] = {
 }
 
 #: What a query answer's status means as an event.
-QUERY_EVENTS: Mapping[OrderStatus, OrderEvent] = {
+QUERY_EVENTS: Mapping[OrderStatus, TrackerEvent] = {
     OrderStatus.NEW: E.QUERY_OPEN,
     OrderStatus.PARTIALLY_FILLED: E.QUERY_OPEN,
     OrderStatus.FILLED: E.FILL_COMPLETE,

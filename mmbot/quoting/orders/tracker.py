@@ -34,8 +34,8 @@ from mmbot.quoting.orders.states import (
     CONTRADICTIONS,
     QUERY_EVENTS,
     TRANSITIONS,
-    OrderEvent,
     OrderState,
+    TrackerEvent,
     normalise,
 )
 from mmbot.quoting.orders.values import (
@@ -48,7 +48,7 @@ from mmbot.quoting.orders.values import (
 )
 
 S = OrderState
-E = OrderEvent
+E = TrackerEvent
 
 
 @attrs.define(eq=False)
@@ -342,7 +342,7 @@ class OrderTracker:
         return OrderTransition(cid, None, before.state, updated.state)
 
     def _apply(
-        self, cid: str, event: OrderEvent, order_id: int | None = None, note: str | None = None
+        self, cid: str, event: TrackerEvent, order_id: int | None = None, note: str | None = None
     ) -> OrderTransition:
         order = self._orders.get(cid)
         if order is None:
@@ -370,7 +370,7 @@ class OrderTracker:
         return transition
 
     def _anomaly(
-        self, cid: str, event: OrderEvent | None, state: OrderState | None, why: str
+        self, cid: str, event: TrackerEvent | None, state: OrderState | None, why: str
     ) -> OrderTransition:
         transition = OrderTransition(cid, event, state, state, why)
         self._record(transition)

@@ -17,7 +17,7 @@ from decimal import Decimal
 import attrs
 
 from mmbot.model import ZERO, OrderType, Quote, Side
-from mmbot.quoting.orders.states import OrderEvent, OrderState
+from mmbot.quoting.orders.states import OrderState, TrackerEvent
 
 #: A quote's or an order's place in the ladder: (side, level), level 0 the inside one.
 Slot = tuple[Side, int]
@@ -87,7 +87,7 @@ class OrderTransition:
     """
 
     client_order_id: str
-    event: OrderEvent | None
+    event: TrackerEvent | None
     before: OrderState | None
     after: OrderState | None
     anomaly: str | None = None

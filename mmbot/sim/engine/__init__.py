@@ -24,7 +24,6 @@ from mmbot.sim.engine.contract import Fees as Fees
 from mmbot.sim.engine.contract import OrderRequest as OrderRequest
 from mmbot.sim.engine.contract import OrderView as OrderView
 from mmbot.sim.engine.contract import PlaceResult as PlaceResult
-from mmbot.sim.engine.contract import Rejection as Rejection
 from mmbot.sim.engine.contract import ReplaceMode as ReplaceMode
 from mmbot.sim.engine.contract import ReplaceResult as ReplaceResult
 from mmbot.sim.engine.contract import SymbolStatusChanged as SymbolStatusChanged
@@ -49,7 +48,6 @@ __all__ = [
     "OrderRequest",
     "OrderView",
     "PlaceResult",
-    "Rejection",
     "ReplaceMode",
     "ReplaceResult",
     "SymbolStatusChanged",

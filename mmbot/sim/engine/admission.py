@@ -3,7 +3,7 @@
 What it is for: :func:`admit` checks a new order exactly as the venue does (parameters,
 symbol status, PRICE_FILTER, LOT_SIZE, NOTIONAL, duplicate client order id, LIMIT_MAKER
 crossing, balance), in the venue's order of checks, and returns either a :class:`Plan` in
-integers or the dialect's :class:`Rejection`; :func:`fillable` answers FOK's question.
+integers or the dialect's :class:`DialectError`; :func:`fillable` answers FOK's question.
 
 What it must never do: I/O, read a clock, draw randomness, or change any state: admission
 is a pure question asked of the symbol's book and the balances.
@@ -14,7 +14,7 @@ from __future__ import annotations
 from mmbot.model import OrderType, Side, SymbolStatus, TimeInForce
 from mmbot.sim.engine.balances import Balances
 from mmbot.sim.engine.book import OrderBook
-from mmbot.sim.engine.contract import OrderRequest, Rejection
+from mmbot.sim.engine.contract import OrderRequest
 from mmbot.sim.engine.symbol import SymbolState
 from mmbot.venue.binance.errors import (
     MSG_DUPLICATE_ORDER,
@@ -49,7 +49,7 @@ QUOTE_QTY_PRECISION = DialectError(
 )
 
 
-def _missing(name: str) -> Rejection:
+def _missing(name: str) -> DialectError:
     return DialectError(
         Code.MANDATORY_PARAM_EMPTY_OR_MALFORMED,
         f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.",
@@ -97,7 +97,7 @@ def fillable(book: OrderBook, is_buy: bool, limit: int, qty: int) -> bool:
     return False
 
 
-def admit(st: SymbolState, req: OrderRequest, balances: Balances) -> Plan | Rejection:
+def admit(st: SymbolState, req: OrderRequest, balances: Balances) -> Plan | DialectError:
     """Check a new order as the venue does, in the venue's order of checks."""
     units = st.units
     is_buy = req.side is Side.BUY
@@ -139,7 +139,7 @@ def admit(st: SymbolState, req: OrderRequest, balances: Balances) -> Plan | Reje
 
 def _admit_market(
     st: SymbolState, req: OrderRequest, balances: Balances, is_buy: bool
-) -> Plan | Rejection:
+) -> Plan | DialectError:
     units = st.units
     inst = st.instrument
     if req.quantity is None and req.quote_order_qty is None:

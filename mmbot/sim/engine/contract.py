@@ -9,8 +9,8 @@ What it must never do: I/O, read a clock or draw randomness. Time enters as ``no
 (exchange epoch milliseconds) on every call that changes state.
 
 Conventions:
-- Results are values, not exceptions: a refused command returns a :class:`Rejection`
-  carrying the dialect's error code and message (``venue/binance/errors.py``).
+- Results are values, not exceptions: a refused command returns a ``DialectError`` (from
+  ``venue/binance/errors.py``) carrying the dialect's error code and message.
 - Every state change appends events to an internal queue; ``drain_events()`` hands them over
   in the order they happened. Each event names the ``account`` it concerns (public events:
   ``None``).
@@ -45,7 +45,6 @@ from mmbot.model import (
 from mmbot.venue.binance.errors import DialectError
 
 #: A refused command: the dialect's code, message and HTTP status.
-Rejection = DialectError
 
 
 class ReplaceMode:
@@ -132,8 +131,8 @@ class ReplaceResult:
     or -2022 (both failed) and these parts in its ``data`` block.
     """
 
-    cancel: OrderView | Rejection
-    new: PlaceResult | Rejection | None
+    cancel: OrderView | DialectError
+    new: PlaceResult | DialectError | None
 
 
 @attrs.frozen
@@ -267,7 +266,7 @@ class EngineProtocol(Protocol):
     def adjust_balance(self, account: str, asset: str, delta: Decimal, now_ms: int) -> None:
         """Credit (or debit) free balance; emits ``BalanceUpdate`` and ``AccountPosition``."""
 
-    def place(self, request: OrderRequest, now_ms: int) -> PlaceResult | Rejection: ...
+    def place(self, request: OrderRequest, now_ms: int) -> PlaceResult | DialectError: ...
 
     def cancel(
         self,
@@ -277,9 +276,11 @@ class EngineProtocol(Protocol):
         *,
         order_id: int | None = None,
         client_order_id: str | None = None,
-    ) -> OrderView | Rejection: ...
+    ) -> OrderView | DialectError: ...
 
-    def cancel_all(self, account: str, symbol: str, now_ms: int) -> list[OrderView] | Rejection: ...
+    def cancel_all(
+        self, account: str, symbol: str, now_ms: int
+    ) -> list[OrderView] | DialectError: ...
 
     def cancel_replace(
         self,
@@ -298,7 +299,7 @@ class EngineProtocol(Protocol):
         *,
         order_id: int | None = None,
         client_order_id: str | None = None,
-    ) -> OrderView | Rejection: ...
+    ) -> OrderView | DialectError: ...
 
     def open_orders(self, account: str, symbol: str | None = None) -> list[OrderView]: ...
 

@@ -89,7 +89,6 @@ from mmbot.sim.engine.contract import (
     OrderRequest,
     OrderView,
     PlaceResult,
-    Rejection,
     ReplaceMode,
     ReplaceResult,
     SymbolStatusChanged,
@@ -206,7 +205,7 @@ class MatchingEngine:
 
     # ---- orders ----------------------------------------------------------------------------
 
-    def place(self, request: OrderRequest, now_ms: int) -> PlaceResult | Rejection:
+    def place(self, request: OrderRequest, now_ms: int) -> PlaceResult | DialectError:
         st = self._symbols.get(request.symbol)
         if st is None:
             return BAD_SYMBOL
@@ -222,7 +221,7 @@ class MatchingEngine:
         *,
         order_id: int | None = None,
         client_order_id: str | None = None,
-    ) -> OrderView | Rejection:
+    ) -> OrderView | DialectError:
         st = self._symbols.get(symbol)
         if st is None:
             return BAD_SYMBOL
@@ -230,7 +229,7 @@ class MatchingEngine:
         self._flush(st, now_ms)
         return result
 
-    def cancel_all(self, account: str, symbol: str, now_ms: int) -> list[OrderView] | Rejection:
+    def cancel_all(self, account: str, symbol: str, now_ms: int) -> list[OrderView] | DialectError:
         st = self._symbols.get(symbol)
         if st is None:
             return BAD_SYMBOL
@@ -291,7 +290,7 @@ class MatchingEngine:
         *,
         order_id: int | None = None,
         client_order_id: str | None = None,
-    ) -> OrderView | Rejection:
+    ) -> OrderView | DialectError:
         st = self._symbols.get(symbol)
         if st is None:
             return BAD_SYMBOL
@@ -379,7 +378,7 @@ class MatchingEngine:
         now_ms: int,
         order_id: int | None,
         client_order_id: str | None,
-    ) -> OrderView | Rejection:
+    ) -> OrderView | DialectError:
         if order_id is None and client_order_id is None:
             return CANCEL_ID_MISSING
         order = st.find(account, order_id, client_order_id)[0]
@@ -415,7 +414,7 @@ class MatchingEngine:
         slot.locked -= amount
         slot.free += amount
 
-    def _place(self, st: SymbolState, req: OrderRequest, now_ms: int) -> PlaceResult | Rejection:
+    def _place(self, st: SymbolState, req: OrderRequest, now_ms: int) -> PlaceResult | DialectError:
         plan = admit(st, req, self._balances)
         if isinstance(plan, DialectError):
             return plan

@@ -15,8 +15,9 @@ from decimal import Decimal
 
 from mmbot.model import ZERO, ExecutionType, OrderStatus, OrderType, Side, TimeInForce
 from mmbot.sim.engine.book import RestingOrder
-from mmbot.sim.engine.contract import Execution, OrderView, Rejection, TradeView
+from mmbot.sim.engine.contract import Execution, OrderView, TradeView
 from mmbot.sim.engine.units import Units
+from mmbot.venue.binance.errors import DialectError
 
 #: ``r`` of a REJECTED execution report (sent only for the new order of a cancel-replace
 #: whose cancel succeeded), by the rejection's message.
@@ -263,7 +264,7 @@ def rejected_report(
     order_type: OrderType,
     quantity: Decimal,
     price: Decimal,
-    rejection: Rejection,
+    rejection: DialectError,
     now_ms: int,
 ) -> Execution:
     """REJECTED report for a cancel-replace's new order (order id -1: it never existed)."""

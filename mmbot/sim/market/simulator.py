@@ -41,8 +41,9 @@ from typing import TYPE_CHECKING
 import attrs
 
 from mmbot.model import Instrument, OrderType, Side, TimeInForce
-from mmbot.sim.engine import EngineProtocol, OrderRequest, PlaceResult, Rejection
+from mmbot.sim.engine import EngineProtocol, OrderRequest, PlaceResult
 from mmbot.sim.market.config import MarketConfig
+from mmbot.venue.binance.errors import DialectError
 
 if TYPE_CHECKING:
     import random
@@ -293,7 +294,7 @@ class MarketSimulator:
             if resting is None:
                 continue  # a foreign order was hit there
             view = self._engine.query(MAKER_ACCOUNT, state.cfg.symbol, order_id=resting.order_id)
-            if isinstance(view, Rejection) or not view.status.is_open:
+            if isinstance(view, DialectError) or not view.status.is_open:
                 del book[price]
             else:
                 resting.remaining = int((view.orig_qty - view.executed_qty) / state.step)
@@ -312,7 +313,7 @@ class MarketSimulator:
     def _cancel(self, state: _Symbol, order_id: int, now_ms: int) -> None:
         self._counts["maker_cancels"] += 1
         result = self._engine.cancel(MAKER_ACCOUNT, state.cfg.symbol, now_ms, order_id=order_id)
-        if isinstance(result, Rejection):  # already filled or expired: nothing to do
+        if isinstance(result, DialectError):  # already filled or expired: nothing to do
             self._counts["rejections"] += 1
 
     def _place_level(self, state: _Symbol, side: Side, price: int, level: int, now_ms: int) -> None:

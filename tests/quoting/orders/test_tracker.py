@@ -7,11 +7,11 @@ from decimal import Decimal
 from mmbot.model import Fill, OrderStatus, Outcome, Quote, QuoteSet, Side
 from mmbot.quoting.orders import (
     ClientIdFactory,
-    OrderEvent,
     OrderIntent,
     OrderState,
     OrderTracker,
     Place,
+    TrackerEvent,
     reconcile,
 )
 from mmbot.quoting.orders.states import TRANSITIONS
@@ -264,7 +264,7 @@ def test_every_state_has_a_row_and_terminal_states_ignore_request_outcomes() -> 
     # No request outcome moves an order out of a terminal state.
     for state in OrderState:
         if state.is_terminal:
-            for event in (OrderEvent.PLACE_OK, OrderEvent.CANCEL_FAILED):
+            for event in (TrackerEvent.PLACE_OK, TrackerEvent.CANCEL_FAILED):
                 assert TRANSITIONS[state].get(event, state) is state
 
 

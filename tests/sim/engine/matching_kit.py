@@ -11,8 +11,8 @@ from mmbot.sim.engine import (
     MatchingEngine,
     OrderRequest,
     PlaceResult,
-    Rejection,
 )
+from mmbot.venue.binance.errors import DialectError
 
 SYM = "BTCUSDT"
 BTC = Instrument(
@@ -62,7 +62,7 @@ def market(
     )
 
 
-def placed(result: PlaceResult | Rejection) -> PlaceResult:
+def placed(result: PlaceResult | DialectError) -> PlaceResult:
     assert isinstance(result, PlaceResult), result
     return result
 

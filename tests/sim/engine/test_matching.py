@@ -15,9 +15,9 @@ from mmbot.sim.engine import (
     Execution,
     MatchingEngine,
     PlaceResult,
-    Rejection,
     TradePrint,
 )
+from mmbot.venue.binance.errors import DialectError
 
 # ---- resting orders and locks ---------------------------------------------------------
 
@@ -196,7 +196,7 @@ def test_limit_maker_that_would_cross_is_rejected_without_events(
     engine.place(limit("alice", Side.SELL, "1", "30000", "m"), 1)
     engine.drain_events()
     result = engine.place(maker_only("bob", Side.BUY, "1", "30000", "pm"), 2)
-    assert result == Rejection(-2010, "Order would immediately match and take.")
+    assert result == DialectError(-2010, "Order would immediately match and take.")
     assert engine.drain_events() == []
 
 
@@ -222,7 +222,7 @@ def test_order_and_trade_ids_are_per_symbol_and_start_at_one(engine: MatchingEng
 def test_duplicate_client_order_id_among_open_orders_is_rejected(engine: MatchingEngine) -> None:
     engine.place(limit("alice", Side.BUY, "1", "30000", "same"), 1)
     result = engine.place(limit("alice", Side.BUY, "1", "29000", "same"), 2)
-    assert result == Rejection(-2010, "Duplicate order sent.")
+    assert result == DialectError(-2010, "Duplicate order sent.")
 
 
 def test_same_client_order_id_in_another_account_is_fine(engine: MatchingEngine) -> None:
@@ -241,9 +241,9 @@ def test_client_order_id_of_a_closed_order_may_be_reused_and_query_finds_the_new
 
 
 def test_query_of_an_unknown_order_is_2013(engine: MatchingEngine) -> None:
-    assert engine.query("alice", SYM, order_id=99) == Rejection(-2013, "Order does not exist.")
+    assert engine.query("alice", SYM, order_id=99) == DialectError(-2013, "Order does not exist.")
     engine.place(limit("alice", Side.BUY, "1", "30000", "a"), 1)
-    assert engine.query("bob", SYM, order_id=1) == Rejection(-2013, "Order does not exist.")
+    assert engine.query("bob", SYM, order_id=1) == DialectError(-2013, "Order does not exist.")
 
 
 # ---- events -------------------------------------------------------------------------------

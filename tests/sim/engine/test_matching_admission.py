@@ -13,8 +13,8 @@ from mmbot.sim.engine import (
     AssetBalance,
     MatchingEngine,
     OrderRequest,
-    Rejection,
 )
+from mmbot.venue.binance.errors import DialectError
 
 # ---- MARKET ---------------------------------------------------------------------------------
 
@@ -57,12 +57,14 @@ def test_market_sell_by_quote_amount_receives_at_most_that_amount(
 
 def test_market_by_quote_amount_on_an_empty_book_is_rejected(engine: MatchingEngine) -> None:
     result = engine.place(market("bob", Side.BUY, "x", quote="100"), 1)
-    assert result == Rejection(-2010, "Order book liquidity is less than symbol minimum quantity.")
+    assert result == DialectError(
+        -2010, "Order book liquidity is less than symbol minimum quantity."
+    )
 
 
 def test_market_below_min_notional_is_rejected(engine: MatchingEngine) -> None:
     engine.place(limit("alice", Side.SELL, "1", "30000", "m"), 1)
-    assert engine.place(market("bob", Side.BUY, "x", qty="0.0003"), 2) == Rejection(
+    assert engine.place(market("bob", Side.BUY, "x", qty="0.0003"), 2) == DialectError(
         -1013, "Filter failure: LOT_SIZE"
     )
     cheap = Instrument("DOGEUSDT", "DOGE", "USDT", D("0.0001"), D("1"), min_notional=D("5"))
@@ -73,14 +75,14 @@ def test_market_below_min_notional_is_rejected(engine: MatchingEngine) -> None:
     )
     e.place(rest, 1)
     too_small = OrderRequest("a", "DOGEUSDT", Side.BUY, OrderType.MARKET, "x", D("10"))
-    assert e.place(too_small, 2) == Rejection(-1013, "Filter failure: NOTIONAL")
+    assert e.place(too_small, 2) == DialectError(-1013, "Filter failure: NOTIONAL")
 
 
 def test_market_needs_exactly_one_of_quantity_and_quote_amount(engine: MatchingEngine) -> None:
     neither = engine.place(market("bob", Side.BUY, "x"), 1)
     both = engine.place(market("bob", Side.BUY, "x", qty="1", quote="100"), 1)
-    assert isinstance(neither, Rejection) and neither.code == -1102
-    assert isinstance(both, Rejection) and both.code == -1106
+    assert isinstance(neither, DialectError) and neither.code == -1102
+    assert isinstance(both, DialectError) and both.code == -1106
 
 
 # ---- filters ------------------------------------------------------------------------------
@@ -102,24 +104,24 @@ def test_filter_failures_are_rejected_with_the_filter_name(
     engine: MatchingEngine, qty: str, price: str, failure: str
 ) -> None:
     result = engine.place(limit("alice", Side.BUY, qty, price, "a"), 1)
-    assert result == Rejection(-1013, f"Filter failure: {failure}")
+    assert result == DialectError(-1013, f"Filter failure: {failure}")
     assert engine.drain_events() == []
 
 
 def test_unknown_symbol_is_rejected(engine: MatchingEngine) -> None:
     result = engine.place(limit("alice", Side.BUY, "1", "1", "a", symbol="NOPE"), 1)
-    assert result == Rejection(-1121, "Invalid symbol.")
+    assert result == DialectError(-1121, "Invalid symbol.")
 
 
 def test_limit_without_time_in_force_is_rejected(engine: MatchingEngine) -> None:
     req = OrderRequest("alice", SYM, Side.BUY, OrderType.LIMIT, "a", D("1"), D("30000"))
     result = engine.place(req, 1)
-    assert isinstance(result, Rejection) and result.code == -1102
+    assert isinstance(result, DialectError) and result.code == -1102
 
 
 # ---- balances -----------------------------------------------------------------------------
 
-INSUFFICIENT = Rejection(-2010, "Account has insufficient balance for requested action.")
+INSUFFICIENT = DialectError(-2010, "Account has insufficient balance for requested action.")
 
 
 def test_buy_beyond_free_quote_is_rejected_without_events(engine: MatchingEngine) -> None:
@@ -162,7 +164,7 @@ def test_market_by_quote_amount_too_small_for_one_lot_is_lot_size(
 ) -> None:
     engine.place(limit("alice", Side.SELL, "1", "30000", "m"), 1)
     result = engine.place(market("bob", Side.BUY, "x", quote="20"), 2)
-    assert result == Rejection(-1013, "Filter failure: LOT_SIZE")
+    assert result == DialectError(-1013, "Filter failure: LOT_SIZE")
 
 
 def test_opening_a_negative_balance_is_refused() -> None:

@@ -18,17 +18,17 @@ from mmbot.sim.engine import (
     OrderRequest,
     OrderView,
     PlaceResult,
-    Rejection,
     ReplaceMode,
     SymbolStatusChanged,
     cancel_client_order_id,
 )
+from mmbot.venue.binance.errors import DialectError
 
 SYM = "BTCUSDT"
 BTC = Instrument("BTCUSDT", "BTC", "USDT", tick_size=D("0.01"), step_size=D("0.001"))
 ETH = Instrument("ETHUSDT", "ETH", "USDT", tick_size=D("0.01"), step_size=D("0.001"))
-UNKNOWN = Rejection(-2011, "Unknown order sent.")
-CLOSED = Rejection(-1013, "Market is closed.")
+UNKNOWN = DialectError(-2011, "Unknown order sent.")
+CLOSED = DialectError(-1013, "Market is closed.")
 
 
 def limit(
@@ -119,7 +119,7 @@ def test_cancel_of_a_filled_order_is_2011(engine: MatchingEngine) -> None:
 
 def test_cancel_without_any_id_is_1102(engine: MatchingEngine) -> None:
     result = engine.cancel("alice", SYM, 1)
-    assert isinstance(result, Rejection) and result.code == -1102
+    assert isinstance(result, DialectError) and result.code == -1102
 
 
 def test_cancel_all_cancels_only_that_accounts_orders_on_that_symbol(
@@ -185,7 +185,7 @@ def test_stop_on_failure_keeps_the_cancel_when_the_new_order_fails(
         cancel_order_id=1,
     )
     assert isinstance(result.cancel, OrderView)
-    assert isinstance(result.new, Rejection) and result.new.code == -2010
+    assert isinstance(result.new, DialectError) and result.new.code == -2010
     assert engine.open_orders("alice") == []
     kinds = [
         (r.execution_type, r.orig_client_order_id or r.client_order_id)
@@ -214,7 +214,7 @@ def test_allow_failure_reports_both_failures(engine: MatchingEngine) -> None:
         cancel_order_id=7,
     )
     assert result.cancel == UNKNOWN
-    assert isinstance(result.new, Rejection) and result.new.code == -2010
+    assert isinstance(result.new, DialectError) and result.new.code == -2010
 
 
 def test_allow_failure_keeps_the_cancel_when_the_new_order_fails(engine: MatchingEngine) -> None:
@@ -226,7 +226,7 @@ def test_allow_failure_keeps_the_cancel_when_the_new_order_fails(engine: Matchin
         cancel_order_id=1,
     )
     assert isinstance(result.cancel, OrderView)
-    assert result.new == Rejection(-1013, "Filter failure: PRICE_FILTER")
+    assert result.new == DialectError(-1013, "Filter failure: PRICE_FILTER")
     assert engine.open_orders("alice") == []
 
 
@@ -372,7 +372,7 @@ def test_closed_orders_beyond_retention_are_forgotten() -> None:
     for i in range(3):
         e.place(limit("alice", Side.BUY, "1", "30000", f"a{i}"), i)
         e.cancel("alice", SYM, i, order_id=i + 1)
-    assert e.query("alice", SYM, order_id=1) == Rejection(-2013, "Order does not exist.")
+    assert e.query("alice", SYM, order_id=1) == DialectError(-2013, "Order does not exist.")
     assert isinstance(e.query("alice", SYM, order_id=2), OrderView)
     assert isinstance(e.query("alice", SYM, client_order_id="a2"), OrderView)
 
@@ -397,7 +397,7 @@ def test_cancel_replace_with_an_unknown_mode_is_a_programming_error(
 
 
 def test_unknown_symbol_answers(engine: MatchingEngine) -> None:
-    invalid = Rejection(-1121, "Invalid symbol.")
+    invalid = DialectError(-1121, "Invalid symbol.")
     assert engine.cancel("alice", "NOPE", 1, order_id=1) == invalid
     assert engine.cancel_all("alice", "NOPE", 1) == invalid
     assert engine.query("alice", "NOPE", order_id=1) == invalid
@@ -421,6 +421,6 @@ def test_query_of_closed_orders_shows_their_final_state(engine: MatchingEngine) 
         D("1"),
         D("30000"),
     )
-    assert engine.query("alice", SYM, order_id=1, client_order_id="x") == Rejection(
+    assert engine.query("alice", SYM, order_id=1, client_order_id="x") == DialectError(
         -2013, "Order does not exist."
     )

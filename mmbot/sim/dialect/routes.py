@@ -2,9 +2,10 @@
 
 What it is for: :class:`Route` (one operation as a transport reaches it: signed or not, its
 request weight, whether it places an order) and :class:`Routes`, the one table of the
-dialect's operations by WebSocket API method name and by REST path and HTTP method. Every
-request weight the fake exchange charges is written here, so ``POST /order`` and
-``order.place`` cannot weigh differently.
+dialect's operations by WebSocket API method name and by REST path and HTTP method. A
+route's weight comes from the dialect's one weights table, which the venue adapter charges
+its own rate limiter from too (``mmbot.venue.binance.weights``), so ``POST /order``,
+``order.place`` and the client's estimate cannot weigh differently.
 
 What it must never do: I/O, read a clock, or decide anything but which operation a request
 names and what it weighs.
@@ -12,48 +13,16 @@ names and what it weighs.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import attrs
 
 from mmbot.sim.dialect.operations import Operation, Operations
-from mmbot.sim.dialect.params import Params, ascii_digits
+from mmbot.sim.dialect.params import Params
+from mmbot.venue.binance.weights import request_weight
 
 #: The REST paths live under this prefix; the table below is keyed by what follows it.
 API_PREFIX = "/api/v3"
-
-Weight = Callable[[Params], int]
-
-
-def fixed(weight: int) -> Weight:
-    """A weight that does not depend on the parameters."""
-    return lambda _: weight
-
-
-#: The weight of most operations.
-WEIGHT_ONE = fixed(1)
-
-
-def depth_weight(params: Params) -> int:
-    """Weight of /depth by ``limit``: 1-100 → 5, -500 → 25, -1000 → 50, more → 250."""
-    limit = ascii_digits(params.raw("limit"), 9)
-    if limit is None:
-        limit = 100  # a malformed limit is refused later, at the default's weight
-    if limit <= 100:
-        return 5
-    if limit <= 500:
-        return 25
-    if limit <= 1000:
-        return 50
-    return 250
-
-
-def open_orders_weight(params: Params) -> int:
-    return 6 if params.raw("symbol") else 80
-
-
-def my_trades_weight(params: Params) -> int:
-    return 5 if params.raw("orderId") else 20
 
 
 @attrs.frozen
@@ -63,8 +32,12 @@ class Route:
     name: str
     run: Operation
     signed: bool = False
-    weight: Weight = WEIGHT_ONE
     places_order: bool = False
+
+    def weight(self, params: Params) -> int:
+        """What this request costs: the dialect's one weights table (shared with the
+        client, ``mmbot.venue.binance.weights``), read with the request's raw parameters."""
+        return request_weight(self.name, params.raw)
 
 
 @attrs.frozen
@@ -82,18 +55,18 @@ class Routes:
         routes = [
             Route("ping", ops.ping),
             Route("time", ops.time),
-            Route("exchangeInfo", ops.exchange_info, weight=fixed(20)),
-            Route("depth", ops.depth, weight=depth_weight),
+            Route("exchangeInfo", ops.exchange_info),
+            Route("depth", ops.depth),
             Route("order.place", ops.new_order, signed=True, places_order=True),
             Route("order.cancel", ops.cancel_order, signed=True),
             Route("order.cancelReplace", ops.cancel_replace, signed=True, places_order=True),
-            Route("order.status", ops.query_order, signed=True, weight=fixed(4)),
-            Route("openOrders.status", ops.open_orders, signed=True, weight=open_orders_weight),
+            Route("order.status", ops.query_order, signed=True),
+            Route("openOrders.status", ops.open_orders, signed=True),
             Route("openOrders.cancelAll", ops.cancel_all, signed=True),
-            Route("account.status", ops.account, signed=True, weight=fixed(20)),
-            Route("myTrades", ops.my_trades, signed=True, weight=my_trades_weight),
-            Route("userDataStream.subscribe.signature", ops.ping, signed=True, weight=fixed(2)),
-            Route("userDataStream.unsubscribe", ops.ping, weight=fixed(2)),
+            Route("account.status", ops.account, signed=True),
+            Route("myTrades", ops.my_trades, signed=True),
+            Route("userDataStream.subscribe.signature", ops.ping, signed=True),
+            Route("userDataStream.unsubscribe", ops.ping),
         ]
         ws = {route.name: route for route in routes}
         rest = {

@@ -17,6 +17,11 @@ Sections:
   exchange did the work for, or hold a request): faults injected where the venue adapter
   meets the network, the exchange unchanged. Pass ``tap.wrap`` as ``wrap_connector`` and
   ``HttpTap`` as ``wrap_transport`` to ``connect_venue`` or ``Bot``.
+- **Rigs**: :func:`running_exchange` runs a fake exchange for the body of an ``async with``
+  and refuses the real clock (:func:`require_mock_clock`: pytest-trio puts a test on the mock
+  clock only when the *test function* takes ``autojump_clock``); :func:`open_rig` runs an
+  exchange and a venue connected to it through ``connect_venue``, in-process (mock clock) or
+  on loopback sockets, with a :class:`Tap` and an :class:`HttpTap` on its seams.
 - **Quoting**: the inputs of one quote decision (:func:`sample_inputs`) and one stage run
   as the pipeline runs it (:func:`run_stage`), for tests of built-in and users' stages::
 
@@ -27,18 +32,26 @@ Sections:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
 import attrs
 import httpx
 import trio
+import trio.lowlevel
+import trio.testing
 
+from mmbot.clock import EpochClock
 from mmbot.model import BookLevel, BookSnapshot, Instrument
 from mmbot.quoting.params import StrategyConfig
 from mmbot.quoting.pipeline import Decision, QuoteInputs, Stage, apply_output
+from mmbot.sim.exchange import Exchange, ExchangeConfig
+from mmbot.sim.serve import ServeInfo, serve_exchange
+from mmbot.venue.binance.venue import BinanceVenue, BinanceVenueConfig
 from mmbot.venue.binance.ws import WsConnection, WsConnector
+from mmbot.venue.connect import VenueSpec, connect_venue
 
 # -- sample market values ----------------------------------------------------------------
 
@@ -213,3 +226,103 @@ class HttpTap(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         await self.inner.aclose()
+
+
+# -- rigs: a running exchange, and a venue connected to one -------------------------------
+
+REAL_CLOCK = (
+    "this test runs the exchange on the real clock: the test function must take "
+    "`autojump_clock` itself (pytest-trio uses only the clock a test function takes as an "
+    "argument, not one a fixture asks for)"
+)
+
+#: Credentials and symbols of :func:`open_rig`'s exchange.
+RIG_API_KEY = "venue-test-key"
+RIG_API_SECRET = "venue-test-secret-0123456789"
+RIG_SYMBOLS = ("BTCUSDT", "ETHUSDT")
+
+
+class RealClockError(RuntimeError):
+    """A rig that needs the mock clock was started on the real one (see :data:`REAL_CLOCK`)."""
+
+
+def require_mock_clock() -> None:
+    """Raise :class:`RealClockError` unless the caller runs under ``trio.testing.MockClock``."""
+    if not isinstance(trio.lowlevel.current_clock(), trio.testing.MockClock):
+        raise RealClockError(REAL_CLOCK)
+
+
+@asynccontextmanager
+async def running_exchange(exchange: Exchange) -> AsyncIterator[tuple[Exchange, trio.Nursery]]:
+    """``exchange`` running (its market loop started) in a nursery, on the mock clock."""
+    require_mock_clock()
+    async with trio.open_nursery() as nursery:
+        await nursery.start(exchange.run)
+        yield exchange, nursery
+        nursery.cancel_scope.cancel()
+
+
+def rig_exchange_config(**changes: Any) -> ExchangeConfig:
+    """The exchange :func:`open_rig` runs: :data:`RIG_SYMBOLS`, the rig's credentials."""
+    config = ExchangeConfig(symbols=RIG_SYMBOLS, api_key=RIG_API_KEY, api_secret=RIG_API_SECRET)
+    return attrs.evolve(config, **changes)
+
+
+@attrs.define(eq=False)
+class Rig:
+    """What :func:`open_rig` yields."""
+
+    mode: str
+    exchange: Exchange
+    venue: BinanceVenue
+    tap: Tap
+    http: HttpTap
+
+
+@asynccontextmanager
+async def open_rig(
+    mode: str = "inprocess",
+    *,
+    exchange: ExchangeConfig | None = None,
+    config: BinanceVenueConfig | None = None,
+    ready: bool = True,
+) -> AsyncIterator[Rig]:
+    """An exchange and a venue connected to it, streaming :data:`RIG_SYMBOLS`.
+
+    ``mode`` is ``"inprocess"`` (run it under the mock clock) or ``"loopback"`` (real
+    sockets on 127.0.0.1, the real clock). ``ready``: the books are valid and the user stream
+    live before it yields (within 10 s).
+    """
+    ex_config = exchange or rig_exchange_config()
+    tap = Tap()
+    https: list[HttpTap] = []
+
+    def wrap_transport(inner: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
+        https.append(HttpTap(inner))
+        return https[-1]
+
+    async with trio.open_nursery() as nursery:
+        if mode == "inprocess":
+            ex = Exchange.simulated(ex_config)
+            await nursery.start(ex.run)
+            spec = VenueSpec.in_process(RIG_SYMBOLS)
+            environ: dict[str, str] = {}
+        else:
+            ex = Exchange.create(ex_config, clock=EpochClock.from_wall_clock())
+            info: ServeInfo = await nursery.start(serve_exchange, ex)
+            spec = VenueSpec.loopback(info.rest_port, info.ws_port, RIG_SYMBOLS)
+            environ = {"MMBOT_API_KEY": RIG_API_KEY, "MMBOT_API_SECRET": RIG_API_SECRET}
+        venue_config = config or BinanceVenueConfig()
+        spec = attrs.evolve(spec, config=attrs.evolve(venue_config, symbols=RIG_SYMBOLS))
+        async with connect_venue(
+            spec,
+            exchange=ex if mode == "inprocess" else None,
+            environ=environ,
+            wrap_transport=wrap_transport,
+            wrap_connector=tap.wrap,
+        ) as venue:
+            if ready:
+                with trio.fail_after(10):
+                    await venue.wait_ready()
+            yield Rig(mode, ex, venue, tap, https[0])
+        nursery.cancel_scope.cancel()

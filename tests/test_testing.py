@@ -6,7 +6,22 @@ import subprocess
 import sys
 from decimal import Decimal
 
-from mmbot.testing import sample_book, sample_instrument
+import pytest
+import trio
+import trio.testing
+
+from mmbot.model import BookSnapshot
+from mmbot.sim.exchange import Exchange
+from mmbot.testing import (
+    RIG_SYMBOLS,
+    RealClockError,
+    Rig,
+    open_rig,
+    rig_exchange_config,
+    running_exchange,
+    sample_book,
+    sample_instrument,
+)
 
 
 def test_it_imports_without_pytest_or_hypothesis() -> None:
@@ -29,3 +44,33 @@ def test_the_sample_book_straddles_its_mid_on_the_instrument_s_ticks() -> None:
     assert [level.price for level in book.bids] == sorted(
         (lv.price for lv in book.bids), reverse=True
     )
+
+
+# -- rigs ----------------------------------------------------------------------------------
+
+
+async def test_open_rig_connects_a_venue_to_a_running_exchange(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with open_rig() as rig:
+        for symbol in RIG_SYMBOLS:
+            book = await _valid_book(rig, symbol)
+            assert book.bids and book.asks
+        assert rig.tap.opened("/stream") == 1 and rig.http.lost == 0
+
+
+async def _valid_book(rig: Rig, symbol: str) -> BookSnapshot:
+    async with rig.venue.book_stream(symbol) as books:
+        async for book in books:
+            if book.is_valid:
+                return book
+    raise AssertionError("the book stream ended")
+
+
+def test_running_exchange_refuses_the_real_clock() -> None:
+    async def main() -> None:
+        async with running_exchange(Exchange.simulated(rig_exchange_config())):
+            raise AssertionError("ran on the real clock")  # pragma: no cover
+
+    with pytest.raises(RealClockError):
+        trio.run(main)

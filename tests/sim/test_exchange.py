@@ -11,12 +11,12 @@ import attrs
 import pytest
 import trio
 import trio.testing
-from exchange_kit import REAL_CLOCK, running_exchange
 from trio_websocket import ConnectionClosed, ConnectionRejected, WebSocketConnection
 
 from mmbot.clock import seed_trio_scheduler
 from mmbot.sim.exchange import Exchange, ExchangeConfig, StreamSettings
 from mmbot.sim.inprocess import InProcessExchange
+from mmbot.testing import REAL_CLOCK, RealClockError, running_exchange
 from mmbot.venue.binance.signing import sign, ws_signing_payload
 
 API_KEY = "test-key"
@@ -55,7 +55,7 @@ def test_the_running_rig_fails_a_test_that_is_on_the_real_clock() -> None:
         async with running_exchange(make_exchange()):
             raise AssertionError("the rig ran on the real clock")  # pragma: no cover
 
-    with pytest.raises(pytest.fail.Exception) as failed:
+    with pytest.raises(RealClockError) as failed:
         trio.run(main)  # the real clock, as a test that forgot autojump_clock gets
     assert str(failed.value) == REAL_CLOCK
 

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 import pytest
 import trio
 import trio.testing
-from exchange_kit import running_exchange
 from trio_websocket import ConnectionClosed
 
 from mmbot.sim import ws_app
@@ -18,6 +17,7 @@ from mmbot.sim.exchange import Exchange, ExchangeConfig
 from mmbot.sim.history import EntryKind, RequestRecord
 from mmbot.sim.inprocess import InProcessExchange
 from mmbot.sim.streams import StreamSession
+from mmbot.testing import running_exchange
 
 
 @pytest.fixture

@@ -16,14 +16,13 @@ import trio
 import trio.testing
 from test_scenarios_support import (
     SYMBOLS,
-    Rig,
     assert_matches_exchange,
     maker_bid,
-    open_rig,
     taker_buy,
 )
 
 from mmbot.model import BookSnapshot, OrderStatus, Outcome
+from mmbot.testing import Rig, open_rig
 from mmbot.venue.base import CancelReplaceRequest, OrderRef, Venue
 from mmbot.venue.events import OrderAccepted, OrderCancelled, OrderFilled, UserEvent
 

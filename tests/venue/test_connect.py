@@ -8,9 +8,7 @@ import trio.testing
 from test_scenarios_support import (
     API_KEY,
     API_SECRET,
-    exchange_config,
     maker_bid,
-    open_rig,
 )
 
 from mmbot.clock import EpochClock
@@ -18,6 +16,7 @@ from mmbot.errors import ConfigError, VenueUnavailable
 from mmbot.model import Outcome
 from mmbot.sim.exchange import Exchange
 from mmbot.sim.serve import ServeInfo, serve_exchange
+from mmbot.testing import open_rig, rig_exchange_config
 from mmbot.venue.connect import VenueSpec, VenueUrls, connect_venue, credentials_from_env
 
 
@@ -52,7 +51,7 @@ def test_credentials_are_optional_for_a_public_only_venue() -> None:
 
 
 async def test_in_process_without_an_exchange_and_urls_with_one_are_refused() -> None:
-    exchange = Exchange.simulated(exchange_config())
+    exchange = Exchange.simulated(rig_exchange_config())
     with pytest.raises(ConfigError, match="no in-process exchange"):
         async with connect_venue(VenueSpec.in_process(("BTCUSDT",))):
             pass  # pragma: no cover
@@ -64,7 +63,7 @@ async def test_in_process_without_an_exchange_and_urls_with_one_are_refused() ->
 async def test_a_symbol_not_configured_gets_its_own_book_on_demand(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    exchange = Exchange.simulated(exchange_config())
+    exchange = Exchange.simulated(rig_exchange_config())
     async with trio.open_nursery() as nursery:
         await nursery.start(exchange.run)
         async with connect_venue(VenueSpec.in_process(("BTCUSDT",)), exchange=exchange) as venue:
@@ -99,7 +98,7 @@ async def test_no_secret_shows_in_the_reprs(autojump_clock: trio.testing.MockClo
 
 
 async def test_without_credentials_the_venue_is_public_only() -> None:
-    exchange = Exchange.create(exchange_config(), clock=EpochClock.from_wall_clock())
+    exchange = Exchange.create(rig_exchange_config(), clock=EpochClock.from_wall_clock())
     with trio.fail_after(15):
         async with trio.open_nursery() as nursery:
             info: ServeInfo = await nursery.start(serve_exchange, exchange)

@@ -14,15 +14,14 @@ import trio
 import trio.testing
 from test_scenarios_support import (
     assert_matches_exchange,
-    exchange_config,
     maker_bid,
-    open_rig,
     requests_to,
     taker_buy,
 )
 
 from mmbot.model import BookSnapshot, OrderStatus, Outcome
 from mmbot.sim.dialect import RateLimits
+from mmbot.testing import open_rig, rig_exchange_config
 from mmbot.venue.base import OrderRef
 from mmbot.venue.events import OrderAccepted, OrderFilled, Resynced, StreamGap, UserEvent
 
@@ -138,7 +137,7 @@ async def test_a_429_with_retry_after_pauses_every_request_until_then(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     limits = RateLimits(request_weight_per_minute=600)
-    async with open_rig(exchange=exchange_config(rate_limits=limits)) as rig:
+    async with open_rig(exchange=rig_exchange_config(rate_limits=limits)) as rig:
         venue = rig.venue
         limited = None
         for _ in range(20):  # 80 weight each: the exchange answers 429 within a few

@@ -10,36 +10,23 @@ exchange unchanged.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from decimal import Decimal
-from typing import Any
 
-import attrs
-import httpx
-import trio
-
-from mmbot.clock import EpochClock
 from mmbot.model import BookSnapshot, OrderType, Side, TimeInForce
 from mmbot.sim.engine import BookDelta
-from mmbot.sim.exchange import Exchange, ExchangeConfig
+from mmbot.sim.exchange import Exchange
 from mmbot.sim.history import EntryKind, RequestRecord
-from mmbot.sim.serve import ServeInfo, serve_exchange
-from mmbot.testing import HttpTap, Tap
+from mmbot.testing import (
+    RIG_API_KEY,
+    RIG_API_SECRET,
+    RIG_SYMBOLS,
+)
 from mmbot.venue.base import PlaceRequest
-from mmbot.venue.binance.venue import BinanceVenue, BinanceVenueConfig
-from mmbot.venue.connect import VenueSpec, connect_venue
 
-API_KEY = "venue-test-key"
-API_SECRET = "venue-test-secret-0123456789"
-SYMBOLS = ("BTCUSDT", "ETHUSDT")
+API_KEY = RIG_API_KEY
+API_SECRET = RIG_API_SECRET
+SYMBOLS = RIG_SYMBOLS
 DEPTH = 20  # MarketStreamsConfig.publish_depth
-
-
-def exchange_config(**changes: Any) -> ExchangeConfig:
-    return attrs.evolve(
-        ExchangeConfig(symbols=SYMBOLS, api_key=API_KEY, api_secret=API_SECRET), **changes
-    )
 
 
 def maker_bid(coid: str, price: str = "50000", qty: str = "0.001") -> PlaceRequest:
@@ -55,63 +42,6 @@ def taker_buy(coid: str, price: str = "70000", qty: str = "0.001") -> PlaceReque
         "BTCUSDT", Side.BUY, OrderType.LIMIT, Decimal(qty), coid,
         price=Decimal(price), time_in_force=TimeInForce.IOC,
     )  # fmt: skip
-
-
-# ---- rigs -------------------------------------------------------------------------------
-
-
-@attrs.define(eq=False)
-class Rig:
-    mode: str
-    exchange: Exchange
-    venue: BinanceVenue
-    tap: Tap
-    http: HttpTap
-
-
-@asynccontextmanager
-async def open_rig(
-    mode: str = "inprocess",
-    *,
-    exchange: ExchangeConfig | None = None,
-    config: BinanceVenueConfig | None = None,
-    ready: bool = True,
-) -> AsyncIterator[Rig]:
-    """An exchange and a connected venue streaming ``SYMBOLS`` (``ready``: books valid and
-    the user stream live before yielding)."""
-    ex_config = exchange or exchange_config()
-    tap = Tap()
-    https: list[HttpTap] = []
-
-    def wrap_transport(inner: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
-        https.append(HttpTap(inner))
-        return https[-1]
-
-    async with trio.open_nursery() as nursery:
-        if mode == "inprocess":
-            ex = Exchange.simulated(ex_config)
-            await nursery.start(ex.run)
-            spec = VenueSpec.in_process(SYMBOLS)
-            environ: dict[str, str] = {}
-        else:
-            ex = Exchange.create(ex_config, clock=EpochClock.from_wall_clock())
-            info: ServeInfo = await nursery.start(serve_exchange, ex)
-            spec = VenueSpec.loopback(info.rest_port, info.ws_port, SYMBOLS)
-            environ = {"MMBOT_API_KEY": API_KEY, "MMBOT_API_SECRET": API_SECRET}
-        config = config or BinanceVenueConfig()
-        spec = attrs.evolve(spec, config=attrs.evolve(config, symbols=SYMBOLS))
-        async with connect_venue(
-            spec,
-            exchange=ex if mode == "inprocess" else None,
-            environ=environ,
-            wrap_transport=wrap_transport,
-            wrap_connector=tap.wrap,
-        ) as venue:
-            if ready:
-                with trio.fail_after(10):
-                    await venue.wait_ready()
-            yield Rig(mode, ex, venue, tap, https[0])
-        nursery.cancel_scope.cancel()
 
 
 # ---- the exchange's truth ---------------------------------------------------------------

@@ -4,6 +4,30 @@ The public API is what ``__all__`` lists; everything else is internal and may ch
 ``tests/test_public_api.py`` guards this surface.
 """
 
+from mmbot.bot.bot import (
+    Bot as Bot,
+)
+from mmbot.bot.bot import (
+    BotHandle as BotHandle,
+)
+from mmbot.bot.status import (
+    BotStatus as BotStatus,
+)
+from mmbot.bot.status import (
+    SymbolState as SymbolState,
+)
+from mmbot.bot.status import (
+    SymbolStatus as SymbolStatus,
+)
+from mmbot.config import (
+    BotConfig as BotConfig,
+)
+from mmbot.config import (
+    default_config as default_config,
+)
+from mmbot.config import (
+    load_config as load_config,
+)
 from mmbot.errors import (
     ChildStartError as ChildStartError,
 )
@@ -90,6 +114,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BookLevel",
+    "Bot",
+    "BotConfig",
+    "BotHandle",
+    "BotStatus",
     "ChildSpec",
     "ChildStartError",
     "ChildState",
@@ -111,10 +139,14 @@ __all__ = [
     "SupervisorEscalation",
     "SupervisorState",
     "SupervisorStatus",
+    "SymbolState",
+    "SymbolStatus",
     "TimeInForce",
     "VenueError",
     "VenueRejected",
     "VenueUnavailable",
     "VenueUnknown",
     "__version__",
+    "default_config",
+    "load_config",
 ]

@@ -5,6 +5,14 @@ from __future__ import annotations
 import mmbot
 
 EXPECTED = {
+    "Bot",
+    "BotConfig",
+    "BotHandle",
+    "BotStatus",
+    "SymbolState",
+    "SymbolStatus",
+    "default_config",
+    "load_config",
     "BookLevel",
     "ChildSpec",
     "ChildStartError",

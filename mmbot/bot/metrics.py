@@ -25,15 +25,11 @@ from __future__ import annotations
 
 import enum
 import logging
-import socket
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from functools import partial
 from typing import Any
 
 import attrs
 import trio
-from hypercorn.config import Config as HypercornConfig
-from hypercorn.trio import serve as hypercorn_serve
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -45,17 +41,15 @@ from prometheus_client import (
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from mmbot.bot.status import BotStatus, SymbolState, horizon_name
-from mmbot.errors import ListenError
 from mmbot.model import Outcome
 from mmbot.quoting.orders import OrderState
 from mmbot.quoting.pipeline import StageTimings
 from mmbot.resilience.breaker_core import BreakerState, BreakerTransition
+from mmbot.serving import bind_tcp, bound_port, host_for_url, serve_asgi
 
 _log = logging.getLogger(__name__)
 #: hypercorn's own messages ("Running on ... (CTRL + C to quit)") stay below the bot's log
 #: level; its warnings and errors go through the bot's logging like any other record.
-_server_log = logging.getLogger(__name__ + ".server")
-_server_log.setLevel(logging.WARNING)
 
 #: A pipeline stage takes microseconds; a slow one a few milliseconds.
 STAGE_BUCKETS: tuple[float, ...] = (
@@ -403,24 +397,6 @@ def parse_listen(listen: str) -> tuple[str, int]:
     return host.removeprefix("[").removesuffix("]"), int(port)
 
 
-async def _bind(host: str, port: int) -> socket.socket:
-    """A bound TCP socket for ``host:port``, or a ListenError naming the address."""
-    sock: socket.socket | None = None
-    try:
-        infos = await trio.socket.getaddrinfo(
-            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )
-        family, type_, proto, _, address = infos[0]
-        sock = socket.socket(family, type_, proto)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(address)
-    except OSError as exc:
-        if sock is not None:
-            sock.close()
-        raise ListenError(host, port, exc.strerror or str(exc)) from None
-    return sock
-
-
 def metrics_app(registry: CollectorRegistry) -> Callable[..., Any]:
     """The ASGI app: ``GET /metrics`` from ``registry``; 404 elsewhere; lifespan answered."""
     prometheus = make_asgi_app(registry)
@@ -464,23 +440,9 @@ async def serve_metrics(
     The address is bound before anything is served: a busy port (or a host this machine
     does not have) raises :class:`~mmbot.errors.ListenError` naming it, at once.
     """
-    sock = await _bind(host, port)
-    bound_port = int(sock.getsockname()[1])
-    config = HypercornConfig()
-    config.bind = [f"fd://{sock.detach()}"]  # hypercorn owns the socket from here on
-    config.accesslog = None
-    config.errorlog = _server_log
-    config.graceful_timeout = 1.0
+    sock = await bind_tcp(host, port)
+    port = bound_port(sock)
     async with trio.open_nursery() as nursery:
-        await nursery.start(
-            partial(hypercorn_serve, metrics_app(metrics.registry), config, mode="asgi")
-        )
-        _log.info(
-            "serving /metrics",
-            extra={"url": f"http://{_host_for_url(host)}:{bound_port}/metrics"},
-        )
-        task_status.started(bound_port)
-
-
-def _host_for_url(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
+        await nursery.start(serve_asgi, metrics_app(metrics.registry), sock)
+        _log.info("serving /metrics", extra={"url": f"http://{host_for_url(host)}:{port}/metrics"})
+        task_status.started(port)

@@ -22,10 +22,10 @@ from typing import Any
 
 import attrs
 import trio
-from hypercorn.config import Config as HypercornConfig
-from hypercorn.trio import serve as hypercorn_serve
 
 from mmbot.clock import EpochClock
+from mmbot.errors import ListenError
+from mmbot.serving import bind_tcp, bound_port, host_for_url, serve_asgi
 from mmbot.sim.exchange import Exchange, ExchangeConfig
 from mmbot.sim.rest_app import build_rest_app
 from mmbot.sim.ws_app import WS_API_PATH, serve_ws_stream
@@ -44,23 +44,15 @@ class ServeInfo:
 
     @property
     def rest_url(self) -> str:
-        return f"http://{_host_for_url(self.host)}:{self.rest_port}"
+        return f"http://{host_for_url(self.host)}:{self.rest_port}"
 
     @property
     def stream_url(self) -> str:
-        return f"ws://{_host_for_url(self.host)}:{self.ws_port}"
+        return f"ws://{host_for_url(self.host)}:{self.ws_port}"
 
     @property
     def ws_api_url(self) -> str:
         return self.stream_url + WS_API_PATH
-
-
-def _host_for_url(host: str) -> str:
-    return f"[{host}]" if ":" in host else host
-
-
-def _port_of(bind: str) -> int:
-    return int(bind.rsplit(":", 1)[1])
 
 
 async def serve_exchange(
@@ -71,22 +63,27 @@ async def serve_exchange(
     ws_port: int = 0,
     task_status: trio.TaskStatus[ServeInfo] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Run ``exchange`` on ``host`` (ports 0: free ports) until cancelled."""
-    config = HypercornConfig()
-    config.bind = [f"{_host_for_url(host)}:{rest_port}"]
-    config.accesslog = None
-    config.loglevel = "WARNING"
-    config.graceful_timeout = 1.0
+    """Run ``exchange`` on ``host`` (ports 0: free ports) until cancelled.
+
+    A port that cannot be bound raises :class:`~mmbot.errors.ListenError` naming it, before
+    anything is served.
+    """
     app: Any = build_rest_app(exchange.handle_rest)  # hypercorn's own ASGI types differ
-    async with trio.open_nursery() as nursery:
-        await nursery.start(exchange.run)
-        binds = await nursery.start(partial(hypercorn_serve, app, config, mode="asgi"))
-        # trio-websocket's handshake and framing over our own listeners (not
-        # serve_websocket), so that one connection's failure never ends the server.
+    rest_sock = await bind_tcp(host, rest_port)
+    # trio-websocket's handshake and framing over our own listeners (not
+    # serve_websocket), so that one connection's failure never ends the server.
+    try:
         listeners = await trio.open_tcp_listeners(ws_port, host=host)
-        bound_ws_port = int(listeners[0].socket.getsockname()[1])
+    except OSError as exc:
+        rest_sock.close()
+        raise ListenError(host, ws_port, exc.strerror or str(exc)) from None
+    ws_bound = int(listeners[0].socket.getsockname()[1])
+    info = ServeInfo(host, bound_port(rest_sock), ws_bound)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(serve_asgi, app, rest_sock)
+        await nursery.start(exchange.run)
         nursery.start_soon(trio.serve_listeners, partial(serve_ws_stream, exchange), listeners)
-        task_status.started(ServeInfo(host, _port_of(binds[0]), bound_ws_port))
+        task_status.started(info)
 
 
 async def shut_down(exchange: Exchange, scope: trio.CancelScope, grace_s: float) -> None:
@@ -153,9 +150,12 @@ def main(args: argparse.Namespace) -> int:
     try:
         try:
             trio.run(_serve_until_signal, args, config)
-        except* OSError as group:
-            print(f"mmbot exchange serve: cannot bind: {_leaf(group)}", file=sys.stderr)
-            code = 1
+        except* ListenError as group:
+            error = _leaf(group)
+            port = error.port if isinstance(error, ListenError) else None
+            flag = "--rest-port" if port == args.rest_port else "--ws-port"
+            print(f"mmbot exchange serve: {flag}: {error}", file=sys.stderr)
+            code = 2
     except KeyboardInterrupt:  # Ctrl-C before the signal receiver was installed
         return 0
     return code

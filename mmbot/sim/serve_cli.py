@@ -28,6 +28,11 @@ class Subcommands(Protocol):
     ) -> argparse.ArgumentParser: ...
 
 
+#: Where ``mmbot exchange serve`` listens by default (``configs/loopback.toml`` points there).
+DEFAULT_REST_PORT = 8300
+DEFAULT_WS_PORT = 8301
+
+
 def add_serve_parser(sub: Subcommands) -> None:
     serve = sub.add_parser(
         "serve",
@@ -35,8 +40,18 @@ def add_serve_parser(sub: Subcommands) -> None:
         description="Serve the fake Binance-dialect exchange: REST, market streams, WS API.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="interface to bind (127.0.0.1)")
-    serve.add_argument("--rest-port", type=_port, default=0, help="REST port (0: a free port)")
-    serve.add_argument("--ws-port", type=_port, default=0, help="WebSocket port (0: a free port)")
+    serve.add_argument(
+        "--rest-port",
+        type=_port,
+        default=DEFAULT_REST_PORT,
+        help=f"REST port ({DEFAULT_REST_PORT}; 0: a free port)",
+    )
+    serve.add_argument(
+        "--ws-port",
+        type=_port,
+        default=DEFAULT_WS_PORT,
+        help=f"WebSocket port ({DEFAULT_WS_PORT}; 0: a free port)",
+    )
     serve.add_argument("--seed", type=_seed, default=None, help="market seed (default: random)")
     serve.add_argument(
         "--symbols", default="BTCUSDT,ETHUSDT", help="comma-separated symbols (BTCUSDT,ETHUSDT)"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import re
 import selectors
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -210,3 +212,37 @@ def test_serve_bounds_its_history_by_default() -> None:
 
 def test_serve_history_bound_can_be_set() -> None:
     assert _parsed_serve_config("--history-max-bulk", "500").history_max_bulk == 500
+
+
+@pytest.mark.parametrize("flag", ["--rest-port", "--ws-port"])
+def test_a_busy_port_is_a_clear_error_naming_its_flag(flag: str) -> None:
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = str(busy.getsockname()[1])
+    other = "--ws-port" if flag == "--rest-port" else "--rest-port"
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "mmbot", "exchange", "serve", flag, port, other, "0"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    finally:
+        busy.close()
+    assert proc.returncode == 2
+    assert f"{flag}: cannot listen on 127.0.0.1:{port}" in proc.stderr
+    assert "Traceback" not in proc.stderr and "REST base" not in proc.stdout
+
+
+def test_the_default_ports_are_the_loopback_configs() -> None:
+    config = _parsed_serve_args()
+    assert (config.rest_port, config.ws_port) == (8300, 8301)
+
+
+def _parsed_serve_args() -> argparse.Namespace:
+    from mmbot.sim.serve_cli import add_serve_parser
+
+    parser = argparse.ArgumentParser()
+    add_serve_parser(parser.add_subparsers())
+    return parser.parse_args(["serve"])

@@ -153,8 +153,9 @@ class VenueSession:
             actions = OrderActions(
                 self.state, venue, observe=self.observe, tick_to_order=self.tick_to_order
             )
-            if self.on_breaker is not None:
-                for breaker in venue.rest.breakers.values():
+            for breaker in venue.rest.breakers.values():
+                self.state.breakers[breaker.name] = breaker.state.value
+                if self.on_breaker is not None:
                     breaker.add_listener(self.on_breaker)
             await self._start_up(venue, actions)
             self.venue, self.actions = venue, actions

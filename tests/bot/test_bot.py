@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 import trio
 import trio.testing
 from bot_kit import SYMBOLS, config, open_orders, running
@@ -261,3 +262,49 @@ async def test_the_drawdown_kill_switch_halts_every_symbol_and_latches(
         assert bot.exchange is not None and open_orders(bot.exchange) == []
         await trio.sleep(10)  # latched: nothing resumes by itself
         assert all(s.state is SymbolState.HALTED for s in handle.status().symbols)
+
+
+async def test_an_open_orders_breaker_pulls_quotes_and_sends_nothing_until_it_lets_calls_through(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    from mmbot.venue.binance.rest_endpoints import EndpointClass
+
+    bot = Bot(default_config(), mode="sim", seed=13)
+    async with running(bot) as handle:
+        await trio.sleep(3)
+        assert bot.session is not None and bot.session.venue is not None
+        breaker = bot.session.venue.rest.breakers[EndpointClass.ORDERS]
+        breaker.force_open()
+        await trio.sleep(0.5)
+        sent = sum(s.actions for s in handle.status().symbols)
+        await trio.sleep(5)
+        status = handle.status()
+        assert sum(s.actions for s in status.symbols) == sent  # nothing sent while open
+        assert all(s.state is SymbolState.PULLED for s in status.symbols)
+        assert all((s.pull_reason or "").startswith("breaker_open") for s in status.symbols)
+        assert status.breakers["binance:orders"] == "forced_open"
+        breaker.reset()
+        await trio.sleep(3)
+        status = handle.status()
+        assert status.breakers["binance:orders"] == "closed"
+        assert all(s.state is SymbolState.QUOTING for s in status.symbols)
+        assert all(s.orders.get("OPEN", 0) == 2 for s in status.symbols)
+
+
+@pytest.mark.slow
+async def test_ten_minutes_with_the_defaults_earn_no_429(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    from mmbot.sim.history import EntryKind, RequestRecord
+
+    bot = Bot(default_config(), mode="sim", seed=14)
+    async with running(bot):
+        await trio.sleep(600)
+        assert bot.exchange is not None
+        statuses = [
+            entry.payload.status
+            for entry in bot.exchange.history.entries(EntryKind.REQUEST)
+            if isinstance(entry.payload, RequestRecord)
+        ]
+    assert len(statuses) > 500  # it did trade: hundreds of requests
+    assert 429 not in statuses and 418 not in statuses

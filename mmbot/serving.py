@@ -54,6 +54,17 @@ async def bind_tcp(host: str, port: int) -> socket.socket:
     return sock
 
 
+async def answer_lifespan(receive: Any, send: Any) -> None:
+    """Answer an ASGI ``lifespan`` scope: startup and shutdown complete (nothing to set up)."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
 def bound_port(sock: socket.socket) -> int:
     return int(sock.getsockname()[1])
 

@@ -45,7 +45,7 @@ from mmbot.model import Outcome
 from mmbot.quoting.orders import OrderState
 from mmbot.quoting.pipeline import StageTimings
 from mmbot.resilience.breaker_core import BreakerState, BreakerTransition
-from mmbot.serving import bind_tcp, bound_port, host_for_url, serve_asgi
+from mmbot.serving import answer_lifespan, bind_tcp, bound_port, host_for_url, serve_asgi
 
 _log = logging.getLogger(__name__)
 #: hypercorn's own messages ("Running on ... (CTRL + C to quit)") stay below the bot's log
@@ -403,13 +403,8 @@ def metrics_app(registry: CollectorRegistry) -> Callable[..., Any]:
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await answer_lifespan(receive, send)
+            return
         if scope["type"] != "http":
             return
         if scope["path"] != "/metrics":

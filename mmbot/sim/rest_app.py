@@ -16,6 +16,7 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from mmbot.serving import answer_lifespan
 from mmbot.sim.dialect import MAX_BODY_BYTES, RestRequest, RestResponse, error_body, last_resort
 
 Scope = MutableMapping[str, Any]
@@ -32,7 +33,7 @@ def build_rest_app(handler: Handler, *, max_body: int = MAX_BODY_BYTES) -> ASGIA
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope.get("type")
         if kind == "lifespan":
-            await _lifespan(receive, send)
+            await answer_lifespan(receive, send)
             return
         if kind != "http":
             return  # websocket and others are served elsewhere
@@ -47,16 +48,6 @@ def build_rest_app(handler: Handler, *, max_body: int = MAX_BODY_BYTES) -> ASGIA
         await _write(send, response, payload)
 
     return app
-
-
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
 
 
 async def _read_request(scope: Scope, receive: Receive, max_body: int) -> RestRequest:

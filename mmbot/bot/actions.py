@@ -24,6 +24,7 @@ import trio
 
 from mmbot.bot.state import BotState
 from mmbot.model import OrderType, Outcome
+from mmbot.quoting.orders.client_ids import parse_client_order_id
 from mmbot.quoting.orders.reconcile import Action, Cancel, Place
 from mmbot.quoting.orders.states import OrderState
 from mmbot.quoting.orders.values import OrderIntent
@@ -250,19 +251,23 @@ class OrderActions:
     async def sweep(self, symbol: str) -> list[str]:
         """Cancel, one by one, every open order of ``symbol`` with our prefix that the venue
         still lists; returns the client ids still open after that (empty when clean)."""
-        prefix = self.state.prefix + "-"
+        prefix = self.state.prefix
         with trio.move_on_after(self.timeout):
             listed = await self.venue.open_orders(symbol)
             if listed.value is None:
                 return ["(open orders could not be listed: " + listed.reason + ")"]
-            ours = [o for o in listed.value if o.client_order_id.startswith(prefix)]
+            ours = [o for o in listed.value if parse_client_order_id(o.client_order_id, prefix)]
             async with trio.open_nursery() as nursery:
                 for order in ours:
                     nursery.start_soon(self._cancel_listed, symbol, order.client_order_id)
             again = await self.venue.open_orders(symbol)
             if again.value is None:
                 return ["(open orders could not be listed: " + again.reason + ")"]
-            return [o.client_order_id for o in again.value if o.client_order_id.startswith(prefix)]
+            return [
+                o.client_order_id
+                for o in again.value
+                if parse_client_order_id(o.client_order_id, prefix)
+            ]
         return ["(sweep deadline passed)"]
 
     async def _cancel_listed(self, symbol: str, cid: str) -> None:

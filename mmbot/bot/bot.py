@@ -4,8 +4,9 @@ What it is for: wiring the venue adapter, the resilience kit and the quoting cor
 supervised tree (DESIGN.md §3, §4.5–4.6)::
 
     mmbot (rest_for_one)
-    ├── session          the venue: connect, start-up reconciliation, final sweep
+    ├── session          the venue: connect, start-up reconciliation
     ├── account          user stream -> order tracker, ledger, risk, balances
+    ├── sweep            at the stop: cancel and list until no order of the bot remains
     ├── symbols (one_for_one)
     │   ├── BTCUSDT      its own supervisor -> quoter   (halted past its intensity)
     │   └── ...
@@ -14,8 +15,9 @@ supervised tree (DESIGN.md §3, §4.5–4.6)::
 
 ``rest_for_one``: when the session fails, everything after it starts again on the new
 connection; the order tracker and the ledger live in the bot's state, not in a task, so a
-restart forgets nothing. The tree stops in reverse order, so the quoters have cancelled
-their orders before the session's final sweep checks that none remain.
+restart forgets nothing. The tree stops in reverse order: the quoters cancel their orders,
+then the final sweep checks that none remain (fills still booked by the account service),
+then the account service and the session stop.
 
 :class:`BotHandle`: ``halt(symbol, reason)``, ``resume(symbol)``, ``stop()``, ``status()``.
 ``bot.run`` returns once the tree has stopped; ``stop_report`` then says whether any order
@@ -39,7 +41,7 @@ from mmbot.bot.account import AccountService
 from mmbot.bot.actions import OrderActions
 from mmbot.bot.metrics import BotMetrics, OrderAction
 from mmbot.bot.quoter import Quoter
-from mmbot.bot.session import StopReport, VenueSession
+from mmbot.bot.session import FinalSweep, StopReport, VenueSession
 from mmbot.bot.state import BotState
 from mmbot.bot.status import BotStatus
 from mmbot.bot.symbols import SymbolTree
@@ -91,7 +93,8 @@ class BotHandle:
         log.warning("halt", extra={"symbol": symbol, "reason": reason})
 
     def resume(self, symbol: str) -> None:
-        """Clear ``symbol``'s halt (an operator's, a kill switch's or the supervisor's)."""
+        """Clear ``symbol``'s halt (an operator's, its kill switch's or the supervisor's; the
+        bot-wide kill switch is cleared by :meth:`resume_all`)."""
         state = self._bot.state
         runtime = state.runtime(symbol)
         runtime.halt_reason = None
@@ -100,6 +103,12 @@ class BotHandle:
         resumed.set()
         runtime.wakeup.set()
         log.info("resume", extra={"symbol": symbol})
+
+    def resume_all(self) -> None:
+        """Clear every halt: each symbol's, and the bot-wide kill switch's."""
+        self._bot.state.risk.reset(None)
+        for symbol in self._bot.state.symbols:
+            self.resume(symbol)
 
     def stop_nowait(self) -> None:
         self._root.stop_nowait()
@@ -253,13 +262,19 @@ class Bot:
         account = AccountService(self.state, self._actions().venue)
         await account.run(task_status=task_status)
 
-    def _tree(self, session: VenueSession) -> Supervisor:
+    def _tree(self, session: VenueSession, sweep: FinalSweep) -> Supervisor:
         config = self.config
         symbols = Supervisor(
             [
                 ChildSpec(
                     symbol,
-                    SymbolTree(self.state, symbol, self._quoter_target(symbol), self._actions).run,
+                    SymbolTree(
+                        self.state,
+                        symbol,
+                        self._quoter_target(symbol),
+                        self._actions,
+                        seed=self.seed,
+                    ).run,
                     shutdown=None,
                     start_timeout=None,
                 )
@@ -271,10 +286,11 @@ class Bot:
             name="symbols",
             seed=self.seed,
         )
-        session_budget = config.shutdown.cancel_deadline + 5.0
+        sweep_budget = config.shutdown.cancel_deadline + 5.0
         children = [
-            ChildSpec("session", session.run, shutdown=session_budget, start_timeout=120.0),
+            ChildSpec("session", session.run, shutdown=5.0, start_timeout=120.0),
             ChildSpec("account", self._run_account, shutdown=2.0),
+            ChildSpec("sweep", sweep.run, shutdown=sweep_budget),
             ChildSpec("symbols", symbols),
             *(
                 ChildSpec(id, target, restart="transient", shutdown=2.0)
@@ -327,7 +343,8 @@ class Bot:
                 wrap_transport=self.wrap_transport,
                 wrap_connector=self.wrap_connector,
             )
-            self._root = root = self._tree(session)
+            sweep = FinalSweep(state, session)
+            self._root = root = self._tree(session, sweep)
             services.start_soon(self._watch_tree, root)
             try:
                 async with trio.open_nursery() as tree:
@@ -336,7 +353,7 @@ class Bot:
                         await runtime.started.wait()
                     task_status.started(BotHandle(self, handle))
             finally:
-                self.stop_report = session.report
+                self.stop_report = sweep.report
                 self.last_status = self.status()
                 self.stopped.set()
                 services.cancel_scope.cancel()

@@ -36,9 +36,9 @@ from mmbot.bot.actions import OrderActions
 from mmbot.bot.state import BotState
 from mmbot.bot.status import SymbolState
 from mmbot.clock import perf_counter_ns
-from mmbot.quoting.orders.reconcile import Cancel, Tolerances, reconcile
+from mmbot.quoting.orders.reconcile import Cancel, CancelReplace, Tolerances, reconcile
 from mmbot.quoting.orders.states import OrderState
-from mmbot.quoting.pipeline import QuoteInputs, QuotePipeline, RiskFlags, StageTimings
+from mmbot.quoting.pipeline import FRESH_STATE, QuoteInputs, QuotePipeline, RiskFlags, StageTimings
 from mmbot.quoting.risk import restrict
 from mmbot.resilience.breaker import CircuitBreaker
 from mmbot.resilience.breaker_core import BreakerState
@@ -84,6 +84,7 @@ class Quoter:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         child = current_child()
         runtime = self.runtime
+        runtime.strategy_state = FRESH_STATE  # a restart starts its filters afresh
         stop = child.stop_requested
         async with trio.open_nursery() as background:
             background.start_soon(self._read_books)
@@ -193,6 +194,8 @@ class Quoter:
         for action in actions:
             if not isinstance(action, Cancel):
                 if granted == 0:
+                    if isinstance(action, CancelReplace):  # the cancel half always goes
+                        self.actions.start(inflight, symbol, Cancel(action.client_order_id))
                     continue
                 granted -= 1
             self.actions.start(inflight, symbol, action)

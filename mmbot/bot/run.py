@@ -45,7 +45,7 @@ from mmbot.bot.status import BotStatus
 from mmbot.bot.summary import summary_dict, summary_text
 from mmbot.clock import SIM_EPOCH_MS, EpochClock, fresh_seed, seed_trio_scheduler
 from mmbot.config import BotConfig, LogFormat, VenueKind, default_config, load_config
-from mmbot.errors import ConfigError, ListenError, SupervisorEscalation
+from mmbot.errors import ChildStartError, ConfigError, ListenError, SupervisorEscalation
 from mmbot.venue.connect import credentials_from_env
 
 log = logging.getLogger("mmbot.run")
@@ -155,11 +155,13 @@ async def _run(options: RunOptions, outcome: Outcome) -> None:
     try:
         with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
             async with trio.open_nursery() as nursery:
+                started: list[BotHandle] = []  # the handle, once the bot is up
+                nursery.start_soon(_stop_on_signals, signals, started, nursery.cancel_scope)
                 if listen:  # bound before anything connects: a busy port fails fast
                     host, port = parse_listen(listen)
                     await nursery.start(serve_metrics, metrics, host, port)
                 handle: BotHandle = await nursery.start(bot.run)
-                nursery.start_soon(_stop_on_signals, signals, handle)
+                started.append(handle)
                 nursery.start_soon(_operator_signals, bot, handle)
                 if options.duration is not None:
                     nursery.start_soon(_stop_after, options.duration, handle)
@@ -170,6 +172,12 @@ async def _run(options: RunOptions, outcome: Outcome) -> None:
         outcome.code = EXIT_CONFIG
     except* SupervisorEscalation as group:
         log.error("the bot failed", extra={"error": repr(group.exceptions[0])})
+        outcome.code = EXIT_FAILED
+    except* ChildStartError as group:
+        error = group.exceptions[0]
+        cause = error.reason if isinstance(error, ChildStartError) else error
+        print(f"mmbot run: the bot could not start: {cause!r}", file=sys.stderr)
+        log.error("the bot could not start", extra={"error": repr(cause)})
         outcome.code = EXIT_FAILED
     if outcome.code == EXIT_CONFIG:
         return
@@ -189,13 +197,20 @@ async def _stop_after(seconds: float, handle: BotHandle) -> None:
     handle.stop_nowait()
 
 
-async def _stop_on_signals(signals: Any, handle: BotHandle) -> None:
+async def _stop_on_signals(
+    signals: Any, started: list[BotHandle], starting: trio.CancelScope
+) -> None:
+    """The first SIGINT/SIGTERM stops the bot gracefully (during start-up too: the start is
+    cancelled and the tree stops in order); the second exits at once."""
     first = True
     async for signum in signals:
         name = signal.Signals(signum).name
         if first:
             print(f"{name}: stopping (cancelling every order; again to exit at once)", flush=True)
-            handle.stop_nowait()
+            if started:
+                started[0].stop_nowait()
+            else:
+                starting.cancel()
             first = False
         else:
             print(f"{name} again: exiting at once; orders may remain on the venue", flush=True)
@@ -207,11 +222,11 @@ async def _operator_signals(bot: Bot, handle: BotHandle) -> None:
     """SIGUSR2 halts every symbol (reason ``operator``); SIGUSR1 resumes every halted one."""
     with trio.open_signal_receiver(signal.SIGUSR1, signal.SIGUSR2) as signals:
         async for signum in signals:
+            if signum == signal.SIGUSR1:
+                handle.resume_all()
+                continue
             for symbol in bot.config.bot.symbols:
-                if signum == signal.SIGUSR2:
-                    handle.halt(symbol, "operator")
-                else:
-                    handle.resume(symbol)
+                handle.halt(symbol, "operator")
 
 
 def _dashboard_child(bot: Bot) -> Callable[..., Any]:

@@ -6,18 +6,15 @@ or Binance) through :func:`~mmbot.venue.connect.connect_venue`, waits for the bo
 user stream, and before any quoter starts:
 
 - reads the instruments and the account's balances (the ledger starts from them);
-- lists the open orders of each symbol, one request after another (the REST client's rate
-  limiter paces them, so a start-up never bursts into a 429): orders with this bot's client
-  id prefix from an earlier run are cancelled (``bot.orphans = "cancel"``) or adopted
-  (``"adopt"``); orders of this run (after a session restart) are re-read into the
-  tracker; orders without the prefix are left alone and counted.
+- lists the open orders of every symbol in one request (a start-up never bursts into a
+  429): orders with this bot's client id prefix from an earlier run are cancelled
+  (``bot.orphans = "cancel"``; then listed again until they are gone, or the session fails
+  and is restarted) or adopted (``"adopt"``, on a traded symbol); orders of this run (after
+  a session restart) are re-read into the tracker; orders without the prefix are left
+  alone and counted.
 
-It then hands the venue to the rest of the tree and waits. When it is asked to stop —
-after every quoter has stopped, since the tree stops in reverse order — it makes sure no
-order of the bot remains: it cancels every open order with the prefix one by one, then
-cancels all on a symbol where no foreign order rests, and lists again until none of the
-bot's remain or ``shutdown.cancel_deadline`` passes (shielded: it finishes even when the
-tree is being cancelled). What remains is reported by client order id.
+It then hands the venue to the rest of the tree. :class:`FinalSweep`, the tree's child
+after the account service, makes sure at the end that no order of the bot remains.
 
 What it must never do: read a credential from anywhere but the environment variables the
 config names (``connect_venue`` does that), cancel an order without the bot's prefix, or
@@ -39,9 +36,10 @@ from mmbot.bot.state import BotState
 from mmbot.config import BotConfig, OrphanPolicy, VenueKind
 from mmbot.errors import VenueUnavailable
 from mmbot.quoting.orders.client_ids import parse_client_order_id, parse_slot
+from mmbot.quoting.orders.states import OrderState
 from mmbot.resilience.breaker_core import BreakerTransition
 from mmbot.supervision import current_child
-from mmbot.venue.base import OrderRef
+from mmbot.venue.base import OrderInfo, OrderRef
 from mmbot.venue.binance.venue import BinanceVenue, BinanceVenueConfig
 from mmbot.venue.connect import (
     ConnectorWrapper,
@@ -62,6 +60,10 @@ log = logging.getLogger("mmbot.session")
 READY_TIMEOUT = 30.0
 #: Pause between listings while waiting for cancelled orders to leave the venue's list.
 RELIST_INTERVAL = 0.25
+#: Rounds of cancelling an earlier run's orders before the session gives up (and restarts).
+ORPHAN_ATTEMPTS = 3
+#: Tracker states whose order may or may not be on the venue.
+_UNSURE = (OrderState.UNRESOLVED, OrderState.PENDING_NEW, OrderState.PENDING_CANCEL)
 
 
 @attrs.define(eq=False)
@@ -157,18 +159,17 @@ class VenueSession:
                 self.state.breakers[breaker.name] = breaker.state.value
                 if self.on_breaker is not None:
                     breaker.add_listener(self.on_breaker)
-            await self._start_up(venue, actions)
+            await self._start_up(venue)
             self.venue, self.actions = venue, actions
             task_status.started(venue)
-            await stop.wait()
-            # Every quoter has stopped by now (the tree stops in reverse order).
-            with trio.move_on_after(self.state.config.shutdown.cancel_deadline, shield=True):
-                await self._sweep(venue, actions)
-            self.venue = self.actions = None
+            try:
+                await stop.wait()  # the final sweep (FinalSweep) has run by now
+            finally:
+                self.venue = self.actions = None
 
     # -- start-up --------------------------------------------------------------------------
 
-    async def _start_up(self, venue: BinanceVenue, actions: OrderActions) -> None:
+    async def _start_up(self, venue: BinanceVenue) -> None:
         state = self.state
         instruments = await venue.instruments()
         if instruments.value is None:
@@ -182,68 +183,132 @@ class VenueSession:
         if balances.value is None:
             raise VenueUnavailable(f"account: {balances.reason}")
         state.balances.update({b.asset: b for b in balances.value})
-        for symbol in state.config.bot.symbols:
-            await self._reconcile_symbol(venue, symbol)
+        await self._reconcile_open_orders(venue)
 
-    async def _reconcile_symbol(self, venue: BinanceVenue, symbol: str) -> None:
+    async def _reconcile_open_orders(self, venue: BinanceVenue) -> None:
+        """One listing of every symbol's open orders (one request, not a burst): this run's
+        are re-read into the tracker, an earlier run's adopted or cancelled (then listed again
+        until gone), foreign ones counted and left alone."""
         state = self.state
-        listed = await venue.open_orders(symbol)
-        if listed.value is None:
-            raise VenueUnavailable(f"openOrders {symbol}: {listed.reason}")
-        now = trio.current_time()
-        for order in listed.value:
+        orphans: list[OrderInfo] = []
+        for order in await _all_open_orders(venue):
             cid = order.client_order_id
             if parse_client_order_id(cid, state.prefix) is None:
                 state.foreign_orders += 1
-                continue
-            if state.tracker.get(cid) is not None:  # this run's (the session restarted)
+            elif state.tracker.get(cid) is not None:  # this run's (the session restarted)
                 state.tracker.on_query_result(
-                    cid, True, order.status, order.executed_qty, order.order_id, now=now
+                    cid,
+                    True,
+                    order.status,
+                    order.executed_qty,
+                    order.order_id,
+                    now=trio.current_time(),
                 )
-                continue
-            if state.config.bot.orphans is OrphanPolicy.ADOPT:
+            elif state.config.bot.orphans is OrphanPolicy.ADOPT and order.symbol in state.symbols:
                 slot = parse_slot(cid, state.prefix) or (order.side, 0)
                 state.tracker.adopt(
-                    cid, symbol, slot, order.price, order.orig_qty, order.order_id,
+                    cid, order.symbol, slot, order.price, order.orig_qty, order.order_id,
                     order.executed_qty,
                 )  # fmt: skip
                 state.orphans_adopted += 1
-                log.info("adopted", extra={"symbol": symbol, "client_order_id": cid})
+                log.info("adopted", extra={"symbol": order.symbol, "client_order_id": cid})
             else:
-                result = await venue.cancel(OrderRef(symbol, client_order_id=cid))
-                state.orphans_cancelled += 1
-                log.info(
-                    "cancelled an earlier run's order",
-                    extra={"symbol": symbol, "client_order_id": cid, "outcome": result.outcome},
+                orphans.append(order)
+        state.orphan_symbols.update(o.symbol for o in orphans)
+        for attempt in range(ORPHAN_ATTEMPTS):
+            if not orphans:
+                return
+            for order in orphans:
+                result = await venue.cancel(
+                    OrderRef(order.symbol, client_order_id=order.client_order_id)
                 )
+                log.info(
+                    "cancelling an earlier run's order",
+                    extra={
+                        "symbol": order.symbol,
+                        "client_order_id": order.client_order_id,
+                        "outcome": result.outcome.value,
+                    },
+                )
+            if attempt:
+                await trio.sleep(RELIST_INTERVAL)
+            still = {o.client_order_id for o in await _all_open_orders(venue)}
+            state.orphans_cancelled += sum(1 for o in orphans if o.client_order_id not in still)
+            orphans = [o for o in orphans if o.client_order_id in still]
+        if orphans:
+            ids = ", ".join(o.client_order_id for o in orphans)
+            raise VenueUnavailable(f"could not cancel an earlier run's orders: {ids}")
 
-    # -- the final sweep -------------------------------------------------------------------
 
-    async def _sweep(self, venue: BinanceVenue, actions: OrderActions) -> None:
-        """Cancel every open order of the bot and list until none remain (or the deadline)."""
+async def _all_open_orders(venue: BinanceVenue) -> tuple[OrderInfo, ...]:
+    listed = await venue.open_orders(None)
+    if listed.value is None:
+        raise VenueUnavailable(f"openOrders: {listed.reason}")
+    return listed.value
+
+
+class FinalSweep:
+    """Leave no order of the bot behind (a supervised child that acts when asked to stop).
+
+    It sits after the account service and before the symbols in the tree, so it runs once
+    every quoter has stopped and while fills are still booked. It cancels every open order
+    with the bot's prefix, one by one; queries every order the tracker is not sure of (an
+    unknown placement may still land: it is watched until the venue could no longer accept
+    it); cancels all on a symbol where no foreign order rests; and lists again until none of
+    the bot's remain or ``shutdown.cancel_deadline`` passes (shielded). What remains is in
+    :attr:`report` and in the log, by client order id.
+    """
+
+    def __init__(self, state: BotState, session: VenueSession) -> None:
+        self.state = state
+        self.session = session
+        self.report = StopReport()
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        stop = current_child().stop_requested
+        task_status.started()
+        await stop.wait()
+        with trio.move_on_after(self.state.config.shutdown.cancel_deadline, shield=True):
+            await self.sweep()
+        for symbol, left in self.report.remaining.items():
+            if left:
+                log.error("orders remain", extra={"symbol": symbol, "client_order_ids": left})
+
+    async def sweep(self) -> None:
         state = self.state
         state.stopping = True
         report = self.report
-        for symbol in state.config.bot.symbols:
-            report.remaining[symbol] = ["(not swept)"]
-        for symbol in state.config.bot.symbols:
-            report.remaining[symbol] = await actions.sweep(symbol)
-        pending = [s for s, left in report.remaining.items() if left]
-        for symbol in pending:
-            listed = await venue.open_orders(symbol)
-            foreign = [
-                o
-                for o in listed.value or ()
-                if parse_client_order_id(o.client_order_id, state.prefix) is None
-            ]
-            if listed.value is not None and not foreign:
-                await venue.cancel_all(symbol)
-        while pending:
+        symbols = sorted(set(state.config.bot.symbols) | state.orphan_symbols)
+        report.remaining = {symbol: ["(not swept)"] for symbol in symbols}
+        venue, actions = self.session.venue, self.session.actions
+        if venue is None or actions is None:
+            report.remaining = {symbol: ["(no venue connection)"] for symbol in symbols}
+            return
+        pending, cancelled_all = set(symbols), set()
+        while True:
+            for symbol in sorted(pending):
+                for order in state.tracker.live(symbol):
+                    if order.state in _UNSURE:
+                        await actions.resolve(symbol, order.client_order_id)
+                listed = await actions.sweep(symbol)
+                unsure = [
+                    o.client_order_id for o in state.tracker.live(symbol) if o.state in _UNSURE
+                ]
+                report.remaining[symbol] = listed + [c for c in unsure if c not in listed]
+                if listed and symbol not in cancelled_all:
+                    cancelled_all.add(symbol)
+                    await self._cancel_all_if_only_ours(venue, symbol)
+            pending = {s for s in pending if report.remaining[s]}
+            if not pending:
+                return
             await trio.sleep(RELIST_INTERVAL)
-            for symbol in list(pending):
-                report.remaining[symbol] = await actions.sweep(symbol)
-                if not report.remaining[symbol]:
-                    pending.remove(symbol)
-        for symbol, left in report.remaining.items():
-            if left:
-                log.error("orders remain", extra={"symbol": symbol, "client_order_ids": left})
+
+    async def _cancel_all_if_only_ours(self, venue: BinanceVenue, symbol: str) -> None:
+        listed = await venue.open_orders(symbol)
+        if listed.value is None:
+            return
+        if all(
+            parse_client_order_id(o.client_order_id, self.state.prefix) is not None
+            for o in listed.value
+        ):
+            await venue.cancel_all(symbol)

@@ -119,6 +119,8 @@ class BotState:
     orphans_cancelled: int = 0
     orphans_adopted: int = 0
     foreign_orders: int = 0
+    #: Symbols outside the config where an earlier run's orders were found (swept too).
+    orphan_symbols: set[str] = attrs.Factory(set)
     breakers: dict[str, str] = attrs.Factory(dict)  # name -> state name, as transitions arrive
     intensity_headroom: dict[str, int] = attrs.Factory(dict)
     child_restarts: dict[str, int] = attrs.Factory(dict)

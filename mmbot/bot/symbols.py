@@ -33,6 +33,9 @@ log = logging.getLogger("mmbot.symbols")
 #: How long a quoter may take to become ready (its first decision on a valid book).
 QUOTER_START_TIMEOUT = 60.0
 
+#: Restart backoff grows by up to this fraction, from the run's seeded RNG.
+BACKOFF_JITTER = 0.2
+
 RESTART_INTENSITY = "restart_intensity"
 START_FAILED = "start_failed"
 
@@ -46,8 +49,11 @@ class SymbolTree:
         symbol: str,
         make_quoter: Callable[[], Callable[..., Awaitable[object]]],
         actions: Callable[[], OrderActions],
+        *,
+        seed: int = 0,
     ) -> None:
         self.state = state
+        self.seed = seed
         self.symbol = symbol
         self.make_quoter = make_quoter
         self.actions = actions
@@ -68,9 +74,14 @@ class SymbolTree:
             strategy="one_for_one",
             intensity=sup.intensity,
             period=sup.period,
-            backoff=Backoff(base=sup.backoff_base, cap=sup.backoff_cap),
+            backoff=Backoff(
+                base=sup.backoff_base,
+                cap=sup.backoff_cap,
+                jitter=BACKOFF_JITTER,
+                reset_after=sup.period,
+            ),
             name=self.symbol,
-            seed=cfg.bot.seed or 0,
+            seed=self.seed,
         )
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -102,24 +113,26 @@ class SymbolTree:
                 self.supervisor = None
             if reason is None:
                 return  # stopped on request
+            resumed = runtime.resumed  # a resume while the orders are cancelled sets this one
             runtime.halt_reason = reason
             runtime.state = SymbolState.HALTED
             runtime.started.set()
             await self._cancel_orders()
-            await self._wait_resume(stop)
+            await _first_of(stop, resumed)
 
     async def _cancel_orders(self) -> None:
         timeout = self.state.config.shutdown.cancel_deadline
         with trio.move_on_after(timeout, shield=True):
             await self.actions().cancel_all_of(self.symbol)
 
-    async def _wait_resume(self, stop: trio.Event) -> None:
-        runtime = self.state.runtime(self.symbol)
-        async with trio.open_nursery() as nursery:
 
-            async def stop_waiting_on(event: trio.Event) -> None:
-                await event.wait()
-                nursery.cancel_scope.cancel()
+async def _first_of(*events: trio.Event) -> None:
+    """Wait until any of ``events`` is set."""
+    async with trio.open_nursery() as nursery:
 
-            nursery.start_soon(stop_waiting_on, stop)
-            nursery.start_soon(stop_waiting_on, runtime.resumed)
+        async def wait_then_stop(event: trio.Event) -> None:
+            await event.wait()
+            nursery.cancel_scope.cancel()
+
+        for event in events:
+            nursery.start_soon(wait_then_stop, event)

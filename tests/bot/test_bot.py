@@ -205,19 +205,23 @@ async def test_a_stale_book_pulls_the_symbols_quotes_and_a_fresh_one_brings_them
     async with running(bot) as handle:
         await trio.sleep(5)
         silent.add("SOLUSDT")
+        before = {o.client_order_id for o in bot.state.tracker if o.symbol == "SOLUSDT"}
         await trio.sleep(2.5)  # past guards.stale_after (2 s)
         sol = handle.status().symbol("SOLUSDT")
         assert sol.state is SymbolState.PULLED
         assert sol.pull_reason is not None and "stale" in sol.pull_reason
         assert sol.open_orders == 0
         assert handle.status().symbol("BTCUSDT").orders.get("OPEN", 0) == 2
+        await trio.sleep(5)  # still stale: nothing new is placed on it
+        placed = {o.client_order_id for o in bot.state.tracker if o.symbol == "SOLUSDT"}
+        assert placed == before
         silent.clear()
         await trio.sleep(5)
         sol = handle.status().symbol("SOLUSDT")
         assert sol.state is SymbolState.QUOTING and sol.orders.get("OPEN", 0) == 2
 
 
-async def test_no_order_is_placed_while_the_book_is_stale(
+async def test_a_symbol_whose_book_never_comes_places_nothing(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     tap = Tap()
@@ -248,20 +252,29 @@ async def test_a_symbol_that_never_gets_a_book_is_halted_and_the_others_quote(
             assert status.symbol(other).state is SymbolState.QUOTING
 
 
-async def test_the_drawdown_kill_switch_halts_every_symbol_and_latches(
+async def test_the_drawdown_kill_switch_trips_on_a_loss_from_the_peak_cancels_and_latches(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    bot = Bot(config(risk={"max_total_drawdown": "0"}), mode="sim", seed=12)
+    tight = {"spread": {"base_bps": 1.0, "maker_fee_bps": 0.0, "min_edge_bps": 0.0}}
+    bot = Bot(config(strategy=tight, risk={"max_total_drawdown": "0.01"}), mode="sim", seed=12)
     async with running(bot) as handle:
-        await trio.sleep(3)
+        assert sum(s.open_orders for s in handle.status().symbols) == 8  # quoting first
+        for _ in range(600):  # simulated seconds, at most
+            if handle.status().halts:
+                break
+            await trio.sleep(1)
+        await trio.sleep(2)
         status = handle.status()
+        assert sum(s.fills for s in status.symbols) > 0  # it traded, then lost from its peak
         for symbol in status.symbols:
             assert symbol.state is SymbolState.HALTED
-            assert symbol.halt_reason is not None and "drawdown" in symbol.halt_reason
+            assert symbol.halt_reason is not None and "total drawdown" in symbol.halt_reason
             assert symbol.open_orders == 0
         assert bot.exchange is not None and open_orders(bot.exchange) == []
-        await trio.sleep(10)  # latched: nothing resumes by itself
+        await trio.sleep(30)  # latched: nothing resumes by itself
         assert all(s.state is SymbolState.HALTED for s in handle.status().symbols)
+        handle.resume_all()  # what SIGUSR1 does: every halt cleared, the peak restarts now
+        assert handle.status().halts == ()
 
 
 async def test_an_open_orders_breaker_pulls_quotes_and_sends_nothing_until_it_lets_calls_through(

@@ -216,7 +216,8 @@ class SupervisorHandle:
 
     The ``async`` methods are requests served by the supervisor's control loop in order
     (like calls to an OTP supervisor); if the caller is cancelled while waiting, the request
-    still completes. They raise ``RuntimeError`` once the supervisor is not running.
+    still completes. They raise ``RuntimeError`` once the supervisor is not running, and at
+    once when it is cancelled from outside (or interrupted) while serving the request.
     """
 
     def __init__(self, running: _Running) -> None:
@@ -495,11 +496,21 @@ class _Running:
         return request.reply.value
 
     async def _serve(self, request: _Request) -> None:
+        """Serve one handle request. Whatever ends it, the caller is answered: a request cut
+        short (outside cancellation, KeyboardInterrupt...) has left the mailbox, so nothing
+        else would answer it; its caller gets a ``RuntimeError`` and the cause goes on."""
+        reply = request.reply
         try:
-            request.reply.value = await request.fn(*request.args)
+            reply.value = await request.fn(*request.args)
         except Exception as exc:
-            request.reply.error = exc
-        request.reply.done.set()
+            reply.error = exc
+        except BaseException as exc:
+            reply.error = RuntimeError(
+                f"supervisor {self.path!r} stopped before answering ({type(exc).__name__})"
+            )
+            raise
+        finally:
+            reply.done.set()
 
     # -- exits and restarts ------------------------------------------------------------
 

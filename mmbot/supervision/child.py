@@ -220,9 +220,9 @@ class ChildRun:
         "finished",
         "handled",
         "ready",
-        "ready_or_done",
         "scope",
         "spec",
+        "start_wake",
         "stopping",
         "value",
     )
@@ -234,7 +234,9 @@ class ChildRun:
         self.scope = trio.CancelScope(deadline=math.inf if timeout is None else now + timeout)
         self.ready = False
         self.value: object = None
-        self.ready_or_done = trio.Event()
+        # set when whoever waits for the start must look again: the child is ready, it has
+        # ended, or its supervisor was asked to stop meanwhile (it then stops the child)
+        self.start_wake = trio.Event()
         self.finished = False  # the task has ended
         self._done: trio.Event | None = None  # made only if someone waits for the end
         self.exception: BaseException | None = None
@@ -264,7 +266,7 @@ class ChildRun:
             self.scope.deadline = math.inf
         self.ready = True
         self.value = value
-        self.ready_or_done.set()
+        self.start_wake.set()
 
 
 class ChildWorker:
@@ -340,7 +342,7 @@ async def _incarnation(run: ChildRun) -> None:
     run.finished = True
     if run._done is not None:
         run._done.set()
-    run.ready_or_done.set()
+    run.start_wake.set()
     if passing is not None:
         run.handled = True  # not an exit to supervise: the whole tree is coming down
         raise passing

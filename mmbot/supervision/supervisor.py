@@ -14,11 +14,13 @@ and they are re-raised), read any clock but ``trio.current_time()``, or draw ran
 anything but the supervisor's injected ``random.Random``.
 
 Stopping: a supervisor stops on ``handle.stop()``, on ``auto_shutdown``, after escalating, or
-when it is cancelled from outside. A top-level supervisor treats an outside cancellation as
-a request for an orderly stop (shielded: every child is asked and gets its budget, in reverse
-order) and then re-raises the ``Cancelled``; a supervisor running inside a supervised child
-follows that child's stop request instead, and treats a ``Cancelled`` as its parent's hard
-stop (every child is cancelled at once).
+when it is cancelled from outside. A stop request does not wait its turn behind a start: the
+child being started is asked to stop (its budget; not a failure) and the orderly stop goes
+on. A top-level supervisor treats an outside cancellation as a request for an orderly stop
+(shielded: every child is asked and gets its budget, in reverse order) and then re-raises
+the ``Cancelled``; a supervisor running inside a supervised child follows that child's stop
+request instead, and treats a ``Cancelled`` as its parent's hard stop (every child is
+cancelled at once).
 """
 
 from __future__ import annotations
@@ -216,7 +218,8 @@ class SupervisorHandle:
 
     The ``async`` methods are requests served by the supervisor's control loop in order
     (like calls to an OTP supervisor); if the caller is cancelled while waiting, the request
-    still completes. They raise ``RuntimeError`` once the supervisor is not running.
+    still completes. They raise ``RuntimeError`` once the supervisor is not running, and at
+    once when it is cancelled from outside (or interrupted) while serving the request.
     """
 
     def __init__(self, running: _Running) -> None:
@@ -281,6 +284,11 @@ class _StartFailure(Exception):
         self.error = error
 
 
+class _StartAborted(Exception):
+    """A stop was asked before the starting child was ready: it has been stopped (not a
+    failure: nothing is counted or restarted)."""
+
+
 class _Stop:
     """The control loop's sentinel: stop normally (stop request, auto_shutdown)."""
 
@@ -328,6 +336,7 @@ class _Running:
         self.waiter: trio.Event | None = None
         self.state = SupervisorState.STARTING
         self.stop_asked = False
+        self.starting: ChildRun | None = None  # the start the control loop waits for
         self.finished = trio.Event()
         self.handle = SupervisorHandle(self)
         self.nursery: trio.Nursery | None = None
@@ -368,6 +377,8 @@ class _Running:
                 break
             try:
                 await self._start(id)
+            except _StartAborted:
+                break  # stopped while starting; the stop below takes the rest
             except _StartFailure as failure:
                 self._release_parked()
                 self.policy.start_failed(id, failure.error, trio.current_time(), fatal=True)
@@ -482,6 +493,9 @@ class _Running:
         if not self.stop_asked and not self.finished.is_set():
             self.stop_asked = True
             self.post(_STOP)
+            starting = self.starting
+            if starting is not None:
+                starting.start_wake.set()  # a stop does not wait for a start: see _start
 
     async def call(self, fn: Callable[..., Awaitable[object]], *args: object) -> Any:
         request = _Request(fn, args)
@@ -495,11 +509,21 @@ class _Running:
         return request.reply.value
 
     async def _serve(self, request: _Request) -> None:
+        """Serve one handle request. Whatever ends it, the caller is answered: a request cut
+        short (outside cancellation, KeyboardInterrupt...) has left the mailbox, so nothing
+        else would answer it; its caller gets a ``RuntimeError`` and the cause goes on."""
+        reply = request.reply
         try:
-            request.reply.value = await request.fn(*request.args)
+            reply.value = await request.fn(*request.args)
         except Exception as exc:
-            request.reply.error = exc
-        request.reply.done.set()
+            reply.error = exc
+        except BaseException as exc:
+            reply.error = RuntimeError(
+                f"supervisor {self.path!r} stopped before answering ({type(exc).__name__})"
+            )
+            raise
+        finally:
+            reply.done.set()
 
     # -- exits and restarts ------------------------------------------------------------
 
@@ -568,6 +592,8 @@ class _Running:
                 return None
             try:
                 await self._start(id, now)
+            except _StartAborted:
+                return None  # the stop request is in the mailbox
             except _StartFailure as failure:
                 log.warning("%s: child %r failed to restart: %r", self.path, id, failure.error)
                 now = trio.current_time()
@@ -581,7 +607,11 @@ class _Running:
     # -- starting and stopping one child ----------------------------------------------
 
     async def _start(self, id: str, now: float | None = None) -> object:
-        """Start ``id`` and wait until it is ready; ``_StartFailure`` if it is not."""
+        """Start ``id`` and wait until it is ready; ``_StartFailure`` if it is not.
+
+        A stop asked meanwhile (``stop_nowait``) does not wait for the start: the child is
+        asked to stop and gets its shutdown budget (``_stop_run``), then ``_StartAborted``
+        (the child is STOPPED, nothing counted); the caller goes on to the orderly stop."""
         policy = self.policy
         spec = self.specs[id]
         context = ChildContext(id, self.path, policy.starting(id), self)
@@ -593,7 +623,12 @@ class _Running:
         else:
             assert self.nursery is not None
             self.nursery.start_soon(ChildWorker().main, run, self._child_ended, name=context.path)
-        await run.ready_or_done.wait()
+        self.starting = run
+        try:
+            if not self.stop_asked:
+                await run.start_wake.wait()
+        finally:
+            self.starting = None
         if run.ready:
             now = trio.current_time()
             policy.started(id, now)
@@ -601,6 +636,12 @@ class _Running:
             if self.listening():
                 self.publish(SupervisionEvent(EventKind.STARTED, self.path, now, id))
             return run.value
+        if not run.finished:  # woken by a stop request before the child was ready
+            policy.stopping(id)
+            await self._stop_run(id)
+            if id not in policy:
+                del self.specs[id]  # a temporary child is forgotten once stopped
+            raise _StartAborted
         run.handled = True
         del self.runs[id]
         error = run.exception
@@ -619,6 +660,8 @@ class _Running:
         overran = False
         if not run.finished:
             budget = run.spec.shutdown
+            if not run.ready:
+                run.scope.deadline = math.inf  # asked to stop: its budget, not its start timeout
             run.context.request_stop()
             if budget is None:
                 await run.wait_finished()
@@ -682,10 +725,13 @@ class _Running:
     async def start_child(self, spec: ChildSpec) -> object:
         if not isinstance(spec, ChildSpec):
             raise TypeError(f"start_child takes a ChildSpec, not {spec!r}")
+        self._refuse_if_stopping()
         self.policy.add(spec.id, spec.restart, spec.significant)
         self.specs[spec.id] = spec
         try:
             return await self._start(spec.id)
+        except _StartAborted:
+            raise self._aborted(spec.id) from None
         except _StartFailure as failure:
             self.policy.start_failed(spec.id, failure.error, trio.current_time(), fatal=False)
             if spec.id in self.policy:
@@ -709,13 +755,27 @@ class _Running:
         state = self.policy.state(id)
         if state not in (ChildState.STOPPED, ChildState.FAILED):
             raise ValueError(f"child {id!r} is {state.value}; only a stopped child restarts")
+        self._refuse_if_stopping()
         try:
             return await self._start(id)
+        except _StartAborted:
+            raise self._aborted(id) from None
         except _StartFailure as failure:
             self.policy.start_failed(id, failure.error, trio.current_time(), fatal=False)
             if id not in self.policy:
                 del self.specs[id]
             raise ChildStartError(self.path, id, failure.error) from failure.error
+
+    def _refuse_if_stopping(self) -> None:
+        """A start requested before a stop but served after it is not begun."""
+        if self.stop_asked:
+            raise RuntimeError(f"supervisor {self.path!r} is stopping")
+
+    def _aborted(self, id: str) -> RuntimeError:
+        return RuntimeError(
+            f"supervisor {self.path!r} was asked to stop before child {id!r} was ready; "
+            "the child was stopped"
+        )
 
     async def delete_child(self, id: str) -> None:
         self.policy.remove(id)

@@ -154,3 +154,42 @@ async def test_requests_to_a_stopped_supervisor_fail(autojump_clock) -> None:
         await handle.stop()
     with pytest.raises(RuntimeError, match="not running"):
         await handle.start_child(ChildSpec("b", worker(journal)))
+
+
+async def test_a_request_in_progress_fails_at_once_when_the_supervisor_is_cancelled(
+    autojump_clock,
+) -> None:
+    """An outside cancellation while the control loop serves ``start_child`` (of a child slow
+    to start) answers the caller with an error right away; the tree still stops in order."""
+    journal = Journal()
+    supervisor = Supervisor([ChildSpec("a", worker(journal))])
+    answers: list[tuple[str, object, float]] = []
+
+    async def caller(handle: SupervisorHandle) -> None:
+        try:
+            value = await handle.start_child(
+                ChildSpec("slow", worker(journal, ready_after=10), start_timeout=30)
+            )
+        except Exception as exc:  # what the caller got is the point
+            answers.append(("raised", exc, trio.current_time()))
+        else:
+            answers.append(("value", value, trio.current_time()))
+
+    with trio.fail_after(60):  # before the fix the caller waited for ever
+        async with trio.open_nursery() as outer:
+            with trio.move_on_after(1) as scope:
+                async with trio.open_nursery() as nursery:
+                    handle = await started(nursery, supervisor)
+                    outer.start_soon(caller, handle)
+                    await trio.sleep_forever()
+    assert scope.cancelled_caught
+    [(kind, error, at)] = answers
+    assert kind == "raised"
+    assert isinstance(error, RuntimeError)
+    assert "stopped before answering" in str(error)
+    assert at == 1.0  # at once, not after the orderly stop
+    # the orderly stop still ran: the starting child was asked first and cancelled at its
+    # 5 s budget (it was busy getting ready), then "a"
+    assert journal.entries[-1] == ("stop", "a", 6.0)
+    assert journal.of("ready") == ["a"]
+    assert handle.status().child("a").state is ChildState.STOPPED

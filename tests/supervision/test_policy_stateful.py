@@ -1,12 +1,12 @@
 """The supervision policy against a small model (hypothesis RuleBasedStateMachine).
 
-Random crashes, normal exits, failed restarts, dynamic starts, terminations and whole-tree
-stops of children of every restart type, under every strategy, with and without backoff.
-Checked at every step: the plan equals the model's (which children stop, in reverse start
-order, and which restart, in start order); intensity is counted per supervisor (never more
-than ``intensity`` restarts granted within any ``period``); a temporary child is never
-restarted; the supervisor escalates exactly when the window overflows; the child states
-equal the model's.
+Random crashes, normal exits, failed restarts, dynamic starts, terminations, starts stopped
+before the child was ready, and whole-tree stops of children of every restart type, under
+every strategy, with and without backoff. Checked at every step: the plan equals the
+model's (which children stop, in reverse start order, and which restart, in start order);
+intensity is counted per supervisor (never more than ``intensity`` restarts granted within
+any ``period``); a temporary child is never restarted; the supervisor escalates exactly when
+the window overflows; the child states equal the model's.
 """
 
 from __future__ import annotations
@@ -178,6 +178,33 @@ class PolicyMachine(RuleBasedStateMachine):
         kid = self.kid(id)
         kid.state = ChildState.STARTING
         self.exit(kid, RuntimeError("start failed"))
+
+    @precondition(lambda self: not self.escalated)
+    @rule()
+    def a_due_restart_is_stopped_before_it_is_ready(self) -> None:
+        """The supervisor is asked to stop during a restart: the start is not a failure."""
+        id = self.core.due(self.now)
+        if id is None:
+            return
+        self.core.starting(id)
+        self.core.stopping(id)
+        self.core.stopped(id, self.now)
+        self.kid(id).state = ChildState.STOPPED  # nothing counted, nothing planned
+
+    @precondition(lambda self: not self.escalated)
+    @rule(restart=RESTARTS)
+    def a_dynamic_child_is_stopped_before_it_is_ready(self, restart: Restart) -> None:
+        self.serial += 1
+        id = f"c{self.serial}"
+        self.core.add(id, restart)
+        self.core.starting(id)
+        assert self.core.state(id) is ChildState.STARTING
+        self.core.stopping(id)
+        self.core.stopped(id, self.now)
+        if restart is Restart.TEMPORARY:
+            assert id not in self.core
+        else:
+            self.kids.append(Kid(id, restart, ChildState.STOPPED))
 
     @precondition(lambda self: not self.escalated and bool(self.running()))
     @rule(index=st.integers(0, 50))

@@ -77,7 +77,8 @@ async def serve_exchange(
     config.accesslog = None
     config.loglevel = "WARNING"
     config.graceful_timeout = 1.0
-    app: Any = build_rest_app(exchange.handle_rest)  # hypercorn's own ASGI types differ
+    # hypercorn's own ASGI types differ
+    app: Any = build_rest_app(exchange.handle_rest, delay=exchange.rest_delay)
     async with trio.open_nursery() as nursery:
         await nursery.start(exchange.run)
         binds = await nursery.start(partial(hypercorn_serve, app, config, mode="asgi"))
@@ -129,6 +130,7 @@ def _print_banner(info: ServeInfo, args: argparse.Namespace, config: ExchangeCon
         f"WS API:       {info.ws_api_url}",
         f"Admin API:    {info.rest_url}/_sim/",
         _history_line(config.history_max_bulk),
+        f"Faults:       {config.faults.describe()}",
         f"API key:      {config.api_key}",
     ]
     if args.generated_secret:

@@ -67,15 +67,25 @@ class OrderActions:
 
     # -- starting actions (sync bookkeeping, then the request in ``nursery``) ---------------
 
-    def start(self, nursery: trio.Nursery, symbol: str, action: Action) -> None:
-        """Record ``action`` in the tracker now and send it in ``nursery``."""
+    def start(
+        self,
+        nursery: trio.Nursery,
+        symbol: str,
+        action: Action,
+        on_done: Callable[[], None] | None = None,
+    ) -> None:
+        """Record ``action`` in the tracker now and send it in ``nursery``.
+
+        ``on_done`` is called once the action has ended with its outcome known to the
+        tracker (ok, failed, or unknown past its deadline); not when it is cancelled.
+        """
         tracker = self.state.tracker
         now = trio.current_time()
         runtime = self.state.runtime(symbol)
         runtime.actions += 1
         if isinstance(action, Cancel):
             tracker.request_cancel(action.client_order_id)
-            self._spawn(nursery, self._cancel, symbol, action.client_order_id)
+            self._spawn(nursery, on_done, self._cancel, symbol, action.client_order_id)
             return
         intent = OrderIntent.from_quote(symbol, action.quote)
         cid = tracker.new_order(intent, now)
@@ -84,18 +94,30 @@ class OrderActions:
             self.state.ledger.register_order(cid, mid)
         self.state.risk.on_order_sent(symbol, now)
         if isinstance(action, Place):
-            self._spawn(nursery, self._place, symbol, cid, intent)
+            self._spawn(nursery, on_done, self._place, symbol, cid, intent)
         else:
             tracker.request_cancel(action.client_order_id)
-            self._spawn(nursery, self._cancel_replace, symbol, action.client_order_id, cid, intent)
+            self._spawn(
+                nursery, on_done, self._cancel_replace, symbol, action.client_order_id, cid, intent
+            )
 
-    def _spawn(self, nursery: trio.Nursery, fn: Callable[..., object], *args: object) -> None:
+    def _spawn(
+        self,
+        nursery: trio.Nursery,
+        on_done: Callable[[], None] | None,
+        fn: Callable[..., object],
+        *args: object,
+    ) -> None:
         self.in_flight += 1
-        nursery.start_soon(self._counted, fn, *args)
+        nursery.start_soon(self._counted, on_done, fn, *args)
 
-    async def _counted(self, fn: Callable[..., object], *args: object) -> None:
+    async def _counted(
+        self, on_done: Callable[[], None] | None, fn: Callable[..., object], *args: object
+    ) -> None:
         try:
             await fn(*args)  # type: ignore[misc]
+            if on_done is not None:
+                on_done()
         finally:
             self.in_flight -= 1
             self.state.runtime(str(args[0])).wakeup.set()

@@ -242,6 +242,7 @@ class Bot:
                 self.pipelines[symbol],
                 orders_breaker=breaker,
                 on_timings=None if metrics is None else metrics.observe_stages,
+                on_cycle=None if metrics is None else metrics.observe_quote_cycle,
             )
             return quoter.run
 

@@ -11,6 +11,11 @@ scope with a deadline (:mod:`mmbot.bot.actions`). A book that arrives while acti
 flight is decided on at once: their slots are taken in the tracker, so reconcile leaves
 them alone.
 
+Quote cycles: with ``on_cycle``, each decision that sends actions reports, once the last
+of them has ended with its outcome known (ok, failed, or unknown past its deadline), the
+time from its book being received to then (``mmbot_quote_cycle_seconds``). A decision
+whose actions are cancelled (the quoter stopping) reports nothing.
+
 Staleness: the guards stage pulls the quotes of a book older than ``guards.stale_after`` or
 gapped, and the quoter wakes exactly when its book turns stale, so the quotes are cancelled
 within one decision. An open order breaker pulls the quotes too, and sends nothing until the
@@ -36,7 +41,7 @@ from mmbot.bot.actions import OrderActions
 from mmbot.bot.state import BotState
 from mmbot.bot.status import SymbolState
 from mmbot.clock import perf_counter_ns
-from mmbot.quoting.orders.reconcile import Cancel, Tolerances, reconcile
+from mmbot.quoting.orders.reconcile import Action, Cancel, Tolerances, reconcile
 from mmbot.quoting.orders.states import OrderState
 from mmbot.quoting.pipeline import QuoteInputs, QuotePipeline, RiskFlags, StageTimings
 from mmbot.quoting.risk import restrict
@@ -48,6 +53,9 @@ log = logging.getLogger("mmbot.quoter")
 
 #: Called after each decision with (symbol, stage timings).
 TimingsObserver = Callable[[str, StageTimings], None]
+#: Called once per decision that sent actions, when the last of them has ended with its
+#: outcome known: (symbol, seconds from the decision's book being received to then).
+CycleObserver = Callable[[str, float], None]
 
 _BLOCKING = (BreakerState.OPEN, BreakerState.FORCED_OPEN)
 #: How long past ``stale_after`` the quoter wakes to pull a stale book's quotes.
@@ -67,6 +75,7 @@ class Quoter:
         *,
         orders_breaker: CircuitBreaker | None = None,
         on_timings: TimingsObserver | None = None,
+        on_cycle: CycleObserver | None = None,
     ) -> None:
         self.state = state
         self.symbol = symbol
@@ -76,6 +85,7 @@ class Quoter:
         self.pipeline = pipeline
         self.breaker = orders_breaker
         self.on_timings = on_timings
+        self.on_cycle = on_cycle
         orders = state.config.orders
         self.tolerances = Tolerances(orders.price_tolerance_bps, orders.size_tolerance_ratio)
         self.params = state.config.strategy_for(symbol)
@@ -190,12 +200,18 @@ class Quoter:
         wanted = sum(1 for a in actions if not isinstance(a, Cancel))
         granted = state.budget.grant(wanted, now) if risk.place_allowed else 0
         runtime.budget_short = granted < wanted or state.budget.short(now)
+        sent: list[Action] = []
         for action in actions:
             if not isinstance(action, Cancel):
                 if granted == 0:
                     continue
                 granted -= 1
-            self.actions.start(inflight, symbol, action)
+            sent.append(action)
+        on_done = None
+        if sent and self.on_cycle is not None:
+            on_done = _Cycle(symbol, book.received_at, len(sent), self.on_cycle).action_done
+        for action in sent:
+            self.actions.start(inflight, symbol, action, on_done)
         state.observe_uptime(symbol, now)
         return book.is_valid
 
@@ -211,3 +227,23 @@ class Quoter:
         for order in state.tracker.live(self.symbol):
             if order.state.is_resting:
                 self.actions.start(inflight, self.symbol, Cancel(order.client_order_id))
+
+
+class _Cycle:
+    """One decision's quote cycle: its book received at ``received_at``, ``pending``
+    actions to end; the observer hears the cycle's length when the last one has ended."""
+
+    __slots__ = ("observe", "pending", "received_at", "symbol")
+
+    def __init__(
+        self, symbol: str, received_at: float, pending: int, observe: CycleObserver
+    ) -> None:
+        self.symbol = symbol
+        self.received_at = received_at
+        self.pending = pending
+        self.observe = observe
+
+    def action_done(self) -> None:
+        self.pending -= 1
+        if self.pending == 0:
+            self.observe(self.symbol, trio.current_time() - self.received_at)

@@ -261,3 +261,24 @@ async def test_the_drawdown_kill_switch_halts_every_symbol_and_latches(
         assert bot.exchange is not None and open_orders(bot.exchange) == []
         await trio.sleep(10)  # latched: nothing resumes by itself
         assert all(s.state is SymbolState.HALTED for s in handle.status().symbols)
+
+
+async def test_adjust_venue_sets_the_limits_the_budget_and_the_rest_limiter_obey(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    import attrs
+
+    from mmbot.resilience.ratelimit_core import BINANCE_SPOT_RULES
+
+    lifted = tuple(attrs.evolve(rule, limit=rule.limit * 1000) for rule in BINANCE_SPOT_RULES)
+
+    def lift(spec: VenueSpec) -> VenueSpec:
+        rest = attrs.evolve(spec.config.rest, rate_limits=lifted)
+        return attrs.evolve(spec, config=attrs.evolve(spec.config, rest=rest))
+
+    bot = Bot(default_config(), mode="sim", seed=7, adjust_venue=lift)
+    async with running(bot):
+        now = trio.current_time()
+        assert bot.state.budget.available(now) > 10_000  # 40 per 10 s without the lift
+        assert bot.session is not None and bot.session.venue is not None
+        assert bot.session.venue.rest.limiter.config.rules == lifted

@@ -9,8 +9,9 @@ draining the engine's events into the history and the streams, so orders placed 
 or the WebSocket API show up in both. The same object serves loopback mode
 (``sim/serve.py``) and simulated mode (``sim/inprocess.py``).
 
-Faults: the config's :class:`~mmbot.sim.faults.FaultPlan` is consulted for every REST
-request and WebSocket API frame before it is worked on (:meth:`Exchange.fault_delay`); the
+Faults: the current :class:`~mmbot.sim.faults.FaultPlan` (the config's, until
+:meth:`Exchange.set_faults` changes it) is consulted for every REST request and WebSocket
+API frame before it is worked on (:meth:`Exchange.fault_delay`); the
 REST app and the WebSocket API reader hold a delayed request that long on the trio clock,
 then answer it, so its work lands late, as over a slow network (an order placed after a
 200 ms delay meets the book as it is 200 ms later). Each delay is recorded in the history
@@ -130,6 +131,8 @@ class Exchange:
     feed: MarketFeed
     #: The fault plan's randomness (jitter, probability), derived from the seed.
     fault_rng: random.Random
+    #: The faults injected now: the config's at first, then whatever :meth:`set_faults` says.
+    faults: FaultPlan
     _conns: Connections = attrs.field(factory=Connections)
     #: trio time when ``run`` started (the fault plan's time 0); None before.
     _started_at: float | None = None
@@ -183,6 +186,7 @@ class Exchange:
             admin=AdminApi(engine, history),
             feed=MarketFeed.for_symbols(config.symbols),
             fault_rng=derive_rng(config.seed, "faults"),
+            faults=config.faults,
         )
 
     @classmethod
@@ -224,11 +228,17 @@ class Exchange:
 
     # ---- requests ----------------------------------------------------------------------
 
+    def set_faults(self, plan: FaultPlan) -> None:
+        """Inject ``plan`` from now on, instead of the current one (an empty plan heals
+        every fault); recorded in the history as a ``plan`` fault entry."""
+        self.faults = plan
+        self.history.append_fault(self.now_ms(), "plan", "all", plan.describe())
+
     def fault_delay(self, operation: str | None) -> float:
         """Seconds to hold a request of ``operation`` before working on it (the fault plan;
         0.0 for none). A delay is recorded in the history as a ``latency`` fault, at the
         request's arrival, with the operation as its target and the delay as its detail."""
-        plan = self.config.faults
+        plan = self.faults
         if not plan or operation is None:
             return 0.0
         started = self._started_at
@@ -240,14 +250,14 @@ class Exchange:
 
     def rest_delay(self, request: RestRequest) -> float:
         """:meth:`fault_delay` for a REST request (by the operation its route names)."""
-        if not self.config.faults:
+        if not self.faults:
             return 0.0
         route = self.dialect.routes.rest_route(request.method, request.path)
         return self.fault_delay(None if route is None else route.name)
 
     def ws_api_delay(self, message: str | bytes) -> float:
         """:meth:`fault_delay` for a WebSocket API frame (by the method it names)."""
-        if not self.config.faults:
+        if not self.faults:
             return 0.0
         return self.fault_delay(ws_api_method(message))
 

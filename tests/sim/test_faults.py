@@ -230,3 +230,19 @@ async def test_ws_api_order_frames_are_delayed_and_keep_their_order(
     assert [a for a, _ in answers[1:]] == [0, 1, 2, 3, 4]  # delayed ones keep their order
     assert all(0.2 <= took <= 0.3 + 1e-9 for _, took in answers[1:])
     assert len(exchange.history.entries(EntryKind.FAULT)) == 5
+
+
+async def test_set_faults_changes_the_plan_at_run_time_and_is_recorded(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    exchange = _exchange(0.2)
+    async with running_exchange(exchange), InProcessExchange(exchange).client() as client:
+        exchange.set_faults(FaultPlan())  # healed
+        sent = trio.current_time()
+        placed = await client.post(
+            f"/api/v3/order?{_signed(_order(exchange, 'fast-1'), exchange.now_ms())}",
+            headers={"X-MBX-APIKEY": API_KEY},
+        )
+        assert placed.status_code == 200 and trio.current_time() == sent
+    (entry,) = exchange.history.entries(EntryKind.FAULT)
+    assert entry.payload == FaultRecord("plan", "all", "none")

@@ -45,8 +45,8 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     scenario = Scenario(
         symbols=DEFAULT_SYMBOLS,
-        seconds=1.0 if args.quick else (args.seconds or 30.0),
-        warmup=0.2 if args.quick else args.warmup,
+        seconds=0.5 if args.quick else (args.seconds or 30.0),
+        warmup=0.0 if args.quick else args.warmup,
         order_latency=ORDER_LATENCY,
         price_tolerance_bps=args.price_tolerance_bps,
         baseline=True,

@@ -616,8 +616,8 @@ def main(argv: list[str]) -> int:
     symbols = DEFAULT_SYMBOLS if args.symbols == 4 else generic_symbols(args.symbols)
     scenario = Scenario(
         symbols=symbols[:2] if args.quick else symbols,
-        seconds=1.0 if args.quick else (args.seconds or 20.0),
-        warmup=0.2 if args.quick else args.warmup,
+        seconds=0.5 if args.quick else (args.seconds or 20.0),
+        warmup=0.0 if args.quick else args.warmup,
         order_latency=args.order_latency / 1000,
         price_tolerance_bps=args.price_tolerance_bps,
         levels=args.levels,

@@ -38,8 +38,8 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     scenario = Scenario(
         symbols=generic_symbols(4 if args.quick else SYMBOLS),
-        seconds=1.0 if args.quick else (args.seconds or 30.0),
-        warmup=0.2 if args.quick else args.warmup,
+        seconds=0.5 if args.quick else (args.seconds or 30.0),
+        warmup=0.0 if args.quick else args.warmup,
         seed=args.seed,
     )
     print(f"bench reaction: {scenario.describe()}")

@@ -38,7 +38,7 @@ def main(argv: list[str]) -> int:
     )
     scenario_arguments(parser)
     args = parser.parse_args(argv)
-    sizes = {1: 1.0, 2: 1.0} if args.quick else SIZES
+    sizes = {1: 0.5, 2: 0.5} if args.quick else SIZES
     print(
         f"bench scaling: {', '.join(map(str, sizes))} symbols, "
         f"{ORDER_LATENCY * 1000:g} ms on every order request, default config"
@@ -48,7 +48,7 @@ def main(argv: list[str]) -> int:
         scenario = Scenario(
             symbols=generic_symbols(count),
             seconds=args.seconds or seconds,
-            warmup=0.2 if args.quick else args.warmup,
+            warmup=0.0 if args.quick else args.warmup,
             order_latency=ORDER_LATENCY,
             seed=args.seed,
         )

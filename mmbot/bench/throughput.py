@@ -42,8 +42,8 @@ def main(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     scenario = Scenario(
         symbols=generic_symbols(2 if args.quick else args.symbols),
-        seconds=1.0 if args.quick else (args.seconds or 20.0),
-        warmup=0.2 if args.quick else args.warmup,
+        seconds=0.5 if args.quick else (args.seconds or 20.0),
+        warmup=0.0 if args.quick else args.warmup,
         price_tolerance_bps=Decimal(0),
         levels=args.levels,
         seed=args.seed,

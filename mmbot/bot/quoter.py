@@ -11,10 +11,13 @@ scope with a deadline (:mod:`mmbot.bot.actions`). A book that arrives while acti
 flight is decided on at once: their slots are taken in the tracker, so reconcile leaves
 them alone.
 
-Quote cycles: with ``on_cycle``, each decision that sends actions reports, once the last
-of them has ended with its outcome known (ok, failed, or unknown past its deadline), the
-time from its book being received to then (``mmbot_quote_cycle_seconds``). A decision
-whose actions are cancelled (the quoter stopping) reports nothing.
+Quote cycles: each decision that sends actions hands them a
+:class:`~mmbot.bot.actions.QuoteCycle`. With ``on_cycle``, once the last of them has ended
+with its outcome known (ok, failed, or unknown past its deadline), it reports the time from
+its book being received to then (``mmbot_quote_cycle_seconds``); a decision whose actions
+are cancelled (the quoter stopping) reports nothing. The orders of a decision that is the
+first on its book (a reaction to that book's arrival, not to a fill or an action's answer)
+report their tick-to-order (``mmbot_tick_to_order_seconds``).
 
 Staleness: the guards stage pulls the quotes of a book older than ``guards.stale_after`` or
 gapped, and the quoter wakes exactly when its book turns stale, so the quotes are cancelled
@@ -37,10 +40,11 @@ from collections.abc import Callable
 
 import trio
 
-from mmbot.bot.actions import OrderActions
+from mmbot.bot.actions import LatencyObserver, OrderActions, QuoteCycle
 from mmbot.bot.state import BotState
 from mmbot.bot.status import SymbolState
 from mmbot.clock import perf_counter_ns
+from mmbot.model import BookSnapshot
 from mmbot.quoting.orders.reconcile import Action, Cancel, Tolerances, reconcile
 from mmbot.quoting.orders.states import OrderState
 from mmbot.quoting.pipeline import QuoteInputs, QuotePipeline, RiskFlags, StageTimings
@@ -53,9 +57,6 @@ log = logging.getLogger("mmbot.quoter")
 
 #: Called after each decision with (symbol, stage timings).
 TimingsObserver = Callable[[str, StageTimings], None]
-#: Called once per decision that sent actions, when the last of them has ended with its
-#: outcome known: (symbol, seconds from the decision's book being received to then).
-CycleObserver = Callable[[str, float], None]
 
 _BLOCKING = (BreakerState.OPEN, BreakerState.FORCED_OPEN)
 #: How long past ``stale_after`` the quoter wakes to pull a stale book's quotes.
@@ -75,7 +76,7 @@ class Quoter:
         *,
         orders_breaker: CircuitBreaker | None = None,
         on_timings: TimingsObserver | None = None,
-        on_cycle: CycleObserver | None = None,
+        on_cycle: LatencyObserver | None = None,
     ) -> None:
         self.state = state
         self.symbol = symbol
@@ -86,6 +87,8 @@ class Quoter:
         self.breaker = orders_breaker
         self.on_timings = on_timings
         self.on_cycle = on_cycle
+        #: The book the last decision was made on (a decision on a newer one reacts to it).
+        self.decided_book: BookSnapshot | None = None
         orders = state.config.orders
         self.tolerances = Tolerances(orders.price_tolerance_bps, orders.size_tolerance_ratio)
         self.params = state.config.strategy_for(symbol)
@@ -158,6 +161,8 @@ class Quoter:
         book, instrument = runtime.book, runtime.instrument
         if book is None or instrument is None:
             return False
+        first_on_book = book is not self.decided_book
+        self.decided_book = book
         now = trio.current_time()
         risk = state.risk.check(symbol, now)
         breaker_open = self.breaker is not None and self.breaker.state in _BLOCKING
@@ -207,11 +212,16 @@ class Quoter:
                     continue
                 granted -= 1
             sent.append(action)
-        on_done = None
-        if sent and self.on_cycle is not None:
-            on_done = _Cycle(symbol, book.received_at, len(sent), self.on_cycle).action_done
-        for action in sent:
-            self.actions.start(inflight, symbol, action, on_done)
+        if sent:
+            cycle = QuoteCycle(
+                symbol,
+                book.received_at,
+                first_on_book=first_on_book,
+                pending=len(sent),
+                on_end=self.on_cycle,
+            )
+            for action in sent:
+                self.actions.start(inflight, symbol, action, cycle)
         state.observe_uptime(symbol, now)
         return book.is_valid
 
@@ -227,23 +237,3 @@ class Quoter:
         for order in state.tracker.live(self.symbol):
             if order.state.is_resting:
                 self.actions.start(inflight, self.symbol, Cancel(order.client_order_id))
-
-
-class _Cycle:
-    """One decision's quote cycle: its book received at ``received_at``, ``pending``
-    actions to end; the observer hears the cycle's length when the last one has ended."""
-
-    __slots__ = ("observe", "pending", "received_at", "symbol")
-
-    def __init__(
-        self, symbol: str, received_at: float, pending: int, observe: CycleObserver
-    ) -> None:
-        self.symbol = symbol
-        self.received_at = received_at
-        self.pending = pending
-        self.observe = observe
-
-    def action_done(self) -> None:
-        self.pending -= 1
-        if self.pending == 0:
-            self.observe(self.symbol, trio.current_time() - self.received_at)

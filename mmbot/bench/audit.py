@@ -54,7 +54,10 @@ def main(argv: list[str]) -> int:
     )
     goal = GOAL_FACTOR * ORDER_LATENCY
     print(f"bench audit: {scenario.describe()}")
-    print("  fake exchange in a child process on 127.0.0.1; the bot: the default config")
+    config = "mmbot run's default config"
+    if args.price_tolerance_bps is not None:
+        config += f" with orders.price_tolerance_bps = {args.price_tolerance_bps}"
+    print(f"  fake exchange in a child process on 127.0.0.1; both bots: {config}")
     run = run_scenario(scenario)
     ours, baseline = run.ours, run.baseline
     assert baseline is not None  # the scenario runs it

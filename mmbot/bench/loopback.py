@@ -84,11 +84,13 @@ ENVIRON = {"MMBOT_API_KEY": API_KEY, "MMBOT_API_SECRET": API_SECRET}
 #: Every limit multiplied by this: out of reach, so limits are not what is measured.
 LIFT = 1_000_000
 LIFTED_RULES = tuple(attrs.evolve(rule, limit=rule.limit * LIFT) for rule in BINANCE_SPOT_RULES)
-LIFTED_EXCHANGE_LIMITS = RateLimits(
-    request_weight_per_minute=6000 * LIFT,
-    orders_per_10s=50 * LIFT,
-    orders_per_day=160_000 * LIFT,
-    raw_requests_per_5min=61_000 * LIFT,
+_LIMITS = RateLimits()
+LIFTED_EXCHANGE_LIMITS = attrs.evolve(
+    _LIMITS,
+    request_weight_per_minute=_LIMITS.request_weight_per_minute * LIFT,
+    orders_per_10s=_LIMITS.orders_per_10s * LIFT,
+    orders_per_day=_LIMITS.orders_per_day * LIFT,
+    raw_requests_per_5min=_LIMITS.raw_requests_per_5min * LIFT,
 )
 #: The bot's HTTP pool in these runs: room for every request in flight at 64 symbols.
 WIDE_LAYOUT = ClientLayout(clients=4, max_connections=64, max_keepalive_connections=64)

@@ -150,6 +150,12 @@ OTHER_IO = {
     "__main__.py": "the process entry point",
     "cli.py": "the command line: reads argv, prints, exits",
     "bot/logs.py": "writes log lines to a stream",
+    # benchmark presets: they run mmbot.bench.loopback's scenario (its own process, sockets
+    # and trio loop) and print its figures
+    "bench/audit.py": "runs a loopback scenario and prints its figures",
+    "bench/scaling.py": "runs loopback scenarios and prints their figures",
+    "bench/reaction.py": "runs a loopback scenario and prints its figures",
+    "bench/throughput.py": "runs a loopback scenario and prints its figures",
 }
 
 

@@ -42,6 +42,38 @@ log = logging.getLogger("mmbot.orders")
 
 #: Called once per order request with (symbol, action, outcome, seconds it took).
 OrderObserver = Callable[[str, str, Outcome, float], None]
+#: Called with (symbol, seconds): a quote cycle's length, or a tick-to-order time.
+LatencyObserver = Callable[[str, float], None]
+
+
+class QuoteCycle:
+    """One decision's actions, seen from the decision: the book it was made on (received
+    at ``book_received_at``), whether the decision was the first on that book (its orders
+    then react to the book's arrival: tick-to-order is measured for them), and how many of
+    its actions are still to end. When the last one has ended with its outcome known,
+    ``on_end`` hears the cycle's length (book received -> then)."""
+
+    __slots__ = ("book_received_at", "first_on_book", "on_end", "pending", "symbol")
+
+    def __init__(
+        self,
+        symbol: str,
+        book_received_at: float,
+        *,
+        first_on_book: bool,
+        pending: int,
+        on_end: LatencyObserver | None = None,
+    ) -> None:
+        self.symbol = symbol
+        self.book_received_at = book_received_at
+        self.first_on_book = first_on_book
+        self.pending = pending
+        self.on_end = on_end
+
+    def action_ended(self) -> None:
+        self.pending -= 1
+        if self.pending == 0 and self.on_end is not None:
+            self.on_end(self.symbol, trio.current_time() - self.book_received_at)
 
 
 def _ignore(symbol: str, action: str, outcome: Outcome, seconds: float) -> None:
@@ -57,7 +89,7 @@ class OrderActions:
         venue: Venue,
         *,
         observe: OrderObserver | None = None,
-        tick_to_order: Callable[[str, float], None] | None = None,
+        tick_to_order: LatencyObserver | None = None,
     ) -> None:
         self.state = state
         self.venue = venue
@@ -68,15 +100,27 @@ class OrderActions:
 
     # -- starting actions (sync bookkeeping, then the request in ``nursery``) ---------------
 
-    def start(self, nursery: trio.Nursery, symbol: str, action: Action) -> None:
-        """Record ``action`` in the tracker now and send it in ``nursery``."""
+    def start(
+        self,
+        nursery: trio.Nursery,
+        symbol: str,
+        action: Action,
+        cycle: QuoteCycle | None = None,
+    ) -> None:
+        """Record ``action`` in the tracker now and send it in ``nursery``.
+
+        ``cycle``: the decision the action belongs to. Its ``action_ended`` is called once
+        the action has ended with its outcome known to the tracker (ok, failed, or unknown
+        past its deadline), not when it is cancelled; a placement of a decision that was the
+        first on its book reports its tick-to-order (book received -> request started).
+        """
         tracker = self.state.tracker
         now = trio.current_time()
         runtime = self.state.runtime(symbol)
         runtime.actions += 1
         if isinstance(action, Cancel):
             tracker.request_cancel(action.client_order_id)
-            self._spawn(nursery, self._cancel, symbol, action.client_order_id)
+            self._spawn(nursery, cycle, self._cancel, symbol, action.client_order_id)
             return
         intent = OrderIntent.from_quote(symbol, action.quote)
         cid = tracker.new_order(intent, now)
@@ -85,32 +129,47 @@ class OrderActions:
             self.state.ledger.register_order(cid, mid)
         self.state.risk.on_order_sent(symbol, now)
         if isinstance(action, Place):
-            self._spawn(nursery, self._place, symbol, cid, intent)
+            self._spawn(nursery, cycle, self._place, symbol, cid, intent, cycle)
         else:
             tracker.request_cancel(action.client_order_id)
-            self._spawn(nursery, self._cancel_replace, symbol, action.client_order_id, cid, intent)
+            self._spawn(
+                nursery, cycle, self._cancel_replace, symbol, action.client_order_id, cid,
+                intent, cycle,
+            )  # fmt: skip
 
-    def _spawn(self, nursery: trio.Nursery, fn: Callable[..., object], *args: object) -> None:
+    def _spawn(
+        self,
+        nursery: trio.Nursery,
+        cycle: QuoteCycle | None,
+        fn: Callable[..., object],
+        *args: object,
+    ) -> None:
         self.in_flight += 1
-        nursery.start_soon(self._counted, fn, *args)
+        nursery.start_soon(self._counted, cycle, fn, *args)
 
-    async def _counted(self, fn: Callable[..., object], *args: object) -> None:
+    async def _counted(
+        self, cycle: QuoteCycle | None, fn: Callable[..., object], *args: object
+    ) -> None:
         try:
             await fn(*args)  # type: ignore[misc]
+            if cycle is not None:
+                cycle.action_ended()
         finally:
             self.in_flight -= 1
             self.state.runtime(str(args[0])).wakeup.set()
 
-    def _tick(self, symbol: str) -> None:
-        if self.tick_to_order is None:
+    def _tick(self, symbol: str, cycle: QuoteCycle | None) -> None:
+        """Tick-to-order of a placement: only for a decision that was the first on its
+        book (a decision woken by something else does not react to a book change)."""
+        if self.tick_to_order is None or cycle is None or not cycle.first_on_book:
             return
-        book = self.state.runtime(symbol).book
-        if book is not None:
-            self.tick_to_order(symbol, max(0.0, trio.current_time() - book.received_at))
+        self.tick_to_order(symbol, max(0.0, trio.current_time() - cycle.book_received_at))
 
     # -- the requests ----------------------------------------------------------------------
 
-    async def _place(self, symbol: str, cid: str, intent: OrderIntent) -> None:
+    async def _place(
+        self, symbol: str, cid: str, intent: OrderIntent, cycle: QuoteCycle | None = None
+    ) -> None:
         tracker = self.state.tracker
         request = PlaceRequest(
             symbol, intent.side, OrderType.LIMIT_MAKER, intent.quantity, cid, intent.price
@@ -118,7 +177,7 @@ class OrderActions:
         started = trio.current_time()
         outcome = Outcome.UNKNOWN
         try:
-            self._tick(symbol)
+            self._tick(symbol, cycle)
             with trio.move_on_after(self.timeout):
                 result = await self.venue.place(request)
                 outcome = result.outcome
@@ -164,7 +223,12 @@ class OrderActions:
             self.observe(symbol, "cancel", outcome, trio.current_time() - started)
 
     async def _cancel_replace(
-        self, symbol: str, old_cid: str, new_cid: str, intent: OrderIntent
+        self,
+        symbol: str,
+        old_cid: str,
+        new_cid: str,
+        intent: OrderIntent,
+        cycle: QuoteCycle | None = None,
     ) -> None:
         tracker = self.state.tracker
         request = CancelReplaceRequest(
@@ -177,7 +241,7 @@ class OrderActions:
         started = trio.current_time()
         outcome = Outcome.UNKNOWN
         try:
-            self._tick(symbol)
+            self._tick(symbol, cycle)
             with trio.move_on_after(self.timeout):
                 result = await self.venue.cancel_replace(request)
                 outcome = result.outcome

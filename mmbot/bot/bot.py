@@ -41,7 +41,7 @@ from mmbot.bot.account import AccountService
 from mmbot.bot.actions import OrderActions
 from mmbot.bot.metrics import BotMetrics, OrderAction
 from mmbot.bot.quoter import Quoter
-from mmbot.bot.session import FinalSweep, StopReport, VenueSession
+from mmbot.bot.session import FinalSweep, SpecAdjuster, StopReport, VenueSession, venue_spec
 from mmbot.bot.state import BotState
 from mmbot.bot.status import BotStatus
 from mmbot.bot.symbols import SymbolTree
@@ -53,7 +53,6 @@ from mmbot.quoting.orders.client_ids import ClientIdFactory, make_run_id
 from mmbot.quoting.orders.tracker import OrderTracker
 from mmbot.quoting.strategy import build_pipeline
 from mmbot.resilience.breaker_core import BreakerTransition
-from mmbot.resilience.ratelimit_core import BINANCE_SPOT_RULES
 from mmbot.supervision import ChildSpec, EventKind, Supervisor, SupervisorHandle
 from mmbot.venue.binance.rest_endpoints import EndpointClass
 from mmbot.venue.connect import ConnectorWrapper, TransportWrapper
@@ -133,6 +132,7 @@ class Bot:
         metrics: BotMetrics | None = None,
         wrap_transport: TransportWrapper | None = None,
         wrap_connector: ConnectorWrapper | None = None,
+        adjust_venue: SpecAdjuster | None = None,
     ) -> None:
         self.config = config
         self.mode = mode
@@ -144,6 +144,9 @@ class Bot:
         #: Interpose on the venue's HTTP transport / WebSocket connector (tests, chaos).
         self.wrap_transport = wrap_transport
         self.wrap_connector = wrap_connector
+        #: Change the venue spec the config gives (benchmarks: the venue's rate limits,
+        #: which the order budget and the REST client's limiter both obey, and the HTTP pool).
+        self.adjust_venue = adjust_venue
         self.run_id = make_run_id(derive_rng(self.seed, "run-id"))
         self.config_hash = config_hash(config)
         self.pipelines = {s: build_pipeline(config.strategy_for(s)) for s in config.bot.symbols}
@@ -217,7 +220,7 @@ class Bot:
         ids = ClientIdFactory(config.bot.client_id_prefix, self.run_id)
         orders = config.orders
         budget = OrderBudget(
-            BINANCE_SPOT_RULES,
+            venue_spec(config, self.seed, self.adjust_venue).config.rest.rate_limits,
             fraction=orders.budget_fraction,
             low_water=orders.budget_low_water,
             widen=orders.budget_widen,
@@ -251,6 +254,7 @@ class Bot:
                 self.pipelines[symbol],
                 orders_breaker=breaker,
                 on_timings=None if metrics is None else metrics.observe_stages,
+                on_cycle=None if metrics is None else metrics.observe_quote_cycle,
             )
             return quoter.run
 
@@ -342,6 +346,7 @@ class Bot:
                 on_breaker=self._observe_breaker,
                 wrap_transport=self.wrap_transport,
                 wrap_connector=self.wrap_connector,
+                adjust_spec=self.adjust_venue,
             )
             sweep = FinalSweep(state, session)
             self._root = root = self._tree(session, sweep)

@@ -4,7 +4,7 @@ What it is for: :class:`BotMetrics` holds every metric of DESIGN.md §7 in the b
 ``CollectorRegistry`` (two bots in one process never collide). Two kinds live there:
 
 - event-driven instruments the bot updates as things happen (histograms of stage,
-  tick-to-order and request times; counters of orders, retries, restarts and breaker
+  tick-to-order, quote-cycle and request times; counters of orders, retries, restarts and breaker
   transitions; the config's identity), through the typed methods of :class:`BotMetrics`;
 - state gauges computed at scrape time from a ``Callable[[], BotStatus]`` by a custom
   collector, so they are never stale and cost nothing between scrapes. The mapping from a
@@ -58,6 +58,11 @@ STAGE_BUCKETS: tuple[float, ...] = (
 #: Book change received -> order request written: the goal is P99 under 2 ms.
 TICK_TO_ORDER_BUCKETS: tuple[float, ...] = (
     5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.25, 1.0,
+)  # fmt: skip
+#: Book received -> every action of that decision answered: one venue round trip (the
+#: audit's goal: at most 1.15 x 200 ms with 200 ms of order latency), or a few.
+QUOTE_CYCLE_BUCKETS: tuple[float, ...] = (
+    1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2, 5e-2, 0.1, 0.2, 0.23, 0.3, 0.5, 1.0, 2.5, 5.0, 10.0,
 )  # fmt: skip
 #: A venue request: sub-millisecond on loopback, hundreds of ms to a real exchange.
 REQUEST_BUCKETS: tuple[float, ...] = (
@@ -297,6 +302,13 @@ class BotMetrics:
             buckets=TICK_TO_ORDER_BUCKETS,
             registry=r,
         )
+        self.quote_cycle_seconds = Histogram(
+            "mmbot_quote_cycle_seconds",
+            "Book received -> every order action of the decision on it answered.",
+            ["symbol"],
+            buckets=QUOTE_CYCLE_BUCKETS,
+            registry=r,
+        )
         self.request_seconds = Histogram(
             "mmbot_request_seconds",
             "Time a venue request took, by endpoint and outcome (ok, failed, unknown).",
@@ -360,6 +372,10 @@ class BotMetrics:
 
     def observe_tick_to_order(self, symbol: str, seconds: float) -> None:
         self.tick_to_order_seconds.labels(symbol).observe(seconds)
+
+    def observe_quote_cycle(self, symbol: str, seconds: float) -> None:
+        """One decision's quote cycle (``Quoter``'s ``on_cycle``)."""
+        self.quote_cycle_seconds.labels(symbol).observe(seconds)
 
     def observe_request(self, endpoint: str, outcome: Outcome, seconds: float) -> None:
         """A venue request that ended with ``outcome`` after ``seconds``."""

@@ -11,6 +11,14 @@ scope with a deadline (:mod:`mmbot.bot.actions`). A book that arrives while acti
 flight is decided on at once: their slots are taken in the tracker, so reconcile leaves
 them alone.
 
+Quote cycles: each decision that sends actions hands them a
+:class:`~mmbot.bot.actions.QuoteCycle`. With ``on_cycle``, once the last of them has ended
+with its outcome known (ok, failed, or unknown past its deadline), it reports the time from
+its book being received to then (``mmbot_quote_cycle_seconds``); a decision whose actions
+are cancelled (the quoter stopping) reports nothing. The orders of a decision that is the
+first on its book (a reaction to that book's arrival, not to a fill or an action's answer)
+report their tick-to-order (``mmbot_tick_to_order_seconds``).
+
 Staleness: the guards stage pulls the quotes of a book older than ``guards.stale_after`` or
 gapped, and the quoter wakes exactly when its book turns stale, so the quotes are cancelled
 within one decision. An open order breaker pulls the quotes too, and sends nothing until the
@@ -32,11 +40,12 @@ from collections.abc import Callable
 
 import trio
 
-from mmbot.bot.actions import OrderActions
+from mmbot.bot.actions import LatencyObserver, OrderActions, QuoteCycle
 from mmbot.bot.state import BotState
 from mmbot.bot.status import SymbolState
 from mmbot.clock import perf_counter_ns
-from mmbot.quoting.orders.reconcile import Cancel, CancelReplace, Tolerances, reconcile
+from mmbot.model import BookSnapshot
+from mmbot.quoting.orders.reconcile import Action, Cancel, CancelReplace, Tolerances, reconcile
 from mmbot.quoting.orders.states import OrderState
 from mmbot.quoting.pipeline import FRESH_STATE, QuoteInputs, QuotePipeline, RiskFlags, StageTimings
 from mmbot.quoting.risk import restrict
@@ -67,6 +76,7 @@ class Quoter:
         *,
         orders_breaker: CircuitBreaker | None = None,
         on_timings: TimingsObserver | None = None,
+        on_cycle: LatencyObserver | None = None,
     ) -> None:
         self.state = state
         self.symbol = symbol
@@ -76,6 +86,9 @@ class Quoter:
         self.pipeline = pipeline
         self.breaker = orders_breaker
         self.on_timings = on_timings
+        self.on_cycle = on_cycle
+        #: The book the last decision was made on (a decision on a newer one reacts to it).
+        self.decided_book: BookSnapshot | None = None
         orders = state.config.orders
         self.tolerances = Tolerances(orders.price_tolerance_bps, orders.size_tolerance_ratio)
         self.params = state.config.strategy_for(symbol)
@@ -149,6 +162,8 @@ class Quoter:
         book, instrument = runtime.book, runtime.instrument
         if book is None or instrument is None:
             return False
+        first_on_book = book is not self.decided_book
+        self.decided_book = book
         now = trio.current_time()
         risk = state.risk.check(symbol, now)
         breaker_open = self.breaker is not None and self.breaker.state in _BLOCKING
@@ -191,14 +206,25 @@ class Quoter:
         wanted = sum(1 for a in actions if not isinstance(a, Cancel))
         granted = state.budget.grant(wanted, now) if risk.place_allowed else 0
         runtime.budget_short = granted < wanted or state.budget.short(now)
+        sent: list[Action] = []
         for action in actions:
             if not isinstance(action, Cancel):
                 if granted == 0:
                     if isinstance(action, CancelReplace):  # the cancel half always goes
-                        self.actions.start(inflight, symbol, Cancel(action.client_order_id))
+                        sent.append(Cancel(action.client_order_id))
                     continue
                 granted -= 1
-            self.actions.start(inflight, symbol, action)
+            sent.append(action)
+        if sent:
+            cycle = QuoteCycle(
+                symbol,
+                book.received_at,
+                first_on_book=first_on_book,
+                pending=len(sent),
+                on_end=self.on_cycle,
+            )
+            for action in sent:
+                self.actions.start(inflight, symbol, action, cycle)
         state.observe_uptime(symbol, now)
         return book.is_valid
 

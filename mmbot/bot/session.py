@@ -77,8 +77,19 @@ class StopReport:
         return not any(self.remaining.values())
 
 
-def venue_spec(config: BotConfig, seed: int = 0) -> VenueSpec:
-    """Where the config says the venue is (the one place the bot reads ``[venue]``)."""
+#: Changes the venue spec the config gives (a benchmark lifting the venue's rate limits
+#: and widening the HTTP client pool: ``attrs.evolve`` of ``spec.config.rest``).
+SpecAdjuster = Callable[[VenueSpec], VenueSpec]
+
+
+def venue_spec(config: BotConfig, seed: int = 0, adjust: SpecAdjuster | None = None) -> VenueSpec:
+    """Where the config says the venue is (the one place the bot reads ``[venue]``),
+    changed by ``adjust`` if given."""
+    spec = _venue_spec(config, seed)
+    return spec if adjust is None else adjust(spec)
+
+
+def _venue_spec(config: BotConfig, seed: int) -> VenueSpec:
     cfg = config.venue
     symbols = config.bot.symbols
     venue_config = BinanceVenueConfig(symbols=symbols)
@@ -118,9 +129,11 @@ class VenueSession:
         on_breaker: Callable[[BreakerTransition], None] | None = None,
         wrap_transport: TransportWrapper | None = None,
         wrap_connector: ConnectorWrapper | None = None,
+        adjust_spec: SpecAdjuster | None = None,
     ) -> None:
         self.state = state
         self.seed = seed
+        self.adjust_spec = adjust_spec
         self.observe = observe
         self.tick_to_order = tick_to_order
         self.on_breaker = on_breaker
@@ -132,9 +145,13 @@ class VenueSession:
         self.actions: OrderActions | None = None
         self.report = StopReport()
 
+    def spec(self) -> VenueSpec:
+        """Where the config says the venue is, as ``adjust_spec`` adjusts it."""
+        return venue_spec(self.state.config, self.seed, self.adjust_spec)
+
     @asynccontextmanager
     async def _connect(self) -> AsyncIterator[BinanceVenue]:
-        spec = venue_spec(self.state.config, self.seed)
+        spec = self.spec()
         exchange = self.exchange if spec.urls is None else None
         async with connect_venue(
             spec,

@@ -9,6 +9,14 @@ draining the engine's events into the history and the streams, so orders placed 
 or the WebSocket API show up in both. The same object serves loopback mode
 (``sim/serve.py``) and simulated mode (``sim/inprocess.py``).
 
+Faults: the current :class:`~mmbot.sim.faults.FaultPlan` (the config's, until
+:meth:`Exchange.set_faults` changes it) is consulted for every REST request and WebSocket
+API frame before it is worked on (:meth:`Exchange.fault_delay`); the
+REST app and the WebSocket API reader hold a delayed request that long on the trio clock,
+then answer it, so its work lands late, as over a slow network (an order placed after a
+200 ms delay meets the book as it is 200 ms later). Each delay is recorded in the history
+as a ``latency`` fault.
+
 The private events of the background market's own accounts (``sim/market/``) are never
 built (the engine's ``quiet_accounts``) unless ``history_simulator_accounts`` is set:
 nobody can subscribe to them, and their effect is recorded as public trades and deltas.
@@ -22,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import attrs
 import trio
@@ -39,8 +48,10 @@ from mmbot.sim.dialect import (
     RestResponse,
     WsApiSession,
     answer_ws_api_failure,
+    ws_api_method,
 )
 from mmbot.sim.engine import Fees, MatchingEngine
+from mmbot.sim.faults import FaultPlan
 from mmbot.sim.history import History
 from mmbot.sim.market import SIMULATOR_ACCOUNTS, MarketSimulator, default_market
 from mmbot.sim.streams import (
@@ -50,6 +61,9 @@ from mmbot.sim.streams import (
     dumps,
     server_shutdown_payload,
 )
+
+if TYPE_CHECKING:
+    import random
 
 #: Channel name under which replies to market-stream control frames are recorded.
 CONTROL_CHANNEL = "stream-control"
@@ -92,6 +106,8 @@ class ExchangeConfig:
     #: balance positions) in the history too. Off by default: nobody can subscribe to them
     #: and their effect on the market is recorded as public trades and book deltas.
     history_simulator_accounts: bool = False
+    #: Faults to inject (``sim/faults.py``): latency on order requests, for now.
+    faults: FaultPlan = attrs.field(factory=FaultPlan)
 
 
 @attrs.frozen
@@ -113,7 +129,13 @@ class Exchange:
     dialect: Dialect
     admin: AdminApi
     feed: MarketFeed
+    #: The fault plan's randomness (jitter, probability), derived from the seed.
+    fault_rng: random.Random
+    #: The faults injected now: the config's at first, then whatever :meth:`set_faults` says.
+    faults: FaultPlan
     _conns: Connections = attrs.field(factory=Connections)
+    #: trio time when ``run`` started (the fault plan's time 0); None before.
+    _started_at: float | None = None
     _messages_sent: int = 0
     _dropped_slow: int = 0
     _shutting_down: bool = False
@@ -163,6 +185,8 @@ class Exchange:
             dialect=dialect,
             admin=AdminApi(engine, history),
             feed=MarketFeed.for_symbols(config.symbols),
+            fault_rng=derive_rng(config.seed, "faults"),
+            faults=config.faults,
         )
 
     @classmethod
@@ -177,6 +201,7 @@ class Exchange:
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Drive the market and close depth windows until cancelled."""
+        self._started_at = trio.current_time()
         now = self.now_ms()
         self.market.start(now)
         self.publish_engine_events(now)
@@ -202,6 +227,39 @@ class Exchange:
             self._send_stream(message, now_ms)
 
     # ---- requests ----------------------------------------------------------------------
+
+    def set_faults(self, plan: FaultPlan) -> None:
+        """Inject ``plan`` from now on, instead of the current one (an empty plan heals
+        every fault); recorded in the history as a ``plan`` fault entry."""
+        self.faults = plan
+        self.history.append_fault(self.now_ms(), "plan", "all", plan.describe())
+
+    def fault_delay(self, operation: str | None) -> float:
+        """Seconds to hold a request of ``operation`` before working on it (the fault plan;
+        0.0 for none). A delay is recorded in the history as a ``latency`` fault, at the
+        request's arrival, with the operation as its target and the delay as its detail."""
+        plan = self.faults
+        if not plan or operation is None:
+            return 0.0
+        started = self._started_at
+        now = 0.0 if started is None else trio.current_time() - started
+        delay = plan.delay_for(operation, now, self.fault_rng)
+        if delay > 0:
+            self.history.append_fault(self.now_ms(), "latency", operation, f"{delay * 1000:.3f} ms")
+        return delay
+
+    def rest_delay(self, request: RestRequest) -> float:
+        """:meth:`fault_delay` for a REST request (by the operation its route names)."""
+        if not self.faults:
+            return 0.0
+        route = self.dialect.routes.rest_route(request.method, request.path)
+        return self.fault_delay(None if route is None else route.name)
+
+    def ws_api_delay(self, message: str | bytes) -> float:
+        """:meth:`fault_delay` for a WebSocket API frame (by the method it names)."""
+        if not self.faults:
+            return 0.0
+        return self.fault_delay(ws_api_method(message))
 
     def handle_rest(self, request: RestRequest) -> RestResponse:
         """Answer one REST request (``RestRequest`` → ``RestResponse``), then publish."""

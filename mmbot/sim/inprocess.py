@@ -46,7 +46,8 @@ class InProcessExchange:
 
     def transport(self) -> httpx.AsyncBaseTransport:
         """An httpx transport answering through the exchange's REST app (client 127.0.0.1)."""
-        app = build_rest_app(self.exchange.handle_rest)
+        exchange = self.exchange
+        app = build_rest_app(exchange.handle_rest, delay=exchange.rest_delay)
         return httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
 
     def client(self) -> httpx.AsyncClient:

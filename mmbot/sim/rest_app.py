@@ -3,7 +3,9 @@
 What it is for: reading one HTTP request (method, path, raw query, raw body up to a cap,
 lower-cased headers, client IP) into a :class:`RestRequest`, calling the handler (the
 exchange shell's, which adds the time), and writing the JSON :class:`RestResponse`. It also
-answers ASGI lifespan messages, so hypercorn can serve it directly.
+answers ASGI lifespan messages, so hypercorn can serve it directly. With ``delay`` (the
+exchange's fault plan, ``Exchange.rest_delay``), it first holds the request that many
+seconds on the trio clock: the handler works on it late, as over a slow network.
 
 What it must never do: answer 5xx or show a traceback (an unexpected error is logged and
 answered 400 with -1000 and a generic message); buffer a body beyond the cap; log secrets
@@ -16,6 +18,8 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+import trio
+
 from mmbot.serving import answer_lifespan
 from mmbot.sim.dialect import MAX_BODY_BYTES, RestRequest, RestResponse, error_body, last_resort
 
@@ -25,10 +29,14 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 Handler = Callable[[RestRequest], RestResponse]
+#: Seconds to hold a request before handling it (0.0: at once).
+Delay = Callable[[RestRequest], float]
 
 
-def build_rest_app(handler: Handler, *, max_body: int = MAX_BODY_BYTES) -> ASGIApp:
-    """An ASGI app answering every HTTP request through ``handler``."""
+def build_rest_app(
+    handler: Handler, *, max_body: int = MAX_BODY_BYTES, delay: Delay | None = None
+) -> ASGIApp:
+    """An ASGI app answering every HTTP request through ``handler`` (after ``delay``)."""
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope.get("type")
@@ -39,6 +47,9 @@ def build_rest_app(handler: Handler, *, max_body: int = MAX_BODY_BYTES) -> ASGIA
             return  # websocket and others are served elsewhere
         try:
             request = await _read_request(scope, receive, max_body)
+            hold = 0.0 if delay is None else delay(request)
+            if hold > 0:
+                await trio.sleep(hold)
             response = handler(request)
             payload = _encode(response.body)
         except Exception:  # a bug behind the dialect's own guard: the same last resort

@@ -68,7 +68,8 @@ async def serve_exchange(
     A port that cannot be bound raises :class:`~mmbot.errors.ListenError` naming it, before
     anything is served.
     """
-    app: Any = build_rest_app(exchange.handle_rest)  # hypercorn's own ASGI types differ
+    # hypercorn's own ASGI types differ
+    app: Any = build_rest_app(exchange.handle_rest, delay=exchange.rest_delay)
     rest_sock = await bind_tcp(host, rest_port)
     # trio-websocket's handshake and framing over our own listeners (not
     # serve_websocket), so that one connection's failure never ends the server.
@@ -126,6 +127,7 @@ def _print_banner(info: ServeInfo, args: argparse.Namespace, config: ExchangeCon
         f"WS API:       {info.ws_api_url}",
         f"Admin API:    {info.rest_url}/_sim/",
         _history_line(config.history_max_bulk),
+        f"Faults:       {config.faults.describe()}",
         f"API key:      {config.api_key}",
     ]
     if args.generated_secret:

@@ -67,7 +67,40 @@ def add_serve_parser(sub: Subcommands) -> None:
         f"2N, oldest dropped first; requests and your orders are always kept "
         f"(default {DEFAULT_HISTORY_MAX_BULK})",
     )
+    serve.add_argument(
+        "--order-latency",
+        type=_milliseconds,
+        default=0.0,
+        metavar="MS",
+        help="hold every order request (order.place, order.cancel, order.cancelReplace, "
+        "openOrders.cancelAll; REST and WebSocket API) this many milliseconds before "
+        "working on it (default 0: none)",
+    )
+    serve.add_argument(
+        "--order-latency-jitter",
+        type=_milliseconds,
+        default=0.0,
+        metavar="MS",
+        help="add a uniform random 0..MS milliseconds to each held order request "
+        "(seeded by --seed; default 0)",
+    )
     serve.set_defaults(func=_cmd_serve)
+
+
+#: The longest --order-latency / --order-latency-jitter accepted (a minute).
+MAX_LATENCY_MS = 60_000.0
+
+
+def _milliseconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of milliseconds: {text!r}") from None
+    if not 0 <= value <= MAX_LATENCY_MS:  # NaN fails this too
+        raise argparse.ArgumentTypeError(
+            f"milliseconds must be within 0..{MAX_LATENCY_MS:g}, got {text}"
+        )
+    return value
 
 
 def _history_bound(text: str) -> int:
@@ -112,6 +145,7 @@ def build_config(args: argparse.Namespace) -> argparse.Namespace:
     """Check the arguments and attach ``exchange_config``; raises ValueError with a message."""
     from mmbot.clock import fresh_seed
     from mmbot.sim.exchange import ExchangeConfig
+    from mmbot.sim.faults import FaultPlan
     from mmbot.sim.market import default_market
 
     symbols = tuple(s.strip() for s in args.symbols.split(",") if s.strip())
@@ -133,6 +167,7 @@ def build_config(args: argparse.Namespace) -> argparse.Namespace:
         api_key=api_key,
         api_secret=api_secret,
         history_max_bulk=args.history_max_bulk,
+        faults=FaultPlan.order_latency(args.order_latency / 1000, args.order_latency_jitter / 1000),
     )
     return args
 

@@ -5,7 +5,8 @@ What it is for: :func:`serve_ws_stream` takes one byte stream (a TCP connection 
 handshake over it with trio-websocket and serves the connection: raw streams at
 ``/ws/<stream>`` (or ``/ws`` and ``SUBSCRIBE`` later), combined streams at
 ``/stream?streams=a/b`` (frames wrapped as ``{"stream", "data"}``), and the WebSocket API
-at ``/ws-api/v3``. Each connection gets an :class:`~mmbot.sim.connections.Outbox` drained by a
+at ``/ws-api/v3`` (a frame the exchange's fault plan delays is answered that much later).
+Each connection gets an :class:`~mmbot.sim.connections.Outbox` drained by a
 writer task, a pinger (a ping every ``ping_interval_s``; closed without a pong within
 ``pong_timeout_s``) and a 24 h lifetime.
 
@@ -47,6 +48,9 @@ _log = logging.getLogger(__name__)
 WRITE_BATCH = 256
 #: Messages an in-process client buffers before its reader waits for the consumer.
 CLIENT_QUEUE_SIZE = 256
+#: WebSocket API frames one connection may have held by the fault plan before its reader
+#: waits (back-pressure, as a full TCP window).
+DELAYED_FRAMES = 1024
 
 #: Close codes: normal, going away (shutdown / 24 h), policy violation (slow, no pong).
 CLOSE_NORMAL = 1000
@@ -314,13 +318,38 @@ async def _market_reader(
 
 
 async def _ws_api_reader(exchange: Exchange, ws: WebSocketConnection, outbox: Outbox) -> None:
+    """Answer each frame in turn. A frame the fault plan delays goes to a queue whose one
+    task answers each once its delay has passed, never before a delayed frame that came
+    earlier (a connection keeps its order, as TCP does); the frames it does not delay are
+    answered at once."""
     session = WsApiSession(client=_client_address(ws))
-    while True:
-        try:
-            message = await ws.get_message()
-        except ConnectionClosed:
-            return
-        exchange.handle_ws_api(message, session, outbox)
+    send, receive = trio.open_memory_channel[tuple[float, str | bytes]](DELAYED_FRAMES)
+    async with trio.open_nursery() as nursery, send:
+        nursery.start_soon(_answer_delayed, exchange, receive, session, outbox)
+        not_before = -math.inf  # when the latest delayed frame is answered
+        while True:
+            try:
+                message = await ws.get_message()
+            except ConnectionClosed:
+                return
+            delay = exchange.ws_api_delay(message)
+            if delay <= 0:
+                exchange.handle_ws_api(message, session, outbox)
+                continue
+            not_before = max(not_before, trio.current_time() + delay)
+            await send.send((not_before, message))
+
+
+async def _answer_delayed(
+    exchange: Exchange,
+    frames: trio.MemoryReceiveChannel[tuple[float, str | bytes]],
+    session: WsApiSession,
+    outbox: Outbox,
+) -> None:
+    async with frames:
+        async for at, message in frames:
+            await trio.sleep_until(at)
+            exchange.handle_ws_api(message, session, outbox)
 
 
 def _client_address(ws: WebSocketConnection) -> str:

@@ -321,3 +321,24 @@ async def test_ten_minutes_with_the_defaults_earn_no_429(
         ]
     assert len(statuses) > 500  # it did trade: hundreds of requests
     assert 429 not in statuses and 418 not in statuses
+
+
+async def test_adjust_venue_sets_the_limits_the_budget_and_the_rest_limiter_obey(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    import attrs
+
+    from mmbot.resilience.ratelimit_core import BINANCE_SPOT_RULES
+
+    lifted = tuple(attrs.evolve(rule, limit=rule.limit * 1000) for rule in BINANCE_SPOT_RULES)
+
+    def lift(spec: VenueSpec) -> VenueSpec:
+        rest = attrs.evolve(spec.config.rest, rate_limits=lifted)
+        return attrs.evolve(spec, config=attrs.evolve(spec.config, rest=rest))
+
+    bot = Bot(default_config(), mode="sim", seed=7, adjust_venue=lift)
+    async with running(bot):
+        now = trio.current_time()
+        assert bot.state.budget.available(now) > 10_000  # 40 per 10 s without the lift
+        assert bot.session is not None and bot.session.venue is not None
+        assert bot.session.venue.rest.limiter.config.rules == lifted

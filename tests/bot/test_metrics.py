@@ -37,6 +37,7 @@ from mmbot.resilience.breaker_core import BreakerState, BreakerTransition, Trigg
 EXPECTED: dict[str, tuple[str, set[str]]] = {
     "mmbot_stage_seconds": ("histogram", {"symbol", "stage"}),
     "mmbot_tick_to_order_seconds": ("histogram", {"symbol"}),
+    "mmbot_quote_cycle_seconds": ("histogram", {"symbol"}),
     "mmbot_request_seconds": ("histogram", {"endpoint", "outcome"}),
     "mmbot_breaker_state": ("gauge", {"breaker"}),
     "mmbot_breaker_transitions": ("counter", {"breaker", "from", "to"}),
@@ -69,6 +70,7 @@ def busy_metrics() -> BotMetrics:
     metrics.set_config("a1b2c3d4e5f6", 1)
     metrics.observe_stages("BTCUSDT", StageTimings(("fair_value", "spread"), (3_000, 12_000)))
     metrics.observe_tick_to_order("BTCUSDT", 0.0009)
+    metrics.observe_quote_cycle("BTCUSDT", 0.21)
     metrics.observe_request("order.place", Outcome.OK, 0.004)
     metrics.observe_request("order.place", Outcome.UNKNOWN, 5.0)
     metrics.count_order("BTCUSDT", OrderAction.PLACE, Outcome.OK)

@@ -177,6 +177,10 @@ def test_serve_process_prints_urls_answers_and_exits_cleanly_on_signal(stop: int
         (["--api-key", "k"], "both"),
         (["--seed", "x"], "seed"),
         (["--history-max-bulk", "0"], "history"),
+        (["--order-latency", "-5"], "milliseconds"),
+        (["--order-latency", "fast"], "milliseconds"),
+        (["--order-latency-jitter", "nan"], "milliseconds"),
+        (["--order-latency", "60001"], "milliseconds"),
     ],
 )
 def test_bad_arguments_are_refused_before_binding(args: list[str], complaint: str) -> None:
@@ -246,3 +250,18 @@ def _parsed_serve_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     add_serve_parser(parser.add_subparsers())
     return parser.parse_args(["serve"])
+
+
+def test_serve_has_no_fault_by_default() -> None:
+    assert not _parsed_serve_config().faults
+
+
+def test_order_latency_flags_make_a_latency_fault_on_order_requests() -> None:
+    from mmbot.sim.faults import ORDER_OPERATIONS, Latency
+
+    config = _parsed_serve_config("--order-latency", "200", "--order-latency-jitter", "50")
+    (fault,) = config.faults.faults
+    assert isinstance(fault, Latency)
+    assert (fault.delay, fault.jitter) == (0.2, 0.05)
+    assert fault.target.operations == ORDER_OPERATIONS
+    assert config.faults.describe() == "latency 200 ms + 0..50 ms on orders"

@@ -64,6 +64,9 @@ class OrderTracker:
     max_anomalies: int = 1_000
     # Invariant: every order ever created is in _orders until it is terminal and evicted.
     _orders: dict[str, TrackedOrder] = attrs.field(factory=dict, init=False)
+    # Invariant: _live holds, per symbol and in _orders' order, the ids of the orders in
+    # _orders that are not terminal (what ``live`` answers without scanning the closed).
+    _live: dict[str, dict[str, None]] = attrs.field(factory=dict, init=False)
     _by_order_id: dict[tuple[str, int], str] = attrs.field(factory=dict, init=False)
     _trades: dict[str, set[int]] = attrs.field(factory=dict, init=False)
     _closed: deque[str] = attrs.field(factory=deque, init=False)
@@ -85,20 +88,19 @@ class OrderTracker:
         return iter(list(self._orders.values()))
 
     def live(self, symbol: str | None = None) -> list[TrackedOrder]:
-        """Orders that may be on the exchange: every non-terminal state."""
-        return [
-            o
-            for o in self._orders.values()
-            if not o.state.is_terminal and (symbol is None or o.symbol == symbol)
-        ]
+        """Orders that may be on the exchange: every non-terminal state (oldest first).
+
+        Read from the live index, so its cost is the number of live orders, not of the
+        ``max_closed`` terminal ones kept beside them.
+        """
+        orders = self._orders
+        if symbol is not None:
+            return [orders[cid] for cid in self._live.get(symbol, ())]
+        return [o for o in orders.values() if not o.state.is_terminal]
 
     def unresolved(self, symbol: str | None = None) -> list[TrackedOrder]:
         """Orders whose fate is unknown: the shell must query these by client order id."""
-        return [
-            o
-            for o in self._orders.values()
-            if o.state is S.UNRESOLVED and (symbol is None or o.symbol == symbol)
-        ]
+        return [o for o in self.live(symbol) if o.state is S.UNRESOLVED]
 
     def anomalies(self) -> list[OrderTransition]:
         return list(self._anomalies)
@@ -138,6 +140,7 @@ class OrderTracker:
             type=intent.type,
             placed_at=now,
         )
+        self._live.setdefault(intent.symbol, {})[cid] = None
         self._trades[cid] = set()
         self._created += 1
         return cid
@@ -173,6 +176,7 @@ class OrderTracker:
             reported_qty=executed_qty,
         )
         self._orders[cid] = order
+        self._live.setdefault(symbol, {})[cid] = None
         self._by_order_id[(symbol, order_id)] = cid
         self._trades[cid] = set()
         self._created += 1
@@ -363,11 +367,22 @@ class OrderTracker:
         if after is not before:
             self._orders[cid] = attrs.evolve(order, state=after)
             if after.is_terminal:
+                self._live[order.symbol].pop(cid, None)
                 self._close(cid)
+            elif before.is_terminal:  # a contradiction brought it back: rare, so rebuild
+                self._reindex(order.symbol)
         transition = OrderTransition(cid, event, before, after, anomaly)
         if anomaly is not None:
             self._record(transition)
         return transition
+
+    def _reindex(self, symbol: str) -> None:
+        """Rebuild ``symbol``'s live index from ``_orders`` (keeps their order)."""
+        self._live[symbol] = {
+            cid: None
+            for cid, o in self._orders.items()
+            if o.symbol == symbol and not o.state.is_terminal
+        }
 
     def _anomaly(
         self, cid: str, event: TrackerEvent | None, state: OrderState | None, why: str

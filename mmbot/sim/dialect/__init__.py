@@ -28,6 +28,7 @@ from mmbot.sim.dialect.rest import RestRequest as RestRequest
 from mmbot.sim.dialect.rest import RestResponse as RestResponse
 from mmbot.sim.dialect.ws_api import WsApiSession as WsApiSession
 from mmbot.sim.dialect.ws_api import answer_ws_api_failure as answer_ws_api_failure
+from mmbot.sim.dialect.ws_api import ws_api_method as ws_api_method
 
 __all__ = [
     "DEFAULT_RECV_WINDOW_MS",
@@ -45,4 +46,5 @@ __all__ = [
     "answer_ws_api_failure",
     "error_body",
     "last_resort",
+    "ws_api_method",
 ]

@@ -49,6 +49,13 @@ class Routes:
     #: REST path below :data:`API_PREFIX` -> HTTP method -> route.
     by_path: Mapping[str, Mapping[str, Route]]
 
+    def rest_route(self, method: str, path: str) -> Route | None:
+        """The route a REST request names (``POST``, ``/api/v3/order``), None if none."""
+        if not path.startswith(API_PREFIX + "/"):
+            return None
+        methods = self.by_path.get(path.removeprefix(API_PREFIX))
+        return None if methods is None else methods.get(method.upper())
+
     @classmethod
     def over(cls, ops: Operations) -> Routes:
         """The table of every operation of ``ops`` (the same route for both transports)."""

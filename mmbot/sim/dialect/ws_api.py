@@ -151,6 +151,18 @@ def _error_answer(
     return status, {"id": request_id, "status": status, "error": error}
 
 
+def ws_api_method(message: str | bytes) -> str | None:
+    """The method a WebSocket API frame names (``order.place``), None if it names none.
+
+    For the shell, which must know the operation before the frame is answered (the fault
+    plan); the answer itself reads the frame again through the gateway's steps.
+    """
+    if len(message) > MAX_BODY_BYTES:
+        return None
+    method = _id_and_method(message)[1]
+    return None if method == "?" else method
+
+
 def _id_and_method(message: str | bytes) -> tuple[str | int | None, str]:
     """The request id and method of a WebSocket API frame, as far as they can be read."""
     try:

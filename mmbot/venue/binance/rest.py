@@ -56,6 +56,7 @@ from mmbot.model import Fill, Instrument
 from mmbot.resilience.breaker import CircuitBreaker
 from mmbot.resilience.breaker_config import BreakerConfig
 from mmbot.resilience.ratelimit import RateLimiter
+from mmbot.resilience.ratelimit_core import RateLimiterConfig
 from mmbot.resilience.retry import RetryConfig, RetryPolicy
 from mmbot.resilience.retry_core import RetryBudget
 from mmbot.venue.base import (
@@ -159,14 +160,16 @@ class BinanceRest:
 
         ``now_ms`` is our epoch clock in milliseconds (``EpochClock.now_ms``). The key and
         secret are kept out of every repr, log, exception and result. Breakers, limiter and
-        retry policies default to the kit's, seeded from ``seed``.
+        retry policies default to the kit's, seeded from ``seed`` (the limiter obeys
+        ``config.rate_limits``).
         """
         config = config if config is not None else RestConfig()
         install_log_redaction()
         creds = (
             None if api_key is None or api_secret is None else ApiCredentials(api_key, api_secret)
         )
-        limiter = limiter if limiter is not None else RateLimiter()
+        if limiter is None:
+            limiter = RateLimiter(RateLimiterConfig(rules=config.rate_limits))
         if breakers is None:
             breakers = {
                 kind: CircuitBreaker(f"{venue}:{kind.value}", DEFAULT_BREAKER, seed=seed)

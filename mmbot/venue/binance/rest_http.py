@@ -42,6 +42,7 @@ import trio
 from mmbot.errors import RateLimited, VenueRejected, VenueUnavailable, VenueUnknown
 from mmbot.model import Outcome
 from mmbot.resilience.ratelimit import RateLimiter
+from mmbot.resilience.ratelimit_core import BINANCE_SPOT_RULES, RateLimitRule
 from mmbot.venue.binance import signing
 from mmbot.venue.binance.codec import CodecError, classify_failure, decode_error
 from mmbot.venue.binance.rest_endpoints import Endpoint
@@ -83,6 +84,9 @@ class RestConfig:
     #: ``newOrderRespType`` for placements and cancel-replace (ACK, RESULT, FULL).
     response_type: str = "FULL"
     layout: ClientLayout = attrs.field(factory=ClientLayout)
+    #: The venue's rate limits: what the client-side limiter obeys (at its utilisation)
+    #: unless one is given, and what the bot's order budget shares out.
+    rate_limits: tuple[RateLimitRule, ...] = BINANCE_SPOT_RULES
 
 
 # ---- secrets --------------------------------------------------------------------------

@@ -241,6 +241,16 @@ def test_rejected_order_with_signs_of_life_becomes_unresolved() -> None:
     assert transition.after is S.UNRESOLVED and transition.anomaly is not None
 
 
+def test_a_rejected_order_brought_back_is_live_again_in_its_place() -> None:
+    t = tracker()
+    first, second, third = place(t, level=0), place(t, level=1), place(t, level=2)
+    t.on_place_outcome(first, Outcome.FAILED)
+    t.on_ack(first, 7)  # signs of life: UNRESOLVED, live again
+    assert [o.client_order_id for o in t.live("BTCUSDT")] == [first, second, third]
+    assert [o.client_order_id for o in t.unresolved("BTCUSDT")] == [first]
+    assert t.live("ETHUSDT") == []
+
+
 def test_closed_orders_beyond_the_limit_are_forgotten() -> None:
     t = tracker(max_closed=2)
     cids = [place(t) for _ in range(3)]

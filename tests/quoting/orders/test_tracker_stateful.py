@@ -335,6 +335,15 @@ class TrackerMachine(RuleBasedStateMachine):
         assert len(slots) == len(set(slots))  # type: ignore[arg-type]
 
     @invariant()
+    def the_live_index_answers_what_a_scan_would(self) -> None:
+        scan = [o for o in self.tracker if not o.state.is_terminal]
+        assert self.tracker.live(SYMBOL) == scan
+        assert self.tracker.live() == scan
+        assert self.tracker.unresolved(SYMBOL) == [
+            o for o in scan if o.state is OrderState.UNRESOLVED
+        ]
+
+    @invariant()
     def truthful_events_raise_no_anomaly(self) -> None:
         assert self.tracker.anomalies() == []
 

@@ -1,0 +1,189 @@
+"""Faults the fake exchange injects: a plan it consults before answering a request (sans-IO).
+
+What it is for: :class:`FaultPlan`, the seam through which the fake exchange misbehaves on
+purpose (the audit's slow venue now; the chaos harness grows the kinds on the same seam).
+The exchange shell asks the plan about every request it is about to answer, by operation
+name (the WebSocket API's: ``order.place``, ``order.cancel``, ``order.cancelReplace``,
+``openOrders.cancelAll``, ``depth``, ...) and the time, and does what it answers. One kind
+so far:
+
+- :class:`Latency`: hold a matching request for ``delay`` plus a jitter drawn uniformly in
+  ``[0, jitter]`` before the exchange works on it, with ``probability``, while the fault
+  is active (``start`` for ``duration`` seconds; None: for good). The shell sleeps that
+  long on the trio clock, then answers, so the work lands late, as over a slow network.
+  Several matching latencies add up.
+
+A fault aims at a :class:`Target`: every operation, an endpoint class as the client's
+breakers group them (``orders``, ``market_data``, ``account``: :data:`ENDPOINT_CLASSES`), or
+operations named one by one. Times are seconds since the exchange started running; the
+randomness is the ``random.Random`` the shell passes in (the exchange derives it from its
+seed), so a simulated run with faults stays deterministic.
+
+What it must never do: I/O, read a clock or create randomness (``now`` and the RNG are
+arguments); draw from the RNG for a request no fault matches (a plan that does not apply
+leaves the exchange's random stream where it was).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, ClassVar
+
+import attrs
+
+if TYPE_CHECKING:
+    import random
+
+#: The dialect's operations by endpoint class, as the REST client's breakers group them
+#: (``mmbot.venue.binance.rest_endpoints``); the WebSocket API's own session methods
+#: (``userDataStream.*``) belong to ``account``.
+ENDPOINT_CLASSES: Mapping[str, frozenset[str]] = {
+    "orders": frozenset(
+        {"order.place", "order.cancel", "order.cancelReplace", "openOrders.cancelAll"}
+    ),
+    "market_data": frozenset({"ping", "time", "exchangeInfo", "depth"}),
+    "account": frozenset(
+        {
+            "order.status",
+            "openOrders.status",
+            "account.status",
+            "myTrades",
+            "userDataStream.subscribe.signature",
+            "userDataStream.unsubscribe",
+        }
+    ),
+}
+#: The order requests (what ``mmbot exchange serve --order-latency`` slows down).
+ORDER_OPERATIONS = ENDPOINT_CLASSES["orders"]
+
+
+def _operations(names: Iterable[str] | None) -> frozenset[str] | None:
+    return None if names is None else frozenset(names)
+
+
+@attrs.frozen
+class Target:
+    """Which requests a fault hits: ``operations`` by name (None: every request)."""
+
+    name: str  # how the history and the banner name it: "all", "orders", "order.place"
+    operations: frozenset[str] | None = attrs.field(default=None, converter=_operations)
+
+    @classmethod
+    def all(cls) -> Target:
+        return cls("all")
+
+    @classmethod
+    def endpoint_class(cls, name: str) -> Target:
+        """``orders``, ``market_data`` or ``account`` (ValueError for anything else)."""
+        if name not in ENDPOINT_CLASSES:
+            raise ValueError(f"unknown endpoint class {name!r}: one of {sorted(ENDPOINT_CLASSES)}")
+        return cls(name, ENDPOINT_CLASSES[name])
+
+    @classmethod
+    def orders(cls) -> Target:
+        return cls.endpoint_class("orders")
+
+    @classmethod
+    def named(cls, *operations: str) -> Target:
+        """These operations only (``Target.named("order.place", "order.cancel")``)."""
+        if not operations:
+            raise ValueError("name at least one operation")
+        return cls(",".join(sorted(operations)), operations)
+
+    def matches(self, operation: str) -> bool:
+        return self.operations is None or operation in self.operations
+
+
+def _non_negative(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not (value >= 0 and math.isfinite(value)):
+        raise ValueError(f"{attribute.name} must be a finite number >= 0, got {value!r}")
+
+
+def _duration(
+    instance: object, attribute: attrs.Attribute[float | None], value: float | None
+) -> None:
+    if value is not None and not (value > 0 and math.isfinite(value)):
+        raise ValueError(f"duration must be a finite number > 0 (or None), got {value!r}")
+
+
+def _probability(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not 0 <= value <= 1:
+        raise ValueError(f"probability must be within 0..1, got {value!r}")
+
+
+@attrs.frozen
+class Latency:
+    """Hold matching requests ``delay`` + uniform(0, ``jitter``) seconds before answering."""
+
+    delay: float = attrs.field(validator=_non_negative)
+    jitter: float = attrs.field(default=0.0, validator=_non_negative)
+    target: Target = attrs.field(factory=Target.orders)
+    #: Active from ``start`` (seconds since the exchange started) for ``duration`` seconds.
+    start: float = attrs.field(default=0.0, validator=_non_negative)
+    duration: float | None = attrs.field(default=None, validator=_duration)
+    #: The share of matching requests it hits (drawn per request when below 1).
+    probability: float = attrs.field(default=1.0, validator=_probability)
+
+    kind: ClassVar[str] = "latency"
+
+    def active(self, now: float) -> bool:
+        if now < self.start:
+            return False
+        return self.duration is None or now < self.start + self.duration
+
+    def delay_for(self, operation: str, now: float, rng: random.Random) -> float:
+        """Seconds to hold a request of ``operation`` arriving at ``now`` (0.0: not hit)."""
+        if not self.target.matches(operation) or not self.active(now):
+            return 0.0
+        if self.probability < 1 and rng.random() >= self.probability:
+            return 0.0
+        jitter = rng.uniform(0.0, self.jitter) if self.jitter > 0 else 0.0
+        return self.delay + jitter
+
+    def describe(self) -> str:
+        """``latency 200 ms + 0..50 ms on orders`` (and the window / probability if set)."""
+        text = f"latency {self.delay * 1000:g} ms"
+        if self.jitter > 0:
+            text += f" + 0..{self.jitter * 1000:g} ms"
+        text += f" on {self.target.name}"
+        if self.start > 0 or self.duration is not None:
+            end = "" if self.duration is None else f"{self.start + self.duration:g}"
+            text += f", from {self.start:g} s to {end or 'the end'}{' s' if end else ''}"
+        if self.probability < 1:
+            text += f", {self.probability:.0%} of requests"
+        return text
+
+
+#: Every kind of fault a plan can hold (the chaos harness adds kinds here).
+Fault = Latency
+
+
+@attrs.frozen
+class FaultPlan:
+    """The faults the exchange injects (empty: none; see the module docstring)."""
+
+    faults: tuple[Fault, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.faults)
+
+    def delay_for(self, operation: str, now: float, rng: random.Random) -> float:
+        """Seconds to hold a request of ``operation`` at ``now``: the sum over the latency
+        faults that hit it (0.0 when none does)."""
+        total = 0.0
+        for fault in self.faults:
+            total += fault.delay_for(operation, now, rng)
+        return total
+
+    def describe(self) -> str:
+        """One line per fault, for a banner ("none" for an empty plan)."""
+        return "; ".join(f.describe() for f in self.faults) or "none"
+
+    @classmethod
+    def order_latency(cls, delay: float, jitter: float = 0.0) -> FaultPlan:
+        """``delay`` + uniform(0, ``jitter``) seconds on every order request (empty if both
+        are 0): what ``mmbot exchange serve --order-latency`` builds."""
+        if delay == 0 and jitter == 0:
+            return cls()
+        return cls((Latency(delay, jitter, Target.orders()),))

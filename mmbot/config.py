@@ -162,6 +162,11 @@ class VenueKind(enum.Enum):
     LIVE = "live"  # Binance Spot
 
 
+class OrderTransport(enum.Enum):
+    WS_API = "ws_api"  # order requests as WebSocket API frames on a kept-open connection
+    REST = "rest"  # one HTTP request per order request
+
+
 class OrphanPolicy(enum.Enum):
     CANCEL = "cancel"  # orders of an earlier run (our prefix) are cancelled at start-up
     ADOPT = "adopt"  # ... or taken over and managed as this run's
@@ -192,7 +197,8 @@ class VenueSection:
     ws_port: int = 8301
     api_key_env: str = "MMBOT_API_KEY"  # the NAMES of the variables; never the values
     api_secret_env: str = "MMBOT_API_SECRET"
-    request_timeout: float = 5.0  # seconds per REST request; past it the outcome is unknown
+    request_timeout: float = 5.0  # seconds per request; past it the outcome is unknown
+    order_transport: OrderTransport = OrderTransport.WS_API  # how order requests travel
 
 
 @attrs.frozen

@@ -33,7 +33,7 @@ import trio
 
 from mmbot.bot.actions import OrderActions, OrderObserver
 from mmbot.bot.state import BotState
-from mmbot.config import BotConfig, OrphanPolicy, VenueKind
+from mmbot.config import BotConfig, OrderTransport, OrphanPolicy, VenueKind
 from mmbot.errors import VenueUnavailable
 from mmbot.quoting.orders.client_ids import parse_client_order_id, parse_slot
 from mmbot.quoting.orders.states import OrderState
@@ -41,6 +41,7 @@ from mmbot.resilience.breaker_core import BreakerTransition
 from mmbot.supervision import current_child
 from mmbot.venue.base import OrderInfo, OrderRef
 from mmbot.venue.binance.venue import BinanceVenue, BinanceVenueConfig
+from mmbot.venue.binance.ws_api_orders import WsApiOrdersConfig
 from mmbot.venue.connect import (
     ConnectorWrapper,
     TransportWrapper,
@@ -94,7 +95,9 @@ def _venue_spec(config: BotConfig, seed: int) -> VenueSpec:
     symbols = config.bot.symbols
     venue_config = BinanceVenueConfig(symbols=symbols)
     venue_config = attrs.evolve(
-        venue_config, rest=attrs.evolve(venue_config.rest, request_timeout=cfg.request_timeout)
+        venue_config,
+        rest=attrs.evolve(venue_config.rest, request_timeout=cfg.request_timeout),
+        ws_api_orders=WsApiOrdersConfig() if cfg.order_transport is OrderTransport.WS_API else None,
     )
     changes = {
         "config": venue_config,

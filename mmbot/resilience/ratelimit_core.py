@@ -74,6 +74,26 @@ class RateLimitRule:
         return cls(LimitKind(str(raw["rateLimitType"])), unit * num, limit)
 
 
+def counts_as_headers(rate_limits: object) -> dict[str, str]:
+    """A WebSocket API answer's ``rateLimits`` array as the ``X-MBX-*`` headers a REST
+    answer would have carried (``{"x-mbx-used-weight-1m": "70", ...}``), for
+    :meth:`LimiterCore.observe_headers`. Entries it cannot read are skipped."""
+    headers: dict[str, str] = {}
+    if not isinstance(rate_limits, list):
+        return headers
+    for entry in rate_limits:
+        if not isinstance(entry, dict):
+            continue
+        try:
+            header = RateLimitRule.from_wire(entry).header
+        except (KeyError, TypeError, ValueError):
+            continue
+        count = entry.get("count")
+        if header is not None and isinstance(count, int):
+            headers[header] = str(count)
+    return headers
+
+
 #: Binance Spot's published limits (VENUE_DIALECT.md); exchangeInfo is the authority.
 BINANCE_SPOT_RULES = (
     RateLimitRule(LimitKind.REQUEST_WEIGHT, 60, 6000),

@@ -203,6 +203,10 @@ async def connect_venue(
             config = attrs.evolve(
                 config, user_stream=attrs.evolve(config.user_stream, resource=api_resource)
             )
+        if config.ws_api_orders is not None:
+            config = attrs.evolve(
+                config, ws_api_orders=attrs.evolve(config.ws_api_orders, resource=api_resource)
+            )
         config = attrs.evolve(config, rest=attrs.evolve(config.rest, base_url=urls.rest))
         clock = now_ms or EpochClock.from_wall_clock().now_ms
     if wrap_transport is not None and transport is not None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import httpx
 import pytest
 import trio
+import trio.lowlevel
 import trio.testing
 from bot_kit import SYMBOLS, config, open_orders, running
 
@@ -15,6 +17,7 @@ from mmbot.errors import ChildStartError
 from mmbot.model import OrderType, Side
 from mmbot.sim.exchange import Exchange, ExchangeConfig
 from mmbot.venue.base import PlaceRequest
+from mmbot.venue.binance.ws import WsConnection, WsConnector
 from mmbot.venue.connect import VenueSpec, connect_venue
 
 
@@ -53,24 +56,82 @@ class LateDelivery(httpx.AsyncBaseTransport):
         await self.inner.aclose()
 
 
+class LateFrames:
+    """The WebSocket API version of :class:`LateDelivery`: a connector whose connections
+    deliver the next ``order.place`` frame ``late`` seconds after it was sent (the client
+    has given up on it by then; it lands anyway)."""
+
+    def __init__(self, inner: WsConnector, network: trio.Nursery) -> None:
+        self.inner = inner
+        self.network = network
+        self.armed = False
+        self.late = 0.8
+        self.sent: str | None = None
+        self.on_wire = trio.Event()
+
+    async def connect(self, nursery: trio.Nursery, resource: str) -> WsConnection:
+        return _LateConnection(await self.inner.connect(nursery, resource), self)
+
+
+class _LateConnection:
+    def __init__(self, inner: WsConnection, late: LateFrames) -> None:
+        self.inner = inner
+        self.late = late
+
+    async def get_message(self) -> str | bytes:
+        return await self.inner.get_message()
+
+    async def send_message(self, message: str | bytes) -> None:
+        late = self.late
+        frame = json.loads(message)
+        if late.armed and frame.get("method") == "order.place":
+            late.armed = False
+            late.sent = frame["params"]["newClientOrderId"]
+
+            async def deliver() -> None:
+                await trio.sleep(late.late)
+                await self.inner.send_message(message)
+
+            late.network.start_soon(deliver)
+            late.on_wire.set()
+            return
+        await self.inner.send_message(message)
+
+    async def ping(self, payload: bytes | None = None) -> None:
+        await self.inner.ping(payload)
+
+    async def aclose(self, code: int = 1000, reason: str | None = None) -> None:
+        await self.inner.aclose(code, reason)
+
+
+@pytest.mark.parametrize("transport", ["rest", "ws_api"])
 async def test_a_placement_that_lands_after_the_stop_began_is_found_and_cancelled(
-    autojump_clock: trio.testing.MockClock,
+    autojump_clock: trio.testing.MockClock, transport: str
 ) -> None:
     exchange = Exchange.simulated(ExchangeConfig(symbols=SYMBOLS, seed=1))
-    taps: list[LateDelivery] = []
+    taps: list[LateDelivery | LateFrames] = []
     async with trio.open_nursery() as network:
         await network.start(exchange.run)
 
         def wrap(inner: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
-            taps.append(LateDelivery(inner, network))
-            return taps[-1]
+            tap = LateDelivery(inner, network)
+            if transport == "rest":
+                taps.append(tap)
+            return tap
+
+        def wrap_ws(inner: WsConnector) -> WsConnector:
+            tap = LateFrames(inner, network)
+            if transport == "ws_api":
+                taps.append(tap)
+            return tap
 
         bot = Bot(
-            config(venue={"request_timeout": 0.3}),
+            config(venue={"request_timeout": 0.3, "order_transport": transport}),
             mode="sim",
             seed=5,
             exchange=exchange,
             wrap_transport=wrap,
+            wrap_connector=wrap_ws,
         )
         async with trio.open_nursery() as nursery:
             handle = await nursery.start(bot.run)
@@ -126,14 +187,41 @@ class RefuseCancels(httpx.AsyncBaseTransport):
         await self.inner.aclose()
 
 
+class SwallowCancels:
+    """A WebSocket connector whose connections never deliver a cancel frame."""
+
+    def __init__(self, inner: WsConnector) -> None:
+        self.inner = inner
+
+    async def connect(self, nursery: trio.Nursery, resource: str) -> WsConnection:
+        late = LateFrames(self.inner, nursery)
+        return _SwallowingConnection(await self.inner.connect(nursery, resource), late)
+
+
+class _SwallowingConnection(_LateConnection):
+    async def send_message(self, message: str | bytes) -> None:
+        if json.loads(message).get("method") in ("order.cancel", "openOrders.cancelAll"):
+            await trio.lowlevel.checkpoint()
+            return
+        await self.inner.send_message(message)
+
+
+@pytest.mark.parametrize("transport", ["rest", "ws_api"])
 async def test_a_start_that_cannot_cancel_an_earlier_runs_order_fails_instead_of_quoting(
-    autojump_clock: trio.testing.MockClock,
+    autojump_clock: trio.testing.MockClock, transport: str
 ) -> None:
     exchange = Exchange.simulated(ExchangeConfig(symbols=SYMBOLS, seed=1))
     async with trio.open_nursery() as network:
         await network.start(exchange.run)
         await _place(exchange, "mm-oldrun-1")
-        bot = Bot(config(), mode="sim", seed=7, exchange=exchange, wrap_transport=RefuseCancels)
+        bot = Bot(
+            config(venue={"order_transport": transport}),
+            mode="sim",
+            seed=7,
+            exchange=exchange,
+            wrap_transport=RefuseCancels,
+            wrap_connector=SwallowCancels,
+        )
         with pytest.RaisesGroup(
             pytest.RaisesExc(ChildStartError, match="mm-oldrun-1"), flatten_subgroups=True
         ):

@@ -100,6 +100,8 @@ from mmbot.venue.binance.rest_http import (
     ServerClock,
     install_log_redaction,
 )
+from mmbot.venue.binance.ws import WsConnector
+from mmbot.venue.binance.ws_api_orders import WsApiOrdersConfig, WsApiSender
 from mmbot.venue.events import Balance, DepthSnapshot
 
 T = TypeVar("T")
@@ -138,6 +140,9 @@ class BinanceRest:
     breakers: Mapping[EndpointClass, CircuitBreaker]
     retry: RetryPolicy
     placement_retry: RetryPolicy
+    #: The WebSocket API transport of the endpoints it handles (:meth:`attach_ws_api`);
+    #: None: every request over HTTP.
+    ws_api: WsApiSender | None = None
     _time_lock: trio.Lock = attrs.field(factory=trio.Lock)
 
     @classmethod
@@ -208,6 +213,20 @@ class BinanceRest:
     @property
     def server_clock(self) -> ServerClock:
         return self.http.clock
+
+    def attach_ws_api(self, config: WsApiOrdersConfig, connector: WsConnector) -> WsApiSender:
+        """Send ``config.methods`` over the WebSocket API from now on, with this client's
+        credentials, server-time offset and rate limiter. Start the returned sender's
+        ``run`` in a nursery (the venue does); until then those requests fail unsent."""
+        self.ws_api = WsApiSender(
+            config,
+            connector,
+            rest=self.config,
+            clock=self.http.clock,
+            limiter=self.limiter,
+            credentials=self.http.credentials,
+        )
+        return self.ws_api
 
     # ---- time --------------------------------------------------------------------------
 
@@ -375,11 +394,14 @@ class BinanceRest:
         return await self._send(endpoint, params)
 
     async def _send(self, endpoint: Endpoint, params: Mapping[str, str]) -> Answer:
-        """One HTTP exchange through the endpoint class's breaker. A breaker that owns a
+        """One exchange (HTTP, or a WebSocket API frame for the endpoints :attr:`ws_api`
+        handles) through the endpoint class's breaker. A breaker that owns a
         per-call timeout (``BreakerConfig.call_timeout``) raises ``trio.TooSlowError``: the
         request may have been sent, so it is mapped, here, to ``VenueUnknown``."""
+        ws_api = self.ws_api
+        send = ws_api.send if ws_api is not None and ws_api.handles(endpoint) else self.http.send
         try:
-            return await self.breakers[endpoint.kind].call(self.http.send, endpoint, params)
+            return await self.breakers[endpoint.kind].call(send, endpoint, params)
         except trio.TooSlowError:
             raise VenueUnknown(f"{endpoint.name}: timed out") from None
 

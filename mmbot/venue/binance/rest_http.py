@@ -32,7 +32,7 @@ import json
 import logging
 import re
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlencode
 
 import attrs
@@ -255,6 +255,11 @@ class RestHttp:
     def has_credentials(self) -> bool:
         return self._credentials is not None
 
+    @property
+    def credentials(self) -> ApiCredentials | None:
+        """The key and secret (a value that never shows them), for the WebSocket API."""
+        return self._credentials
+
     def _target(self, endpoint: Endpoint, params: Mapping[str, str]) -> tuple[str, dict[str, str]]:
         query = urlencode(params)
         headers: dict[str, str] = {}
@@ -314,17 +319,31 @@ class RestHttp:
             code, msg = decode_error(response.content)
         except CodecError:
             code, msg = None, f"HTTP {status} without an error body"
-        if status in (429, 418):
-            retry_after = _retry_after(response.headers.get("Retry-After"), status)
-            self.limiter.block_until(trio.current_time() + retry_after)
-            raise RateLimited(
-                code if code is not None else -1003, msg, retry_after=retry_after,
-                http_status=status,
-            )  # fmt: skip
-        if classify_failure(status, code) is Outcome.UNKNOWN:
-            raise VenueUnknown(f"{endpoint.name}: {msg}", code=code, http_status=status)
-        # A 4xx without a dialect body (a proxy's 404, say) has no code: 0 stands for "none".
-        raise VenueRejected(code if code is not None else 0, msg, http_status=status)
+        retry_after = _retry_after(response.headers.get("Retry-After"))
+        raise_failure(endpoint, status, code, msg, retry_after, self.limiter)
+
+
+def raise_failure(
+    endpoint: Endpoint,
+    status: int,
+    code: int | None,
+    msg: str,
+    retry_after: float | None,
+    limiter: RateLimiter,
+) -> NoReturn:
+    """Raise the mmbot error for an error answer, REST or WebSocket API alike: a 429/418
+    blocks ``limiter`` for ``retry_after`` (or the default) and is ``RateLimited``; 5xx and
+    -1000/-1006/-1007 are ``VenueUnknown``; anything else ``VenueRejected``."""
+    if status in (429, 418):
+        wait = retry_after if retry_after is not None else DEFAULT_RETRY_AFTER[status]
+        limiter.block_until(trio.current_time() + wait)
+        raise RateLimited(
+            code if code is not None else -1003, msg, retry_after=wait, http_status=status
+        )
+    if classify_failure(status, code) is Outcome.UNKNOWN:
+        raise VenueUnknown(f"{endpoint.name}: {msg}", code=code, http_status=status)
+    # A 4xx without a dialect body (a proxy's 404, say) has no code: 0 stands for "none".
+    raise VenueRejected(code if code is not None else 0, msg, http_status=status)
 
 
 def _body_with_data(content: bytes) -> dict[str, Any] | None:
@@ -337,14 +356,14 @@ def _body_with_data(content: bytes) -> dict[str, Any] | None:
     return None
 
 
-def _retry_after(value: str | None, status: int) -> float:
-    """Seconds from a ``Retry-After`` header (HTTP dates are not used by the dialect)."""
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a ``Retry-After`` header (HTTP dates are not used by the dialect); None
+    when absent or unreadable."""
     if value is not None:
         try:
             seconds = float(value)
         except ValueError:
-            pass
-        else:
-            if seconds >= 0:
-                return seconds
-    return DEFAULT_RETRY_AFTER[status]
+            return None
+        if seconds >= 0:
+            return seconds
+    return None

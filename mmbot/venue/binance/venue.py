@@ -5,7 +5,9 @@ one :class:`~mmbot.venue.base.Venue`:
 
 - requests (instruments, server time, place, cancel, cancel-replace, cancel-all, query,
   open orders, balances, trades) go to :class:`~mmbot.venue.binance.rest.BinanceRest`
-  (breaker per endpoint class, retry for idempotent calls, rate limiter, time sync);
+  (breaker per endpoint class, retry for idempotent calls, rate limiter, time sync); with
+  ``ws_api_orders`` configured, the order requests among them travel as WebSocket API
+  frames (:class:`~mmbot.venue.binance.ws_api_orders.WsApiSender`, started here);
 - ``book_stream(symbol)`` reads the local book kept by
   :class:`~mmbot.venue.binance.streams.MarketStreams`: the configured symbols share one
   combined-stream connection, opened at start; any other symbol gets its own connection on
@@ -49,6 +51,7 @@ from mmbot.venue.binance.rest import BinanceRest
 from mmbot.venue.binance.rest_http import RestConfig
 from mmbot.venue.binance.streams import MarketStreams, MarketStreamsConfig
 from mmbot.venue.binance.user import UserStream, UserStreamConfig
+from mmbot.venue.binance.ws_api_orders import WsApiOrdersConfig
 from mmbot.venue.events import Balance, UserEvent
 
 if TYPE_CHECKING:
@@ -73,6 +76,8 @@ class BinanceVenueConfig:
     rest: RestConfig = attrs.field(factory=RestConfig)
     market: MarketStreamsConfig = attrs.field(factory=lambda: MarketStreamsConfig(symbols=()))
     user_stream: UserStreamConfig | None = attrs.field(factory=_default_user_stream)
+    #: Send the order requests over the WebSocket API (``ws_api_orders.py``); None: REST.
+    ws_api_orders: WsApiOrdersConfig | None = None
 
 
 @attrs.define(eq=False, repr=False)
@@ -132,6 +137,9 @@ class BinanceVenue:
                     derive_rng(seed, "venue:user-stream"),
                 )
             venue = cls(config, rest, market_connector, user, seed, nursery)
+            if config.ws_api_orders is not None and user_connector is not None:
+                sender = rest.attach_ws_api(config.ws_api_orders, user_connector)
+                await nursery.start(sender.run)
             if config.symbols:
                 await venue._start_market(config.symbols)
             if user is not None:

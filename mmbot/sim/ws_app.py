@@ -206,7 +206,8 @@ async def handle_request(exchange: Exchange, request: WebSocketRequest) -> None:
     path = request.path
     if urlsplit(path).path.rstrip("/") == WS_API_PATH:
         ws = await request.accept()
-        await _serve(exchange, ws, exchange.open_outbox(combined=False), _ws_api_reader)
+        outbox = exchange.open_outbox(combined=False, ws_api=True)
+        await _serve(exchange, ws, outbox, _ws_api_reader)
         return
     symbols = frozenset(exchange.config.symbols)
     parsed = parse_market_path(path, symbols)
@@ -322,7 +323,7 @@ async def _ws_api_reader(exchange: Exchange, ws: WebSocketConnection, outbox: Ou
     task answers each once its delay has passed, never before a delayed frame that came
     earlier (a connection keeps its order, as TCP does); the frames it does not delay are
     answered at once."""
-    session = WsApiSession(client=_client_address(ws))
+    session = WsApiSession(client=_client_address(ws), connected_ms=exchange.now_ms())
     send, receive = trio.open_memory_channel[tuple[float, str | bytes]](DELAYED_FRAMES)
     async with trio.open_nursery() as nursery, send:
         nursery.start_soon(_answer_delayed, exchange, receive, session, outbox)

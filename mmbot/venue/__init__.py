@@ -48,6 +48,7 @@ from mmbot.venue.events import OrderCancelled as OrderCancelled
 from mmbot.venue.events import OrderEvent as OrderEvent
 from mmbot.venue.events import OrderExpired as OrderExpired
 from mmbot.venue.events import OrderFilled as OrderFilled
+from mmbot.venue.events import OrderGone as OrderGone
 from mmbot.venue.events import OrderRejected as OrderRejected
 from mmbot.venue.events import PublicTrade as PublicTrade
 from mmbot.venue.events import Resynced as Resynced
@@ -77,6 +78,7 @@ __all__ = [
     "OrderEvent",
     "OrderExpired",
     "OrderFilled",
+    "OrderGone",
     "OrderInfo",
     "OrderRef",
     "OrderRejected",

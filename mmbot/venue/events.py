@@ -177,6 +177,22 @@ class OrderExpired(_OrderEvent):
 
 
 @attrs.frozen
+class OrderGone(_OrderEvent):
+    """The venue no longer knows an order the stream believed open: it has left the book
+    with no further fills, and nothing will ever be reported about it again. Terminal.
+
+    Found two ways: the venue answers a query for it with -2013 (order does not exist), or
+    its order ids went backwards (a restarted venue: every order believed open before the
+    restart is gone, ``venue_reset`` True). ``report`` is the stream's last knowledge of the
+    order (execution type and status EXPIRED, the cumulative quantity delivered so far);
+    ``reason`` says how it was found gone.
+    """
+
+    reason: str
+    venue_reset: bool = False
+
+
+@attrs.frozen
 class BalanceChanged:
     """``outboundAccountPosition``: the new balances of the assets that changed."""
 
@@ -210,5 +226,5 @@ class Resynced:
     reason: str = ""
 
 
-OrderEvent = OrderAccepted | OrderFilled | OrderCancelled | OrderRejected | OrderExpired
+OrderEvent = OrderAccepted | OrderFilled | OrderCancelled | OrderRejected | OrderExpired | OrderGone
 UserEvent = OrderEvent | BalanceChanged | BalanceDelta | StreamGap | Resynced

@@ -20,6 +20,14 @@ acknowledged), without a gap. A planned end (the venue's ``serverShutdown``
 the stream reconnects at once, and the reconcile of the next subscription delivers whatever
 happened in between, exactly once, without a ``StreamGap``/``Resynced`` pair.
 
+The venue is never believed about an order it no longer knows: an order believed open that
+REST answers -2013 for ends with an ``OrderGone``; and when the venue's order ids go
+backwards (a restarted venue: a live event names a tracked order id with another client
+order id, or a ``NEW`` comes for an id at or below the highest seen on its symbol), the
+stream opens a gap, reports the symbol's orders believed open as gone (``OrderGone``,
+``venue_reset``), delivers the new order's event as a new order's, reconciles again, then
+``Resynced`` (``UserStreamState.resync``; the reconcile does the same when REST shows it).
+
 Every way a session can end is a reconnect, never the end of :meth:`UserStream.run`: a
 refused subscription (bad key or signature, -1021, a 429), no answer to it, a socket that
 breaks during it, a REST call of the reconcile that fails (5xx, 429, open breaker), or more
@@ -55,9 +63,14 @@ from mmbot.venue.binance.codec import (
 from mmbot.venue.binance.link import LiveMessages, SessionEnd, keep_connected, serve_connection
 from mmbot.venue.binance.signing import sign, ws_signing_payload
 from mmbot.venue.binance.user_core import UserStreamState
-from mmbot.venue.binance.user_reconcile import ReconcileFailed, UserRest, missed_events
+from mmbot.venue.binance.user_reconcile import (
+    WENT_BACKWARDS,
+    ReconcileFailed,
+    UserRest,
+    missed_events,
+)
 from mmbot.venue.binance.ws import CONNECTION_ERRORS, WsConnection, WsConnector
-from mmbot.venue.events import Resynced, StreamGap, UserEvent
+from mmbot.venue.events import OrderEvent, Resynced, StreamGap, UserEvent
 
 if TYPE_CHECKING:
     import random
@@ -179,7 +192,8 @@ class UserStream:
         return UserStreamStatistics(
             c("connections", 0), c("subscriptions", 0), c("disconnects", 0), c("gaps", 0),
             c("reconciles", 0), c("reconcile_failures", 0), self._live,
-            c("planned_reconnects", 0), c("server_shutdowns", 0), c("venue_resyncs", 0),
+            c("planned_reconnects", 0), c("server_shutdowns", 0),
+            self.state.statistics().venue_resyncs,
         )  # fmt: skip
 
     # ---- running ---------------------------------------------------------------------
@@ -289,9 +303,32 @@ class UserStream:
                 return "inbox closed", False
 
     async def _deliver(self, event: UserEvent) -> None:
+        if self.state.went_backwards(event):
+            await self._resync(event)
+            return
         out = self.state.on_event(event)
         if out is not None:
             await self._emit(out)
+
+    async def _resync(self, event: UserEvent) -> None:
+        """``event`` shows the venue's order ids went backwards (a restarted venue): a gap;
+        the orders believed open on its symbol are gone; ``event`` is delivered as the new
+        order's; then open orders and trades are read again (``_reconcile``) and the stream
+        is resynced. Live events wait in the inbox meanwhile, so order is kept."""
+        assert isinstance(event, OrderEvent)
+        _log.warning("user stream: %s (%s)", WENT_BACKWARDS, event.symbol)
+        self._set_live(False)
+        await self._open_gap(WENT_BACKWARDS)
+        for gone in self.state.resync(event.symbol, self.now_ms(), WENT_BACKWARDS):
+            await self._emit(gone)
+        out = self.state.on_event(event)
+        if out is not None:
+            await self._emit(out)
+        await self._reconcile()
+        if self._gap_open:
+            self._gap_open = False
+            await self._emit(Resynced(WENT_BACKWARDS))
+        self._set_live(True)
 
     async def _subscribe(
         self,

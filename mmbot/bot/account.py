@@ -9,7 +9,9 @@ then it wakes the symbol's quoter.
 
 An ``OrderGone`` (the venue no longer knows an order: -2013 for one believed open, or a
 restarted venue) settles the tracker's order (``OrderTracker.on_gone``: CANCELLED, an
-unresolved one included), so it is neither quoted against nor queried again.
+unresolved one included), so it is neither quoted against nor queried again. A
+``VenueReset`` (the venue's ids went backwards: restarted) makes the ledger forget which of
+that symbol's fill keys it booked, since the restarted venue numbers its fills again.
 
 What it must never do: decide or send anything (it only records); book a fill twice (the
 ledger de-duplicates by (symbol, order id, trade id)); swallow ``Cancelled``.
@@ -35,6 +37,7 @@ from mmbot.venue.events import (
     Resynced,
     StreamGap,
     UserEvent,
+    VenueReset,
 )
 
 log = logging.getLogger("mmbot.account")
@@ -73,6 +76,13 @@ class AccountService:
             return
         if isinstance(event, Resynced):
             log.info("user stream resynced", extra={"reason": event.reason})
+            return
+        if isinstance(event, VenueReset):  # a restarted venue numbers fills again
+            forgotten = state.ledger.forget_fill_keys(event.symbol)
+            log.warning(
+                "venue reset",
+                extra={"symbol": event.symbol, "reason": event.reason, "forgotten": forgotten},
+            )
             return
         if not isinstance(
             event,

@@ -6,9 +6,10 @@ handshake over it with trio-websocket and serves the connection: raw streams at
 ``/ws/<stream>`` (or ``/ws`` and ``SUBSCRIBE`` later), combined streams at
 ``/stream?streams=a/b`` (frames wrapped as ``{"stream", "data"}``), and the WebSocket API
 at ``/ws-api/v3`` (a frame the exchange's fault plan delays is answered that much later).
-Each connection gets an :class:`~mmbot.sim.connections.Outbox` drained by a
-writer task, a pinger (a ping every ``ping_interval_s``; closed without a pong within
-``pong_timeout_s``) and a 24 h lifetime.
+Each connection gets an :class:`~mmbot.sim.connections.Outbox` (marked
+``ws_api`` for the WebSocket API, so the exchange frames its ``serverShutdown`` as Binance
+does there, ``{"event": ...}``) drained by a writer task, a pinger (a ping every
+``ping_interval_s``; closed without a pong within ``pong_timeout_s``) and a 24 h lifetime.
 
 It relies on private members of trio-websocket (pinned to 0.12.x): why, which ones and
 how a test guards them is docs/decisions/0005-trio-websocket-private-members.md.

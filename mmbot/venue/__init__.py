@@ -54,6 +54,7 @@ from mmbot.venue.events import PublicTrade as PublicTrade
 from mmbot.venue.events import Resynced as Resynced
 from mmbot.venue.events import StreamGap as StreamGap
 from mmbot.venue.events import UserEvent as UserEvent
+from mmbot.venue.events import VenueReset as VenueReset
 
 __all__ = [
     "Balance",
@@ -90,6 +91,7 @@ __all__ = [
     "StreamGap",
     "UserEvent",
     "Venue",
+    "VenueReset",
     "VenueResult",
     "VenueSpec",
     "VenueUrls",

@@ -3,7 +3,8 @@
 What it is for: the values a venue's market-data streams (:class:`DepthUpdate`,
 :class:`DepthSnapshot`, :class:`BookTicker`, :class:`PublicTrade`) and its user stream
 (:data:`UserEvent`: order events built on :class:`ExecutionReport`, balance events,
-:class:`StreamGap` / :class:`Resynced`) carry across the venue seam. Users import them from
+:class:`StreamGap` / :class:`Resynced`, and what the adapter concludes itself:
+:class:`OrderGone`, :class:`VenueReset`) carry across the venue seam. Users import them from
 ``mmbot.venue``.
 
 What it must never do: do I/O, import trio or a transport library, or know which venue
@@ -220,6 +221,18 @@ class StreamGap:
 
 
 @attrs.frozen
+class VenueReset:
+    """The venue's order ids went backwards on ``symbol`` (a restarted venue): the stream
+    resynchronised it. Orders and fills from before may share (order id, trade id) with
+    later ones, so de-duplication keyed on them starts afresh for the symbol; the orders
+    believed open there follow as :class:`OrderGone` (``venue_reset`` True)."""
+
+    symbol: str
+    reason: str
+    event_time_ms: int | None = None
+
+
+@attrs.frozen
 class Resynced:
     """The stream is live again after a :class:`StreamGap`; events from here on are complete."""
 
@@ -227,4 +240,4 @@ class Resynced:
 
 
 OrderEvent = OrderAccepted | OrderFilled | OrderCancelled | OrderRejected | OrderExpired | OrderGone
-UserEvent = OrderEvent | BalanceChanged | BalanceDelta | StreamGap | Resynced
+UserEvent = OrderEvent | BalanceChanged | BalanceDelta | StreamGap | Resynced | VenueReset

@@ -1,16 +1,19 @@
-"""The account service settles an order the venue no longer knows (``OrderGone``)."""
+"""The account service settles an order the venue no longer knows (``OrderGone``) and
+starts fill de-duplication afresh for a symbol whose venue was reset (``VenueReset``)."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
+import attrs
+
 from mmbot.bot.account import AccountService
 from mmbot.bot.state import BotState
 from mmbot.config import BotConfig
-from mmbot.model import ExecutionType, OrderStatus, OrderType, Outcome, Side, TimeInForce
+from mmbot.model import ExecutionType, Fill, OrderStatus, OrderType, Outcome, Side, TimeInForce
 from mmbot.quoting.budget import OrderBudget
 from mmbot.quoting.orders import ClientIdFactory, OrderIntent, OrderState, OrderTracker
-from mmbot.venue.events import ExecutionReport, OrderGone
+from mmbot.venue.events import ExecutionReport, OrderFilled, OrderGone, VenueReset
 
 
 def state() -> BotState:
@@ -48,3 +51,29 @@ def test_a_gone_order_that_is_not_the_bots_changes_nothing() -> None:
     s = state()
     AccountService(s, venue=None).on_event(gone("someone-else", 9), now=1.0)  # type: ignore[arg-type]
     assert list(s.tracker) == [] and s.tracker.anomalies() == []
+
+
+def filled(cid: str, order_id: int, trade_id: int) -> OrderFilled:
+    fill = Fill(
+        "BTCUSDT", order_id, cid, trade_id, Side.BUY, Decimal("100"), Decimal("0.01"),
+        Decimal(0), "USDT", True, 1,
+    )  # fmt: skip
+    report = attrs.evolve(
+        gone(cid, order_id).report, execution_type=ExecutionType.TRADE,
+        status=OrderStatus.FILLED, last_qty=fill.quantity, cumulative_qty=fill.quantity,
+        last_price=fill.price, trade_id=trade_id,
+    )  # fmt: skip
+    return OrderFilled(report, fill)
+
+
+def test_after_a_venue_reset_a_fill_reusing_an_old_key_is_booked() -> None:
+    s = state()
+    service = AccountService(s, venue=None)  # type: ignore[arg-type]
+    service.on_event(filled("old", 7, 3), now=1.0)
+    service.on_event(filled("old", 7, 3), now=1.0)  # a duplicate: booked once
+    assert s.ledger.statistics().duplicate_fills == 1
+    service.on_event(VenueReset("BTCUSDT", "restarted"), now=2.0)
+    service.on_event(filled("new", 7, 3), now=3.0)  # the restarted venue's own (7, 3)
+    assert s.ledger.statistics().duplicate_fills == 1
+    view = s.ledger.view("BTCUSDT")
+    assert view.fill_count == 2 and view.position == Decimal("0.02")

@@ -57,6 +57,7 @@ from mmbot.venue.events import (
     OrderGone,
     OrderRejected,
     UserEvent,
+    VenueReset,
 )
 
 ZERO = Decimal(0)
@@ -285,12 +286,13 @@ class UserStreamState:
         return False
 
     def resync(self, symbol: str, now_ms: int, reason: str) -> list[UserEvent]:
-        """The venue's ids went backwards on ``symbol``: every order believed open there is
-        gone (its :class:`OrderGone`, ``venue_reset`` True, returned in order id order), and
+        """The venue's ids went backwards on ``symbol``: a :class:`VenueReset`, then every
+        order believed open there is gone (its :class:`OrderGone`, ``venue_reset`` True, in
+        order id order), and
         everything known of the symbol (orders, trade ids, watermarks) is forgotten, so the
         restarted venue's orders and trades are new. The caller reconciles the symbol again
         (open orders, trades) to learn what the restarted venue has."""
-        out: list[UserEvent] = []
+        out: list[UserEvent] = [VenueReset(symbol, reason, now_ms)]
         for order_id in self.live_order_ids(symbol):
             order = self._orders[(symbol, order_id)]
             out.append(self._gone(order, now_ms, reason, venue_reset=True))

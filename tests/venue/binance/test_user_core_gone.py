@@ -13,7 +13,7 @@ from test_user_core import fill, info, report
 from mmbot.model import ExecutionType, OrderStatus
 from mmbot.venue.binance.codec import event_from_report
 from mmbot.venue.binance.user_core import UserStreamState
-from mmbot.venue.events import OrderAccepted, OrderEvent, OrderFilled, OrderGone
+from mmbot.venue.events import OrderAccepted, OrderEvent, OrderFilled, OrderGone, VenueReset
 
 
 def new(order_id: int, client_order_id: str | None = None) -> OrderEvent:
@@ -55,7 +55,8 @@ def test_a_reused_order_id_resyncs_and_the_new_orders_ack_is_delivered() -> None
     assert state.went_backwards(reused)
     gone = state.resync("BTCUSDT", 70, "restarted")
     assert [(type(e), e.order_id) for e in gone if isinstance(e, OrderGone)] == [(OrderGone, 5)]
-    assert all(isinstance(e, OrderGone) and e.venue_reset for e in gone)
+    assert gone[0] == VenueReset("BTCUSDT", "restarted", 70)
+    assert all(isinstance(e, OrderGone) and e.venue_reset for e in gone[1:])
     assert not state.went_backwards(reused)
     delivered = state.on_event(reused)
     assert isinstance(delivered, OrderAccepted) and delivered.client_order_id == "restarted-1"

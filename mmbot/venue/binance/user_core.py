@@ -81,6 +81,8 @@ class _Order:
     terminal: OrderStatus | None = None  # set once a terminal state was delivered
     # Invariant: the trade ids of this order's fills that were delivered.
     trade_ids: set[int] = attrs.field(factory=set)
+    # Other client order ids this order has had (an amend renames it: REPLACED).
+    aliases: set[str] = attrs.field(factory=set)
 
     @classmethod
     def from_report(cls, r: ExecutionReport) -> _Order:
@@ -133,7 +135,8 @@ class UserStreamState:
     # Invariant: per symbol, the largest order id / trade id of the orders forgotten.
     _forgotten_order_id: dict[str, int] = attrs.field(factory=dict, init=False)
     _forgotten_trade_id: dict[str, int] = attrs.field(factory=dict, init=False)
-    # Invariant: per symbol, the largest order id ever tracked (forgotten ones included).
+    # Invariant: per symbol, the largest order id of a live event passed to on_event (live
+    # events come in the venue's order; REST answers may name older orders: not counted).
     _max_order_id: dict[str, int] = attrs.field(factory=dict, init=False)
     _counts: dict[str, int] = attrs.field(factory=dict, init=False)
 
@@ -196,11 +199,17 @@ class UserStreamState:
             return event
         report = event.report
         key = (report.symbol, report.order_id)
+        top = self._max_order_id.get(report.symbol)
+        if top is None or report.order_id > top:
+            self._max_order_id[report.symbol] = report.order_id
         order = self._orders.get(key)
         if order is None:
             if self._forgotten(event):
                 return None
             order = self._track(_Order.from_report(report))
+        if report.execution_type is ExecutionType.REPLACED:  # an amend may rename it
+            order.aliases.update((order.client_order_id, report.orig_client_order_id))
+            order.client_order_id = report.client_order_id
         if isinstance(event, OrderFilled):
             if event.fill.trade_id in order.trade_ids:
                 self._count("duplicate_fills")
@@ -244,9 +253,6 @@ class UserStreamState:
     def _track(self, order: _Order) -> _Order:
         """Start tracking ``order`` (not tracked yet)."""
         self._orders[(order.symbol, order.order_id)] = order
-        top = self._max_order_id.get(order.symbol)
-        if top is None or order.order_id > top:
-            self._max_order_id[order.symbol] = order.order_id
         return order
 
     # ---- orders the venue no longer knows, and a venue whose ids went backwards ---------
@@ -254,10 +260,12 @@ class UserStreamState:
     def went_backwards(self, event: UserEvent) -> bool:
         """Whether live ``event`` shows that the venue's order ids went backwards (it was
         restarted): an event of a tracked order id naming another client order id, or a
-        ``NEW`` for an untracked order id at or below the highest one seen on the symbol.
-        The venue numbers orders in increasing order and sends an account's events in that
-        order, so neither can happen on a venue that kept its ids. Call it before
-        :meth:`on_event`; when True, :meth:`resync` the symbol first."""
+        ``NEW`` for an untracked order id at or below the highest one of a live event on
+        the symbol. The venue numbers orders in increasing order and sends an account's
+        events in that order, so neither can happen on a venue that kept its ids (REST
+        answers do not count: an order placed and cancelled while the stream reconnects is
+        listed nowhere, yet its ``NEW`` may still arrive after a later order's listing).
+        Call it before :meth:`on_event`; when True, :meth:`resync` the symbol first."""
         if not isinstance(
             event, OrderAccepted | OrderFilled | OrderCancelled | OrderRejected | OrderExpired
         ):
@@ -488,9 +496,7 @@ def _report(
 
 def _other_order(order: _Order, client_order_id: str) -> bool:
     """Whether ``client_order_id`` names another order than ``order`` (an empty id, as a
-    fill read from REST has, names none)."""
-    return (
-        bool(order.client_order_id)
-        and bool(client_order_id)
-        and (order.client_order_id != client_order_id)
-    )
+    fill read from REST has, names none; an amend's earlier names are the order's)."""
+    if not order.client_order_id or not client_order_id:
+        return False
+    return client_order_id != order.client_order_id and client_order_id not in order.aliases

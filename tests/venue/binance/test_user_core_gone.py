@@ -118,3 +118,31 @@ def test_fills_of_the_restarted_venue_are_new_after_a_resync() -> None:
     out = state.reconcile("BTCUSDT", [], [fill(3, 2, "1")], {}, now_ms=5)
     assert [type(e) for e in out] == [OrderFilled]
     assert state.last_trade_id("BTCUSDT") == 2
+
+
+def test_an_order_listed_by_rest_does_not_make_an_older_live_new_look_backwards() -> None:
+    """Order 10 was placed and cancelled while the stream reconnected (REST lists it
+    nowhere), order 11 is open at the reconcile; 10's NEW, queued behind it, is no restart."""
+    state = UserStreamState()
+    state.on_event(new(3))
+    state.reconcile("BTCUSDT", [info(11, OrderStatus.NEW, "0")], [], {}, now_ms=5)
+    assert not state.went_backwards(new(10))
+    assert isinstance(state.on_event(new(10)), OrderAccepted)
+
+
+def test_an_amended_order_keeps_its_id_under_its_new_client_order_id() -> None:
+    state = UserStreamState()
+    state.on_event(new(5))  # client order id c5
+    amended = attrs.evolve(
+        report(5, ExecutionType.NEW, "0"), execution_type=ExecutionType.REPLACED,
+        client_order_id="renamed", orig_client_order_id="c5",
+    )  # fmt: skip
+    assert not state.went_backwards(event_from_report(amended))
+    state.on_event(event_from_report(amended))
+    trade = attrs.evolve(report(5, ExecutionType.TRADE, "0.5", 9, "0.5"), client_order_id="renamed")
+    assert not state.went_backwards(event_from_report(trade))
+    cancel = attrs.evolve(
+        report(5, ExecutionType.CANCELED, "0.5"), client_order_id="cxl-1", orig_client_order_id="c5"
+    )
+    assert not state.went_backwards(event_from_report(cancel))
+    assert state.went_backwards(new(5, "someone-else"))

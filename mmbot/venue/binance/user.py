@@ -23,10 +23,11 @@ happened in between, exactly once, without a ``StreamGap``/``Resynced`` pair.
 The venue is never believed about an order it no longer knows: an order believed open that
 REST answers -2013 for ends with an ``OrderGone``; and when the venue's order ids go
 backwards (a restarted venue: a live event names a tracked order id with another client
-order id, or a ``NEW`` comes for an id at or below the highest seen on its symbol), the
-stream opens a gap, reports the symbol's orders believed open as gone (``OrderGone``,
-``venue_reset``), delivers the new order's event as a new order's, reconciles again, then
-``Resynced`` (``UserStreamState.resync``; the reconcile does the same when REST shows it).
+order id, or a ``NEW`` comes for an id at or below the highest seen live on its symbol),
+the stream opens a gap (``StreamGap``, then ``VenueReset``), reports the symbol's orders
+believed open as gone (``OrderGone``, ``venue_reset``), delivers the new order's event as a
+new order's, reconciles again, then ``Resynced`` (``UserStreamState.resync``; the reconcile
+does the same when REST shows it).
 
 Every way a session can end is a reconnect, never the end of :meth:`UserStream.run`: a
 refused subscription (bad key or signature, -1021, a 429), no answer to it, a socket that

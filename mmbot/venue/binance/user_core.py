@@ -12,10 +12,11 @@ already delivered.
 An order the stream believes open that the venue no longer knows (-2013 when REST is asked
 for it) ends with one :class:`~mmbot.venue.events.OrderGone` and is never asked about again.
 A venue whose order ids went backwards (a restarted venue: the same order id names another
-client order id, or a ``NEW`` comes for an order id at or below the highest one seen on the
-symbol) is resynchronised, symbol by symbol (:meth:`UserStreamState.resync`): every order
-believed open there is gone, and what was known of the symbol is forgotten, so a new order
-that reuses an old id is a new order (its ``OrderAccepted`` is delivered), not a duplicate.
+client order id, or a ``NEW`` comes for an order id at or below the highest one of a live
+event on the symbol) is resynchronised, symbol by symbol (:meth:`UserStreamState.resync`):
+every order believed open there is gone, and what was known of the symbol is forgotten, so a
+new order that reuses an old id is a new order (its ``OrderAccepted`` is delivered), not a
+duplicate.
 
 What it must never do: I/O, read a clock or an RNG (``now_ms`` is passed in), drop a fill it
 has not delivered, or deliver one twice; keep an order "open" that the venue says does not

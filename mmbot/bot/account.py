@@ -7,6 +7,12 @@ tracked), every fill of the account to the ledger exactly once (so the ledger ma
 exchange's fills for the account), exposure to the risk engine, balances to the bot state;
 then it wakes the symbol's quoter.
 
+An ``OrderGone`` (the venue no longer knows an order: -2013 for one believed open, or a
+restarted venue) settles the tracker's order (``OrderTracker.on_gone``: CANCELLED, an
+unresolved one included), so it is neither quoted against nor queried again. A
+``VenueReset`` (the venue's ids went backwards: restarted) makes the ledger forget which of
+that symbol's fill keys it booked, since the restarted venue numbers its fills again.
+
 What it must never do: decide or send anything (it only records); book a fill twice (the
 ledger de-duplicates by (symbol, order id, trade id)); swallow ``Cancelled``.
 """
@@ -26,10 +32,12 @@ from mmbot.venue.events import (
     OrderCancelled,
     OrderExpired,
     OrderFilled,
+    OrderGone,
     OrderRejected,
     Resynced,
     StreamGap,
     UserEvent,
+    VenueReset,
 )
 
 log = logging.getLogger("mmbot.account")
@@ -69,8 +77,16 @@ class AccountService:
         if isinstance(event, Resynced):
             log.info("user stream resynced", extra={"reason": event.reason})
             return
+        if isinstance(event, VenueReset):  # a restarted venue numbers fills again
+            forgotten = state.ledger.forget_fill_keys(event.symbol)
+            log.warning(
+                "venue reset",
+                extra={"symbol": event.symbol, "reason": event.reason, "forgotten": forgotten},
+            )
+            return
         if not isinstance(
-            event, OrderAccepted | OrderFilled | OrderCancelled | OrderExpired | OrderRejected
+            event,
+            OrderAccepted | OrderFilled | OrderCancelled | OrderExpired | OrderRejected | OrderGone,
         ):
             return  # a deposit or transfer: the next outboundAccountPosition carries it
         symbol = event.symbol
@@ -89,6 +105,12 @@ class AccountService:
                 tracker.on_cancelled(cid)
             elif isinstance(event, OrderExpired):
                 tracker.on_expired(cid)
+            elif isinstance(event, OrderGone):
+                log.warning(
+                    "order gone from the venue",
+                    extra={"client_order_id": cid, "reason": event.reason},
+                )
+                tracker.on_gone(cid, event.reason)
             else:
                 tracker.on_rejected(cid, event.reason)
         runtime = state.symbols.get(symbol)

@@ -184,6 +184,14 @@ class Ledger:
             self._book_fill(fill, now, placed_mid)
         return True
 
+    def forget_fill_keys(self, symbol: str) -> int:
+        """Forget which fills of ``symbol`` were booked (their keys only; positions, cash
+        and fees stay): the venue was reset and numbers orders and trades again, so a new
+        fill may carry an old fill's (order id, trade id). Returns how many were forgotten."""
+        keys = {key for key in self._seen if key[0] == symbol}
+        self._seen -= keys
+        return len(keys)
+
     def _book_fill(self, fill: Fill, now: float, placed_mid: Decimal | None) -> None:
         book = self._book(fill.symbol)
         sign = fill.side.sign

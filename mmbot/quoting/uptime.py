@@ -62,4 +62,6 @@ class QuoteUptime:
             return None
         up = self._up + (max(0.0, now - self._last) if self._state else 0.0)
         total = now - self._first
-        return up / total if total > 0 else (1.0 if self._state else 0.0)
+        if total <= 0:
+            return 1.0 if self._state else 0.0
+        return min(1.0, up / total)  # the summed intervals may exceed the span by rounding

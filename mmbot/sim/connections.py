@@ -32,6 +32,8 @@ class Outbox:
     combined: bool
     capacity: int
     reason: str | None = None
+    #: A WebSocket API connection (not a market stream): frames it control events as such.
+    ws_api: bool = False
     # (account, subscriptionId) pairs this outbox receives user data for (WS API only).
     user_subscriptions: list[tuple[str, int]] = attrs.field(factory=list)
     _frames: list[str] = attrs.field(factory=list)
@@ -96,9 +98,9 @@ class Connections:
         """The open connections' outboxes, oldest first."""
         return iter(list(self._outboxes))
 
-    def open(self, *, combined: bool, capacity: int) -> Outbox:
+    def open(self, *, combined: bool, capacity: int, ws_api: bool = False) -> Outbox:
         """A new connection's outbox, listening to nothing yet."""
-        outbox = Outbox(f"conn-{self._next_label}", combined, capacity)
+        outbox = Outbox(f"conn-{self._next_label}", combined, capacity, ws_api=ws_api)
         self._next_label += 1
         if not self._outboxes:  # 0 -> 1: a new wait; never replace an event being waited on
             self._all_closed = trio.Event()

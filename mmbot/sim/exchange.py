@@ -59,7 +59,8 @@ from mmbot.sim.streams import (
     StreamMessage,
     UserMessage,
     dumps,
-    server_shutdown_payload,
+    event_stream_terminated_frame,
+    server_shutdown_frame,
 )
 
 if TYPE_CHECKING:
@@ -284,6 +285,9 @@ class Exchange:
         except Exception:  # a bug in the dialect: its last-resort answer, logged and reported
             reply = answer_ws_api_failure(self.dialect, message, now)
         self.deliver(outbox, dumps(reply), WS_API_CHANNEL, "response", now)
+        for subscription_id in session.take_terminated():  # after its unsubscribe's answer
+            text = event_stream_terminated_frame(subscription_id, now)
+            self.deliver(outbox, text, "user", "eventStreamTerminated", now)
         self._sync_user_subscriptions(session, outbox)
         self.publish_engine_events(now)
 
@@ -344,9 +348,12 @@ class Exchange:
 
     # ---- connections -------------------------------------------------------------------
 
-    def open_outbox(self, *, combined: bool) -> Outbox:
-        """A new connection's outbox (closed at once if the exchange is shutting down)."""
-        outbox = self._conns.open(combined=combined, capacity=self.config.streams.outbox_size)
+    def open_outbox(self, *, combined: bool, ws_api: bool = False) -> Outbox:
+        """A new connection's outbox (closed at once if the exchange is shutting down);
+        ``ws_api`` for a WebSocket API connection, ``combined`` for a combined stream."""
+        outbox = self._conns.open(
+            combined=combined, capacity=self.config.streams.outbox_size, ws_api=ws_api
+        )
         if self._shutting_down:
             self.close_outbox(outbox, "shutdown")
         return outbox
@@ -366,11 +373,12 @@ class Exchange:
         self._conns.forget(outbox)
 
     def announce_shutdown(self) -> None:
-        """Send ``serverShutdown`` to every connection, then stop feeding them."""
+        """Send ``serverShutdown`` to every connection (framed for its kind: raw stream,
+        combined stream or WebSocket API), then stop feeding them."""
         self._shutting_down = True
         now = self.now_ms()
-        text = dumps(server_shutdown_payload(now))
         for outbox in self._conns:
+            text = server_shutdown_frame(now, ws_api=outbox.ws_api, combined=outbox.combined)
             self.deliver(outbox, text, "server", "serverShutdown", now)
             self.close_outbox(outbox, "shutdown")
 

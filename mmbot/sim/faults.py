@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 #: The dialect's operations by endpoint class, as the REST client's breakers group them
 #: (``mmbot.venue.binance.rest_endpoints``); the WebSocket API's own session methods
-#: (``userDataStream.*``) belong to ``account``.
+#: (``session.*``, ``userDataStream.*``) belong to ``account``.
 ENDPOINT_CLASSES: Mapping[str, frozenset[str]] = {
     "orders": frozenset(
         {"order.place", "order.cancel", "order.cancelReplace", "openOrders.cancelAll"}
@@ -51,6 +51,10 @@ ENDPOINT_CLASSES: Mapping[str, frozenset[str]] = {
             "myTrades",
             "userDataStream.subscribe.signature",
             "userDataStream.unsubscribe",
+            "userDataStream.subscribe",
+            "session.logon",
+            "session.status",
+            "session.logout",
         }
     ),
 }

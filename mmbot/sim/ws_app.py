@@ -6,9 +6,10 @@ handshake over it with trio-websocket and serves the connection: raw streams at
 ``/ws/<stream>`` (or ``/ws`` and ``SUBSCRIBE`` later), combined streams at
 ``/stream?streams=a/b`` (frames wrapped as ``{"stream", "data"}``), and the WebSocket API
 at ``/ws-api/v3`` (a frame the exchange's fault plan delays is answered that much later).
-Each connection gets an :class:`~mmbot.sim.connections.Outbox` drained by a
-writer task, a pinger (a ping every ``ping_interval_s``; closed without a pong within
-``pong_timeout_s``) and a 24 h lifetime.
+Each connection gets an :class:`~mmbot.sim.connections.Outbox` (marked
+``ws_api`` for the WebSocket API, so the exchange frames its ``serverShutdown`` as Binance
+does there, ``{"event": ...}``) drained by a writer task, a pinger (a ping every
+``ping_interval_s``; closed without a pong within ``pong_timeout_s``) and a 24 h lifetime.
 
 It relies on private members of trio-websocket (pinned to 0.12.x): why, which ones and
 how a test guards them is docs/decisions/0005-trio-websocket-private-members.md.
@@ -206,7 +207,8 @@ async def handle_request(exchange: Exchange, request: WebSocketRequest) -> None:
     path = request.path
     if urlsplit(path).path.rstrip("/") == WS_API_PATH:
         ws = await request.accept()
-        await _serve(exchange, ws, exchange.open_outbox(combined=False), _ws_api_reader)
+        outbox = exchange.open_outbox(combined=False, ws_api=True)
+        await _serve(exchange, ws, outbox, _ws_api_reader)
         return
     symbols = frozenset(exchange.config.symbols)
     parsed = parse_market_path(path, symbols)
@@ -322,7 +324,7 @@ async def _ws_api_reader(exchange: Exchange, ws: WebSocketConnection, outbox: Ou
     task answers each once its delay has passed, never before a delayed frame that came
     earlier (a connection keeps its order, as TCP does); the frames it does not delay are
     answered at once."""
-    session = WsApiSession(client=_client_address(ws))
+    session = WsApiSession(client=_client_address(ws), connected_ms=exchange.now_ms())
     send, receive = trio.open_memory_channel[tuple[float, str | bytes]](DELAYED_FRAMES)
     async with trio.open_nursery() as nursery, send:
         nursery.start_soon(_answer_delayed, exchange, receive, session, outbox)

@@ -48,11 +48,13 @@ from mmbot.venue.events import OrderCancelled as OrderCancelled
 from mmbot.venue.events import OrderEvent as OrderEvent
 from mmbot.venue.events import OrderExpired as OrderExpired
 from mmbot.venue.events import OrderFilled as OrderFilled
+from mmbot.venue.events import OrderGone as OrderGone
 from mmbot.venue.events import OrderRejected as OrderRejected
 from mmbot.venue.events import PublicTrade as PublicTrade
 from mmbot.venue.events import Resynced as Resynced
 from mmbot.venue.events import StreamGap as StreamGap
 from mmbot.venue.events import UserEvent as UserEvent
+from mmbot.venue.events import VenueReset as VenueReset
 
 __all__ = [
     "Balance",
@@ -77,6 +79,7 @@ __all__ = [
     "OrderEvent",
     "OrderExpired",
     "OrderFilled",
+    "OrderGone",
     "OrderInfo",
     "OrderRef",
     "OrderRejected",
@@ -88,6 +91,7 @@ __all__ = [
     "StreamGap",
     "UserEvent",
     "Venue",
+    "VenueReset",
     "VenueResult",
     "VenueSpec",
     "VenueUrls",

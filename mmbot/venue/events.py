@@ -3,7 +3,8 @@
 What it is for: the values a venue's market-data streams (:class:`DepthUpdate`,
 :class:`DepthSnapshot`, :class:`BookTicker`, :class:`PublicTrade`) and its user stream
 (:data:`UserEvent`: order events built on :class:`ExecutionReport`, balance events,
-:class:`StreamGap` / :class:`Resynced`) carry across the venue seam. Users import them from
+:class:`StreamGap` / :class:`Resynced`, and what the adapter concludes itself:
+:class:`OrderGone`, :class:`VenueReset`) carry across the venue seam. Users import them from
 ``mmbot.venue``.
 
 What it must never do: do I/O, import trio or a transport library, or know which venue
@@ -177,6 +178,22 @@ class OrderExpired(_OrderEvent):
 
 
 @attrs.frozen
+class OrderGone(_OrderEvent):
+    """The venue no longer knows an order the stream believed open: it has left the book
+    with no further fills, and nothing will ever be reported about it again. Terminal.
+
+    Found two ways: the venue answers a query for it with -2013 (order does not exist), or
+    its order ids went backwards (a restarted venue: every order believed open before the
+    restart is gone, ``venue_reset`` True). ``report`` is the stream's last knowledge of the
+    order (execution type and status EXPIRED, the cumulative quantity delivered so far);
+    ``reason`` says how it was found gone.
+    """
+
+    reason: str
+    venue_reset: bool = False
+
+
+@attrs.frozen
 class BalanceChanged:
     """``outboundAccountPosition``: the new balances of the assets that changed."""
 
@@ -204,11 +221,23 @@ class StreamGap:
 
 
 @attrs.frozen
+class VenueReset:
+    """The venue's order ids went backwards on ``symbol`` (a restarted venue): the stream
+    resynchronised it. Orders and fills from before may share (order id, trade id) with
+    later ones, so de-duplication keyed on them starts afresh for the symbol; the orders
+    believed open there follow as :class:`OrderGone` (``venue_reset`` True)."""
+
+    symbol: str
+    reason: str
+    event_time_ms: int | None = None
+
+
+@attrs.frozen
 class Resynced:
     """The stream is live again after a :class:`StreamGap`; events from here on are complete."""
 
     reason: str = ""
 
 
-OrderEvent = OrderAccepted | OrderFilled | OrderCancelled | OrderRejected | OrderExpired
-UserEvent = OrderEvent | BalanceChanged | BalanceDelta | StreamGap | Resynced
+OrderEvent = OrderAccepted | OrderFilled | OrderCancelled | OrderRejected | OrderExpired | OrderGone
+UserEvent = OrderEvent | BalanceChanged | BalanceDelta | StreamGap | Resynced | VenueReset

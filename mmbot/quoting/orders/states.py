@@ -20,6 +20,10 @@ Rules the table encodes:
   time): QUERY_NOT_FOUND_EARLY (the placement may still be in flight: stay UNRESOLVED),
   QUERY_NOT_FOUND (it never reached the book: REJECTED), QUERY_GONE (it was known to
   exist, so it has left the book: CANCELLED).
+- GONE is the venue saying an order it had no longer exists (the user stream's
+  ``OrderGone``: -2013 for an order believed open, or a restarted venue). It settles any
+  live order, an UNRESOLVED one included, as CANCELLED (it has left the book with no further
+  fills) and is a no-op on a terminal one: a gone order is never live again.
 - OPEN is shown as PARTIALLY_FILLED once anything has filled (:func:`normalise`), so
   "back to resting" entries name OPEN.
 - Staying in the same state is a legal no-op (late or duplicate evidence). A missing entry
@@ -78,6 +82,7 @@ class TrackerEvent(enum.Enum):
     QUERY_NOT_FOUND = "query_not_found"  # never known to exist; past its recvWindow
     QUERY_NOT_FOUND_EARLY = "query_not_found_early"  # the placement may still be in flight
     QUERY_GONE = "query_gone"  # not found, but known to have existed
+    GONE = "gone"  # the venue no longer knows an order it had (user stream's OrderGone)
 
 
 S = OrderState
@@ -90,6 +95,7 @@ _FROM_EXCHANGE_TERMINAL: dict[TrackerEvent, OrderState] = {
     E.FILL_COMPLETE: S.FILLED,
     E.CANCELLED: S.CANCELLED,
     E.EXPIRED: S.EXPIRED,
+    E.GONE: S.CANCELLED,
 }
 TRANSITIONS: Mapping[OrderState, Mapping[TrackerEvent, OrderState]] = {
     S.PENDING_NEW: {
@@ -151,6 +157,7 @@ TRANSITIONS: Mapping[OrderState, Mapping[TrackerEvent, OrderState]] = {
         E.CANCEL_FAILED: S.FILLED,  # cancel raced the last fill
         E.CANCEL_UNKNOWN: S.FILLED,
         E.QUERY_OPEN: S.FILLED,  # stale query
+        E.GONE: S.FILLED,
     },
     S.CANCELLED: {
         E.PLACE_OK: S.CANCELLED,
@@ -163,6 +170,7 @@ TRANSITIONS: Mapping[OrderState, Mapping[TrackerEvent, OrderState]] = {
         E.CANCELLED: S.CANCELLED,
         E.QUERY_OPEN: S.CANCELLED,
         E.QUERY_GONE: S.CANCELLED,
+        E.GONE: S.CANCELLED,
     },
     S.EXPIRED: {
         E.PLACE_OK: S.EXPIRED,
@@ -175,12 +183,14 @@ TRANSITIONS: Mapping[OrderState, Mapping[TrackerEvent, OrderState]] = {
         E.EXPIRED: S.EXPIRED,
         E.QUERY_OPEN: S.EXPIRED,
         E.QUERY_GONE: S.EXPIRED,
+        E.GONE: S.EXPIRED,
     },
     S.REJECTED: {
         E.PLACE_FAILED: S.REJECTED,
         E.REJECTED: S.REJECTED,
         E.QUERY_NOT_FOUND: S.REJECTED,
         E.QUERY_NOT_FOUND_EARLY: S.REJECTED,
+        E.GONE: S.REJECTED,
     },
 }
 

@@ -251,6 +251,12 @@ class OrderTracker:
     def on_rejected(self, cid: str, reason: str | None = None) -> OrderTransition:
         return self._apply(cid, E.REJECTED, note=reason)
 
+    def on_gone(self, cid: str, reason: str | None = None) -> OrderTransition:
+        """The venue no longer knows the order (the user stream's ``OrderGone``): a live
+        order, an UNRESOLVED one included, is settled CANCELLED (it left the book with no
+        further fills) and is never queried again; a terminal one stays as it is."""
+        return self._apply(cid, E.GONE, note=reason)
+
     def request_cancel(self, cid: str) -> OrderTransition:
         """Record a cancel about to be sent (only a resting order can be cancelled)."""
         return self._apply(cid, E.CANCEL_REQUEST)

@@ -138,6 +138,16 @@ class Dialect:
         self._check_timestamp(params, now_ms)
         return account
 
+    def authenticate_session(self, api_key: str, params: Params, now_ms: int) -> str:
+        """The account of a signed request on a connection that ``session.logon``
+        authenticated with ``api_key`` (no signature of its own): the key must still be
+        valid, and the request's ``timestamp`` within its ``recvWindow``."""
+        found = self.credentials.lookup(api_key)
+        if found is None:  # revoked since the logon
+            raise fail(Code.REJECTED_MBX_KEY, MSG_INVALID_API_KEY, 401)
+        self._check_timestamp(params, now_ms)
+        return found[1]
+
     def run(
         self, route: Route, params: Params, account: str | None, now_ms: int, state: Handled
     ) -> tuple[int, object]:

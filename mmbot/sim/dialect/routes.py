@@ -74,6 +74,11 @@ class Routes:
             Route("myTrades", ops.my_trades, signed=True),
             Route("userDataStream.subscribe.signature", ops.ping, signed=True),
             Route("userDataStream.unsubscribe", ops.ping),
+            # WebSocket API only; answered by the session (``ws_api.py``), never run
+            Route("session.logon", ops.ping, signed=True),
+            Route("session.status", ops.ping),
+            Route("session.logout", ops.ping),
+            Route("userDataStream.subscribe", ops.ping),
         ]
         ws = {route.name: route for route in routes}
         rest = {

@@ -3,10 +3,13 @@
 What it is for: :func:`answer_ws_api` takes one WebSocket API message through the gateway's
 steps (``gateway.py``: ban check, charge, authenticate, run, report) and adds what only
 this transport has: the JSON envelope (``id``, ``method``, ``params``), the signature over
-the sorted parameters, the user-data-stream subscription of the connection
-(:class:`WsApiSession`), the error shape (429/418 carry ``retryAfter``) and the
-``rateLimits`` every answer carries. :func:`answer_ws_api_failure` is the answer to a frame
-the gateway itself failed on, for the shell's guard.
+the sorted parameters, the connection's session (:class:`WsApiSession`: ``session.logon``
+/ ``session.status`` / ``session.logout``, and its user-data subscription by
+``userDataStream.subscribe`` after logon or ``userDataStream.subscribe.signature``, ended by
+``userDataStream.unsubscribe`` with an ``eventStreamTerminated``), the error shape (429/418
+carry ``retryAfter``) and the ``rateLimits`` every answer carries.
+:func:`answer_ws_api_failure` is the answer to a frame the gateway itself failed on, for
+the shell's guard.
 
 What it must never do: I/O, read a clock, raise on any input (garbage gets a well-formed
 error answer), or let a secret reach an answer or a log line.
@@ -28,7 +31,12 @@ from mmbot.sim.dialect.request import (
     error_body,
     last_resort,
 )
-from mmbot.venue.binance.errors import Code, missing_param
+from mmbot.venue.binance.errors import (
+    MSG_INVALID_API_KEY,
+    MSG_SUBSCRIPTION_ACTIVE,
+    Code,
+    missing_param,
+)
 from mmbot.venue.binance.signing import ws_signing_payload
 
 if TYPE_CHECKING:
@@ -40,17 +48,54 @@ class WsApiSession:
     """Per-connection state of one WebSocket API client.
 
     The shell forwards ``subscribed_account``'s user events, wrapped with
-    ``subscription_id``, while ``subscribed_account`` is set.
+    ``subscription_id``, while ``subscribed_account`` is set, and sends an
+    ``eventStreamTerminated`` for each subscription :meth:`take_terminated` hands it.
+    ``session.logon`` authenticates the connection (``logon_account``): signed requests may
+    then omit ``apiKey`` and ``signature`` (never ``timestamp``), and
+    ``userDataStream.subscribe`` subscribes to that account.
     """
 
     client: str = "127.0.0.1"
+    connected_ms: int = 0
     subscribed_account: str | None = None
     subscription_id: int | None = None
+    #: The subscription came from ``userDataStream.subscribe``: ``session.logout`` ends it.
+    subscribed_by_logon: bool = False
+    logon_api_key: str | None = attrs.field(default=None, repr=False)
+    logon_account: str | None = None
+    authorized_since: int | None = None
+    # Invariant: subscriptions ended since the shell last asked (each gets one
+    # eventStreamTerminated, after the answer to the request that ended it).
+    _terminated: list[int] = attrs.field(factory=list)
 
-    def unsubscribe(self) -> None:
-        """No more user data for this connection."""
+    def unsubscribe(self, subscription_id: int | None = None) -> None:
+        """End the subscription (``subscription_id`` None: whichever there is); a
+        subscription that does not exist is nothing to end."""
+        current = self.subscription_id
+        if self.subscribed_account is None or current is None:
+            return
+        if subscription_id is not None and subscription_id != current:
+            return
+        self._terminated.append(current)
         self.subscribed_account = None
         self.subscription_id = None
+        self.subscribed_by_logon = False
+
+    def take_terminated(self) -> list[int]:
+        """The subscriptions ended since the last call (the shell announces each)."""
+        ended, self._terminated = self._terminated, []
+        return ended
+
+    def status(self, now_ms: int) -> dict[str, object]:
+        """The ``session.logon`` / ``session.status`` / ``session.logout`` result."""
+        return {
+            "apiKey": self.logon_api_key,
+            "authorizedSince": self.authorized_since,
+            "connectedSince": self.connected_ms,
+            "returnRateLimits": True,  # every answer of the fake carries ``rateLimits``
+            "serverTime": now_ms,
+            "userDataStream": self.subscribed_account is not None,
+        }
 
 
 def answer_ws_api(
@@ -122,18 +167,90 @@ def _steps(
     dialect.charge(session.client, route.weight(params), now_ms, state)
     account = None
     if route.signed:
-        api_key = params.require("apiKey")
-        payload = ws_signing_payload(_ws_values(params)).encode()
-        account = dialect.authenticate(api_key, payload, params.raw("signature"), params, now_ms)
+        account = _authenticate(dialect, method, params, session, now_ms)
         state.account = account
-    if method == "userDataStream.subscribe.signature":
-        assert account is not None
-        return {"subscriptionId": dialect.subscribe_user_data(session, account)}
-    if method == "userDataStream.unsubscribe":
-        session.unsubscribe()
-        return {}
+    elif session.logon_account is not None and method in _SESSION_METHODS:
+        state.account = session.logon_account
+    session_answer = _session_step(dialect, method, params, session, account, now_ms)
+    if session_answer is not None:
+        return session_answer
     _, body = dialect.run(route, params, account, now_ms, state)
     return body
+
+
+#: Methods about the connection itself, answered here rather than by an operation.
+_SESSION_METHODS = frozenset(
+    {
+        "session.logon",
+        "session.status",
+        "session.logout",
+        "userDataStream.subscribe",
+        "userDataStream.subscribe.signature",
+        "userDataStream.unsubscribe",
+    }
+)
+
+
+def _authenticate(
+    dialect: Dialect, method: str, params: Params, session: WsApiSession, now_ms: int
+) -> str:
+    """The account of a signed request: by its ``apiKey`` and ``signature``, or, on a
+    connection that ``session.logon`` authenticated, by the session when the request names
+    neither (its ``timestamp`` is still checked)."""
+    logged_on = session.logon_api_key
+    if (
+        logged_on is not None
+        and method != "session.logon"
+        and params.raw("apiKey") is None
+        and params.raw("signature") is None
+    ):
+        return dialect.authenticate_session(logged_on, params, now_ms)
+    api_key = params.require("apiKey")
+    payload = ws_signing_payload(_ws_values(params)).encode()
+    return dialect.authenticate(api_key, payload, params.raw("signature"), params, now_ms)
+
+
+def _session_step(
+    dialect: Dialect,
+    method: str,
+    params: Params,
+    session: WsApiSession,
+    account: str | None,
+    now_ms: int,
+) -> dict[str, object] | None:
+    """The answer to a method about the connection (logon, user-data subscriptions);
+    None for any other method."""
+    if method not in _SESSION_METHODS:
+        return None
+    if method == "session.logon":
+        assert account is not None
+        session.logon_api_key = params.require("apiKey")
+        session.logon_account = account
+        session.authorized_since = now_ms
+        return session.status(now_ms)
+    if method == "session.status":
+        return session.status(now_ms)
+    if method == "session.logout":
+        if session.subscribed_by_logon:
+            session.unsubscribe()
+        session.logon_api_key = session.logon_account = session.authorized_since = None
+        return session.status(now_ms)
+    if method == "userDataStream.subscribe":
+        if session.logon_account is None:
+            raise fail(Code.REJECTED_MBX_KEY, MSG_INVALID_API_KEY, 401)
+        if session.subscribed_account is not None:
+            raise fail(Code.SUBSCRIPTION_ACTIVE, MSG_SUBSCRIPTION_ACTIVE)
+        subscription_id = dialect.subscribe_user_data(session, session.logon_account)
+        session.subscribed_by_logon = True
+        return {"subscriptionId": subscription_id}
+    if method == "userDataStream.subscribe.signature":
+        assert account is not None
+        subscription_id = dialect.subscribe_user_data(session, account)
+        session.subscribed_by_logon = False
+        return {"subscriptionId": subscription_id}
+    # userDataStream.unsubscribe: every subscription, or the one named
+    session.unsubscribe(params.integer("subscriptionId"))
+    return {}
 
 
 def _error_answer(

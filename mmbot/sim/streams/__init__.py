@@ -11,9 +11,14 @@ from anywhere but here.
 """
 
 from mmbot.sim.streams.control import MAX_STREAMS_PER_CONNECTION as MAX_STREAMS_PER_CONNECTION
+from mmbot.sim.streams.control import SERVER_SHUTDOWN_STREAM as SERVER_SHUTDOWN_STREAM
 from mmbot.sim.streams.control import ControlOutcome as ControlOutcome
 from mmbot.sim.streams.control import StreamSession as StreamSession
 from mmbot.sim.streams.control import control_error as control_error
+from mmbot.sim.streams.control import (
+    event_stream_terminated_frame as event_stream_terminated_frame,
+)
+from mmbot.sim.streams.control import server_shutdown_frame as server_shutdown_frame
 from mmbot.sim.streams.depth import DepthWindow as DepthWindow
 from mmbot.sim.streams.depth import TopOfBook as TopOfBook
 from mmbot.sim.streams.feed import EVERYTHING as EVERYTHING
@@ -37,6 +42,7 @@ __all__ = [
     "DEPTH_SPEEDS_MS",
     "EVERYTHING",
     "MAX_STREAMS_PER_CONNECTION",
+    "SERVER_SHUTDOWN_STREAM",
     "ControlOutcome",
     "DepthWindow",
     "MarketFeed",
@@ -49,9 +55,11 @@ __all__ = [
     "balance_update_payload",
     "control_error",
     "dumps",
+    "event_stream_terminated_frame",
     "execution_report_payload",
     "fmt",
     "parse_stream_name",
+    "server_shutdown_frame",
     "server_shutdown_payload",
     "stream_name",
     "trade_payload",

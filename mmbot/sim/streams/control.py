@@ -1,10 +1,17 @@
-"""Live subscription control of a market-stream connection (sans-IO).
+"""Control of the fake exchange's WebSocket connections: subscriptions, connection events (sans-IO).
 
 What it is for: answering ``SUBSCRIBE`` / ``UNSUBSCRIBE`` / ``LIST_SUBSCRIPTIONS`` /
 ``SET_PROPERTY`` / ``GET_PROPERTY`` frames with ``{"result", "id"}`` or the dialect's
-``{"error": {"code", "msg"}, "id"}`` answers, and keeping the connection's subscription list.
+``{"error": {"code", "msg"}, "id"}`` answers, and keeping the connection's subscription list;
+and the frames that concern a connection rather than a market or an account, framed exactly
+as Binance frames them on each kind of connection (web-socket-streams.md,
+web-socket-api.md, user-data-stream.md): :func:`server_shutdown_frame` (raw stream: the bare
+event; combined stream: ``{"stream": "!serverShutdown", "data": ...}``; WebSocket API:
+``{"event": ...}``, no ``subscriptionId``) and :func:`event_stream_terminated_frame`
+(``{"subscriptionId", "event": {"e": "eventStreamTerminated", "E"}}``).
 
-What it must never do: I/O, raise on any client input (every frame gets an answer).
+What it must never do: I/O, read a clock (times enter as arguments), raise on any client
+input (every frame gets an answer).
 """
 
 from __future__ import annotations
@@ -16,13 +23,37 @@ from typing import Any
 import attrs
 
 from mmbot.sim.streams.names import parse_stream_name
+from mmbot.sim.streams.payloads import dumps, server_shutdown_payload
 
 #: The most streams one connection may listen to (as on Binance).
 MAX_STREAMS_PER_CONNECTION = 1024
 
 
+#: The stream name a combined stream wraps ``serverShutdown`` in.
+SERVER_SHUTDOWN_STREAM = "!serverShutdown"
+
 _ID_STRING = re.compile(r"[A-Za-z0-9]{1,36}")
 _METHODS = ("SUBSCRIBE", "UNSUBSCRIBE", "LIST_SUBSCRIPTIONS", "SET_PROPERTY", "GET_PROPERTY")
+
+
+def server_shutdown_frame(now_ms: int, *, ws_api: bool, combined: bool) -> str:
+    """``serverShutdown`` as one kind of connection receives it: the bare event on a raw
+    market stream, wrapped ``{"stream": "!serverShutdown", "data"}`` on a combined one, and
+    ``{"event"}`` (no ``subscriptionId``: it is no account's event) on the WebSocket API."""
+    event = server_shutdown_payload(now_ms)
+    if ws_api:
+        return dumps({"event": event})
+    if combined:
+        return dumps({"stream": SERVER_SHUTDOWN_STREAM, "data": event})
+    return dumps(event)
+
+
+def event_stream_terminated_frame(subscription_id: int, now_ms: int) -> str:
+    """The last frame of a user-data subscription that ended (``userDataStream.unsubscribe``,
+    or ``session.logout`` for one made by ``userDataStream.subscribe``)."""
+    return dumps(
+        {"subscriptionId": subscription_id, "event": {"e": "eventStreamTerminated", "E": now_ms}}
+    )
 
 
 def control_error(code: int, msg: str, request_id: object = None) -> dict[str, Any]:

@@ -53,6 +53,7 @@ class Code(enum.IntEnum):
     REJECTED_MBX_KEY = -2015
     CANCEL_REPLACE_PARTIAL = -2021  # cancel failed or new order failed (ALLOW_FAILURE)
     CANCEL_REPLACE_FAILED = -2022  # both failed
+    SUBSCRIPTION_ACTIVE = -2035  # a user-data subscription is already active
 
 
 @attrs.frozen
@@ -81,6 +82,7 @@ MSG_INVALID_SYMBOL = "Invalid symbol."
 MSG_TIMESTAMP_OUTSIDE = "Timestamp for this request is outside of the recvWindow."
 MSG_TIMESTAMP_AHEAD = "Timestamp for this request was 1000ms ahead of the server's time."
 MSG_FOK_NOT_FILLED = "Order would not be fully filled (FOK)."
+MSG_SUBSCRIPTION_ACTIVE = "User Data Stream subscription already active."
 
 
 def filter_failure(name: str) -> DialectError:

@@ -15,7 +15,19 @@ delivered (paged forward with ``fromId``) and the final state of orders that are
 open. It delivers what was missed exactly once, then :class:`Resynced`. Live events that
 arrive during the reconcile wait in an inbox and are delivered after it, so order is kept.
 The first subscription reconciles too (trades since the stream started, open orders never
-acknowledged), without a gap.
+acknowledged), without a gap. A planned end (the venue's ``serverShutdown``
+``{"event": {"e": "serverShutdown", "E"}}``, or the connection's lifetime) is no gap either:
+the stream reconnects at once, and the reconcile of the next subscription delivers whatever
+happened in between, exactly once, without a ``StreamGap``/``Resynced`` pair.
+
+The venue is never believed about an order it no longer knows: an order believed open that
+REST answers -2013 for ends with an ``OrderGone``; and when the venue's order ids go
+backwards (a restarted venue: a live event names a tracked order id with another client
+order id, or a ``NEW`` comes for an id at or below the highest seen live on its symbol),
+the stream opens a gap (``StreamGap``, then ``VenueReset``), reports the symbol's orders
+believed open as gone (``OrderGone``, ``venue_reset``), delivers the new order's event as a
+new order's, reconciles again, then ``Resynced`` (``UserStreamState.resync``; the reconcile
+does the same when REST shows it).
 
 Every way a session can end is a reconnect, never the end of :meth:`UserStream.run`: a
 refused subscription (bad key or signature, -1021, a 429), no answer to it, a socket that
@@ -43,6 +55,7 @@ import trio.lowlevel
 
 from mmbot.venue.binance.codec import (
     CodecError,
+    ServerShutdown,
     UserEventMessage,
     WsApiResponse,
     decode_ws_api_message,
@@ -51,9 +64,14 @@ from mmbot.venue.binance.codec import (
 from mmbot.venue.binance.link import LiveMessages, SessionEnd, keep_connected, serve_connection
 from mmbot.venue.binance.signing import sign, ws_signing_payload
 from mmbot.venue.binance.user_core import UserStreamState
-from mmbot.venue.binance.user_reconcile import ReconcileFailed, UserRest, missed_events
+from mmbot.venue.binance.user_reconcile import (
+    WENT_BACKWARDS,
+    ReconcileFailed,
+    UserRest,
+    missed_events,
+)
 from mmbot.venue.binance.ws import CONNECTION_ERRORS, WsConnection, WsConnector
-from mmbot.venue.events import Resynced, StreamGap, UserEvent
+from mmbot.venue.events import OrderEvent, Resynced, StreamGap, UserEvent
 
 if TYPE_CHECKING:
     import random
@@ -61,6 +79,14 @@ if TYPE_CHECKING:
 _log = logging.getLogger(__name__)
 
 SUBSCRIBE = "userDataStream.subscribe.signature"
+#: Why a session ended when the venue announced maintenance (a planned end).
+SERVER_SHUTDOWN_REASON = "serverShutdown: reconnecting"
+_PLANNED_REASONS = ("connection lifetime", SERVER_SHUTDOWN_REASON)
+
+
+def _is_planned(reason: str) -> bool:
+    """Whether a session that ended for ``reason`` ended as planned (reconnect at once)."""
+    return reason.startswith(_PLANNED_REASONS)
 
 
 @attrs.frozen
@@ -101,6 +127,12 @@ class UserStreamStatistics:
     reconciles: int
     reconcile_failures: int
     live: bool
+    #: Sessions that ended as planned (no gap): a ``serverShutdown`` or the lifetime reopen.
+    planned_reconnects: int = 0
+    server_shutdowns: int = 0
+    #: Times the venue's order ids went backwards (a restarted venue) and the stream
+    #: resynchronised (``UserStreamState.resync``).
+    venue_resyncs: int = 0
 
 
 class _SessionEnded(Exception):
@@ -161,6 +193,8 @@ class UserStream:
         return UserStreamStatistics(
             c("connections", 0), c("subscriptions", 0), c("disconnects", 0), c("gaps", 0),
             c("reconciles", 0), c("reconcile_failures", 0), self._live,
+            c("planned_reconnects", 0), c("server_shutdowns", 0),
+            self.state.statistics().venue_resyncs,
         )  # fmt: skip
 
     # ---- running ---------------------------------------------------------------------
@@ -204,7 +238,10 @@ class UserStream:
     async def _ended(self, reason: str, planned: bool) -> None:
         self._set_live(False)
         _log.info("user stream ended: %s", reason)
-        await self._open_gap(reason)
+        if planned:  # reconnects at once; the next reconcile delivers what was missed
+            self._count("planned_reconnects")
+        else:
+            await self._open_gap(reason)
 
     def _take_hold(self) -> float:
         """A venue's Retry-After from the last session, waited out once before reconnecting."""
@@ -255,7 +292,7 @@ class UserStream:
             terminated = False
             async for item in inbox:
                 if isinstance(item, str):
-                    return item, item.startswith("connection lifetime")
+                    return item, _is_planned(item)
                 if isinstance(item, UserEventMessage):
                     if isinstance(item.event, StreamGap):  # eventStreamTerminated
                         self._set_live(False)
@@ -267,9 +304,32 @@ class UserStream:
                 return "inbox closed", False
 
     async def _deliver(self, event: UserEvent) -> None:
+        if self.state.went_backwards(event):
+            await self._resync(event)
+            return
         out = self.state.on_event(event)
         if out is not None:
             await self._emit(out)
+
+    async def _resync(self, event: UserEvent) -> None:
+        """``event`` shows the venue's order ids went backwards (a restarted venue): a gap;
+        the orders believed open on its symbol are gone; ``event`` is delivered as the new
+        order's; then open orders and trades are read again (``_reconcile``) and the stream
+        is resynced. Live events wait in the inbox meanwhile, so order is kept."""
+        assert isinstance(event, OrderEvent)
+        _log.warning("user stream: %s (%s)", WENT_BACKWARDS, event.symbol)
+        self._set_live(False)
+        await self._open_gap(WENT_BACKWARDS)
+        for gone in self.state.resync(event.symbol, self.now_ms(), WENT_BACKWARDS):
+            await self._emit(gone)
+        out = self.state.on_event(event)
+        if out is not None:
+            await self._emit(out)
+        await self._reconcile()
+        if self._gap_open:
+            self._gap_open = False
+            await self._emit(Resynced(WENT_BACKWARDS))
+        self._set_live(True)
 
     async def _subscribe(
         self,
@@ -290,7 +350,7 @@ class UserStream:
         with trio.move_on_after(cfg.subscribe_timeout_s):
             async for item in inbox:
                 if isinstance(item, str):
-                    raise _SessionEnded(item)
+                    raise _SessionEnded(item, _is_planned(item))
                 if isinstance(item, UserEventMessage):
                     early.append(item)
                 elif item.request_id == request_id:
@@ -325,6 +385,10 @@ class UserStream:
                 except CodecError as exc:
                     # An event we cannot read may be a lost fill: treat it as a gap.
                     reason = f"undecodable frame: {str(exc)[:120]}"
+                    break
+                if isinstance(message, ServerShutdown):  # maintenance: reconnect early
+                    self._count("server_shutdowns")
+                    reason = SERVER_SHUTDOWN_REASON
                     break
                 try:
                     inbox.send_nowait(message)

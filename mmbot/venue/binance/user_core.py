@@ -9,8 +9,18 @@ orders, the account's trades since the last one seen, the final state of orders 
 no longer open) into the events the stream would have delivered, in order, minus those
 already delivered.
 
+An order the stream believes open that the venue no longer knows (-2013 when REST is asked
+for it) ends with one :class:`~mmbot.venue.events.OrderGone` and is never asked about again.
+A venue whose order ids went backwards (a restarted venue: the same order id names another
+client order id, or a ``NEW`` comes for an order id at or below the highest one of a live
+event on the symbol) is resynchronised, symbol by symbol (:meth:`UserStreamState.resync`):
+every order believed open there is gone, and what was known of the symbol is forgotten, so a
+new order that reuses an old id is a new order (its ``OrderAccepted`` is delivered), not a
+duplicate.
+
 What it must never do: I/O, read a clock or an RNG (``now_ms`` is passed in), drop a fill it
-has not delivered, or deliver one twice.
+has not delivered, or deliver one twice; keep an order "open" that the venue says does not
+exist, or merge a new order with a stale record of the same id.
 
 Theory of operation: one :class:`_Order` per (symbol, order id) remembers the order's terms,
 its delivered cumulative quantity and trade ids, whether ``NEW`` was delivered and its
@@ -45,8 +55,10 @@ from mmbot.venue.events import (
     OrderEvent,
     OrderExpired,
     OrderFilled,
+    OrderGone,
     OrderRejected,
     UserEvent,
+    VenueReset,
 )
 
 ZERO = Decimal(0)
@@ -70,6 +82,8 @@ class _Order:
     terminal: OrderStatus | None = None  # set once a terminal state was delivered
     # Invariant: the trade ids of this order's fills that were delivered.
     trade_ids: set[int] = attrs.field(factory=set)
+    # Other client order ids this order has had (an amend renames it: REPLACED).
+    aliases: set[str] = attrs.field(factory=set)
 
     @classmethod
     def from_report(cls, r: ExecutionReport) -> _Order:
@@ -104,6 +118,8 @@ class UserDeliveryStatistics:
     duplicate_states: int
     reconciled: int  # events made from REST answers
     corrected_cumulative: int  # events whose cumulative quantity was raised to the known one
+    gone: int = 0  # orders believed open that the venue no longer knows (OrderGone)
+    venue_resyncs: int = 0  # symbols resynchronised after the venue's ids went backwards
 
 
 @attrs.define(eq=False)
@@ -120,6 +136,9 @@ class UserStreamState:
     # Invariant: per symbol, the largest order id / trade id of the orders forgotten.
     _forgotten_order_id: dict[str, int] = attrs.field(factory=dict, init=False)
     _forgotten_trade_id: dict[str, int] = attrs.field(factory=dict, init=False)
+    # Invariant: per symbol, the largest order id of a live event passed to on_event (live
+    # events come in the venue's order; REST answers may name older orders: not counted).
+    _max_order_id: dict[str, int] = attrs.field(factory=dict, init=False)
     _counts: dict[str, int] = attrs.field(factory=dict, init=False)
 
     # ---- queries ----------------------------------------------------------------------
@@ -166,7 +185,8 @@ class UserStreamState:
         c = self._counts.get
         return UserDeliveryStatistics(
             c("delivered", 0), c("duplicate_fills", 0), c("duplicate_states", 0),
-            c("reconciled", 0), c("corrected_cumulative", 0),
+            c("reconciled", 0), c("corrected_cumulative", 0), c("gone", 0),
+            c("venue_resyncs", 0),
         )  # fmt: skip
 
     # ---- live events ------------------------------------------------------------------
@@ -180,11 +200,17 @@ class UserStreamState:
             return event
         report = event.report
         key = (report.symbol, report.order_id)
+        top = self._max_order_id.get(report.symbol)
+        if top is None or report.order_id > top:
+            self._max_order_id[report.symbol] = report.order_id
         order = self._orders.get(key)
         if order is None:
             if self._forgotten(event):
                 return None
-            order = self._orders[key] = _Order.from_report(report)
+            order = self._track(_Order.from_report(report))
+        if report.execution_type is ExecutionType.REPLACED:  # an amend may rename it
+            order.aliases.update((order.client_order_id, report.orig_client_order_id))
+            order.client_order_id = report.client_order_id
         if isinstance(event, OrderFilled):
             if event.fill.trade_id in order.trade_ids:
                 self._count("duplicate_fills")
@@ -224,6 +250,76 @@ class UserStreamState:
         last = self._last_trade_id.get(fill.symbol)
         if last is None or fill.trade_id > last:
             self._last_trade_id[fill.symbol] = fill.trade_id
+
+    def _track(self, order: _Order) -> _Order:
+        """Start tracking ``order`` (not tracked yet)."""
+        self._orders[(order.symbol, order.order_id)] = order
+        return order
+
+    # ---- orders the venue no longer knows, and a venue whose ids went backwards ---------
+
+    def went_backwards(self, event: UserEvent) -> bool:
+        """Whether live ``event`` shows that the venue's order ids went backwards (it was
+        restarted): an event of a tracked order id naming another client order id, or a
+        ``NEW`` for an untracked order id at or below the highest one of a live event on
+        the symbol. The venue numbers orders in increasing order and sends an account's
+        events in that order, so neither can happen on a venue that kept its ids (REST
+        answers do not count: an order placed and cancelled while the stream reconnects is
+        listed nowhere, yet its ``NEW`` may still arrive after a later order's listing).
+        Call it before :meth:`on_event`; when True, :meth:`resync` the symbol first."""
+        if not isinstance(
+            event, OrderAccepted | OrderFilled | OrderCancelled | OrderRejected | OrderExpired
+        ):
+            return False
+        report = event.report
+        key = (report.symbol, report.order_id)
+        order = self._orders.get(key)
+        if order is not None:
+            if report.execution_type is ExecutionType.REPLACED:  # an amend may rename it
+                return False
+            return _other_order(order, event.client_order_id)
+        if report.execution_type is not ExecutionType.NEW:
+            return False
+        top = self._max_order_id.get(report.symbol)
+        return top is not None and report.order_id <= top
+
+    def went_backwards_in(
+        self, symbol: str, open_orders: Iterable[OrderInfo], final_states: Mapping[int, OrderInfo]
+    ) -> bool:
+        """Whether REST answers show the venue's order ids went backwards on ``symbol``: an
+        open or queried order whose id a tracked order has, under another client order id."""
+        for info in (*open_orders, *final_states.values()):
+            order = self._orders.get((symbol, info.order_id))
+            if order is not None and _other_order(order, info.client_order_id):
+                return True
+        return False
+
+    def resync(self, symbol: str, now_ms: int, reason: str) -> list[UserEvent]:
+        """The venue's ids went backwards on ``symbol``: a :class:`VenueReset`, then every
+        order believed open there is gone (its :class:`OrderGone`, ``venue_reset`` True, in
+        order id order), and
+        everything known of the symbol (orders, trade ids, watermarks) is forgotten, so the
+        restarted venue's orders and trades are new. The caller reconciles the symbol again
+        (open orders, trades) to learn what the restarted venue has."""
+        out: list[UserEvent] = [VenueReset(symbol, reason, now_ms)]
+        for order_id in self.live_order_ids(symbol):
+            order = self._orders[(symbol, order_id)]
+            out.append(self._gone(order, now_ms, reason, venue_reset=True))
+        for key in [k for k in self._orders if k[0] == symbol]:
+            del self._orders[key]
+        self._ended_keys = deque(k for k in self._ended_keys if k[0] != symbol)
+        for watermarks in (
+            self._last_trade_id, self._forgotten_order_id, self._forgotten_trade_id,
+            self._max_order_id,
+        ):  # fmt: skip
+            watermarks.pop(symbol, None)
+        self._count("venue_resyncs")
+        return out
+
+    def _gone(self, order: _Order, now_ms: int, reason: str, *, venue_reset: bool) -> OrderEvent:
+        report = _report(order, ExecutionType.EXPIRED, OrderStatus.EXPIRED, now_ms)
+        self._count("gone")
+        return self._deliver(order, OrderGone(report, reason, venue_reset))
 
     # ---- forgetting ended orders --------------------------------------------------------
 
@@ -265,12 +361,15 @@ class UserStreamState:
         now_ms: int,
         *,
         terminals: bool = True,
+        gone: Iterable[int] = (),
     ) -> list[UserEvent]:
         """The events missed on ``symbol``, in order: acknowledgements of open orders never
         acknowledged, then new fills by trade id, then terminal states of orders that are
-        no longer open (``final_states``: the queried orders, by order id). ``terminals``
-        False (``fills`` is not all of them yet): no terminal states, as an order's later
-        fills may still be unread and must come first."""
+        no longer open (``final_states``: the queried orders, by order id), and an
+        :class:`OrderGone` for each order believed open that the venue does not know
+        (``gone``: the ids it answered -2013 for). ``terminals`` False (``fills`` is not all
+        of them yet): no terminal states and no gone orders, as an order's later fills may
+        still be unread and must come first."""
         out: list[UserEvent] = []
         infos = {o.order_id: o for o in open_orders}
         for oid, info in final_states.items():
@@ -294,6 +393,12 @@ class UserStreamState:
                 self._end(order, OrderStatus.FILLED)  # its fills say so (or were not listed)
                 continue
             out.append(self._ended(order, info, now_ms))
+        for oid in sorted(set(gone)) if terminals else ():
+            known = self._orders.get((symbol, oid))
+            if known is not None and known.terminal is None:
+                out.append(
+                    self._gone(known, now_ms, "order does not exist (-2013)", venue_reset=False)
+                )
         self._counts["reconciled"] = self._counts.get("reconciled", 0) + len(out)
         return out
 
@@ -303,11 +408,10 @@ class UserStreamState:
         order = self._orders.get((symbol, order_id))
         if order is None:
             if info is not None:
-                order = _Order.from_info(info)
+                order = self._track(_Order.from_info(info))
             else:
                 assert fill is not None
-                order = _Order.from_fill(fill)
-            self._orders[(symbol, order_id)] = order
+                order = self._track(_Order.from_fill(fill))
         elif order.quantity == ZERO and info is not None:
             order.quantity = info.orig_qty
         return order
@@ -389,3 +493,11 @@ def _report(
         orig_client_order_id="",
         cumulative_quote_qty=order.cumulative_quote_qty,
     )
+
+
+def _other_order(order: _Order, client_order_id: str) -> bool:
+    """Whether ``client_order_id`` names another order than ``order`` (an empty id, as a
+    fill read from REST has, names none; an amend's earlier names are the order's)."""
+    if not order.client_order_id or not client_order_id:
+        return False
+    return client_order_id != order.client_order_id and client_order_id not in order.aliases

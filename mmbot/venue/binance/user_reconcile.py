@@ -13,8 +13,17 @@ one-trade probes (``fromId``, limit 1; trade ids grow with time), then bisection
 fills read so far are still reported, terminal states are held back), and the caller ends
 the session so the next one carries on from the last trade delivered.
 
+An order believed open that the venue answers -2013 for (order does not exist) is gone: one
+:class:`~mmbot.venue.events.OrderGone`, and it is never asked about again. If the answers
+show the venue's ids went backwards (a restarted venue: an open or queried order has the id
+of a tracked order under another client order id, or the account's newest trade id is below
+the last one delivered), the symbol is resynchronised
+(:meth:`~mmbot.venue.binance.user_core.UserStreamState.resync`: the orders believed open are
+gone, the rest forgotten) and reconciled again from scratch against what the venue has now.
+
 What it must never do: report a fill twice or skip one; hide a failed REST call (it raises
-:class:`ReconcileFailed`, which holds no credential); read a clock (``now_ms`` is passed in).
+:class:`ReconcileFailed`, which holds no credential); read a clock (``now_ms`` is passed in);
+ask the venue again about an order it said does not exist.
 """
 
 from __future__ import annotations
@@ -28,8 +37,10 @@ if TYPE_CHECKING:
     from mmbot.venue.binance.user_core import UserStreamState
     from mmbot.venue.events import UserEvent
 
-#: -2013: no such order (the venue forgot it, or it never existed): nothing to report.
+#: -2013: no such order. For an order believed open: it is gone (``OrderGone``).
 NO_SUCH_ORDER = -2013
+#: The reason of the ``OrderGone`` events and the gap of a resynchronised symbol.
+WENT_BACKWARDS = "venue order ids went backwards (restarted venue): resynchronising"
 
 
 class UserRest(Protocol):
@@ -80,16 +91,32 @@ async def missed_events(
     if not opened.is_ok or opened.value is None:
         _fail(f"open orders of {symbol}", opened)
     pager = _TradePager(rest, symbol, trades_page)
-    fills, complete = await pager.missed(state.last_trade_id(symbol), started_ms, max_trade_pages)
+    last = state.last_trade_id(symbol)
+    fills, complete = await pager.missed(last, started_ms, max_trade_pages)
     finals: dict[int, OrderInfo] = {}
+    gone: list[int] = []
+    live = set(state.live_order_ids(symbol))
     for order_id in state.orders_to_query(symbol, opened.value, fills):
         answer = await rest.query_order(OrderRef(symbol, order_id=order_id))
         if answer.is_ok and answer.value is not None:
             finals[order_id] = answer.value
-        elif answer.code != NO_SUCH_ORDER:
+        elif answer.code == NO_SUCH_ORDER:
+            if order_id in live:  # believed open, unknown to the venue: gone
+                gone.append(order_id)
+        else:
             _fail(f"order {order_id} of {symbol}", answer)
+    if pager.went_backwards or state.went_backwards_in(symbol, opened.value, finals):
+        resynced = state.resync(symbol, now_ms, WENT_BACKWARDS)
+        # Once only: with the symbol forgotten, nothing can look backwards again.
+        more, complete = await missed_events(
+            rest, state, symbol, now_ms=now_ms, started_ms=started_ms,
+            trades_page=trades_page, max_trade_pages=max_trade_pages,
+        )  # fmt: skip
+        return resynced + more, complete
     # Incomplete: no terminal states yet (an order's later fills may still be unread).
-    events = state.reconcile(symbol, opened.value, fills, finals, now_ms, terminals=complete)
+    events = state.reconcile(
+        symbol, opened.value, fills, finals, now_ms, terminals=complete, gone=gone
+    )
     return events, complete
 
 
@@ -98,6 +125,9 @@ class _TradePager:
         self.rest = rest
         self.symbol = symbol
         self.page = page
+        #: The account's newest trade id is below the last one delivered: the venue's
+        #: trade ids went backwards (a restarted venue).
+        self.went_backwards = False
 
     async def missed(
         self, last: int | None, started_ms: int, max_pages: int
@@ -116,6 +146,11 @@ class _TradePager:
         fills: list[Fill] = []
         for _ in range(max_pages):
             page = await self._trades(from_id, self.page)
+            if not page and not fills and last is not None:
+                # Nothing after the last trade delivered: is there a newest trade below it?
+                top = await self._trades(None, 1)
+                self.went_backwards = bool(top) and max(f.trade_id for f in top) < last
+                return [], True
             fills.extend(f for f in page if f.time_ms >= since)
             if len(page) < self.page:
                 return fills, True

@@ -36,6 +36,10 @@ WEIGHTS: Mapping[str, int] = MappingProxyType(
         "myTrades": 20,
         "userDataStream.subscribe.signature": 2,
         "userDataStream.unsubscribe": 2,
+        "userDataStream.subscribe": 2,
+        "session.logon": 2,
+        "session.status": 2,
+        "session.logout": 2,
     }
 )
 

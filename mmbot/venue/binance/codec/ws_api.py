@@ -2,8 +2,10 @@
 
 What it is for: decoding what arrives on ``/ws-api/v3`` (:class:`WsApiResponse` for an answer
 to a request, with the ``retryAfter`` of a 429/418; :class:`UserEventMessage` for a user-data
-event) and writing request frames (:func:`encode_ws_request`). A ``result`` block has the
-shape of the REST answer, so the REST decoders read it.
+event; :class:`~mmbot.venue.binance.codec.market.ServerShutdown` for the connection event
+``{"event": {"e": "serverShutdown", "E"}}``, which carries no ``subscriptionId`` and is no
+user event) and writing request frames (:func:`encode_ws_request`). A ``result`` block has
+the shape of the REST answer, so the REST decoders read it.
 
 What it must never do: I/O, read a clock, or let anything but :class:`CodecError` escape a
 decoder; classify an error answer anywhere but ``failures.py``.
@@ -19,6 +21,7 @@ import attrs
 
 from mmbot.venue.base import VenueResult
 from mmbot.venue.binance.codec.failures import decode_error, failure_result
+from mmbot.venue.binance.codec.market import ServerShutdown
 from mmbot.venue.binance.codec.primitives import as_dict, as_int, decoder, json_value, opt_int
 from mmbot.venue.binance.codec.user_events import read_user_event
 from mmbot.venue.events import UserEvent
@@ -50,14 +53,20 @@ class UserEventMessage:
     event: UserEvent
 
 
+#: The type of the connection event announcing maintenance (no account, no subscription).
+SERVER_SHUTDOWN = "serverShutdown"
+
+
 @decoder("WebSocket API message")
-def decode_ws_api_message(raw: object) -> WsApiResponse | UserEventMessage:
-    """``{"id", "status", "result"|"error"}`` or ``{"subscriptionId", "event"}``."""
+def decode_ws_api_message(raw: object) -> WsApiResponse | UserEventMessage | ServerShutdown:
+    """``{"id", "status", "result"|"error"}``, ``{"subscriptionId", "event"}`` or the
+    connection event ``{"event": {"e": "serverShutdown", "E"}}``."""
     d = as_dict(json_value(raw))
     if "event" in d:
-        return UserEventMessage(
-            opt_int(d.get("subscriptionId")), read_user_event(as_dict(d["event"]))
-        )
+        event = as_dict(d["event"])
+        if event.get("e") == SERVER_SHUTDOWN:
+            return ServerShutdown(as_int(event["E"]))
+        return UserEventMessage(opt_int(d.get("subscriptionId")), read_user_event(event))
     status = as_int(d["status"])
     if "error" in d:
         error = d["error"]

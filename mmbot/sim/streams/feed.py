@@ -201,6 +201,8 @@ class MarketFeed:
         touched: dict[str, _SymbolFeed] = {}
         feeds = self._feeds
         events = events if isinstance(events, list) else list(events)
+        if not self._periodic_at:  # the periodic streams' clock starts with the first events
+            self._periodic_at = now_ms
         aggs = self.stats.record(events)
         for event in events:
             kind = type(event)

@@ -212,9 +212,9 @@ class StatsRetention:
     """How much each ring keeps per symbol (the memory bound of :class:`MarketStats`)."""
 
     #: Most recent trades (``/trades``, ``/historicalTrades``).
-    trades: int = 5000
+    trades: int = 1000
     #: Most recent aggregate trades (``/aggTrades``).
-    agg_trades: int = 5000
+    agg_trades: int = 1000
     #: Non-empty buckets per tier: seconds, minutes, quarter hours, UTC days.
     seconds: int = 1000
     minutes: int = 1500
@@ -335,7 +335,7 @@ class _Tier:
             evicted = self._buckets[self._head]
             self.complete_from = evicted.open_time + self.unit_ms
             self._head += 1
-            if self._head > self.size:
+            if self._head > max(16, self.size // 8):  # compact: at most 1/8 more held
                 del self._buckets[: self._head]
                 del self._times[: self._head]
                 self._head = 0

@@ -1,5 +1,6 @@
-"""The market data over real 127.0.0.1 sockets: REST (httpx), the WebSocket API and the
-market streams (trio-websocket), each answer compared with the docs' example."""
+"""The market data over real 127.0.0.1 sockets (REST by httpx, the WebSocket API and the
+market streams by trio-websocket) and in simulated mode (the same clients over the
+exchange's in-process transports), each answer compared with the docs' example."""
 
 from __future__ import annotations
 
@@ -9,12 +10,15 @@ from urllib.parse import urlencode
 
 import httpx
 import trio
+import trio.testing
 from shape import assert_same_shape, example
 from trio_websocket import WebSocketConnection, open_websocket_url
 
 from mmbot.clock import EpochClock
 from mmbot.sim.exchange import Exchange, ExchangeConfig
+from mmbot.sim.inprocess import InProcessExchange
 from mmbot.sim.serve import ServeInfo, serve_exchange
+from mmbot.testing import running_exchange
 from mmbot.venue.binance.signing import sign
 
 API_KEY = "market-data-key"
@@ -97,3 +101,38 @@ async def test_market_data_over_rest_ws_api_and_streams_on_real_sockets() -> Non
                 answer = json.loads(await api_ws.get_message())
             assert_same_shape(answer, example("ws_api_ui_klines"))
         nursery.cancel_scope.cancel()
+
+
+async def test_market_data_in_simulated_mode_through_the_exchange_s_transports(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    exchange = Exchange.simulated(ExchangeConfig(symbols=("BTCUSDT", "ETHUSDT"), seed=11))
+    venue = InProcessExchange(exchange)
+    async with running_exchange(exchange) as (_, nursery):
+        streams = await venue.connect_ws(
+            nursery, "/stream?streams=btcusdt@ticker/btcusdt@kline_1m/!miniTicker@arr"
+        )
+        api = await venue.connect_ws(nursery, "/ws-api/v3")
+        first = await _frames_until(
+            streams, {"btcusdt@ticker", "btcusdt@kline_1m", "!miniTicker@arr"}
+        )
+        assert_same_shape(first["btcusdt@ticker"], example("stream_ticker"))
+        assert_same_shape(first["btcusdt@kline_1m"], example("stream_kline"))
+        for item in first["!miniTicker@arr"]:
+            assert_same_shape(item, example("stream_mini_ticker"))
+        await streams.aclose()
+        await trio.sleep(90)  # a minute and a half of simulated trading
+        async with venue.client() as http:
+            answer = await http.get(
+                "/api/v3/klines", params={"symbol": "BTCUSDT", "interval": "1m"}
+            )
+            klines = answer.json()
+            assert answer.status_code == 200 and len(klines) >= 2
+            assert_same_shape(klines, example("rest_klines"))
+            avg = await http.get("/api/v3/avgPrice", params={"symbol": "ETHUSDT"})
+            assert_same_shape(avg.json(), example("rest_avg_price"))
+        await api.send_message(
+            json.dumps({"id": "t1", "method": "ticker", "params": {"symbols": ["BTCUSDT"]}})
+        )
+        answer = json.loads(await api.get_message())
+        assert_same_shape(answer["result"][0], example("ws_api_ticker")["result"])  # type: ignore[index]

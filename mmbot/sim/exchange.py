@@ -53,7 +53,13 @@ from mmbot.sim.dialect import (
 from mmbot.sim.engine import Fees, MatchingEngine
 from mmbot.sim.faults import FaultPlan
 from mmbot.sim.history import History
-from mmbot.sim.market import SIMULATOR_ACCOUNTS, MarketSimulator, MarketStats, default_market
+from mmbot.sim.market import (
+    SIMULATOR_ACCOUNTS,
+    MarketSimulator,
+    MarketStats,
+    StatsRetention,
+    default_market,
+)
 from mmbot.sim.streams import (
     MarketFeed,
     StreamMessage,
@@ -108,6 +114,9 @@ class ExchangeConfig:
     history_simulator_accounts: bool = False
     #: Faults to inject (``sim/faults.py``): latency on order requests, for now.
     faults: FaultPlan = attrs.field(factory=FaultPlan)
+    #: What the market-data statistics keep per symbol (trades, klines, tickers): their
+    #: memory bound, apart from the history's.
+    stats_retention: StatsRetention = attrs.field(factory=StatsRetention)
 
 
 @attrs.frozen
@@ -174,7 +183,7 @@ class Exchange:
             )
 
         # the public tape's statistics: the feed folds every trade in, the dialect reads them
-        stats = MarketStats(config.symbols)
+        stats = MarketStats(config.symbols, config.stats_retention)
         dialect = Dialect(
             engine,
             credentials,

@@ -111,7 +111,10 @@ def parse_stream(name: object, symbols: Iterable[str]) -> StreamSpec | None:
 
 
 def stream_name(symbol: str, kind: StreamKind) -> str:
-    """The wire name of a stream: lowercase symbol, ``@``, suffix (``btcusdt@trade``)."""
+    """The wire name of a stream: lowercase symbol, ``@``, suffix (``btcusdt@trade``), for
+    a kind without a parameter (a ValueError for the parametrised and all-market kinds)."""
+    if "<" in kind.value or "!" in kind.value:
+        raise ValueError(f"{kind.name} needs a parameter: build its name by hand")
     return f"{symbol.lower()}@{kind.value}"
 
 

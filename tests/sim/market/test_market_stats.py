@@ -169,3 +169,18 @@ def test_aggregate_trades_join_one_taker_s_trades_at_one_price() -> None:
         1,
     ]
     assert stats.agg_trades("BTCUSDT", start_ms=T0 + 1) == []
+
+
+def test_the_exchange_s_feed_and_dialect_share_statistics_bounded_by_its_config() -> None:
+    from mmbot.sim.exchange import Exchange, ExchangeConfig
+
+    retention = StatsRetention(trades=3)
+    exchange = Exchange.simulated(ExchangeConfig(symbols=("BTCUSDT",), stats_retention=retention))
+    assert exchange.feed.stats is exchange.dialect.market_stats
+    assert exchange.feed.stats.retention == retention
+    exchange.feed.on_events([trade(i, T0 + i, "100") for i in range(1, 6)], T0 + 10)
+    assert [t.trade_id for t in exchange.dialect.market_stats.recent_trades("BTCUSDT", 10)] == [
+        3,
+        4,
+        5,
+    ]

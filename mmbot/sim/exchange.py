@@ -53,7 +53,13 @@ from mmbot.sim.dialect import (
 from mmbot.sim.engine import Fees, MatchingEngine
 from mmbot.sim.faults import FaultPlan
 from mmbot.sim.history import History
-from mmbot.sim.market import SIMULATOR_ACCOUNTS, MarketSimulator, default_market
+from mmbot.sim.market import (
+    SIMULATOR_ACCOUNTS,
+    MarketSimulator,
+    MarketStats,
+    StatsRetention,
+    default_market,
+)
 from mmbot.sim.streams import (
     MarketFeed,
     StreamMessage,
@@ -109,6 +115,9 @@ class ExchangeConfig:
     history_simulator_accounts: bool = False
     #: Faults to inject (``sim/faults.py``): latency on order requests, for now.
     faults: FaultPlan = attrs.field(factory=FaultPlan)
+    #: What the market-data statistics keep per symbol (trades, klines, tickers): their
+    #: memory bound, apart from the history's.
+    stats_retention: StatsRetention = attrs.field(factory=StatsRetention)
 
 
 @attrs.frozen
@@ -174,8 +183,15 @@ class Exchange:
                 client_order_id=info.client_order_id,
             )
 
+        # the public tape's statistics: the feed folds every trade in, the dialect reads them
+        stats = MarketStats(config.symbols, config.stats_retention)
         dialect = Dialect(
-            engine, credentials, config.rate_limits, on_request=on_request, fees=config.fees
+            engine,
+            credentials,
+            config.rate_limits,
+            on_request=on_request,
+            fees=config.fees,
+            market_stats=stats,
         )
         return cls(
             config=config,
@@ -185,7 +201,7 @@ class Exchange:
             history=history,
             dialect=dialect,
             admin=AdminApi(engine, history),
-            feed=MarketFeed.for_symbols(config.symbols),
+            feed=MarketFeed.for_symbols(config.symbols, stats),
             fault_rng=derive_rng(config.seed, "faults"),
             faults=config.faults,
         )
@@ -209,7 +225,7 @@ class Exchange:
         task_status.started()
         while True:
             wake = self.market.next_event_ms()
-            flush = self.feed.next_flush_ms()
+            flush = self.feed.next_flush_ms(self._conns.by_stream)
             if flush is not None:
                 wake = min(wake, flush)
             if wake > self.now_ms():

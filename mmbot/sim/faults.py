@@ -42,7 +42,25 @@ ENDPOINT_CLASSES: Mapping[str, frozenset[str]] = {
     "orders": frozenset(
         {"order.place", "order.cancel", "order.cancelReplace", "openOrders.cancelAll"}
     ),
-    "market_data": frozenset({"ping", "time", "exchangeInfo", "depth"}),
+    "market_data": frozenset(
+        {
+            "ping",
+            "time",
+            "exchangeInfo",
+            "depth",
+            "trades.recent",
+            "trades.historical",
+            "trades.aggregate",
+            "klines",
+            "uiKlines",
+            "avgPrice",
+            "ticker.24hr",
+            "ticker.price",
+            "ticker.book",
+            "ticker.tradingDay",
+            "ticker",
+        }
+    ),
     "account": frozenset(
         {
             "order.status",

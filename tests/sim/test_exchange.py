@@ -140,7 +140,7 @@ async def test_unknown_stream_in_the_url_is_refused(
 ) -> None:
     exchange, nursery = running
     with pytest.raises(ConnectionRejected) as rejected:
-        await InProcessExchange(exchange).connect_ws(nursery, "/ws/btcusdt@kline_1m")
+        await InProcessExchange(exchange).connect_ws(nursery, "/ws/btcusdt@kline_2m")
     assert rejected.value.status_code == 400
 
 

@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping
 from typing import Literal
 
 from mmbot.sim.dialect.limits import RateLimits, VenueLimits
+from mmbot.sim.dialect.market_data import MarketDataOperations
 from mmbot.sim.dialect.operations import Answer, Operations
 from mmbot.sim.dialect.params import DialectFailure, Params, ascii_digits, fail
 from mmbot.sim.dialect.request import Handled, RequestInfo
@@ -34,6 +35,7 @@ from mmbot.sim.dialect.rest import RestRequest, RestResponse, answer_rest
 from mmbot.sim.dialect.routes import Route, Routes
 from mmbot.sim.dialect.ws_api import WsApiSession, answer_ws_api
 from mmbot.sim.engine import EngineProtocol, Fees
+from mmbot.sim.market import MarketStats
 from mmbot.venue.binance.errors import (
     MSG_INVALID_API_KEY,
     MSG_INVALID_SIGNATURE,
@@ -77,6 +79,7 @@ class Dialect:
         on_request: Callable[[RequestInfo], None] | None = None,
         *,
         fees: Fees | None = None,
+        market_stats: MarketStats | None = None,
     ) -> None:
         self.engine = engine
         self.credentials = credentials
@@ -86,7 +89,11 @@ class Dialect:
         engine_fees = getattr(engine, "fees", None)
         fees = fees or (engine_fees if isinstance(engine_fees, Fees) else Fees())
         self.operations = Operations(engine, limits, fees)
-        self.routes = Routes.over(self.operations)
+        #: The public tape's statistics the market-data requests read (the exchange folds
+        #: the engine's trades into it; without one given, the dialect's own, fed by nobody).
+        self.market_stats = market_stats or MarketStats([i.symbol for i in engine.instruments])
+        self.market_data = MarketDataOperations(engine, self.market_stats)
+        self.routes = Routes.over(self.operations, self.market_data)
         self._subscriptions = 0  # user-data subscription ids handed out so far
 
     # ---- the two transports ---------------------------------------------------------------

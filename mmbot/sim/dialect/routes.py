@@ -17,6 +17,7 @@ from collections.abc import Mapping
 
 import attrs
 
+from mmbot.sim.dialect.market_data import MarketDataOperations
 from mmbot.sim.dialect.operations import Operation, Operations
 from mmbot.sim.dialect.params import Params
 from mmbot.venue.binance.weights import request_weight
@@ -57,8 +58,9 @@ class Routes:
         return None if methods is None else methods.get(method.upper())
 
     @classmethod
-    def over(cls, ops: Operations) -> Routes:
-        """The table of every operation of ``ops`` (the same route for both transports)."""
+    def over(cls, ops: Operations, market: MarketDataOperations | None = None) -> Routes:
+        """The table of every operation of ``ops`` and ``market`` (the market-data ones),
+        the same route for both transports."""
         routes = [
             Route("ping", ops.ping),
             Route("time", ops.time),
@@ -96,4 +98,25 @@ class Routes:
             "/account": {"GET": ws["account.status"]},
             "/myTrades": {"GET": ws["myTrades"]},
         }
+        if market is not None:
+            for name, path, run in _market_data(market):
+                ws[name] = Route(name, run)
+                rest[path] = {"GET": ws[name]}
         return cls(ws, rest)
+
+
+def _market_data(market: MarketDataOperations) -> list[tuple[str, str, Operation]]:
+    """The public market-data operations: WebSocket API method, REST path, operation."""
+    return [
+        ("trades.recent", "/trades", market.recent_trades),
+        ("trades.historical", "/historicalTrades", market.historical_trades),
+        ("trades.aggregate", "/aggTrades", market.agg_trades),
+        ("klines", "/klines", market.klines),
+        ("uiKlines", "/uiKlines", market.klines),
+        ("avgPrice", "/avgPrice", market.avg_price),
+        ("ticker.24hr", "/ticker/24hr", market.ticker_24hr),
+        ("ticker.price", "/ticker/price", market.ticker_price),
+        ("ticker.book", "/ticker/bookTicker", market.ticker_book),
+        ("ticker.tradingDay", "/ticker/tradingDay", market.ticker_trading_day),
+        ("ticker", "/ticker", market.ticker_rolling),
+    ]

@@ -22,7 +22,7 @@ from typing import Any
 
 import attrs
 
-from mmbot.sim.streams.names import parse_stream_name
+from mmbot.sim.streams.names import parse_stream
 from mmbot.sim.streams.payloads import dumps, server_shutdown_payload
 
 #: The most streams one connection may listen to (as on Binance).
@@ -120,7 +120,7 @@ class StreamSession:
 
     def _subscription(self, method: str, params: list[Any], request_id: object) -> ControlOutcome:
         for name in params:
-            if parse_stream_name(name, self.symbols) is None:
+            if parse_stream(name, self.symbols) is None:
                 return ControlOutcome(
                     control_error(2, f"Invalid request: unknown stream {_short(name)}", request_id)
                 )

@@ -1,6 +1,8 @@
 """The fake exchange's stream payloads: what each message looks like on the wire (sans-IO).
 
-What it is for: the dialect's JSON for the ``trade`` event and the user-data events
+What it is for: the dialect's JSON for the market events (``trade``, ``aggTrade``, partial
+depth, ``kline``, ``24hrTicker``, ``24hrMiniTicker``, ``<window>Ticker``, ``avgPrice``) and
+the user-data events
 (``executionReport``, ``outboundAccountPosition``, ``balanceUpdate``) and
 ``serverShutdown``; :func:`dumps` (compact JSON as the exchange sends it) and :func:`fmt`
 (exact decimal strings, memoised). ``feed.py`` decides *when* a message is due; this module
@@ -18,6 +20,17 @@ from typing import Any
 
 from mmbot.model import format_decimal
 from mmbot.sim.engine import AccountPosition, BalanceUpdate, Execution, TradePrint
+from mmbot.sim.market import (
+    AVG_PRICE_MINUTES,
+    AggTrade,
+    Kline,
+    WindowStats,
+    price_change_percent,
+    weighted_average,
+)
+
+_STREAM_PERCENT = Decimal("0.01")
+_EIGHT = Decimal("0.00000001")
 
 _FORMATTED: dict[Decimal, str] = {}
 _FORMATTED_MAX = 200_000
@@ -65,6 +78,171 @@ def trade_payload(trade: TradePrint, now_ms: int) -> dict[str, Any]:
         "T": trade.time_ms,
         "m": trade.buyer_is_maker,
         "M": True,
+    }
+
+
+def agg_trade_payload(agg: AggTrade, now_ms: int) -> dict[str, Any]:
+    """The ``aggTrade`` event."""
+    return {
+        "e": "aggTrade",
+        "E": now_ms,
+        "s": agg.symbol,
+        "a": agg.agg_id,
+        "p": fmt(agg.price),
+        "q": fmt(agg.qty),
+        "f": agg.first_id,
+        "l": agg.last_id,
+        "T": agg.time_ms,
+        "m": agg.buyer_is_maker,
+        "M": True,
+    }
+
+
+Levels = list[tuple[Decimal, Decimal]]
+
+
+def partial_depth_payload(last_update_id: int, bids: Levels, asks: Levels) -> dict[str, Any]:
+    """A partial book (``<symbol>@depth<levels>``): the best levels, no event envelope."""
+    return {
+        "lastUpdateId": last_update_id,
+        "bids": [[fmt(p), fmt(q)] for p, q in bids],
+        "asks": [[fmt(p), fmt(q)] for p, q in asks],
+    }
+
+
+def kline_payload(symbol: str, kline: Kline, now_ms: int, *, closed: bool) -> dict[str, Any]:
+    """The ``kline`` event of the kline being built (``x`` false) or just closed."""
+    k = kline.summary
+    return {
+        "e": "kline",
+        "E": now_ms,
+        "s": symbol,
+        "k": {
+            "t": kline.open_time_ms,
+            "T": kline.close_time_ms,
+            "s": symbol,
+            "i": kline.interval,
+            "f": k.first_id,
+            "L": k.last_id,
+            "o": fmt(k.open),
+            "c": fmt(k.close),
+            "h": fmt(k.high),
+            "l": fmt(k.low),
+            "v": fmt(k.volume),
+            "n": k.count,
+            "x": closed,
+            "q": fmt(k.quote_volume),
+            "V": fmt(k.taker_buy_volume),
+            "Q": fmt(k.taker_buy_quote_volume),
+            "B": "0",
+        },
+    }
+
+
+def _prices(stats: WindowStats, last_price: Decimal) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+    """(open, high, low, last) of a window; without trades, the last price for all four."""
+    s = stats.summary
+    if s.count:
+        return s.open, s.high, s.low, s.close
+    return last_price, last_price, last_price, last_price
+
+
+def ticker_payload(
+    symbol: str,
+    stats: WindowStats,
+    last_price: Decimal,
+    top: tuple[Decimal, Decimal, Decimal, Decimal],
+    now_ms: int,
+) -> dict[str, Any]:
+    """The ``24hrTicker`` event; ``top`` is (bid, bid qty, ask, ask qty)."""
+    s = stats.summary
+    open_p, high, low, last = _prices(stats, last_price)
+    change = last - open_p
+    bid, bid_qty, ask, ask_qty = top
+    return {
+        "e": "24hrTicker",
+        "E": now_ms,
+        "s": symbol,
+        "p": fmt(change),
+        "P": price_change_percent(open_p, change, _STREAM_PERCENT),
+        "w": fmt(weighted_average(s.quote_volume, s.volume)),
+        "x": fmt(stats.prev_close),
+        "c": fmt(last),
+        "Q": fmt(s.last_qty),
+        "b": fmt(bid),
+        "B": fmt(bid_qty),
+        "a": fmt(ask),
+        "A": fmt(ask_qty),
+        "o": fmt(open_p),
+        "h": fmt(high),
+        "l": fmt(low),
+        "v": fmt(s.volume),
+        "q": fmt(s.quote_volume),
+        "O": stats.open_time_ms,
+        "C": stats.close_time_ms,
+        "F": s.first_id,
+        "L": s.last_id,
+        "n": s.count,
+    }
+
+
+def mini_ticker_payload(
+    symbol: str, stats: WindowStats, last_price: Decimal, now_ms: int
+) -> dict[str, Any]:
+    """The ``24hrMiniTicker`` event."""
+    open_p, high, low, last = _prices(stats, last_price)
+    return {
+        "e": "24hrMiniTicker",
+        "E": now_ms,
+        "s": symbol,
+        "c": fmt(last),
+        "o": fmt(open_p),
+        "h": fmt(high),
+        "l": fmt(low),
+        "v": fmt(stats.summary.volume),
+        "q": fmt(stats.summary.quote_volume),
+    }
+
+
+def rolling_ticker_payload(
+    symbol: str, window: str, stats: WindowStats, last_price: Decimal, now_ms: int
+) -> dict[str, Any]:
+    """The ``<window>Ticker`` event of ``<symbol>@ticker_<window>`` (``1hTicker``)."""
+    s = stats.summary
+    open_p, high, low, last = _prices(stats, last_price)
+    change = last - open_p
+    return {
+        "e": f"{window}Ticker",
+        "E": now_ms,
+        "s": symbol,
+        "p": fmt(change),
+        "P": price_change_percent(open_p, change, _STREAM_PERCENT),
+        "o": fmt(open_p),
+        "h": fmt(high),
+        "l": fmt(low),
+        "c": fmt(last),
+        "w": fmt(weighted_average(s.quote_volume, s.volume)),
+        "v": fmt(s.volume),
+        "q": fmt(s.quote_volume),
+        "O": stats.open_time_ms,
+        "C": stats.close_time_ms,
+        "F": s.first_id,
+        "L": s.last_id,
+        "n": s.count,
+    }
+
+
+def avg_price_payload(
+    symbol: str, price: Decimal, last_trade_ms: int, now_ms: int
+) -> dict[str, Any]:
+    """The ``avgPrice`` event."""
+    return {
+        "e": "avgPrice",
+        "E": now_ms,
+        "s": symbol,
+        "i": f"{AVG_PRICE_MINUTES}m",
+        "w": fmt(price.quantize(_EIGHT)),
+        "T": last_trade_ms,
     }
 
 

@@ -6,8 +6,8 @@ limiter before it sends, and meant for the fake exchange to charge its clients w
 Operations are named as the WebSocket API names them (``order.place``,
 ``openOrders.status``); a REST endpoint costs what its WebSocket API twin costs. A weight
 that depends on a parameter (``depth`` by ``limit``, ``openOrders.status`` with or without
-``symbol``, ``myTrades`` with or without ``orderId``) is computed here from the request's
-raw parameters, by :func:`request_weight`.
+``symbol``, ``myTrades`` with or without ``orderId``, the tickers by how many symbols) is
+computed here from the request's raw parameters, by :func:`request_weight`.
 
 What it must never do: I/O, import the client or the fake exchange, or guess: an operation
 that is not in the table is a ``KeyError``, not weight 1.
@@ -15,6 +15,7 @@ that is not in the table is a ``KeyError``, not weight 1.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
@@ -40,6 +41,18 @@ WEIGHTS: Mapping[str, int] = MappingProxyType(
         "session.logon": 2,
         "session.status": 2,
         "session.logout": 2,
+        # market data (rest-api.md "Market Data endpoints"; per-symbol ones below)
+        "trades.recent": 25,
+        "trades.historical": 25,
+        "trades.aggregate": 4,
+        "klines": 2,
+        "uiKlines": 2,
+        "avgPrice": 2,
+        "ticker.24hr": 80,
+        "ticker.price": 4,
+        "ticker.book": 4,
+        "ticker.tradingDay": 4,
+        "ticker": 4,
     }
 )
 
@@ -63,6 +76,30 @@ def my_trades_weight(has_order_id: bool) -> int:
     return 5 if has_order_id else WEIGHTS["myTrades"]
 
 
+def symbol_count(symbols: str | None) -> int:
+    """How many symbols a raw ``symbols`` parameter (a JSON array) names; 1 when it is not
+    a readable array (the server refuses it later, after charging this)."""
+    if symbols is None:
+        return 0
+    try:
+        value = json.loads(symbols)
+    except (ValueError, RecursionError):
+        return 1
+    return len(value) if isinstance(value, list) and value else 1
+
+
+def ticker_24hr_weight(has_symbol: bool, symbols: int) -> int:
+    """``ticker.24hr``: 2 for one symbol or up to 20, 40 up to 100, 80 beyond or for all."""
+    if has_symbol or 0 < symbols <= 20:
+        return 2
+    return 40 if 0 < symbols <= 100 else WEIGHTS["ticker.24hr"]
+
+
+def per_symbol_weight(symbols: int) -> int:
+    """``ticker`` and ``ticker.tradingDay``: 4 per symbol, capped at 200 beyond 50."""
+    return 200 if symbols > 50 else 4 * max(symbols, 1)
+
+
 def request_weight(operation: str, param: Callable[[str], str | None]) -> int:
     """The weight of one request of ``operation``; ``param(name)`` is the raw text of its
     parameter ``name`` (None when absent): ``params.get`` of a mapping, or the fake
@@ -73,6 +110,12 @@ def request_weight(operation: str, param: Callable[[str], str | None]) -> int:
         return open_orders_weight(bool(param("symbol")))
     if operation == "myTrades":
         return my_trades_weight(bool(param("orderId")))
+    if operation == "ticker.24hr":
+        return ticker_24hr_weight(bool(param("symbol")), symbol_count(param("symbols")))
+    if operation in ("ticker.price", "ticker.book"):
+        return 2 if param("symbol") and not param("symbols") else WEIGHTS[operation]
+    if operation in ("ticker", "ticker.tradingDay"):
+        return per_symbol_weight(symbol_count(param("symbols")))
     return WEIGHTS[operation]
 
 

@@ -30,7 +30,7 @@ def test_stream_names_need_lowercase_listed_symbols_and_known_suffixes() -> None
     assert parse_stream_name("btcusdt@depth@100ms", SYMBOLS) == ("BTCUSDT", StreamKind.DEPTH_100MS)
     assert parse_stream_name("ethusdt@depth", SYMBOLS) == ("ETHUSDT", StreamKind.DEPTH_1000MS)
     assert parse_stream_name("btcusdt@bookTicker", SYMBOLS) == ("BTCUSDT", StreamKind.BOOK_TICKER)
-    for bad in ("BTCUSDT@trade", "xrpusdt@trade", "btcusdt@kline_1m", "btcusdt", 7, None):
+    for bad in ("BTCUSDT@trade", "xrpusdt@trade", "btcusdt@kline_2m", "btcusdt", 7, None):
         assert parse_stream_name(bad, SYMBOLS) is None
 
 

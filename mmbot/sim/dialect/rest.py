@@ -3,7 +3,8 @@
 What it is for: :class:`RestRequest` and :class:`RestResponse` (what the REST app reads and
 writes) and :func:`answer_rest`, which takes one request through the gateway's steps in
 Binance's order (ban check, route, charge, parse, authenticate over the raw bytes, run,
-report) and adds the REST headers (``X-MBX-USED-WEIGHT-1M``, order counts,
+report) and adds the REST headers (``x-mbx-uuid``, ``x-mbx-used-weight`` and
+``x-mbx-used-weight-1m``, the order counts ``x-mbx-order-count-10s``/``-1d``,
 ``Retry-After``). The steps themselves are the gateway's (``gateway.py``), shared with the
 WebSocket API path (``ws_api.py``).
 
@@ -64,10 +65,17 @@ def answer_rest(dialect: Dialect, request: RestRequest, now_ms: int) -> RestResp
         status, body = error_body(unexpected)
         state.error = unexpected.error
     limits = dialect.venue_limits
-    headers = [("X-MBX-USED-WEIGHT-1M", str(limits.used_weight(request.client, now_ms)))]
+    used = str(limits.used_weight(request.client, now_ms))
+    # As Binance sends them (lower case, HTTP/2 style): the used weight under both names,
+    # the answer's id, and an order's unfilled order counts.
+    headers = [
+        ("x-mbx-uuid", dialect.answer_id()),
+        ("x-mbx-used-weight", used),
+        ("x-mbx-used-weight-1m", used),
+    ]
     if state.route is not None and state.route.places_order and state.account is not None:
         ten, day = limits.order_counts(state.account, now_ms)
-        headers += [("X-MBX-ORDER-COUNT-10S", str(ten)), ("X-MBX-ORDER-COUNT-1D", str(day))]
+        headers += [("x-mbx-order-count-10s", str(ten)), ("x-mbx-order-count-1d", str(day))]
     if state.error is not None and state.error.retry_after is not None:
         headers.append(("Retry-After", str(state.error.retry_after)))
     dialect.report("rest", request.method, request.path, state, status, now_ms)

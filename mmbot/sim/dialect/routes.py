@@ -18,8 +18,9 @@ from collections.abc import Mapping
 import attrs
 
 from mmbot.sim.dialect.operations import Operation, Operations
+from mmbot.sim.dialect.order_operations import OrderOperations
 from mmbot.sim.dialect.params import Params
-from mmbot.venue.binance.weights import request_weight
+from mmbot.venue.binance.weights import FREE_WHEN_SUCCESSFUL, request_weight
 
 #: The REST paths live under this prefix; the table below is keyed by what follows it.
 API_PREFIX = "/api/v3"
@@ -39,6 +40,11 @@ class Route:
         client, ``mmbot.venue.binance.weights``), read with the request's raw parameters."""
         return request_weight(self.name, params.raw)
 
+    @property
+    def free_when_successful(self) -> bool:
+        """Whether a successful request costs no weight (``weights.FREE_WHEN_SUCCESSFUL``)."""
+        return self.name in FREE_WHEN_SUCCESSFUL
+
 
 @attrs.frozen
 class Routes:
@@ -57,8 +63,9 @@ class Routes:
         return None if methods is None else methods.get(method.upper())
 
     @classmethod
-    def over(cls, ops: Operations) -> Routes:
-        """The table of every operation of ``ops`` (the same route for both transports)."""
+    def over(cls, ops: Operations, order_ops: OrderOperations) -> Routes:
+        """The table of every operation of ``ops`` and ``order_ops`` (the same route for
+        both transports)."""
         routes = [
             Route("ping", ops.ping),
             Route("time", ops.time),
@@ -72,6 +79,11 @@ class Routes:
             Route("openOrders.cancelAll", ops.cancel_all, signed=True),
             Route("account.status", ops.account, signed=True),
             Route("myTrades", ops.my_trades, signed=True),
+            Route("allOrders", order_ops.all_orders, signed=True),
+            Route("order.test", order_ops.test_order, signed=True),
+            Route("order.amend.keepPriority", order_ops.amend_keep_priority, signed=True),
+            Route("account.commission", order_ops.commission, signed=True),
+            Route("account.rateLimits.orders", order_ops.order_rate_limits, signed=True),
             Route("userDataStream.subscribe.signature", ops.ping, signed=True),
             Route("userDataStream.unsubscribe", ops.ping),
         ]
@@ -90,5 +102,10 @@ class Routes:
             "/openOrders": {"GET": ws["openOrders.status"], "DELETE": ws["openOrders.cancelAll"]},
             "/account": {"GET": ws["account.status"]},
             "/myTrades": {"GET": ws["myTrades"]},
+            "/allOrders": {"GET": ws["allOrders"]},
+            "/order/test": {"POST": ws["order.test"]},
+            "/order/amend/keepPriority": {"PUT": ws["order.amend.keepPriority"]},
+            "/account/commission": {"GET": ws["account.commission"]},
+            "/rateLimit/order": {"GET": ws["account.rateLimits.orders"]},
         }
         return cls(ws, rest)

@@ -97,7 +97,7 @@ def execution_report_payload(r: Execution) -> dict[str, Any]:
         "N": r.commission_asset,
         "T": r.transaction_time_ms,
         "t": r.trade_id,
-        "I": 0,
+        "I": r.execution_id,
         "w": r.is_working,
         "m": r.is_maker,
         "M": False,

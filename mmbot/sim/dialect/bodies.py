@@ -39,7 +39,6 @@ MAX_NUM_ALGO_ORDERS = 5
 MAX_NUM_ORDER_LISTS = 20
 
 
-
 def num(value: Decimal) -> str:
     """Binance's number text: eight decimals, or every decimal when there are more."""
     if value == value.quantize(_EIGHT):

@@ -1,9 +1,10 @@
 """The admission rules of a new order: what the venue checks before it reaches the book (sans-IO).
 
 What it is for: :func:`admit` checks a new order exactly as the venue does (parameters,
-symbol status, PRICE_FILTER, LOT_SIZE, NOTIONAL, MAX_NUM_ORDERS, duplicate client order id, LIMIT_MAKER
-crossing, balance), in the venue's order of checks, and returns either a :class:`Plan` in
-integers or the dialect's :class:`DialectError`; :func:`fillable` answers FOK's question.
+symbol status, PRICE_FILTER, LOT_SIZE, NOTIONAL, MAX_NUM_ORDERS, duplicate client order id,
+LIMIT_MAKER crossing, balance), in the venue's order of checks, and returns either a
+:class:`Plan` in integers or the dialect's :class:`DialectError`; :func:`fillable` answers
+FOK's question.
 
 What it must never do: I/O, read a clock, draw randomness, or change any state: admission
 is a pure question asked of the symbol's book and the balances.

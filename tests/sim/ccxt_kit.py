@@ -5,7 +5,9 @@ What it is for: :class:`Server` (``mmbot exchange serve`` as a child process on 
 ccxt clients the ccxt tests use, sync (:func:`make_client`), async and ``ccxt.pro``
 (:func:`make_async_client`): Binance with spot-only options, every API URL rebased onto the
 local server, and a guard that refuses, before any I/O, a request to another host or to a
-path outside the Spot API (``/api/v3``): no sapi, fapi or dapi call can go unnoticed.
+path outside the Spot API (``/api/v3``; the one exception is the Wallet API's
+``/sapi/v1/asset/tradeFee``, which ``fetch_trading_fees`` reads and the fake serves): no
+other sapi, fapi or dapi call can go unnoticed.
 
 What it must never do: let a request leave 127.0.0.1, wait without a bound, or leave the
 server running (:meth:`Server.stop` terminates, then kills).
@@ -37,8 +39,9 @@ _BANNER = {
     "streams": re.compile(r"Streams base:\s+(ws://127\.0\.0\.1:\d+)"),
     "ws_api": re.compile(r"WS API:\s+(ws://127\.0\.0\.1:\d+/ws-api/v3)"),
 }
-#: The only paths a ccxt client may call on the local server (the Spot API).
-ALLOWED_PATH = "/api/v3/"
+#: The only paths a ccxt client may call on the local server: the Spot API, and the one
+#: Wallet API endpoint of ccxt's fetch_trading_fees.
+ALLOWED_PATHS = ("/api/v3/", "/sapi/v1/asset/tradeFee?", "/sapi/v1/asset/tradeFee")
 #: Spot-only options: no sapi (currencies, margin), no time sync, markets of spot only.
 SPOT_ONLY: dict[str, Any] = {
     "defaultType": "spot",
@@ -115,7 +118,8 @@ class Server:
 
 def check_url(url: str, rest_base: str) -> None:
     """Refuse (raise :class:`LeftLoopback`) anything but the local Spot API."""
-    if not url.startswith(rest_base + ALLOWED_PATH):
+    path = url.removeprefix(rest_base) if url.startswith(rest_base + "/") else None
+    if path is None or not (path.startswith(ALLOWED_PATHS[:2]) or path == ALLOWED_PATHS[2]):
         raise LeftLoopback(f"request to a non-local or non-Spot URL: {url}")
 
 

@@ -251,9 +251,15 @@ def test_fetch_orders_and_closed_orders_come_from_all_orders(clean: Any) -> None
     assert open_one["id"] not in closed and gone["id"] not in closed
 
 
+def test_fetch_trading_fees_reads_the_one_wallet_endpoint_served(client: Any) -> None:
+    fees = client.fetch_trading_fees()
+    assert client.last_request_url.split("?")[0].endswith("/sapi/v1/asset/tradeFee")
+    assert set(fees) == {BTC, ETH}
+    assert fees[BTC]["maker"] == 0.001 and fees[BTC]["taker"] == 0.001
+
+
 def test_fee_rates_through_ccxts_account_commission_call(client: Any) -> None:
-    # ccxt's unified fetch_trading_fees reads the Wallet API (/sapi/v1/asset/tradeFee), which
-    # a Spot venue does not serve; the Spot API's commission endpoint gives the same rates
+    # the Spot API's own commission endpoint, through ccxt's implicit API
     raw = client.private_get_account_commission({"symbol": "BTCUSDT"})
     assert raw["symbol"] == "BTCUSDT"
     assert Decimal(raw["standardCommission"]["maker"]) == Decimal("0.001")

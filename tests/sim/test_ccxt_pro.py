@@ -93,6 +93,8 @@ def test_async_rest_unified_order_and_account_methods(bases: dict[str, str]) -> 
         assert balance["USDT"]["free"] > 0 and balance["BTC"]["total"] > 0
         fees = await exchange.private_get_account_commission({"symbol": "BTCUSDT"})
         assert Decimal(fees["standardCommission"]["maker"]) == Decimal("0.001")
+        trading_fees = await exchange.fetch_trading_fees()
+        assert trading_fees[BTC]["maker"] == 0.001 and trading_fees[BTC]["taker"] == 0.001
 
     run(bases, body)
 

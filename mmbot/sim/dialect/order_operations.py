@@ -4,7 +4,8 @@ What it is for: :class:`OrderOperations`, the operations beyond placing, cancell
 querying one order (``operations.py``): ``allOrders``, ``order.test`` (with
 ``computeCommissionRates``), ``order.amend.keepPriority`` (reduce an order's quantity in
 place, keeping its queue priority: the engine's ``amend_keep_priority``),
-``account.commission`` and ``account.rateLimits.orders``. Each is an
+``account.commission`` and ``account.rateLimits.orders``; and the one Wallet API endpoint
+ccxt's ``fetchTradingFees`` reads, ``GET /sapi/v1/asset/tradeFee`` (REST only). Each is an
 :data:`~mmbot.sim.dialect.operations.Operation`, routed (with its weight) by ``routes.py``
 for REST and the WebSocket API alike; parameters are read with ``params.py``'s exact
 errors.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from mmbot.model import format_decimal
 from mmbot.sim.dialect import bodies
 from mmbot.sim.dialect.limits import VenueLimits
 from mmbot.sim.dialect.operations import Answer, Operations
@@ -142,6 +144,23 @@ class OrderOperations:
                 "taxCommission": _rates(maker=_ZERO, taker=_ZERO, buyer=_ZERO, seller=_ZERO),
                 "discount": _discount(),
             }
+        )
+
+    def trade_fee(self, params: Params, account: str | None, now_ms: int) -> Answer:
+        """``GET /sapi/v1/asset/tradeFee`` (the Wallet API, REST only): maker and taker
+        rates by symbol, of one ``symbol`` or of all; what ccxt's ``fetchTradingFees``
+        reads."""
+        assert account is not None
+        if params.raw("symbol") is not None:
+            instruments = [self._ops.instrument(params)]
+        else:
+            instruments = list(self._engine.instruments)
+        maker, taker = format_decimal(self._fees.maker_rate), format_decimal(self._fees.taker_rate)
+        return Answer(
+            [
+                {"symbol": i.symbol, "makerCommission": maker, "takerCommission": taker}
+                for i in instruments
+            ]
         )
 
     def order_rate_limits(self, params: Params, account: str | None, now_ms: int) -> Answer:

@@ -27,7 +27,6 @@ from mmbot.sim.dialect.request import (
     error_body,
     last_resort,
 )
-from mmbot.sim.dialect.routes import API_PREFIX
 from mmbot.venue.binance.errors import Code
 from mmbot.venue.binance.signing import signing_payload
 
@@ -86,9 +85,9 @@ def _steps(
     dialect: Dialect, request: RestRequest, now_ms: int, state: Handled
 ) -> tuple[int, object]:
     dialect.check_ban(request.client, now_ms)
-    methods = dialect.routes.by_path.get(request.path.removeprefix(API_PREFIX))
+    methods = dialect.routes.rest_methods(request.path)
     route = None if methods is None else methods.get(request.method.upper())
-    if not request.path.startswith(API_PREFIX + "/") or methods is None:
+    if methods is None:
         dialect.charge(request.client, 1, now_ms, state)
         raise fail(Code.UNSUPPORTED_OPERATION, UNSUPPORTED, 404)
     if route is None:

@@ -54,12 +54,19 @@ class Routes:
     by_method: Mapping[str, Route]
     #: REST path below :data:`API_PREFIX` -> HTTP method -> route.
     by_path: Mapping[str, Mapping[str, Route]]
+    #: REST-only routes outside the Spot API, by whole path (the one Wallet API endpoint
+    #: ccxt's ``fetchTradingFees`` calls); never WebSocket API methods.
+    other_paths: Mapping[str, Mapping[str, Route]] = attrs.field(factory=dict)
+
+    def rest_methods(self, path: str) -> Mapping[str, Route] | None:
+        """The routes of a REST path by HTTP method, None if the path names none."""
+        if path.startswith(API_PREFIX + "/"):
+            return self.by_path.get(path.removeprefix(API_PREFIX))
+        return self.other_paths.get(path)
 
     def rest_route(self, method: str, path: str) -> Route | None:
         """The route a REST request names (``POST``, ``/api/v3/order``), None if none."""
-        if not path.startswith(API_PREFIX + "/"):
-            return None
-        methods = self.by_path.get(path.removeprefix(API_PREFIX))
+        methods = self.rest_methods(path)
         return None if methods is None else methods.get(method.upper())
 
     @classmethod
@@ -108,4 +115,5 @@ class Routes:
             "/account/commission": {"GET": ws["account.commission"]},
             "/rateLimit/order": {"GET": ws["account.rateLimits.orders"]},
         }
-        return cls(ws, rest)
+        trade_fee = Route("asset.tradeFee", order_ops.trade_fee, signed=True)
+        return cls(ws, rest, {"/sapi/v1/asset/tradeFee": {"GET": trade_fee}})

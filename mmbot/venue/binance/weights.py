@@ -44,6 +44,8 @@ WEIGHTS: Mapping[str, int] = MappingProxyType(
         "allOrders": 20,
         "account.commission": 20,
         "account.rateLimits.orders": 40,
+        # REST only, the Wallet API's GET /sapi/v1/asset/tradeFee (ccxt's fetchTradingFees)
+        "asset.tradeFee": 1,
         "openOrders.status": 80,
         "account.status": 20,
         "myTrades": 20,

@@ -6,9 +6,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from dialect_kit import NOW, Kit, header, ws_signed
+from dialect_kit import API_KEY, NOW, SECRET, Kit, header, ws_signed
 
-from mmbot.sim.dialect import RateLimits, WsApiSession
+from mmbot.sim.dialect import RateLimits, RestRequest, WsApiSession
+from mmbot.venue.binance.signing import sign
 
 
 @pytest.fixture
@@ -236,3 +237,26 @@ def test_exchange_info_publishes_raw_requests_of_300000_per_5_minutes(kit: Kit) 
     kinds = [f["filterType"] for f in btc["filters"]]
     assert kinds[:3] == ["PRICE_FILTER", "LOT_SIZE", "ICEBERG_PARTS"]
     assert "MAX_NUM_ORDERS" not in kinds  # this kit's engine sets no limit
+
+
+def test_the_wallet_trade_fee_endpoint_is_rest_only(kit: Kit) -> None:
+    request = RestRequest("GET", "/sapi/v1/asset/tradeFee", b"", b"", {}, "127.0.0.1")
+    assert kit.dialect.handle_rest(request, NOW).status == 401  # signed
+    query = f"symbol=ETHUSDT&timestamp={NOW}"
+    signed = f"{query}&signature={sign(SECRET, query)}".encode()
+    one = kit.dialect.handle_rest(
+        RestRequest(
+            "GET", "/sapi/v1/asset/tradeFee", signed, b"", {"x-mbx-apikey": API_KEY}, "127.0.0.1"
+        ),
+        NOW,
+    )
+    assert one.status == 200
+    assert one.body == [
+        {"symbol": "ETHUSDT", "makerCommission": "0.001", "takerCommission": "0.001"}
+    ]
+    assert header(one, "x-mbx-used-weight-1m") == "2"  # 1 each, the refused one too
+    assert ws(kit, "asset.tradeFee", {})["status"] == 400  # no WebSocket API twin
+    other = kit.dialect.handle_rest(
+        RestRequest("GET", "/sapi/v1/capital/config/getall", b"", b"", {}, "127.0.0.1"), NOW
+    )
+    assert other.status == 404 and isinstance(other.body, dict) and other.body["code"] == -1020

@@ -4,12 +4,22 @@ the 2026 weights (free placements and cancels) and the REST headers, over both t
 from __future__ import annotations
 
 import re
+from urllib.parse import urlencode
 
 import pytest
-from dialect_kit import API_KEY, NOW, SECRET, Kit, header, ws_signed
+from dialect_kit import API_KEY, NOW, OTHER_KEY, OTHER_SECRET, SECRET, Kit, header, ws_signed
 
 from mmbot.sim.dialect import RateLimits, RestRequest, WsApiSession
+from mmbot.sim.exchange import Exchange, ExchangeConfig
 from mmbot.venue.binance.signing import sign
+
+ORDER_PARAMS = {
+    "symbol": "BTCUSDT",
+    "side": "BUY",
+    "type": "LIMIT",
+    "timeInForce": "GTC",
+    "quantity": "0.001",
+}
 
 
 @pytest.fixture
@@ -260,3 +270,41 @@ def test_the_wallet_trade_fee_endpoint_is_rest_only(kit: Kit) -> None:
         RestRequest("GET", "/sapi/v1/capital/config/getall", b"", b"", {}, "127.0.0.1"), NOW
     )
     assert other.status == 404 and isinstance(other.body, dict) and other.body["code"] == -1020
+
+
+def test_an_amendment_that_expires_the_order_is_free(kit: Kit) -> None:
+    placed = kit.place(price="100", quantity="0.5").body
+    assert isinstance(placed, dict)
+    sell = {"symbol": "BTCUSDT", "side": "SELL", "type": "LIMIT", "timeInForce": "IOC"}
+    kit.rest(
+        "POST", "/order", {**sell, "price": "100", "quantity": "0.2"}, signed=True,
+        key=OTHER_KEY, secret=OTHER_SECRET,
+    )  # fmt: skip
+    before = header(kit.rest("GET", "/ping"), "x-mbx-used-weight-1m")
+    assert before is not None
+    response = kit.rest(
+        "PUT",
+        "/order/amend/keepPriority",
+        {"symbol": "BTCUSDT", "orderId": placed["orderId"], "newQty": "0.2"},
+        signed=True,
+    )
+    assert response.status == 200 and isinstance(response.body, dict)
+    assert response.body["amendedOrder"]["status"] == "EXPIRED"
+    assert header(response, "x-mbx-used-weight-1m") == before  # weight 0: it expired
+    assert kit.engine.open_orders("alice") == []
+
+
+def test_the_exchange_refuses_the_order_beyond_max_num_orders() -> None:
+    config = ExchangeConfig(symbols=("BTCUSDT",), api_key="k", api_secret="s", max_num_orders=2)
+    exchange = Exchange.simulated(config)  # not running: an empty book
+
+    def place(n: int) -> object:
+        params = {**ORDER_PARAMS, "price": str(10_000 - n), "timestamp": NOW}
+        query = urlencode(params)
+        raw = f"{query}&signature={sign('s', query)}".encode()
+        request = RestRequest("POST", "/api/v3/order", raw, b"", {"x-mbx-apikey": "k"}, "1.2.3.4")
+        return exchange.dialect.handle_rest(request, NOW).body
+
+    first, second, third = place(0), place(1), place(2)
+    assert isinstance(first, dict) and isinstance(second, dict) and "orderId" in second
+    assert third == {"code": -1013, "msg": "Filter failure: MAX_NUM_ORDERS"}

@@ -97,6 +97,18 @@ def test_server_time_is_within_the_receive_window_of_ccxt(client: Any) -> None:
     assert abs(client.fetch_time() - client.milliseconds()) < 5000
 
 
+def test_answers_carry_binances_weight_uuid_and_order_count_headers(clean: Any) -> None:
+    clean.fetch_time()
+    headers = {k.lower(): v for k, v in clean.last_response_headers.items()}
+    assert len(headers["x-mbx-uuid"]) == 36
+    assert headers["x-mbx-used-weight"] == headers["x-mbx-used-weight-1m"]
+    assert int(headers["x-mbx-used-weight-1m"]) >= 1
+    bid, _ = _best(clean, BTC)
+    clean.create_order(BTC, "limit", "buy", "0.01", _price(bid * Decimal("0.97")))
+    placed = {k.lower(): v for k, v in clean.last_response_headers.items()}
+    assert int(placed["x-mbx-order-count-10s"]) >= 1 and int(placed["x-mbx-order-count-1d"]) >= 1
+
+
 def test_load_markets_has_both_spot_symbols_with_their_filters(client: Any) -> None:
     markets = client.load_markets()
     assert set(markets) == {BTC, ETH}

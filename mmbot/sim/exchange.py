@@ -118,6 +118,9 @@ class ExchangeConfig:
     #: What the market-data statistics keep per symbol (trades, klines, tickers): their
     #: memory bound, apart from the history's.
     stats_retention: StatsRetention = attrs.field(factory=StatsRetention)
+    #: MAX_NUM_ORDERS: open orders the account may have per symbol (Binance's 200; None:
+    #: no limit). The background market's own accounts are exempt.
+    max_num_orders: int | None = 200
 
 
 @attrs.frozen
@@ -160,6 +163,8 @@ class Exchange:
             no_trade_history=SIMULATOR_ACCOUNTS,
             # their private events are neither recorded nor published: never build them
             quiet_accounts=() if config.history_simulator_accounts else SIMULATOR_ACCOUNTS,
+            max_num_orders=config.max_num_orders,
+            order_limit_exempt=SIMULATOR_ACCOUNTS,
         )
         history = History(max_bulk=config.history_max_bulk, bulk_accounts=SIMULATOR_ACCOUNTS)
         market = MarketSimulator(engine, market_configs, derive_rng(config.seed, "market"))

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 ENDPOINT_CLASSES: Mapping[str, frozenset[str]] = {
     "orders": frozenset(
         {"order.place", "order.cancel", "order.cancelReplace", "openOrders.cancelAll"}
+        | {"order.amend.keepPriority", "order.test"}
     ),
     "market_data": frozenset(
         {
@@ -74,6 +75,7 @@ ENDPOINT_CLASSES: Mapping[str, frozenset[str]] = {
             "session.status",
             "session.logout",
         }
+        | {"allOrders", "account.commission", "account.rateLimits.orders"}
     ),
 }
 #: The order requests (what ``mmbot exchange serve --order-latency`` slows down).

@@ -32,11 +32,11 @@ def test_config_is_built_from_exchange_info_rate_limits():
         {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 6000},
         {"rateLimitType": "ORDERS", "interval": "SECOND", "intervalNum": 10, "limit": 50},
         {"rateLimitType": "ORDERS", "interval": "DAY", "intervalNum": 1, "limit": 160000},
-        {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5, "limit": 61000},
+        {"rateLimitType": "RAW_REQUESTS", "interval": "MINUTE", "intervalNum": 5, "limit": 300000},
     ]
     config = RateLimiterConfig.from_exchange_info(raw, utilisation=0.9)
     assert config.rules == BINANCE_SPOT_RULES
-    assert [config.effective_limit(r) for r in config.rules] == [5400, 45, 144000, 54900]
+    assert [config.effective_limit(r) for r in config.rules] == [5400, 45, 144000, 270000]
 
 
 def test_a_request_that_can_never_fit_is_refused():

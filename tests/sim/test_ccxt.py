@@ -1,117 +1,31 @@
 """An independent client against the fake exchange: ccxt's sync ``binance`` over loopback.
 
 What it is for: proving the dialect is Binance's as a third-party client understands it. It
-starts ``mmbot exchange serve`` as a process (once per module), points ccxt at the printed
-REST base with spot-only options, and checks what ccxt makes of markets, books, orders,
-balances, trades, cancel-replace and the error codes.
+starts ``mmbot exchange serve`` as a process (once per module, ``ccxt_kit.py``), points ccxt
+at the printed REST base with spot-only options, and checks what ccxt makes of markets,
+books, orders (open, closed, all), balances, trades, fees, cancel-replace and error codes.
 
-What it must never do: let a request leave 127.0.0.1 (every other host is refused by the
-HTTP session before a socket opens), wait without a bound, or leave the server running.
+What it must never do: let a request leave 127.0.0.1 or the Spot API (anything else is
+refused by the HTTP session before a socket opens), wait without a bound, or leave the
+server running.
 """
 
 from __future__ import annotations
 
-import queue
-import re
-import subprocess
-import sys
-import threading
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import ccxt
 import pytest
-import requests
-from requests.adapters import HTTPAdapter
-
-API_KEY = "ccxt-test-key"
-API_SECRET = "ccxt-test-secret"
-START_TIMEOUT_S = 20.0
-STOP_TIMEOUT_S = 10.0
-BTC = "BTC/USDT"
-ETH = "ETH/USDT"
-_REST_LINE = re.compile(r"REST base:\s+(http://127\.0\.0\.1:\d+)")
-
-
-class LeftLoopback(AssertionError):
-    """ccxt tried to reach a host other than the local fake exchange."""
-
-
-class _RefuseAdapter(HTTPAdapter):
-    """Mounted for every scheme: refuses any URL not under the local base, before I/O."""
-
-    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> Any:
-        raise LeftLoopback(f"request to a non-local URL: {request.url}")
-
-
-class Server:
-    """The ``mmbot exchange serve`` process and what it printed."""
-
-    def __init__(self) -> None:
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        self.output: list[str] = []
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "mmbot",
-                "exchange",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--rest-port",
-                "0",
-                "--ws-port",
-                "0",
-                "--seed",
-                "1",
-                "--symbols",
-                "BTCUSDT,ETHUSDT",
-                "--api-key",
-                API_KEY,
-                "--api-secret",
-                API_SECRET,
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            text=True,
-        )
-        # A reader thread drains the pipe (so the server never blocks on a full pipe) and
-        # lets the start-up wait be bounded.
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.put(line)
-        self.lines.put(None)
-
-    def wait_rest_base(self, timeout_s: float) -> str:
-        """The REST base URL from the start-up banner (fails after ``timeout_s``)."""
-        while True:
-            try:
-                line = self.lines.get(timeout=timeout_s)
-            except queue.Empty:
-                pytest.fail(f"no REST URL within {timeout_s} s; output: {self.output}")
-            if line is None:
-                pytest.fail(f"server exited ({self.process.poll()}) early: {self.output}")
-            self.output.append(line)
-            match = _REST_LINE.search(line)
-            if match:
-                return match.group(1)
-
-    def stop(self) -> int | None:
-        """SIGTERM, then the exit code (None if it had to be killed)."""
-        if self.process.poll() is None:
-            self.process.terminate()
-        try:
-            return self.process.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=STOP_TIMEOUT_S)
-            return None
+from ccxt_kit import (
+    BTC,
+    ETH,
+    START_TIMEOUT_S,
+    LeftLoopback,
+    Server,
+    make_client,
+)
 
 
 @pytest.fixture(scope="module")
@@ -123,34 +37,6 @@ def rest_base() -> Iterator[str]:
     finally:
         code = server.stop()
     assert code == 0, f"server did not exit 0 on SIGTERM (got {code}): {server.output}"
-
-
-def make_client(base: str, secret: str = API_SECRET) -> Any:
-    """ccxt's sync binance, spot only, every API URL rebased onto the local exchange."""
-    exchange = ccxt.binance(
-        {
-            "apiKey": API_KEY,
-            "secret": secret,
-            "enableRateLimit": False,  # the fake exchange enforces its own limits
-            "timeout": 5000,
-            "options": {
-                "fetchMarkets": {"types": ["spot"]},
-                "fetchCurrencies": False,
-                "fetchMargins": False,
-            },
-        }
-    )
-    api = exchange.urls["api"]
-    for name, url in list(api.items()):
-        # Same path on the local host: an unexpected endpoint is a fast 404, not the internet.
-        api[name] = re.sub(r"^\w+://[^/]+", base, url)
-    api["public"] = base + "/api/v3"
-    api["private"] = base + "/api/v3"
-    session: requests.Session = exchange.session
-    session.mount("http://", _RefuseAdapter())
-    session.mount("https://", _RefuseAdapter())
-    session.mount(base + "/", HTTPAdapter())
-    return exchange
 
 
 @pytest.fixture(scope="module")
@@ -203,10 +89,24 @@ def test_every_api_url_points_at_the_local_exchange(client: Any, rest_base: str)
     assert all(url.startswith(rest_base + "/") for url in client.urls["api"].values())
     with pytest.raises(LeftLoopback):
         client.session.get("https://api.binance.com/api/v3/ping")
+    with pytest.raises(LeftLoopback):  # a local path outside the Spot API: refused too
+        client.session.get(rest_base + "/sapi/v1/capital/config/getall")
 
 
 def test_server_time_is_within_the_receive_window_of_ccxt(client: Any) -> None:
     assert abs(client.fetch_time() - client.milliseconds()) < 5000
+
+
+def test_answers_carry_binances_weight_uuid_and_order_count_headers(clean: Any) -> None:
+    clean.fetch_time()
+    headers = {k.lower(): v for k, v in clean.last_response_headers.items()}
+    assert len(headers["x-mbx-uuid"]) == 36
+    assert headers["x-mbx-used-weight"] == headers["x-mbx-used-weight-1m"]
+    assert int(headers["x-mbx-used-weight-1m"]) >= 1
+    bid, _ = _best(clean, BTC)
+    clean.create_order(BTC, "limit", "buy", "0.01", _price(bid * Decimal("0.97")))
+    placed = {k.lower(): v for k, v in clean.last_response_headers.items()}
+    assert int(placed["x-mbx-order-count-10s"]) >= 1 and int(placed["x-mbx-order-count-1d"]) >= 1
 
 
 def test_load_markets_has_both_spot_symbols_with_their_filters(client: Any) -> None:
@@ -345,3 +245,34 @@ def test_wrong_secret_is_authentication_error(rest_base: str, client: Any) -> No
     impostor.load_markets()  # public: the wrong secret does not matter yet
     with pytest.raises(ccxt.AuthenticationError):
         impostor.fetch_balance()
+
+
+def test_fetch_orders_and_closed_orders_come_from_all_orders(clean: Any) -> None:
+    bid, _ = _best(clean, BTC)
+    open_one = clean.create_order(BTC, "limit", "buy", "0.01", _price(bid * Decimal("0.97")))
+    gone = clean.create_order(BTC, "limit", "buy", "0.01", _price(bid * Decimal("0.96")))
+    clean.cancel_order(gone["id"], BTC)
+    orders = {o["id"]: o["status"] for o in clean.fetch_orders(BTC)}
+    assert clean.last_request_url.split("?")[0].endswith("/api/v3/allOrders")
+    assert orders[open_one["id"]] == "open" and orders[gone["id"]] == "canceled"
+    _, ask = _best(clean, BTC)
+    filled = clean.create_order(BTC, "limit", "buy", "0.001", _price(ask * Decimal("1.005")))
+    assert filled["status"] == "closed"
+    closed = {o["id"] for o in clean.fetch_closed_orders(BTC)}  # ccxt: filled ones only
+    assert filled["id"] in closed
+    assert open_one["id"] not in closed and gone["id"] not in closed
+
+
+def test_fetch_trading_fees_reads_the_one_wallet_endpoint_served(client: Any) -> None:
+    fees = client.fetch_trading_fees()
+    assert client.last_request_url.split("?")[0].endswith("/sapi/v1/asset/tradeFee")
+    assert set(fees) == {BTC, ETH}
+    assert fees[BTC]["maker"] == 0.001 and fees[BTC]["taker"] == 0.001
+
+
+def test_fee_rates_through_ccxts_account_commission_call(client: Any) -> None:
+    # the Spot API's own commission endpoint, through ccxt's implicit API
+    raw = client.private_get_account_commission({"symbol": "BTCUSDT"})
+    assert raw["symbol"] == "BTCUSDT"
+    assert Decimal(raw["standardCommission"]["maker"]) == Decimal("0.001")
+    assert Decimal(raw["standardCommission"]["taker"]) == Decimal("0.001")

@@ -14,13 +14,29 @@ from decimal import Decimal
 
 from mmbot.model import Instrument
 from mmbot.sim.dialect.limits import RateLimits
-from mmbot.sim.engine import AssetBalance, Fees, OrderView, PlaceResult, TradeView
+from mmbot.sim.engine import (
+    MAX_NUM_ORDER_AMENDS,
+    AssetBalance,
+    Fees,
+    OrderView,
+    PlaceResult,
+    TradeView,
+)
 
 _EIGHT = Decimal("0.00000001")
 #: What exchangeInfo shows for a maximum the engine leaves unlimited (0).
 _NO_MAXIMUM = Decimal("9000000000")
 
 ORDER_TYPES = ["LIMIT", "LIMIT_MAKER", "MARKET"]
+
+#: The fixed values of the filters the fake exchange publishes beyond its instruments' own
+#: (filters.md; the values Binance shows on its large symbols). ICEBERG_PARTS is 100 since
+#: 2026-03-12 (the docs' CHANGELOG). Icebergs, trailing stops, algo orders and order lists
+#: are not supported, so their filters can never be broken here; PERCENT_PRICE_BY_SIDE is
+#: published but not enforced (docs/exchange.md).
+ICEBERG_PARTS = 100
+MAX_NUM_ALGO_ORDERS = 5
+MAX_NUM_ORDER_LISTS = 20
 
 
 def num(value: Decimal) -> str:
@@ -34,8 +50,64 @@ def _maximum(value: Decimal) -> str:
     return num(value if value else _NO_MAXIMUM)
 
 
-def symbol_info(instrument: Instrument) -> dict[str, object]:
-    """One entry of ``exchangeInfo.symbols`` (the fields ccxt's ``parse_market`` reads)."""
+def symbol_filters(instrument: Instrument, max_num_orders: int | None) -> list[dict[str, object]]:
+    """A symbol's ``filters``, in the order Binance lists them (filters.md's formats).
+
+    PRICE_FILTER, LOT_SIZE, MARKET_LOT_SIZE (the same rules as LOT_SIZE, enforced for
+    MARKET orders through it), NOTIONAL, MAX_NUM_ORDERS (only when the engine limits open
+    orders) and MAX_NUM_ORDER_AMENDS are enforced.
+    """
+    lot = {
+        "minQty": num(instrument.min_qty),
+        "maxQty": _maximum(instrument.max_qty),
+        "stepSize": num(instrument.step_size),
+    }
+    filters: list[dict[str, object]] = [
+        {
+            "filterType": "PRICE_FILTER",
+            "minPrice": num(instrument.min_price),
+            "maxPrice": num(instrument.max_price),
+            "tickSize": num(instrument.tick_size),
+        },
+        {"filterType": "LOT_SIZE", **lot},
+        {"filterType": "ICEBERG_PARTS", "limit": ICEBERG_PARTS},
+        {"filterType": "MARKET_LOT_SIZE", **lot},
+        {
+            "filterType": "TRAILING_DELTA",
+            "minTrailingAboveDelta": 10,
+            "maxTrailingAboveDelta": 2000,
+            "minTrailingBelowDelta": 10,
+            "maxTrailingBelowDelta": 2000,
+        },
+        {
+            "filterType": "PERCENT_PRICE_BY_SIDE",
+            "bidMultiplierUp": "5",
+            "bidMultiplierDown": "0.2",
+            "askMultiplierUp": "5",
+            "askMultiplierDown": "0.2",
+            "avgPriceMins": 5,
+        },
+        {
+            "filterType": "NOTIONAL",
+            "minNotional": num(instrument.min_notional),
+            "applyMinToMarket": True,
+            "maxNotional": _maximum(instrument.max_notional),
+            "applyMaxToMarket": False,
+            "avgPriceMins": 5,
+        },
+    ]
+    if max_num_orders is not None:
+        filters.append({"filterType": "MAX_NUM_ORDERS", "maxNumOrders": max_num_orders})
+    filters += [
+        {"filterType": "MAX_NUM_ORDER_LISTS", "maxNumOrderLists": MAX_NUM_ORDER_LISTS},
+        {"filterType": "MAX_NUM_ALGO_ORDERS", "maxNumAlgoOrders": MAX_NUM_ALGO_ORDERS},
+        {"filterType": "MAX_NUM_ORDER_AMENDS", "maxNumOrderAmends": MAX_NUM_ORDER_AMENDS},
+    ]
+    return filters
+
+
+def symbol_info(instrument: Instrument, max_num_orders: int | None = None) -> dict[str, object]:
+    """One entry of ``exchangeInfo.symbols``, with every field of the docs' example."""
     return {
         "symbol": instrument.symbol,
         "status": instrument.status.value,
@@ -50,34 +122,15 @@ def symbol_info(instrument: Instrument) -> dict[str, object]:
         "icebergAllowed": False,
         "ocoAllowed": False,
         "otoAllowed": False,
+        "opoAllowed": False,
         "quoteOrderQtyMarketAllowed": True,
         "allowTrailingStop": False,
         "cancelReplaceAllowed": True,
-        "amendAllowed": False,
+        "amendAllowed": True,
+        "pegInstructionsAllowed": False,
         "isSpotTradingAllowed": True,
         "isMarginTradingAllowed": False,
-        "filters": [
-            {
-                "filterType": "PRICE_FILTER",
-                "minPrice": num(instrument.min_price),
-                "maxPrice": num(instrument.max_price),
-                "tickSize": num(instrument.tick_size),
-            },
-            {
-                "filterType": "LOT_SIZE",
-                "minQty": num(instrument.min_qty),
-                "maxQty": _maximum(instrument.max_qty),
-                "stepSize": num(instrument.step_size),
-            },
-            {
-                "filterType": "NOTIONAL",
-                "minNotional": num(instrument.min_notional),
-                "applyMinToMarket": True,
-                "maxNotional": _maximum(instrument.max_notional),
-                "applyMaxToMarket": False,
-                "avgPriceMins": 5,
-            },
-        ],
+        "filters": symbol_filters(instrument, max_num_orders),
         "permissions": [],
         "permissionSets": [["SPOT"]],
         "defaultSelfTradePreventionMode": "NONE",
@@ -86,14 +139,17 @@ def symbol_info(instrument: Instrument) -> dict[str, object]:
 
 
 def exchange_info(
-    instruments: Sequence[Instrument], limits: RateLimits, now_ms: int
+    instruments: Sequence[Instrument],
+    limits: RateLimits,
+    now_ms: int,
+    max_num_orders: int | None = None,
 ) -> dict[str, object]:
     return {
         "timezone": "UTC",
         "serverTime": now_ms,
         "rateLimits": limits.exchange_info(),
         "exchangeFilters": [],
-        "symbols": [symbol_info(i) for i in instruments],
+        "symbols": [symbol_info(i, max_num_orders) for i in instruments],
     }
 
 

@@ -23,12 +23,14 @@ or a repr.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Mapping
 from typing import Literal
 
 from mmbot.sim.dialect.limits import RateLimits, VenueLimits
 from mmbot.sim.dialect.market_data import MarketDataOperations
 from mmbot.sim.dialect.operations import Answer, Operations
+from mmbot.sim.dialect.order_operations import OrderOperations
 from mmbot.sim.dialect.params import DialectFailure, Params, ascii_digits, fail
 from mmbot.sim.dialect.request import Handled, RequestInfo
 from mmbot.sim.dialect.rest import RestRequest, RestResponse, answer_rest
@@ -93,8 +95,10 @@ class Dialect:
         #: the engine's trades into it; without one given, the dialect's own, fed by nobody).
         self.market_stats = market_stats or MarketStats([i.symbol for i in engine.instruments])
         self.market_data = MarketDataOperations(engine, self.market_stats)
-        self.routes = Routes.over(self.operations, self.market_data)
+        self.order_operations = OrderOperations(self.operations, engine, self.venue_limits, fees)
+        self.routes = Routes.over(self.operations, self.order_operations, self.market_data)
         self._subscriptions = 0  # user-data subscription ids handed out so far
+        self._answers = 0  # REST answers given so far (their x-mbx-uuid)
 
     # ---- the two transports ---------------------------------------------------------------
 
@@ -119,6 +123,7 @@ class Dialect:
     def charge(self, client: str, weight: int, now_ms: int, state: Handled) -> None:
         """Count the request's ``weight`` for ``client``; 429 or 418 (raised) over a limit."""
         state.weight = weight
+        state.client = client
         refused = self.venue_limits.charge(client, weight, now_ms)
         if refused is not None:
             raise DialectFailure(refused)
@@ -158,7 +163,9 @@ class Dialect:
     def run(
         self, route: Route, params: Params, account: str | None, now_ms: int, state: Handled
     ) -> tuple[int, object]:
-        """Count a new order against the account's order limits, then run the operation."""
+        """Count a new order against the account's order limits, then run the operation;
+        give its weight back when it turned out free (a successful placement or cancel,
+        ``weights.FREE_WHEN_SUCCESSFUL``, or an amendment that expired the order)."""
         if route.places_order:
             assert account is not None
             refused = self.venue_limits.charge_order(account, now_ms)
@@ -167,7 +174,17 @@ class Dialect:
         state.client_order_id = params.raw("newClientOrderId") or params.raw("origClientOrderId")
         answer: Answer = route.run(params, account, now_ms)
         state.client_order_id = answer.client_order_id or state.client_order_id
+        if answer.free or (route.free_when_successful and answer.status == 200):
+            self.venue_limits.refund(state.client, state.weight, now_ms)
+            state.weight = 0
         return answer.status, answer.body
+
+    def answer_id(self) -> str:
+        """A new REST answer's ``x-mbx-uuid``: UUID-shaped, derived from a counter (the
+        dialect draws no randomness), so a seeded run answers the same ids."""
+        self._answers += 1
+        digest = hashlib.sha256(f"mmbot-sim-answer-{self._answers}".encode()).hexdigest()
+        return f"{digest[:8]}-{digest[8:12]}-4{digest[13:16]}-a{digest[17:20]}-{digest[20:32]}"
 
     def report(
         self,

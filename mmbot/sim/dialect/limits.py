@@ -36,7 +36,8 @@ class RateLimits:
     request_weight_per_minute: int = 6000
     orders_per_10s: int = 50
     orders_per_day: int = 160_000
-    raw_requests_per_5min: int = 61_000
+    #: 300,000 since 2026-04-02 (the docs' CHANGELOG of 2026-03-27; 61,000 before).
+    raw_requests_per_5min: int = 300_000
     #: After a 429 the IP is limited until the window ends. Requests it sends meanwhile are
     #: refused with 429 as long as they arrive within ``ban_grace_ms`` of that 429 and number
     #: at most ``ban_tolerance_requests`` with at most ``ban_tolerance_weight`` in total
@@ -211,6 +212,14 @@ class VenueLimits:
         state.day.add(now_ms, 1)
         return None
 
+    def refund(self, ip: str, weight: int, now_ms: int) -> None:
+        """Give back ``weight`` charged to ``ip`` by a request that turned out free (an
+        order operation that succeeded: ``weights.FREE_WHEN_SUCCESSFUL``). The request
+        still counts as one raw request."""
+        state = self._ips.get(ip)
+        if state is not None and weight > 0:
+            state.weight.add(now_ms, -min(weight, state.weight.current(now_ms)))
+
     def used_weight(self, ip: str, now_ms: int) -> int:
         state = self._ips.get(ip)
         return 0 if state is None else state.weight.current(now_ms)
@@ -222,18 +231,27 @@ class VenueLimits:
             return 0, 0
         return state.ten_seconds.current(now_ms), state.day.current(now_ms)
 
+    def order_rate_limits(self, account: str, now_ms: int) -> list[dict[str, object]]:
+        """``account``'s unfilled order counts against the ORDERS limits, 10 s then day
+        (``GET /api/v3/rateLimit/order``, and the head of an order's ``rateLimits``)."""
+        ten, day = self.order_counts(account, now_ms)
+        return [
+            {**_limit("ORDERS", "SECOND", 10, self.limits.orders_per_10s), "count": ten},
+            {**_limit("ORDERS", "DAY", 1, self.limits.orders_per_day), "count": day},
+        ]
+
     def ws_rate_limits(
         self, ip: str, account: str | None, now_ms: int, *, orders: bool
     ) -> list[dict[str, object]]:
-        """The ``rateLimits`` array of a WebSocket API response."""
-        out = [
+        """The ``rateLimits`` array of a WebSocket API response: for an order, the ORDERS
+        counts first, then REQUEST_WEIGHT (the order of the docs' examples)."""
+        out: list[dict[str, object]] = []
+        if orders and account is not None:
+            out += self.order_rate_limits(account, now_ms)
+        out.append(
             {
                 **_limit("REQUEST_WEIGHT", "MINUTE", 1, self.limits.request_weight_per_minute),
                 "count": self.used_weight(ip, now_ms),
             }
-        ]
-        if orders and account is not None:
-            ten, day = self.order_counts(account, now_ms)
-            out.append({**_limit("ORDERS", "SECOND", 10, self.limits.orders_per_10s), "count": ten})
-            out.append({**_limit("ORDERS", "DAY", 1, self.limits.orders_per_day), "count": day})
+        )
         return out

@@ -53,6 +53,9 @@ class Answer:
     body: object
     status: int = 200
     client_order_id: str | None = None
+    #: The request turned out free: its weight is given back (an amendment that expired
+    #: the order; the free order operations are ``weights.FREE_WHEN_SUCCESSFUL``).
+    free: bool = False
 
 
 Operation = Callable[[Params, str | None, int], Answer]
@@ -81,7 +84,8 @@ class Operations:
             chars.append(_BASE62[index])
         return "".join(chars)
 
-    def _instrument(self, params: Params) -> Instrument:
+    def instrument(self, params: Params) -> Instrument:
+        """The instrument the ``symbol`` parameter names (-1102, -1121)."""
         symbol = params.require("symbol")
         instruments = {i.symbol: i for i in self._engine.instruments}
         return lookup_symbol(instruments, symbol)
@@ -92,10 +96,11 @@ class Operations:
             raise DialectFailure(result)
         return result
 
-    def _order_request(
+    def order_request(
         self, params: Params, account: str, instrument: Instrument
     ) -> tuple[OrderRequest, str]:
-        """Parse a new order's parameters (POST /order, cancel-replace's new half)."""
+        """Parse a new order's parameters (POST /order, cancel-replace's new half, the test
+        order): the request and its ``newOrderRespType``."""
         side = params.side()
         kind = params.order_type()
         tif = params.time_in_force()
@@ -146,7 +151,8 @@ class Operations:
         return request, resp_type
 
     @staticmethod
-    def _order_ref(params: Params, id_name: str, client_name: str) -> tuple[int | None, str | None]:
+    def order_ref(params: Params, id_name: str, client_name: str) -> tuple[int | None, str | None]:
+        """The order an id parameter or a client id parameter names (one is required)."""
         order_id = params.integer(id_name)
         client_id = params.client_order_id(client_name)
         if order_id is None and client_id is None:
@@ -173,10 +179,11 @@ class Operations:
         if wanted is not None:
             by_name = {i.symbol: i for i in instruments}
             instruments = [lookup_symbol(by_name, name) for name in wanted]
-        return Answer(bodies.exchange_info(instruments, self._limits, now_ms))
+        max_num_orders = getattr(self._engine, "max_num_orders", None)
+        return Answer(bodies.exchange_info(instruments, self._limits, now_ms, max_num_orders))
 
     def depth(self, params: Params, account: str | None, now_ms: int) -> Answer:
-        instrument = self._instrument(params)
+        instrument = self.instrument(params)
         limit = params.integer("limit", low=1, high=2**31)
         limit = min(limit or 100, MAX_DEPTH)
         book = self._engine.depth(instrument.symbol, limit)
@@ -192,16 +199,16 @@ class Operations:
 
     def new_order(self, params: Params, account: str | None, now_ms: int) -> Answer:
         assert account is not None
-        instrument = self._instrument(params)
-        request, resp_type = self._order_request(params, account, instrument)
+        instrument = self.instrument(params)
+        request, resp_type = self.order_request(params, account, instrument)
         result = self._ok(self._engine.place(request, now_ms))
         assert isinstance(result, PlaceResult)
         return Answer(bodies.new_order(result, resp_type), client_order_id=request.client_order_id)
 
     def cancel_order(self, params: Params, account: str | None, now_ms: int) -> Answer:
         assert account is not None
-        instrument = self._instrument(params)
-        order_id, client_id = self._order_ref(params, "orderId", "origClientOrderId")
+        instrument = self.instrument(params)
+        order_id, client_id = self.order_ref(params, "orderId", "origClientOrderId")
         cancel_id = params.client_order_id("newClientOrderId")
         view = self._ok(
             self._engine.cancel(
@@ -216,7 +223,7 @@ class Operations:
 
     def cancel_all(self, params: Params, account: str | None, now_ms: int) -> Answer:
         assert account is not None
-        instrument = self._instrument(params)
+        instrument = self.instrument(params)
         result = self._ok(self._engine.cancel_all(account, instrument.symbol, now_ms))
         assert isinstance(result, list)
         return Answer(
@@ -228,18 +235,18 @@ class Operations:
 
     def cancel_replace(self, params: Params, account: str | None, now_ms: int) -> Answer:
         assert account is not None
-        instrument = self._instrument(params)
+        instrument = self.instrument(params)
         mode = params.choice(
             "cancelReplaceMode",
             (ReplaceMode.STOP_ON_FAILURE, ReplaceMode.ALLOW_FAILURE),
             required=True,
         )
         assert mode is not None
-        cancel_id, cancel_client_id = self._order_ref(
+        cancel_id, cancel_client_id = self.order_ref(
             params, "cancelOrderId", "cancelOrigClientOrderId"
         )
         cancel_new_id = params.client_order_id("cancelNewClientOrderId")
-        request, resp_type = self._order_request(params, account, instrument)
+        request, resp_type = self.order_request(params, account, instrument)
         result = self._engine.cancel_replace(
             mode,
             request,
@@ -286,8 +293,8 @@ class Operations:
 
     def query_order(self, params: Params, account: str | None, now_ms: int) -> Answer:
         assert account is not None
-        instrument = self._instrument(params)
-        order_id, client_id = self._order_ref(params, "orderId", "origClientOrderId")
+        instrument = self.instrument(params)
+        order_id, client_id = self.order_ref(params, "orderId", "origClientOrderId")
         view = self._ok(
             self._engine.query(
                 account, instrument.symbol, order_id=order_id, client_order_id=client_id
@@ -300,7 +307,7 @@ class Operations:
         assert account is not None
         symbol = None
         if params.raw("symbol") is not None:
-            symbol = self._instrument(params).symbol
+            symbol = self.instrument(params).symbol
         orders = self._engine.open_orders(account, symbol)
         return Answer([bodies.queried_order(o) for o in orders])
 
@@ -312,7 +319,7 @@ class Operations:
 
     def my_trades(self, params: Params, account: str | None, now_ms: int) -> Answer:
         assert account is not None
-        instrument = self._instrument(params)
+        instrument = self.instrument(params)
         order_id = params.integer("orderId")
         from_id = params.integer("fromId")
         start = params.integer("startTime")

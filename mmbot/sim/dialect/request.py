@@ -48,6 +48,7 @@ class Handled:
     """What one request got to before it was answered (for headers and the report)."""
 
     route: Route | None = None
+    client: str = ""  # the client IP its weight was charged to
     account: str | None = None
     weight: int = 0
     error: DialectError | None = None

@@ -3,7 +3,8 @@
 What it is for: :class:`RestRequest` and :class:`RestResponse` (what the REST app reads and
 writes) and :func:`answer_rest`, which takes one request through the gateway's steps in
 Binance's order (ban check, route, charge, parse, authenticate over the raw bytes, run,
-report) and adds the REST headers (``X-MBX-USED-WEIGHT-1M``, order counts,
+report) and adds the REST headers (``x-mbx-uuid``, ``x-mbx-used-weight`` and
+``x-mbx-used-weight-1m``, the order counts ``x-mbx-order-count-10s``/``-1d``,
 ``Retry-After``). The steps themselves are the gateway's (``gateway.py``), shared with the
 WebSocket API path (``ws_api.py``).
 
@@ -26,7 +27,6 @@ from mmbot.sim.dialect.request import (
     error_body,
     last_resort,
 )
-from mmbot.sim.dialect.routes import API_PREFIX
 from mmbot.venue.binance.errors import Code
 from mmbot.venue.binance.signing import signing_payload
 
@@ -64,10 +64,17 @@ def answer_rest(dialect: Dialect, request: RestRequest, now_ms: int) -> RestResp
         status, body = error_body(unexpected)
         state.error = unexpected.error
     limits = dialect.venue_limits
-    headers = [("X-MBX-USED-WEIGHT-1M", str(limits.used_weight(request.client, now_ms)))]
+    used = str(limits.used_weight(request.client, now_ms))
+    # As Binance sends them (lower case, HTTP/2 style): the used weight under both names,
+    # the answer's id, and an order's unfilled order counts.
+    headers = [
+        ("x-mbx-uuid", dialect.answer_id()),
+        ("x-mbx-used-weight", used),
+        ("x-mbx-used-weight-1m", used),
+    ]
     if state.route is not None and state.route.places_order and state.account is not None:
         ten, day = limits.order_counts(state.account, now_ms)
-        headers += [("X-MBX-ORDER-COUNT-10S", str(ten)), ("X-MBX-ORDER-COUNT-1D", str(day))]
+        headers += [("x-mbx-order-count-10s", str(ten)), ("x-mbx-order-count-1d", str(day))]
     if state.error is not None and state.error.retry_after is not None:
         headers.append(("Retry-After", str(state.error.retry_after)))
     dialect.report("rest", request.method, request.path, state, status, now_ms)
@@ -78,9 +85,9 @@ def _steps(
     dialect: Dialect, request: RestRequest, now_ms: int, state: Handled
 ) -> tuple[int, object]:
     dialect.check_ban(request.client, now_ms)
-    methods = dialect.routes.by_path.get(request.path.removeprefix(API_PREFIX))
+    methods = dialect.routes.rest_methods(request.path)
     route = None if methods is None else methods.get(request.method.upper())
-    if not request.path.startswith(API_PREFIX + "/") or methods is None:
+    if methods is None:
         dialect.charge(request.client, 1, now_ms, state)
         raise fail(Code.UNSUPPORTED_OPERATION, UNSUPPORTED, 404)
     if route is None:

@@ -19,8 +19,9 @@ import attrs
 
 from mmbot.sim.dialect.market_data import MarketDataOperations
 from mmbot.sim.dialect.operations import Operation, Operations
+from mmbot.sim.dialect.order_operations import OrderOperations
 from mmbot.sim.dialect.params import Params
-from mmbot.venue.binance.weights import request_weight
+from mmbot.venue.binance.weights import FREE_WHEN_SUCCESSFUL, request_weight
 
 #: The REST paths live under this prefix; the table below is keyed by what follows it.
 API_PREFIX = "/api/v3"
@@ -40,6 +41,11 @@ class Route:
         client, ``mmbot.venue.binance.weights``), read with the request's raw parameters."""
         return request_weight(self.name, params.raw)
 
+    @property
+    def free_when_successful(self) -> bool:
+        """Whether a successful request costs no weight (``weights.FREE_WHEN_SUCCESSFUL``)."""
+        return self.name in FREE_WHEN_SUCCESSFUL
+
 
 @attrs.frozen
 class Routes:
@@ -49,18 +55,30 @@ class Routes:
     by_method: Mapping[str, Route]
     #: REST path below :data:`API_PREFIX` -> HTTP method -> route.
     by_path: Mapping[str, Mapping[str, Route]]
+    #: REST-only routes outside the Spot API, by whole path (the one Wallet API endpoint
+    #: ccxt's ``fetchTradingFees`` calls); never WebSocket API methods.
+    other_paths: Mapping[str, Mapping[str, Route]] = attrs.field(factory=dict)
+
+    def rest_methods(self, path: str) -> Mapping[str, Route] | None:
+        """The routes of a REST path by HTTP method, None if the path names none."""
+        if path.startswith(API_PREFIX + "/"):
+            return self.by_path.get(path.removeprefix(API_PREFIX))
+        return self.other_paths.get(path)
 
     def rest_route(self, method: str, path: str) -> Route | None:
         """The route a REST request names (``POST``, ``/api/v3/order``), None if none."""
-        if not path.startswith(API_PREFIX + "/"):
-            return None
-        methods = self.by_path.get(path.removeprefix(API_PREFIX))
+        methods = self.rest_methods(path)
         return None if methods is None else methods.get(method.upper())
 
     @classmethod
-    def over(cls, ops: Operations, market: MarketDataOperations | None = None) -> Routes:
-        """The table of every operation of ``ops`` and ``market`` (the market-data ones),
-        the same route for both transports."""
+    def over(
+        cls,
+        ops: Operations,
+        order_ops: OrderOperations,
+        market: MarketDataOperations | None = None,
+    ) -> Routes:
+        """The table of every operation of ``ops``, ``order_ops`` and ``market`` (the
+        market-data ones), the same route for both transports."""
         routes = [
             Route("ping", ops.ping),
             Route("time", ops.time),
@@ -74,6 +92,11 @@ class Routes:
             Route("openOrders.cancelAll", ops.cancel_all, signed=True),
             Route("account.status", ops.account, signed=True),
             Route("myTrades", ops.my_trades, signed=True),
+            Route("allOrders", order_ops.all_orders, signed=True),
+            Route("order.test", order_ops.test_order, signed=True),
+            Route("order.amend.keepPriority", order_ops.amend_keep_priority, signed=True),
+            Route("account.commission", order_ops.commission, signed=True),
+            Route("account.rateLimits.orders", order_ops.order_rate_limits, signed=True),
             Route("userDataStream.subscribe.signature", ops.ping, signed=True),
             Route("userDataStream.unsubscribe", ops.ping),
             # WebSocket API only; answered by the session (``ws_api.py``), never run
@@ -97,12 +120,18 @@ class Routes:
             "/openOrders": {"GET": ws["openOrders.status"], "DELETE": ws["openOrders.cancelAll"]},
             "/account": {"GET": ws["account.status"]},
             "/myTrades": {"GET": ws["myTrades"]},
+            "/allOrders": {"GET": ws["allOrders"]},
+            "/order/test": {"POST": ws["order.test"]},
+            "/order/amend/keepPriority": {"PUT": ws["order.amend.keepPriority"]},
+            "/account/commission": {"GET": ws["account.commission"]},
+            "/rateLimit/order": {"GET": ws["account.rateLimits.orders"]},
         }
         if market is not None:
             for name, path, run in _market_data(market):
                 ws[name] = Route(name, run)
                 rest[path] = {"GET": ws[name]}
-        return cls(ws, rest)
+        trade_fee = Route("asset.tradeFee", order_ops.trade_fee, signed=True)
+        return cls(ws, rest, {"/sapi/v1/asset/tradeFee": {"GET": trade_fee}})
 
 
 def _market_data(market: MarketDataOperations) -> list[tuple[str, str, Operation]]:

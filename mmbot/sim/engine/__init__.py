@@ -13,6 +13,7 @@ from anywhere but here.
 """
 
 from mmbot.sim.engine.contract import AccountPosition as AccountPosition
+from mmbot.sim.engine.contract import AmendResult as AmendResult
 from mmbot.sim.engine.contract import AssetBalance as AssetBalance
 from mmbot.sim.engine.contract import BalanceUpdate as BalanceUpdate
 from mmbot.sim.engine.contract import BookDelta as BookDelta
@@ -30,12 +31,15 @@ from mmbot.sim.engine.contract import SymbolStatusChanged as SymbolStatusChanged
 from mmbot.sim.engine.contract import TradePrint as TradePrint
 from mmbot.sim.engine.contract import TradeView as TradeView
 from mmbot.sim.engine.matching import FEE_ACCOUNT as FEE_ACCOUNT
+from mmbot.sim.engine.matching import MAX_NUM_ORDER_AMENDS as MAX_NUM_ORDER_AMENDS
 from mmbot.sim.engine.matching import MatchingEngine as MatchingEngine
 from mmbot.sim.engine.reports import cancel_client_order_id as cancel_client_order_id
 
 __all__ = [
     "FEE_ACCOUNT",
+    "MAX_NUM_ORDER_AMENDS",
     "AccountPosition",
+    "AmendResult",
     "AssetBalance",
     "BalanceUpdate",
     "BookDelta",

@@ -1,9 +1,10 @@
 """The admission rules of a new order: what the venue checks before it reaches the book (sans-IO).
 
 What it is for: :func:`admit` checks a new order exactly as the venue does (parameters,
-symbol status, PRICE_FILTER, LOT_SIZE, NOTIONAL, duplicate client order id, LIMIT_MAKER
-crossing, balance), in the venue's order of checks, and returns either a :class:`Plan` in
-integers or the dialect's :class:`DialectError`; :func:`fillable` answers FOK's question.
+symbol status, PRICE_FILTER, LOT_SIZE, NOTIONAL, MAX_NUM_ORDERS, duplicate client order id,
+LIMIT_MAKER crossing, balance), in the venue's order of checks, and returns either a
+:class:`Plan` in integers or the dialect's :class:`DialectError`; :func:`fillable` answers
+FOK's question.
 
 What it must never do: I/O, read a clock, draw randomness, or change any state: admission
 is a pure question asked of the symbol's book and the balances.
@@ -33,6 +34,7 @@ MARKET_CLOSED = DialectError(Code.INVALID_MESSAGE, MSG_MARKET_CLOSED)
 PRICE_FILTER = filter_failure("PRICE_FILTER")
 LOT_SIZE = filter_failure("LOT_SIZE")
 NOTIONAL = filter_failure("NOTIONAL")
+MAX_NUM_ORDERS = filter_failure("MAX_NUM_ORDERS")
 DUPLICATE = new_order_rejected(MSG_DUPLICATE_ORDER)
 WOULD_TAKE = new_order_rejected(MSG_WOULD_TAKE)
 INSUFFICIENT = new_order_rejected(MSG_INSUFFICIENT_BALANCE)
@@ -123,6 +125,8 @@ def admit(st: SymbolState, req: OrderRequest, balances: Balances) -> Plan | Dial
     notional = price * qty * units.notional_scale
     if notional < st.min_notional or (st.max_notional and notional > st.max_notional):
         return NOTIONAL
+    if st.too_many_orders(req.account):
+        return MAX_NUM_ORDERS
     if st.by_client.get((req.account, req.client_order_id)) in st.orders:
         return DUPLICATE
     if req.type is OrderType.LIMIT_MAKER and st.book.would_cross(is_buy, price):
@@ -178,6 +182,8 @@ def _admit_market(
         if lots <= 0 or lots < st.min_qty:
             return LOT_SIZE
         qty = lots
+    if st.too_many_orders(req.account):
+        return MAX_NUM_ORDERS
     if st.by_client.get((req.account, req.client_order_id)) in st.orders:
         return DUPLICATE
     if is_buy:

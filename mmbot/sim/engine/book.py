@@ -28,6 +28,7 @@ class RestingOrder:
 
     __slots__ = (
         "account",
+        "amends",
         "client_order_id",
         "cum_notional",
         "executed",
@@ -79,6 +80,7 @@ class RestingOrder:
         self.working_ms = -1  # set when it starts resting on the book
         self.orig_client_order_id: str | None = None
         self.reported = reported  # False: its account's private events are never built
+        self.amends = 0  # order.amend.keepPriority requests it took
 
     @property
     def remaining(self) -> int:
@@ -144,6 +146,13 @@ class OrderBook:
         level.qty -= order.remaining
         if not level.orders:
             self.drop_level(order.is_buy, price)
+
+    def reduce(self, order: RestingOrder, orig_qty: int) -> None:
+        """Lower a resting order's quantity to ``orig_qty`` (above what it executed) in
+        place: it keeps its place in its level's queue."""
+        level = (self.bids if order.is_buy else self.asks)[order.price]
+        level.qty -= order.orig_qty - orig_qty
+        order.orig_qty = orig_qty
 
     def drop_level(self, is_buy: bool, price: int) -> None:
         if is_buy:

@@ -136,6 +136,20 @@ class ReplaceResult:
 
 
 @attrs.frozen
+class AmendResult:
+    """An accepted ``order.amend.keepPriority``: the order after it and the execution's id.
+
+    ``expired``: the new quantity was at or below what had already filled, so the order
+    left the book (EXPIRED) instead of resting with less.
+    """
+
+    order: OrderView
+    execution_id: int
+    previous_client_order_id: str
+    expired: bool = False
+
+
+@attrs.frozen
 class AssetBalance:
     asset: str
     free: Decimal
@@ -177,6 +191,7 @@ class Execution:
     cumulative_quote_qty: Decimal  # Z
     is_working: bool = False  # w: on the book
     order_creation_time_ms: int = 0  # O
+    execution_id: int = 0  # I: per symbol, grows by one for every execution report
 
 
 @attrs.frozen
@@ -300,6 +315,34 @@ class EngineProtocol(Protocol):
         order_id: int | None = None,
         client_order_id: str | None = None,
     ) -> OrderView | DialectError: ...
+
+    def check_order(self, request: OrderRequest) -> DialectError | None:
+        """What ``place`` would refuse ``request`` with now, without placing it."""
+
+    def amend_keep_priority(
+        self,
+        account: str,
+        symbol: str,
+        new_qty: Decimal,
+        new_client_order_id: str,
+        now_ms: int,
+        *,
+        order_id: int | None = None,
+        client_order_id: str | None = None,
+    ) -> AmendResult | DialectError:
+        """Reduce an open order's quantity in place, keeping its queue priority."""
+
+    def all_orders(
+        self,
+        account: str,
+        symbol: str,
+        *,
+        from_id: int | None = None,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+        limit: int = 500,
+    ) -> list[OrderView]:
+        """allOrders: the account's open and kept closed orders, ascending ids."""
 
     def open_orders(self, account: str, symbol: str | None = None) -> list[OrderView]: ...
 

@@ -80,6 +80,7 @@ from mmbot.sim.engine.admission import admit, fillable
 from mmbot.sim.engine.balances import Balances
 from mmbot.sim.engine.book import RestingOrder
 from mmbot.sim.engine.contract import (
+    AmendResult,
     AssetBalance,
     BalanceUpdate,
     BookDelta,
@@ -97,6 +98,7 @@ from mmbot.sim.engine.contract import (
 )
 from mmbot.sim.engine.reports import (
     TradeRecord,
+    amended_report,
     closed_view,
     closing_report,
     new_report,
@@ -113,6 +115,7 @@ from mmbot.venue.binance.errors import (
     MSG_UNKNOWN_ORDER,
     Code,
     DialectError,
+    filter_failure,
 )
 
 #: The account that collects every fee (assets are conserved across accounts + this one).
@@ -125,6 +128,20 @@ CANCEL_ID_MISSING = DialectError(
     Code.MANDATORY_PARAM_EMPTY_OR_MALFORMED,
     "Param 'origClientOrderId' or 'orderId' must be sent, but both were empty/null!",
 )
+#: ``order.amend.keepPriority`` refusals (-2038 ORDER_AMEND_REJECTED, errors.md's messages).
+ORDER_AMEND_REJECTED = -2038
+AMEND_UNKNOWN_ORDER = DialectError(ORDER_AMEND_REJECTED, MSG_UNKNOWN_ORDER)
+AMEND_INCREASE = DialectError(
+    ORDER_AMEND_REJECTED, "Order amend (quantity increase) is not supported."
+)
+AMEND_NO_CHANGE = DialectError(
+    ORDER_AMEND_REJECTED, "The requested action would change no state; rejecting"
+)
+AMEND_DUPLICATE = DialectError(ORDER_AMEND_REJECTED, "Duplicate order sent.")
+#: Amendments one order may have (the MAX_NUM_ORDER_AMENDS filter); -2038 beyond.
+MAX_NUM_ORDER_AMENDS = 10
+TOO_MANY_AMENDS = DialectError(ORDER_AMEND_REJECTED, "Filter failure: MAX_NUM_ORDER_AMENDS")
+LOT_SIZE_FAILURE = filter_failure("LOT_SIZE")
 _EXPIRING = (SymbolStatus.BREAK, SymbolStatus.END_OF_DAY)
 _DEFAULT_FEES = Fees()
 
@@ -141,6 +158,8 @@ class MatchingEngine:
         trade_retention: int = 100_000,
         no_trade_history: Collection[str] = (),
         quiet_accounts: Collection[str] = (),
+        max_num_orders: int | None = None,
+        order_limit_exempt: Collection[str] = (),
     ) -> None:
         self._maker = Rate(fees.maker_rate)
         self._taker = Rate(fees.taker_rate)
@@ -154,10 +173,14 @@ class MatchingEngine:
                 closed_retention=closed_order_retention,
                 trade_retention=trade_retention,
                 no_trade_history=no_trade_history,
+                max_num_orders=max_num_orders,
+                order_limit_exempt=order_limit_exempt,
             )
             for i in instruments
         }
         self._events: list[EngineEvent] = []
+        #: MAX_NUM_ORDERS: open orders one account may have on a symbol (None: no limit)
+        self.max_num_orders = max_num_orders
         self._quiet = frozenset(quiet_accounts)
         # accounts whose balance changes are never reported: the fee account and the quiet
         self._unreported = self._quiet | {FEE_ACCOUNT}
@@ -262,6 +285,8 @@ class MatchingEngine:
             self._flush(st, now_ms)
             return ReplaceResult(cancelled, None)
         placed = self._place(st, new, now_ms)
+        if isinstance(placed, DialectError) and not isinstance(cancelled, DialectError):
+            execution_id = st.take_execution_id()
         if (
             isinstance(placed, DialectError)
             and not isinstance(cancelled, DialectError)
@@ -278,6 +303,7 @@ class MatchingEngine:
                     new.price or Decimal(0),
                     placed,
                     now_ms,
+                    execution_id,
                 )
             )
         self._flush(st, now_ms)
@@ -302,6 +328,101 @@ class MatchingEngine:
         if closed is not None:
             return closed_view(symbol, found_id, closed, st.units)
         return NO_SUCH_ORDER
+
+    def check_order(self, request: OrderRequest) -> DialectError | None:
+        """What ``place`` would refuse ``request`` with now (admission only: nothing
+        changes, no event); None if it would be accepted."""
+        st = self._symbols.get(request.symbol)
+        if st is None:
+            return BAD_SYMBOL
+        plan = admit(st, request, self._balances)
+        return plan if isinstance(plan, DialectError) else None
+
+    def amend_keep_priority(
+        self,
+        account: str,
+        symbol: str,
+        new_qty: Decimal,
+        new_client_order_id: str,
+        now_ms: int,
+        *,
+        order_id: int | None = None,
+        client_order_id: str | None = None,
+    ) -> AmendResult | DialectError:
+        """Reduce an open order's quantity in place: it keeps its place in the queue.
+
+        Refused (-2038, the order unchanged) unless ``new_qty`` is below the order's
+        quantity; -1013 when it breaks LOT_SIZE. At or below what already filled, the order
+        leaves the book EXPIRED. Emits one REPLACED (or EXPIRED) execution report.
+        """
+        st = self._symbols.get(symbol)
+        if st is None:
+            return BAD_SYMBOL
+        if order_id is None and client_order_id is None:
+            return CANCEL_ID_MISSING
+        order = st.find(account, order_id, client_order_id)[0]
+        if order is None or order.working_ms < 0:
+            return AMEND_UNKNOWN_ORDER
+        qty = st.units.qty_int(new_qty)
+        if qty is None or not st.qty_ok(qty):
+            return LOT_SIZE_FAILURE
+        if qty > order.orig_qty:
+            return AMEND_INCREASE
+        if qty == order.orig_qty:
+            return AMEND_NO_CHANGE
+        if order.amends >= MAX_NUM_ORDER_AMENDS:
+            return TOO_MANY_AMENDS
+        previous = order.client_order_id
+        if new_client_order_id != previous:
+            taken = st.by_client.get((account, new_client_order_id))
+            if taken is not None and taken in st.orders:
+                return AMEND_DUPLICATE
+        order.amends += 1
+        if qty <= order.executed:  # nothing left to rest: the amendment expires it
+            st.rename(order, new_client_order_id)
+            self._end(st, order, now_ms, OrderStatus.EXPIRED)  # takes the execution id
+            execution_id = st.next_execution_id - 1
+            view = order_view(order, st.units)
+            self._flush(st, now_ms)
+            return AmendResult(view, execution_id, previous, expired=True)
+        freed = order.orig_qty - qty
+        st.book.reduce(order, qty)
+        st.touched[order.price if order.is_buy else -order.price] = None
+        self._release(st, order, freed)
+        st.rename(order, new_client_order_id)
+        order.update_ms = now_ms
+        execution_id = st.take_execution_id()
+        if order.reported:
+            self._events.append(amended_report(order, st.units, now_ms, previous, execution_id))
+        view = order_view(order, st.units)
+        self._flush(st, now_ms)
+        return AmendResult(view, execution_id, previous)
+
+    def all_orders(
+        self,
+        account: str,
+        symbol: str,
+        *,
+        from_id: int | None = None,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+        limit: int = 500,
+    ) -> list[OrderView]:
+        """allOrders: ascending ids; from ``from_id`` on (its oldest ``limit``), else the
+        most recent ``limit``; a time window (of the last update) replaces ``from_id``."""
+        st = self._symbols.get(symbol)
+        if st is None or limit <= 0:
+            return []
+        timed = start_ms is not None or end_ms is not None
+        found = st.orders_of(account, None if timed else from_id, start_ms, end_ms)
+        found = found[:limit] if (from_id is not None or start_ms is not None) else found[-limit:]
+        views = []
+        for item in found:
+            if isinstance(item, tuple):
+                views.append(closed_view(symbol, item[0], item[1], st.units))
+            else:
+                views.append(order_view(item, st.units))
+        return views
 
     def open_orders(self, account: str, symbol: str | None = None) -> list[OrderView]:
         states = self._symbols.values() if symbol is None else [self._symbols.get(symbol)]
@@ -399,17 +520,22 @@ class MatchingEngine:
             kind = ExecutionType.CANCELED
         else:
             kind = ExecutionType.EXPIRED
+        execution_id = st.take_execution_id()  # also when unreported: ids are the symbol's
         if order.reported:
-            self._events.append(closing_report(order, st.units, now_ms, kind))
+            self._events.append(closing_report(order, st.units, now_ms, kind, execution_id))
         st.close(order)
 
     def _unlock_rest(self, st: SymbolState, order: RestingOrder) -> None:
+        self._release(st, order, order.remaining)
+
+    def _release(self, st: SymbolState, order: RestingOrder, lots: int) -> None:
+        """Unlock what ``lots`` of a resting order held (quote for a BUY, base for a SELL)."""
         units = st.units
         if order.is_buy:
-            amount = order.price * order.remaining * units.notional_scale
+            amount = order.price * lots * units.notional_scale
             slot = self._balances.slot(order.account, st.instrument.quote_asset)
         else:
-            amount = order.remaining * units.qty_scale
+            amount = lots * units.qty_scale
             slot = self._balances.slot(order.account, st.instrument.base_asset)
         slot.locked -= amount
         slot.free += amount
@@ -437,8 +563,9 @@ class MatchingEngine:
         st.open_order(order)
         is_market = kind is OrderType.MARKET
         units = st.units
+        execution_id = st.take_execution_id()
         if order.reported:
-            self._events.append(new_report(order, units, now_ms))
+            self._events.append(new_report(order, units, now_ms, execution_id))
         book = st.book
         if tif is TimeInForce.FOK and not fillable(book, order.is_buy, price, qty):
             return self._expire_taker(st, order, now_ms, ())
@@ -469,8 +596,11 @@ class MatchingEngine:
     ) -> PlaceResult:
         order.status = OrderStatus.EXPIRED
         order.update_ms = now_ms
+        execution_id = st.take_execution_id()
         if order.reported:
-            self._events.append(closing_report(order, st.units, now_ms, ExecutionType.EXPIRED))
+            self._events.append(
+                closing_report(order, st.units, now_ms, ExecutionType.EXPIRED, execution_id)
+            )
         st.close(order)
         return PlaceResult(order_view(order, st.units), fills)
 
@@ -560,6 +690,7 @@ class MatchingEngine:
                 commission, fee_asset = to_dec(buyer_fee), base_asset
             else:
                 commission, fee_asset = to_dec(seller_fee), quote_asset
+            execution_id = st.take_execution_id()
             if order.reported:
                 events.append(
                     trade_report(
@@ -573,6 +704,7 @@ class MatchingEngine:
                         trade_id,
                         is_maker,
                         done,
+                        execution_id,
                     )
                 )
             record: TradeRecord = (

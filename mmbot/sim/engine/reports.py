@@ -133,7 +133,7 @@ def order_view(order: RestingOrder, units: Units) -> OrderView:
     )
 
 
-def new_report(order: RestingOrder, units: Units, now_ms: int) -> Execution:
+def new_report(order: RestingOrder, units: Units, now_ms: int, execution_id: int) -> Execution:
     """NEW: the order was accepted (``w`` true unless it is a MARKET order)."""
     zero_qty = units.zero_qty
     return Execution(
@@ -162,6 +162,7 @@ def new_report(order: RestingOrder, units: Units, now_ms: int) -> Execution:
         units.zero_notional,
         order.type is not OrderType.MARKET,
         order.time_ms,
+        execution_id,
     )
 
 
@@ -176,6 +177,7 @@ def trade_report(
     trade_id: int,
     is_maker: bool,
     done: bool,
+    execution_id: int,
 ) -> Execution:
     """TRADE: one fill of ``order`` (already applied to it)."""
     return Execution(
@@ -204,6 +206,43 @@ def trade_report(
         units.notionals[order.cum_notional],
         is_maker and not done,
         order.time_ms,
+        execution_id,
+    )
+
+
+def amended_report(
+    order: RestingOrder, units: Units, now_ms: int, previous_client_id: str, execution_id: int
+) -> Execution:
+    """REPLACED: ``order.amend.keepPriority`` reduced the order's quantity in place (its new
+    quantity, client order id and status already set); ``C`` is the client order id it had
+    before."""
+    return Execution(
+        order.account,
+        now_ms,
+        order.symbol,
+        order.client_order_id,
+        order.side,
+        order.type,
+        order.time_in_force,
+        units.qtys[order.orig_qty],
+        units.prices[order.price],
+        ExecutionType.REPLACED,
+        order.status,
+        "NONE",
+        order.order_id,
+        units.zero_qty,
+        units.qtys[order.executed],
+        units.zero_price,
+        ZERO,
+        None,
+        now_ms,
+        -1,
+        False,
+        previous_client_id,
+        units.notionals[order.cum_notional],
+        order.working_ms >= 0,
+        order.time_ms,
+        execution_id,
     )
 
 
@@ -219,7 +258,7 @@ def cancel_client_order_id(symbol: str, order_id: int) -> str:
 
 
 def closing_report(
-    order: RestingOrder, units: Units, now_ms: int, kind: ExecutionType
+    order: RestingOrder, units: Units, now_ms: int, kind: ExecutionType, execution_id: int
 ) -> Execution:
     """CANCELED or EXPIRED: the order left the book (its status already set).
 
@@ -253,6 +292,7 @@ def closing_report(
         units.notionals[order.cum_notional],
         False,
         order.time_ms,
+        execution_id,
     )
 
 
@@ -266,6 +306,7 @@ def rejected_report(
     price: Decimal,
     rejection: DialectError,
     now_ms: int,
+    execution_id: int,
 ) -> Execution:
     """REJECTED report for a cancel-replace's new order (order id -1: it never existed)."""
     return Execution(
@@ -294,4 +335,5 @@ def rejected_report(
         ZERO,
         False,
         now_ms,
+        execution_id,
     )

@@ -33,15 +33,18 @@ class SymbolState:
         "closed_retention",
         "instrument",
         "max_notional",
+        "max_num_orders",
         "max_price",
         "max_qty",
         "min_notional",
         "min_price",
         "min_qty",
+        "next_execution_id",
         "next_order_id",
         "next_trade_id",
         "no_trade_history",
         "open_by_account",
+        "order_limit_exempt",
         "orders",
         "status",
         "step",
@@ -62,6 +65,8 @@ class SymbolState:
         closed_retention: int,
         trade_retention: int,
         no_trade_history: Collection[str] = (),
+        max_num_orders: int | None = None,
+        order_limit_exempt: Collection[str] = (),
     ) -> None:
         self.instrument = instrument
         self.units = units
@@ -69,6 +74,7 @@ class SymbolState:
         self.book = OrderBook()
         self.next_order_id = 1
         self.next_trade_id = 1
+        self.next_execution_id = 1  # Invariant: above the id of every execution so far
         self.update_id = 0  # Invariant: the id of the last BookDelta emitted
         self.orders: dict[int, RestingOrder] = {}  # Invariant: exactly the open orders
         self.closed_orders: dict[int, ClosedOrder] = {}  # the most recent closed ones
@@ -84,6 +90,10 @@ class SymbolState:
         self.trade_retention = trade_retention
         # accounts whose trades are never asked for (the market simulator's): keep none
         self.no_trade_history = frozenset(no_trade_history)
+        # MAX_NUM_ORDERS (None: no limit), and the accounts it does not apply to (the
+        # market simulator's)
+        self.max_num_orders = max_num_orders
+        self.order_limit_exempt = frozenset(order_limit_exempt)
 
         def ints(value: Decimal, to: int | None) -> int:
             assert to is not None, f"{instrument.symbol}: filter {value} is not exact"
@@ -111,7 +121,44 @@ class SymbolState:
             return False
         return not self.step or (qty - self.min_qty) % self.step == 0
 
+    def take_execution_id(self) -> int:
+        """The id of a new execution (``executionReport`` ``I``): per symbol, growing."""
+        execution_id = self.next_execution_id
+        self.next_execution_id = execution_id + 1
+        return execution_id
+
+    def too_many_orders(self, account: str) -> bool:
+        """Would one more order break MAX_NUM_ORDERS for ``account`` on this symbol?"""
+        limit = self.max_num_orders
+        if limit is None or account in self.order_limit_exempt:
+            return False
+        return len(self.open_by_account.get(account, ())) >= limit
+
     # ---- the order store ---------------------------------------------------------------------
+
+    def rename(self, order: RestingOrder, client_order_id: str) -> None:
+        """An open order takes a new client order id (``order.amend.keepPriority``)."""
+        key = (order.account, order.client_order_id)
+        if self.by_client.get(key) == order.order_id:
+            del self.by_client[key]
+        order.client_order_id = client_order_id
+        self.by_client[(order.account, client_order_id)] = order.order_id
+
+    def orders_of(
+        self, account: str, from_id: int | None, start_ms: int | None, end_ms: int | None
+    ) -> list[RestingOrder | tuple[int, ClosedOrder]]:
+        """allOrders: ``account``'s open orders and kept closed ones, ascending ids; from
+        ``from_id`` on, and (when given) last updated within ``start_ms``..``end_ms``. A
+        scan of the kept records: allOrders is a weight-20 query, not a hot path."""
+        found: list[tuple[int, RestingOrder | tuple[int, ClosedOrder]]] = []
+        for order_id, order in self.open_by_account.get(account, {}).items():
+            if _wanted(order_id, order.update_ms, from_id, start_ms, end_ms):
+                found.append((order_id, order))
+        for order_id, closed in self.closed_orders.items():
+            if closed[0] == account and _wanted(order_id, closed[11], from_id, start_ms, end_ms):
+                found.append((order_id, (order_id, closed)))
+        found.sort(key=lambda pair: pair[0])
+        return [item for _, item in found]
 
     def open_order(self, order: RestingOrder) -> None:
         """A new order (not yet resting): findable by id and by client order id."""
@@ -190,3 +237,13 @@ class SymbolState:
         if from_id is not None:
             return [t for t in found if t[0] >= from_id][:limit]
         return found[-limit:]
+
+
+def _wanted(
+    order_id: int, update_ms: int, from_id: int | None, start_ms: int | None, end_ms: int | None
+) -> bool:
+    if from_id is not None and order_id < from_id:
+        return False
+    if start_ms is not None and update_ms < start_ms:
+        return False
+    return end_ms is None or update_ms <= end_ms

@@ -250,7 +250,9 @@ def avg_price_payload(
 
 
 def execution_report_payload(r: Execution) -> dict[str, Any]:
-    return {
+    """``executionReport`` as user-data-stream.md shows it: ``I`` the execution's id, ``W``
+    (working time) only while the order is on the book, as the docs' conditional fields."""
+    payload: dict[str, Any] = {
         "e": "executionReport",
         "E": r.event_time_ms,
         "s": r.symbol,
@@ -275,7 +277,7 @@ def execution_report_payload(r: Execution) -> dict[str, Any]:
         "N": r.commission_asset,
         "T": r.transaction_time_ms,
         "t": r.trade_id,
-        "I": 0,
+        "I": r.execution_id,
         "w": r.is_working,
         "m": r.is_maker,
         "M": False,
@@ -283,9 +285,11 @@ def execution_report_payload(r: Execution) -> dict[str, Any]:
         "Z": fmt(r.cumulative_quote_qty),
         "Y": fmt(r.last_qty * r.last_price),
         "Q": "0",
-        "W": r.order_creation_time_ms if r.is_working else -1,
         "V": "NONE",
     }
+    if r.is_working:
+        payload["W"] = r.order_creation_time_ms
+    return payload
 
 
 def account_position_payload(p: AccountPosition) -> dict[str, Any]:

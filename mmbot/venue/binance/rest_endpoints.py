@@ -2,9 +2,9 @@
 
 What it is for: one table (VENUE_DIALECT.md) that the REST client reads to sign, rate-limit,
 guard and retry each call: which breaker (:class:`EndpointClass`) guards it, what it costs
-in request weight (from the one weights table, ``weights.py``, by the endpoint's operation
-name) and order count, whether it may be retried (idempotent) or only resent when known not
-to have been sent (placements).
+in request weight when it succeeds (from the one weights table, ``weights.py``, by the
+endpoint's operation name) and order count, whether it may be retried (idempotent) or only
+resent when known not to have been sent (placements).
 
 What it must never do: I/O or policy; a weight that depends on parameters is computed by
 ``weights.request_weight`` from the request's parameters, not guessed by callers.
@@ -17,7 +17,7 @@ from collections.abc import Mapping
 
 import attrs
 
-from mmbot.venue.binance.weights import request_weight
+from mmbot.venue.binance.weights import weight_if_successful
 
 API = "/api/v3"
 
@@ -49,8 +49,10 @@ class Endpoint:
     parts_in_errors: bool = False
 
     def weight(self, params: Mapping[str, str]) -> int:
-        """Request weight of a call with ``params`` (``weights.request_weight``)."""
-        return request_weight(self.name, params.get)
+        """Request weight of a successful call with ``params``
+        (``weights.weight_if_successful``: 0 for placements and cancels since 2026-04-02;
+        what a failure costs comes back in the ``X-MBX-USED-WEIGHT-1M`` header)."""
+        return weight_if_successful(self.name, params.get)
 
 
 _K = EndpointClass

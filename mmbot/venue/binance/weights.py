@@ -9,6 +9,14 @@ that depends on a parameter (``depth`` by ``limit``, ``openOrders.status`` with 
 ``symbol``, ``myTrades`` with or without ``orderId``, the tickers by how many symbols) is
 computed here from the request's raw parameters, by :func:`request_weight`.
 
+Since 2026-04-02 (the docs' CHANGELOG of 2026-03-27 and 2026-04-02) the order operations in
+:data:`FREE_WHEN_SUCCESSFUL` cost nothing when they succeed: the venue admits them against
+their documented weight and charges it only when the request fails.
+``order.amend.keepPriority`` is free only when the amendment expires the order.
+:func:`weight_if_successful` is what such a request costs when it succeeds, what the client
+charges its own limiter with (the venue's ``X-MBX-USED-WEIGHT-1M`` header brings in what
+failures cost).
+
 What it must never do: I/O, import the client or the fake exchange, or guess: an operation
 that is not in the table is a ``KeyError``, not weight 1.
 """
@@ -32,6 +40,13 @@ WEIGHTS: Mapping[str, int] = MappingProxyType(
         "order.cancelReplace": 1,
         "openOrders.cancelAll": 1,
         "order.status": 4,
+        "order.test": 1,
+        "order.amend.keepPriority": 4,
+        "allOrders": 20,
+        "account.commission": 20,
+        "account.rateLimits.orders": 40,
+        # REST only, the Wallet API's GET /sapi/v1/asset/tradeFee (ccxt's fetchTradingFees)
+        "asset.tradeFee": 1,
         "openOrders.status": 80,
         "account.status": 20,
         "myTrades": 20,
@@ -55,6 +70,14 @@ WEIGHTS: Mapping[str, int] = MappingProxyType(
         "ticker": 4,
     }
 )
+
+#: Operations that cost 0 when they succeed (a failure costs the documented weight).
+FREE_WHEN_SUCCESSFUL: frozenset[str] = frozenset(
+    {"order.place", "order.cancel", "order.cancelReplace", "openOrders.cancelAll"}
+)
+
+#: ``order.test`` with ``computeCommissionRates=true``.
+ORDER_TEST_WITH_COMMISSION_WEIGHT = 20
 
 #: ``limit`` of ``depth`` when it is absent or not 1-9 ASCII digits (the server refuses a
 #: malformed one later, after charging this).
@@ -116,7 +139,17 @@ def request_weight(operation: str, param: Callable[[str], str | None]) -> int:
         return 2 if param("symbol") and not param("symbols") else WEIGHTS[operation]
     if operation in ("ticker", "ticker.tradingDay"):
         return per_symbol_weight(symbol_count(param("symbols")))
+    if operation == "order.test" and param("computeCommissionRates") == "true":
+        return ORDER_TEST_WITH_COMMISSION_WEIGHT
     return WEIGHTS[operation]
+
+
+def weight_if_successful(operation: str, param: Callable[[str], str | None]) -> int:
+    """What a request of ``operation`` costs when it succeeds: 0 for the operations of
+    :data:`FREE_WHEN_SUCCESSFUL`, else :func:`request_weight` (``KeyError`` for an
+    operation missing from the table)."""
+    weight = request_weight(operation, param)
+    return 0 if operation in FREE_WHEN_SUCCESSFUL else weight
 
 
 def _limit(text: str | None) -> int:

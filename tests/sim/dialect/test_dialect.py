@@ -262,7 +262,7 @@ def test_query_order_by_id_and_unknown_order(kit: Kit) -> None:
     )
     assert isinstance(found.body, dict) and found.body["status"] == "NEW"
     assert found.body["isWorking"] is True
-    assert header(found, "X-MBX-USED-WEIGHT-1M") == "5"  # 1 for the order, 4 for the query
+    assert header(found, "X-MBX-USED-WEIGHT-1M") == "4"  # 0 for the placed order, 4 for the query
     missing = kit.rest("GET", "/order", {"symbol": "BTCUSDT", "orderId": 12345}, signed=True)
     assert error(missing) == (400, -2013)
 
@@ -271,9 +271,9 @@ def test_open_orders_weigh_6_with_a_symbol_and_80_without(kit: Kit) -> None:
     kit.place(price="100", quantity="0.1")
     with_symbol = kit.rest("GET", "/openOrders", {"symbol": "BTCUSDT"}, signed=True)
     assert isinstance(with_symbol.body, list) and len(with_symbol.body) == 1
-    assert header(with_symbol, "X-MBX-USED-WEIGHT-1M") == "7"
+    assert header(with_symbol, "X-MBX-USED-WEIGHT-1M") == "6"  # the placement was free
     everything = kit.rest("GET", "/openOrders", signed=True)
-    assert header(everything, "X-MBX-USED-WEIGHT-1M") == "87"
+    assert header(everything, "X-MBX-USED-WEIGHT-1M") == "86"
 
 
 def test_cancel_all_cancels_every_open_order_of_the_symbol(kit: Kit) -> None:
@@ -435,5 +435,5 @@ def test_every_request_is_reported_with_its_outcome(kit: Kit) -> None:
     placed, refused = kit.reports
     assert (placed.transport, placed.method, placed.path) == ("rest", "POST", "/api/v3/order")
     assert placed.account == ACCOUNT and placed.status == 200 and placed.error_code is None
-    assert placed.client_order_id == "rep-1" and placed.weight == 1
+    assert placed.client_order_id == "rep-1" and placed.weight == 0  # free: it succeeded
     assert refused.status == 400 and refused.error_code == -1022 and refused.weight == 20

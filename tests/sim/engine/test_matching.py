@@ -309,6 +309,7 @@ def test_trade_report_fills_every_field(engine: MatchingEngine) -> None:
         cumulative_quote_qty=D("12000"),
         is_working=True,
         order_creation_time_ms=1,
+        execution_id=4,  # alice NEW, bob NEW, bob TRADE, then this one
     )
 
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from mmbot.venue.binance import rest_endpoints
-from mmbot.venue.binance.weights import WEIGHTS, depth_weight, request_weight
+from mmbot.venue.binance.weights import (
+    FREE_WHEN_SUCCESSFUL,
+    WEIGHTS,
+    depth_weight,
+    request_weight,
+    weight_if_successful,
+)
 
 
 @pytest.mark.parametrize(
@@ -25,6 +31,13 @@ from mmbot.venue.binance.weights import WEIGHTS, depth_weight, request_weight
         ("myTrades", {"symbol": "BTCUSDT"}, 20),
         ("myTrades", {"symbol": "BTCUSDT", "orderId": "7"}, 5),
         ("userDataStream.subscribe.signature", {}, 2),
+        ("allOrders", {"symbol": "BTCUSDT"}, 20),
+        ("order.test", {"symbol": "BTCUSDT"}, 1),
+        ("order.test", {"computeCommissionRates": "false"}, 1),
+        ("order.test", {"computeCommissionRates": "true"}, 20),
+        ("order.amend.keepPriority", {"symbol": "BTCUSDT"}, 4),
+        ("account.commission", {"symbol": "BTCUSDT"}, 20),
+        ("account.rateLimits.orders", {}, 40),
         ("depth", {"symbol": "BTCUSDT"}, 5),
         ("depth", {"limit": "100"}, 5),
         ("depth", {"limit": "101"}, 25),
@@ -68,4 +81,21 @@ def test_every_rest_endpoint_is_priced_by_the_table() -> None:
     assert len(endpoints) == 11
     for endpoint in endpoints:
         assert endpoint.name in WEIGHTS
-        assert endpoint.weight({}) == request_weight(endpoint.name, {}.get)
+        assert endpoint.weight({}) == weight_if_successful(endpoint.name, {}.get)
+
+
+@pytest.mark.parametrize(
+    "operation", ["order.place", "order.cancel", "order.cancelReplace", "openOrders.cancelAll"]
+)
+def test_placements_and_cancels_cost_nothing_when_they_succeed(operation: str) -> None:
+    # the docs' CHANGELOG, 2026-03-27: 0 when successful, the documented weight otherwise
+    assert operation in FREE_WHEN_SUCCESSFUL
+    assert request_weight(operation, {}.get) == 1
+    assert weight_if_successful(operation, {}.get) == 0
+
+
+def test_an_amendment_and_the_queries_are_not_free_when_they_succeed() -> None:
+    # an amendment is free only when it expires the order (CHANGELOG 2026-04-02): the venue
+    # decides that; the client charges the documented weight
+    for operation in ("order.amend.keepPriority", "order.status", "allOrders", "order.test"):
+        assert weight_if_successful(operation, {}.get) == request_weight(operation, {}.get) > 0

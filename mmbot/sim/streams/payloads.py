@@ -20,7 +20,7 @@ from mmbot.model import format_decimal
 from mmbot.sim.engine import AccountPosition, BalanceUpdate, Execution, TradePrint
 
 _FORMATTED: dict[Decimal, str] = {}
-_FORMATTED_MAX = 200_000
+_FORMATTED_MAX = 20_000  # ~4 MB; beyond it values are formatted each time
 
 
 def fmt(value: Decimal) -> str:

@@ -13,6 +13,7 @@ import argparse
 import os
 import secrets
 import sys
+from collections.abc import Mapping
 from typing import Protocol
 
 #: The history bound of ``mmbot exchange serve`` (``--history-max-bulk``): a long-running
@@ -20,8 +21,8 @@ from typing import Protocol
 #: each, measured: ~25 MB at most by default).
 DEFAULT_HISTORY_MAX_BULK = 50_000
 #: The bound on the other entries (requests, faults, your orders' reports and balances):
-#: between N and 2N held (~0.5 kB each: ~50 MB at most by default).
-DEFAULT_HISTORY_MAX_RECORDS = 50_000
+#: between N and 2N held (~0.6 kB each: ~25 MB at most by default).
+DEFAULT_HISTORY_MAX_RECORDS = 20_000
 #: Closed orders kept queryable per symbol, and for how long after they closed (seconds).
 DEFAULT_CLOSED_ORDERS = 10_000
 DEFAULT_CLOSED_ORDER_MAX_AGE_S = 24 * 3600.0
@@ -276,7 +277,7 @@ def build_config(args: argparse.Namespace) -> argparse.Namespace:
 
 
 def _credentials(
-    args: argparse.Namespace, environ: os._Environ[str] | dict[str, str]
+    args: argparse.Namespace, environ: Mapping[str, str]
 ) -> tuple[str | None, str | None, str]:
     """(key, secret, where from): the flags, else the first pair of variables set, else
     ``"generated"``. Each source must give both or neither (ValueError)."""

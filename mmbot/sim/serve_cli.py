@@ -258,6 +258,14 @@ def build_config(args: argparse.Namespace) -> argparse.Namespace:
     )
     _credential(api_key, key_name)
     _credential(api_secret, secret_name)
+    if args.history_spill is not None:
+        try:
+            with open(args.history_spill, "a", encoding="utf-8"):
+                pass  # it can be written (created if new); serve appends to it
+        except OSError as error:
+            raise ValueError(
+                f"--history-spill: cannot write {args.history_spill!r}: {error.strerror or error}"
+            ) from None
     seed = args.seed if args.seed is not None else fresh_seed()
     args.generated_secret = generated
     args.credentials_source = source

@@ -19,7 +19,7 @@ from trio_websocket import ConnectionRejected, open_websocket_url
 from mmbot.clock import EpochClock
 from mmbot.sim.connections import ConnectionGate
 from mmbot.sim.dialect import RestRequest, RestResponse
-from mmbot.sim.exchange import Exchange, ExchangeConfig
+from mmbot.sim.exchange import Exchange, ExchangeConfig, StreamSettings
 from mmbot.sim.rest_app import build_rest_app
 from mmbot.sim.serve import HistorySpill, ServeInfo, serve_exchange
 from mmbot.sim.serve_cli import (
@@ -267,3 +267,74 @@ async def test_slow_clients_are_cut_and_the_ones_beyond_the_cap_refused_over_loo
             async with httpx.AsyncClient(base_url=info.rest_url) as http:
                 assert (await http.get("/api/v3/time")).status_code == 200
             nursery.cancel_scope.cancel()
+
+
+def test_an_unwritable_spill_file_is_refused_before_anything_is_bound(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="--history-spill: cannot write"):
+        parsed("--history-spill", str(tmp_path / "no-such-folder" / "h.jsonl"))
+
+
+async def test_a_client_trickling_its_headers_is_cut_after_the_read_timeout() -> None:
+    streams = StreamSettings(handshake_timeout_s=1.0)  # what serve's --read-timeout sets
+    config = ExchangeConfig(symbols=("BTCUSDT",), seed=1, streams=streams)
+    exchange = Exchange.create(config, clock=EpochClock.from_wall_clock())
+    with trio.fail_after(20):
+        async with trio.open_nursery() as nursery:
+            info: ServeInfo = await nursery.start(
+                lambda task_status: serve_exchange(
+                    exchange, max_connections=8, read_timeout_s=1.0, task_status=task_status
+                )
+            )
+            for port in (info.rest_port, info.ws_port):
+                stream = await trio.open_tcp_stream("127.0.0.1", port)
+                async with stream:
+                    await stream.send_all(b"GET /api/v3/time HTTP/1.1\r\nHost: x\r\n")
+                    with trio.fail_after(5):  # hypercorn's keep-alive timer / our handshake's
+                        while await stream.receive_some():
+                            pass  # closed: receive_some returned b""
+            nursery.cancel_scope.cancel()
+
+
+@pytest.mark.slow
+def test_a_served_exchange_spills_its_whole_history_by_the_stop(tmp_path: Path) -> None:
+    import os
+    import selectors
+    import signal
+    import subprocess
+    import sys
+
+    path = tmp_path / "history.jsonl"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MMBOT_API_", "MMBOT_SIM_"))}
+    env.update(PYTHONUNBUFFERED="1", MMBOT_SIM_API_KEY="k", MMBOT_SIM_API_SECRET="s")
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "mmbot", "exchange", "serve", "--rest-port", "0",
+            "--ws-port", "0", "--history-max-bulk", "5", "--history-max-records", "5",
+            "--history-spill", str(path),
+        ],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        selector = selectors.DefaultSelector()
+        selector.register(proc.stdout, selectors.EVENT_READ)
+        banner = b""
+        while b"Ctrl-C" not in banner:
+            assert selector.select(30), banner
+            chunk = os.read(proc.stdout.fileno(), 4096)
+            assert chunk, banner
+            banner += chunk
+        text = banner.decode()
+        assert "(from $MMBOT_SIM_API_KEY/$MMBOT_SIM_API_SECRET)" in text
+        assert "dropped ones go to" in text and "API secret" not in text
+        rest = text.split("REST base:")[1].split()[0]
+        for _ in range(30):
+            assert httpx.get(f"{rest}/api/v3/nope", timeout=10).status_code == 404
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    seqs = sorted(json.loads(line)["seq"] for line in path.read_text().splitlines())
+    assert len(seqs) >= 30 and seqs == list(range(1, len(seqs) + 1))

@@ -37,6 +37,7 @@ from mmbot.sim.serve_cli import (
     DEFAULT_CLOSED_ORDERS,
     DEFAULT_HISTORY_MAX_BULK,
     DEFAULT_HISTORY_MAX_RECORDS,
+    DEFAULT_TRADES_KEPT,
 )
 from mmbot.sim.ws_app import WRITE_BATCH
 from mmbot.venue.binance.signing import sign, ws_signing_payload
@@ -54,6 +55,7 @@ def serve_config(symbols: tuple[str, ...], seed: int) -> ExchangeConfig:
         history_max_records=DEFAULT_HISTORY_MAX_RECORDS,
         closed_orders_kept=DEFAULT_CLOSED_ORDERS,
         closed_order_max_age_s=DEFAULT_CLOSED_ORDER_MAX_AGE_S,
+        trades_kept=DEFAULT_TRADES_KEPT,
     )
 
 

@@ -111,6 +111,9 @@ class ExchangeConfig:
     #: closed (seconds; None: no age limit). A query for one dropped answers -2013.
     closed_orders_kept: int = 100_000
     closed_order_max_age_s: float | None = None
+    #: Your account's trades kept per symbol for ``myTrades``: at least this many (the
+    #: newest), at most twice as many.
+    trades_kept: int = 100_000
     #: Record the background market's own accounts' private events (execution reports,
     #: balance positions) in the history too. Off by default: nobody can subscribe to them
     #: and their effect on the market is recorded as public trades and book deltas.
@@ -165,6 +168,7 @@ class Exchange:
             instruments,
             config.fees,
             closed_order_retention=config.closed_orders_kept,
+            trade_retention=config.trades_kept,
             closed_order_max_age_ms=None if max_age is None else round(max_age * 1000),
             no_trade_history=SIMULATOR_ACCOUNTS,
             # nobody can query them (the simulator sees a closed order as gone anyway)

@@ -225,8 +225,10 @@ def _print_banner(info: ServeInfo, args: argparse.Namespace, config: ExchangeCon
         f"{2 * (config.history_max_records or 0)} other entries; "
         + (f"dropped ones go to {args.history_spill}" if args.history_spill else "no spill file"),
         f"Limits:       {args.max_connections} connections at once, {args.read_timeout:g} s to "
-        f"send a request; closed orders kept: {config.closed_orders_kept} per symbol, "
-        f"{config.closed_order_max_age_s or 0:g} s",
+        f"send a request",
+        f"Kept:         {config.closed_orders_kept} closed orders per symbol for "
+        f"{config.closed_order_max_age_s or 0:g} s; {config.trades_kept}.."
+        f"{2 * config.trades_kept} of your trades per symbol",
         f"Faults:       {config.faults.describe()}",
         f"API key:      {config.api_key}"
         + ("" if args.generated_secret else f"   (from {args.credentials_source})"),

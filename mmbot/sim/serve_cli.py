@@ -26,6 +26,8 @@ DEFAULT_HISTORY_MAX_RECORDS = 20_000
 #: Closed orders kept queryable per symbol, and for how long after they closed (seconds).
 DEFAULT_CLOSED_ORDERS = 10_000
 DEFAULT_CLOSED_ORDER_MAX_AGE_S = 24 * 3600.0
+#: Your trades kept per symbol for myTrades: at least N, at most 2N.
+DEFAULT_TRADES_KEPT = 10_000
 #: Connections served at once (WebSocket connections plus REST requests in progress);
 #: more are refused at once (503) instead of running the process out of file descriptors.
 DEFAULT_MAX_CONNECTIONS = 512
@@ -126,6 +128,14 @@ def add_serve_parser(sub: Subcommands) -> None:
         metavar="SECONDS",
         help="forget a closed order this long after it closed "
         f"(default {DEFAULT_CLOSED_ORDER_MAX_AGE_S:g}: a day)",
+    )
+    serve.add_argument(
+        "--trades-kept",
+        type=_positive_int,
+        default=DEFAULT_TRADES_KEPT,
+        metavar="N",
+        help="your trades kept per symbol for myTrades: the newest N..2N "
+        f"(default {DEFAULT_TRADES_KEPT})",
     )
     serve.add_argument(
         "--max-connections",
@@ -278,6 +288,7 @@ def build_config(args: argparse.Namespace) -> argparse.Namespace:
         history_max_records=args.history_max_records,
         closed_orders_kept=args.closed_orders,
         closed_order_max_age_s=args.closed_order_max_age,
+        trades_kept=args.trades_kept,
         streams=StreamSettings(handshake_timeout_s=args.read_timeout),
         faults=FaultPlan.order_latency(args.order_latency / 1000, args.order_latency_jitter / 1000),
     )

@@ -28,6 +28,7 @@ from mmbot.sim.serve_cli import (
     DEFAULT_HISTORY_MAX_RECORDS,
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_READ_TIMEOUT_S,
+    DEFAULT_TRADES_KEPT,
     add_serve_parser,
     build_config,
 )
@@ -61,6 +62,7 @@ def test_serve_bounds_every_kind_of_memory_by_default() -> None:
     assert config.history_max_records == DEFAULT_HISTORY_MAX_RECORDS
     assert config.closed_orders_kept == DEFAULT_CLOSED_ORDERS
     assert config.closed_order_max_age_s == DEFAULT_CLOSED_ORDER_MAX_AGE_S
+    assert config.trades_kept == DEFAULT_TRADES_KEPT
     assert config.streams.handshake_timeout_s == DEFAULT_READ_TIMEOUT_S
     assert (args.max_connections, args.read_timeout) == (DEFAULT_MAX_CONNECTIONS, 10.0)
     assert args.history_spill is None
@@ -70,10 +72,11 @@ def test_the_bounds_and_limits_can_be_set() -> None:
     args = parsed(
         "--history-max-records", "7", "--closed-orders", "3", "--closed-order-max-age", "60",
         "--max-connections", "5", "--read-timeout", "2.5", "--history-spill", "h.jsonl",
+        "--trades-kept", "4",
     )  # fmt: skip
     config: ExchangeConfig = args.exchange_config
     assert (config.history_max_records, config.closed_orders_kept) == (7, 3)
-    assert config.closed_order_max_age_s == 60.0
+    assert (config.closed_order_max_age_s, config.trades_kept) == (60.0, 4)
     assert (args.max_connections, args.read_timeout, args.history_spill) == (5, 2.5, "h.jsonl")
 
 
@@ -82,6 +85,7 @@ def test_the_bounds_and_limits_can_be_set() -> None:
     [
         ("--history-max-records", "0"),
         ("--closed-orders", "0"),
+        ("--trades-kept", "-1"),
         ("--closed-order-max-age", "-1"),
         ("--max-connections", "x"),
         ("--read-timeout", "nan"),

@@ -68,16 +68,17 @@ def test_serve_bounds_every_kind_of_memory_by_default() -> None:
     assert args.history_spill is None
 
 
-def test_the_bounds_and_limits_can_be_set() -> None:
+def test_the_bounds_and_limits_can_be_set(tmp_path: Path) -> None:
+    spill = str(tmp_path / "h.jsonl")
     args = parsed(
         "--history-max-records", "7", "--closed-orders", "3", "--closed-order-max-age", "60",
-        "--max-connections", "5", "--read-timeout", "2.5", "--history-spill", "h.jsonl",
+        "--max-connections", "5", "--read-timeout", "2.5", "--history-spill", spill,
         "--trades-kept", "4",
     )  # fmt: skip
     config: ExchangeConfig = args.exchange_config
     assert (config.history_max_records, config.closed_orders_kept) == (7, 3)
     assert (config.closed_order_max_age_s, config.trades_kept) == (60.0, 4)
-    assert (args.max_connections, args.read_timeout, args.history_spill) == (5, 2.5, "h.jsonl")
+    assert (args.max_connections, args.read_timeout, args.history_spill) == (5, 2.5, spill)
 
 
 @pytest.mark.parametrize(

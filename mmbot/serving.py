@@ -74,10 +74,18 @@ async def serve_asgi(
     sock: socket.socket,
     *,
     graceful_timeout: float = 1.0,
+    keep_alive_timeout: float | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Serve ``app`` on the bound ``sock`` (from :func:`bind_tcp`) until cancelled."""
+    """Serve ``app`` on the bound ``sock`` (from :func:`bind_tcp`) until cancelled.
+
+    ``keep_alive_timeout`` (hypercorn's, 5 s by default) is also the time a new connection
+    gets to send its first request's headers: hypercorn's idle timer runs from the accept
+    until the headers are complete, so a client trickling headers is cut then.
+    """
     config = HypercornConfig()
+    if keep_alive_timeout is not None:
+        config.keep_alive_timeout = keep_alive_timeout
     config.bind = [f"fd://{sock.detach()}"]  # hypercorn owns the socket from here on
     config.accesslog = None
     config.errorlog = _server_log

@@ -1,7 +1,8 @@
 """The fake exchange's connections: per-connection outboxes and who listens to what (trio).
 
 What it is for: :class:`Outbox`, one connection's bounded queue of encoded frames drained
-by its writer task, and :class:`Connections`, the bookkeeping of the open connections:
+by its writer task; :class:`ConnectionGate`, the cap on connections served at once (loopback
+mode refuses the rest); and :class:`Connections`, the bookkeeping of the open connections:
 which outboxes listen to which market stream, which receive which account's user data,
 and an event for "no connection is open any more" (planned shutdown waits on it).
 ``sim/exchange.py`` decides what to send; ``sim/ws_app.py`` drains the outboxes.
@@ -75,6 +76,30 @@ class Outbox:
             return frames
         self._frames = frames[most:]
         return frames[:most]
+
+
+@attrs.define(eq=False)
+class ConnectionGate:
+    """At most ``limit`` connections (or requests) served at once; the rest are refused.
+
+    ``try_enter`` takes a place (``False``: full, refuse the connection and count it);
+    whoever got one gives it back with ``leave``.
+    """
+
+    limit: int
+    # Invariant: 0 <= active <= limit
+    active: int = 0
+    refused: int = 0
+
+    def try_enter(self) -> bool:
+        if self.active >= self.limit:
+            self.refused += 1
+            return False
+        self.active += 1
+        return True
+
+    def leave(self) -> None:
+        self.active -= 1
 
 
 @attrs.define(eq=False)

@@ -28,7 +28,7 @@ Binance disconnects slow consumers); read the wall clock (time comes from its
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -52,7 +52,7 @@ from mmbot.sim.dialect import (
 )
 from mmbot.sim.engine import Fees, MatchingEngine
 from mmbot.sim.faults import FaultPlan
-from mmbot.sim.history import History
+from mmbot.sim.history import Entry, History
 from mmbot.sim.market import (
     SIMULATOR_ACCOUNTS,
     MarketSimulator,
@@ -109,6 +109,18 @@ class ExchangeConfig:
     #: Most bulk entries the history keeps: messages, book deltas, public trades and the
     #: simulator accounts' private events (None: all; the digest covers all in any case).
     history_max_bulk: int | None = None
+    #: Most other entries it keeps (requests, faults, symbol status, your account's
+    #: executions and balances), the same way: between N and 2N, oldest dropped first
+    #: (None: all, for good). What either bound drops goes to ``Exchange.create``'s
+    #: ``on_history_drop`` (``mmbot exchange serve --history-spill`` writes it to a file).
+    history_max_records: int | None = None
+    #: Closed orders kept queryable per symbol (the newest), and for how long after they
+    #: closed (seconds; None: no age limit). A query for one dropped answers -2013.
+    closed_orders_kept: int = 100_000
+    closed_order_max_age_s: float | None = None
+    #: Your account's trades kept per symbol for ``myTrades``: at least this many (the
+    #: newest), at most twice as many.
+    trades_kept: int = 100_000
     #: Record the background market's own accounts' private events (execution reports,
     #: balance positions) in the history too. Off by default: nobody can subscribe to them
     #: and their effect on the market is recorded as public trades and book deltas.
@@ -154,19 +166,37 @@ class Exchange:
     _shutting_down: bool = False
 
     @classmethod
-    def create(cls, config: ExchangeConfig, *, clock: EpochClock) -> Exchange:
-        """Build every part from ``config``; ``clock`` gives exchange time."""
+    def create(
+        cls,
+        config: ExchangeConfig,
+        *,
+        clock: EpochClock,
+        on_history_drop: Callable[[list[Entry]], None] | None = None,
+    ) -> Exchange:
+        """Build every part from ``config``; ``clock`` gives exchange time;
+        ``on_history_drop`` gets the entries a bounded history drops (oldest first)."""
         instruments, market_configs = default_market(config.symbols)
+        max_age = config.closed_order_max_age_s
         engine = MatchingEngine(
             instruments,
             config.fees,
+            closed_order_retention=config.closed_orders_kept,
+            trade_retention=config.trades_kept,
+            closed_order_max_age_ms=None if max_age is None else round(max_age * 1000),
             no_trade_history=SIMULATOR_ACCOUNTS,
+            # nobody can query them (the simulator sees a closed order as gone anyway)
+            no_closed_history=SIMULATOR_ACCOUNTS,
             # their private events are neither recorded nor published: never build them
             quiet_accounts=() if config.history_simulator_accounts else SIMULATOR_ACCOUNTS,
             max_num_orders=config.max_num_orders,
             order_limit_exempt=SIMULATOR_ACCOUNTS,
         )
-        history = History(max_bulk=config.history_max_bulk, bulk_accounts=SIMULATOR_ACCOUNTS)
+        history = History(
+            max_bulk=config.history_max_bulk,
+            max_records=config.history_max_records,
+            bulk_accounts=SIMULATOR_ACCOUNTS,
+            on_drop=on_history_drop,
+        )
         market = MarketSimulator(engine, market_configs, derive_rng(config.seed, "market"))
         balances = config.balances
         if balances is None:

@@ -5,7 +5,10 @@ lower-cased headers, client IP) into a :class:`RestRequest`, calling the handler
 exchange shell's, which adds the time), and writing the JSON :class:`RestResponse`. It also
 answers ASGI lifespan messages, so hypercorn can serve it directly. With ``delay`` (the
 exchange's fault plan, ``Exchange.rest_delay``), it first holds the request that many
-seconds on the trio clock: the handler works on it late, as over a slow network.
+seconds on the trio clock: the handler works on it late, as over a slow network. With a
+``gate`` (loopback mode's connection cap) a request beyond the cap is answered 503 -1008 at
+once; with ``read_timeout_s`` a body that has not fully arrived in time is answered 408
+(slow clients cannot hold the server's connections).
 
 What it must never do: answer 5xx or show a traceback (an unexpected error is logged and
 answered 400 with -1000 and a generic message); buffer a body beyond the cap; log secrets
@@ -15,12 +18,14 @@ answered 400 with -1000 and a generic message); buffer a body beyond the cap; lo
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import trio
 
 from mmbot.serving import answer_lifespan
+from mmbot.sim.connections import ConnectionGate
 from mmbot.sim.dialect import MAX_BODY_BYTES, RestRequest, RestResponse, error_body, last_resort
 
 Scope = MutableMapping[str, Any]
@@ -33,10 +38,30 @@ Handler = Callable[[RestRequest], RestResponse]
 Delay = Callable[[RestRequest], float]
 
 
+#: Binance's answer when it is overloaded (HTTP 503), and ours beyond the connection cap.
+BUSY = RestResponse(
+    503,
+    {
+        "code": -1008,
+        "msg": "Server is currently overloaded with other requests. Please try again in a few "
+        "minutes.",
+    },
+    (("Retry-After", "1"),),
+)
+#: The answer to a request whose body did not arrive within the read timeout.
+READ_TIMEOUT = RestResponse(408, {"code": -1001, "msg": "Timed out reading the request."})
+
+
 def build_rest_app(
-    handler: Handler, *, max_body: int = MAX_BODY_BYTES, delay: Delay | None = None
+    handler: Handler,
+    *,
+    max_body: int = MAX_BODY_BYTES,
+    delay: Delay | None = None,
+    gate: ConnectionGate | None = None,
+    read_timeout_s: float | None = None,
 ) -> ASGIApp:
-    """An ASGI app answering every HTTP request through ``handler`` (after ``delay``)."""
+    """An ASGI app answering every HTTP request through ``handler`` (after ``delay``);
+    ``gate`` caps the requests in progress, ``read_timeout_s`` the time to read a body."""
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope.get("type")
@@ -45,8 +70,23 @@ def build_rest_app(
             return
         if kind != "http":
             return  # websocket and others are served elsewhere
+        if gate is None:
+            await answer(scope, receive, send)
+        elif not gate.try_enter():
+            await _write(send, BUSY, _encode(BUSY.body))
+        else:
+            try:
+                await answer(scope, receive, send)
+            finally:
+                gate.leave()
+
+    async def answer(scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            request = await _read_request(scope, receive, max_body)
+            with trio.move_on_after(read_timeout_s or math.inf) as reading:
+                request = await _read_request(scope, receive, max_body)
+            if reading.cancelled_caught:
+                await _write(send, READ_TIMEOUT, _encode(READ_TIMEOUT.body))
+                return
             hold = 0.0 if delay is None else delay(request)
             if hold > 0:
                 await trio.sleep(hold)

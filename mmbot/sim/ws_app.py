@@ -30,7 +30,8 @@ from urllib.parse import parse_qs, urlsplit
 import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection, WebSocketRequest
 from wsproto import ConnectionType, WSConnection
-from wsproto.events import BytesMessage, Ping, TextMessage
+from wsproto.connection import ConnectionState
+from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
 from wsproto.utilities import LocalProtocolError
 
 from mmbot.sim.connections import Outbox
@@ -101,6 +102,21 @@ class _Connection(WebSocketConnection):
     async def _handle_ping_event(self, event: Ping) -> None:
         with contextlib.suppress(LocalProtocolError):  # closing: no pong any more
             await super()._handle_ping_event(event)
+
+    async def _handle_close_connection_event(self, event: CloseConnection) -> None:
+        """Answer a protocol error with a Close frame before the TCP connection ends.
+
+        wsproto turns a frame it cannot parse (unmasked, a reserved opcode or bit, text
+        that is not UTF-8, a bad close code) into a ``CloseConnection`` event carrying the
+        code to answer with (1002 protocol error, 1007 invalid data, 1009 too big) while
+        the connection is still open; trio-websocket then drops TCP without saying why.
+        Send that Close first (RFC 6455 7.1.7: fail the connection with a Close frame).
+        """
+        if self._wsproto.state == ConnectionState.OPEN:
+            close = CloseConnection(code=event.code, reason=(event.reason or "")[:100])
+            with contextlib.suppress(ConnectionClosed, LocalProtocolError):
+                await self._send(close)
+        await super()._handle_close_connection_event(event)
 
     async def get_message(self) -> str | bytes:
         """The next message; a queued one is returned without a trip through the scheduler.

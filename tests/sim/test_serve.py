@@ -119,7 +119,8 @@ async def test_orders_depth_diffs_and_user_data_over_real_sockets() -> None:
 
 
 def _start(*extra: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MMBOT_API_", "MMBOT_SIM_"))}
+    env["PYTHONUNBUFFERED"] = "1"
     return subprocess.Popen(
         [sys.executable, "-m", "mmbot", "exchange", "serve", "--seed", "3", *extra],
         stdout=subprocess.PIPE,

@@ -24,6 +24,8 @@ from mmbot.sim import ws_app
 PRIVATE_METHODS = (
     "_handle_ping_event",
     "_handle_message_event",
+    "_handle_close_connection_event",
+    "_send",
     "_reader_task",
     "_get_request",
     "_abort_web_socket",
@@ -61,6 +63,7 @@ def test_the_reader_still_dispatches_to_the_overridden_handlers() -> None:
     source = inspect.getsource(WebSocketConnection._reader_task)
     assert "Ping: self._handle_ping_event" in source
     assert "TextMessage: self._handle_message_event" in source
+    assert "CloseConnection: self._handle_close_connection_event" in source
 
 
 def test_wrap_server_and_wrap_client_still_copy_trio_websockets_own_wrappers() -> None:

@@ -118,3 +118,51 @@ async def test_a_cancelled_connection_closes_at_once_not_after_the_close_timeout
     assert trio.current_time() - start < 0.1
     with trio.fail_after(1):
         await exchange.wait_connections_closed()
+
+
+def _client_frame(opcode: int, payload: bytes, *, masked: bool = True, rsv: int = 0) -> bytes:
+    """One raw client frame (short payload), possibly broken on purpose."""
+    head = bytes([0x80 | rsv | opcode, (0x80 if masked else 0) | len(payload)])
+    if not masked:
+        return head + payload
+    key = b"\x01\x02\x03\x04"
+    return head + key + bytes(b ^ key[i % 4] for i, b in enumerate(payload))
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        (_client_frame(0x1, b"hi", masked=False), 1002),  # clients must mask
+        (_client_frame(0x3, b"x"), 1002),  # reserved opcode
+        (_client_frame(0x1, b"x", rsv=0x40), 1002),  # reserved bit
+        (_client_frame(0x1, b"\xff\xfe"), 1007),  # text that is not UTF-8
+    ],
+)
+async def test_a_protocol_error_gets_a_close_frame_with_its_code(
+    running: tuple[Exchange, trio.Nursery],
+    autojump_clock: trio.testing.MockClock,
+    frame: bytes,
+    code: int,
+) -> None:
+    exchange, nursery = running
+    client, server = trio.testing.memory_stream_pair()
+    nursery.start_soon(ws_app.serve_ws_stream, exchange, server)
+    await client.send_all(
+        b"GET /ws-api/v3 HTTP/1.1\r\nHost: exchange.sim\r\nUpgrade: websocket\r\n"
+        b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+        b"Sec-WebSocket-Version: 13\r\n\r\n"
+    )
+    received = b""
+    with trio.fail_after(5):
+        while b"\r\n\r\n" not in received:
+            received += await client.receive_some()
+        assert received.startswith(b"HTTP/1.1 101")
+        received = received.split(b"\r\n\r\n", 1)[1]
+        await client.send_all(frame)
+        for _ in range(100):  # until the server closes the stream
+            chunk = await client.receive_some()
+            if not chunk:
+                break
+            received += chunk
+    assert received[:1] == b"\x88", received  # a Close frame (FIN + opcode 8) came first
+    assert int.from_bytes(received[2:4], "big") == code

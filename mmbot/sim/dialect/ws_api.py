@@ -106,17 +106,24 @@ def answer_ws_api(
     request_id: object = None
     method = "?"
     try:
-        if isinstance(message, (str, bytes, bytearray)):
-            message = _parse_json(message)
-        if not isinstance(message, Mapping):
-            raise fail(-1135, "Invalid JSON Request")
-        request_id = message.get("id")
-        if not isinstance(request_id, (str, int)) or isinstance(request_id, bool):
-            request_id = None
-            raise DialectFailure(missing_param("id"))
-        raw_method = message.get("method")
-        if not isinstance(raw_method, str) or not raw_method:
-            raise DialectFailure(missing_param("method"))
+        # a banned client is refused first, and a frame that names no method is charged
+        # before it is answered or recorded: garbage costs its sender, not the exchange
+        dialect.check_ban(session.client, now_ms)
+        try:
+            if isinstance(message, (str, bytes, bytearray)):
+                message = _parse_json(message)
+            if not isinstance(message, Mapping):
+                raise fail(-1135, "Invalid JSON Request")
+            request_id = message.get("id")
+            if not isinstance(request_id, (str, int)) or isinstance(request_id, bool):
+                request_id = None
+                raise DialectFailure(missing_param("id"))
+            raw_method = message.get("method")
+            if not isinstance(raw_method, str) or not raw_method:
+                raise DialectFailure(missing_param("method"))
+        except DialectFailure:
+            dialect.charge(session.client, 1, now_ms, state)
+            raise
         method = raw_method[:64]
         result = _steps(dialect, method, message.get("params"), session, now_ms, state)
         status = 200

@@ -50,7 +50,11 @@ Choices, following Binance where it is documented:
 - Unknown symbols: commands and ``query`` answer -1121 "Invalid symbol."; ``open_orders``
   and ``trades`` answer ``[]``; ``depth``, ``best_bid_ask`` and ``set_symbol_status`` raise
   ``KeyError`` (the dialect layer checks the symbol first).
-- Closed orders stay queryable for the last ``closed_order_retention`` of them per symbol;
+- Closed orders stay queryable for the last ``closed_order_retention`` of them per symbol,
+  and (with ``closed_order_max_age_ms``) until that long after they closed (checked each
+  time an order of the symbol closes); none of the accounts in ``no_closed_history`` (the
+  market simulator's own: it treats a closed order as gone anyway). A dropped one answers
+  -2013, as an unknown order;
   ``trades`` keeps at least the last ``trade_retention`` trades per account and symbol, and
   none for the accounts named in ``no_trade_history`` (the market simulator's own).
 - The private events (execution reports, account positions, balance updates) of the
@@ -160,6 +164,8 @@ class MatchingEngine:
         quiet_accounts: Collection[str] = (),
         max_num_orders: int | None = None,
         order_limit_exempt: Collection[str] = (),
+        closed_order_max_age_ms: int | None = None,
+        no_closed_history: Collection[str] = (),
     ) -> None:
         self._maker = Rate(fees.maker_rate)
         self._taker = Rate(fees.taker_rate)
@@ -175,6 +181,8 @@ class MatchingEngine:
                 no_trade_history=no_trade_history,
                 max_num_orders=max_num_orders,
                 order_limit_exempt=order_limit_exempt,
+                closed_max_age_ms=closed_order_max_age_ms,
+                no_closed_history=no_closed_history,
             )
             for i in instruments
         }

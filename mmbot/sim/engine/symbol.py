@@ -29,6 +29,7 @@ class SymbolState:
         "book",
         "by_client",
         "closed",
+        "closed_max_age_ms",
         "closed_orders",
         "closed_retention",
         "instrument",
@@ -42,6 +43,7 @@ class SymbolState:
         "next_execution_id",
         "next_order_id",
         "next_trade_id",
+        "no_closed_history",
         "no_trade_history",
         "open_by_account",
         "order_limit_exempt",
@@ -67,6 +69,8 @@ class SymbolState:
         no_trade_history: Collection[str] = (),
         max_num_orders: int | None = None,
         order_limit_exempt: Collection[str] = (),
+        closed_max_age_ms: int | None = None,
+        no_closed_history: Collection[str] = (),
     ) -> None:
         self.instrument = instrument
         self.units = units
@@ -87,6 +91,9 @@ class SymbolState:
         # negated (prices are > 0); an ordered set.
         self.touched: dict[int, None] = {}
         self.closed_retention = closed_retention
+        self.closed_max_age_ms = closed_max_age_ms
+        # accounts whose closed orders are never asked for (the market simulator's): keep none
+        self.no_closed_history = frozenset(no_closed_history)
         self.trade_retention = trade_retention
         # accounts whose trades are never asked for (the market simulator's): keep none
         self.no_trade_history = frozenset(no_trade_history)
@@ -198,7 +205,8 @@ class SymbolState:
 
     def close(self, order: RestingOrder) -> None:
         """The order is done: keep only its compact record, for queries (the newest
-        ``closed_retention`` of them)."""
+        ``closed_retention`` of them, closed within ``closed_max_age_ms`` of this one; none
+        for the accounts in ``no_closed_history``)."""
         order_id = order.order_id
         del self.orders[order_id]
         open_orders = self.open_by_account.get(order.account)
@@ -206,14 +214,27 @@ class SymbolState:
             open_orders.pop(order_id, None)
             if not open_orders:
                 del self.open_by_account[order.account]
-        self.closed_orders[order_id] = freeze(order)
-        self.closed.append(order_id)
-        if len(self.closed) > self.closed_retention:
-            old_id = self.closed.popleft()
-            old = self.closed_orders.pop(old_id)
-            key = (old[0], old[1])
-            if self.by_client.get(key) == old_id:
+        closed, records = self.closed, self.closed_orders
+        max_age = self.closed_max_age_ms
+        if max_age is not None:  # closing times never decrease: the oldest are first
+            oldest = order.update_ms - max_age
+            while closed and records[closed[0]][11] < oldest:
+                self._forget_closed(closed.popleft())
+        if order.account in self.no_closed_history:
+            key = (order.account, order.client_order_id)
+            if self.by_client.get(key) == order_id:
                 del self.by_client[key]
+            return
+        records[order_id] = freeze(order)
+        closed.append(order_id)
+        if len(closed) > self.closed_retention:
+            self._forget_closed(closed.popleft())
+
+    def _forget_closed(self, order_id: int) -> None:
+        old = self.closed_orders.pop(order_id)
+        key = (old[0], old[1])
+        if self.by_client.get(key) == order_id:
+            del self.by_client[key]
 
     def record_trade(self, account: str, record: TradeRecord) -> None:
         """Keep one side of a trade for ``account``'s myTrades (at least the newest

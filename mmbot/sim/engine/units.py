@@ -18,7 +18,8 @@ from mmbot.model import Instrument
 
 #: Decimal places Binance keeps for balances: the engine's atoms are never coarser.
 BALANCE_DECIMALS = 8
-_CACHE_LIMIT = 200_000
+#: Entries a conversion cache holds before it starts again (bounds memory: ~2.5 MB each).
+_CACHE_LIMIT = 16_384
 _MISSING = object()
 
 

@@ -5,9 +5,10 @@ run (the admin API pages through it with ``since_seq``) and after it (the chaos 
 are checked against it; ``digest()`` is the deterministic-replay fingerprint).
 
 What it must never do: I/O, read a clock (times are given as ``time_ms``), hold a secret
-(requests are recorded by account name, never by key), or drop a request, a fault, a
-symbol status change, or an execution report or balance event of an account outside
-``bulk_accounts``.
+(requests are recorded by account name, never by key), drop an entry without handing it to
+``on_drop`` first, or drop a request, a fault, a symbol status change, or an execution
+report or balance event of an account outside ``bulk_accounts`` unless ``max_records``
+bounds them too.
 
 Theory of operation: entries get sequence numbers 1, 2, 3, ... in append order and are kept
 in one list (sorted by ``seq``) plus one list per kind. Appending costs one tuple and two
@@ -22,7 +23,12 @@ public trades (:data:`BULK_KINDS`), plus the private events (:data:`ACCOUNT_KIND
 of them are held, the oldest are dropped down to ``max_bulk`` (amortised O(1)); the digest
 first absorbs every entry not yet hashed, so it still covers everything ever appended, and
 sequence numbers keep counting (a gap shows what was dropped). Requests, faults, symbol
-status changes and every other account's executions and balances are kept for good.
+status changes and every other account's executions and balances (the *records*) are kept
+for good, unless ``max_records`` bounds them the same way (a second ring: more than
+``2 * max_records`` held, the oldest are dropped down to ``max_records``). Whatever a
+trim drops is handed to ``on_drop`` first, oldest first, as :class:`Entry` values (the
+exchange shell spills them to a JSONL file), so a bounded history loses nothing that
+someone asked to keep.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from __future__ import annotations
 import bisect
 import enum
 import operator
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -163,15 +169,28 @@ def _entry(row: _Row) -> Entry:
 class History:
     """The append-only truth log (see the module docstring)."""
 
-    def __init__(self, *, max_bulk: int | None = None, bulk_accounts: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        *,
+        max_bulk: int | None = None,
+        bulk_accounts: Iterable[str] = (),
+        max_records: int | None = None,
+        on_drop: Callable[[list[Entry]], None] | None = None,
+    ) -> None:
         if max_bulk is not None and max_bulk < 1:
             raise ValueError("max_bulk must be >= 1 (or None for unbounded)")
+        if max_records is not None and max_records < 1:
+            raise ValueError("max_records must be >= 1 (or None for unbounded)")
         self._max_bulk = max_bulk
+        self._max_records = max_records
+        self._bounded = max_bulk is not None or max_records is not None
+        self._on_drop = on_drop
         self._bulk_accounts = frozenset(bulk_accounts)
         self._rows: list[_Row] = []  # Invariant: sorted by seq
         self._by_kind: dict[EntryKind, list[_Row]] = {kind: [] for kind in EntryKind}
         self._last_seq = 0
         self._bulk_held = 0  # bulk rows held (counted only when bounded)
+        self._records_held = 0  # other rows held (counted only when bounded)
         self._dropped = 0
         self._digest = RunningDigest()  # Invariant: absorbed every row before it is dropped
 
@@ -182,10 +201,15 @@ class History:
         row = (seq, time_ms, kind, payload)
         self._rows.append(row)
         self._by_kind[kind].append(row)
-        if self._max_bulk is not None and self._is_bulk(kind, payload):
-            self._bulk_held += 1
-            if self._bulk_held > 2 * self._max_bulk:
-                self._trim_bulk(self._max_bulk)
+        if self._bounded:
+            if self._is_bulk(kind, payload):
+                self._bulk_held += 1
+                if self._max_bulk is not None and self._bulk_held > 2 * self._max_bulk:
+                    self._trim()
+            else:
+                self._records_held += 1
+                if self._max_records is not None and self._records_held > 2 * self._max_records:
+                    self._trim()
         return seq
 
     def append_request(
@@ -210,7 +234,7 @@ class History:
 
     def append_events(self, time_ms: int, events: Iterable[EngineEvent]) -> None:
         """Record drained engine events in their order."""
-        if self._max_bulk is not None:
+        if self._bounded:
             for event in events:
                 self._append(time_ms, _EVENT_KINDS[type(event)], event)
             return
@@ -237,22 +261,38 @@ class History:
             kind in ACCOUNT_KINDS and payload.account in self._bulk_accounts
         )
 
-    def _trim_bulk(self, keep: int) -> None:
+    def _trim(self) -> None:
+        """Drop the oldest bulk rows down to ``max_bulk`` and the oldest records down to
+        ``max_records`` (each ring only when it holds more than its bound), after the
+        digest absorbed them and ``on_drop`` got them."""
         self._digest.absorb(self._rows)
-        drop = self._bulk_held - keep
-        self._dropped += drop
-        self._bulk_held = keep
+        max_bulk, max_records = self._max_bulk, self._max_records
+        drop_bulk = 0 if max_bulk is None else max(0, self._bulk_held - max_bulk)
+        drop_records = 0 if max_records is None else max(0, self._records_held - max_records)
+        self._dropped += drop_bulk + drop_records
+        self._bulk_held -= drop_bulk
+        self._records_held -= drop_records
         kept: list[_Row] = []
+        dropped: list[_Row] = []
         by_kind: dict[EntryKind, list[_Row]] = {kind: [] for kind in EntryKind}
         is_bulk = self._is_bulk
         for row in self._rows:
-            if drop and is_bulk(row[2], row[3]):
-                drop -= 1
-                continue
+            if drop_bulk or drop_records:
+                if is_bulk(row[2], row[3]):
+                    if drop_bulk:
+                        drop_bulk -= 1
+                        dropped.append(row)
+                        continue
+                elif drop_records:
+                    drop_records -= 1
+                    dropped.append(row)
+                    continue
             kept.append(row)
             by_kind[row[2]].append(row)
         self._rows = kept
         self._by_kind = by_kind
+        if self._on_drop is not None and dropped:
+            self._on_drop([_entry(row) for row in dropped])
 
     # ---- reading --------------------------------------------------------------------------
 
@@ -266,7 +306,7 @@ class History:
 
     @property
     def dropped(self) -> int:
-        """Bulk entries dropped by the ring so far."""
+        """Entries dropped by the rings so far (bulk and, with ``max_records``, records)."""
         return self._dropped
 
     def _select(self, kind: EntryKind | Iterable[EntryKind] | None, since_seq: int) -> list[_Row]:

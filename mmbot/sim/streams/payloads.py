@@ -33,7 +33,7 @@ _STREAM_PERCENT = Decimal("0.01")
 _EIGHT = Decimal("0.00000001")
 
 _FORMATTED: dict[Decimal, str] = {}
-_FORMATTED_MAX = 200_000
+_FORMATTED_MAX = 20_000  # ~4 MB; beyond it values are formatted each time
 
 
 def fmt(value: Decimal) -> str:

@@ -188,3 +188,19 @@ def test_a_429_carries_server_time_and_retry_after_in_the_errors_data() -> None:
     assert isinstance(error, dict) and error["code"] == -1003
     window_end = NOW - NOW % 60_000 + 60_000
     assert error["data"] == {"serverTime": NOW, "retryAfter": window_end}
+
+
+@pytest.mark.parametrize("garbage", ["not json", b"\xff\xfe", "[1, 2]", '{"id": 1}', "{}"])
+def test_garbage_is_charged_to_the_sender_before_it_is_answered(kit: Kit, garbage: str) -> None:
+    reply = ask(kit, garbage)
+    assert reply["rateLimits"][0]["count"] == 1  # type: ignore[index]
+    assert kit.reports[-1].weight == 1
+
+
+def test_a_flood_of_garbage_is_limited_then_banned_like_any_request() -> None:
+    kit = Kit(RateLimits(request_weight_per_minute=5, ban_tolerance_requests=1))
+    codes = [ask(kit, "not json")["error"]["code"] for _ in range(8)]  # type: ignore[index]
+    assert codes[:5] == [-1135] * 5
+    assert codes[5] == -1003  # over the weight limit: 429
+    assert codes[-1] == -1003 and ask(kit, "garbage")["status"] == 418
+    assert len(kit.reports) == 9  # every frame reported (the history's ring bounds them)

@@ -377,6 +377,39 @@ def test_closed_orders_beyond_retention_are_forgotten() -> None:
     assert isinstance(e.query("alice", SYM, client_order_id="a2"), OrderView)
 
 
+def test_closed_orders_older_than_the_age_limit_are_forgotten() -> None:
+    e = MatchingEngine([BTC], Fees(), closed_order_max_age_ms=1000)
+    e.open_account("alice", {"USDT": D("100000")})
+    e.place(limit("alice", Side.BUY, "1", "30000", "old"), 0)
+    e.cancel("alice", SYM, 10, order_id=1)
+    e.place(limit("alice", Side.BUY, "1", "30000", "mid"), 500)
+    e.cancel("alice", SYM, 900, order_id=2)
+    assert isinstance(e.query("alice", SYM, client_order_id="old"), OrderView)
+    e.place(limit("alice", Side.BUY, "1", "30000", "new"), 1500)
+    e.cancel("alice", SYM, 1500, order_id=3)  # closes 1490 ms after "old": it is gone
+    assert e.query("alice", SYM, client_order_id="old") == DialectError(
+        -2013, "Order does not exist."
+    )
+    assert e.query("alice", SYM, order_id=1) == DialectError(-2013, "Order does not exist.")
+    assert isinstance(e.query("alice", SYM, client_order_id="mid"), OrderView)
+    assert isinstance(e.query("alice", SYM, order_id=3), OrderView)
+
+
+def test_no_closed_record_is_kept_for_an_unqueried_account() -> None:
+    e = MatchingEngine([BTC], Fees(), no_closed_history=("maker",))
+    for account in ("maker", "alice"):
+        e.open_account(account, {"USDT": D("100000")})
+    e.place(limit("maker", Side.BUY, "1", "30000", "m"), 0)
+    e.place(limit("alice", Side.BUY, "1", "30000", "a"), 0)
+    e.cancel("maker", SYM, 1, order_id=1)
+    e.cancel("alice", SYM, 1, order_id=2)
+    assert e.query("maker", SYM, order_id=1) == DialectError(-2013, "Order does not exist.")
+    assert e.query("maker", SYM, client_order_id="m") == DialectError(
+        -2013, "Order does not exist."
+    )
+    assert isinstance(e.query("alice", SYM, client_order_id="a"), OrderView)
+
+
 def test_break_keeps_the_executed_quantity_of_a_partly_filled_order(
     engine: MatchingEngine,
 ) -> None:

@@ -401,3 +401,56 @@ def test_requests_of_a_bulk_account_are_never_dropped() -> None:
         request(history, i)
         history.append_events(i, [delta(i)])
     assert len(history.requests("bot")) == 10
+
+
+@given(
+    st.lists(st.sampled_from(["request", "delta", "report", "fault", "message"]), max_size=150),
+    st.one_of(st.none(), st.integers(min_value=1, max_value=6)),
+    st.integers(min_value=1, max_value=6),
+)
+def test_a_history_bounded_on_records_too_hands_every_dropped_entry_over_once(
+    steps: list[str], max_bulk: int | None, max_records: int
+) -> None:
+    spilled: list[Entry] = []
+    bounded = History(max_bulk=max_bulk, max_records=max_records, on_drop=spilled.extend)
+    full = History()
+    for i, step in enumerate(steps):
+        for history in (bounded, full):
+            if step == "request":
+                request(history, i)
+            elif step == "delta":
+                history.append_events(i, [delta(i)])
+            elif step == "report":
+                history.append_events(i, [trade(1, i + 1)])
+            elif step == "fault":
+                history.append_fault(i, "latency", "order.place", "1 ms")
+            else:
+                history.append_message("ws-api", "response", i, i)
+    held = bounded.entries()
+    # nothing lost: what was dropped plus what is held is everything, each entry once
+    assert sorted(spilled + held, key=lambda e: e.seq) == full.entries()
+    assert bounded.dropped == len(spilled)
+    records = [e for e in held if e.kind not in BULK_KINDS]
+    every_record = [e for e in full.entries() if e.kind not in BULK_KINDS]
+    assert min(max_records, len(every_record)) <= len(records) <= 2 * max_records
+    assert records == every_record[len(every_record) - len(records) :]  # the newest survive
+    if max_bulk is None:
+        assert [e for e in held if e.kind in BULK_KINDS] == [
+            e for e in full.entries() if e.kind in BULK_KINDS
+        ]
+    assert bounded.digest() == full.digest()  # the digest still covers dropped entries
+
+
+def test_a_flood_of_requests_is_held_within_twice_the_record_bound() -> None:
+    spilled: list[Entry] = []
+    history = History(max_bulk=10, max_records=100, on_drop=spilled.extend)
+    for i in range(10_000):
+        request(history, i, status=400)
+    assert 100 <= len(history) <= 200
+    assert len(spilled) + len(history) == 10_000
+    assert [e.seq for e in spilled] == list(range(1, len(spilled) + 1))
+
+
+def test_a_zero_record_bound_is_refused() -> None:
+    with pytest.raises(ValueError, match="max_records"):
+        History(max_records=0)

@@ -53,8 +53,13 @@ def bases() -> Iterator[dict[str, str]]:
 
 @pytest.fixture(scope="module")
 def client(bases: dict[str, str]) -> Any:
+    """A loaded client whose account has just bought at market on BTC/USDT (and on
+    ETH/USDT), so the public tape has a trade however young the exchange is."""
     exchange = make_client(bases)
     exchange.load_markets()
+    for symbol, amount in ((BTC, 0.001), (ETH, 0.01)):
+        order = exchange.create_order(symbol, "market", "buy", amount)
+        assert order["status"] == "closed"
     return exchange
 
 

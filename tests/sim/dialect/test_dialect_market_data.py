@@ -110,7 +110,7 @@ def test_market_data_requests_are_charged_their_weight(
     dialect: Dialect, path: str, query: str, weight: int
 ) -> None:
     status, _, headers = get(dialect, path, query)
-    assert status == 200 and headers["X-MBX-USED-WEIGHT-1M"] == str(weight)
+    assert status == 200 and headers["x-mbx-used-weight-1m"] == str(weight)
 
 
 def test_ticker_weights_grow_with_the_symbols_named() -> None:

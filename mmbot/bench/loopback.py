@@ -265,9 +265,15 @@ def _exchange_report(exchange: Exchange) -> ExchangeReport:
         if isinstance(e.payload, RequestRecord)
     ]
     orders = ("/api/v3/order", "/api/v3/order/cancelReplace", "/api/v3/openOrders")
+    ws_orders = ("order.place", "order.cancel", "order.cancelReplace", "openOrders.cancelAll")
     return ExchangeReport(
         requests=len(requests),
-        order_requests=sum(1 for r in requests if r.path in orders and r.method != "GET"),
+        order_requests=sum(
+            1
+            for r in requests
+            if (r.path in orders and r.method != "GET")
+            or (r.transport == "ws_api" and r.path in ws_orders)
+        ),
         too_many=sum(1 for r in requests if r.status == 429),
         bans=sum(1 for r in requests if r.status == 418),
         faults=sum(

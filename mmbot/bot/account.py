@@ -24,6 +24,7 @@ import logging
 import trio
 
 from mmbot.bot.state import BotState
+from mmbot.quoting.orders import OrderTransition, TrackerEvent
 from mmbot.supervision import current_child
 from mmbot.venue.base import Venue
 from mmbot.venue.events import (
@@ -93,26 +94,37 @@ class AccountService:
         tracker = state.tracker
         cid = event.client_order_id
         ours = tracker.get(cid) is not None
+        # Wake the quoter only for what can change its decision: a fill it booked, or an
+        # order of ours that changed state (the NEW that follows a placement's own answer
+        # changes nothing: no second decision for it).
+        changed = False
         if isinstance(event, OrderFilled):
-            if state.ledger.on_fill(event.fill, now) and symbol in state.symbols:
-                state.update_risk(symbol, now)
+            if state.ledger.on_fill(event.fill, now):
+                changed = True
+                if symbol in state.symbols:
+                    state.update_risk(symbol, now)
             if ours:
-                tracker.on_fill(event.fill)
+                changed |= _moved(tracker.on_fill(event.fill))
         elif ours:
             if isinstance(event, OrderAccepted):
-                tracker.on_ack(cid, event.order_id)
+                changed = _moved(tracker.on_ack(cid, event.order_id))
             elif isinstance(event, OrderCancelled):
-                tracker.on_cancelled(cid)
+                changed = _moved(tracker.on_cancelled(cid))
             elif isinstance(event, OrderExpired):
-                tracker.on_expired(cid)
+                changed = _moved(tracker.on_expired(cid))
             elif isinstance(event, OrderGone):
                 log.warning(
                     "order gone from the venue",
                     extra={"client_order_id": cid, "reason": event.reason},
                 )
-                tracker.on_gone(cid, event.reason)
+                changed = _moved(tracker.on_gone(cid, event.reason))
             else:
-                tracker.on_rejected(cid, event.reason)
+                changed = _moved(tracker.on_rejected(cid, event.reason))
         runtime = state.symbols.get(symbol)
-        if runtime is not None:
+        if runtime is not None and changed:
             runtime.wakeup.set()
+
+
+def _moved(transition: OrderTransition) -> bool:
+    """Whether an input changed the order's state (or filled it further)."""
+    return transition.before is not transition.after or transition.event is TrackerEvent.FILL

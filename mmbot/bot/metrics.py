@@ -344,6 +344,8 @@ class BotMetrics:
             ["hash", "version"],
             registry=r,
         )
+        self._stage_children: dict[str, dict[str, Any]] = {}
+        self._children: dict[tuple[object, ...], Any] = {}
         self._status = _StatusCollector()
         self._status.source = status_source
         r.register(self._status)
@@ -367,22 +369,37 @@ class BotMetrics:
 
     def observe_stages(self, symbol: str, timings: StageTimings) -> None:
         """One decision's stage times (``QuotePipeline.run``'s timings, nanoseconds)."""
+        children = self._stage_children.get(symbol)
+        if children is None:
+            children = self._stage_children[symbol] = {}
         for stage, ns in timings.items():
-            self.stage_seconds.labels(symbol, stage).observe(ns / 1e9)
+            child = children.get(stage)
+            if child is None:
+                child = children[stage] = self.stage_seconds.labels(symbol, stage)
+            child.observe(ns / 1e9)
 
     def observe_tick_to_order(self, symbol: str, seconds: float) -> None:
-        self.tick_to_order_seconds.labels(symbol).observe(seconds)
+        self._child(self.tick_to_order_seconds, symbol).observe(seconds)
 
     def observe_quote_cycle(self, symbol: str, seconds: float) -> None:
         """One decision's quote cycle (``Quoter``'s ``on_cycle``)."""
-        self.quote_cycle_seconds.labels(symbol).observe(seconds)
+        self._child(self.quote_cycle_seconds, symbol).observe(seconds)
 
     def observe_request(self, endpoint: str, outcome: Outcome, seconds: float) -> None:
         """A venue request that ended with ``outcome`` after ``seconds``."""
-        self.request_seconds.labels(endpoint, outcome.value).observe(seconds)
+        self._child(self.request_seconds, endpoint, outcome.value).observe(seconds)
 
     def count_order(self, symbol: str, action: OrderAction, outcome: Outcome) -> None:
-        self.orders.labels(symbol, action.value, outcome.value).inc()
+        self._child(self.orders, symbol, action.value, outcome.value).inc()
+
+    def _child(self, metric: Any, *labels: str) -> Any:
+        """``metric.labels(*labels)``, looked up once (the hot paths observe per decision
+        and per request; prometheus-client's own lookup takes a lock and builds a key)."""
+        key = (id(metric), *labels)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*labels)
+        return child
 
     def count_retry(self, endpoint: str) -> None:
         self.retries.labels(endpoint).inc()

@@ -1,9 +1,11 @@
 """One symbol's quoter: book in, decisions out, actions sent concurrently (trio shell).
 
 What it is for: the loop DESIGN.md §3 draws, for one symbol. It wakes when something that
-can change its decision happens — a book update, an order event or a finished action (the
-account service and the actions raise its :class:`~mmbot.bot.state.Wakeup`), a breaker
-transition, a halt or resume, or the moment its book turns stale — never on a fixed tick.
+can change its decision happens — a book update (the market stream raises the wake-up as it
+publishes the book; the quoter takes the newest one when it runs), an order event that
+changed an order or the position, or a finished action (the account service and the
+actions raise its :class:`~mmbot.bot.state.Wakeup`), a breaker transition, a halt or
+resume, or the moment its book turns stale — never on a fixed tick.
 Each wake: the pipeline decides the desired quotes from frozen inputs, risk restrictions
 apply, ``reconcile`` compares them with the tracker's live orders, the shared order budget
 grants the new orders, and the actions start in the quoter's nursery, each in its own cancel
@@ -52,6 +54,7 @@ from mmbot.quoting.risk import restrict
 from mmbot.resilience.breaker import CircuitBreaker
 from mmbot.resilience.breaker_core import BreakerState
 from mmbot.supervision import current_child
+from mmbot.venue.base import BookStream
 
 log = logging.getLogger("mmbot.quoter")
 
@@ -99,18 +102,22 @@ class Quoter:
         runtime = self.runtime
         runtime.strategy_state = FRESH_STATE  # a restart starts its filters afresh
         stop = child.stop_requested
-        async with trio.open_nursery() as background:
-            background.start_soon(self._read_books)
+        async with (
+            self.venue.book_stream(self.symbol, on_update=runtime.wakeup.set) as books,
+            trio.open_nursery() as background,
+        ):
             background.start_soon(self._resolve_unresolved)
             background.start_soon(self._wake_on, stop)
             try:
                 async with trio.open_nursery() as inflight:
                     ready = False
+                    self._take_book(books)  # the current one, if any
                     while not stop.is_set():
                         with trio.move_on_at(self._stale_at()):
                             await runtime.wakeup.wait()
                         if stop.is_set():
                             break
+                        self._take_book(books)
                         if self._decide(inflight) and not ready:
                             ready = True
                             runtime.started.set()
@@ -134,17 +141,20 @@ class Quoter:
 
     # -- inputs ----------------------------------------------------------------------------
 
-    async def _read_books(self) -> None:
+    def _take_book(self, books: BookStream) -> None:
+        """The newest book, if one came since the last (the stream raises the wake-up as
+        it publishes one: no task of ours stands between a book and its decision)."""
+        try:
+            book = books.receive_nowait()
+        except (trio.WouldBlock, trio.EndOfChannel):
+            return
         runtime, state, symbol = self.runtime, self.state, self.symbol
-        async with self.venue.book_stream(symbol) as books:
-            async for book in books:
-                runtime.book = book
-                mid = runtime.mid
-                if mid is not None:
-                    now = trio.current_time()
-                    state.ledger.on_mid(symbol, now, mid)
-                    state.update_risk(symbol, now)
-                runtime.wakeup.set()
+        runtime.book = book
+        mid = runtime.mid
+        if mid is not None:
+            now = trio.current_time()
+            state.ledger.on_mid(symbol, now, mid)
+            state.update_risk(symbol, now)
 
     async def _resolve_unresolved(self) -> None:
         interval = self.state.config.orders.resolve_interval

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple
 
 import attrs
 import trio
+import trio.lowlevel
 from attrs import validators as v
 from tenacity import AsyncRetrying, IterState, RetryCallState
 
@@ -309,6 +310,33 @@ class RetryPolicy:
         args: tuple[*Ts],
     ) -> T:
         attempts = _Attempts(self, predicate, trio.current_time())
+        try:
+            # The first attempt runs bare: tenacity's machinery (a retrying object, its
+            # call state, its callbacks) only for a call that failed once, which it then
+            # takes over as if it had made that attempt itself.
+            result: T = await fn(*args)
+        except Exception as first:
+            result = await self._retry(attempts, first, fn, args)
+        if self.budget is not None:
+            self.budget.record_success(trio.current_time())
+        return result
+
+    async def _retry(
+        self,
+        attempts: _Attempts,
+        first: Exception,
+        fn: Callable[[*Ts], Awaitable[T]],
+        args: tuple[*Ts],
+    ) -> T:
+        """Tenacity from the second attempt on; the first one's error is replayed to it."""
+        replay: list[Exception] = [first]
+
+        async def attempt(*call_args: *Ts) -> T:
+            if replay:
+                await trio.lowlevel.checkpoint()
+                raise replay.pop()
+            return await fn(*call_args)
+
         retrying = _TrioRetrying(
             sleep=trio.sleep,
             stop=attempts.stop,
@@ -317,13 +345,11 @@ class RetryPolicy:
             reraise=True,
         )
         try:
-            result: T = await retrying(fn, *args)
+            result: T = await retrying(attempt, *args)
         except Exception as exc:
             if attempts.gave_up is GiveUp.BUDGET:
                 raise RetryBudgetExhausted(
                     f"{self.name}: retry budget exhausted after {type(exc).__name__}"
                 ) from exc
             raise
-        if self.budget is not None:
-            self.budget.record_success(trio.current_time())
         return result

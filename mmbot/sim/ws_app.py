@@ -64,12 +64,15 @@ def parse_market_path(path: str, symbols: frozenset[str]) -> tuple[bool, list[st
     """``(combined, streams)`` for a market-stream resource, or an error message.
 
     ``/ws``, ``/ws/<s>`` (several joined by ``/`` are accepted too) and
-    ``/stream?streams=<a>/<b>``.
+    ``/stream?streams=<a>/<b>``. On ``/ws/...`` a name that is no stream is ignored, as
+    Binance does (ccxt.pro opens ``/ws/<n>`` and subscribes later); on ``/stream`` it is
+    refused (a departure: a clear error for a misspelt stream).
     """
     parts = urlsplit(path)
     route = parts.path.rstrip("/")
     if route == "/ws" or route.startswith("/ws/"):
         names = [n for n in route[len("/ws") :].split("/") if n]
+        names = [n for n in names if parse_stream_name(n, symbols) is not None]
         combined = False
     elif route == "/stream":
         query = parse_qs(parts.query, keep_blank_values=True)

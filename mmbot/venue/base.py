@@ -15,6 +15,8 @@ Streams are trio receive channels opened as async context managers::
 
     async with venue.book_stream("BTCUSDT") as books:
         async for book in books: ...   # BookSnapshot; conflated (newest wins)
+    async with venue.book_stream("BTCUSDT", on_update=wake) as books:
+        book = books.receive_nowait()  # after each wake(): the newest, or trio.WouldBlock
     async with venue.user_stream() as events:
         async for event in events: ...  # UserEvent; never conflated, never reordered
 
@@ -287,6 +289,21 @@ CancelReplaceOutcome = VenueResult[CancelReplaceResult]
 # ---- the protocol ---------------------------------------------------------------------
 
 
+class BookStream(Protocol):
+    """A conflated channel of one symbol's books (what ``Venue.book_stream`` opens):
+    ``receive`` waits for a snapshot newer than the last one returned; ``receive_nowait``
+    returns it at once or raises ``trio.WouldBlock`` (``trio.EndOfChannel`` once the
+    stream has stopped)."""
+
+    async def receive(self) -> BookSnapshot: ...
+
+    def receive_nowait(self) -> BookSnapshot: ...
+
+    def __aiter__(self) -> BookStream: ...
+
+    async def __anext__(self) -> BookSnapshot: ...
+
+
 class Venue(Protocol):
     """What the bot needs from an exchange. Every call returns a :class:`VenueResult`.
 
@@ -329,8 +346,8 @@ class Venue(Protocol):
         ...
 
     def book_stream(
-        self, symbol: str
-    ) -> AbstractAsyncContextManager[trio.abc.ReceiveChannel[BookSnapshot]]: ...
+        self, symbol: str, on_update: Callable[[], None] | None = None
+    ) -> AbstractAsyncContextManager[BookStream]: ...
 
     def user_stream(self) -> AbstractAsyncContextManager[trio.abc.ReceiveChannel[UserEvent]]: ...
 

@@ -152,9 +152,8 @@ def rebase(exchange: Any, bases: dict[str, str]) -> None:
             if isinstance(url, str):
                 ws[name] = re.sub(r"^\w+://[^/]+", bases["streams"], url)
         # ccxt appends a stream number to the raw-stream URL (".../ws/0") and subscribes
-        # with SUBSCRIBE later; the fake refuses a path that is no stream name, so the
-        # number goes into a query parameter: ".../ws?ccxt=/0" is the bare /ws.
-        ws["spot"] = bases["streams"] + "/ws?ccxt="
+        # with SUBSCRIBE later: the exchange ignores such a name, as Binance does.
+        ws["spot"] = bases["streams"] + "/ws"
         ws["ws-api"] = {"spot": bases["ws_api"]}
 
 

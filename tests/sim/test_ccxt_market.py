@@ -2,9 +2,7 @@
 
 What it is for: ``fetch_ticker(s)`` (``/ticker/24hr``), ``fetch_trades`` (``/aggTrades``),
 ``fetch_ohlcv`` (``/klines``) with ccxt's sync client, and ``ccxt.pro``'s ``watch_ticker``
-(``<symbol>@ticker``); ``watch_trades`` (``@trade``) is in ``test_ccxt_pro.py``. Those
-endpoints and streams are the market-data part of issue 10; until the exchange serves them,
-each test skips (its reason names what is missing) rather than fails.
+(``<symbol>@ticker``); ``watch_trades`` (``@trade``) is in ``test_ccxt_pro.py``.
 
 What it must never do: let a request leave 127.0.0.1 or the Spot API (``ccxt_kit``'s
 guard), wait without a bound, or leave the server running.
@@ -19,26 +17,7 @@ from typing import Any
 import pytest
 from ccxt_kit import BTC, ETH, START_TIMEOUT_S, Server, make_async_client, make_client
 
-from mmbot.sim.exchange import Exchange, ExchangeConfig
-from mmbot.sim.streams import StreamKind
-
 TEST_TIMEOUT_S = 60.0
-
-
-def _served() -> tuple[set[str], set[str]]:
-    """The WebSocket API methods and stream suffixes this exchange serves."""
-    exchange = Exchange.simulated(ExchangeConfig(symbols=("BTCUSDT",)))
-    return set(exchange.dialect.routes.by_method), {kind.value for kind in StreamKind}
-
-
-_METHODS, _STREAMS = _served()
-
-
-def needs(*methods: str, streams: tuple[str, ...] = ()) -> pytest.MarkDecorator:
-    """Skip until the exchange routes these WebSocket API methods (and their REST twins)
-    and serves these streams: the market-data part of issue 10."""
-    missing = sorted(set(methods) - _METHODS) + sorted(set(streams) - _STREAMS)
-    return pytest.mark.skipif(bool(missing), reason=f"needs market data not served yet: {missing}")
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +42,6 @@ def client(bases: dict[str, str]) -> Any:
     return exchange
 
 
-@needs("ticker.24hr")
 def test_fetch_ticker_and_tickers(client: Any) -> None:
     ticker = client.fetch_ticker(BTC)
     assert ticker["symbol"] == BTC and ticker["bid"] < ticker["ask"]
@@ -72,7 +50,6 @@ def test_fetch_ticker_and_tickers(client: Any) -> None:
     assert set(tickers) == {BTC, ETH}
 
 
-@needs("trades.aggregate")
 def test_fetch_trades_are_the_public_tape(client: Any) -> None:
     trades = client.fetch_trades(BTC, limit=20)
     assert 0 < len(trades) <= 20
@@ -81,7 +58,6 @@ def test_fetch_trades_are_the_public_tape(client: Any) -> None:
     assert times == sorted(times)
 
 
-@needs("klines")
 def test_fetch_ohlcv_one_minute_candles(client: Any) -> None:
     candles = client.fetch_ohlcv(BTC, "1m", limit=5)
     assert 0 < len(candles) <= 5
@@ -102,7 +78,6 @@ def _run_pro(bases: dict[str, str], watch: str) -> Any:
     return asyncio.run(main())
 
 
-@needs(streams=("ticker",))
 def test_watch_ticker(bases: dict[str, str]) -> None:
     ticker = _run_pro(bases, "watch_ticker")
     assert ticker["symbol"] == BTC and ticker["last"] > 0

@@ -134,14 +134,34 @@ async def test_combined_stream_wraps_messages_and_live_subscribe_adds_streams(
     await ws.aclose()
 
 
-async def test_unknown_stream_in_the_url_is_refused(
+async def test_unknown_stream_in_a_combined_url_is_refused(
     running: tuple[Exchange, trio.Nursery],
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     exchange, nursery = running
     with pytest.raises(ConnectionRejected) as rejected:
-        await InProcessExchange(exchange).connect_ws(nursery, "/ws/btcusdt@kline_2m")
+        await InProcessExchange(exchange).connect_ws(
+            nursery, "/stream?streams=btcusdt@trade/btcusdt@kline_2m"
+        )
     assert rejected.value.status_code == 400
+
+
+async def test_a_raw_url_ignores_what_is_no_stream_and_subscribes_later_as_binance_does(
+    running: tuple[Exchange, trio.Nursery],
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    exchange, nursery = running
+    ws = await InProcessExchange(exchange).connect_ws(nursery, "/ws/0")  # ccxt.pro's URL
+    await ws.send_message(json.dumps({"method": "LIST_SUBSCRIPTIONS", "id": 1}))
+    assert json.loads(await ws.get_message()) == {"result": [], "id": 1}
+    await ws.send_message(json.dumps({"method": "SUBSCRIBE", "params": ["btcusdt@trade"], "id": 2}))
+    with trio.fail_after(60):
+        while True:
+            message = json.loads(await ws.get_message())
+            if message.get("e") == "trade":
+                break
+    assert message["s"] == "BTCUSDT"
+    await ws.aclose()
 
 
 async def test_a_full_outbox_is_dropped_without_blocking_the_exchange(

@@ -89,9 +89,9 @@ _EVENT_KINDS: dict[type, EntryKind] = {
 class RequestRecord:
     """One request the exchange answered, with its outcome (never its key or signature)."""
 
-    transport: str  # "rest" or "ws-api"
+    transport: str  # "rest" or "ws_api"
     method: str  # HTTP method, or the WebSocket API method ("order.place")
-    path: str  # REST path ("/api/v3/order"); the WS API method again for ws-api
+    path: str  # REST path ("/api/v3/order"); the WS API method again for ws_api
     account: str | None  # None when unauthenticated or the key was unknown
     status: int  # HTTP status (the WS API's "status" field)
     error_code: int | None  # the dialect's code when it answered an error

@@ -58,9 +58,16 @@ def verify(secret: str, payload: bytes, signature: str | None) -> bool:
     return hmac.compare_digest(sign(secret, payload), signature.lower())
 
 
+#: Characters ``urlencode`` leaves as they are: a payload made only of them needs no quoting.
+_UNQUOTED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
+
+
 def ws_signing_payload(params: Mapping[str, object]) -> str:
     """WebSocket API payload: parameters sorted by name, urlencoded, ``signature`` excluded."""
     items = sorted((k, _wire(v)) for k, v in params.items() if k != "signature")
+    unquoted = _UNQUOTED.issuperset
+    if all(unquoted(k) and unquoted(v) for k, v in items):  # the usual order request
+        return "&".join([f"{k}={v}" for k, v in items])
     return urlencode(items)
 
 

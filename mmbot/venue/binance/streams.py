@@ -177,10 +177,15 @@ class MarketStreams:
         snapshot). Raises ``trio.EndOfChannel`` once the streams have stopped."""
         return await self._symbol(symbol).published.wait_newer(seen_version)
 
-    def book_stream(self, symbol: str) -> BookChannel:
-        """A conflated channel of this symbol's snapshots, the current one first."""
+    def published(self, symbol: str) -> PublishedBook:
+        """The symbol's published snapshots (what :class:`BookChannel` reads)."""
+        return self._symbol(symbol).published
+
+    def book_stream(self, symbol: str, on_update: Callable[[], None] | None = None) -> BookChannel:
+        """A conflated channel of this symbol's snapshots, the current one first;
+        ``on_update()`` is called as each newer one is published (it must not block)."""
         self._symbol(symbol)
-        return BookChannel(self, symbol)
+        return BookChannel(self, symbol, on_update)
 
     def statistics(self) -> MarketStreamsStatistics:
         c = self._counts.get

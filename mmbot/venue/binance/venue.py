@@ -28,7 +28,7 @@ the API key or secret in a repr, log or exception; swallow ``trio.Cancelled``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
@@ -55,7 +55,8 @@ from mmbot.venue.binance.ws_api_orders import WsApiOrdersConfig
 from mmbot.venue.events import Balance, UserEvent
 
 if TYPE_CHECKING:
-    from mmbot.model import BookSnapshot, Fill, Instrument
+    from mmbot.model import Fill, Instrument
+    from mmbot.venue.binance.book_feed import BookChannel
     from mmbot.venue.binance.ws import WsConnector
 
 
@@ -202,11 +203,12 @@ class BinanceVenue:
 
     @asynccontextmanager
     async def book_stream(
-        self, symbol: str
-    ) -> AsyncIterator[trio.abc.ReceiveChannel[BookSnapshot]]:
-        """The symbol's book, conflated; the current snapshot first (invalid until synced)."""
+        self, symbol: str, on_update: Callable[[], None] | None = None
+    ) -> AsyncIterator[BookChannel]:
+        """The symbol's book, conflated; the current snapshot first (invalid until synced).
+        ``on_update()`` is called, in the producer, as each newer snapshot is published."""
         streams = await self.market_streams(symbol)
-        async with streams.book_stream(symbol) as channel:
+        async with streams.book_stream(symbol, on_update) as channel:
             yield channel
 
     @asynccontextmanager

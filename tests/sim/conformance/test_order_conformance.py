@@ -2,7 +2,7 @@
 
 One test per endpoint (REST and its WebSocket API twin) and for the ``executionReport``
 event: the fake's answer is compared, key set and JSON types, with the example of the docs
-section named in ``examples/<name>.json`` (``order_shape.py``). A drift of the dialect away
+section named in ``examples/<name>.json`` (``shape.py``). A drift of the dialect away
 from Binance's frames fails here.
 """
 
@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 import trio
 from dialect_kit import NOW, OTHER_KEY, Kit, ws_signed
-from order_shape import load_example, shape_mismatches
+from shape import example as load_example
+from shape import shape_differences as shape_mismatches
 
 from mmbot.sim.dialect import RestRequest, WsApiSession
 from mmbot.sim.exchange import Exchange, ExchangeConfig

@@ -58,3 +58,27 @@ def test_sign_then_verify_roundtrips(payload: bytes, secret: str) -> None:
 @given(st.text(min_size=1, max_size=70).filter(lambda s: not s.isascii()))
 def test_verify_refuses_a_non_ascii_signature_instead_of_raising(signature: str) -> None:
     assert not verify(SECRET, PAYLOAD.encode(), signature)
+
+
+@given(
+    st.dictionaries(
+        st.text(min_size=1, max_size=12),
+        st.one_of(st.text(max_size=20), st.integers(), st.booleans()),
+        max_size=8,
+    )
+)
+def test_ws_signing_payload_is_urlencode_of_the_sorted_parameters(
+    params: dict[str, object],
+) -> None:
+    from urllib.parse import urlencode
+
+    from mmbot.venue.binance.signing import ws_signing_payload
+
+    expected = urlencode(
+        sorted(
+            (k, ("true" if v else "false") if isinstance(v, bool) else str(v))
+            for k, v in params.items()
+            if k != "signature"
+        )
+    )
+    assert ws_signing_payload(params) == expected

@@ -111,7 +111,8 @@ class Quoter:
             try:
                 async with trio.open_nursery() as inflight:
                     ready = False
-                    self._take_book(books)  # the current one, if any
+                    if self._take_book(books):  # the current one: decide on it at once
+                        runtime.wakeup.set()
                     while not stop.is_set():
                         with trio.move_on_at(self._stale_at()):
                             await runtime.wakeup.wait()
@@ -141,13 +142,14 @@ class Quoter:
 
     # -- inputs ----------------------------------------------------------------------------
 
-    def _take_book(self, books: BookStream) -> None:
-        """The newest book, if one came since the last (the stream raises the wake-up as
-        it publishes one: no task of ours stands between a book and its decision)."""
+    def _take_book(self, books: BookStream) -> bool:
+        """Take the newest book, if one came since the last (the stream raises the wake-up
+        as it publishes one: no task of ours stands between a book and its decision);
+        whether there was one."""
         try:
             book = books.receive_nowait()
         except (trio.WouldBlock, trio.EndOfChannel):
-            return
+            return False
         runtime, state, symbol = self.runtime, self.state, self.symbol
         runtime.book = book
         mid = runtime.mid
@@ -155,6 +157,7 @@ class Quoter:
             now = trio.current_time()
             state.ledger.on_mid(symbol, now, mid)
             state.update_risk(symbol, now)
+        return True
 
     async def _resolve_unresolved(self) -> None:
         interval = self.state.config.orders.resolve_interval

@@ -49,6 +49,11 @@ class Wakeup:
         self._event = trio.Event()
         self._raised = False
 
+    @property
+    def raised(self) -> bool:
+        """Whether it is raised (a wake is due)."""
+        return self._raised
+
     def set(self) -> None:
         if not self._raised:
             self._raised = True

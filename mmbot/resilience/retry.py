@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any, TypeVar, TypeVarTuple
 
 import attrs
 import trio
-import trio.lowlevel
 from attrs import validators as v
 from tenacity import AsyncRetrying, IterState, RetryCallState
 
@@ -310,12 +309,15 @@ class RetryPolicy:
         args: tuple[*Ts],
     ) -> T:
         attempts = _Attempts(self, predicate, trio.current_time())
+        first: Exception | None = None
         try:
             # The first attempt runs bare: tenacity's machinery (a retrying object, its
             # call state, its callbacks) only for a call that failed once, which it then
             # takes over as if it had made that attempt itself.
             result: T = await fn(*args)
-        except Exception as first:
+        except Exception as exc:
+            first = exc
+        if first is not None:
             result = await self._retry(attempts, first, fn, args)
         if self.budget is not None:
             self.budget.record_success(trio.current_time())
@@ -333,7 +335,6 @@ class RetryPolicy:
 
         async def attempt(*call_args: *Ts) -> T:
             if replay:
-                await trio.lowlevel.checkpoint()
                 raise replay.pop()
             return await fn(*call_args)
 

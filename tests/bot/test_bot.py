@@ -342,3 +342,51 @@ async def test_adjust_venue_sets_the_limits_the_budget_and_the_rest_limiter_obey
         assert bot.state.budget.available(now) > 10_000  # 40 per 10 s without the lift
         assert bot.session is not None and bot.session.venue is not None
         assert bot.session.venue.rest.limiter.config.rules == lifted
+
+
+async def test_a_restarted_quoter_decides_at_once_on_a_quiet_book(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    import json
+
+    import bot_stages
+
+    from mmbot.testing import Tap
+
+    quiet = trio.Event()
+
+    def silence_btc(resource: str, frame: str | bytes) -> bool:
+        return quiet.is_set() and resource.startswith("/stream") and '"BTCUSDT"' in str(frame)
+
+    tap = Tap(drop=silence_btc)
+    stages = ["guards", "fair_value", "bot_stages:explode", "spread", "sizing", "rounding"]
+    cfg = config(
+        overrides={
+            "BTCUSDT": {
+                "stages": stages,
+                "sizing": {"order_size": "0.001"},
+                "guards": {"stale_after": 60.0},
+            }
+        },
+        supervision={"intensity": 5, "period": 60.0, "backoff_base": 0.05, "backoff_cap": 0.1},
+    )
+    bot = Bot(cfg, mode="sim", seed=7, wrap_connector=tap.wrap)
+    async with running(bot) as handle:
+        await trio.sleep(3)
+        assert handle.status().symbol("BTCUSDT").state is SymbolState.QUOTING
+        quiet.set()  # BTCUSDT's book stays valid and stops changing
+        await trio.sleep(0.5)
+        decided = handle.status().symbol("BTCUSDT").decisions
+        bot_stages.EXPLODING.add("BTCUSDT")
+        try:
+            handle.resume("BTCUSDT")  # a wake: the decision raises, the quoter restarts
+            await trio.sleep(0.02)
+        finally:
+            bot_stages.EXPLODING.discard("BTCUSDT")
+        await trio.sleep(1.0)  # far less than stale_after: only the restart can wake it
+        status = handle.status()
+        assert status.child_restarts["mmbot/symbols/BTCUSDT/quoter"] == 1
+        btc = status.symbol("BTCUSDT")
+        assert btc.decisions > decided  # the raising decision is not counted
+        assert btc.state is SymbolState.QUOTING
+    assert tap.dropped and all(json.loads(f)["data"]["s"] == "BTCUSDT" for f in tap.dropped)

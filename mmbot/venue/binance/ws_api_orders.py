@@ -30,9 +30,11 @@ no answer within ``request_timeout``        ``VenueUnknown``
 ==========================================  =============================================
 
 The connection is opened on first use (and again after it ends) in the nursery of
-:meth:`WsApiSender.run`, which the venue starts; it is replaced before the venue's 24-hour
-limit (``max_connection_s``): new requests go to a new connection while the old one stays
-until its answers are in.
+:meth:`WsApiSender.run`, which the venue starts. It is retired — new requests go to a new
+connection while the old one stays until its answers are in — before the venue's 24-hour
+limit (``max_connection_s``), on a ``serverShutdown`` event, when a request on it gets no
+answer in time (a connection may die without a reset: the next request must not wait on
+it too) and when a frame could not be written whole.
 
 What it must never do: retry or decide policy (``rest.py`` does); resend a frame; swallow
 ``trio.Cancelled``; put the API key, the secret or a signature into a log, repr, exception
@@ -178,17 +180,24 @@ class WsApiSender:
         waiter = _Waiter()
         link.waiters[request_id] = waiter
         failure: str | None = None
+        written = False
+        scope = trio.move_on_after(self.rest.request_timeout)
         try:
-            with trio.move_on_after(self.rest.request_timeout) as scope:
+            with scope:
                 try:
                     await link.ws.send_message(frame)
+                    written = True
                 except CONNECTION_ERRORS as exc:
                     failure = f"connection broke while sending: {type(exc).__name__}"
                 else:
                     await waiter.done.wait()
         finally:
             link.waiters.pop(request_id, None)
-            if link.retiring and not link.waiters:
+            if not written or scope.cancelled_caught:
+                # A frame cut short leaves the stream unusable, and a connection that does
+                # not answer may be dead without a reset: new requests go to a new one.
+                self._retire(link)
+            elif link.retiring and not link.waiters:
                 self._close_soon(link)
         if failure is not None:
             raise VenueUnknown(f"{endpoint.name}: {failure}")
@@ -227,9 +236,10 @@ class WsApiSender:
         if 200 <= status < 300:
             return Answer(status, response.result)
         error = body.get("error")
-        parts = endpoint.parts_in_errors and status < 500 and isinstance(error, dict)
-        if parts and isinstance(error, dict) and isinstance(error.get("data"), dict):
-            return Answer(status, error)
+        if endpoint.parts_in_errors and status < 500 and status not in (429, 418):
+            data = error.get("data") if isinstance(error, dict) else None
+            if isinstance(data, dict) and ("cancelResult" in data or "newOrderResult" in data):
+                return Answer(status, error)  # cancel-replace's per-part results
         code, msg = response.error if response.error else (None, f"status {status}")
         raise_failure(endpoint, status, code, msg, response.retry_after, self.limiter)
 
@@ -252,14 +262,16 @@ class WsApiSender:
             try:
                 with trio.fail_after(self.rest.connect_timeout):
                     ws = await self.connector.connect(nursery, self.config.resource)
+                link = _Link(ws, trio.current_time() + self.config.max_connection_s)
+                nursery.start_soon(self._read, link)
             except CONNECT_ERRORS as exc:
                 raise VenueUnavailable(
                     f"WebSocket API: not sent: cannot connect: {type(exc).__name__}"
                 ) from None
+            except RuntimeError:  # the nursery closed meanwhile: the venue is closing
+                raise VenueUnavailable("WebSocket API: not sent: the venue is closing") from None
             self.connections += 1
-            link = _Link(ws, trio.current_time() + self.config.max_connection_s)
             self._link = link
-            nursery.start_soon(self._read, link)
             return link
 
     def _retire(self, link: _Link) -> None:

@@ -175,24 +175,45 @@ async def test_the_connection_is_replaced_before_its_lifetime_and_the_old_one_cl
 
 
 class Scripted:
-    """A connection that answers each request with ``answer(frame)`` (None: no answer)."""
+    """A connector whose connections answer each request with ``answer(frame)`` (None: no
+    answer); ``opened`` and ``closed`` count its connections."""
 
     def __init__(self, answer: object) -> None:
         self.answer = answer
         self.sent: list[dict[str, object]] = []
-        self.inbox_send, self.inbox = trio.open_memory_channel[str](100)
+        self.links: list[ScriptedLink] = []
+
+    @property
+    def opened(self) -> int:
+        return len(self.links)
+
+    @property
+    def closed(self) -> int:
+        return sum(1 for link in self.links if link.closed)
 
     async def connect(self, nursery: trio.Nursery, resource: str) -> WsConnection:
         await trio.lowlevel.checkpoint()
-        return self  # type: ignore[return-value]
+        link = ScriptedLink(self)
+        self.links.append(link)
+        return link  # type: ignore[return-value]
+
+
+class ScriptedLink:
+    def __init__(self, script: Scripted) -> None:
+        self.script = script
+        self.closed = False
+        self.inbox_send, self.inbox = trio.open_memory_channel[str](100)
 
     async def get_message(self) -> str:
-        return await self.inbox.receive()
+        try:
+            return await self.inbox.receive()
+        except trio.EndOfChannel:  # closed by us: as trio-websocket, a closed connection
+            raise trio.ClosedResourceError("closed") from None
 
     async def send_message(self, message: str | bytes) -> None:
         frame = json.loads(message)
-        self.sent.append(frame)
-        reply = self.answer(frame)  # type: ignore[operator]
+        self.script.sent.append(frame)
+        reply = self.script.answer(frame)  # type: ignore[operator]
         if reply is not None:
             await self.inbox_send.send(json.dumps(reply))
 
@@ -200,7 +221,8 @@ class Scripted:
         await trio.lowlevel.checkpoint()
 
     async def aclose(self, code: int = 1000, reason: str | None = None) -> None:
-        await trio.lowlevel.checkpoint()
+        self.closed = True
+        await self.inbox_send.aclose()
 
 
 def _sender(script: Scripted, limiter: RateLimiter | None = None) -> WsApiSender:
@@ -315,8 +337,12 @@ async def test_no_answer_in_time_is_unknown_and_a_late_answer_is_ignored(
         with pytest.raises(Exception, match="no answer within") as raised:
             await sender.send(PLACE, PLACE_PARAMS)
         assert type(raised.value).__name__ == "VenueUnknown"
-        await script.inbox_send.send(json.dumps({"id": 1, "status": 200, "result": {}}))
+        await script.links[0].inbox_send.send(json.dumps({"id": 1, "status": 200, "result": {}}))
         await trio.sleep(0.1)  # nothing waits for it: dropped
+        assert script.links[0].closed  # a connection that did not answer is not reused
+        script.answer = lambda f: {"id": f["id"], "status": 200, "result": {}}
+        assert (await sender.send(PLACE, PLACE_PARAMS)).status == 200
+        assert sender.connections == 2
         nursery.cancel_scope.cancel()
 
 
@@ -328,11 +354,14 @@ async def test_a_server_shutdown_sends_new_requests_to_a_new_connection(
     async with trio.open_nursery() as nursery:
         await nursery.start(sender.run)
         await sender.send(PLACE, PLACE_PARAMS)
-        await script.inbox_send.send(json.dumps({"event": {"e": "serverShutdown", "E": 1}}))
+        await script.links[0].inbox_send.send(
+            json.dumps({"event": {"e": "serverShutdown", "E": 1}})
+        )
         await trio.sleep(0.1)
         await sender.send(PLACE, PLACE_PARAMS)
         nursery.cancel_scope.cancel()
-    assert sender.connections == 2
+    assert sender.connections == 2 and script.opened == 2
+    assert script.links[0].closed  # its answers were in: closed
 
 
 async def test_a_sender_that_is_not_running_sends_nothing(
@@ -342,3 +371,76 @@ async def test_a_sender_that_is_not_running_sends_nothing(
     with pytest.raises(VenueUnavailable, match="not running"):
         await _sender(script).send(PLACE, PLACE_PARAMS)
     assert script.sent == []
+
+
+async def test_a_rate_limited_cancel_replace_is_rate_limited_not_an_answer(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    from mmbot.errors import RateLimited
+    from mmbot.venue.binance.rest_endpoints import CANCEL_REPLACE
+
+    error = {"code": -1003, "msg": "Too many requests.",
+             "data": {"serverTime": 1000, "retryAfter": 4000}}  # fmt: skip
+    script = Scripted(lambda f: {"id": f["id"], "status": 429, "error": error})
+    limiter = RateLimiter(RateLimiterConfig())
+    sender = _sender(script, limiter)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(sender.run)
+        with pytest.raises(RateLimited) as raised:
+            await sender.send(CANCEL_REPLACE, PLACE_PARAMS)
+        nursery.cancel_scope.cancel()
+    assert raised.value.retry_after == 3.0
+    assert limiter.statistics().blocked_until is not None
+
+
+async def test_cancel_replace_parts_in_an_error_are_an_answer(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    from mmbot.venue.binance.rest_endpoints import CANCEL_REPLACE
+
+    error = {"code": -2022, "msg": "Order cancel-replace failed.",
+             "data": {"cancelResult": "FAILURE", "newOrderResult": "NOT_ATTEMPTED",
+                      "cancelResponse": {"code": -2011, "msg": "Unknown order sent."},
+                      "newOrderResponse": None}}  # fmt: skip
+    script = Scripted(lambda f: {"id": f["id"], "status": 400, "error": error})
+    sender = _sender(script)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(sender.run)
+        answer = await sender.send(CANCEL_REPLACE, PLACE_PARAMS)
+        nursery.cancel_scope.cancel()
+    assert answer.status == 400 and answer.body == error
+
+
+async def test_a_retired_connection_keeps_answering_what_waits_on_it(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    held: list[dict[str, object]] = []
+
+    def answer(frame: dict[str, object]) -> dict[str, object] | None:
+        if not held:
+            held.append(frame)  # the first request's answer comes later
+            return None
+        return {"id": frame["id"], "status": 200, "result": {"n": len(held)}}
+
+    script = Scripted(answer)
+    sender = _sender(script)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(sender.run)
+        first: list[object] = []
+
+        async def send_first() -> None:
+            first.append((await sender.send(PLACE, PLACE_PARAMS)).body)
+
+        nursery.start_soon(send_first)
+        await trio.sleep(0.1)
+        old = script.links[0]
+        await old.inbox_send.send(json.dumps({"event": {"e": "serverShutdown", "E": 1}}))
+        await trio.sleep(0.1)
+        assert (await sender.send(PLACE, PLACE_PARAMS)).status == 200  # on a new connection
+        assert script.opened == 2 and not old.closed  # the old one still has a waiter
+        await old.inbox_send.send(json.dumps({"id": held[0]["id"], "status": 200,
+                                              "result": {"late": True}}))  # fmt: skip
+        await trio.sleep(0.1)
+        assert first == [{"late": True}]
+        assert old.closed  # its last answer is in: closed
+        nursery.cancel_scope.cancel()

@@ -77,6 +77,7 @@ class _LateConnection:
     def __init__(self, inner: WsConnection, late: LateFrames) -> None:
         self.inner = inner
         self.late = late
+        self.held: str | bytes | None = None
 
     async def get_message(self) -> str | bytes:
         return await self.inner.get_message()
@@ -87,20 +88,27 @@ class _LateConnection:
         if late.armed and frame.get("method") == "order.place":
             late.armed = False
             late.sent = frame["params"]["newClientOrderId"]
+            self.held = message
 
             async def deliver() -> None:
                 await trio.sleep(late.late)
-                await self.inner.send_message(message)
+                await self.flush()
 
             late.network.start_soon(deliver)
             late.on_wire.set()
             return
         await self.inner.send_message(message)
 
+    async def flush(self) -> None:
+        held, self.held = self.held, None
+        if held is not None:
+            await self.inner.send_message(held)
+
     async def ping(self, payload: bytes | None = None) -> None:
         await self.inner.ping(payload)
 
     async def aclose(self, code: int = 1000, reason: str | None = None) -> None:
+        await self.flush()  # on the wire before the close frame: it lands first
         await self.inner.aclose(code, reason)
 
 

@@ -181,14 +181,13 @@ class Quoter:
         risk = state.risk.check(symbol, now)
         breaker_open = self.breaker is not None and self.breaker.state in _BLOCKING
         halt = runtime.halt_reason or risk.halt_reason
-        view = state.ledger.view(symbol, runtime.mid)
         inputs = QuoteInputs(
             symbol=symbol,
             instrument=instrument,
             now=now,
             book=book,
             params=self.params,
-            position=view.position,
+            position=state.ledger.position(symbol),
             risk=RiskFlags(halt_reason=halt, breaker_open=breaker_open),
             base_free=state.free(instrument.base_asset),
             quote_free=state.free(instrument.quote_asset),

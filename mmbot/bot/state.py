@@ -129,6 +129,8 @@ class BotState:
     breakers: dict[str, str] = attrs.Factory(dict)  # name -> state name, as transitions arrive
     intensity_headroom: dict[str, int] = attrs.Factory(dict)
     child_restarts: dict[str, int] = attrs.Factory(dict)
+    #: Per symbol, the spread within which a two-sided quote counts as uptime (bps).
+    _uptime_spreads: dict[str, Decimal] = attrs.field(factory=dict, init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         for symbol in self.config.bot.symbols:
@@ -179,7 +181,10 @@ class BotState:
             for order in self.tracker.live(symbol)
             if order.state.is_resting
         ]
-        max_bps = Decimal(str(self.config.strategy_for(symbol).spread.max_bps)) * 2
+        max_bps = self._uptime_spreads.get(symbol)
+        if max_bps is None:
+            spread = self.config.strategy_for(symbol).spread.max_bps
+            max_bps = self._uptime_spreads[symbol] = Decimal(str(spread)) * 2
         runtime.uptime.observe(now, two_sided_within(resting, runtime.mid, max_bps))
 
     def status(self, now: float) -> BotStatus:

@@ -247,6 +247,12 @@ class Ledger:
                 if book.mid is not None:
                     book.complete_markouts(now, book.mid, inclusive=True)
 
+    def position(self, symbol: str) -> Decimal:
+        """One symbol's net position in base units (what a decision needs of the ledger:
+        the whole :meth:`view` is a dozen exact sums)."""
+        book = self._books.get(symbol)
+        return ZERO if book is None else book.position
+
     def view(self, symbol: str, mid: Decimal | None = None) -> LedgerView:
         """One symbol's books, marked to ``mid`` (default: the last mid seen)."""
         book = self._book(symbol)

@@ -184,8 +184,12 @@ class RiskEngine:
         return sum((r.exposure.notional for r in self._symbols.values()), ZERO)
 
     def check(self, symbol: str, now: float) -> RiskDecision:
-        """What ``symbol`` may do at ``now``."""
-        return self._decide(symbol, now, self.total_notional(), self._total_open_orders())
+        """What ``symbol`` may do at ``now`` (the totals over every symbol are summed only
+        when a limit reads them: a decision per book must not cost one sum per symbol)."""
+        limits = self.limits
+        notional = ZERO if limits.max_total_notional is None else self.total_notional()
+        open_orders = 0 if limits.max_total_open_orders is None else self._total_open_orders()
+        return self._decide(symbol, now, notional, open_orders)
 
     def evaluate(self, now: float) -> RiskState:
         """Every known symbol's decision, plus the totals."""

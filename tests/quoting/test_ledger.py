@@ -226,3 +226,11 @@ def test_books_stay_exact_beyond_the_default_decimal_precision() -> None:
     with localcontext() as exact:
         exact.prec = 100
         assert v.cash + v.position * D("12345678901235.87654321") == v.net_pnl
+
+
+def test_position_is_the_views_position_without_the_rest_of_the_view() -> None:
+    lg = ledger()
+    assert lg.position("BTCUSDT") == 0
+    for side, qty in ((Side.BUY, "0.3"), (Side.SELL, "0.1"), (Side.BUY, "0.05")):
+        lg.on_fill(fill(side, "100", qty), 1.0)
+    assert lg.position("BTCUSDT") == lg.view("BTCUSDT").position == D("0.25")

@@ -7,7 +7,8 @@ of its own for any other scenario (``--symbols``, ``--order-latency``, ``--secon
 
 - the fake exchange runs in a **child process** (``multiprocessing``, spawn) on 127.0.0.1
   through ``mmbot.sim.serve.serve_exchange``: hypercorn for REST, trio-websocket for the
-  streams and the WebSocket API, its own core, as a real venue would be;
+  streams and the WebSocket API, pinned to its own CPU and the bot to the others
+  (:func:`pin_apart`, where the OS allows it), as a real venue would be;
 - the exchange's rate limits (``RateLimits``) and the bot's (the order budget and the REST
   client's limiter, through ``Bot(adjust_venue=)``) are lifted, and the bot's HTTP pool
   widened to 4 clients x 64 connections, so that limits are not what is measured;
@@ -38,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import os
 import time
 from collections.abc import Callable, Sequence
 from decimal import Decimal
@@ -299,6 +301,7 @@ class ExchangeProcess:
             target=serve_in_child, args=(config, child_conn), daemon=True
         )
         self.report: ExchangeReport | None = None
+        self._saved_affinity: set[int] | None = None
 
     def __enter__(self) -> tuple[int, int]:
         self._process.start()
@@ -306,6 +309,8 @@ class ExchangeProcess:
             self._process.kill()
             raise RuntimeError("the exchange process did not start")
         rest_port, ws_port = self._conn.recv()
+        pid = self._process.pid
+        self._saved_affinity = None if pid is None else pin_apart(pid)
         return int(rest_port), int(ws_port)
 
     def heal(self) -> None:
@@ -326,6 +331,30 @@ class ExchangeProcess:
             if self._process.is_alive():
                 self._process.kill()
                 self._process.join(5)
+            if self._saved_affinity is not None:
+                os.sched_setaffinity(0, self._saved_affinity)
+
+
+def pin_apart(child_pid: int) -> set[int] | None:
+    """Put the exchange's process on the last CPU and this one (the bot) on the others, so
+    that neither is preempted by the other mid-request (on a real venue they are different
+    machines); the CPUs this process had, to restore, or None where it cannot be done."""
+    if not hasattr(os, "sched_setaffinity"):
+        return None
+    mine = os.sched_getaffinity(0)
+    if len(mine) < 2:
+        return None
+    last = max(mine)
+    os.sched_setaffinity(child_pid, {last})
+    os.sched_setaffinity(0, mine - {last})
+    return mine
+
+
+def pinning_line() -> str:
+    """Where the two processes run (see :func:`pin_apart`)."""
+    if not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2:
+        return "cpus:        one CPU: the exchange and the bot share it"
+    return "cpus:        the exchange's process pinned to the last CPU, the bot to the others"
 
 
 # -- the sequential baseline --------------------------------------------------------------------
@@ -569,7 +598,8 @@ def limits_line() -> str:
     return (
         f"limits:      lifted x{LIFT:,} at the exchange (RateLimits) and in the bot (order "
         f"budget, REST limiter); HTTP pool {WIDE_LAYOUT.clients} clients x "
-        f"{WIDE_LAYOUT.max_connections} connections: limits are not what is measured"
+        f"{WIDE_LAYOUT.max_connections} connections: limits are not what is measured\n"
+        f"  {pinning_line()}"
     )
 
 

@@ -164,12 +164,12 @@ class BotState:
         """Tell the risk engine the symbol's exposure now (after a fill or a new mid)."""
         runtime = self.symbols[symbol]
         mid = runtime.mid
-        view = self.ledger.view(symbol, mid)
+        position, pnl = self.ledger.marked(symbol, mid)
         exposure = Exposure(
-            position=view.position,
+            position=position,
             mid=mid,
             open_orders=len(self.tracker.live(symbol)),
-            pnl=view.net_pnl if mid is not None else view.realized_pnl - view.fees,
+            pnl=pnl,
         )
         self.risk.update(symbol, exposure, now)
 

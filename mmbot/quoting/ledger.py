@@ -253,6 +253,19 @@ class Ledger:
         book = self._books.get(symbol)
         return ZERO if book is None else book.position
 
+    def marked(self, symbol: str, mid: Decimal | None) -> tuple[Decimal, Decimal]:
+        """``(position, net PnL marked to mid)``: what the risk engine reads on every new
+        mid, computed as :meth:`view` computes them (realized + unrealized - fees; no
+        unrealized part without a mid), without the rest of the view."""
+        book = self._books.get(symbol)
+        if book is None:
+            return ZERO, ZERO
+        with localcontext(EXACT):
+            unrealized = ZERO
+            if book.position and mid is not None:
+                unrealized = book.position * mid - book.cost_basis
+            return book.position, book.realized + unrealized - book.fees
+
     def view(self, symbol: str, mid: Decimal | None = None) -> LedgerView:
         """One symbol's books, marked to ``mid`` (default: the last mid seen)."""
         book = self._book(symbol)

@@ -234,3 +234,27 @@ def test_position_is_the_views_position_without_the_rest_of_the_view() -> None:
     for side, qty in ((Side.BUY, "0.3"), (Side.SELL, "0.1"), (Side.BUY, "0.05")):
         lg.on_fill(fill(side, "100", qty), 1.0)
     assert lg.position("BTCUSDT") == lg.view("BTCUSDT").position == D("0.25")
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([Side.BUY, Side.SELL]),
+            st.integers(90, 110),
+            st.integers(1, 30),
+            st.integers(0, 3),
+        ),
+        max_size=12,
+    ),
+    st.one_of(st.none(), st.integers(80, 120)),
+)
+def test_marked_is_the_views_position_and_net_pnl(
+    fills: list[tuple[Side, int, int, int]], mid: int | None
+) -> None:
+    lg = ledger()
+    for side, price, qty, fee in fills:
+        lg.on_fill(fill(side, str(price), f"0.{qty:02d}", fee=f"0.0{fee}"), 1.0)
+    mark = None if mid is None else D(mid)
+    view = lg.view("BTCUSDT", mark)
+    expected_pnl = view.net_pnl if mark is not None else view.realized_pnl - view.fees
+    assert lg.marked("BTCUSDT", mark) == (view.position, expected_pnl)

@@ -133,37 +133,62 @@ def order_view(order: RestingOrder, units: Units) -> OrderView:
     )
 
 
-def new_report(order: RestingOrder, units: Units, now_ms: int, execution_id: int) -> Execution:
-    """NEW: the order was accepted (``w`` true unless it is a MARKET order)."""
-    zero_qty = units.zero_qty
+def order_report(
+    order: RestingOrder,
+    units: Units,
+    now_ms: int,
+    execution_id: int,
+    kind: ExecutionType,
+    *,
+    client_order_id: str | None = None,
+    last_qty: Decimal | None = None,
+    last_price: Decimal | None = None,
+    commission: Decimal = ZERO,
+    commission_asset: str | None = None,
+    trade_id: int = -1,
+    is_maker: bool = False,
+    orig_client_order_id: str = "",
+    is_working: bool = False,
+) -> Execution:
+    """One execution report of ``order`` as it stands now (status, executed quantity and
+    notional already applied): the order's own fields, and what this execution says of
+    itself (the last fill, its fee, ``c``/``C``, ``w``)."""
     return Execution(
         order.account,
         now_ms,
         order.symbol,
-        order.client_order_id,
+        order.client_order_id if client_order_id is None else client_order_id,
         order.side,
         order.type,
         order.time_in_force,
         units.qtys[order.orig_qty],
         units.prices[order.price],
-        ExecutionType.NEW,
-        OrderStatus.NEW,
+        kind,
+        order.status,
         "NONE",
         order.order_id,
-        zero_qty,
-        zero_qty,
-        units.zero_price,
-        ZERO,
-        None,
+        units.zero_qty if last_qty is None else last_qty,
+        units.qtys[order.executed],
+        units.zero_price if last_price is None else last_price,
+        commission,
+        commission_asset,
         now_ms,
-        -1,
-        False,
-        "",
-        units.zero_notional,
-        order.type is not OrderType.MARKET,
+        trade_id,
+        is_maker,
+        orig_client_order_id,
+        units.notionals[order.cum_notional],
+        is_working,
         order.time_ms,
         execution_id,
     )
+
+
+def new_report(order: RestingOrder, units: Units, now_ms: int, execution_id: int) -> Execution:
+    """NEW: the order was accepted (``w`` true unless it is a MARKET order)."""
+    return order_report(
+        order, units, now_ms, execution_id, ExecutionType.NEW,
+        is_working=order.type is not OrderType.MARKET,
+    )  # fmt: skip
 
 
 def trade_report(
@@ -180,34 +205,12 @@ def trade_report(
     execution_id: int,
 ) -> Execution:
     """TRADE: one fill of ``order`` (already applied to it)."""
-    return Execution(
-        order.account,
-        now_ms,
-        order.symbol,
-        order.client_order_id,
-        order.side,
-        order.type,
-        order.time_in_force,
-        units.qtys[order.orig_qty],
-        units.prices[order.price],
-        ExecutionType.TRADE,
-        order.status,
-        "NONE",
-        order.order_id,
-        last_qty,
-        units.qtys[order.executed],
-        last_price,
-        commission,
-        commission_asset,
-        now_ms,
-        trade_id,
-        is_maker,
-        "",
-        units.notionals[order.cum_notional],
-        is_maker and not done,
-        order.time_ms,
-        execution_id,
-    )
+    return order_report(
+        order, units, now_ms, execution_id, ExecutionType.TRADE,
+        last_qty=last_qty, last_price=last_price, commission=commission,
+        commission_asset=commission_asset, trade_id=trade_id, is_maker=is_maker,
+        is_working=is_maker and not done,
+    )  # fmt: skip
 
 
 def amended_report(
@@ -216,34 +219,10 @@ def amended_report(
     """REPLACED: ``order.amend.keepPriority`` reduced the order's quantity in place (its new
     quantity, client order id and status already set); ``C`` is the client order id it had
     before."""
-    return Execution(
-        order.account,
-        now_ms,
-        order.symbol,
-        order.client_order_id,
-        order.side,
-        order.type,
-        order.time_in_force,
-        units.qtys[order.orig_qty],
-        units.prices[order.price],
-        ExecutionType.REPLACED,
-        order.status,
-        "NONE",
-        order.order_id,
-        units.zero_qty,
-        units.qtys[order.executed],
-        units.zero_price,
-        ZERO,
-        None,
-        now_ms,
-        -1,
-        False,
-        previous_client_id,
-        units.notionals[order.cum_notional],
-        order.working_ms >= 0,
-        order.time_ms,
-        execution_id,
-    )
+    return order_report(
+        order, units, now_ms, execution_id, ExecutionType.REPLACED,
+        orig_client_order_id=previous_client_id, is_working=order.working_ms >= 0,
+    )  # fmt: skip
 
 
 def cancel_client_order_id(symbol: str, order_id: int) -> str:
@@ -265,35 +244,13 @@ def closing_report(
     Like Binance, a CANCELED report's ``c`` names the cancel and ``C`` the order; an EXPIRED
     one has the order's id in ``c`` and ``C`` empty.
     """
-    canceled = kind is ExecutionType.CANCELED
-    return Execution(
-        order.account,
-        now_ms,
-        order.symbol,
-        cancel_client_order_id(order.symbol, order.order_id) if canceled else order.client_order_id,
-        order.side,
-        order.type,
-        order.time_in_force,
-        units.qtys[order.orig_qty],
-        units.prices[order.price],
-        kind,
-        order.status,
-        "NONE",
-        order.order_id,
-        units.zero_qty,
-        units.qtys[order.executed],
-        units.zero_price,
-        ZERO,
-        None,
-        now_ms,
-        -1,
-        False,
-        order.client_order_id if canceled else "",
-        units.notionals[order.cum_notional],
-        False,
-        order.time_ms,
-        execution_id,
-    )
+    if kind is not ExecutionType.CANCELED:
+        return order_report(order, units, now_ms, execution_id, kind)
+    return order_report(
+        order, units, now_ms, execution_id, kind,
+        client_order_id=cancel_client_order_id(order.symbol, order.order_id),
+        orig_client_order_id=order.client_order_id,
+    )  # fmt: skip
 
 
 def rejected_report(

@@ -17,7 +17,7 @@ from mmbot.resilience.ratelimit_core import RateLimiterConfig, counts_as_headers
 from mmbot.sim.history import EntryKind, RequestRecord
 from mmbot.testing import open_rig
 from mmbot.venue.base import CancelReplaceRequest, OrderRef, PlaceRequest
-from mmbot.venue.binance.rest_endpoints import PLACE
+from mmbot.venue.binance.rest_endpoints import PLACE, Endpoint, EndpointClass
 from mmbot.venue.binance.rest_http import RestConfig, ServerClock
 from mmbot.venue.binance.venue import BinanceVenueConfig
 from mmbot.venue.binance.ws import WsConnection
@@ -157,7 +157,7 @@ async def test_no_connection_means_failed_and_nothing_sent(
         }
 
 
-async def test_the_connection_is_replaced_before_its_lifetime_and_the_old_one_closed(
+async def test_the_connection_is_replaced_once_its_lifetime_has_passed(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     config = BinanceVenueConfig(ws_api_orders=WsApiOrdersConfig(max_connection_s=60.0))
@@ -237,6 +237,9 @@ def _sender(script: Scripted, limiter: RateLimiter | None = None) -> WsApiSender
         credentials=ApiCredentials("key-123", "secret-456"),
     )
 
+
+#: An unsigned request (the lifetime test needs no credentials).
+UNSIGNED = Endpoint("time", "GET", "/api/v3/time", EndpointClass.MARKET_DATA)
 
 PLACE_PARAMS = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT_MAKER", "quantity": "1"}
 
@@ -444,3 +447,26 @@ async def test_a_retired_connection_keeps_answering_what_waits_on_it(
         assert first == [{"late": True}]
         assert old.closed  # its last answer is in: closed
         nursery.cancel_scope.cancel()
+
+
+async def test_a_connection_past_its_lifetime_is_closed_once_its_answers_are_in(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    script = Scripted(lambda f: {"id": f["id"], "status": 200, "result": {}})
+    sender = WsApiSender(
+        WsApiOrdersConfig(max_connection_s=60.0),
+        script,  # type: ignore[arg-type]
+        rest=RestConfig(request_timeout=1.0),
+        clock=ServerClock(lambda: 1_700_000_000_000, 300.0),
+        limiter=RateLimiter(RateLimiterConfig()),
+        credentials=None,
+    )
+    async with trio.open_nursery() as nursery:
+        await nursery.start(sender.run)
+        await sender.send(UNSIGNED, {})
+        await trio.sleep(61)
+        assert not script.links[0].closed  # nothing asked for a new one yet
+        await sender.send(UNSIGNED, {})
+        await trio.sleep(0.1)
+        nursery.cancel_scope.cancel()
+    assert script.opened == 2 and script.links[0].closed and not script.links[1].closed

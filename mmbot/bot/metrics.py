@@ -34,12 +34,12 @@ from prometheus_client import (
     CollectorRegistry,
     Counter,
     Gauge,
-    Histogram,
     generate_latest,
     make_asgi_app,
 )
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
 
+from mmbot.bot.histograms import LoopHistogram
 from mmbot.bot.status import BotStatus, SymbolState, horizon_name
 from mmbot.model import Outcome
 from mmbot.quoting.orders import OrderState
@@ -288,28 +288,28 @@ class BotMetrics:
     ) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
-        self.stage_seconds = Histogram(
+        self.stage_seconds = LoopHistogram(
             "mmbot_stage_seconds",
             "Time one pipeline stage took in one quote decision.",
             ["symbol", "stage"],
             buckets=STAGE_BUCKETS,
             registry=r,
         )
-        self.tick_to_order_seconds = Histogram(
+        self.tick_to_order_seconds = LoopHistogram(
             "mmbot_tick_to_order_seconds",
             "Book change received -> order request written.",
             ["symbol"],
             buckets=TICK_TO_ORDER_BUCKETS,
             registry=r,
         )
-        self.quote_cycle_seconds = Histogram(
+        self.quote_cycle_seconds = LoopHistogram(
             "mmbot_quote_cycle_seconds",
             "Book received -> every order action of the decision on it answered.",
             ["symbol"],
             buckets=QUOTE_CYCLE_BUCKETS,
             registry=r,
         )
-        self.request_seconds = Histogram(
+        self.request_seconds = LoopHistogram(
             "mmbot_request_seconds",
             "Time a venue request took, by endpoint and outcome (ok, failed, unknown).",
             ["endpoint", "outcome"],

@@ -108,14 +108,14 @@ class Quoter:
         ):
             background.start_soon(self._resolve_unresolved)
             background.start_soon(self._wake_on, stop)
+            background.start_soon(self._wake_when_stale)
             try:
                 async with trio.open_nursery() as inflight:
                     ready = False
                     if self._take_book(books):  # the current one: decide on it at once
                         runtime.wakeup.set()
                     while not stop.is_set():
-                        with trio.move_on_at(self._stale_at()):
-                            await runtime.wakeup.wait()
+                        await runtime.wakeup.wait()
                         if stop.is_set():
                             break
                         self._take_book(books)
@@ -130,6 +130,24 @@ class Quoter:
     async def _wake_on(self, event: trio.Event) -> None:
         await event.wait()
         self.runtime.wakeup.set()
+
+    async def _wake_when_stale(self) -> None:
+        """Wake the quoter just after its book turns stale (one timer per book lifetime, not
+        one deadline per decision): sleep until the current book would be stale; a newer
+        book by then moves the moment on, and a book that did turn stale wakes the quoter
+        (its guards then pull the quotes), once."""
+        woken_for: BookSnapshot | None = None
+        while True:
+            book = self.runtime.book
+            at = self._stale_at()
+            if at != math.inf:
+                await trio.sleep_until(at)
+            elif book is not None and book is not woken_for and book.is_valid:
+                woken_for = book  # stale already: the quoter decides on it once more
+                self.runtime.wakeup.set()
+                await trio.sleep(self.stale_after)
+            else:  # no book yet, an invalid one (already pulled), or stale and woken for
+                await trio.sleep(self.stale_after)
 
     def _stale_at(self) -> float:
         """When the current book turns stale (a wake then pulls the quotes)."""

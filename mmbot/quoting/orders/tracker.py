@@ -198,7 +198,7 @@ class OrderTracker:
         if now is not None:
             order = self._orders.get(cid)
             if order is not None and (order.placed_at is None or now > order.placed_at):
-                self._orders[cid] = attrs.evolve(order, placed_at=now)
+                self._orders[cid] = order.changed(placed_at=now)
         event = {
             Outcome.OK: E.PLACE_OK,
             Outcome.FAILED: E.PLACE_FAILED,
@@ -358,7 +358,7 @@ class OrderTracker:
         if order is None:
             return self._anomaly(cid, event, None, "event for an unknown order")
         if order_id is not None and order.order_id is None:
-            order = attrs.evolve(order, order_id=order_id)
+            order = order.changed(order_id=order_id)
             self._orders[cid] = order
             self._by_order_id[(order.symbol, order_id)] = cid
         before = order.state
@@ -371,7 +371,7 @@ class OrderTracker:
                 return self._anomaly(cid, event, before, anomaly)
         after = normalise(after, order.filled > 0)
         if after is not before:
-            self._orders[cid] = attrs.evolve(order, state=after)
+            self._orders[cid] = order.changed(state=after)
             if after.is_terminal:
                 self._live[order.symbol].pop(cid, None)
                 self._close(cid)

@@ -74,6 +74,30 @@ class TrackedOrder:
     filled: Decimal = attrs.field(init=False, eq=False)
     remaining: Decimal = attrs.field(init=False, eq=False)
 
+    def changed(
+        self,
+        *,
+        state: OrderState | None = None,
+        order_id: int | None = None,
+        placed_at: float | None = None,
+    ) -> TrackedOrder:
+        """A copy with the given fields changed (``attrs.evolve`` without its per-call look
+        at the class: the tracker changes a state on every answer and event)."""
+        return TrackedOrder(
+            self.client_order_id,
+            self.symbol,
+            self.side,
+            self.level,
+            self.price,
+            self.quantity,
+            self.state if state is None else state,
+            self.order_id if order_id is None else order_id,
+            self.fills_qty,
+            self.reported_qty,
+            self.type,
+            self.placed_at if placed_at is None else placed_at,
+        )
+
     def __attrs_post_init__(self) -> None:
         filled = min(self.quantity, max(self.fills_qty, self.reported_qty))
         object.__setattr__(self, "filled", filled)

@@ -5,10 +5,11 @@ clients. :func:`keep_connected` runs sessions back to back, waiting between fail
 exponential backoff and equal jitter (reset after a planned end or a connection that stayed
 up long enough); :func:`serve_connection` is one session: connect, serve, then close (the
 close handshake first, while the connection's reader is alive, then cancel the connection's
-tasks); :class:`LiveMessages` reads a connection's messages while it is alive: a quiet
-connection is asked for a pong (:func:`probe`), a silent one is stale, and one that reached
-its lifetime is reopened. A session ends with a :data:`SessionEnd`: why, and whether that
-was planned (a lifetime reopen, a server shutdown notice).
+tasks); :class:`LiveMessages` (opened by :func:`open_live_messages`) reads a connection's
+messages while it is alive: a quiet connection is asked for a pong (:func:`probe`), a silent
+one is stale, and one that reached its lifetime is reopened. A session ends with a
+:data:`SessionEnd`: why, and whether that was planned (a lifetime reopen, a server shutdown
+notice).
 
 What it must never do: swallow ``trio.Cancelled`` (every wait here is a plain trio wait), or
 put an exception's text into a reason (a transport error can carry a URL): reasons name the
@@ -17,7 +18,8 @@ exception type only.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, NoReturn
 
 import trio
@@ -123,23 +125,32 @@ async def probe(ws: WsConnection, seq: int, timeout_s: float) -> bool:
 
 
 class LiveMessages:
-    """The messages of one connection while it is alive (``async for raw in messages``).
+    """The messages of one connection while it is alive (``async for raw in messages``),
+    opened with :func:`open_live_messages`.
 
     Iteration stops when the connection breaks, when it has been silent for ``silence_s`` and
     then gave no pong within ``pong_timeout_s`` of a ping (*stale*), or once ``lifetime_s``
     has passed since it was made (a planned reopen, before the venue's 24 h limit). Then
     :attr:`ended` says why, and :attr:`stale` whether silence ended it. Server pings are
     answered by trio-websocket itself; a quiet but healthy connection goes on.
+
+    Silence and lifetime are watched by one task beside the reader (:func:`open_live_messages`),
+    which ends the reading by cancelling the ``async with`` body: a message costs the reader
+    one wait on the connection and one clock read, not a cancel scope with a deadline of its
+    own (the streams read a few thousand messages a second).
     """
 
     def __init__(
         self, ws: WsConnection, *, lifetime_s: float, silence_s: float, pong_timeout_s: float
     ) -> None:
         self._ws = ws
-        self._deadline = trio.current_time() + lifetime_s
+        now = trio.current_time()
+        self._deadline = now + lifetime_s
         self._silence_s = silence_s
         self._pong_timeout_s = pong_timeout_s
         self._pings = 0
+        #: When the connection last showed life (a message, or a pong).
+        self._heard = now
         #: Why the iteration stopped; None while the connection is alive.
         self.ended: SessionEnd | None = None
         self.stale = False
@@ -148,21 +159,57 @@ class LiveMessages:
         return self
 
     async def __anext__(self) -> str | bytes:
-        ws = self._ws
+        if self.ended is None:
+            try:
+                raw = await self._ws.get_message()
+            except CONNECTION_ERRORS as exc:
+                if self.ended is None:
+                    self.ended = (f"connection closed: {type(exc).__name__}", False)
+            else:
+                self._heard = trio.current_time()
+                return raw
+        raise StopAsyncIteration
+
+    async def _watch(self, reading: trio.CancelScope) -> None:
+        """End the reading (cancel ``reading``) at the lifetime, or when a silence of
+        ``silence_s`` is followed by no pong and no message within ``pong_timeout_s``."""
         while self.ended is None:
             now = trio.current_time()
             if now >= self._deadline:
-                self.ended = ("connection lifetime reached: reopening", True)
-                break
-            with trio.move_on_after(min(self._silence_s, self._deadline - now)) as idle:
-                try:
-                    return await ws.get_message()
-                except CONNECTION_ERRORS as exc:
-                    self.ended = (f"connection closed: {type(exc).__name__}", False)
-                    break
-            if idle.cancelled_caught and trio.current_time() < self._deadline:
-                self._pings += 1
-                if not await probe(ws, self._pings, self._pong_timeout_s):
-                    self.stale = True
-                    self.ended = ("stale: no message and no pong", False)
-        raise StopAsyncIteration
+                self._end(("connection lifetime reached: reopening", True), reading)
+                return
+            quiet_until = self._heard + self._silence_s
+            if now < quiet_until:
+                await trio.sleep_until(min(quiet_until, self._deadline))
+                continue
+            self._pings += 1
+            heard = self._heard
+            if await probe(self._ws, self._pings, self._pong_timeout_s):
+                self._heard = max(self._heard, trio.current_time())
+            elif self._heard == heard:  # not even a message while we waited for the pong
+                self.stale = True
+                self._end(("stale: no message and no pong", False), reading)
+                return
+
+    def _end(self, why: SessionEnd, reading: trio.CancelScope) -> None:
+        if self.ended is None:
+            self.ended = why
+        reading.cancel()
+
+
+@asynccontextmanager
+async def open_live_messages(
+    ws: WsConnection, *, lifetime_s: float, silence_s: float, pong_timeout_s: float
+) -> AsyncIterator[LiveMessages]:
+    """:class:`LiveMessages` of ``ws`` with its watcher running. When the watcher ends the
+    reading, the body is cancelled and the ``async with`` exits normally: the code after it
+    reads :attr:`LiveMessages.ended`. A body that ends first stops the watcher."""
+    messages = LiveMessages(
+        ws, lifetime_s=lifetime_s, silence_s=silence_s, pong_timeout_s=pong_timeout_s
+    )
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(messages._watch, nursery.cancel_scope)
+        try:
+            yield messages
+        finally:
+            nursery.cancel_scope.cancel()

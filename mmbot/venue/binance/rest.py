@@ -406,6 +406,14 @@ class BinanceRest:
             raise VenueUnknown(f"{endpoint.name}: timed out") from None
 
     async def _admit(self, endpoint: Endpoint, weight: int) -> None:
+        """Count the request in the client-side limiter, waiting for room (bounded). Room
+        now and nobody queued counts it without a checkpoint (the send that follows is one)."""
+        try:
+            self.limiter.acquire_nowait(weight, endpoint.orders)
+        except trio.WouldBlock:
+            pass
+        else:
+            return
         wait = self.config.max_rate_wait
         with trio.move_on_after(wait) as scope:
             await self.limiter.acquire(weight, endpoint.orders)

@@ -44,7 +44,13 @@ from mmbot.venue.binance.codec import (
     decode_market_wire,
     depth_stream,
 )
-from mmbot.venue.binance.link import LiveMessages, SessionEnd, keep_connected, serve_connection
+from mmbot.venue.binance.link import (
+    LiveMessages,
+    SessionEnd,
+    keep_connected,
+    open_live_messages,
+    serve_connection,
+)
 from mmbot.venue.binance.ws import WsConnection, WsConnector
 from mmbot.venue.book import BookAction, BookStatistics, LocalBook, WireDiff
 from mmbot.venue.events import BookTicker, DepthSnapshot, PublicTrade
@@ -249,30 +255,36 @@ class MarketStreams:
     async def _serve(self, ws: WsConnection) -> SessionEnd:
         self._invalidate_all()
         cfg = self.config
-        messages = LiveMessages(
-            ws,
-            lifetime_s=cfg.max_connection_s,
-            silence_s=cfg.silence_s,
-            pong_timeout_s=cfg.pong_timeout_s,
-        )
-        async with trio.open_nursery() as fetchers:
+        ended: SessionEnd | None = None
+        async with (
+            open_live_messages(
+                ws,
+                lifetime_s=cfg.max_connection_s,
+                silence_s=cfg.silence_s,
+                pong_timeout_s=cfg.pong_timeout_s,
+            ) as messages,
+            trio.open_nursery() as fetchers,
+        ):
             self._fetchers = fetchers
             try:
-                result = await self._read(messages)
+                ended = await self._read(messages)
             finally:
                 self._fetchers = None
                 fetchers.cancel_scope.cancel()
-        return result
+        if messages.stale:
+            self._count("stale")
+        if ended is None:
+            assert messages.ended is not None
+            ended = messages.ended
+        return ended
 
-    async def _read(self, messages: LiveMessages) -> SessionEnd:
+    async def _read(self, messages: LiveMessages) -> SessionEnd | None:
+        """Apply messages until one ends the session (its reason) or the iteration stops."""
         async for raw in messages:
             ended = self._on_message(raw, trio.current_time())
             if ended is not None:
                 return ended
-        if messages.stale:
-            self._count("stale")
-        assert messages.ended is not None
-        return messages.ended
+        return None
 
     # ---- messages --------------------------------------------------------------------
 

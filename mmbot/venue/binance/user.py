@@ -61,7 +61,12 @@ from mmbot.venue.binance.codec import (
     decode_ws_api_message,
     encode_ws_request,
 )
-from mmbot.venue.binance.link import LiveMessages, SessionEnd, keep_connected, serve_connection
+from mmbot.venue.binance.link import (
+    SessionEnd,
+    keep_connected,
+    open_live_messages,
+    serve_connection,
+)
 from mmbot.venue.binance.signing import sign, ws_signing_payload
 from mmbot.venue.binance.user_core import UserStreamState
 from mmbot.venue.binance.user_reconcile import (
@@ -371,30 +376,30 @@ class UserStream:
     ) -> None:
         """Read frames into the inbox; end it with a reason string when the socket ends."""
         cfg = self.config
-        messages = LiveMessages(
-            ws,
-            lifetime_s=cfg.max_connection_s,
-            silence_s=cfg.silence_s,
-            pong_timeout_s=cfg.pong_timeout_s,
-        )
         reason: str | None = None
         async with inbox:
-            async for raw in messages:
-                try:
-                    message = decode_ws_api_message(raw)
-                except CodecError as exc:
-                    # An event we cannot read may be a lost fill: treat it as a gap.
-                    reason = f"undecodable frame: {str(exc)[:120]}"
-                    break
-                if isinstance(message, ServerShutdown):  # maintenance: reconnect early
-                    self._count("server_shutdowns")
-                    reason = SERVER_SHUTDOWN_REASON
-                    break
-                try:
-                    inbox.send_nowait(message)
-                except trio.WouldBlock:
-                    reason = "inbox overflow"
-                    break
+            async with open_live_messages(
+                ws,
+                lifetime_s=cfg.max_connection_s,
+                silence_s=cfg.silence_s,
+                pong_timeout_s=cfg.pong_timeout_s,
+            ) as messages:
+                async for raw in messages:
+                    try:
+                        message = decode_ws_api_message(raw)
+                    except CodecError as exc:
+                        # An event we cannot read may be a lost fill: treat it as a gap.
+                        reason = f"undecodable frame: {str(exc)[:120]}"
+                        break
+                    if isinstance(message, ServerShutdown):  # maintenance: reconnect early
+                        self._count("server_shutdowns")
+                        reason = SERVER_SHUTDOWN_REASON
+                        break
+                    try:
+                        inbox.send_nowait(message)
+                    except trio.WouldBlock:
+                        reason = "inbox overflow"
+                        break
             if reason is None:
                 assert messages.ended is not None
                 reason = messages.ended[0]

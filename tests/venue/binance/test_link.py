@@ -9,7 +9,13 @@ import pytest
 import trio
 import trio.testing
 
-from mmbot.venue.binance.link import LiveMessages, keep_connected, reconnect_delay, serve_connection
+from mmbot.venue.binance.link import (
+    LiveMessages,
+    keep_connected,
+    open_live_messages,
+    reconnect_delay,
+    serve_connection,
+)
 
 
 def test_reconnect_delay_is_equal_jitter_within_half_and_all_of_the_capped_exponential() -> None:
@@ -141,8 +147,16 @@ class _ScriptedWs:
 
 
 async def _read_all(ws: _ScriptedWs, lifetime_s: float = 1_000.0) -> tuple[list[str], LiveMessages]:
-    messages = LiveMessages(ws, lifetime_s=lifetime_s, silence_s=30.0, pong_timeout_s=10.0)  # type: ignore[arg-type]
-    return [str(raw) async for raw in messages], messages
+    read: list[str] = []
+    async with open_live_messages(
+        ws,  # type: ignore[arg-type]
+        lifetime_s=lifetime_s,
+        silence_s=30.0,
+        pong_timeout_s=10.0,
+    ) as messages:
+        async for raw in messages:
+            read.append(str(raw))
+    return read, messages
 
 
 async def test_live_messages_yield_until_a_silent_connection_gives_no_pong(
@@ -172,3 +186,15 @@ async def test_a_broken_connection_ends_naming_only_the_error_type(
     read, messages = await _read_all(_ScriptedWs([(1.0, "a")], pongs=True, breaks_at=5.0))
     assert read == ["a"]
     assert messages.ended == ("connection closed: BrokenResourceError", False)
+
+
+async def test_a_message_while_a_ping_waits_for_its_pong_keeps_the_connection_alive(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # Silent from 1 s: ping at 31 s; no pong ever, but a message comes at 35 s (the reader
+    # reads beside the watcher): alive. Silent again from 35 s: ping at 65 s, stale at 75 s.
+    ws = _ScriptedWs([(1.0, "a"), (35.0, "b")], pongs=False)
+    read, messages = await _read_all(ws)
+    assert read == ["a", "b"]
+    assert ws.pings == [31.0, 65.0]
+    assert messages.stale and trio.current_time() == pytest.approx(75.0)

@@ -18,11 +18,12 @@ What it must never do: re-send a placement whose outcome is unknown; swallow
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 import trio
 
 from mmbot.bot.state import BotState
+from mmbot.bot.status import SymbolState
 from mmbot.model import OrderType, Outcome
 from mmbot.quoting.orders.client_ids import parse_client_order_id
 from mmbot.quoting.orders.reconcile import Action, Cancel, Place
@@ -49,11 +50,12 @@ LatencyObserver = Callable[[str, float], None]
 class QuoteCycle:
     """One decision's actions, seen from the decision: the book it was made on (received
     at ``book_received_at``), whether the decision was the first on that book (its orders
-    then react to the book's arrival: tick-to-order is measured for them), and how many of
-    its actions are still to end. When the last one has ended with its outcome known,
+    then react to the book's arrival: tick-to-order is measured for them), which of the
+    symbol's decisions it was (``decision``: the runtime's count), and how many of its
+    actions are still to end. When the last one has ended with its outcome known,
     ``on_end`` hears the cycle's length (book received -> then)."""
 
-    __slots__ = ("book_received_at", "first_on_book", "on_end", "pending", "symbol")
+    __slots__ = ("book_received_at", "decision", "first_on_book", "on_end", "pending", "symbol")
 
     def __init__(
         self,
@@ -63,12 +65,14 @@ class QuoteCycle:
         first_on_book: bool,
         pending: int,
         on_end: LatencyObserver | None = None,
+        decision: int = 0,
     ) -> None:
         self.symbol = symbol
         self.book_received_at = book_received_at
         self.first_on_book = first_on_book
         self.pending = pending
         self.on_end = on_end
+        self.decision = decision
 
     def action_ended(self) -> None:
         self.pending -= 1
@@ -141,22 +145,35 @@ class OrderActions:
         self,
         nursery: trio.Nursery,
         cycle: QuoteCycle | None,
-        fn: Callable[..., object],
+        fn: Callable[..., Awaitable[bool]],
         *args: object,
     ) -> None:
         self.in_flight += 1
         nursery.start_soon(self._counted, cycle, fn, *args)
 
     async def _counted(
-        self, cycle: QuoteCycle | None, fn: Callable[..., object], *args: object
+        self, cycle: QuoteCycle | None, fn: Callable[..., Awaitable[bool]], *args: object
     ) -> None:
+        as_decided = False
         try:
-            await fn(*args)  # type: ignore[misc]
+            as_decided = await fn(*args)
             if cycle is not None:
                 cycle.action_ended()
         finally:
             self.in_flight -= 1
-            self.state.runtime(str(args[0])).wakeup.set()
+            runtime = self.state.runtime(str(args[0]))
+            # Wake the quoter unless deciding again could only repeat what this action did:
+            # it did what its decision asked, no decision came since (one that did skipped
+            # this slot while it was in flight), no order was held back for budget, and the
+            # quoter is not stopping (its stop waits for in-flight actions to end).
+            if not (
+                as_decided
+                and cycle is not None
+                and cycle.decision == runtime.decisions
+                and not runtime.budget_short
+                and runtime.state is not SymbolState.STOPPED
+            ):
+                runtime.wakeup.set()
 
     def _tick(self, symbol: str, cycle: QuoteCycle | None) -> None:
         """Tick-to-order of a placement: only for a decision that was the first on its
@@ -169,7 +186,7 @@ class OrderActions:
 
     async def _place(
         self, symbol: str, cid: str, intent: OrderIntent, cycle: QuoteCycle | None = None
-    ) -> None:
+    ) -> bool:
         tracker = self.state.tracker
         request = PlaceRequest(
             symbol, intent.side, OrderType.LIMIT_MAKER, intent.quantity, cid, intent.price
@@ -191,10 +208,11 @@ class OrderActions:
                         "place refused",
                         extra={"symbol": symbol, "client_order_id": cid, "reason": result.reason},
                     )
-                return
+                return outcome is Outcome.OK
             tracker.on_place_outcome(
                 cid, Outcome.UNKNOWN, reason="deadline", now=trio.current_time()
             )
+            return False
         except BaseException:
             if outcome is Outcome.UNKNOWN and _pending(self.state, cid):
                 tracker.on_place_outcome(
@@ -204,7 +222,7 @@ class OrderActions:
         finally:
             self.observe(symbol, "place", outcome, trio.current_time() - started)
 
-    async def _cancel(self, symbol: str, cid: str) -> None:
+    async def _cancel(self, symbol: str, cid: str) -> bool:
         tracker = self.state.tracker
         started = trio.current_time()
         outcome = Outcome.UNKNOWN
@@ -213,8 +231,9 @@ class OrderActions:
                 result = await self.venue.cancel(OrderRef(symbol, client_order_id=cid))
                 outcome = result.outcome
                 tracker.on_cancel_outcome(cid, outcome)
-                return
+                return outcome is Outcome.OK
             tracker.on_cancel_outcome(cid, Outcome.UNKNOWN)
+            return False
         except BaseException:
             if outcome is Outcome.UNKNOWN and _cancelling(self.state, cid):
                 tracker.on_cancel_outcome(cid, Outcome.UNKNOWN)
@@ -229,7 +248,7 @@ class OrderActions:
         new_cid: str,
         intent: OrderIntent,
         cycle: QuoteCycle | None = None,
-    ) -> None:
+    ) -> bool:
         tracker = self.state.tracker
         request = CancelReplaceRequest(
             OrderRef(symbol, client_order_id=old_cid),
@@ -250,23 +269,24 @@ class OrderActions:
                 if parts is None:  # the request as a whole failed or is unknown
                     tracker.on_cancel_outcome(old_cid, outcome)
                     tracker.on_place_outcome(new_cid, outcome, reason=result.reason, now=now)
-                else:
-                    tracker.on_cancel_outcome(old_cid, parts.cancel.outcome)
-                    new = parts.new
-                    if new is None:
-                        tracker.on_place_outcome(
-                            new_cid, Outcome.FAILED, reason="not attempted", now=now
-                        )
-                    else:
-                        order_id = new.value.order_id if new.value is not None else None
-                        tracker.on_place_outcome(
-                            new_cid, new.outcome, order_id, new.reason or None, now=now
-                        )
-                return
+                    return False
+                tracker.on_cancel_outcome(old_cid, parts.cancel.outcome)
+                new = parts.new
+                if new is None:
+                    tracker.on_place_outcome(
+                        new_cid, Outcome.FAILED, reason="not attempted", now=now
+                    )
+                    return False
+                order_id = new.value.order_id if new.value is not None else None
+                tracker.on_place_outcome(
+                    new_cid, new.outcome, order_id, new.reason or None, now=now
+                )
+                return parts.cancel.outcome is Outcome.OK and new.outcome is Outcome.OK
             tracker.on_cancel_outcome(old_cid, Outcome.UNKNOWN)
             tracker.on_place_outcome(
                 new_cid, Outcome.UNKNOWN, reason="deadline", now=trio.current_time()
             )
+            return False
         except BaseException:
             if outcome is Outcome.UNKNOWN:
                 if _cancelling(self.state, old_cid):

@@ -252,6 +252,7 @@ class Quoter:
                 first_on_book=first_on_book,
                 pending=len(sent),
                 on_end=self.on_cycle,
+                decision=runtime.decisions,
             )
             for action in sent:
                 self.actions.start(inflight, symbol, action, cycle)

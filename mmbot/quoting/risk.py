@@ -132,11 +132,13 @@ class RiskEngine:
         drawdown = risk.peak - exposure.pnl
         if risk.halt is None and limit is not None and drawdown >= limit:
             risk.halt = f"drawdown {drawdown} from peak {risk.peak} reached max_drawdown {limit}"
+        total_limit = self.limits.max_total_drawdown
+        if total_limit is None:  # the total's peak is read by that limit only
+            return
         total = self.total_pnl()
         self._total_peak = max(self._total_peak, total)
-        total_limit = self.limits.max_total_drawdown
         total_drawdown = self._total_peak - total
-        if self._global_halt is None and total_limit is not None and total_drawdown >= total_limit:
+        if self._global_halt is None and total_drawdown >= total_limit:
             self._global_halt = (
                 f"total drawdown {total_drawdown} from peak {self._total_peak}"
                 f" reached max_total_drawdown {total_limit}"

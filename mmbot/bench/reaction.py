@@ -5,8 +5,8 @@ request started by the action, before signing and the HTTP exchange) P50/P95/P99
 raw samples the bot's metrics observer sees, with 16 symbols (``SYM01USDT``...) and the
 default config against the fake exchange on loopback (a child process, no latency fault,
 limits lifted). Goal: P99 at most 2 ms. Also prints the bot process's CPU share (a busy
-loop delays every book behind the others: the exchange closes every symbol's depth window
-at the same instant, as Binance does).
+loop delays every book behind the others: the fake exchange closes every symbol's depth
+window at the same instant, the worst case for one process).
 
 What it must never do: assert on time (it prints figures); run past a minute by default.
 """

@@ -9,8 +9,9 @@ and ``/metrics`` is served from that same thread (hypercorn's trio worker), so n
 observation can race a scrape: :class:`LoopHistogram` keeps plain per-bucket counts and a
 float sum per child and builds the cumulative ``_bucket``/``_count``/``_sum`` samples only
 when the registry is collected. The exposition is the same as prometheus-client's
-``Histogram`` (same names, labels, ``le`` values and cumulative counts; it has no
-``_created`` sample, which the default text format does not show either).
+``Histogram``: the same names, labels, ``le`` values and cumulative counts, and the same
+``_created`` series (the wall-clock time a label set was first used, as prometheus-client
+reads it; metrics are not part of a simulated run's trace).
 
 What it must never do: be observed from another thread (it takes no lock: a second thread
 would lose counts); register itself anywhere but the registry it is given.
@@ -18,6 +19,7 @@ would lose counts); register itself anywhere but the registry it is given.
 
 from __future__ import annotations
 
+import time
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 
@@ -32,10 +34,11 @@ _le_text: Callable[[float], str] = floatToGoString
 class HistogramChild:
     """One label set's counts: ``observe`` is the hot path."""
 
-    __slots__ = ("_bounds", "counts", "sum")
+    __slots__ = ("_bounds", "counts", "created", "sum")
 
-    def __init__(self, bounds: Sequence[float]) -> None:
+    def __init__(self, bounds: Sequence[float], created: float) -> None:
         self._bounds = bounds
+        self.created = created
         #: Per bucket, not cumulative; the last one is ``+Inf``.
         self.counts = [0] * (len(bounds) + 1)
         self.sum = 0.0
@@ -78,7 +81,7 @@ class LoopHistogram:
         key = tuple(str(v) for v in values)
         child = self._children.get(key)
         if child is None:
-            child = self._children[key] = HistogramChild(self._bounds)
+            child = self._children[key] = HistogramChild(self._bounds, time.time())
         return child
 
     def collect(self) -> Iterable[Metric]:
@@ -90,6 +93,8 @@ class LoopHistogram:
                 running += count
                 buckets.append((le, float(running)))
             family.add_metric(list(key), buckets, child.sum)
+            labels = dict(zip(self.labelnames, key, strict=True))
+            family.add_sample(f"{self.name}_created", labels, child.created)
         return [family]
 
     def describe(self) -> Iterable[Metric]:

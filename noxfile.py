@@ -1,8 +1,8 @@
 """nox sessions. They run in the environment nox itself runs in (the project's venv made by
 the README's quickstart), so nothing is installed twice: ``.venv/bin/nox -s tests``.
 
-Sessions: lint, typecheck, tests (the default, in that order); bench (every benchmark, prints
-figures; run it on a quiet machine); chaos comes with the chaos harness.
+Sessions: lint, typecheck, tests, chaos (the default, in that order); bench (every benchmark, prints
+figures; run it on a quiet machine); chaos (every suite in ``chaos/``, simulated, fixed seeds).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sys
 
 import nox
 
-nox.options.sessions = ["lint", "typecheck", "tests"]
+nox.options.sessions = ["lint", "typecheck", "tests", "chaos"]
 nox.options.default_venv_backend = "none"
 
 PY = sys.executable
@@ -45,6 +45,16 @@ def bench(session: nox.Session) -> None:
     names = session.posargs or _bench_names()
     for name in names:
         session.run(PY, "-m", "mmbot", "bench", name)
+
+
+@nox.session
+def chaos(session: nox.Session) -> None:
+    """Every chaos suite in ``chaos/`` in simulated mode with its fixed seed; fails if any
+    invariant is violated (``nox -s chaos -- chaos/one.toml`` runs some)."""
+    from pathlib import Path
+
+    suites = session.posargs or sorted(str(p) for p in Path("chaos").glob("*.toml"))
+    session.run(PY, "-m", "mmbot", "chaos", "run", *suites)
 
 
 def _bench_names() -> list[str]:

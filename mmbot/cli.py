@@ -121,6 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve_cli.add_serve_parser(exchange_sub)
 
+    from mmbot.chaos import cli as chaos_cli
+
+    chaos_cli.add_chaos_parser(sub)
+
     bench = sub.add_parser("bench", help="run a benchmark that prints figures")
     bench.add_argument("name", nargs="?", help="benchmark name (see --list)")
     bench.add_argument("--list", action="store_true", help="list the benchmarks")

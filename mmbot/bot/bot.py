@@ -217,7 +217,9 @@ class Bot:
 
     def _new_state(self) -> BotState:
         config = self.config
-        ids = ClientIdFactory(config.bot.client_id_prefix, self.run_id)
+        # Each id carries its (side, level) slot: the exchange's truth then shows which slot
+        # an order quoted (the chaos harness's no_duplicate_orders, a restart's orphans).
+        ids = ClientIdFactory(config.bot.client_id_prefix, self.run_id, encode_slot=True)
         orders = config.orders
         budget = OrderBudget(
             venue_spec(config, self.seed, self.adjust_venue).config.rest.rate_limits,

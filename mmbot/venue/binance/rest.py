@@ -245,6 +245,11 @@ class BinanceRest:
             clock.update(result.value, sent, clock.now_ms(), trio.current_time())
         return result.map(lambda _: clock.offset_ms)
 
+    async def resync_time(self) -> None:
+        """Read the server time again now: a signed request elsewhere (the user stream's
+        subscription) was refused -1021, so the offset is wrong."""
+        await self._refresh_time(after_rejection=True)
+
     async def _refresh_time(self, *, after_rejection: bool) -> None:
         clock = self.http.clock
         seen = clock.syncs

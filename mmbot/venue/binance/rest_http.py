@@ -144,6 +144,11 @@ def install_log_redaction() -> None:
 # ---- server time ----------------------------------------------------------------------
 
 
+#: How far ahead of the venue's clock a synced timestamp may be, at most, when one leg of
+#: the time request was much slower than the other (the venue refuses 1,000 ms ahead).
+MAX_AHEAD_MS = 250
+
+
 @attrs.define(eq=False)
 class ServerClock:
     """Our estimate of the venue's clock: ``now_ms() + offset_ms``.
@@ -163,8 +168,20 @@ class ServerClock:
         return self.now_ms() + self.offset_ms
 
     def update(self, server_ms: int, sent_ms: int, received_ms: int, at: float) -> None:
-        """Take the server's time as read at the midpoint of the round trip."""
-        self.offset_ms = server_ms - (sent_ms + received_ms) // 2
+        """Take the server's time as read at the midpoint of the round trip, but never more
+        than :data:`MAX_AHEAD_MS` after the answer's arrival could allow.
+
+        The server read its clock somewhere between ``sent_ms`` and ``received_ms``; the
+        midpoint assumes the two legs took as long. A slow leg one way (a request held
+        before the venue works on it) puts the midpoint up to half the round trip off, and
+        the venue refuses a timestamp 1,000 ms *ahead* of its clock (-1021) while it takes
+        one up to ``recvWindow`` (5,000 ms) behind. So the estimate leans behind: at most
+        ``MAX_AHEAD_MS`` past the earliest offset the answer allows (``server_ms -
+        received_ms``), whatever the asymmetry; for round trips up to twice that, it is
+        the midpoint.
+        """
+        half = (received_ms - sent_ms) // 2
+        self.offset_ms = server_ms - received_ms + min(half, MAX_AHEAD_MS)
         self.synced_at = at
         self.syncs += 1
 

@@ -61,6 +61,7 @@ from mmbot.venue.binance.codec import (
     decode_ws_api_message,
     encode_ws_request,
 )
+from mmbot.venue.binance.errors import Code
 from mmbot.venue.binance.link import (
     SessionEnd,
     keep_connected,
@@ -363,6 +364,8 @@ class UserStream:
                         code, msg = item.error or (None, f"status {item.status}")
                         if item.retry_after is not None:  # 429/418: the venue said when
                             self._hold_s = max(self._hold_s, item.retry_after)
+                        if code == Code.INVALID_TIMESTAMP:  # our clock estimate is off
+                            await self.rest.resync_time()
                         raise _SessionEnded(f"subscription refused: {code} {msg}")
                     self._count("subscriptions")
                     return early

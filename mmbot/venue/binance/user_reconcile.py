@@ -44,7 +44,10 @@ WENT_BACKWARDS = "venue order ids went backwards (restarted venue): resynchronis
 
 
 class UserRest(Protocol):
-    """What the user stream needs from the REST client to reconcile after a gap."""
+    """What the user stream needs from the REST client: to reconcile after a gap, and to
+    read the server time again after its subscription was refused -1021."""
+
+    async def resync_time(self) -> None: ...
 
     async def open_orders(
         self, symbol: str | None = None

@@ -57,6 +57,9 @@ class RestStub:
     async def _get(self, path: str, params: dict[str, str], signed: bool) -> Any:
         return await self._send("GET", path, params, signed)
 
+    async def resync_time(self) -> None:
+        self.calls.append("resync_time")
+
     async def _send(self, method: str, path: str, params: dict[str, str], signed: bool) -> Any:
         self.calls.append(path)
         headers = {}

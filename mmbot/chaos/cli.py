@@ -1,0 +1,131 @@
+"""``mmbot chaos run`` and ``mmbot chaos list``: the command line of the chaos harness.
+
+What it is for: running scenario files (``chaos/*.toml``) in simulated mode and printing, for
+each, its faults, every invariant's verdict (each violation with its time, symbol, orders and
+history witnesses), the trace digest, and the command that replays a failure; ``--report
+DIR`` also writes one JSON report per run. Exit 0 only if every invariant of every scenario
+held; 1 if one did not; 2 for a scenario file that cannot run (named with its field, before
+anything runs).
+
+What it must never do: run a scenario it could not fully read, or report a pass it did not
+check.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from mmbot.chaos.invariants import INVARIANTS
+from mmbot.chaos.runner import ChaosResult, bot_config, run_scenario
+from mmbot.chaos.scenario import Scenario, ScenarioError, known_scenarios, load_scenario
+
+EXIT_OK, EXIT_VIOLATED, EXIT_BAD_SCENARIO = 0, 1, 2
+#: Where ``mmbot chaos list`` and ``nox -s chaos`` look for suites.
+SUITE_FOLDER = Path("chaos")
+
+
+def add_chaos_parser(sub: Any) -> None:
+    chaos = sub.add_parser("chaos", help="the chaos harness: faults, invariants, replay")
+    chaos_sub = chaos.add_subparsers(dest="chaos_command", metavar="SUBCOMMAND")
+    run = chaos_sub.add_parser(
+        "run",
+        help="run scenarios in simulated mode and check their invariants",
+        description="Run chaos scenarios (TOML files) in simulated mode, deterministically.",
+    )
+    run.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario file(s)")
+    run.add_argument("--seed", type=int, help="run with this seed instead of the scenario's")
+    run.add_argument("--report", metavar="DIR", help="write a JSON report per run here")
+    run.set_defaults(func=_cmd_run)
+    listing = chaos_sub.add_parser("list", help="the suites in chaos/ and what each exercises")
+    listing.add_argument("--folder", default=str(SUITE_FOLDER), help="default: chaos/")
+    listing.set_defaults(func=_cmd_list)
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    folder = Path(args.folder)
+    paths = known_scenarios(folder)
+    if not paths:
+        print(f"mmbot chaos list: no scenarios in {folder}/", file=sys.stderr)
+        return EXIT_BAD_SCENARIO
+    for path in paths:
+        try:
+            scenario = load_scenario(path)
+        except ScenarioError as exc:
+            print(f"{path}: cannot run: {exc}")
+            continue
+        print(f"{path}: {scenario.description or scenario.name}")
+        print(f"    faults: {scenario.faults.describe()}")
+    return EXIT_OK
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    scenarios: list[Scenario] = []
+    for name in args.scenarios:  # every file is read and checked before any runs
+        try:
+            scenario = load_scenario(name)
+            bot_config(scenario)
+        except ScenarioError as exc:
+            print(f"mmbot chaos run: {exc}", file=sys.stderr)
+            return EXIT_BAD_SCENARIO
+        scenarios.append(scenario)
+    report = Path(args.report) if args.report else None
+    failed: list[ChaosResult] = []
+    for scenario in scenarios:
+        seed = scenario.seed if args.seed is None else args.seed
+        print(
+            f"chaos {scenario.name} (seed {seed}): {len(scenario.symbols)} symbols, "
+            f"safety phase {scenario.duration:g} s + liveness phase {scenario.heal:g} s "
+            "(simulated)",
+            flush=True,
+        )
+        print(f"  faults: {scenario.faults.describe()}", flush=True)
+        began = time.perf_counter()
+        try:
+            result = run_scenario(scenario, seed=seed, progress=_progress)
+        except ScenarioError as exc:
+            print(f"mmbot chaos run: {exc}", file=sys.stderr)
+            return EXIT_BAD_SCENARIO
+        _print_result(result, time.perf_counter() - began)
+        if report is not None:
+            report.mkdir(parents=True, exist_ok=True)
+            out = report / f"{scenario.name}-seed{seed}.json"
+            out.write_text(json.dumps(result.to_jsonable(), indent=2) + "\n")
+            print(f"  report: {out}")
+        if not result.passed:
+            failed.append(result)
+    if failed:
+        print(f"{len(failed)} of {len(scenarios)} scenario(s) failed; replay with:")
+        for result in failed:
+            print(f"  {result.replay_command()}")
+        return EXIT_VIOLATED
+    return EXIT_OK
+
+
+def _progress(text: str) -> None:
+    print(f"  ... {text}", flush=True)
+
+
+def _print_result(result: ChaosResult, wall_s: float) -> None:
+    width = max(len(name) for name in INVARIANTS)
+    for name, found in result.violations.items():
+        if not found:
+            print(f"  {name:<{width}}  ok")
+            continue
+        print(f"  {name:<{width}}  VIOLATED ({len(found)})")
+        for violation in found[:10]:
+            print(f"      {violation.describe()}")
+        if len(found) > 10:
+            print(f"      ... and {len(found) - 10} more (the JSON report has them all)")
+    replay = "" if result.replay_digest is None else " (replayed: same)"
+    if result.replay_digest is not None and result.replay_digest != result.digest:
+        replay = f" (replayed: {result.replay_digest[:16]})"
+    print(
+        f"  trace digest {result.digest[:16]}{replay}; {result.history_entries} history "
+        f"entries, {result.orders} order actions, {result.fills} fills; {wall_s:.1f} s wall"
+    )
+    print(f"  {'PASS' if result.passed else 'FAIL'}: {result.scenario.name} seed {result.seed}")

@@ -1,0 +1,342 @@
+"""The invariants a chaos run must keep, checked over what the run recorded (sans-IO).
+
+What it is for: after a run, each checker reads the fake exchange's truth log (``History``:
+every request, execution report and fault, in order) and what the bot said of itself at its
+end (:class:`BotEnd`), and returns the :class:`Violation` values it found: the invariant's
+name (DESIGN.md §6), the time (seconds since the run started), the symbol, the client order
+ids involved, and the history sequence numbers that witness it. Checked so far:
+
+- ``no_orphan_orders``: after the bot stopped, the exchange has no open order with its
+  client-id prefix.
+- ``no_duplicate_orders``: never two open exchange orders for one client intent: one client
+  order id, or one (symbol, side, level) slot (read from the id, where the bot writes it).
+- ``quotes_never_cross``: the bot's own resting bid always below its own resting ask.
+- ``ledger_matches_exchange``: per symbol, the bot's count of fills and its position equal
+  the exchange's fills for the account (each trade once; a fee in the base asset comes out
+  of the position, as the exchange's balance does).
+- ``resumes_after_heal``: within ``resumes_within`` of every fault being healed, each
+  symbol rests an order of the bot's at the exchange (one side is enough: a symbol at its
+  position limit quotes one side).
+- ``no_ban``: the exchange never answered 418 (429s are counted in the detail).
+- ``clean_exit``: the bot ended without an error, and its graceful stop left no order.
+- ``deterministic_replay``: a second run with the same seed gave the same trace digest
+  (the runner runs it; :func:`check_replay` compares).
+
+What it must never do: I/O, read a clock, or change the history it reads.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
+
+import attrs
+
+from mmbot.model import ExecutionType, Side
+from mmbot.quoting.orders.client_ids import parse_client_order_id, parse_slot
+from mmbot.sim.engine import Execution
+from mmbot.sim.history.log import EntryKind, History, RequestRecord
+
+#: Every invariant this module checks, in report order.
+INVARIANTS: tuple[str, ...] = (
+    "no_orphan_orders",
+    "no_duplicate_orders",
+    "quotes_never_cross",
+    "ledger_matches_exchange",
+    "resumes_after_heal",
+    "no_ban",
+    "clean_exit",
+    "deterministic_replay",
+)
+
+
+@attrs.frozen
+class Violation:
+    """One breach of an invariant, with its witnesses in the history."""
+
+    invariant: str
+    time_s: float | None  # seconds since the run started (None: about the run as a whole)
+    symbol: str | None
+    detail: str
+    orders: tuple[str, ...] = ()  # client order ids involved
+    seqs: tuple[int, ...] = ()  # history entries that witness it
+
+    def describe(self) -> str:
+        at = "" if self.time_s is None else f" at {self.time_s:.3f} s"
+        where = "" if self.symbol is None else f" [{self.symbol}]"
+        orders = f" orders {', '.join(self.orders)}" if self.orders else ""
+        seqs = f" (history #{', #'.join(map(str, self.seqs))})" if self.seqs else ""
+        return f"{self.invariant}{at}{where}: {self.detail}{orders}{seqs}"
+
+
+@attrs.frozen
+class BotEnd:
+    """What the bot said of itself when it ended, and where the run's phases ended."""
+
+    prefix: str  # its client-id prefix ("mm")
+    account: str  # the exchange account its key trades for
+    start_ms: int  # exchange time the run started
+    error: str | None  # an unhandled error that ended it (None: it stopped as asked)
+    orders_left: tuple[str, ...]  # client ids its graceful stop reported still open
+    fills: Mapping[str, int]  # per symbol, the fills it booked
+    positions: Mapping[str, Decimal]  # per symbol, its position (base units)
+    healed_seq: int  # the last history entry before the liveness phase's end (its stop)
+    heal_seq: int = 0  # the last history entry before every fault was healed
+    heal_ms: int = 0  # exchange time every fault was healed
+    resumes_within_s: float = math.inf  # how soon after that the bot must quote again
+    symbols: tuple[str, ...] = ()
+    base_assets: Mapping[str, str] = attrs.field(factory=dict)  # symbol -> its base asset
+
+
+@attrs.frozen
+class RunRecord:
+    """Everything a checker reads."""
+
+    history: History
+    end: BotEnd
+
+
+def _seconds(record: RunRecord, time_ms: int) -> float:
+    return (time_ms - record.end.start_ms) / 1000
+
+
+def _ours(record: RunRecord, cid: str) -> bool:
+    return parse_client_order_id(cid, record.end.prefix) is not None
+
+
+def order_client_id(report: Execution) -> str:
+    """The client order id of the order a report is about: a cancellation's report carries
+    the cancel request's own id in ``c`` and the order's in ``C`` (as Binance's do)."""
+    return report.orig_client_order_id or report.client_order_id
+
+
+def _executions(record: RunRecord) -> list[tuple[int, int, Execution]]:
+    """(seq, time_ms, report) of the bot account's execution reports, in order."""
+    account = record.end.account
+    out: list[tuple[int, int, Execution]] = []
+    for entry in record.history.entries(EntryKind.EXECUTION):
+        payload = entry.payload
+        if isinstance(payload, Execution) and payload.account == account:
+            out.append((entry.seq, entry.time_ms, payload))
+    return out
+
+
+def no_orphan_orders(record: RunRecord) -> list[Violation]:
+    left = [
+        o
+        for o in record.history.open_orders(record.end.account)
+        if _ours(record, o.client_order_id)
+    ]
+    return [
+        Violation(
+            "no_orphan_orders",
+            None,
+            o.symbol,
+            f"order {o.order_id} ({o.side.value} {o.quantity} @ {o.price}) still open after "
+            "the bot stopped",
+            (o.client_order_id,),
+        )
+        for o in left
+    ]
+
+
+def _walk_open(
+    record: RunRecord, on_change: Callable[[int, int, Execution, dict[int, Execution]], None]
+) -> None:
+    """Replay the bot's open orders (by order id) through its execution reports, calling
+    ``on_change(seq, time_ms, report, open_orders)`` after each one."""
+    open_orders: dict[int, Execution] = {}
+    for seq, time_ms, report in _executions(record):
+        if not _ours(record, order_client_id(report)):
+            continue
+        if report.status.is_open:
+            open_orders[report.order_id] = report
+        else:
+            open_orders.pop(report.order_id, None)
+        on_change(seq, time_ms, report, open_orders)
+
+
+def no_duplicate_orders(record: RunRecord) -> list[Violation]:
+    found: list[Violation] = []
+    prefix = record.end.prefix
+
+    def check(seq: int, time_ms: int, report: Execution, open_orders: dict[int, Execution]) -> None:
+        if report.execution_type is not ExecutionType.NEW:
+            return
+        for other in open_orders.values():
+            if other.order_id == report.order_id or other.symbol != report.symbol:
+                continue
+            slot = parse_slot(report.client_order_id, prefix)
+            if other.client_order_id == report.client_order_id:
+                why = "client order id"
+            elif slot is not None and slot == parse_slot(other.client_order_id, prefix):
+                why = f"slot {slot[0].value} {slot[1]}"
+            else:
+                continue
+            found.append(
+                Violation(
+                    "no_duplicate_orders",
+                    _seconds(record, time_ms),
+                    report.symbol,
+                    f"two open orders for one {why}",
+                    (other.client_order_id, report.client_order_id),
+                    (seq,),
+                )
+            )
+
+    _walk_open(record, check)
+    return found
+
+
+def quotes_never_cross(record: RunRecord) -> list[Violation]:
+    found: list[Violation] = []
+
+    def check(seq: int, time_ms: int, report: Execution, open_orders: dict[int, Execution]) -> None:
+        if not report.status.is_open:
+            return
+        symbol = report.symbol
+        bids = [o for o in open_orders.values() if o.symbol == symbol and o.side is Side.BUY]
+        asks = [o for o in open_orders.values() if o.symbol == symbol and o.side is Side.SELL]
+        if not bids or not asks:
+            return
+        bid = max(bids, key=lambda o: o.price)
+        ask = min(asks, key=lambda o: o.price)
+        if bid.price >= ask.price:
+            found.append(
+                Violation(
+                    "quotes_never_cross",
+                    _seconds(record, time_ms),
+                    symbol,
+                    f"own bid {bid.price} at or above own ask {ask.price}",
+                    (bid.client_order_id, ask.client_order_id),
+                    (seq,),
+                )
+            )
+
+    _walk_open(record, check)
+    return found
+
+
+def ledger_matches_exchange(record: RunRecord) -> list[Violation]:
+    end = record.end
+    found: list[Violation] = []
+    for symbol in end.symbols:
+        fills = record.history.fills(end.account, symbol)
+        base = end.base_assets.get(symbol)
+        position = Decimal(0)
+        for fill in fills:  # a fee in the base asset is paid out of the position
+            position += fill.quantity if fill.side is Side.BUY else -fill.quantity
+            if fill.fee and fill.fee_asset == base:
+                position -= fill.fee
+        booked = end.fills.get(symbol, 0)
+        ours = end.positions.get(symbol, Decimal(0))
+        if booked != len(fills) or ours != position:
+            found.append(
+                Violation(
+                    "ledger_matches_exchange",
+                    None,
+                    symbol,
+                    f"the bot booked {booked} fills, position {ours}; the exchange has "
+                    f"{len(fills)} fills, position {position}",
+                )
+            )
+    return found
+
+
+def resumes_after_heal(record: RunRecord) -> list[Violation]:
+    end = record.end
+    deadline_ms = end.heal_ms + round(end.resumes_within_s * 1000)
+    quoting: dict[str, int] = {}  # symbol -> when the bot first rested an order after the heal
+    for order in record.history.open_orders(end.account, at_seq=end.heal_seq):
+        if _ours(record, order.client_order_id):
+            quoting.setdefault(order.symbol, end.heal_ms)
+    for seq, time_ms, report in _executions(record):
+        if (
+            end.heal_seq < seq <= end.healed_seq
+            and report.status.is_open
+            and _ours(record, order_client_id(report))
+        ):
+            quoting.setdefault(report.symbol, time_ms)
+    found: list[Violation] = []
+    for symbol in end.symbols:
+        at = quoting.get(symbol)
+        if at is None or at > deadline_ms:
+            late = "" if at is None else f" (first at {_seconds(record, at):.3f} s)"
+            found.append(
+                Violation(
+                    "resumes_after_heal",
+                    _seconds(record, deadline_ms),
+                    symbol,
+                    f"no order of the bot's resting within {end.resumes_within_s:g} s of every "
+                    f"fault being healed at {_seconds(record, end.heal_ms):.3f} s{late}",
+                    seqs=(end.heal_seq,),
+                )
+            )
+    return found
+
+
+def no_ban(record: RunRecord) -> list[Violation]:
+    found: list[Violation] = []
+    for entry in record.history.entries(EntryKind.REQUEST):
+        request = entry.payload
+        if isinstance(request, RequestRecord) and request.status == 418:
+            found.append(
+                Violation(
+                    "no_ban",
+                    _seconds(record, entry.time_ms),
+                    request.symbol,
+                    f"418 (IP banned) answered to {request.method} {request.path}",
+                    seqs=(entry.seq,),
+                )
+            )
+    return found
+
+
+def clean_exit(record: RunRecord) -> list[Violation]:
+    end = record.end
+    found: list[Violation] = []
+    if end.error is not None:
+        found.append(Violation("clean_exit", None, None, f"the bot failed: {end.error}"))
+    if end.orders_left:
+        found.append(
+            Violation(
+                "clean_exit",
+                None,
+                None,
+                "the graceful stop reported orders still open",
+                end.orders_left,
+            )
+        )
+    return found
+
+
+def check_replay(first_digest: str, second_digest: str) -> list[Violation]:
+    """``deterministic_replay``: two runs of one seed gave one digest."""
+    if first_digest == second_digest:
+        return []
+    return [
+        Violation(
+            "deterministic_replay",
+            None,
+            None,
+            f"the same seed gave two trace digests: {first_digest[:16]} and {second_digest[:16]}",
+        )
+    ]
+
+
+#: The checkers that read one run's record (``deterministic_replay`` needs two runs).
+CHECKERS: Mapping[str, Callable[[RunRecord], list[Violation]]] = {
+    "no_orphan_orders": no_orphan_orders,
+    "no_duplicate_orders": no_duplicate_orders,
+    "quotes_never_cross": quotes_never_cross,
+    "ledger_matches_exchange": ledger_matches_exchange,
+    "resumes_after_heal": resumes_after_heal,
+    "no_ban": no_ban,
+    "clean_exit": clean_exit,
+}
+
+
+def check(record: RunRecord, invariants: Sequence[str]) -> dict[str, list[Violation]]:
+    """Each named invariant's violations (``deterministic_replay`` is left to the runner)."""
+    return {name: CHECKERS[name](record) for name in invariants if name in CHECKERS}

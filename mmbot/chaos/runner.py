@@ -1,0 +1,194 @@
+"""Runs a chaos scenario in simulated mode and checks its invariants (trio shell).
+
+What it is for: ``mmbot chaos run``. One run is one ``trio.run`` under trio's ``MockClock``
+(``autojump_threshold=0``) with the scheduler seeded: the fake exchange (its market seeded,
+its fault plan the scenario's) and the bot (``mode="sim"``, the scenario's config) in one
+process, so a run takes a fraction of its simulated time and the same seed replays it bit
+for bit. The run: the bot starts and quotes; the *safety phase* runs until ``duration``
+seconds after the exchange started, faults striking on their timeline; then every fault is
+healed (an empty plan, recorded in the history) and the *liveness phase* runs ``heal``
+seconds; then the bot is stopped gracefully (its stop cancels every order it has). The
+exchange's truth log and what the bot said at its end are checked against the invariants
+(:mod:`mmbot.chaos.invariants`); with ``deterministic_replay`` among them the scenario runs
+a second time with the same seed and the two trace digests must match.
+
+What it must never do: read the wall clock or create randomness inside a run (everything
+derives from the seed), let a bot error escape unrecorded (it is ``clean_exit``'s business),
+or touch any address: a simulated run has no sockets at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+import trio
+import trio.testing
+
+from mmbot.bot.bot import Bot
+from mmbot.chaos.invariants import BotEnd, RunRecord, Violation, check, check_replay
+from mmbot.chaos.scenario import Scenario, ScenarioError
+from mmbot.clock import seed_trio_scheduler
+from mmbot.config import DEFAULT_CONFIG, BotConfig, config_from_dict
+from mmbot.errors import ConfigError
+from mmbot.sim.exchange import Exchange, ExchangeConfig
+from mmbot.sim.faults import FaultPlan
+
+
+@attrs.frozen
+class ChaosResult:
+    """One scenario's verdict: the violations per invariant checked, and the digest(s)."""
+
+    scenario: Scenario
+    seed: int
+    violations: Mapping[str, list[Violation]]
+    digest: str
+    replay_digest: str | None
+    history_entries: int
+    fills: int
+    orders: int
+
+    @property
+    def passed(self) -> bool:
+        return not any(self.violations.values())
+
+    def replay_command(self) -> str:
+        where = self.scenario.path or self.scenario.name
+        return f"mmbot chaos run {where} --seed {self.seed}"
+
+    def to_jsonable(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario.name,
+            "path": self.scenario.path,
+            "seed": self.seed,
+            "passed": self.passed,
+            "digest": self.digest,
+            "replay_digest": self.replay_digest,
+            "history_entries": self.history_entries,
+            "fills": self.fills,
+            "orders": self.orders,
+            "faults": self.scenario.faults.describe(),
+            "invariants": {
+                name: [attrs.asdict(v) for v in found] for name, found in self.violations.items()
+            },
+            "replay": self.replay_command(),
+        }
+
+
+def bot_config(scenario: Scenario) -> BotConfig:
+    """The default paper config, on the scenario's symbols, with its sections changed."""
+    data: dict[str, Any] = {k: dict(v) for k, v in DEFAULT_CONFIG.items()}
+    data["bot"] = {**data["bot"], "symbols": list(scenario.symbols)}
+    data["overrides"] = {s: o for s, o in data["overrides"].items() if s in scenario.symbols}
+    for section, table in scenario.bot.items():
+        data[section] = {**data.get(section, {}), **table}
+    try:
+        return config_from_dict(data)
+    except ConfigError as exc:
+        problems = "; ".join(exc.problems)
+        raise ScenarioError(f"{scenario.path or scenario.name}: bot: {problems}") from None
+
+
+@attrs.define
+class SimRun:
+    """What one simulated run left: its record, trace digest, fills and order actions."""
+
+    record: RunRecord | None = None
+    digest: str = ""
+    fills: int = 0
+    orders: int = 0
+
+
+async def _one_run(scenario: Scenario, seed: int, config: BotConfig, out: SimRun) -> None:
+    exchange = Exchange.simulated(
+        ExchangeConfig(symbols=scenario.symbols, seed=seed, faults=scenario.faults)
+    )
+    bot = Bot(config, mode="sim", seed=seed, exchange=exchange)
+    error: str | None = None
+    healed_seq = heal_seq = heal_ms = 0
+    async with trio.open_nursery() as nursery:
+        await nursery.start(exchange.run)
+        started = trio.current_time()
+        start_ms = exchange.now_ms()
+        try:
+            async with trio.open_nursery() as bot_nursery:
+                handle = await bot_nursery.start(bot.run)
+                await trio.sleep_until(started + scenario.duration)  # the safety phase
+                heal_seq, heal_ms = exchange.history.last_seq, exchange.now_ms()
+                exchange.set_faults(FaultPlan())  # every fault healed
+                await trio.sleep(scenario.heal)  # the liveness phase
+                healed_seq = exchange.history.last_seq
+                await handle.stop()
+        except* Exception as group:
+            error = repr(group.exceptions[0])
+        nursery.cancel_scope.cancel()
+    status = bot.last_status
+    report = bot.stop_report
+    left = () if report is None else tuple(c for cids in report.remaining.values() for c in cids)
+    symbols = () if status is None else status.symbols
+    out.record = RunRecord(
+        exchange.history,
+        BotEnd(
+            prefix=config.bot.client_id_prefix,
+            account=exchange.config.account,
+            start_ms=start_ms,
+            error=error,
+            orders_left=left,
+            fills={s.symbol: s.fills for s in symbols},
+            positions={s.symbol: s.position for s in symbols},
+            healed_seq=healed_seq or exchange.history.last_seq,
+            heal_seq=heal_seq,
+            heal_ms=heal_ms,
+            resumes_within_s=scenario.resumes_within,
+            symbols=scenario.symbols,
+            base_assets={i.symbol: i.base_asset for i in exchange.engine.instruments},
+        ),
+    )
+    out.digest = exchange.history.digest()
+    out.fills = sum(s.fills for s in symbols)
+    out.orders = sum(s.actions for s in symbols)
+
+
+def run_once(scenario: Scenario, seed: int, config: BotConfig | None = None) -> SimRun:
+    """One simulated run of ``scenario`` with ``seed`` (deterministic)."""
+    config = config or bot_config(scenario)
+    out = SimRun()
+    seed_trio_scheduler(seed)
+    trio.run(
+        _one_run, scenario, seed, config, out, clock=trio.testing.MockClock(autojump_threshold=0)
+    )
+    return out
+
+
+def run_scenario(
+    scenario: Scenario,
+    *,
+    seed: int | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> ChaosResult:
+    """Run ``scenario`` (with ``seed``, else its own) and check its invariants."""
+    seed = scenario.seed if seed is None else seed
+    config = bot_config(scenario)  # a bad config fails here, before anything runs
+    say = progress or (lambda _text: None)
+    say(f"run 1 (seed {seed})")
+    first = run_once(scenario, seed, config)
+    assert first.record is not None
+    violations = check(first.record, scenario.invariants)
+    replay: str | None = None
+    if "deterministic_replay" in scenario.invariants:
+        say(f"run 2 (seed {seed} again: deterministic replay)")
+        second = run_once(scenario, seed, config)
+        replay = second.digest
+        violations["deterministic_replay"] = check_replay(first.digest, second.digest)
+    ordered = {name: violations.get(name, []) for name in scenario.invariants}
+    return ChaosResult(
+        scenario=scenario,
+        seed=seed,
+        violations=ordered,
+        digest=first.digest,
+        replay_digest=replay,
+        history_entries=first.record.history.last_seq,
+        fills=first.fills,
+        orders=first.orders,
+    )

@@ -1,0 +1,228 @@
+"""A chaos scenario: what runs, which faults strike when, which invariants must hold (sans-IO).
+
+What it is for: reading a scenario file (``chaos/*.toml``) into a :class:`Scenario` the
+runner executes. A scenario names its symbols, its seed, how long the *safety phase* runs
+(faults on their timeline) and how long the *liveness phase* after it runs (every fault
+healed: quoting must resume), the bot config sections it changes from the default paper
+config, the faults (``[[faults]]`` tables, each naming its ``kind``), and the invariants to
+check (all of :data:`~mmbot.chaos.invariants.INVARIANTS` by default). Times are seconds,
+as a number or a string with a unit (``"250ms"``, ``"10s"``, ``"2m"``).
+
+What it must never do: read a clock, touch an exchange, or accept a file it cannot run: a
+bad scenario raises :class:`ScenarioError` naming the file, the field and the reason, before
+anything starts.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from mmbot.chaos.invariants import INVARIANTS
+from mmbot.sim.faults import ENDPOINT_CLASSES, FaultPlan, Latency, Target
+
+#: The fault kinds a scenario may name, with the keys each takes besides the common ones
+#: (``kind``, ``start``, ``duration``, ``target``, ``probability``).
+FAULT_KEYS: Mapping[str, frozenset[str]] = {
+    "latency": frozenset({"delay", "jitter"}),
+}
+_COMMON_KEYS = frozenset({"kind", "start", "duration", "target", "probability"})
+_TOP_KEYS = frozenset(
+    {
+        "name",
+        "description",
+        "symbols",
+        "seed",
+        "duration",
+        "heal",
+        "resumes_within",
+        "bot",
+        "faults",
+        "invariants",
+    }
+)
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0}
+_TIME = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(ms|s|m)\s*$")
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot run: says where (file and field) and why."""
+
+
+@attrs.frozen
+class Scenario:
+    """One chaos scenario (see the module docstring)."""
+
+    name: str
+    symbols: tuple[str, ...]
+    seed: int
+    duration: float  # the safety phase: faults on their timeline (simulated seconds)
+    heal: float  # the liveness phase: every fault healed, quoting must resume
+    #: How soon after the heal every symbol must rest an order again (default: ``heal``).
+    resumes_within: float = 30.0
+    faults: FaultPlan = attrs.field(factory=FaultPlan)
+    invariants: tuple[str, ...] = INVARIANTS
+    #: Bot config sections changed from the default paper config (``{"orders": {...}}``).
+    bot: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
+    description: str = ""
+    path: str | None = None
+
+    def with_seed(self, seed: int) -> Scenario:
+        return attrs.evolve(self, seed=seed)
+
+
+def seconds(value: object, where: str) -> float:
+    """A time in seconds: a number, or a string with a unit (``"250ms"``, ``"10s"``, ``"2m"``)."""
+    if isinstance(value, bool):
+        raise ScenarioError(f"{where}: expected a time (seconds, or '250ms', '10s'), got a bool")
+    if isinstance(value, int | float):
+        number = float(value)
+    elif isinstance(value, str) and (match := _TIME.match(value)):
+        number = float(match.group(1)) * _UNITS[match.group(2)]
+    else:
+        raise ScenarioError(f"{where}: expected a time (seconds, or '250ms', '10s'), got {value!r}")
+    if not (number >= 0 and math.isfinite(number)):
+        raise ScenarioError(f"{where}: must be a finite time >= 0, got {value!r}")
+    return number
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and check one scenario file."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except OSError as exc:
+        raise ScenarioError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"{path}: not valid TOML: {exc}") from None
+    return scenario_from_dict(data, source=str(path))
+
+
+def scenario_from_dict(data: Mapping[str, Any], *, source: str = "<scenario>") -> Scenario:
+    """Check a scenario's table (as TOML gives it); ScenarioError names the field."""
+    unknown = sorted(set(data) - _TOP_KEYS)
+    if unknown:
+        raise ScenarioError(f"{source}: unknown key(s) {unknown}; known: {sorted(_TOP_KEYS)}")
+    name = data.get("name", Path(source).stem)
+    if not isinstance(name, str) or not name:
+        raise ScenarioError(f"{source}: name: expected a non-empty string")
+    symbols = data.get("symbols")
+    if (
+        not isinstance(symbols, list)
+        or not symbols
+        or not all(isinstance(s, str) and s.isalnum() and s.isupper() for s in symbols)
+        or len(set(symbols)) != len(symbols)
+    ):
+        raise ScenarioError(
+            f"{source}: symbols: expected a list of distinct symbols like ['BTCUSDT'], "
+            f"got {symbols!r}"
+        )
+    seed = data.get("seed", 1)
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise ScenarioError(f"{source}: seed: expected an integer >= 0, got {seed!r}")
+    duration = seconds(data.get("duration", 60), f"{source}: duration")
+    heal = seconds(data.get("heal", 30), f"{source}: heal")
+    if duration <= 0:
+        raise ScenarioError(f"{source}: duration: must be > 0")
+    resumes_within = seconds(data.get("resumes_within", heal), f"{source}: resumes_within")
+    if resumes_within > heal:
+        raise ScenarioError(
+            f"{source}: resumes_within: must be within the liveness phase ({heal:g} s)"
+        )
+    bot = data.get("bot", {})
+    if not isinstance(bot, dict) or not all(isinstance(v, dict) for v in bot.values()):
+        raise ScenarioError(f"{source}: bot: expected tables of config sections ([bot.orders])")
+    invariants = data.get("invariants", list(INVARIANTS))
+    if not isinstance(invariants, list) or not invariants:
+        raise ScenarioError(f"{source}: invariants: expected a non-empty list of names")
+    bad = [i for i in invariants if i not in INVARIANTS]
+    if bad:
+        raise ScenarioError(
+            f"{source}: invariants: unknown {bad}; checked so far: {list(INVARIANTS)}"
+        )
+    faults = data.get("faults", [])
+    if not isinstance(faults, list):
+        raise ScenarioError(f"{source}: faults: expected [[faults]] tables")
+    plan = FaultPlan(
+        tuple(_fault(f, f"{source}: faults[{i}]", duration) for i, f in enumerate(faults))
+    )
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise ScenarioError(f"{source}: description: expected a string")
+    return Scenario(
+        name=name,
+        symbols=tuple(symbols),
+        seed=seed,
+        duration=duration,
+        heal=heal,
+        resumes_within=resumes_within,
+        faults=plan,
+        invariants=tuple(invariants),
+        bot={k: dict(v) for k, v in bot.items()},
+        description=description,
+        path=None if source.startswith("<") else source,
+    )
+
+
+def _target(value: object, where: str) -> Target:
+    if value is None or value == "all":
+        return Target.all()
+    if isinstance(value, str):
+        if value in ENDPOINT_CLASSES:
+            return Target.endpoint_class(value)
+        value = [value]
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        known = set().union(*ENDPOINT_CLASSES.values())
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise ScenarioError(f"{where}: target: unknown operation(s) {unknown}")
+        return Target.named(*value)
+    raise ScenarioError(
+        f"{where}: target: expected 'all', an endpoint class ({', '.join(ENDPOINT_CLASSES)}) "
+        f"or a list of operations, got {value!r}"
+    )
+
+
+def _fault(table: object, where: str, phase: float) -> Latency:
+    if not isinstance(table, dict):
+        raise ScenarioError(f"{where}: expected a table")
+    kind = table.get("kind")
+    if not isinstance(kind, str) or kind not in FAULT_KEYS:
+        raise ScenarioError(f"{where}: kind: expected one of {sorted(FAULT_KEYS)}, got {kind!r}")
+    unknown = sorted(set(table) - _COMMON_KEYS - FAULT_KEYS[kind])
+    if unknown:
+        raise ScenarioError(f"{where}: unknown key(s) {unknown} for a {kind} fault")
+    start = seconds(table.get("start", 0), f"{where}: start")
+    duration = seconds(table.get("duration", phase - start), f"{where}: duration")
+    if duration <= 0 or start + duration > phase + 1e-9:
+        raise ScenarioError(
+            f"{where}: must start and end within the safety phase (0..{phase:g} s): "
+            f"start {start:g} s, duration {duration:g} s"
+        )
+    probability = table.get("probability", 1.0)
+    if not isinstance(probability, int | float) or not 0 <= probability <= 1:
+        raise ScenarioError(f"{where}: probability: expected a number within 0..1")
+    try:
+        return Latency(
+            delay=seconds(table.get("delay", 0), f"{where}: delay"),
+            jitter=seconds(table.get("jitter", 0), f"{where}: jitter"),
+            target=_target(table.get("target", "orders"), where),
+            start=start,
+            duration=duration,
+            probability=float(probability),
+        )
+    except ValueError as exc:
+        if isinstance(exc, ScenarioError):
+            raise
+        raise ScenarioError(f"{where}: {exc}") from None
+
+
+def known_scenarios(folder: Path) -> Sequence[Path]:
+    """The scenario files of a suite folder (``chaos/``), sorted by name."""
+    return sorted(folder.glob("*.toml"))

@@ -1,0 +1,84 @@
+"""Scenario files: the committed suites load; a bad one is refused naming its field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mmbot.chaos.invariants import INVARIANTS
+from mmbot.chaos.scenario import (
+    ScenarioError,
+    known_scenarios,
+    load_scenario,
+    scenario_from_dict,
+    seconds,
+)
+from mmbot.sim.faults import Latency
+
+SUITES = Path(__file__).parents[2] / "chaos"
+
+
+def test_every_committed_suite_loads() -> None:
+    paths = known_scenarios(SUITES)
+    assert paths, "chaos/ holds no scenario"
+    for path in paths:
+        scenario = load_scenario(path)
+        assert scenario.path == str(path) and scenario.symbols and scenario.description
+
+
+def test_times_take_units_and_faults_their_window() -> None:
+    assert seconds("250ms", "x") == 0.25 and seconds("2m", "x") == 120 and seconds(3, "x") == 3
+    scenario = scenario_from_dict(
+        {
+            "symbols": ["BTCUSDT"],
+            "duration": "20s",
+            "faults": [{"kind": "latency", "delay": "200ms", "start": 5, "duration": "10s"}],
+        }
+    )
+    [fault] = scenario.faults.faults
+    assert isinstance(fault, Latency)
+    assert (fault.delay, fault.start, fault.duration, fault.target.name) == (0.2, 5, 10, "orders")
+    assert scenario.invariants == INVARIANTS and scenario.seed == 1 and scenario.heal == 30
+
+
+BASE: dict[str, Any] = {"symbols": ["BTCUSDT"], "duration": 20}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"colour": "red"}, "unknown key(s) ['colour']"),
+        ({"symbols": ["btcusdt"]}, "symbols: expected a list of distinct symbols"),
+        ({"duration": "soon"}, "duration: expected a time"),
+        ({"seed": -1}, "seed: expected an integer >= 0"),
+        ({"invariants": ["no_bugs"]}, "invariants: unknown ['no_bugs']"),
+        ({"faults": [{"kind": "meteor"}]}, "faults[0]: kind: expected one of ['latency']"),
+        ({"faults": [{"kind": "latency", "delay": 1, "colour": 2}]}, "faults[0]: unknown key"),
+        (
+            {"faults": [{"kind": "latency", "delay": 1, "start": 15, "duration": 10}]},
+            "faults[0]: must start and end within the safety phase (0..20 s)",
+        ),
+        (
+            {"faults": [{"kind": "latency", "delay": 1, "target": "order.teleport"}]},
+            "faults[0]: target: unknown operation(s) ['order.teleport']",
+        ),
+        ({"faults": [{"kind": "latency", "probability": 2}]}, "probability: expected a number"),
+        ({"bot": {"orders": 3}}, "bot: expected tables of config sections"),
+        ({"heal": 10, "resumes_within": "20s"}, "resumes_within: must be within the liveness"),
+    ],
+)
+def test_a_bad_scenario_names_its_field(change: dict[str, Any], message: str) -> None:
+    with pytest.raises(ScenarioError) as caught:
+        scenario_from_dict({**BASE, **change}, source="s.toml")
+    assert str(caught.value).startswith("s.toml: ") and message in str(caught.value)
+
+
+def test_a_file_that_is_not_toml_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("symbols = [\n")
+    with pytest.raises(ScenarioError, match=r"bad\.toml: not valid TOML"):
+        load_scenario(bad)
+    with pytest.raises(ScenarioError, match="cannot read"):
+        load_scenario(tmp_path / "missing.toml")

@@ -313,12 +313,15 @@ class OrderActions:
             result = answer
             now = trio.current_time()
             info = answer.value
+            transition = None
             if info is not None:
-                self.state.tracker.on_query_result(
+                transition = self.state.tracker.on_query_result(
                     cid, True, info.status, info.executed_qty, info.order_id, now=now
                 )
             elif answer.is_failed and answer.code == Code.NO_SUCH_ORDER:
-                self.state.tracker.on_query_result(cid, False, now=now)
+                transition = self.state.tracker.on_query_result(cid, False, now=now)
+            if transition is not None and transition.before is not transition.after:
+                self.state.runtime(symbol).wakeup.set()  # a settled slot: decide on it
         outcome = Outcome.UNKNOWN if result is None else result.outcome
         self.observe(symbol, "query", outcome, trio.current_time() - started)
 

@@ -19,6 +19,7 @@ would lose counts); register itself anywhere but the registry it is given.
 
 from __future__ import annotations
 
+import os
 import time
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
@@ -44,9 +45,11 @@ class HistogramChild:
         self.sum = 0.0
 
     def observe(self, amount: float) -> None:
-        """Count ``amount`` in the first bucket whose upper bound is at least it."""
-        self.counts[bisect_left(self._bounds, amount)] += 1
+        """Count ``amount`` in the first bucket whose upper bound is at least it (a NaN in
+        none, as prometheus-client does; it still joins the sum)."""
         self.sum += amount
+        if amount == amount:  # not NaN
+            self.counts[bisect_left(self._bounds, amount)] += 1
 
 
 class LoopHistogram:
@@ -72,6 +75,9 @@ class LoopHistogram:
         self._bounds = tuple(bounds)
         self._les = [_le_text(b) for b in bounds] + ["+Inf"]
         self._children: dict[tuple[str, ...], HistogramChild] = {}
+        # prometheus-client's switch for the ``_created`` series, read as it reads it
+        flag = os.environ.get("PROMETHEUS_DISABLE_CREATED_SERIES", "False")
+        self._created = flag.lower() not in ("true", "1", "t")
         registry.register(self)
 
     def labels(self, *values: str) -> HistogramChild:
@@ -93,8 +99,9 @@ class LoopHistogram:
                 running += count
                 buckets.append((le, float(running)))
             family.add_metric(list(key), buckets, child.sum)
-            labels = dict(zip(self.labelnames, key, strict=True))
-            family.add_sample(f"{self.name}_created", labels, child.created)
+            if self._created:
+                labels = dict(zip(self.labelnames, key, strict=True))
+                family.add_sample(f"{self.name}_created", labels, child.created)
         return [family]
 
     def describe(self) -> Iterable[Metric]:

@@ -3,9 +3,11 @@
 What it is for: the loop DESIGN.md §3 draws, for one symbol. It wakes when something that
 can change its decision happens — a book update (the market stream raises the wake-up as it
 publishes the book; the quoter takes the newest one when it runs), an order event that
-changed an order or the position, or a finished action (the account service and the
-actions raise its :class:`~mmbot.bot.state.Wakeup`), a breaker transition, a halt or
-resume, or the moment its book turns stale — never on a fixed tick.
+changed an order or the position, a finished action whose decision could now differ, or an
+unresolved order settled by query (the account service and the actions raise its
+:class:`~mmbot.bot.state.Wakeup`), a breaker transition, a halt or resume, or the moment its
+book turns stale (one timer per book, :meth:`Quoter._wake_when_stale`) — never on a fixed
+tick.
 Each wake: the pipeline decides the desired quotes from frozen inputs, risk restrictions
 apply, ``reconcile`` compares them with the tracker's live orders, the shared order budget
 grants the new orders, and the actions start in the quoter's nursery, each in its own cancel
@@ -96,6 +98,8 @@ class Quoter:
         self.tolerances = Tolerances(orders.price_tolerance_bps, orders.size_tolerance_ratio)
         self.params = state.config.strategy_for(symbol)
         self.stale_after = self.params.guards.stale_after
+        #: Set when the quoter takes a book the staleness timer is waiting for.
+        self._book_taken = trio.Event()
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         child = current_child()
@@ -133,30 +137,26 @@ class Quoter:
 
     async def _wake_when_stale(self) -> None:
         """Wake the quoter just after its book turns stale (one timer per book lifetime, not
-        one deadline per decision): sleep until the current book would be stale; a newer
-        book by then moves the moment on, and a book that did turn stale wakes the quoter
-        (its guards then pull the quotes), once."""
+        one deadline per decision): sleep until the current book would be stale (a newer
+        book by then moves the moment on); a book that did turn stale wakes the quoter once
+        (its guards then pull the quotes); with no book, an invalid one (pulled already) or
+        one that has been woken for, wait for the quoter to take another."""
+        runtime = self.runtime
         woken_for: BookSnapshot | None = None
         while True:
-            book = self.runtime.book
-            at = self._stale_at()
-            if at != math.inf:
-                await trio.sleep_until(at)
-            elif book is not None and book is not woken_for and book.is_valid:
-                woken_for = book  # stale already: the quoter decides on it once more
-                self.runtime.wakeup.set()
-                await trio.sleep(self.stale_after)
-            else:  # no book yet, an invalid one (already pulled), or stale and woken for
-                await trio.sleep(self.stale_after)
-
-    def _stale_at(self) -> float:
-        """When the current book turns stale (a wake then pulls the quotes)."""
-        book = self.runtime.book
-        if book is None or not book.is_valid:
-            return math.inf
-        # Just past the threshold: the guards stage pulls at an age strictly above it.
-        stale = book.received_at + self.stale_after + STALE_MARGIN
-        return stale if stale > trio.current_time() else math.inf
+            book = runtime.book
+            if book is not None and book.is_valid and book is not woken_for:
+                at = book.received_at + self.stale_after + STALE_MARGIN
+                if at == math.inf:  # never stale (guards.stale_after = inf)
+                    woken_for = book
+                elif at > trio.current_time():
+                    await trio.sleep_until(at)
+                    continue
+                else:
+                    woken_for = book
+                    runtime.wakeup.set()
+                    continue
+            await self._book_taken.wait()
 
     # -- inputs ----------------------------------------------------------------------------
 
@@ -170,6 +170,9 @@ class Quoter:
             return False
         runtime, state, symbol = self.runtime, self.state, self.symbol
         runtime.book = book
+        if self._book_taken.statistics().tasks_waiting:  # the staleness timer waits for it
+            self._book_taken.set()
+            self._book_taken = trio.Event()
         mid = runtime.mid
         if mid is not None:
             now = trio.current_time()

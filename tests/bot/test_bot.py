@@ -10,6 +10,7 @@ import trio.testing
 from bot_kit import SYMBOLS, config, open_orders, running
 
 from mmbot.bot.bot import Bot
+from mmbot.bot.quoter import STALE_MARGIN
 from mmbot.bot.status import SymbolState
 from mmbot.clock import seed_trio_scheduler
 from mmbot.config import default_config
@@ -188,6 +189,28 @@ def test_the_same_seed_gives_the_same_orders() -> None:
     first = fresh_run()
     assert len(first) > 8
     assert first == fresh_run()
+
+
+async def test_quotes_are_pulled_just_past_the_stale_threshold_not_later(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # The quoter's staleness timer wakes it STALE_MARGIN after its book's stale_after: the
+    # first status that shows the symbol pulled has a book just that old (polled every 5 ms).
+    tap = Tap()
+    silent: set[str] = set()
+    tap.drop = lambda resource, frame: any(
+        f"{s.lower()}@" in (frame if isinstance(frame, str) else frame.decode()) for s in silent
+    )
+    bot = Bot(default_config(), mode="sim", seed=8, wrap_connector=tap.wrap)
+    stale_after = bot.config.strategy_for("SOLUSDT").guards.stale_after
+    async with running(bot) as handle:
+        await trio.sleep(5)
+        silent.add("SOLUSDT")
+        while (sol := handle.status().symbol("SOLUSDT")).state is SymbolState.QUOTING:
+            assert sol.book_age_s is not None and sol.book_age_s <= stale_after + STALE_MARGIN
+            await trio.sleep(0.005)
+        assert sol.state is SymbolState.PULLED and sol.book_age_s is not None
+        assert stale_after < sol.book_age_s <= stale_after + STALE_MARGIN + 0.005
 
 
 async def test_a_stale_book_pulls_the_symbols_quotes_and_a_fresh_one_brings_them_back(

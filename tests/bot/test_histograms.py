@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 from hypothesis import given
@@ -17,7 +18,8 @@ BUCKETS = (1e-6, 5e-5, 1e-3, 0.25, 1.0)
 def exposition(registry: CollectorRegistry) -> list[str]:
     """The text format's lines, the ``_created`` values (wall-clock times) blanked."""
     lines = generate_latest(registry).decode().splitlines()
-    return [line.rsplit(" ", 1)[0] if "_created{" in line else line for line in lines]
+    created = re.compile(r"^\w+_created[{ ]")
+    return [line.rsplit(" ", 1)[0] if created.match(line) else line for line in lines]
 
 
 amounts = st.lists(
@@ -69,3 +71,13 @@ def test_wrong_label_count_and_bad_buckets_are_refused() -> None:
         h.labels("BTCUSDT", "extra")
     with pytest.raises(ValueError, match="distinct"):
         LoopHistogram("b_seconds", "Doc.", [], buckets=(1.0, 1.0), registry=CollectorRegistry())
+
+
+def test_a_nan_joins_the_sum_and_no_bucket_as_in_prometheus_client() -> None:
+    theirs, ours = CollectorRegistry(), CollectorRegistry()
+    reference = Histogram("n_seconds", "Doc.", [], buckets=BUCKETS, registry=theirs)
+    loop = LoopHistogram("n_seconds", "Doc.", [], buckets=BUCKETS, registry=ours)
+    for amount in (0.5, math.nan):
+        reference.observe(amount)
+        loop.labels().observe(amount)
+    assert exposition(ours) == exposition(theirs)

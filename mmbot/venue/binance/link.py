@@ -151,11 +151,14 @@ class LiveMessages:
         self._pings = 0
         #: When the connection last showed life (a message, or a pong).
         self._heard = now
+        self._watched = False  # set by open_live_messages once its watcher runs
         #: Why the iteration stopped; None while the connection is alive.
         self.ended: SessionEnd | None = None
         self.stale = False
 
     def __aiter__(self) -> LiveMessages:
+        if not self._watched:
+            raise RuntimeError("LiveMessages read without its watcher: use open_live_messages")
         return self
 
     async def __anext__(self) -> str | bytes:
@@ -187,13 +190,14 @@ class LiveMessages:
             if await probe(self._ws, self._pings, self._pong_timeout_s):
                 self._heard = max(self._heard, trio.current_time())
             elif self._heard == heard:  # not even a message while we waited for the pong
-                self.stale = True
-                self._end(("stale: no message and no pong", False), reading)
+                self._end(("stale: no message and no pong", False), reading, stale=True)
                 return
 
-    def _end(self, why: SessionEnd, reading: trio.CancelScope) -> None:
+    def _end(self, why: SessionEnd, reading: trio.CancelScope, *, stale: bool = False) -> None:
+        """End the reading for ``why``, unless the reader saw the connection end first."""
         if self.ended is None:
             self.ended = why
+            self.stale = stale
         reading.cancel()
 
 
@@ -209,6 +213,7 @@ async def open_live_messages(
     )
     async with trio.open_nursery() as nursery:
         nursery.start_soon(messages._watch, nursery.cancel_scope)
+        messages._watched = True
         try:
             yield messages
         finally:

@@ -44,6 +44,7 @@ from typing import TypeVar
 import attrs
 import httpx
 import trio
+import trio.lowlevel
 
 from mmbot.errors import (
     MmbotError,
@@ -412,7 +413,9 @@ class BinanceRest:
 
     async def _admit(self, endpoint: Endpoint, weight: int) -> None:
         """Count the request in the client-side limiter, waiting for room (bounded). Room
-        now and nobody queued counts it without a checkpoint (the send that follows is one)."""
+        now and nobody queued counts it without a scheduling point (the send that follows is
+        one); a cancelled caller is not counted."""
+        await trio.lowlevel.checkpoint_if_cancelled()
         try:
             self.limiter.acquire_nowait(weight, endpoint.orders)
         except trio.WouldBlock:

@@ -198,3 +198,33 @@ async def test_a_message_while_a_ping_waits_for_its_pong_keeps_the_connection_al
     assert read == ["a", "b"]
     assert ws.pings == [31.0, 65.0]
     assert messages.stale and trio.current_time() == pytest.approx(75.0)
+
+
+async def test_live_messages_refuse_to_be_read_without_their_watcher(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    ws = _ScriptedWs([(1.0, "a")], pongs=True)
+    unwatched = LiveMessages(ws, lifetime_s=100.0, silence_s=30.0, pong_timeout_s=10.0)  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError, match="without its watcher"):
+        async for _ in unwatched:
+            pass
+
+
+async def test_the_body_ending_first_stops_the_watcher_and_a_return_inside_works(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    ws = _ScriptedWs([(1.0, "a"), (2.0, "b")], pongs=False)
+
+    async def first() -> str:
+        async with open_live_messages(
+            ws,  # type: ignore[arg-type]
+            lifetime_s=100.0,
+            silence_s=30.0,
+            pong_timeout_s=10.0,
+        ) as messages:
+            async for raw in messages:
+                return str(raw)
+        raise AssertionError("unreachable")
+
+    assert await first() == "a"
+    assert ws.pings == [] and trio.current_time() == pytest.approx(1.0)

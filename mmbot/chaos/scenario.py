@@ -25,12 +25,14 @@ from typing import Any
 import attrs
 
 from mmbot.chaos.invariants import INVARIANTS
-from mmbot.sim.faults import ENDPOINT_CLASSES, FaultPlan, Latency, Target
+from mmbot.sim.faults import ENDPOINT_CLASSES, Error, Fault, FaultPlan, Latency, LostAck, Target
 
 #: The fault kinds a scenario may name, with the keys each takes besides the common ones
 #: (``kind``, ``start``, ``duration``, ``target``, ``probability``).
 FAULT_KEYS: Mapping[str, frozenset[str]] = {
     "latency": frozenset({"delay", "jitter"}),
+    "error": frozenset({"status", "code", "retry_after"}),
+    "lost_ack": frozenset({"mode"}),
 }
 _COMMON_KEYS = frozenset({"kind", "start", "duration", "target", "probability"})
 _TOP_KEYS = frozenset(
@@ -189,7 +191,7 @@ def _target(value: object, where: str) -> Target:
     )
 
 
-def _fault(table: object, where: str, phase: float) -> Latency:
+def _fault(table: object, where: str, phase: float) -> Fault:
     if not isinstance(table, dict):
         raise ScenarioError(f"{where}: expected a table")
     kind = table.get("kind")
@@ -208,15 +210,31 @@ def _fault(table: object, where: str, phase: float) -> Latency:
     probability = table.get("probability", 1.0)
     if not isinstance(probability, int | float) or not 0 <= probability <= 1:
         raise ScenarioError(f"{where}: probability: expected a number within 0..1")
+    common: dict[str, Any] = {
+        "target": _target(table.get("target", "orders"), where),
+        "start": start,
+        "duration": duration,
+        "probability": float(probability),
+    }
     try:
-        return Latency(
-            delay=seconds(table.get("delay", 0), f"{where}: delay"),
-            jitter=seconds(table.get("jitter", 0), f"{where}: jitter"),
-            target=_target(table.get("target", "orders"), where),
-            start=start,
-            duration=duration,
-            probability=float(probability),
-        )
+        if kind == "latency":
+            return Latency(
+                delay=seconds(table.get("delay", 0), f"{where}: delay"),
+                jitter=seconds(table.get("jitter", 0), f"{where}: jitter"),
+                **common,
+            )
+        if kind == "error":
+            status, code = table.get("status"), table.get("code")
+            if not isinstance(status, int) or not isinstance(code, int):
+                raise ScenarioError(f"{where}: an error fault needs an integer status and code")
+            retry = table.get("retry_after")
+            return Error(
+                status,
+                code,
+                retry_after=None if retry is None else seconds(retry, f"{where}: retry_after"),
+                **common,
+            )
+        return LostAck(mode=table.get("mode", "drop"), **common)
     except ValueError as exc:
         if isinstance(exc, ScenarioError):
             raise

@@ -48,10 +48,12 @@ from mmbot.sim.dialect import (
     RestResponse,
     WsApiSession,
     answer_ws_api_failure,
+    refuse_rest,
+    refuse_ws_api,
     ws_api_method,
 )
 from mmbot.sim.engine import Fees, MatchingEngine
-from mmbot.sim.faults import FaultPlan
+from mmbot.sim.faults import ERROR_MESSAGES, Error, FaultPlan, LostAck
 from mmbot.sim.history import Entry, History
 from mmbot.sim.market import (
     SIMULATOR_ACCOUNTS,
@@ -68,6 +70,7 @@ from mmbot.sim.streams import (
     event_stream_terminated_frame,
     server_shutdown_frame,
 )
+from mmbot.venue.binance.errors import Code, DialectError
 
 if TYPE_CHECKING:
     import random
@@ -313,13 +316,39 @@ class Exchange:
             return 0.0
         return self.fault_delay(ws_api_method(message))
 
+    def strike(self, operation: str | None) -> Error | LostAck | None:
+        """The error or lost answer the fault plan has for a request of ``operation`` now
+        (None: answer it as usual), recorded in the history as a fault at its arrival."""
+        plan = self.faults
+        if operation is None or not plan.strikes:
+            return None
+        started = self._started_at
+        now = 0.0 if started is None else trio.current_time() - started
+        fault = plan.strike(operation, now, self.fault_rng)
+        if fault is not None:
+            detail = f"{fault.status} {fault.code}" if isinstance(fault, Error) else fault.mode
+            self.history.append_fault(self.now_ms(), fault.kind, operation, detail)
+        return fault
+
     def handle_rest(self, request: RestRequest) -> RestResponse:
-        """Answer one REST request (``RestRequest`` → ``RestResponse``), then publish."""
+        """Answer one REST request (``RestRequest`` → ``RestResponse``), then publish. An
+        ``error`` fault answers instead of the dialect; after a ``lost_ack`` the dialect's
+        answer is replaced by 503 -1007, or withheld (``RestResponse.withheld``)."""
         now = self.now_ms()
         if request.path.startswith("/_sim/"):
             response = self.admin.handle(request, now)
         else:
-            response = self.dialect.handle_rest(request, now)
+            fault = None
+            if self.faults.strikes:
+                route = self.dialect.routes.rest_route(request.method, request.path)
+                fault = self.strike(None if route is None else route.name)
+            if isinstance(fault, Error):
+                response = refuse_rest(self.dialect, request, _fault_error(fault), now)
+            else:
+                response = self.dialect.handle_rest(request, now)
+                if isinstance(fault, LostAck):
+                    lost = refuse_rest(self.dialect, request, _LOST, now, report=False)
+                    response = attrs.evolve(lost, withheld=fault.mode == "drop")
         self.publish_engine_events(now)
         return response
 
@@ -331,11 +360,20 @@ class Exchange:
         connection stays open.
         """
         now = self.now_ms()
+        fault = self.strike(ws_api_method(message)) if self.faults.strikes else None
+        reply: dict[str, object] | None
         try:
-            reply = self.dialect.handle_ws_api(message, session, now)
+            if isinstance(fault, Error):
+                reply = refuse_ws_api(self.dialect, message, _fault_error(fault), now)
+            else:
+                reply = self.dialect.handle_ws_api(message, session, now)
+                if isinstance(fault, LostAck):  # worked on; the answer is lost
+                    lost = refuse_ws_api(self.dialect, message, _LOST, now, report=False)
+                    reply = lost if fault.mode == "unknown" else None
         except Exception:  # a bug in the dialect: its last-resort answer, logged and reported
             reply = answer_ws_api_failure(self.dialect, message, now)
-        self.deliver(outbox, dumps(reply), WS_API_CHANNEL, "response", now)
+        if reply is not None:
+            self.deliver(outbox, dumps(reply), WS_API_CHANNEL, "response", now)
         for subscription_id in session.take_terminated():  # after its unsubscribe's answer
             text = event_stream_terminated_frame(subscription_id, now)
             self.deliver(outbox, text, "user", "eventStreamTerminated", now)
@@ -467,3 +505,12 @@ def default_balances(
         amount = instrument.round_qty(Decimal(1_000_000) / price)
         balances[instrument.base_asset] = max(balances.get(instrument.base_asset, ZERO), amount)
     return balances
+
+
+#: The answer that replaces a lost one (``lost_ack`` with ``mode = "unknown"``).
+_LOST = DialectError(Code.TIMEOUT, ERROR_MESSAGES[Code.TIMEOUT], 503)
+
+
+def _fault_error(fault: Error) -> DialectError:
+    retry = None if fault.retry_after is None else max(1, round(fault.retry_after))
+    return DialectError(fault.code, ERROR_MESSAGES[fault.code], fault.status, retry)

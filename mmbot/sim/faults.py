@@ -4,14 +4,18 @@ What it is for: :class:`FaultPlan`, the seam through which the fake exchange mis
 purpose (the audit's slow venue now; the chaos harness grows the kinds on the same seam).
 The exchange shell asks the plan about every request it is about to answer, by operation
 name (the WebSocket API's: ``order.place``, ``order.cancel``, ``order.cancelReplace``,
-``openOrders.cancelAll``, ``depth``, ...) and the time, and does what it answers. One kind
-so far:
+``openOrders.cancelAll``, ``depth``, ...) and the time, and does what it answers. Three
+kinds:
 
 - :class:`Latency`: hold a matching request for ``delay`` plus a jitter drawn uniformly in
   ``[0, jitter]`` before the exchange works on it, with ``probability``, while the fault
   is active (``start`` for ``duration`` seconds; None: for good). The shell sleeps that
   long on the trio clock, then answers, so the work lands late, as over a slow network.
   Several matching latencies add up.
+- :class:`Error`: answer a matching request with an HTTP status and one of the dialect's
+  error codes instead of working on it (429 and 418 with ``Retry-After``).
+- :class:`LostAck`: work on a matching request, then lose its answer (never send it, or
+  send 503 -1007, "execution status unknown").
 
 A fault aims at a :class:`Target`: every operation, an endpoint class as the client's
 breakers group them (``orders``, ``market_data``, ``account``: :data:`ENDPOINT_CLASSES`), or
@@ -136,6 +140,12 @@ def _probability(instance: object, attribute: attrs.Attribute[float], value: flo
         raise ValueError(f"probability must be within 0..1, got {value!r}")
 
 
+def _active(start: float, duration: float | None, now: float) -> bool:
+    """Whether a fault active from ``start`` for ``duration`` seconds (None: for good) is at
+    ``now``."""
+    return start <= now and (duration is None or now < start + duration)
+
+
 @attrs.frozen
 class Latency:
     """Hold matching requests ``delay`` + uniform(0, ``jitter``) seconds before answering."""
@@ -152,9 +162,7 @@ class Latency:
     kind: ClassVar[str] = "latency"
 
     def active(self, now: float) -> bool:
-        if now < self.start:
-            return False
-        return self.duration is None or now < self.start + self.duration
+        return _active(self.start, self.duration, now)
 
     def delay_for(self, operation: str, now: float, rng: random.Random) -> float:
         """Seconds to hold a request of ``operation`` arriving at ``now`` (0.0: not hit)."""
@@ -179,8 +187,104 @@ class Latency:
         return text
 
 
+def _status(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if not 400 <= value <= 599:
+        raise ValueError(f"status must be an HTTP error status (400..599), got {value!r}")
+
+
+#: What the venue says with each error code an ``error`` fault may answer, and how a
+#: client must read it: every one of these means "not executed" except -1007.
+ERROR_MESSAGES: Mapping[int, str] = {
+    -1000: "An unknown error occurred while processing the request.",
+    -1001: "Internal error; unable to process your request. Please try again.",
+    -1003: "Too many requests queued.",
+    -1007: (
+        "Timeout waiting for response from backend server. Send status unknown; "
+        "execution status unknown."
+    ),
+    -1008: "Server is currently overloaded with other requests. Please try again in a few minutes.",
+    -1016: "This service is no longer available.",
+}
+
+
+@attrs.frozen
+class Error:
+    """Answer matching requests with HTTP ``status`` and the dialect's ``code`` instead of
+    working on them (nothing is applied; a client reading -1007 must treat the outcome as
+    unknown all the same). 429 and 418 carry ``Retry-After`` (``retry_after`` seconds)."""
+
+    status: int = attrs.field(validator=_status)
+    code: int = attrs.field()
+    target: Target = attrs.field(factory=Target.orders)
+    start: float = attrs.field(default=0.0, validator=_non_negative)
+    duration: float | None = attrs.field(default=None, validator=_duration)
+    probability: float = attrs.field(default=1.0, validator=_probability)
+    retry_after: float | None = None
+
+    kind: ClassVar[str] = "error"
+
+    @code.validator
+    def _known_code(self, attribute: attrs.Attribute[int], value: int) -> None:
+        if value not in ERROR_MESSAGES:
+            raise ValueError(f"code must be one of {sorted(ERROR_MESSAGES)}, got {value!r}")
+
+    def active(self, now: float) -> bool:
+        return _active(self.start, self.duration, now)
+
+    def hits(self, operation: str, now: float, rng: random.Random) -> bool:
+        return _hits(self, operation, now, rng)
+
+    def describe(self) -> str:
+        return _window(self, f"error {self.status} {self.code} on {self.target.name}")
+
+
+@attrs.frozen
+class LostAck:
+    """Work on matching requests (the order is placed, cancelled, replaced), then lose the
+    answer: ``mode = "drop"`` never answers (the client's deadline passes: the outcome is
+    unknown to it), ``mode = "unknown"`` answers 503 -1007 ("execution status unknown")."""
+
+    target: Target = attrs.field(factory=Target.orders)
+    start: float = attrs.field(default=0.0, validator=_non_negative)
+    duration: float | None = attrs.field(default=None, validator=_duration)
+    probability: float = attrs.field(default=1.0, validator=_probability)
+    mode: str = attrs.field(default="drop")
+
+    kind: ClassVar[str] = "lost_ack"
+
+    @mode.validator
+    def _known_mode(self, attribute: attrs.Attribute[str], value: str) -> None:
+        if value not in ("drop", "unknown"):
+            raise ValueError(f"mode must be 'drop' or 'unknown', got {value!r}")
+
+    def active(self, now: float) -> bool:
+        return _active(self.start, self.duration, now)
+
+    def hits(self, operation: str, now: float, rng: random.Random) -> bool:
+        return _hits(self, operation, now, rng)
+
+    def describe(self) -> str:
+        return _window(self, f"lost ack ({self.mode}) on {self.target.name}")
+
+
+def _hits(fault: Error | LostAck, operation: str, now: float, rng: random.Random) -> bool:
+    """Whether ``fault`` strikes this request (draws from ``rng`` only when it could)."""
+    if not fault.target.matches(operation) or not fault.active(now):
+        return False
+    return fault.probability >= 1 or rng.random() < fault.probability
+
+
+def _window(fault: Error | LostAck, text: str) -> str:
+    if fault.start > 0 or fault.duration is not None:
+        end = "" if fault.duration is None else f"{fault.start + fault.duration:g}"
+        text += f", from {fault.start:g} s to {end or 'the end'}{' s' if end else ''}"
+    if fault.probability < 1:
+        text += f", {fault.probability:.0%} of requests"
+    return text
+
+
 #: Every kind of fault a plan can hold (the chaos harness adds kinds here).
-Fault = Latency
+Fault = Latency | Error | LostAck
 
 
 @attrs.frozen
@@ -197,8 +301,23 @@ class FaultPlan:
         faults that hit it (0.0 when none does)."""
         total = 0.0
         for fault in self.faults:
-            total += fault.delay_for(operation, now, rng)
+            if isinstance(fault, Latency):
+                total += fault.delay_for(operation, now, rng)
         return total
+
+    def strike(self, operation: str, now: float, rng: random.Random) -> Error | LostAck | None:
+        """The error or lost answer that strikes a request of ``operation`` arriving at
+        ``now`` (the first in the plan's order that hits it), or None."""
+        for fault in self.faults:
+            if not isinstance(fault, Latency) and fault.hits(operation, now, rng):
+                return fault
+        return None
+
+    @property
+    def strikes(self) -> bool:
+        """Whether the plan holds any error or lost-answer fault (else :meth:`strike` is
+        always None and need not be asked)."""
+        return any(not isinstance(f, Latency) for f in self.faults)
 
     def describe(self) -> str:
         """One line per fault, for a banner ("none" for an empty plan)."""

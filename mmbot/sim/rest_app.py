@@ -10,7 +10,8 @@ seconds on the trio clock: the handler works on it late, as over a slow network.
 once; with ``read_timeout_s`` a body that has not fully arrived in time is answered 408
 (slow clients cannot hold the server's connections).
 
-What it must never do: answer 5xx or show a traceback (an unexpected error is logged and
+What it must never do: answer 5xx unless a fault says so (a lost answer's 503 -1007) or
+show a traceback (an unexpected error is logged and
 answered 400 with -1000 and a generic message); buffer a body beyond the cap; log secrets
 (the API key header and the signature are never logged).
 """
@@ -52,6 +53,11 @@ BUSY = RestResponse(
 READ_TIMEOUT = RestResponse(408, {"code": -1001, "msg": "Timed out reading the request."})
 
 
+#: How long a request whose answer was lost (a ``lost_ack`` fault) is held before its
+#: 503 -1007 is written after all: past any client's request timeout.
+WITHHELD_S = 120.0
+
+
 def build_rest_app(
     handler: Handler,
     *,
@@ -91,6 +97,8 @@ def build_rest_app(
             if hold > 0:
                 await trio.sleep(hold)
             response = handler(request)
+            if response.withheld:  # the answer is lost: the client's deadline passes first
+                await trio.sleep(WITHHELD_S)
             payload = _encode(response.body)
         except Exception:  # a bug behind the dialect's own guard: the same last resort
             status, body = error_body(last_resort("REST request %r", scope.get("path", "?")))

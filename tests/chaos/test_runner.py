@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from mmbot.bot.actions import OrderActions
 from mmbot.bot.quoter import Quoter
 from mmbot.chaos.runner import run_once, run_scenario
 from mmbot.chaos.scenario import Scenario, scenario_from_dict
+from mmbot.model import Outcome
+from mmbot.quoting.orders import OrderTracker
 
 
 def short(**changes: object) -> Scenario:
@@ -72,3 +76,26 @@ def test_a_venue_slow_on_market_data_at_start_up_does_not_stop_the_bot() -> None
     )
     result = run_scenario(scenario)
     assert result.passed, [v.describe() for found in result.violations.values() for v in found]
+
+
+def test_a_bot_that_takes_an_unknown_placement_for_failed_is_caught(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The planted bug: an order whose answer was lost is believed never placed, so its
+    # slot is quoted again while the lost order rests at the exchange.
+    real = OrderTracker.on_place_outcome
+
+    def forgetful(self: OrderTracker, cid: str, outcome: Outcome, *args: Any, **kw: Any) -> Any:
+        if outcome is Outcome.UNKNOWN:
+            outcome = Outcome.FAILED
+        return real(self, cid, outcome, *args, **kw)
+
+    monkeypatch.setattr(OrderTracker, "on_place_outcome", forgetful)
+    lost = {"kind": "lost_ack", "mode": "unknown", "start": 4, "duration": 12, "probability": 0.3}
+    result = run_scenario(short(faults=[lost], invariants=["no_duplicate_orders"]))
+    duplicates = result.violations["no_duplicate_orders"]
+    assert duplicates, "the lost orders' slots were quoted twice and nobody noticed"
+    assert all("slot" in v.detail and len(v.orders) == 2 for v in duplicates)
+    # the same scenario with the bot as built: no duplicate
+    monkeypatch.setattr(OrderTracker, "on_place_outcome", real)
+    assert run_scenario(short(faults=[lost], invariants=["no_duplicate_orders"])).passed

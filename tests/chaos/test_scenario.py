@@ -54,7 +54,19 @@ BASE: dict[str, Any] = {"symbols": ["BTCUSDT"], "duration": 20}
         ({"duration": "soon"}, "duration: expected a time"),
         ({"seed": -1}, "seed: expected an integer >= 0"),
         ({"invariants": ["no_bugs"]}, "invariants: unknown ['no_bugs']"),
-        ({"faults": [{"kind": "meteor"}]}, "faults[0]: kind: expected one of ['latency']"),
+        (
+            {"faults": [{"kind": "meteor"}]},
+            "faults[0]: kind: expected one of ['error', 'latency', 'lost_ack']",
+        ),
+        ({"faults": [{"kind": "error", "status": 503}]}, "needs an integer status and code"),
+        (
+            {"faults": [{"kind": "error", "status": 503, "code": -2010}]},
+            "faults[0]: code must be one of [-1016, -1008, -1007, -1003, -1001, -1000], got -2010",
+        ),
+        (
+            {"faults": [{"kind": "lost_ack", "mode": "maybe"}]},
+            "faults[0]: mode must be 'drop' or 'unknown', got 'maybe'",
+        ),
         ({"faults": [{"kind": "latency", "delay": 1, "colour": 2}]}, "faults[0]: unknown key"),
         (
             {"faults": [{"kind": "latency", "delay": 1, "start": 15, "duration": 10}]},

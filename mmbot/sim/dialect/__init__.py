@@ -26,8 +26,10 @@ from mmbot.sim.dialect.request import error_body as error_body
 from mmbot.sim.dialect.request import last_resort as last_resort
 from mmbot.sim.dialect.rest import RestRequest as RestRequest
 from mmbot.sim.dialect.rest import RestResponse as RestResponse
+from mmbot.sim.dialect.rest import refuse_rest as refuse_rest
 from mmbot.sim.dialect.ws_api import WsApiSession as WsApiSession
 from mmbot.sim.dialect.ws_api import answer_ws_api_failure as answer_ws_api_failure
+from mmbot.sim.dialect.ws_api import refuse_ws_api as refuse_ws_api
 from mmbot.sim.dialect.ws_api import ws_api_method as ws_api_method
 
 __all__ = [
@@ -46,5 +48,7 @@ __all__ = [
     "answer_ws_api_failure",
     "error_body",
     "last_resort",
+    "refuse_rest",
+    "refuse_ws_api",
     "ws_api_method",
 ]

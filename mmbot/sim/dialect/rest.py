@@ -27,7 +27,7 @@ from mmbot.sim.dialect.request import (
     error_body,
     last_resort,
 )
-from mmbot.venue.binance.errors import Code
+from mmbot.venue.binance.errors import Code, DialectError
 from mmbot.venue.binance.signing import signing_payload
 
 if TYPE_CHECKING:
@@ -49,6 +49,9 @@ class RestResponse:
     status: int
     body: object  # JSON-able
     headers: tuple[tuple[str, str], ...] = ()
+    #: Never sent: the exchange lost the answer (a ``lost_ack`` fault); the app holds the
+    #: request until the client gives up.
+    withheld: bool = False
 
 
 def answer_rest(dialect: Dialect, request: RestRequest, now_ms: int) -> RestResponse:
@@ -78,6 +81,24 @@ def answer_rest(dialect: Dialect, request: RestRequest, now_ms: int) -> RestResp
     if state.error is not None and state.error.retry_after is not None:
         headers.append(("Retry-After", str(state.error.retry_after)))
     dialect.report("rest", request.method, request.path, state, status, now_ms)
+    return RestResponse(status, body, tuple(headers))
+
+
+def refuse_rest(
+    dialect: Dialect, request: RestRequest, error: DialectError, now_ms: int, *, report: bool = True
+) -> RestResponse:
+    """The answer to a request the exchange refuses before working on it (an ``error``
+    fault: reported like any request; ``Retry-After`` on a 429 or 418), or that replaces an
+    answer it lost (-1007 after a ``lost_ack`` fault: ``report=False``, the request was
+    reported as worked on)."""
+    state = Handled()
+    state.error = error
+    status, body = error_body(DialectFailure(error))
+    headers = [("x-mbx-uuid", dialect.answer_id())]
+    if error.retry_after is not None:
+        headers.append(("Retry-After", str(error.retry_after)))
+    if report:
+        dialect.report("rest", request.method, request.path, state, status, now_ms)
     return RestResponse(status, body, tuple(headers))
 
 

@@ -35,6 +35,7 @@ from mmbot.venue.binance.errors import (
     MSG_INVALID_API_KEY,
     MSG_SUBSCRIPTION_ACTIVE,
     Code,
+    DialectError,
     missing_param,
 )
 from mmbot.venue.binance.signing import ws_signing_payload
@@ -138,6 +139,20 @@ def answer_ws_api(
         session.client, state.account, now_ms, orders=orders
     )
     dialect.report("ws_api", method, method, state, status, now_ms)
+    return response
+
+
+def refuse_ws_api(
+    dialect: Dialect, message: str | bytes, error: DialectError, now_ms: int, *, report: bool = True
+) -> dict[str, object]:
+    """The answer to a frame the exchange refuses before working on it (an ``error``
+    fault: reported like any request), or that replaces an answer it lost (-1007 after a
+    ``lost_ack`` fault: ``report=False``, the request was reported as worked on)."""
+    state = Handled()
+    request_id, method = _id_and_method(message)
+    status, response = _error_answer(request_id, DialectFailure(error), state, now_ms)
+    if report:
+        dialect.report("ws_api", method, method, state, status, now_ms)
     return response
 
 

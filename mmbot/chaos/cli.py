@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import time
 from pathlib import Path
@@ -40,6 +41,9 @@ def add_chaos_parser(sub: Any) -> None:
     run.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario file(s)")
     run.add_argument("--seed", type=int, help="run with this seed instead of the scenario's")
     run.add_argument("--report", metavar="DIR", help="write a JSON report per run here")
+    run.add_argument(
+        "--verbose", action="store_true", help="show the bots' warnings and errors (off: quiet)"
+    )
     run.set_defaults(func=_cmd_run)
     listing = chaos_sub.add_parser("list", help="the suites in chaos/ and what each exercises")
     listing.add_argument("--folder", default=str(SUITE_FOLDER), help="default: chaos/")
@@ -59,7 +63,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
             print(f"{path}: cannot run: {exc}")
             continue
         print(f"{path}: {scenario.description or scenario.name}")
-        print(f"    faults: {scenario.faults.describe()}")
+        print(f"    faults: {scenario.describe_faults()}")
     return EXIT_OK
 
 
@@ -74,6 +78,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
             return EXIT_BAD_SCENARIO
         scenarios.append(scenario)
     report = Path(args.report) if args.report else None
+    if not args.verbose:  # a killed bot's last words are noise here; the verdicts say it all
+        logging.getLogger("mmbot").addHandler(logging.NullHandler())
     failed: list[ChaosResult] = []
     for scenario in scenarios:
         seed = scenario.seed if args.seed is None else args.seed
@@ -83,7 +89,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             "(simulated)",
             flush=True,
         )
-        print(f"  faults: {scenario.faults.describe()}", flush=True)
+        print(f"  faults: {scenario.describe_faults()}", flush=True)
         began = time.perf_counter()
         try:
             result = run_scenario(scenario, seed=seed, progress=_progress)

@@ -12,8 +12,9 @@ ids involved, and the history sequence numbers that witness it. Checked so far:
   order id, or one (symbol, side, level) slot (read from the id, where the bot writes it).
 - ``quotes_never_cross``: the bot's own resting bid always below its own resting ask.
 - ``ledger_matches_exchange``: per symbol, the bot's count of fills and its position equal
-  the exchange's fills for the account (each trade once; a fee in the base asset comes out
-  of the position, as the exchange's balance does).
+  the exchange's fills for the account since the bot started (each trade once; a fee in the
+  base asset comes out of the position, as the exchange's balance does; after a crash, the
+  restarted bot answers for the fills from its own start on).
 - ``resumes_after_heal``: within ``resumes_within`` of every fault being healed, each
   symbol rests an order of the bot's at the exchange (one side is enough: a symbol at its
   position limit quotes one side).
@@ -85,6 +86,9 @@ class BotEnd:
     heal_seq: int = 0  # the last history entry before every fault was healed
     heal_ms: int = 0  # exchange time every fault was healed
     resumes_within_s: float = math.inf  # how soon after that the bot must quote again
+    #: The final bot's ledger holds the account's fills from this exchange time on (its
+    #: start; an earlier incarnation's are not its to know).
+    ledger_since_ms: int = 0
     symbols: tuple[str, ...] = ()
     base_assets: Mapping[str, str] = attrs.field(factory=dict)  # symbol -> its base asset
 
@@ -222,7 +226,9 @@ def ledger_matches_exchange(record: RunRecord) -> list[Violation]:
     end = record.end
     found: list[Violation] = []
     for symbol in end.symbols:
-        fills = record.history.fills(end.account, symbol)
+        fills = [
+            f for f in record.history.fills(end.account, symbol) if f.time_ms >= end.ledger_since_ms
+        ]
         base = end.base_assets.get(symbol)
         position = Decimal(0)
         for fill in fills:  # a fee in the base asset is paid out of the position

@@ -29,7 +29,8 @@ import trio.testing
 from mmbot.bot.bot import Bot
 from mmbot.chaos.invariants import BotEnd, RunRecord, Violation, check, check_replay
 from mmbot.chaos.scenario import Scenario, ScenarioError
-from mmbot.clock import seed_trio_scheduler
+from mmbot.chaos.severance import Severance
+from mmbot.clock import derive_seed, seed_trio_scheduler
 from mmbot.config import DEFAULT_CONFIG, BotConfig, config_from_dict
 from mmbot.errors import ConfigError
 from mmbot.sim.exchange import Exchange, ExchangeConfig
@@ -68,7 +69,7 @@ class ChaosResult:
             "history_entries": self.history_entries,
             "fills": self.fills,
             "orders": self.orders,
-            "faults": self.scenario.faults.describe(),
+            "faults": self.scenario.describe_faults(),
             "invariants": {
                 name: [attrs.asdict(v) for v in found] for name, found in self.violations.items()
             },
@@ -104,27 +105,44 @@ async def _one_run(scenario: Scenario, seed: int, config: BotConfig, out: SimRun
     exchange = Exchange.simulated(
         ExchangeConfig(symbols=scenario.symbols, seed=seed, faults=scenario.faults)
     )
-    bot = Bot(config, mode="sim", seed=seed, exchange=exchange)
     error: str | None = None
     healed_seq = heal_seq = heal_ms = 0
+    bot: Bot | None = None
+    bot_started_ms = 0
     async with trio.open_nursery() as nursery:
         await nursery.start(exchange.run)
         started = trio.current_time()
         start_ms = exchange.now_ms()
         try:
-            async with trio.open_nursery() as bot_nursery:
-                handle = await bot_nursery.start(bot.run)
-                await trio.sleep_until(started + scenario.duration)  # the safety phase
-                heal_seq, heal_ms = exchange.history.last_seq, exchange.now_ms()
-                exchange.set_faults(FaultPlan())  # every fault healed
-                await trio.sleep(scenario.heal)  # the liveness phase
-                healed_seq = exchange.history.last_seq
-                await handle.stop()
+            # A killed bot's tree winds down in the graveyard, cut off from the exchange,
+            # while its successor trades: nothing it does after the cut reaches the venue.
+            async with trio.open_nursery() as graveyard:
+                for incarnation, crash in enumerate(scenario.crashes):
+                    severance = Severance()
+                    bot = _bot(config, seed, incarnation, exchange, severance)
+                    killed = await graveyard.start(_run_until_killed, bot, severance)
+                    await trio.sleep_until(started + crash.start)
+                    await severance.sever()
+                    killed.cancel()
+                    exchange.history.append_fault(
+                        exchange.now_ms(), "crash_bot", "bot", f"run {bot.run_id} killed"
+                    )
+                    await trio.sleep(crash.restart_after)
+                bot = _bot(config, seed, len(scenario.crashes), exchange, None)
+                bot_started_ms = exchange.now_ms()
+                async with trio.open_nursery() as bot_nursery:
+                    handle = await bot_nursery.start(bot.run)
+                    await trio.sleep_until(started + scenario.duration)  # the safety phase
+                    heal_seq, heal_ms = exchange.history.last_seq, exchange.now_ms()
+                    exchange.set_faults(FaultPlan())  # every fault healed
+                    await trio.sleep(scenario.heal)  # the liveness phase
+                    healed_seq = exchange.history.last_seq
+                    await handle.stop()
         except* Exception as group:
             error = repr(group.exceptions[0])
         nursery.cancel_scope.cancel()
-    status = bot.last_status
-    report = bot.stop_report
+    status = None if bot is None else bot.last_status
+    report = None if bot is None else bot.stop_report
     left = () if report is None else tuple(c for cids in report.remaining.values() for c in cids)
     symbols = () if status is None else status.symbols
     out.record = RunRecord(
@@ -143,11 +161,50 @@ async def _one_run(scenario: Scenario, seed: int, config: BotConfig, out: SimRun
             resumes_within_s=scenario.resumes_within,
             symbols=scenario.symbols,
             base_assets={i.symbol: i.base_asset for i in exchange.engine.instruments},
+            ledger_since_ms=bot_started_ms,
         ),
     )
     out.digest = exchange.history.digest()
     out.fills = sum(s.fills for s in symbols)
     out.orders = sum(s.actions for s in symbols)
+
+
+def _bot(
+    config: BotConfig, seed: int, incarnation: int, exchange: Exchange, severance: Severance | None
+) -> Bot:
+    """The bot of one incarnation: the run's seed for the first, one derived from it for
+    each restart (a restarted process draws a fresh seed, hence a new run id)."""
+    own = seed if incarnation == 0 else derive_seed(seed, f"incarnation-{incarnation}")
+    if severance is None:
+        return Bot(config, mode="sim", seed=own, exchange=exchange)
+    return Bot(
+        config,
+        mode="sim",
+        seed=own,
+        exchange=exchange,
+        wrap_transport=severance.wrap_transport,
+        wrap_connector=severance.wrap_connector,
+    )
+
+
+async def _run_until_killed(
+    bot: Bot,
+    severance: Severance,
+    *,
+    task_status: trio.TaskStatus[trio.CancelScope] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Run ``bot`` until the scope it reports is cancelled (after its links were cut). An
+    error before the cut is the bot's own and propagates; after it, the dead process's
+    errors (its cancellation path failing to reach the venue) are nobody's."""
+    with trio.CancelScope() as killed:
+        try:
+            async with trio.open_nursery() as bot_nursery:
+                await bot_nursery.start(bot.run)
+                task_status.started(killed)
+                await trio.sleep_forever()
+        except* Exception:
+            if not severance.severed:
+                raise
 
 
 def run_once(scenario: Scenario, seed: int, config: BotConfig | None = None) -> SimRun:

@@ -15,6 +15,7 @@ anything starts.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 import tomllib
@@ -33,6 +34,7 @@ FAULT_KEYS: Mapping[str, frozenset[str]] = {
     "latency": frozenset({"delay", "jitter"}),
     "error": frozenset({"status", "code", "retry_after"}),
     "lost_ack": frozenset({"mode"}),
+    "crash_bot": frozenset({"restart_after"}),
 }
 _COMMON_KEYS = frozenset({"kind", "start", "duration", "target", "probability"})
 _TOP_KEYS = frozenset(
@@ -58,6 +60,21 @@ class ScenarioError(ValueError):
 
 
 @attrs.frozen
+class Crash:
+    """``crash_bot``: at ``start`` the bot's process is gone at once (no shutdown path: its
+    links are cut, then its tree is dropped), and ``restart_after`` later a fresh bot, with
+    empty memory and a new run id, starts on the same account."""
+
+    start: float
+    restart_after: float = 1.0
+
+    kind = "crash_bot"
+
+    def describe(self) -> str:
+        return f"crash_bot at {self.start:g} s, restarted {self.restart_after:g} s later"
+
+
+@attrs.frozen
 class Scenario:
     """One chaos scenario (see the module docstring)."""
 
@@ -69,6 +86,8 @@ class Scenario:
     #: How soon after the heal every symbol must rest an order again (default: ``heal``).
     resumes_within: float = 30.0
     faults: FaultPlan = attrs.field(factory=FaultPlan)
+    #: Crashes of the bot itself (the runner's faults; the exchange's are ``faults``).
+    crashes: tuple[Crash, ...] = ()
     invariants: tuple[str, ...] = INVARIANTS
     #: Bot config sections changed from the default paper config (``{"orders": {...}}``).
     bot: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
@@ -77,6 +96,11 @@ class Scenario:
 
     def with_seed(self, seed: int) -> Scenario:
         return attrs.evolve(self, seed=seed)
+
+    def describe_faults(self) -> str:
+        """Every fault, the exchange's and the bot's, for a banner."""
+        parts = [f.describe() for f in self.faults.faults] + [c.describe() for c in self.crashes]
+        return "; ".join(parts) or "none"
 
 
 def seconds(value: object, where: str) -> float:
@@ -151,9 +175,15 @@ def scenario_from_dict(data: Mapping[str, Any], *, source: str = "<scenario>") -
     faults = data.get("faults", [])
     if not isinstance(faults, list):
         raise ScenarioError(f"{source}: faults: expected [[faults]] tables")
-    plan = FaultPlan(
-        tuple(_fault(f, f"{source}: faults[{i}]", duration) for i, f in enumerate(faults))
-    )
+    built = [_fault(f, f"{source}: faults[{i}]", duration) for i, f in enumerate(faults)]
+    plan = FaultPlan(tuple(f for f in built if not isinstance(f, Crash)))
+    crashes = tuple(sorted((f for f in built if isinstance(f, Crash)), key=lambda c: c.start))
+    for earlier, later in itertools.pairwise(crashes):
+        if later.start < earlier.start + earlier.restart_after:
+            raise ScenarioError(
+                f"{source}: faults: a crash_bot at {later.start:g} s comes before the bot "
+                f"crashed at {earlier.start:g} s has restarted"
+            )
     description = data.get("description", "")
     if not isinstance(description, str):
         raise ScenarioError(f"{source}: description: expected a string")
@@ -165,6 +195,7 @@ def scenario_from_dict(data: Mapping[str, Any], *, source: str = "<scenario>") -
         heal=heal,
         resumes_within=resumes_within,
         faults=plan,
+        crashes=crashes,
         invariants=tuple(invariants),
         bot={k: dict(v) for k, v in bot.items()},
         description=description,
@@ -191,16 +222,25 @@ def _target(value: object, where: str) -> Target:
     )
 
 
-def _fault(table: object, where: str, phase: float) -> Fault:
+def _fault(table: object, where: str, phase: float) -> Fault | Crash:
     if not isinstance(table, dict):
         raise ScenarioError(f"{where}: expected a table")
     kind = table.get("kind")
     if not isinstance(kind, str) or kind not in FAULT_KEYS:
         raise ScenarioError(f"{where}: kind: expected one of {sorted(FAULT_KEYS)}, got {kind!r}")
-    unknown = sorted(set(table) - _COMMON_KEYS - FAULT_KEYS[kind])
+    allowed = {"kind", "start"} if kind == "crash_bot" else _COMMON_KEYS
+    unknown = sorted(set(table) - allowed - FAULT_KEYS[kind])
     if unknown:
         raise ScenarioError(f"{where}: unknown key(s) {unknown} for a {kind} fault")
     start = seconds(table.get("start", 0), f"{where}: start")
+    if kind == "crash_bot":
+        restart = seconds(table.get("restart_after", 1), f"{where}: restart_after")
+        if not (start > 0 and start + restart < phase):
+            raise ScenarioError(
+                f"{where}: a crash_bot must crash after the start and restart within the "
+                f"safety phase (0..{phase:g} s)"
+            )
+        return Crash(start, restart)
     duration = seconds(table.get("duration", phase - start), f"{where}: duration")
     if duration <= 0 or start + duration > phase + 1e-9:
         raise ScenarioError(

@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import trio
+import trio.lowlevel
 
 from mmbot.bot.actions import OrderActions
 from mmbot.bot.quoter import Quoter
+from mmbot.bot.session import VenueSession
 from mmbot.chaos.runner import run_once, run_scenario
 from mmbot.chaos.scenario import Scenario, scenario_from_dict
 from mmbot.model import Outcome
@@ -99,3 +102,28 @@ def test_a_bot_that_takes_an_unknown_placement_for_failed_is_caught(
     # the same scenario with the bot as built: no duplicate
     monkeypatch.setattr(OrderTracker, "on_place_outcome", real)
     assert run_scenario(short(faults=[lost], invariants=["no_duplicate_orders"])).passed
+
+
+def crashing(**changes: object) -> Scenario:
+    crash = {"kind": "crash_bot", "start": 8, "restart_after": 1}
+    return short(faults=[crash], duration=20, **changes)
+
+
+def test_a_killed_bot_leaves_its_orders_and_the_next_one_cleans_them_up() -> None:
+    result = run_scenario(crashing())
+    assert result.passed, [v.describe() for found in result.violations.values() for v in found]
+    assert result.scenario.crashes[0].describe() == "crash_bot at 8 s, restarted 1 s later"
+
+
+def test_a_restarted_bot_that_ignores_the_dead_runs_orders_is_caught(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The planted bug: start-up reconciliation forgets the earlier run's orders, so they
+    # rest beside the new run's quotes in the same slots until the final sweep.
+    async def forget_orphans(self: VenueSession, venue: object) -> None:
+        await trio.lowlevel.checkpoint()
+
+    monkeypatch.setattr(VenueSession, "_reconcile_open_orders", forget_orphans)
+    result = run_scenario(crashing(invariants=["no_duplicate_orders", "no_orphan_orders"]))
+    duplicates = result.violations["no_duplicate_orders"]
+    assert duplicates and all(len({o.split("-")[1] for o in v.orders}) == 2 for v in duplicates)

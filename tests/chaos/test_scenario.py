@@ -56,7 +56,7 @@ BASE: dict[str, Any] = {"symbols": ["BTCUSDT"], "duration": 20}
         ({"invariants": ["no_bugs"]}, "invariants: unknown ['no_bugs']"),
         (
             {"faults": [{"kind": "meteor"}]},
-            "faults[0]: kind: expected one of ['error', 'latency', 'lost_ack']",
+            "faults[0]: kind: expected one of ['crash_bot', 'error', 'latency', 'lost_ack']",
         ),
         ({"faults": [{"kind": "error", "status": 503}]}, "needs an integer status and code"),
         (
@@ -78,6 +78,23 @@ BASE: dict[str, Any] = {"symbols": ["BTCUSDT"], "duration": 20}
         ),
         ({"faults": [{"kind": "latency", "probability": 2}]}, "probability: expected a number"),
         ({"bot": {"orders": 3}}, "bot: expected tables of config sections"),
+        (
+            {"faults": [{"kind": "crash_bot", "start": 19, "restart_after": 2}]},
+            "faults[0]: a crash_bot must crash after the start and restart within",
+        ),
+        (
+            {"faults": [{"kind": "crash_bot", "start": 5, "target": "orders"}]},
+            "faults[0]: unknown key(s) ['target'] for a crash_bot fault",
+        ),
+        (
+            {
+                "faults": [
+                    {"kind": "crash_bot", "start": 5, "restart_after": 3},
+                    {"kind": "crash_bot", "start": 7},
+                ]
+            },
+            "faults: a crash_bot at 7 s comes before the bot crashed at 5 s has restarted",
+        ),
         ({"heal": 10, "resumes_within": "20s"}, "resumes_within: must be within the liveness"),
     ],
 )
@@ -94,3 +111,23 @@ def test_a_file_that_is_not_toml_is_refused(tmp_path: Path) -> None:
         load_scenario(bad)
     with pytest.raises(ScenarioError, match="cannot read"):
         load_scenario(tmp_path / "missing.toml")
+
+
+def test_crashes_are_the_runners_and_the_rest_the_exchanges() -> None:
+    scenario = scenario_from_dict(
+        {
+            "symbols": ["BTCUSDT"],
+            "duration": 30,
+            "faults": [
+                {"kind": "crash_bot", "start": "20s", "restart_after": "2s"},
+                {"kind": "lost_ack", "mode": "unknown"},
+                {"kind": "crash_bot", "start": 5},
+            ],
+        }
+    )
+    assert [(c.start, c.restart_after) for c in scenario.crashes] == [(5, 1), (20, 2)]
+    assert [f.kind for f in scenario.faults.faults] == ["lost_ack"]
+    assert scenario.describe_faults() == (
+        "lost ack (unknown) on orders, from 0 s to 30 s; crash_bot at 5 s, restarted 1 s "
+        "later; crash_bot at 20 s, restarted 2 s later"
+    )

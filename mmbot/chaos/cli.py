@@ -3,7 +3,8 @@
 What it is for: running scenario files (``chaos/*.toml``) in simulated mode and printing, for
 each, its faults, every invariant's verdict (each violation with its time, symbol, orders and
 history witnesses), the trace digest, and the command that replays a failure; ``--report
-DIR`` also writes one JSON report per run. Exit 0 only if every invariant of every scenario
+DIR`` also writes one JSON report per run and its timeline picture
+(:mod:`mmbot.chaos.picture`). Exit 0 only if every invariant of every scenario
 held; 1 if one did not; 2 for a scenario file that cannot run (named with its field, before
 anything runs).
 
@@ -22,8 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from mmbot.chaos.invariants import INVARIANTS
+from mmbot.chaos.picture import draw
 from mmbot.chaos.runner import ChaosResult, bot_config, run_scenario
 from mmbot.chaos.scenario import Scenario, ScenarioError, known_scenarios, load_scenario
+from mmbot.chaos.timeline import timeline
 
 EXIT_OK, EXIT_VIOLATED, EXIT_BAD_SCENARIO = 0, 1, 2
 #: Where ``mmbot chaos list`` and ``nox -s chaos`` look for suites.
@@ -41,6 +44,9 @@ def add_chaos_parser(sub: Any) -> None:
     run.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario file(s)")
     run.add_argument("--seed", type=int, help="run with this seed instead of the scenario's")
     run.add_argument("--report", metavar="DIR", help="write a JSON report per run here")
+    run.add_argument(
+        "--picture", choices=("png", "svg"), default="png", help="the timeline's format (png)"
+    )
     run.add_argument(
         "--verbose", action="store_true", help="show the bots' warnings and errors (off: quiet)"
     )
@@ -102,6 +108,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
             out = report / f"{scenario.name}-seed{seed}.json"
             out.write_text(json.dumps(result.to_jsonable(), indent=2) + "\n")
             print(f"  report: {out}")
+            if result.record is not None:
+                series = timeline(result.record, scenario, seed)
+                picture = draw(series, report / f"{scenario.name}-seed{seed}.{args.picture}")
+                print(f"  timeline: {picture}")
         if not result.passed:
             failed.append(result)
     if failed:

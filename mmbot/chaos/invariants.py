@@ -145,19 +145,25 @@ def no_orphan_orders(record: RunRecord) -> list[Violation]:
     ]
 
 
+#: An order at the exchange: order ids are numbered per symbol, as Binance numbers them.
+OrderKey = tuple[str, int]
+
+
 def _walk_open(
-    record: RunRecord, on_change: Callable[[int, int, Execution, dict[int, Execution]], None]
+    record: RunRecord,
+    on_change: Callable[[int, int, Execution, dict[OrderKey, Execution]], None],
 ) -> None:
-    """Replay the bot's open orders (by order id) through its execution reports, calling
-    ``on_change(seq, time_ms, report, open_orders)`` after each one."""
-    open_orders: dict[int, Execution] = {}
+    """Replay the bot's open orders (by symbol and order id) through its execution reports,
+    calling ``on_change(seq, time_ms, report, open_orders)`` after each one."""
+    open_orders: dict[OrderKey, Execution] = {}
     for seq, time_ms, report in _executions(record):
         if not _ours(record, order_client_id(report)):
             continue
+        key = (report.symbol, report.order_id)
         if report.status.is_open:
-            open_orders[report.order_id] = report
+            open_orders[key] = report
         else:
-            open_orders.pop(report.order_id, None)
+            open_orders.pop(key, None)
         on_change(seq, time_ms, report, open_orders)
 
 
@@ -165,7 +171,9 @@ def no_duplicate_orders(record: RunRecord) -> list[Violation]:
     found: list[Violation] = []
     prefix = record.end.prefix
 
-    def check(seq: int, time_ms: int, report: Execution, open_orders: dict[int, Execution]) -> None:
+    def check(
+        seq: int, time_ms: int, report: Execution, open_orders: dict[OrderKey, Execution]
+    ) -> None:
         if report.execution_type is not ExecutionType.NEW:
             return
         for other in open_orders.values():
@@ -196,7 +204,9 @@ def no_duplicate_orders(record: RunRecord) -> list[Violation]:
 def quotes_never_cross(record: RunRecord) -> list[Violation]:
     found: list[Violation] = []
 
-    def check(seq: int, time_ms: int, report: Execution, open_orders: dict[int, Execution]) -> None:
+    def check(
+        seq: int, time_ms: int, report: Execution, open_orders: dict[OrderKey, Execution]
+    ) -> None:
         if not report.status.is_open:
             return
         symbol = report.symbol

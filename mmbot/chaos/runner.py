@@ -49,6 +49,8 @@ class ChaosResult:
     history_entries: int
     fills: int
     orders: int
+    #: What the checkers read (for the picture; not in the JSON report).
+    record: RunRecord | None = attrs.field(default=None, eq=False, repr=False)
 
     @property
     def passed(self) -> bool:
@@ -248,4 +250,5 @@ def run_scenario(
         history_entries=first.record.history.last_seq,
         fills=first.fills,
         orders=first.orders,
+        record=first.record,
     )

@@ -26,6 +26,7 @@ def report(
     fee: str = "0",
     fee_asset: str | None = None,
     trade_id: int = -1,
+    time_ms: int = START_MS,
 ) -> Execution:
     """One execution report of the bot's account: NEW (open), CANCELED, or TRADE (a fill
     that leaves the order open unless ``kind`` says otherwise)."""
@@ -40,7 +41,7 @@ def report(
         quantity=Decimal("1"), price=Decimal(price), execution_type=kind, status=status,
         reject_reason="NONE", order_id=order_id, last_qty=Decimal(last_qty),
         cumulative_qty=Decimal(last_qty), last_price=Decimal(price), commission=Decimal(fee),
-        commission_asset=fee_asset, transaction_time_ms=START_MS, trade_id=trade_id,
+        commission_asset=fee_asset, transaction_time_ms=time_ms, trade_id=trade_id,
         is_maker=True, orig_client_order_id=orig, cumulative_quote_qty=Decimal(0),
         is_working=True,
     )  # fmt: skip

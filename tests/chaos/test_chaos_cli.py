@@ -28,6 +28,9 @@ def test_a_suite_passes_prints_its_verdicts_and_writes_its_report(tmp_path: Path
     assert data["passed"] and data["digest"] == data["replay_digest"]
     assert data["digest"][:16] in out
     assert set(data["invariants"]) >= {"no_orphan_orders", "ledger_matches_exchange"}
+    picture = tmp_path / "order_latency_spike-seed1.png"
+    assert f"timeline: {picture}" in out
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and picture.stat().st_size > 20_000
 
 
 def test_a_bad_scenario_exits_2_naming_the_field_before_anything_runs(tmp_path: Path) -> None:

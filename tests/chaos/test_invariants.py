@@ -126,3 +126,14 @@ def test_quoting_must_resume_within_the_bound_after_the_heal_one_side_is_enough(
     assert "first at" not in resumes_after_heal(never)[0].detail
     still_open = record((1.0, report("mm-r-1-b0", 11, Side.BUY, "100")), heal_at=20.0)
     assert resumes_after_heal(still_open) == []  # quoting through the heal
+
+
+def test_order_ids_are_per_symbol_so_another_symbols_cancel_closes_nothing_here() -> None:
+    run = record(
+        (1.0, report("mm-r-1-b0", 11, Side.BUY, "100")),
+        (1.0, report("mm-r-2-s0", 11, Side.SELL, "3000", symbol="ETHUSDT")),  # same id
+        (2.0, report("c1", 11, Side.SELL, "3000", CANCELED, orig="mm-r-2-s0", symbol="ETHUSDT")),
+        (3.0, report("mm-r-3-b0", 12, Side.BUY, "101")),  # BTC's 11 is still open
+    )
+    [violation] = no_duplicate_orders(run)
+    assert violation.orders == ("mm-r-1-b0", "mm-r-3-b0")

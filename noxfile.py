@@ -49,12 +49,15 @@ def bench(session: nox.Session) -> None:
 
 @nox.session
 def chaos(session: nox.Session) -> None:
-    """Every chaos suite in ``chaos/`` in simulated mode with its fixed seed; fails if any
-    invariant is violated (``nox -s chaos -- chaos/one.toml`` runs some)."""
+    """Every chaos suite in ``chaos/`` in simulated mode with its fixed seed, then a bounded
+    fuzz run; fails if any invariant is violated (``nox -s chaos -- chaos/one.toml`` runs
+    some suites, without the fuzz)."""
     from pathlib import Path
 
     suites = session.posargs or sorted(str(p) for p in Path("chaos").glob("*.toml"))
     session.run(PY, "-m", "mmbot", "chaos", "run", *suites)
+    if not session.posargs:  # and a bounded fuzz run: 20 random schedules, a fixed seed
+        session.run(PY, "-m", "mmbot", "chaos", "fuzz", "--examples", "20", "--seed", "0")
 
 
 def _bench_names() -> list[str]:

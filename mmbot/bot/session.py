@@ -59,12 +59,24 @@ log = logging.getLogger("mmbot.session")
 #: its supervisor). Books are each quoter's own business: one symbol's missing book never
 #: holds the others back.
 READY_TIMEOUT = 30.0
-#: Pause between listings while waiting for cancelled orders to leave the venue's list.
+#: How long the session keeps trying to start against a venue that is briefly unavailable
+#: (within the session child's own start timeout, 120 s), and its pauses between tries.
+STARTUP_PATIENCE = 90.0
+STARTUP_RETRY_FIRST = 1.0
+STARTUP_RETRY_MAX = 15.0
+#: Pause between listings while waiting for cancelled orders to leave the venue's list
+#: (doubled each round, up to ``RELIST_MAX``).
 RELIST_INTERVAL = 0.25
-#: Rounds of cancelling an earlier run's orders before the session gives up (and restarts).
-ORPHAN_ATTEMPTS = 3
+RELIST_MAX = 4.0
+#: How long the start-up keeps cancelling an earlier run's orders (a venue that answers
+#: 5xx for a while must not make the bot give up and leave them) before it fails.
+ORPHAN_PATIENCE = 30.0
 #: Tracker states whose order may or may not be on the venue.
 _UNSURE = (OrderState.UNRESOLVED, OrderState.PENDING_NEW, OrderState.PENDING_CANCEL)
+
+
+class SymbolsNotListed(VenueUnavailable):
+    """The venue does not list a configured symbol: no retry helps (a config problem)."""
 
 
 @attrs.define(eq=False)
@@ -170,16 +182,10 @@ class VenueSession:
     ) -> None:
         stop = current_child().stop_requested
         async with self._connect() as venue:
-            with trio.fail_after(READY_TIMEOUT):
-                await venue.wait_ready(())  # the user stream; each quoter waits for its book
+            await self._start_patiently(venue)
             actions = OrderActions(
                 self.state, venue, observe=self.observe, tick_to_order=self.tick_to_order
             )
-            for breaker in venue.rest.breakers.values():
-                self.state.breakers[breaker.name] = breaker.state.value
-                if self.on_breaker is not None:
-                    breaker.add_listener(self.on_breaker)
-            await self._start_up(venue)
             self.venue, self.actions = venue, actions
             task_status.started(venue)
             try:
@@ -189,6 +195,42 @@ class VenueSession:
 
     # -- start-up --------------------------------------------------------------------------
 
+    async def _start_patiently(self, venue: BinanceVenue) -> None:
+        """The user stream live, then :meth:`_start_up`; a venue that is briefly unavailable
+        (errors, unknown answers, an open breaker, a rate limit) is asked again, backing off,
+        for up to ``STARTUP_PATIENCE`` seconds before the session fails to start. A venue
+        that does not list a configured symbol fails it at once."""
+        for breaker in venue.rest.breakers.values():
+            self.state.breakers[breaker.name] = breaker.state.value
+            if self.on_breaker is not None:
+                breaker.add_listener(self.on_breaker)
+        give_up_at = trio.current_time() + STARTUP_PATIENCE
+        delay = STARTUP_RETRY_FIRST
+        while True:
+            try:
+                await self._ready(venue)
+                await self._start_up(venue)
+                return
+            except SymbolsNotListed:
+                raise
+            except VenueUnavailable as exc:
+                if trio.current_time() + delay > give_up_at:
+                    raise
+                log.warning("start-up failed: retrying", extra={"reason": str(exc), "in_s": delay})
+            await trio.sleep(delay)
+            delay = min(delay * 2, STARTUP_RETRY_MAX)
+
+    async def _ready(self, venue: BinanceVenue) -> None:
+        with trio.move_on_after(READY_TIMEOUT) as waiting:
+            await venue.wait_ready(())  # the user stream; each quoter waits for its book
+        if waiting.cancelled_caught:
+            user = venue.user
+            why = "" if user is None or user.last_end is None else f" (last: {user.last_end})"
+            raise VenueUnavailable(
+                f"the venue session was not ready within {READY_TIMEOUT:g} s: the user stream "
+                f"is not live{why}"
+            )
+
     async def _start_up(self, venue: BinanceVenue) -> None:
         state = self.state
         instruments = await venue.instruments()
@@ -197,7 +239,7 @@ class VenueSession:
         known = {i.symbol for i in instruments.value}
         missing = [s for s in state.config.bot.symbols if s not in known]
         if missing:
-            raise VenueUnavailable(f"the venue does not list {', '.join(missing)}")
+            raise SymbolsNotListed(f"the venue does not list {', '.join(missing)}")
         state.set_instruments(instruments.value)
         balances = await venue.balances()
         if balances.value is None:
@@ -211,10 +253,11 @@ class VenueSession:
         until gone), foreign ones counted and left alone."""
         state = self.state
         orphans: list[OrderInfo] = []
+        foreign = 0  # counted afresh by each try of the start-up
         for order in await _all_open_orders(venue):
             cid = order.client_order_id
             if parse_client_order_id(cid, state.prefix) is None:
-                state.foreign_orders += 1
+                foreign += 1
             elif state.tracker.get(cid) is not None:  # this run's (the session restarted)
                 state.tracker.on_query_result(
                     cid,
@@ -234,10 +277,11 @@ class VenueSession:
                 log.info("adopted", extra={"symbol": order.symbol, "client_order_id": cid})
             else:
                 orphans.append(order)
+        state.foreign_orders = foreign
         state.orphan_symbols.update(o.symbol for o in orphans)
-        for attempt in range(ORPHAN_ATTEMPTS):
-            if not orphans:
-                return
+        give_up_at = trio.current_time() + ORPHAN_PATIENCE
+        attempt = 0
+        while orphans and (attempt == 0 or trio.current_time() < give_up_at):
             for order in orphans:
                 result = await venue.cancel(
                     OrderRef(order.symbol, client_order_id=order.client_order_id)
@@ -251,7 +295,8 @@ class VenueSession:
                     },
                 )
             if attempt:
-                await trio.sleep(RELIST_INTERVAL)
+                await trio.sleep(min(RELIST_INTERVAL * 2 ** (attempt - 1), RELIST_MAX))
+            attempt += 1
             still = {o.client_order_id for o in await _all_open_orders(venue)}
             state.orphans_cancelled += sum(1 for o in orphans if o.client_order_id not in still)
             orphans = [o for o in orphans if o.client_order_id in still]

@@ -1,4 +1,4 @@
-"""``mmbot chaos run`` and ``mmbot chaos list``: the command line of the chaos harness.
+"""``mmbot chaos run``, ``fuzz`` and ``list``: the command line of the chaos harness.
 
 What it is for: running scenario files (``chaos/*.toml``) in simulated mode and printing, for
 each, its faults, every invariant's verdict (each violation with its time, symbol, orders and
@@ -6,7 +6,7 @@ history witnesses), the trace digest, and the command that replays a failure; ``
 DIR`` also writes one JSON report per run and its timeline picture
 (:mod:`mmbot.chaos.picture`). Exit 0 only if every invariant of every scenario
 held; 1 if one did not; 2 for a scenario file that cannot run (named with its field, before
-anything runs).
+anything runs). ``mmbot chaos fuzz`` exits 1 when it found (and wrote) a failing schedule.
 
 What it must never do: run a scenario it could not fully read, or report a pass it did not
 check.
@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from mmbot.chaos.fuzz import FuzzSpace, fuzz, write_found
 from mmbot.chaos.invariants import INVARIANTS
 from mmbot.chaos.picture import draw
 from mmbot.chaos.runner import ChaosResult, bot_config, run_scenario
@@ -51,6 +52,23 @@ def add_chaos_parser(sub: Any) -> None:
         "--verbose", action="store_true", help="show the bots' warnings and errors (off: quiet)"
     )
     run.set_defaults(func=_cmd_run)
+    fuzz_cmd = chaos_sub.add_parser(
+        "fuzz",
+        help="random fault schedules (swarm style); shrink the first that fails",
+        description="Draw random fault schedules with hypothesis (each example enables a "
+        "random subset of fault kinds), run each in simulated mode, and shrink the first "
+        "that violates an invariant to a minimal scenario file.",
+    )
+    fuzz_cmd.add_argument("--examples", type=int, default=50, help="runs to try (default 50)")
+    fuzz_cmd.add_argument("--seed", type=int, default=0, help="the fuzzer's seed (default 0)")
+    fuzz_cmd.add_argument(
+        "--max-faults", type=int, default=40, help="most faults in a schedule (default 40)"
+    )
+    fuzz_cmd.add_argument(
+        "--out", default="chaos/found", help="where a minimal failing schedule is written"
+    )
+    fuzz_cmd.add_argument("--verbose", action="store_true", help="show the bots' warnings")
+    fuzz_cmd.set_defaults(func=_cmd_fuzz)
     listing = chaos_sub.add_parser("list", help="the suites in chaos/ and what each exercises")
     listing.add_argument("--folder", default=str(SUITE_FOLDER), help="default: chaos/")
     listing.set_defaults(func=_cmd_list)
@@ -120,6 +138,35 @@ def _cmd_run(args: argparse.Namespace) -> int:
             print(f"  {result.replay_command()}")
         return EXIT_VIOLATED
     return EXIT_OK
+
+
+def _cmd_fuzz(args: argparse.Namespace) -> int:
+    if args.examples < 1 or args.max_faults < 1:
+        print("mmbot chaos fuzz: --examples and --max-faults must be >= 1", file=sys.stderr)
+        return EXIT_BAD_SCENARIO
+    if not args.verbose:
+        logging.getLogger("mmbot").addHandler(logging.NullHandler())
+    space = FuzzSpace(max_faults=args.max_faults)
+    print(
+        f"chaos fuzz: up to {args.examples} examples, seed {args.seed}, {len(space.symbols)} "
+        f"symbols, safety phase {space.duration:g} s + liveness {space.heal:g} s, up to "
+        f"{space.max_faults} faults of a random subset of {', '.join(space.kinds)}",
+        flush=True,
+    )
+    outcome = fuzz(args.examples, args.seed, space, progress=_progress)
+    if outcome.minimal is None or outcome.result is None:
+        print(f"no failing schedule in {outcome.examples} runs")
+        return EXIT_OK
+    path = write_found(outcome, Path(args.out))
+    print(
+        f"shrunk to {len(outcome.minimal.faults.faults) + len(outcome.minimal.crashes)} "
+        f"fault(s) in {outcome.examples} runs: {outcome.minimal.describe_faults()}"
+    )
+    for found in outcome.result.violations.values():
+        for violation in found[:5]:
+            print(f"  {violation.describe()}")
+    print(f"written: {path}\nreplay:  mmbot chaos run {path}")
+    return EXIT_VIOLATED
 
 
 def _progress(text: str) -> None:

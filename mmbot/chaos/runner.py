@@ -143,6 +143,8 @@ async def _one_run(scenario: Scenario, seed: int, config: BotConfig, out: SimRun
         except* Exception as group:
             error = repr(group.exceptions[0])
         nursery.cancel_scope.cancel()
+    if not heal_ms:  # the bot ended before the heal: measure from the end instead
+        heal_seq, heal_ms = exchange.history.last_seq, exchange.now_ms()
     status = None if bot is None else bot.last_status
     report = None if bot is None else bot.stop_report
     left = () if report is None else tuple(c for cids in report.remaining.values() for c in cids)

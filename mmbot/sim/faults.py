@@ -223,6 +223,12 @@ class Error:
 
     kind: ClassVar[str] = "error"
 
+    def __attrs_post_init__(self) -> None:
+        if self.status in (429, 418) and self.retry_after is None:
+            raise ValueError(
+                f"a {self.status} carries Retry-After, as Binance's always do: give retry_after"
+            )
+
     @code.validator
     def _known_code(self, attribute: attrs.Attribute[int], value: int) -> None:
         if value not in ERROR_MESSAGES:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ from mmbot.bot.actions import OrderActions
 from mmbot.bot.quoter import Quoter
 from mmbot.bot.session import VenueSession
 from mmbot.chaos.runner import run_once, run_scenario
-from mmbot.chaos.scenario import Scenario, scenario_from_dict
+from mmbot.chaos.scenario import Scenario, load_scenario, scenario_from_dict
 from mmbot.model import Outcome
 from mmbot.quoting.orders import OrderTracker
 
@@ -127,3 +128,10 @@ def test_a_restarted_bot_that_ignores_the_dead_runs_orders_is_caught(
     result = run_scenario(crashing(invariants=["no_duplicate_orders", "no_orphan_orders"]))
     duplicates = result.violations["no_duplicate_orders"]
     assert duplicates and all(len({o.split("-")[1] for o in v.orders}) == 2 for v in duplicates)
+
+
+def test_a_restart_into_order_errors_cancels_the_dead_runs_orders_and_books_their_fills() -> None:
+    # chaos/restart_into_errors.toml, found by the fuzzer: see the file for the story.
+    scenario = load_scenario(Path(__file__).parents[2] / "chaos" / "restart_into_errors.toml")
+    result = run_scenario(scenario)
+    assert result.passed, [v.describe() for found in result.violations.values() for v in found]

@@ -165,8 +165,13 @@ class UserStream:
         )
     )
     _subscribers: list[trio.MemorySendChannel[UserEvent]] = attrs.field(factory=list, init=False)
+    #: Events that came while nobody subscribed (the bot's account service starts after the
+    #: session, and restarts on its own): the next subscriber gets them first.
+    _unclaimed: list[UserEvent] = attrs.field(factory=list, init=False)
+    _unclaimed_lost: int = attrs.field(default=0, init=False)
     _gap_open: bool = attrs.field(default=False, init=False)
     _live: bool = attrs.field(default=False, init=False)
+    _last_end: str | None = attrs.field(default=None, init=False)
     _started_ms: int | None = attrs.field(default=None, init=False)
     _request_id: int = attrs.field(default=0, init=False)
     _closed: bool = attrs.field(default=False, init=False)
@@ -177,12 +182,21 @@ class UserStream:
     # ---- consumers -------------------------------------------------------------------
 
     def events(self) -> trio.MemoryReceiveChannel[UserEvent]:
-        """A new subscriber: every event from now on, in order (close it to leave)."""
+        """A new subscriber: every event from now on, in order (close it to leave). The
+        first one after a time with none also gets, first, what came meanwhile (up to
+        ``subscriber_buffer`` events; past that, a gap, then the newest): a fill of an
+        earlier run's order while the bot starts still reaches its ledger."""
         send, receive = trio.open_memory_channel[UserEvent](self.config.subscriber_buffer)
         if self._closed:
             send.close()
-        else:
-            self._subscribers.append(send)
+            return receive
+        if self._unclaimed_lost:
+            send.send_nowait(StreamGap("events came while nobody subscribed", self.now_ms()))
+        for event in self._unclaimed:
+            send.send_nowait(event)
+        self._unclaimed.clear()
+        self._unclaimed_lost = 0
+        self._subscribers.append(send)
         return receive
 
     @property
@@ -241,7 +255,14 @@ class UserStream:
         self._counts["gaps"] = self._counts.get("gaps", 0) + 1
         await self._emit(StreamGap(reason, self.now_ms()))
 
+    @property
+    def last_end(self) -> str | None:
+        """Why the last session ended (None before any ended): what a caller waiting for
+        :meth:`wait_live` in vain can report."""
+        return self._last_end
+
     async def _ended(self, reason: str, planned: bool) -> None:
+        self._last_end = reason
         self._set_live(False)
         _log.info("user stream ended: %s", reason)
         if planned:  # reconnects at once; the next reconcile delivers what was missed
@@ -443,6 +464,13 @@ class UserStream:
     # ---- delivery --------------------------------------------------------------------
 
     async def _emit(self, event: UserEvent) -> None:
+        if not self._subscribers:
+            await trio.lowlevel.checkpoint()
+            self._unclaimed.append(event)
+            if len(self._unclaimed) >= self.config.subscriber_buffer:  # room for the gap
+                del self._unclaimed[0]
+                self._unclaimed_lost += 1
+            return
         for send in list(self._subscribers):
             try:
                 await send.send(event)

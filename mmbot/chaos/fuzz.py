@@ -1,0 +1,287 @@
+"""``mmbot chaos fuzz``: random fault schedules, swarm style, and the smallest one that fails.
+
+What it is for: finding the fault schedules no one thought to write. Hypothesis draws each
+example as a *swarm* configuration (a random subset of the fault kinds enabled, as in
+"Swarm Testing", Groce et al. 2012: a schedule that never mixes some kinds finds what their
+mix hides) and a schedule of up to ``max_faults`` faults of those kinds on the timeline, plus
+the run's seed; each example is one deterministic simulated run (:mod:`mmbot.chaos.runner`)
+checked against the invariants. The first that fails is shrunk by delta debugging over
+whole faults (Zeller's ddmin: halves, then quarters, ... then each single fault tried
+away), every step a replay of a deterministic run with the same seed, to a schedule that
+still fails and from which no single fault can be taken; it is written out as a scenario
+file that ``mmbot chaos run`` replays bit for bit. Each example prints its configuration as
+it starts (as TigerBeetle's VOPR does), so a long fuzz shows what it is trying. (Hypothesis
+shrinks its own examples well, but a schedule drawn as a count then that many faults
+defeats it: whole-fault deletion is what a fault schedule needs.)
+
+What it must never do: report a schedule it did not run and see fail, or run unbounded:
+the number of examples is given, and every run is a bounded simulated run.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+from hypothesis import HealthCheck, Phase, find, settings
+from hypothesis import strategies as st
+from hypothesis.errors import NoSuchExample
+
+from mmbot.chaos.runner import ChaosResult, run_scenario
+from mmbot.chaos.scenario import Scenario, ScenarioError, scenario_from_dict
+
+#: The kinds a schedule may use.
+KINDS: tuple[str, ...] = ("latency", "error", "lost_ack", "crash_bot")
+_TARGETS = ("orders", "all", "market_data", "account", "order.place", "order.cancelReplace")
+_ERRORS = ((500, -1000), (503, -1001), (503, -1008), (503, -1007), (429, -1003))
+_RETRY_AFTER = (1, 5)  # seconds a 429 asks for (Binance always says how long)
+
+
+@attrs.frozen
+class FuzzSpace:
+    """What the examples are drawn from."""
+
+    symbols: tuple[str, ...] = ("BTCUSDT", "ETHUSDT")
+    duration: float = 20.0  # the safety phase of every example (simulated seconds)
+    heal: float = 10.0
+    kinds: tuple[str, ...] = KINDS
+    min_faults: int = 1
+    max_faults: int = 40
+    #: Bot config sections every example runs with (a tight quote, so takers fill the bot).
+    bot: Mapping[str, Mapping[str, Any]] = attrs.field(
+        factory=lambda: {
+            "strategy": {"spread": {"base_bps": 1.0, "maker_fee_bps": 0.0, "min_edge_bps": 0.5}}
+        }
+    )
+
+
+def _fault(kind: str, space: FuzzSpace) -> st.SearchStrategy[dict[str, Any]]:
+    """One fault table (as a scenario file holds it) of ``kind``, inside the safety phase."""
+    tenths = int(space.duration * 10)
+    window = st.tuples(st.integers(0, tenths - 2), st.integers(1, tenths)).map(
+        lambda sd: (sd[0] / 10, min(sd[1], tenths - sd[0]) / 10)
+    )
+    common = st.fixed_dictionaries(
+        {
+            "target": st.sampled_from(_TARGETS),
+            "probability": st.sampled_from((1.0, 0.5, 0.2)),
+        }
+    )
+    if kind == "crash_bot":
+        return st.fixed_dictionaries(
+            {
+                "kind": st.just("crash_bot"),
+                "start": st.integers(10, tenths - 30).map(lambda t: t / 10),
+                "restart_after": st.sampled_from((0.5, 1.0, 2.0)),
+            }
+        )
+    extra: st.SearchStrategy[dict[str, Any]]
+    if kind == "latency":
+        extra = st.fixed_dictionaries(
+            {"delay": st.sampled_from((0.05, 0.3, 1.0, 3.0)), "jitter": st.sampled_from((0, 0.2))}
+        )
+    elif kind == "error":
+        extra = st.tuples(st.sampled_from(_ERRORS), st.sampled_from(_RETRY_AFTER)).map(_error)
+    else:
+        extra = st.fixed_dictionaries({"mode": st.sampled_from(("drop", "unknown"))})
+    return st.tuples(st.just(kind), window, common, extra).map(
+        lambda parts: {
+            "kind": parts[0],
+            "start": parts[1][0],
+            "duration": parts[1][1],
+            **parts[2],
+            **parts[3],
+        }
+    )
+
+
+def _error(choice: tuple[tuple[int, int], int]) -> dict[str, Any]:
+    (status, code), retry_after = choice
+    table: dict[str, Any] = {"status": status, "code": code}
+    if status == 429:
+        table["retry_after"] = retry_after
+    return table
+
+
+@st.composite
+def schedules(draw: Any, space: FuzzSpace) -> dict[str, Any]:
+    """A scenario table: the swarm's enabled kinds, faults of those kinds, a run seed."""
+    enabled = sorted(draw(st.sets(st.sampled_from(space.kinds), min_size=1)))
+    # The count first, uniformly (a swarm example may hold dozens of faults), then that many:
+    # shrinking the count drops faults from the end, shrinking each fault simplifies it.
+    count = draw(st.integers(space.min_faults, space.max_faults))
+    faults = draw(
+        st.lists(
+            st.sampled_from(enabled).flatmap(lambda kind: _fault(kind, space)),
+            min_size=count,
+            max_size=count,
+        )
+    )
+    kept: list[dict[str, Any]] = []
+    restarted_by = -1.0  # crashes never overlap: a later one waits for the restart
+    for fault in sorted(faults, key=lambda f: (f["kind"] != "crash_bot", f["start"])):
+        if fault["kind"] == "crash_bot":
+            if fault["start"] < restarted_by:
+                continue
+            restarted_by = fault["start"] + fault["restart_after"]
+        kept.append(fault)
+    return {
+        "name": "fuzz",
+        "symbols": list(space.symbols),
+        "seed": draw(st.integers(0, 2**16)),
+        "duration": space.duration,
+        "heal": space.heal,
+        "faults": kept,
+        "bot": {k: dict(v) for k, v in space.bot.items()},
+        "invariants": [
+            "no_orphan_orders",
+            "no_duplicate_orders",
+            "quotes_never_cross",
+            "ledger_matches_exchange",
+            "resumes_after_heal",
+            "no_ban",
+            "clean_exit",
+        ],
+    }
+
+
+@attrs.frozen
+class FuzzOutcome:
+    examples: int  # runs made (generation and shrinking)
+    table: Mapping[str, Any] | None  # the smallest failing schedule (None: none failed)
+    minimal: Scenario | None  # the same, as a scenario
+    result: ChaosResult | None  # its verdict
+
+
+def fuzz(
+    examples: int,
+    seed: int,
+    space: FuzzSpace = FuzzSpace(),
+    *,
+    progress: Callable[[str], None] | None = None,
+    max_shrink_runs: int = 300,
+) -> FuzzOutcome:
+    """Draw up to ``examples`` schedules; shrink the first failing one (see the module)."""
+    say = progress or (lambda _text: None)
+    runs = 0
+
+    def fails(table: Mapping[str, Any], note: str = "") -> bool:
+        nonlocal runs
+        runs += 1
+        try:
+            scenario = scenario_from_dict(table, source="<fuzz>")
+        except ScenarioError:
+            return False  # not a schedule the harness can run: not a finding
+        kinds = sorted({f["kind"] for f in table["faults"]})
+        result = run_scenario(scenario)
+        verdict = "ok" if result.passed else "FAIL " + ", ".join(_violated(result))
+        say(
+            f"run {runs}{note}: seed {scenario.seed}, {len(table['faults'])} faults of "
+            f"{', '.join(kinds) or 'no kind'}: {verdict}"
+        )
+        return not result.passed
+
+    try:
+        table = find(
+            schedules(space),
+            fails,
+            settings=settings(
+                max_examples=examples,
+                deadline=None,
+                database=None,
+                phases=(Phase.generate,),  # the shrinking is ours: whole faults (below)
+                suppress_health_check=list(HealthCheck),
+            ),
+            random=random.Random(seed),
+        )
+    except NoSuchExample:
+        return FuzzOutcome(runs, None, None, None)
+    budget = runs + max_shrink_runs
+    faults = shrink(
+        list(table["faults"]),
+        lambda subset: runs < budget and fails({**table, "faults": subset}, " (shrinking)"),
+    )
+    minimal_table = {**table, "faults": faults}
+    minimal = scenario_from_dict(minimal_table, source="<fuzz>")
+    result = run_scenario(minimal)  # the minimal one again: its verdict, not a neighbour's
+    return FuzzOutcome(runs + 1, minimal_table, minimal, result)
+
+
+def shrink(
+    faults: list[dict[str, Any]], fails: Callable[[list[dict[str, Any]]], bool]
+) -> list[dict[str, Any]]:
+    """The failing schedule with as few faults as still fail: delta debugging (Zeller's
+    ddmin) over whole faults, then each single one tried away. Every try is a deterministic
+    run, so what it returns fails, and removing any one of its faults does not."""
+    if fails([]):
+        return []  # the failure needs no fault at all
+    parts = 2
+    while len(faults) >= 2:
+        size = -(-len(faults) // parts)
+        for start in range(0, len(faults), size):
+            rest = faults[:start] + faults[start + size :]
+            if rest and fails(rest):
+                faults, parts = rest, max(parts - 1, 2)
+                break
+        else:
+            if parts >= len(faults):
+                break
+            parts = min(len(faults), parts * 2)
+    return faults
+
+
+def _violated(result: ChaosResult) -> list[str]:
+    return [name for name, found in result.violations.items() if found]
+
+
+def scenario_toml(table: Mapping[str, Any], name: str) -> str:
+    """A scenario file holding ``table`` (a scenario's table, as :func:`schedules` makes)."""
+    lines = [
+        "# Found by `mmbot chaos fuzz` and shrunk: replay with `mmbot chaos run <this file>`.",
+        f"name = {_toml(name)}",
+        'description = "a minimal failing schedule found by mmbot chaos fuzz"',
+    ]
+    lines += [
+        f"{key} = {_toml(table[key])}"
+        for key in ("symbols", "seed", "duration", "heal", "invariants")
+    ]
+    for fault in table["faults"]:
+        lines += ["", "[[faults]]"] + [f"{key} = {_toml(value)}" for key, value in fault.items()]
+    for section, values in table.get("bot", {}).items():
+        lines += _toml_tables(f"bot.{section}", values)
+    return "\n".join(lines) + "\n"
+
+
+def _toml_tables(prefix: str, table: Mapping[str, Any]) -> list[str]:
+    plain = {k: v for k, v in table.items() if not isinstance(v, Mapping)}
+    nested = {k: v for k, v in table.items() if isinstance(v, Mapping)}
+    lines: list[str] = []
+    if plain:
+        lines += ["", f"[{prefix}]"] + [f"{k} = {_toml(v)}" for k, v in plain.items()]
+    for key, value in nested.items():
+        lines += _toml_tables(f"{prefix}.{key}", value)
+    return lines
+
+
+def _toml(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    raise TypeError(f"cannot write {value!r} as TOML here")
+
+
+def write_found(outcome: FuzzOutcome, folder: Path) -> Path:
+    """Write the minimal schedule as ``folder/fuzz-seed<N>.toml`` (named after its file)."""
+    assert outcome.table is not None and outcome.minimal is not None
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"fuzz-seed{outcome.minimal.seed}.toml"
+    path.write_text(scenario_toml(outcome.table, path.stem))
+    return path

@@ -59,9 +59,10 @@ log = logging.getLogger("mmbot.session")
 #: its supervisor). Books are each quoter's own business: one symbol's missing book never
 #: holds the others back.
 READY_TIMEOUT = 30.0
-#: How long the session keeps trying to start against a venue that is briefly unavailable
-#: (within the session child's own start timeout, 120 s), and its pauses between tries.
-STARTUP_PATIENCE = 90.0
+#: How long the session keeps starting new tries against a venue that is briefly
+#: unavailable, and its pauses between tries. The last try may still wait READY_TIMEOUT and
+#: ORPHAN_PATIENCE: 50 + 30 + 30 s stays within the session child's start timeout (120 s).
+STARTUP_PATIENCE = 50.0
 STARTUP_RETRY_FIRST = 1.0
 STARTUP_RETRY_MAX = 15.0
 #: Pause between listings while waiting for cancelled orders to leave the venue's list
@@ -198,8 +199,8 @@ class VenueSession:
     async def _start_patiently(self, venue: BinanceVenue) -> None:
         """The user stream live, then :meth:`_start_up`; a venue that is briefly unavailable
         (errors, unknown answers, an open breaker, a rate limit) is asked again, backing off,
-        for up to ``STARTUP_PATIENCE`` seconds before the session fails to start. A venue
-        that does not list a configured symbol fails it at once."""
+        with new tries for up to ``STARTUP_PATIENCE`` seconds before the session fails to
+        start. A venue that does not list a configured symbol fails it at once."""
         for breaker in venue.rest.breakers.values():
             self.state.breakers[breaker.name] = breaker.state.value
             if self.on_breaker is not None:

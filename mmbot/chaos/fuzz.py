@@ -8,7 +8,8 @@ the run's seed; each example is one deterministic simulated run (:mod:`mmbot.cha
 checked against the invariants. The first that fails is shrunk by delta debugging over
 whole faults (Zeller's ddmin: halves, then quarters, ... then each single fault tried
 away), every step a replay of a deterministic run with the same seed, to a schedule that
-still fails and from which no single fault can be taken; it is written out as a scenario
+still violates the same invariant and from which, within ``max_shrink_runs`` runs, no
+single fault can be taken; it is written out as a scenario
 file that ``mmbot chaos run`` replays bit for bit. Each example prints its configuration as
 it starts (as TigerBeetle's VOPR does), so a long fuzz shows what it is trying. (Hypothesis
 shrinks its own examples well, but a schedule drawn as a count then that many faults
@@ -168,21 +169,25 @@ def fuzz(
     say = progress or (lambda _text: None)
     runs = 0
 
-    def fails(table: Mapping[str, Any], note: str = "") -> bool:
+    def violated(table: Mapping[str, Any], note: str = "") -> list[str]:
+        """The invariants one run of ``table`` violates (none for an unrunnable table)."""
         nonlocal runs
         runs += 1
         try:
             scenario = scenario_from_dict(table, source="<fuzz>")
         except ScenarioError:
-            return False  # not a schedule the harness can run: not a finding
+            return []  # not a schedule the harness can run: not a finding
         kinds = sorted({f["kind"] for f in table["faults"]})
-        result = run_scenario(scenario)
-        verdict = "ok" if result.passed else "FAIL " + ", ".join(_violated(result))
+        found = _violated(run_scenario(scenario))
+        verdict = "FAIL " + ", ".join(found) if found else "ok"
         say(
             f"run {runs}{note}: seed {scenario.seed}, {len(table['faults'])} faults of "
             f"{', '.join(kinds) or 'no kind'}: {verdict}"
         )
-        return not result.passed
+        return found
+
+    def fails(table: Mapping[str, Any]) -> bool:
+        return bool(violated(table))
 
     try:
         table = find(
@@ -200,10 +205,14 @@ def fuzz(
     except NoSuchExample:
         return FuzzOutcome(runs, None, None, None)
     budget = runs + max_shrink_runs
-    faults = shrink(
-        list(table["faults"]),
-        lambda subset: runs < budget and fails({**table, "faults": subset}, " (shrinking)"),
-    )
+    first = violated(table, " (the failure to shrink)")[:1]  # the invariant it must keep
+
+    def still_fails(subset: list[dict[str, Any]]) -> bool:
+        if runs >= budget:
+            return False  # out of budget: what we have is the answer
+        return bool(first) and first[0] in violated({**table, "faults": subset}, " (shrinking)")
+
+    faults = shrink(list(table["faults"]), still_fails)
     minimal_table = {**table, "faults": faults}
     minimal = scenario_from_dict(minimal_table, source="<fuzz>")
     result = run_scenario(minimal)  # the minimal one again: its verdict, not a neighbour's

@@ -124,11 +124,12 @@ async def _one_run(scenario: Scenario, seed: int, config: BotConfig, out: SimRun
                     bot = _bot(config, seed, incarnation, exchange, severance)
                     killed = await graveyard.start(_run_until_killed, bot, severance)
                     await trio.sleep_until(started + crash.start)
-                    await severance.sever()
+                    severance.sever()  # this instant: nothing more reaches the exchange
                     killed.cancel()
                     exchange.history.append_fault(
                         exchange.now_ms(), "crash_bot", "bot", f"run {bot.run_id} killed"
                     )
+                    graveyard.start_soon(severance.drop_connections)
                     await trio.sleep(crash.restart_after)
                 bot = _bot(config, seed, len(scenario.crashes), exchange, None)
                 bot_started_ms = exchange.now_ms()
@@ -166,6 +167,7 @@ async def _one_run(scenario: Scenario, seed: int, config: BotConfig, out: SimRun
             symbols=scenario.symbols,
             base_assets={i.symbol: i.base_asset for i in exchange.engine.instruments},
             ledger_since_ms=bot_started_ms,
+            run_id="" if bot is None else bot.run_id,
         ),
     )
     out.digest = exchange.history.digest()
@@ -197,15 +199,13 @@ async def _run_until_killed(
     *,
     task_status: trio.TaskStatus[trio.CancelScope] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Run ``bot`` until the scope it reports is cancelled (after its links were cut). An
-    error before the cut is the bot's own and propagates; after it, the dead process's
-    errors (its cancellation path failing to reach the venue) are nobody's."""
+    """Run ``bot`` until the scope it reports (at once) is cancelled, after its links were
+    cut. An error before the cut is the bot's own and propagates; after it, the dead
+    process's errors (its cancellation path failing to reach the venue) are nobody's."""
     with trio.CancelScope() as killed:
+        task_status.started(killed)  # at once: a crash may come while the bot still starts
         try:
-            async with trio.open_nursery() as bot_nursery:
-                await bot_nursery.start(bot.run)
-                task_status.started(killed)
-                await trio.sleep_forever()
+            await bot.run()
         except* Exception:
             if not severance.severed:
                 raise

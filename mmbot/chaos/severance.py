@@ -2,10 +2,11 @@
 
 What it is for: the ``crash_bot`` fault in simulated mode. A :class:`Severance` wraps the
 bot's HTTP transport and WebSocket connector (``Bot(wrap_transport=..., wrap_connector=...)``).
-:meth:`Severance.sever` cuts every link as a killed process's would go: from that moment no
-request or frame of the bot reaches the exchange (a request raises ``httpx.ConnectError``, a
-frame ``trio.BrokenResourceError``), open WebSockets are closed at the exchange's side as a
-dropped TCP connection is, and an answer in flight is lost. The runner then cancels the
+:meth:`Severance.sever` cuts every link at that instant, as a killed process's go: from then
+no request or frame of the bot reaches the exchange (a request raises ``httpx.ConnectError``,
+a frame ``trio.BrokenResourceError``) and an answer in flight is lost;
+:meth:`Severance.drop_connections` then closes the open WebSockets at the exchange's side,
+as dropped TCP connections end. The runner then cancels the
 bot's tree: whatever its cancellation path tries to say to the venue (a shielded cancel-all)
 never arrives, so the orders it had stay on the book, as after a SIGKILL.
 
@@ -35,12 +36,18 @@ class Severance:
     def wrap_connector(self, inner: WsConnector) -> WsConnector:
         return SeverableConnector(inner, self)
 
-    async def sever(self) -> None:
-        """Cut every link now; close the open WebSockets at the exchange's side."""
+    def sever(self) -> None:
+        """Cut every link now (synchronously: not one more byte goes either way from this
+        instant); :meth:`drop_connections` then ends the open WebSockets at the exchange."""
         self.severed = True
-        for connection in self._open:
-            await connection.drop()
-        self._open.clear()
+
+    async def drop_connections(self) -> None:
+        """End every open WebSocket at the exchange's side, all at once (bounded): what the
+        exchange sees of a killed process's connections."""
+        opened, self._open = self._open, []
+        async with trio.open_nursery() as nursery:
+            for connection in opened:
+                nursery.start_soon(connection.drop)
 
     def is_severed(self) -> bool:
         return self.severed

@@ -97,8 +97,8 @@ def build_rest_app(
             if hold > 0:
                 await trio.sleep(hold)
             response = handler(request)
-            if response.withheld:  # the answer is lost: the client's deadline passes first
-                await trio.sleep(WITHHELD_S)
+            if response.withheld and await _client_left_within(receive, WITHHELD_S):
+                return  # the answer was lost and the client gave up: nothing to write
             payload = _encode(response.body)
         except Exception:  # a bug behind the dialect's own guard: the same last resort
             status, body = error_body(last_resort("REST request %r", scope.get("path", "?")))
@@ -107,6 +107,17 @@ def build_rest_app(
         await _write(send, response, payload)
 
     return app
+
+
+async def _client_left_within(receive: Receive, seconds: float) -> bool:
+    """Whether the client disconnects within ``seconds`` (a lost answer's request is held
+    until it gives up, never longer than that, and never pins a connection slot after)."""
+    with trio.move_on_after(seconds):
+        while True:
+            message = await receive()
+            if message.get("type") == "http.disconnect":
+                return True
+    return False
 
 
 async def _read_request(scope: Scope, receive: Receive, max_body: int) -> RestRequest:

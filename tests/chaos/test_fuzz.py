@@ -44,10 +44,14 @@ def test_a_planted_bug_among_dozens_of_faults_shrinks_to_three_or_fewer(
     assert len(outcome.table["faults"]) <= 3
     assert not outcome.result.passed
     assert any("faults of" in line for line in lines)  # each example said what it tried
+    assert outcome.result.violations["no_duplicate_orders"]  # the bug's own symptom
     # written out, the file replays the failure
     path = write_found(outcome, tmp_path)
     replayed = run_scenario(load_scenario(path))
     assert not replayed.passed and replayed.digest == outcome.result.digest
+    # and the bot as built passes the same schedule
+    monkeypatch.setattr(OrderTracker, "on_place_outcome", real)
+    assert run_scenario(load_scenario(path)).passed
 
 
 def test_the_written_scenario_is_toml_that_loads_back_the_same() -> None:

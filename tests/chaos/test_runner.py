@@ -16,6 +16,7 @@ from mmbot.chaos.runner import run_once, run_scenario
 from mmbot.chaos.scenario import Scenario, load_scenario, scenario_from_dict
 from mmbot.model import Outcome
 from mmbot.quoting.orders import OrderTracker
+from mmbot.sim.history import EntryKind
 
 
 def short(**changes: object) -> Scenario:
@@ -114,6 +115,25 @@ def test_a_killed_bot_leaves_its_orders_and_the_next_one_cleans_them_up() -> Non
     result = run_scenario(crashing())
     assert result.passed, [v.describe() for found in result.violations.values() for v in found]
     assert result.scenario.crashes[0].describe() == "crash_bot at 8 s, restarted 1 s later"
+    record = result.record
+    assert record is not None
+    [crash] = [e for e in record.history.entries(EntryKind.FAULT) if e.payload.name == "crash_bot"]
+    assert crash.time_ms - record.end.start_ms == 8_000  # at its instant, not later
+    dead_run = crash.payload.detail.split()[1]
+    left = [
+        o.client_order_id
+        for o in record.history.open_orders(record.end.account, at_seq=crash.seq)
+        if f"-{dead_run}-" in o.client_order_id
+    ]
+    assert left  # the dead run left orders on the book...
+    assert (
+        not [  # ...which the next run cancelled
+            o
+            for o in record.history.open_orders(record.end.account)
+            if f"-{dead_run}-" in o.client_order_id
+        ]
+    )
+    assert record.end.run_id and record.end.run_id != dead_run
 
 
 def test_a_restarted_bot_that_ignores_the_dead_runs_orders_is_caught(

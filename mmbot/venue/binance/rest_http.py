@@ -177,8 +177,10 @@ class ServerClock:
         the venue refuses a timestamp 1,000 ms *ahead* of its clock (-1021) while it takes
         one up to ``recvWindow`` (5,000 ms) behind. So the estimate leans behind: at most
         ``MAX_AHEAD_MS`` past the earliest offset the answer allows (``server_ms -
-        received_ms``), whatever the asymmetry; for round trips up to twice that, it is
-        the midpoint.
+        received_ms``), so never more than that ahead, whatever the asymmetry; for round
+        trips up to twice that, it is the midpoint. The price: after a slow round trip both
+        ways it trails by up to half the round trip less ``MAX_AHEAD_MS`` (past
+        ``recvWindow`` only beyond ~10 s round trips, when the venue is unusable anyway).
         """
         half = (received_ms - sent_ms) // 2
         self.offset_ms = server_ms - received_ms + min(half, MAX_AHEAD_MS)

@@ -190,6 +190,7 @@ class UserStream:
         if self._closed:
             send.close()
             return receive
+        self._subscribers = [s for s in self._subscribers if s.statistics().open_receive_channels]
         if self._unclaimed_lost:
             send.send_nowait(StreamGap("events came while nobody subscribed", self.now_ms()))
         for event in self._unclaimed:
@@ -464,18 +465,22 @@ class UserStream:
     # ---- delivery --------------------------------------------------------------------
 
     async def _emit(self, event: UserEvent) -> None:
-        if not self._subscribers:
+        taken = False
+        for send in list(self._subscribers):
+            if not send.statistics().open_receive_channels:  # a subscriber that left
+                self._subscribers.remove(send)
+                continue
+            try:
+                await send.send(event)
+                taken = True
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                self._subscribers.remove(send)
+        if not taken:  # nobody listens now (a restarting account service): keep it for them
             await trio.lowlevel.checkpoint()
             self._unclaimed.append(event)
             if len(self._unclaimed) >= self.config.subscriber_buffer:  # room for the gap
                 del self._unclaimed[0]
                 self._unclaimed_lost += 1
-            return
-        for send in list(self._subscribers):
-            try:
-                await send.send(event)
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                self._subscribers.remove(send)
 
     def _count(self, name: str) -> None:
         self._counts[name] = self._counts.get(name, 0) + 1

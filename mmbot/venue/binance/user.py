@@ -467,13 +467,10 @@ class UserStream:
     async def _emit(self, event: UserEvent) -> None:
         taken = False
         for send in list(self._subscribers):
-            if not send.statistics().open_receive_channels:  # a subscriber that left
-                self._subscribers.remove(send)
-                continue
             try:
                 await send.send(event)
                 taken = True
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
+            except (trio.BrokenResourceError, trio.ClosedResourceError):  # it left
                 self._subscribers.remove(send)
         if not taken:  # nobody listens now (a restarting account service): keep it for them
             await trio.lowlevel.checkpoint()

@@ -38,7 +38,7 @@ import attrs
 from mmbot.model import ExecutionType, Side
 from mmbot.quoting.orders.client_ids import parse_client_order_id, parse_slot
 from mmbot.sim.engine import Execution
-from mmbot.sim.history.log import EntryKind, FaultRecord, History, RequestRecord
+from mmbot.sim.history.log import EntryKind, History, RequestRecord
 
 #: Every invariant this module checks, in report order.
 INVARIANTS: tuple[str, ...] = (
@@ -153,20 +153,30 @@ OrderKey = tuple[str, int]
 
 def _walk_open(
     record: RunRecord,
-    on_change: Callable[[int, int, Execution, dict[OrderKey, Execution]], None],
-) -> None:
+    on_change: Callable[[int, int, Execution, dict[OrderKey, Execution]], None] | None = None,
+    *,
+    ours: Callable[[str], bool] | None = None,
+    stop: Callable[[int, int], bool] | None = None,
+) -> dict[OrderKey, Execution]:
     """Replay the bot's open orders (by symbol and order id) through its execution reports,
-    calling ``on_change(seq, time_ms, report, open_orders)`` after each one."""
+    calling ``on_change(seq, time_ms, report, open_orders)`` after each one, until
+    ``stop(seq, time_ms)``; the orders open then. ``ours`` picks the orders by client id
+    (default: any with the bot's prefix)."""
+    mine = ours or (lambda cid: _ours(record, cid))
     open_orders: dict[OrderKey, Execution] = {}
     for seq, time_ms, report in _executions(record):
-        if not _ours(record, order_client_id(report)):
+        if stop is not None and stop(seq, time_ms):
+            break
+        if not mine(order_client_id(report)):
             continue
         key = (report.symbol, report.order_id)
         if report.status.is_open:
             open_orders[key] = report
         else:
             open_orders.pop(key, None)
-        on_change(seq, time_ms, report, open_orders)
+        if on_change is not None:
+            on_change(seq, time_ms, report, open_orders)
+    return open_orders
 
 
 def no_duplicate_orders(record: RunRecord) -> list[Violation]:
@@ -265,23 +275,18 @@ def ledger_matches_exchange(record: RunRecord) -> list[Violation]:
 def resumes_after_heal(record: RunRecord) -> list[Violation]:
     end = record.end
     deadline_ms = end.heal_ms + round(end.resumes_within_s * 1000)
-    resting: dict[str, int] = {}  # symbol -> the final run's orders open at the deadline
 
-    open_orders: dict[OrderKey, Execution] = {}
-    for seq, time_ms, report in _executions(record):
-        if time_ms > deadline_ms or seq > end.healed_seq:  # not the graceful stop's cancels
-            break
-        cid = order_client_id(report)
+    def last_run(cid: str) -> bool:  # only the last bot's own orders show it resumed
         parsed = parse_client_order_id(cid, end.prefix)
-        if parsed is None or (end.run_id and parsed[0] != end.run_id):
-            continue  # only the last bot's own orders show that quoting resumed
-        key = (report.symbol, report.order_id)
-        if report.status.is_open:
-            open_orders[key] = report
-        else:
-            open_orders.pop(key, None)
-    for order in open_orders.values():
-        resting[order.symbol] = resting.get(order.symbol, 0) + 1
+        return parsed is not None and (not end.run_id or parsed[0] == end.run_id)
+
+    open_at_deadline = _walk_open(
+        record,
+        ours=last_run,
+        # the deadline, and never the graceful stop's own cancels
+        stop=lambda seq, time_ms: time_ms > deadline_ms or seq > end.healed_seq,
+    )
+    resting = {order.symbol for order in open_at_deadline.values()}
     return [
         Violation(
             "resumes_after_heal",
@@ -292,23 +297,16 @@ def resumes_after_heal(record: RunRecord) -> list[Violation]:
             seqs=(end.heal_seq,),
         )
         for symbol in end.symbols
-        if not resting.get(symbol)
+        if symbol not in resting
     ]
 
 
 def no_ban(record: RunRecord) -> list[Violation]:
     found: list[Violation] = []
-    injected = {  # a 418 the chaos plan answered itself is the harness's, not a ban
-        entry.seq + 1
-        for entry in record.history.entries(EntryKind.FAULT)
-        if isinstance(entry.payload, FaultRecord)
-        and entry.payload.name == "error"
-        and entry.payload.detail.startswith("418 ")
-    }
     for entry in record.history.entries(EntryKind.REQUEST):
         request = entry.payload
-        if entry.seq in injected:
-            continue
+        if isinstance(request, RequestRecord) and request.injected:
+            continue  # a 418 the chaos plan answered itself is the harness's, not a ban
         if isinstance(request, RequestRecord) and request.status == 418:
             found.append(
                 Violation(

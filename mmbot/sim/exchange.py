@@ -219,6 +219,7 @@ class Exchange:
                 error_code=info.error_code,
                 weight=info.weight,
                 client_order_id=info.client_order_id,
+                injected=info.injected,
             )
 
         # the public tape's statistics: the feed folds every trade in, the dialect reads them

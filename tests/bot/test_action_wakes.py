@@ -31,6 +31,15 @@ from mmbot.venue.base import (
 SYMBOL = "BTCUSDT"
 
 
+def _info(ref: OrderRef, order_id: int, status: OrderStatus) -> OrderInfo:
+    """The venue's view of the order ``ref`` names (a bid of 0.01 at 100)."""
+    assert ref.client_order_id is not None
+    return OrderInfo(
+        ref.symbol, order_id, ref.client_order_id, Side.BUY, OrderType.LIMIT_MAKER, None,
+        Decimal("100"), Decimal("0.01"), Decimal(0), Decimal(0), status,
+    )  # fmt: skip
+
+
 class AnsweringVenue:
     """Answers placements (accepted or refused), cancels (done or refused) and
     cancel-replaces (each half as told)."""
@@ -49,21 +58,11 @@ class AnsweringVenue:
         await trio.lowlevel.checkpoint()
         if not self.cancel_ok:
             return failed(-2011, "Unknown order sent.")
-        assert ref.client_order_id is not None
-        info = OrderInfo(
-            ref.symbol, 5, ref.client_order_id, Side.BUY, OrderType.LIMIT_MAKER, None,
-            Decimal("100"), Decimal("0.01"), Decimal(0), Decimal(0), OrderStatus.CANCELED,
-        )  # fmt: skip
-        return ok(info)
+        return ok(_info(ref, 5, OrderStatus.CANCELED))
 
     async def query_order(self, ref: OrderRef) -> VenueResult[OrderInfo]:
         await trio.lowlevel.checkpoint()
-        assert ref.client_order_id is not None
-        info = OrderInfo(
-            ref.symbol, 9, ref.client_order_id, Side.BUY, OrderType.LIMIT_MAKER, None,
-            Decimal("100"), Decimal("0.01"), Decimal(0), Decimal(0), OrderStatus.NEW,
-        )  # fmt: skip
-        return ok(info)
+        return ok(_info(ref, 9, OrderStatus.NEW))
 
     async def cancel_replace(self, request: CancelReplaceRequest) -> VenueResult[object]:
         cancelled = await self.cancel(request.cancel)

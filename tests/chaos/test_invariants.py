@@ -142,10 +142,9 @@ def test_only_the_last_runs_orders_show_that_quoting_resumed() -> None:
 
 def test_a_418_the_plan_answered_is_not_a_ban() -> None:
     run = record()
-    run.history.append_fault(1_000_100, "error", "order.place", "418 -1003")
     run.history.append_request(
         1_000_100, transport="ws_api", method="order.place", path="order.place",
-        account="user", status=418, error_code=-1003,
+        account="user", status=418, error_code=-1003, injected=True,
     )  # fmt: skip
     assert no_ban(run) == []
 

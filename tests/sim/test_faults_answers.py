@@ -126,8 +126,8 @@ async def test_an_error_fault_refuses_without_working_on_the_request(
         FaultRecord("error", "order.place", "429 -1003"),
         FaultRecord("error", "order.place", "429 -1003"),
     ]
-    statuses = [e.payload.status for e in exchange.history.entries(EntryKind.REQUEST)]
-    assert statuses == [429, 429]  # each request recorded once, as answered
+    requests = [e.payload for e in exchange.history.entries(EntryKind.REQUEST)]
+    assert [(r.status, r.injected) for r in requests] == [(429, True)] * 2  # once each
 
 
 async def test_a_lost_ack_works_on_the_order_then_loses_or_replaces_its_answer(
@@ -150,7 +150,7 @@ async def test_a_lost_ack_works_on_the_order_then_loses_or_replaces_its_answer(
     assert answer["id"] == 2 and answer["status"] == 503 and answer["error"]["code"] == -1007
     assert sorted(_open_ids(exchange)) == ["lost-1", "lost-2"]  # both were placed
     requests = [e.payload for e in exchange.history.entries(EntryKind.REQUEST)]
-    assert [(r.method, r.status) for r in requests] == [("order.place", 200)] * 2
+    assert [(r.method, r.status, r.injected) for r in requests] == [("order.place", 200, False)] * 2
 
 
 async def test_a_rest_request_whose_answer_is_lost_outlives_the_clients_deadline(

@@ -209,6 +209,7 @@ class Dialect:
                 weight=state.weight,
                 client_order_id=state.client_order_id,
                 time_ms=now_ms,
+                injected=state.injected,
             )
         )
 

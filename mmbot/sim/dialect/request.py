@@ -41,6 +41,8 @@ class RequestInfo:
     weight: int
     client_order_id: str | None
     time_ms: int
+    #: Answered by the fault plan (an ``error`` fault), not by the dialect.
+    injected: bool = False
 
 
 @attrs.define(eq=False)
@@ -53,6 +55,7 @@ class Handled:
     weight: int = 0
     error: DialectError | None = None
     client_order_id: str | None = None
+    injected: bool = False  # answered by the fault plan
 
 
 def error_body(failure: DialectFailure) -> tuple[int, dict[str, object]]:

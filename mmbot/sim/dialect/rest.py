@@ -91,7 +91,7 @@ def refuse_rest(
     fault: reported like any request; ``Retry-After`` on a 429 or 418), or that replaces an
     answer it lost (-1007 after a ``lost_ack`` fault: ``report=False``, the request was
     reported as worked on)."""
-    state = Handled()
+    state = Handled(injected=True)
     state.error = error
     status, body = error_body(DialectFailure(error))
     headers = [("x-mbx-uuid", dialect.answer_id())]

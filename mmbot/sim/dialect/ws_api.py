@@ -148,7 +148,7 @@ def refuse_ws_api(
     """The answer to a frame the exchange refuses before working on it (an ``error``
     fault: reported like any request), or that replaces an answer it lost (-1007 after a
     ``lost_ack`` fault: ``report=False``, the request was reported as worked on)."""
-    state = Handled()
+    state = Handled(injected=True)
     request_id, method = _id_and_method(message)
     status, response = _error_answer(request_id, DialectFailure(error), state, now_ms)
     if report:

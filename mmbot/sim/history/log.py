@@ -98,6 +98,7 @@ class RequestRecord:
     weight: int
     client_order_id: str | None = None
     symbol: str | None = None
+    injected: bool = False  # answered by the fault plan (an ``error`` fault), not the dialect
 
 
 @attrs.frozen
@@ -225,11 +226,13 @@ class History:
         weight: int = 0,
         client_order_id: str | None = None,
         symbol: str | None = None,
+        injected: bool = False,
     ) -> int:
         """Record one answered request; returns its sequence number."""
         record = RequestRecord(
-            transport, method, path, account, status, error_code, weight, client_order_id, symbol
-        )
+            transport, method, path, account, status, error_code, weight, client_order_id,
+            symbol, injected,
+        )  # fmt: skip
         return self._append(time_ms, EntryKind.REQUEST, record)
 
     def append_events(self, time_ms: int, events: Iterable[EngineEvent]) -> None:

@@ -54,7 +54,6 @@ from mmbot.quoting.orders.states import OrderState
 from mmbot.quoting.pipeline import FRESH_STATE, QuoteInputs, QuotePipeline, RiskFlags, StageTimings
 from mmbot.quoting.risk import restrict
 from mmbot.resilience.breaker import CircuitBreaker
-from mmbot.resilience.breaker_core import BreakerState
 from mmbot.supervision import current_child
 from mmbot.venue.base import BookStream
 
@@ -63,7 +62,6 @@ log = logging.getLogger("mmbot.quoter")
 #: Called after each decision with (symbol, stage timings).
 TimingsObserver = Callable[[str, StageTimings], None]
 
-_BLOCKING = (BreakerState.OPEN, BreakerState.FORCED_OPEN)
 #: How long past ``stale_after`` the quoter wakes to pull a stale book's quotes.
 STALE_MARGIN = 0.001
 _IN_FLIGHT = (OrderState.PENDING_NEW, OrderState.PENDING_CANCEL)
@@ -200,7 +198,9 @@ class Quoter:
         self.decided_book = book
         now = trio.current_time()
         risk = state.risk.check(symbol, now)
-        breaker_open = self.breaker is not None and self.breaker.state in _BLOCKING
+        # OPEN, or HALF_OPEN with its probes out: a placement now would be refused unsent,
+        # fail at once and wake this quoter to decide again, over and over.
+        breaker_open = self.breaker is not None and self.breaker.refuses_calls()
         halt = runtime.halt_reason or risk.halt_reason
         inputs = QuoteInputs(
             symbol=symbol,

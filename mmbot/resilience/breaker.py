@@ -76,6 +76,13 @@ class CircuitBreaker:
         self._flush()
         return state
 
+    def refuses_calls(self) -> bool:
+        """Whether a call now would be refused unsent: OPEN, FORCED_OPEN, or HALF_OPEN with
+        every probe slot taken (advances time-driven transitions; needs a running trio)."""
+        wait = self._core.retry_after(trio.current_time())
+        self._flush()
+        return wait > 0.0
+
     def statistics(self) -> BreakerStatistics:
         stats = self._core.statistics(trio.current_time())
         self._flush()
@@ -177,6 +184,13 @@ class CircuitBreaker:
 
     def open_for(self, seconds: float) -> None:
         self.open_until(trio.current_time() + seconds)
+
+    def cut_backoff(self) -> None:
+        """The venue answered another endpoint class normally: cut a grown OPEN back to its
+        base time (``BreakerCore.cut_backoff``); waiters look again."""
+        if self._core.cut_backoff(trio.current_time()):
+            self._flush()
+            self._wake()
 
     def force_open(self) -> None:
         self._core.force_open(trio.current_time())

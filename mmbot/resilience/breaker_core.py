@@ -168,6 +168,8 @@ class BreakerCore:
         self._consecutive_hard = 0
         self._consecutive_openings = 0
         self._open_until = 0.0  # meaningful in OPEN
+        self._opened_at = 0.0  # when the current OPEN began
+        self._hinted_until = 0.0  # the latest exchange hint honoured (never cut short)
         # HALF_OPEN bookkeeping. Invariant: len(_probe_results) <= _probes_admitted <= N.
         self._probes_admitted = 0
         self._probe_results: list[tuple[bool, bool]] = []
@@ -356,11 +358,29 @@ class BreakerCore:
         self._advance(now)
         if until <= now or (self._state, Trigger.HINT) not in TRANSITIONS:
             return
+        self._hinted_until = max(self._hinted_until, until)
         if self._state is BreakerState.OPEN:
             self._open_until = max(self._open_until, until)
             return
         self._open_until = until
+        self._opened_at = now
         self._transition(Trigger.HINT, now)
+
+    def cut_backoff(self, now: float) -> bool:
+        """The venue answered another endpoint class normally: an OPEN whose backoff grew past
+        the base open time now ends ``open_base`` after it began (or now, if that has passed),
+        never before an exchange hint. Whether it was cut. The backoff grew while the venue
+        as a whole failed; once it answers again, waiting the grown time out only delays the
+        probe that tells (a failed probe opens again, with the backoff grown further)."""
+        self._advance(now)
+        if self._state is not BreakerState.OPEN:
+            return False
+        until = max(now, self._opened_at + self.config.open_base, self._hinted_until)
+        if until >= self._open_until:
+            return False
+        self._open_until = until
+        self._advance(now)
+        return True
 
     def force_open(self, now: float) -> None:
         self._command(Trigger.FORCE_OPEN, now)
@@ -410,6 +430,7 @@ class BreakerCore:
             rng=self._rng,
         )
         self._open_until = at + duration
+        self._opened_at = at
         self._transition(trigger, at)
 
     def _transition(self, trigger: Trigger, at: float) -> None:

@@ -258,3 +258,20 @@ async def test_an_outer_cancel_arriving_with_the_timeout_is_not_counted_as_timeo
     assert outer.cancelled_caught
     stats = breaker.statistics()
     assert (stats.timeouts, stats.cancelled) == (0, 1)
+
+
+async def test_refuses_calls_while_open_and_while_every_probe_slot_is_taken(autojump_clock):
+    breaker = CircuitBreaker("orders", CONFIG)
+    assert breaker.refuses_calls() is False
+    for _ in range(2):
+        with pytest.raises(ValueError):
+            await breaker.call(fail, ValueError("boom"))
+    assert breaker.refuses_calls() is True  # OPEN
+    await trio.sleep(10.0)
+    assert breaker.state is BreakerState.HALF_OPEN and breaker.refuses_calls() is False
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(breaker.call, trio.sleep, 0.5)  # the one probe, in flight
+        await trio.sleep(0.1)
+        assert breaker.state is BreakerState.HALF_OPEN
+        assert breaker.refuses_calls() is True  # a call now would be refused unsent
+    assert breaker.refuses_calls() is False  # the probe passed: CLOSED

@@ -297,3 +297,50 @@ def test_a_permit_can_be_handed_back_only_once():
 def test_config_refuses_nonsense(changes: dict[str, object]):
     with pytest.raises(ValueError):
         attrs.evolve(BASE, **changes)
+
+
+def _grown(core: BreakerCore) -> None:
+    """Trip at 0 (OPEN until 10), fail the probes at 10: OPEN again until 30 (backoff x2)."""
+    for _ in range(4):
+        run(core, O.FAILURE, 0.0)
+    for _ in range(2):
+        run(core, O.FAILURE, 10.0)
+    assert core.state_at(10.0) is S.OPEN and core.open_until_time() == 30.0
+
+
+def test_cut_backoff_ends_a_grown_open_at_the_base_time_after_it_began():
+    core = make()
+    _grown(core)
+    assert core.cut_backoff(12.0) is True
+    assert core.open_until_time() == 20.0  # opened at 10, base 10 s
+    assert core.state_at(19.9) is S.OPEN and core.state_at(20.0) is S.HALF_OPEN
+
+
+def test_cut_backoff_past_the_base_time_lets_a_probe_through_now():
+    core = make()
+    _grown(core)
+    assert core.cut_backoff(25.0) is True
+    assert core.state_at(25.0) is S.HALF_OPEN
+    assert core.acquire(25.0) is not None
+
+
+def test_cut_backoff_leaves_a_first_opening_an_exchange_hint_and_other_states_alone():
+    core = make()
+    for _ in range(4):
+        run(core, O.FAILURE, 0.0)
+    assert core.cut_backoff(1.0) is False and core.open_until_time() == 10.0  # at base
+    hinted = make()
+    _grown(hinted)
+    hinted.open_until(60.0, now=11.0)  # the venue's Retry-After
+    assert hinted.cut_backoff(12.0) is False and hinted.open_until_time() == 60.0
+    closed = make()
+    assert closed.cut_backoff(0.0) is False and closed.state_at(0.0) is S.CLOSED
+
+
+def test_a_failed_probe_after_a_cut_opens_with_the_backoff_grown_further():
+    core = make()
+    _grown(core)
+    core.cut_backoff(12.0)
+    for _ in range(2):
+        run(core, O.FAILURE, 20.0)
+    assert core.open_until_time() == 60.0  # third opening: 10 x 2^2

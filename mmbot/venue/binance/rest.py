@@ -37,6 +37,7 @@ repr, log, exception or result.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import TypeVar
@@ -56,6 +57,7 @@ from mmbot.errors import (
 from mmbot.model import Fill, Instrument
 from mmbot.resilience.breaker import CircuitBreaker
 from mmbot.resilience.breaker_config import BreakerConfig
+from mmbot.resilience.breaker_core import BreakerState, BreakerTransition
 from mmbot.resilience.ratelimit import RateLimiter
 from mmbot.resilience.ratelimit_core import RateLimiterConfig
 from mmbot.resilience.retry import RetryConfig, RetryPolicy
@@ -145,6 +147,26 @@ class BinanceRest:
     #: None: every request over HTTP.
     ws_api: WsApiSender | None = None
     _time_lock: trio.Lock = attrs.field(factory=trio.Lock)
+    #: The endpoint classes whose breaker is OPEN (kept by a listener on each breaker).
+    _open_classes: set[EndpointClass] = attrs.field(factory=set)
+
+    def __attrs_post_init__(self) -> None:
+        for kind, breaker in self.breakers.items():
+            breaker.add_listener(functools.partial(self._breaker_moved, kind))
+
+    def _breaker_moved(self, kind: EndpointClass, transition: BreakerTransition) -> None:
+        if transition.to_state is BreakerState.OPEN:
+            self._open_classes.add(kind)
+        else:
+            self._open_classes.discard(kind)
+
+    def _venue_answered(self, kind: EndpointClass) -> None:
+        """The venue answered a ``kind`` request normally (a result, or a refusal in its
+        dialect): the breakers of other classes whose backoff grew through an outage probe
+        at their base open time instead of waiting the grown one out."""
+        for other in tuple(self._open_classes):
+            if other is not kind:
+                self.breakers[other].cut_backoff()
 
     @classmethod
     def create(
@@ -407,9 +429,16 @@ class BinanceRest:
         ws_api = self.ws_api
         send = ws_api.send if ws_api is not None and ws_api.handles(endpoint) else self.http.send
         try:
-            return await self.breakers[endpoint.kind].call(send, endpoint, params)
+            answer = await self.breakers[endpoint.kind].call(send, endpoint, params)
         except trio.TooSlowError:
             raise VenueUnknown(f"{endpoint.name}: timed out") from None
+        except VenueRejected as exc:
+            if self._open_classes and not isinstance(exc, RateLimited):
+                self._venue_answered(endpoint.kind)
+            raise
+        if self._open_classes:
+            self._venue_answered(endpoint.kind)
+        return answer
 
     async def _admit(self, endpoint: Endpoint, weight: int) -> None:
         """Count the request in the client-side limiter, waiting for room (bounded). Room

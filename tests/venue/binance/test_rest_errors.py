@@ -322,3 +322,31 @@ async def test_secrets_and_signatures_stay_out_of_results_and_logs(
     for text in texts:
         assert API_KEY not in text and API_SECRET not in text
         assert "signature=<redacted>" in text or "signature=" not in text
+
+
+async def test_an_answer_in_another_class_cuts_a_breakers_grown_backoff(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """The order breaker's backoff grew through an outage; once the venue answers an account
+    request (here with a refusal in its dialect, -2013), the order breaker probes at its base
+    open time instead of waiting the grown backoff out."""
+
+    async def venue(request: httpx.Request) -> httpx.Response:
+        if request.method == "GET":
+            return error(400, -2013, "Order does not exist.")
+        raise httpx.ConnectError("[Errno 111] Connection refused")
+
+    async with new_rest(Scripted(venue)) as rest:
+        breaker = rest.breakers[EndpointClass.ORDERS]
+        for _ in range(3):
+            await rest.place(maker_bid("c-1"))
+        assert breaker.state is BreakerState.OPEN
+        await trio.sleep(breaker.statistics().retry_after)
+        await rest.place(maker_bid("c-2"))  # the probe fails: open again, backoff doubled
+        grown = breaker.statistics()
+        assert grown.state is BreakerState.OPEN and grown.consecutive_openings == 2
+        assert grown.retry_after > 7.0  # 10 s, jittered by at most 20 %
+        answered = await rest.query_order(OrderRef("BTCUSDT", client_order_id="c-2"))
+        assert answered.code == Code.NO_SUCH_ORDER
+        cut = breaker.statistics()
+    assert cut.state is BreakerState.OPEN and cut.retry_after <= 5.0  # the base open time

@@ -42,6 +42,11 @@ _ERRORS = ((500, -1000), (503, -1001), (503, -1008), (503, -1007), (429, -1003))
 _RETRY_AFTER = (1, 5)  # seconds a 429 asks for (Binance always says how long)
 
 
+#: Invariants a schedule with a crash does not check yet: a restarted bot does not know the
+#: position its dead predecessor left (docs/chaos.md, "Noticed, not yet changed").
+NOT_WITH_CRASHES = frozenset({"position_within_limit"})
+
+
 @attrs.frozen
 class FuzzSpace:
     """What the examples are drawn from."""
@@ -144,7 +149,12 @@ def schedules(draw: Any, space: FuzzSpace) -> dict[str, Any]:
         "faults": kept,
         "bot": {k: dict(v) for k, v in space.bot.items()},
         # every invariant one run can check (the fuzzer replays the minimal one itself)
-        "invariants": [name for name in INVARIANTS if name != "deterministic_replay"],
+        "invariants": [
+            name
+            for name in INVARIANTS
+            if name != "deterministic_replay"
+            and not (name in NOT_WITH_CRASHES and any(f["kind"] == "crash_bot" for f in kept))
+        ],
     }
 
 

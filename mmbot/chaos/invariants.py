@@ -23,6 +23,22 @@ ids involved, and the history sequence numbers that witness it. Checked so far:
 - ``clean_exit``: the bot ended without an error, and its graceful stop left no order.
 - ``deterministic_replay``: a second run with the same seed gave the same trace digest
   (the runner runs it; :func:`check_replay` compares).
+- ``position_within_limit``: per the exchange's fills, the account's position in each symbol
+  (net of every bot run's fills since the run started) never passed the bot's
+  ``max_position`` plus its largest single order.
+- ``cancel_all_complete``: when the bot's graceful stop returned, the exchange held no open
+  order of the bot's prefix (``no_orphan_orders`` looks at the very end, after a crashed
+  run's leftovers could also have been swept).
+- ``no_quotes_on_stale_book`` (reads the bot's side, :mod:`mmbot.chaos.history`): no order
+  was sent while the book the bot had been given for that symbol was older than its
+  ``stale_after``, or not in sync by the dialect's rules: before a snapshot came after the
+  stream connection carrying it opened, and after a diff whose first update id did not
+  follow the previous one's last (a gap) until a snapshot came after it. A send within
+  ``SEND_GRACE_MS`` of the book going bad is allowed (a decision on a good book on its way
+  out).
+- ``no_request_during_retry_after`` (the bot's side): after a 429 or 418 reached the bot with
+  a Retry-After, that bot sent no request (REST or WebSocket API, any endpoint: the venue's
+  limits are per IP) until the Retry-After had passed.
 
 What it must never do: I/O, read a clock, or change the history it reads.
 """
@@ -35,6 +51,7 @@ from decimal import Decimal
 
 import attrs
 
+from mmbot.chaos.history import BookData, BotHistory, Completion, Invoke, StreamEvent
 from mmbot.model import ExecutionType, Side
 from mmbot.quoting.orders.client_ids import parse_client_order_id, parse_slot
 from mmbot.sim.engine import Execution
@@ -49,8 +66,16 @@ INVARIANTS: tuple[str, ...] = (
     "resumes_after_heal",
     "no_ban",
     "clean_exit",
+    "position_within_limit",
+    "cancel_all_complete",
+    "no_quotes_on_stale_book",
+    "no_request_during_retry_after",
     "deterministic_replay",
 )
+
+#: How long after a book went stale or out of sync an order may still leave the bot: the
+#: decision that sent it was made on a good book an instant before.
+SEND_GRACE_MS = 100
 
 
 @attrs.frozen
@@ -70,6 +95,15 @@ class Violation:
         orders = f" orders {', '.join(self.orders)}" if self.orders else ""
         seqs = f" (history #{', #'.join(map(str, self.seqs))})" if self.seqs else ""
         return f"{self.invariant}{at}{where}: {self.detail}{orders}{seqs}"
+
+
+@attrs.frozen
+class SymbolLimits:
+    """What the bot's quoting allows on one symbol."""
+
+    stale_after: float  # seconds: a book older than this is not quoted on
+    max_position: Decimal  # base units
+    largest_order: Decimal  # base units: its largest single order
 
 
 @attrs.frozen
@@ -93,14 +127,19 @@ class BotEnd:
     run_id: str = ""  # the final bot's run id ("": any run of the prefix)
     symbols: tuple[str, ...] = ()
     base_assets: Mapping[str, str] = attrs.field(factory=dict)  # symbol -> its base asset
+    #: The last history entry when the graceful stop returned (0: it never did).
+    stopped_seq: int = 0
+    limits: Mapping[str, SymbolLimits] = attrs.field(factory=dict)
 
 
 @attrs.frozen
 class RunRecord:
-    """Everything a checker reads."""
+    """Everything a checker reads: the exchange's truth, the bot's end, and what crossed
+    the bot's boundary (None: not recorded; the checkers that read it find nothing)."""
 
     history: History
     end: BotEnd
+    bot: BotHistory | None = None
 
 
 def _seconds(record: RunRecord, time_ms: int) -> float:
@@ -338,6 +377,163 @@ def clean_exit(record: RunRecord) -> list[Violation]:
     return found
 
 
+def position_within_limit(record: RunRecord) -> list[Violation]:
+    end = record.end
+    found: list[Violation] = []
+    for symbol in end.symbols:
+        limits = end.limits.get(symbol)
+        if limits is None:
+            continue
+        bound = limits.max_position + limits.largest_order
+        base = end.base_assets.get(symbol)
+        position = Decimal(0)
+        for fill in record.history.fills(end.account, symbol):
+            position += fill.quantity if fill.side is Side.BUY else -fill.quantity
+            if fill.fee and fill.fee_asset == base:
+                position -= fill.fee
+            if abs(position) > bound:
+                found.append(
+                    Violation(
+                        "position_within_limit",
+                        _seconds(record, fill.time_ms),
+                        symbol,
+                        f"position {position} past max_position {limits.max_position} plus "
+                        f"one order ({limits.largest_order})",
+                        (fill.client_order_id,) if fill.client_order_id else (),
+                    )
+                )
+                break  # the first breach says it; the rest follow from it
+    return found
+
+
+def cancel_all_complete(record: RunRecord) -> list[Violation]:
+    end = record.end
+    if not end.stopped_seq:
+        if end.error is None:
+            return [
+                Violation("cancel_all_complete", None, None, "the graceful stop never returned")
+            ]
+        return []  # the bot failed: clean_exit says so
+    still = _walk_open(record, stop=lambda seq, _time_ms: seq > end.stopped_seq)
+    return [
+        Violation(
+            "cancel_all_complete",
+            None,
+            order.symbol,
+            f"order {order.order_id} still open when the graceful stop returned",
+            (order.client_order_id,),
+            (end.stopped_seq,),
+        )
+        for order in still.values()
+    ]
+
+
+@attrs.define
+class _Book:
+    """The checker's own view of one symbol's book in one bot incarnation."""
+
+    last_data_ms: int | None = None  # when it last received book data
+    bad_since_ms: int | None = 0  # out of sync since (None: in sync)
+    why: str = "no snapshot yet"
+    connection: int = 0  # the stream connection its diffs come on
+    last_id: int | None = None  # the last diff's last update id on that connection
+
+
+def no_quotes_on_stale_book(record: RunRecord) -> list[Violation]:
+    trace, end = record.bot, record.end
+    if trace is None:
+        return []
+    books: dict[tuple[int, str], _Book] = {}
+    found: list[Violation] = []
+    for item in trace.records:
+        if isinstance(item, BookData):
+            book = books.setdefault((item.incarnation, item.symbol), _Book())
+            _receive(book, item)
+        elif isinstance(item, StreamEvent) and not item.opened:
+            for (incarnation, _symbol), book in books.items():
+                if incarnation == item.incarnation and book.connection == item.connection:
+                    if book.bad_since_ms is None:
+                        book.bad_since_ms, book.why = item.time_ms, "its stream connection ended"
+                    book.connection, book.last_id = 0, None
+        elif isinstance(item, Invoke) and item.places and item.symbol is not None:
+            limits = end.limits.get(item.symbol)
+            book = books.get((item.incarnation, item.symbol), _Book())
+            problem = _stale(book, item.time_ms, limits)
+            if problem is not None:
+                found.append(
+                    Violation(
+                        "no_quotes_on_stale_book",
+                        _seconds(record, item.time_ms),
+                        item.symbol,
+                        f"{item.operation} sent while {problem}",
+                        (item.client_order_id,) if item.client_order_id else (),
+                    )
+                )
+    return found
+
+
+def _receive(book: _Book, data: BookData) -> None:
+    book.last_data_ms = data.time_ms
+    if data.snapshot:
+        book.bad_since_ms = None
+        return
+    if data.connection != book.connection:  # diffs on another connection: a new chain
+        book.connection, book.last_id = data.connection, data.last
+        return
+    if book.last_id is not None and data.first > book.last_id + 1 and book.bad_since_ms is None:
+        book.bad_since_ms = data.time_ms
+        book.why = f"a gap in its depth diffs (update {book.last_id} then {data.first})"
+    book.last_id = data.last
+
+
+def _stale(book: _Book, now_ms: int, limits: SymbolLimits | None) -> str | None:
+    if book.bad_since_ms is not None and now_ms - book.bad_since_ms > SEND_GRACE_MS:
+        return f"its book was out of sync ({book.why})"
+    if limits is None or book.last_data_ms is None or math.isinf(limits.stale_after):
+        return None
+    age_ms = now_ms - book.last_data_ms
+    if age_ms > limits.stale_after * 1000 + SEND_GRACE_MS:
+        return f"its book was {age_ms / 1000:.3f} s old (stale after {limits.stale_after:g} s)"
+    return None
+
+
+def no_request_during_retry_after(record: RunRecord) -> list[Violation]:
+    trace = record.bot
+    if trace is None:
+        return []
+    found: list[Violation] = []
+    invokes = {i.op: i for i in trace.of_kind(Invoke)}
+    #: per incarnation: (throttled until ms, the completion that said so)
+    throttled: dict[int, tuple[int, Completion]] = {}
+    for item in trace.records:
+        if isinstance(item, Completion) and item.retry_after_s is not None:
+            source = invokes.get(item.op)
+            if source is None:
+                continue
+            until = item.time_ms + round(item.retry_after_s * 1000)
+            previous = throttled.get(source.incarnation)
+            if previous is None or previous[0] < until:
+                throttled[source.incarnation] = (until, item)
+        elif isinstance(item, Invoke):
+            window = throttled.get(item.incarnation)
+            if window is None or item.time_ms >= window[0]:
+                continue
+            until, cause = window
+            found.append(
+                Violation(
+                    "no_request_during_retry_after",
+                    _seconds(record, item.time_ms),
+                    item.symbol,
+                    f"{item.operation} sent {(until - item.time_ms) / 1000:.3f} s before the "
+                    f"Retry-After of a {cause.status} ({cause.retry_after_s:g} s, at "
+                    f"{_seconds(record, cause.time_ms):.3f} s) had passed",
+                    (item.client_order_id,) if item.client_order_id else (),
+                )
+            )
+            del throttled[item.incarnation]  # one violation per throttled window
+    return found
+
+
 def check_replay(first_digest: str, second_digest: str) -> list[Violation]:
     """``deterministic_replay``: two runs of one seed gave one digest."""
     if first_digest == second_digest:
@@ -361,6 +557,10 @@ CHECKERS: Mapping[str, Callable[[RunRecord], list[Violation]]] = {
     "resumes_after_heal": resumes_after_heal,
     "no_ban": no_ban,
     "clean_exit": clean_exit,
+    "position_within_limit": position_within_limit,
+    "cancel_all_complete": cancel_all_complete,
+    "no_quotes_on_stale_book": no_quotes_on_stale_book,
+    "no_request_during_retry_after": no_request_during_retry_after,
 }
 
 

@@ -20,6 +20,7 @@ or touch any address: a simulated run has no sockets at all.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 from typing import Any
 
 import attrs
@@ -27,12 +28,22 @@ import trio
 import trio.testing
 
 from mmbot.bot.bot import Bot
-from mmbot.chaos.invariants import BotEnd, RunRecord, Violation, check, check_replay
+from mmbot.chaos.history import BotHistory
+from mmbot.chaos.invariants import (
+    BotEnd,
+    RunRecord,
+    SymbolLimits,
+    Violation,
+    check,
+    check_replay,
+)
 from mmbot.chaos.scenario import Scenario, ScenarioError
 from mmbot.chaos.severance import Severance
+from mmbot.chaos.tap import BotTap
 from mmbot.clock import derive_seed, seed_trio_scheduler
 from mmbot.config import DEFAULT_CONFIG, BotConfig, config_from_dict
 from mmbot.errors import ConfigError
+from mmbot.quoting.stages.sizing import shape_weight
 from mmbot.sim.exchange import Exchange, ExchangeConfig
 from mmbot.sim.faults import FaultPlan
 
@@ -108,8 +119,9 @@ async def _one_run(scenario: Scenario, seed: int, config: BotConfig, out: SimRun
         ExchangeConfig(symbols=scenario.symbols, seed=seed, faults=scenario.faults)
     )
     error: str | None = None
-    healed_seq = heal_seq = heal_ms = 0
+    healed_seq = heal_seq = heal_ms = stopped_seq = 0
     bot: Bot | None = None
+    trace = BotHistory()
     bot_started_ms = 0
     async with trio.open_nursery() as nursery:
         await nursery.start(exchange.run)
@@ -121,7 +133,8 @@ async def _one_run(scenario: Scenario, seed: int, config: BotConfig, out: SimRun
             async with trio.open_nursery() as graveyard:
                 for incarnation, crash in enumerate(scenario.crashes):
                     severance = Severance()
-                    bot = _bot(config, seed, incarnation, exchange, severance)
+                    tap = BotTap(trace, exchange.now_ms, incarnation)
+                    bot = _bot(config, seed, incarnation, exchange, tap, severance)
                     killed = await graveyard.start(_run_until_killed, bot, severance)
                     await trio.sleep_until(started + crash.start)
                     severance.sever()  # this instant: nothing more reaches the exchange
@@ -131,7 +144,8 @@ async def _one_run(scenario: Scenario, seed: int, config: BotConfig, out: SimRun
                     )
                     graveyard.start_soon(severance.drop_connections)
                     await trio.sleep(crash.restart_after)
-                bot = _bot(config, seed, len(scenario.crashes), exchange, None)
+                last = len(scenario.crashes)
+                bot = _bot(config, seed, last, exchange, BotTap(trace, exchange.now_ms, last))
                 bot_started_ms = exchange.now_ms()
                 async with trio.open_nursery() as bot_nursery:
                     handle = await bot_nursery.start(bot.run)
@@ -141,6 +155,7 @@ async def _one_run(scenario: Scenario, seed: int, config: BotConfig, out: SimRun
                     await trio.sleep(scenario.heal)  # the liveness phase
                     healed_seq = exchange.history.last_seq
                     await handle.stop()
+                    stopped_seq = exchange.history.last_seq
         except* Exception as group:
             error = repr(group.exceptions[0])
         nursery.cancel_scope.cancel()
@@ -152,7 +167,7 @@ async def _one_run(scenario: Scenario, seed: int, config: BotConfig, out: SimRun
     symbols = () if status is None else status.symbols
     out.record = RunRecord(
         exchange.history,
-        BotEnd(
+        end=BotEnd(
             prefix=config.bot.client_id_prefix,
             account=exchange.config.account,
             start_ms=start_ms,
@@ -168,7 +183,10 @@ async def _one_run(scenario: Scenario, seed: int, config: BotConfig, out: SimRun
             base_assets={i.symbol: i.base_asset for i in exchange.engine.instruments},
             ledger_since_ms=bot_started_ms,
             run_id="" if bot is None else bot.run_id,
+            stopped_seq=stopped_seq,
+            limits={s: _limits(config, s) for s in scenario.symbols},
         ),
+        bot=trace,
     )
     out.digest = exchange.history.digest()
     out.fills = sum(s.fills for s in symbols)
@@ -176,21 +194,48 @@ async def _one_run(scenario: Scenario, seed: int, config: BotConfig, out: SimRun
 
 
 def _bot(
-    config: BotConfig, seed: int, incarnation: int, exchange: Exchange, severance: Severance | None
+    config: BotConfig,
+    seed: int,
+    incarnation: int,
+    exchange: Exchange,
+    tap: BotTap,
+    severance: Severance | None = None,
 ) -> Bot:
     """The bot of one incarnation: the run's seed for the first, one derived from it for
-    each restart (a restarted process draws a fresh seed, hence a new run id)."""
+    each restart (a restarted process draws a fresh seed, hence a new run id). Its links go
+    through ``tap`` (what it sends and receives is recorded) and then ``severance`` (a
+    crash cuts them), so the tap sees a cut link as the bot does."""
     own = seed if incarnation == 0 else derive_seed(seed, f"incarnation-{incarnation}")
     if severance is None:
-        return Bot(config, mode="sim", seed=own, exchange=exchange)
+        return Bot(
+            config,
+            mode="sim",
+            seed=own,
+            exchange=exchange,
+            wrap_transport=tap.wrap_transport,
+            wrap_connector=tap.wrap_connector,
+        )
+    cut = severance
     return Bot(
         config,
         mode="sim",
         seed=own,
         exchange=exchange,
-        wrap_transport=severance.wrap_transport,
-        wrap_connector=severance.wrap_connector,
+        wrap_transport=lambda inner: tap.wrap_transport(cut.wrap_transport(inner)),
+        wrap_connector=lambda inner: tap.wrap_connector(cut.wrap_connector(inner)),
     )
+
+
+def _limits(config: BotConfig, symbol: str) -> SymbolLimits:
+    """What the bot's quoting allows on ``symbol``: its stale threshold, its maximum
+    position and its largest single order (the level sizes of its sizing table)."""
+    strategy = config.strategy_for(symbol)
+    sizing = strategy.sizing
+    weights = [
+        shape_weight(sizing.shape, sizing.shape_factor, level) for level in range(sizing.levels)
+    ]
+    largest = sizing.order_size * Decimal(str(max(weights)))
+    return SymbolLimits(strategy.guards.stale_after, sizing.max_position, largest)
 
 
 async def _run_until_killed(

@@ -12,10 +12,12 @@ import trio.lowlevel
 from mmbot.bot.actions import OrderActions
 from mmbot.bot.quoter import Quoter
 from mmbot.bot.session import VenueSession
+from mmbot.chaos.history import BookData, Ending, Invoke
 from mmbot.chaos.runner import run_once, run_scenario
 from mmbot.chaos.scenario import Scenario, load_scenario, scenario_from_dict
 from mmbot.model import Outcome
 from mmbot.quoting.orders import OrderTracker
+from mmbot.resilience.ratelimit import RateLimiter
 from mmbot.sim.history import EntryKind
 
 
@@ -155,3 +157,36 @@ def test_a_restart_into_order_errors_cancels_the_dead_runs_orders_and_books_thei
     scenario = load_scenario(Path(__file__).parents[2] / "chaos" / "restart_into_errors.toml")
     result = run_scenario(scenario)
     assert result.passed, [v.describe() for found in result.violations.values() for v in found]
+
+
+def _throttled() -> Scenario:
+    refusal = {
+        "kind": "error", "status": 429, "code": -1003, "retry_after": "3s",
+        "target": "order.place", "start": 4, "duration": 6, "probability": 0.5,
+    }  # fmt: skip
+    return short(faults=[refusal], invariants=["no_request_during_retry_after", "clean_exit"])
+
+
+def test_the_bot_side_history_holds_what_crossed_the_bots_links() -> None:
+    run = run_once(_throttled(), 3)
+    assert run.record is not None and run.record.bot is not None
+    trace = run.record.bot
+    invokes = list(trace.of_kind(Invoke))
+    placements = [i for i in invokes if i.places]
+    assert placements and all(i.symbol and i.client_order_id for i in placements)
+    endings = trace.completions()
+    throttled = [c for c in endings.values() if c.status == 429]
+    assert throttled and all(c.retry_after_s == 3.0 and c.code == -1003 for c in throttled)
+    assert all(c.ending is Ending.OK for c in endings.values() if c.status == 200)
+    snapshots = [b for b in trace.of_kind(BookData) if b.snapshot]
+    assert {b.symbol for b in snapshots} == {"BTCUSDT", "ETHUSDT"}
+    assert any(not b.snapshot for b in trace.of_kind(BookData))
+
+
+def test_a_bot_that_ignores_retry_after_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert run_scenario(_throttled()).passed  # the bot as built holds back
+    # The planted bug: a 429's Retry-After no longer blocks the client's limiter.
+    monkeypatch.setattr(RateLimiter, "block_until", lambda self, until: None)
+    result = run_scenario(_throttled())
+    found = result.violations["no_request_during_retry_after"]
+    assert found and "before the Retry-After of a 429 (3 s" in found[0].detail

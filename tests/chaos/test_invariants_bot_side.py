@@ -1,0 +1,158 @@
+"""The checkers that read the bot's side of a run (what crossed its boundary), and the two
+that read the exchange's fills and the graceful stop, on hand-made histories."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import attrs
+from history_kit import START_MS, record, report
+
+from mmbot.chaos.history import BookData, BotHistory, Completion, Ending, StreamEvent
+from mmbot.chaos.invariants import (
+    SEND_GRACE_MS,
+    RunRecord,
+    SymbolLimits,
+    cancel_all_complete,
+    no_quotes_on_stale_book,
+    no_request_during_retry_after,
+    position_within_limit,
+)
+from mmbot.model import ExecutionType, Side
+from mmbot.sim.engine import Execution
+
+LIMITS = {"BTCUSDT": SymbolLimits(2.0, Decimal("0.01"), Decimal("0.001"))}
+
+
+def ms(seconds: float) -> int:
+    return START_MS + round(seconds * 1000)
+
+
+def with_bot(trace: BotHistory, **end: object) -> RunRecord:
+    base = record()
+    return RunRecord(base.history, attrs.evolve(base.end, limits=LIMITS, **end), trace)
+
+
+def diff(trace: BotHistory, at: float, first: int, last: int, connection: int = 1) -> None:
+    trace.book_data(BookData(ms(at), 0, "BTCUSDT", False, first, last, connection))
+
+
+def snapshot(trace: BotHistory, at: float, last: int) -> None:
+    trace.book_data(BookData(ms(at), 0, "BTCUSDT", True, last, last))
+
+
+def place(trace: BotHistory, at: float, cid: str = "mm-r-1-b0", incarnation: int = 0) -> int:
+    return trace.invoke(ms(at), incarnation, "ws_api", "order.place", "BTCUSDT", cid)
+
+
+def synced(trace: BotHistory) -> None:
+    trace.stream(StreamEvent(ms(0.0), 0, 1, True))
+    diff(trace, 0.1, 1, 10)
+    snapshot(trace, 0.2, 10)
+    diff(trace, 0.3, 11, 12)
+
+
+def test_an_order_on_a_fresh_synced_book_is_fine_and_one_before_any_snapshot_is_not() -> None:
+    fine = BotHistory()
+    synced(fine)
+    place(fine, 0.4)
+    assert no_quotes_on_stale_book(with_bot(fine)) == []
+    early = BotHistory()
+    early.stream(StreamEvent(ms(0.0), 0, 1, True))
+    diff(early, 0.1, 1, 10)
+    place(early, 0.5)
+    [violation] = no_quotes_on_stale_book(with_bot(early))
+    assert "out of sync (no snapshot yet)" in violation.detail
+    assert violation.orders == ("mm-r-1-b0",) and violation.symbol == "BTCUSDT"
+
+
+def test_an_order_on_a_book_older_than_stale_after_is_caught_within_the_grace_it_is_not() -> None:
+    trace = BotHistory()
+    synced(trace)  # last data at 0.3 s; stale after 2 s
+    place(trace, 0.3 + 2.0 + SEND_GRACE_MS / 1000, "mm-r-1-b0")  # at the edge: allowed
+    place(trace, 0.3 + 2.0 + SEND_GRACE_MS / 1000 + 0.05, "mm-r-2-b0")
+    [violation] = no_quotes_on_stale_book(with_bot(trace))
+    assert violation.orders == ("mm-r-2-b0",) and "2.150 s old" in violation.detail
+
+
+def test_a_gap_in_the_diffs_makes_the_book_bad_until_a_snapshot_after_it() -> None:
+    trace = BotHistory()
+    synced(trace)
+    diff(trace, 1.0, 14, 15)  # 13 is missing
+    place(trace, 1.05, "mm-r-1-b0")  # within the grace: the decision was made before
+    place(trace, 1.5, "mm-r-2-b0")
+    snapshot(trace, 1.6, 15)
+    place(trace, 1.7, "mm-r-3-b0")
+    [violation] = no_quotes_on_stale_book(with_bot(trace))
+    assert violation.orders == ("mm-r-2-b0",)
+    assert "a gap in its depth diffs (update 12 then 14)" in violation.detail
+
+
+def test_a_lost_stream_connection_needs_a_new_snapshot_and_another_incarnation_its_own() -> None:
+    trace = BotHistory()
+    synced(trace)
+    trace.stream(StreamEvent(ms(1.0), 0, 1, False))
+    trace.stream(StreamEvent(ms(1.1), 0, 2, True))
+    diff(trace, 1.2, 20, 21, connection=2)  # a new chain: not a gap, but no snapshot since
+    place(trace, 1.3, "mm-r-1-b0")
+    place(trace, 1.3, "mm-s-1-b0", incarnation=1)  # a restarted bot has seen nothing yet
+    found = no_quotes_on_stale_book(with_bot(trace))
+    assert [v.orders for v in found] == [("mm-r-1-b0",), ("mm-s-1-b0",)]
+    assert "its stream connection ended" in found[0].detail
+
+
+def test_a_request_inside_a_retry_after_is_caught_once_per_window_and_per_incarnation() -> None:
+    trace = BotHistory()
+    throttled = place(trace, 1.0, "mm-r-1-b0")
+    trace.complete(Completion(throttled, ms(1.0), Ending.FAIL, 429, -1003, 5.0))
+    place(trace, 3.0, "mm-r-2-b0")  # 3 s early
+    place(trace, 4.0, "mm-r-3-b0")  # the same window: not reported again
+    place(trace, 3.0, "mm-s-1-b0", incarnation=1)  # another process did not hear the 429
+    place(trace, 6.0, "mm-r-4-b0")  # after it
+    [violation] = no_request_during_retry_after(with_bot(trace))
+    assert violation.orders == ("mm-r-2-b0",) and violation.time_s == 3.0
+    assert "3.000 s before the Retry-After of a 429 (5 s" in violation.detail
+    assert no_request_during_retry_after(record()) == []  # no bot side recorded: nothing
+
+
+def _fill(at: float, cid: str, order_id: int, qty: str, trade_id: int) -> tuple[float, Execution]:
+    return at, report(cid, order_id, Side.BUY, "100", ExecutionType.TRADE, last_qty=qty,
+                      trade_id=trade_id, time_ms=ms(at))  # fmt: skip
+
+
+def test_the_accounts_position_may_pass_max_position_by_one_order_and_no_more() -> None:
+    within = record(
+        _fill(1.0, "mm-r-1-b0", 11, "0.006", 1),
+        _fill(2.0, "mm-r-2-b0", 12, "0.005", 2),  # 0.011: max + one order
+    )
+    assert (
+        position_within_limit(RunRecord(within.history, attrs.evolve(within.end, limits=LIMITS)))
+        == []
+    )
+    past = record(
+        _fill(1.0, "mm-r-1-b0", 11, "0.006", 1),
+        _fill(2.0, "mm-s-1-b0", 21, "0.0051", 2),  # a restarted run's order
+        _fill(3.0, "mm-s-2-b0", 22, "0.001", 3),
+    )
+    [violation] = position_within_limit(
+        RunRecord(past.history, attrs.evolve(past.end, limits=LIMITS))
+    )
+    assert violation.time_s == 2.0 and "position 0.0111 past max_position 0.01" in violation.detail
+
+
+def test_cancel_all_is_complete_only_if_nothing_of_ours_was_open_when_the_stop_returned() -> None:
+    timeline = (
+        (1.0, report("mm-r-1-b0", 11, Side.BUY, "100")),
+        (2.0, report("xYz", 11, Side.BUY, "100", ExecutionType.CANCELED, orig="mm-r-1-b0")),
+        (3.0, report("mm-r-2-s0", 12, Side.SELL, "101")),  # after the stop: not its business
+    )
+    clean = record(*timeline)
+    assert (
+        cancel_all_complete(attrs.evolve(clean, end=attrs.evolve(clean.end, stopped_seq=2))) == []
+    )
+    left = record(*timeline[:1], *timeline[2:])
+    [violation] = cancel_all_complete(attrs.evolve(left, end=attrs.evolve(left.end, stopped_seq=1)))
+    assert violation.orders == ("mm-r-1-b0",) and violation.seqs == (1,)
+    never = cancel_all_complete(record())
+    assert [v.detail for v in never] == ["the graceful stop never returned"]
+    assert cancel_all_complete(record(error="boom")) == []  # clean_exit reports a failure

@@ -188,8 +188,9 @@ class CircuitBreaker:
     def cut_backoff(self) -> None:
         """The venue answered another endpoint class normally: cut a grown OPEN back to its
         base time (``BreakerCore.cut_backoff``); waiters look again."""
-        if self._core.cut_backoff(trio.current_time()):
-            self._flush()
+        cut = self._core.cut_backoff(trio.current_time())
+        self._flush()  # a time-driven transition it found on the way is told too
+        if cut:
             self._wake()
 
     def force_open(self) -> None:

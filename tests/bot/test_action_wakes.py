@@ -51,13 +51,13 @@ class AnsweringVenue:
     async def place(self, request: PlaceRequest) -> VenueResult[PlaceAck]:
         await trio.lowlevel.checkpoint()
         if not self.accept:
-            return failed(-2010, "Order would immediately match and take.")
+            return failed(-2010, "Order would immediately match and take.", http_status=400)
         return ok(PlaceAck(request.symbol, 7, request.client_order_id, 1))
 
     async def cancel(self, ref: OrderRef) -> VenueResult[OrderInfo]:
         await trio.lowlevel.checkpoint()
         if not self.cancel_ok:
-            return failed(-2011, "Unknown order sent.")
+            return failed(-2011, "Unknown order sent.", http_status=400)
         return ok(_info(ref, 5, OrderStatus.CANCELED))
 
     async def query_order(self, ref: OrderRef) -> VenueResult[OrderInfo]:
@@ -99,11 +99,33 @@ async def test_an_action_that_did_what_its_decision_asked_wakes_nobody(
     assert not await place_and_settle(state, actions, decision=3)
 
 
-async def test_a_refused_placement_wakes_the_quoter(
+async def test_a_placement_the_venue_refused_waits_for_the_next_book(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
+    # Deciding again on the same book would send the same order to the same refusal: a
+    # post-only order that would take was refused 25 times in one instant (a fuzzed chaos run).
     state, actions = setup(accept=False)
-    assert await place_and_settle(state, actions, decision=3)
+    assert not await place_and_settle(state, actions, decision=3)
+    assert [o.state.name for o in state.tracker.live(SYMBOL)] == []  # the slot is free
+
+
+async def test_a_placement_refused_unsent_or_throttled_wakes_the_quoter(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    for refusal in (
+        failed(None, "circuit 'binance:orders' is open", retry_after=2.0),
+        failed(-1003, "Too many requests.", http_status=429, retry_after=1.0),
+    ):
+        state, actions = setup()
+
+        async def refuse(
+            request: PlaceRequest, answer: VenueResult[PlaceAck] = refusal
+        ) -> VenueResult[PlaceAck]:
+            await trio.lowlevel.checkpoint()
+            return answer
+
+        actions.venue.place = refuse  # type: ignore[method-assign]
+        assert await place_and_settle(state, actions, decision=3)
 
 
 async def test_a_decision_made_while_the_action_was_in_flight_wakes_the_quoter(

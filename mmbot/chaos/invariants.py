@@ -38,7 +38,8 @@ ids involved, and the history sequence numbers that witness it. Checked so far:
   out).
 - ``no_request_during_retry_after`` (the bot's side): after a 429 or 418 reached the bot with
   a Retry-After, that bot sent no request (REST or WebSocket API, any endpoint: the venue's
-  limits are per IP) until the Retry-After had passed.
+  limits are per IP) until the Retry-After had passed (but for ``THROTTLE_GRACE_MS`` after
+  it arrived: a request already on its way out).
 
 What it must never do: I/O, read a clock, or change the history it reads.
 """
@@ -76,6 +77,10 @@ INVARIANTS: tuple[str, ...] = (
 #: How long after a book went stale or out of sync an order may still leave the bot: the
 #: decision that sent it was made on a good book an instant before.
 SEND_GRACE_MS = 100
+#: How long after a 429/418 reached the bot's socket a request may still leave it: the frame
+#: is read by one task and acted on by another a few scheduling steps later (in a simulated
+#: run, the same instant), while a request admitted before it is on its way out.
+THROTTLE_GRACE_MS = 10
 
 
 @attrs.frozen
@@ -519,6 +524,8 @@ def no_request_during_retry_after(record: RunRecord) -> list[Violation]:
             if window is None or item.time_ms >= window[0]:
                 continue
             until, cause = window
+            if item.time_ms - cause.time_ms <= THROTTLE_GRACE_MS:
+                continue
             found.append(
                 Violation(
                     "no_request_during_retry_after",

@@ -11,6 +11,7 @@ from history_kit import START_MS, record, report
 from mmbot.chaos.history import BookData, BotHistory, Completion, Ending, StreamEvent
 from mmbot.chaos.invariants import (
     SEND_GRACE_MS,
+    THROTTLE_GRACE_MS,
     RunRecord,
     SymbolLimits,
     cancel_all_complete,
@@ -105,6 +106,7 @@ def test_a_request_inside_a_retry_after_is_caught_once_per_window_and_per_incarn
     trace = BotHistory()
     throttled = place(trace, 1.0, "mm-r-1-b0")
     trace.complete(Completion(throttled, ms(1.0), Ending.FAIL, 429, -1003, 5.0))
+    place(trace, 1.0 + THROTTLE_GRACE_MS / 1000, "mm-r-0-b0")  # already on its way out
     place(trace, 3.0, "mm-r-2-b0")  # 3 s early
     place(trace, 4.0, "mm-r-3-b0")  # the same window: not reported again
     place(trace, 3.0, "mm-s-1-b0", incarnation=1)  # another process did not hear the 429

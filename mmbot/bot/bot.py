@@ -133,6 +133,7 @@ class Bot:
         wrap_transport: TransportWrapper | None = None,
         wrap_connector: ConnectorWrapper | None = None,
         adjust_venue: SpecAdjuster | None = None,
+        on_breaker: Callable[[BreakerTransition], None] | None = None,
     ) -> None:
         self.config = config
         self.mode = mode
@@ -147,6 +148,8 @@ class Bot:
         #: Change the venue spec the config gives (benchmarks: the venue's rate limits,
         #: which the order budget and the REST client's limiter both obey, and the HTTP pool).
         self.adjust_venue = adjust_venue
+        #: Told every venue breaker transition (the chaos harness draws them).
+        self.on_breaker = on_breaker
         self.run_id = make_run_id(derive_rng(self.seed, "run-id"))
         self.config_hash = config_hash(config)
         self.pipelines = {s: build_pipeline(config.strategy_for(s)) for s in config.bot.symbols}
@@ -193,6 +196,8 @@ class Bot:
         self.state.breakers[transition.breaker] = transition.to_state.value
         if self.metrics is not None:
             self.metrics.on_breaker_transition(transition)
+        if self.on_breaker is not None:
+            self.on_breaker(transition)
         self.state.wake_all()
 
     async def _watch_tree(self, root: Supervisor) -> None:

@@ -4,9 +4,10 @@ What it is for: the invariants that are about what the bot *did*, not what the e
 ended up holding, read this history: every request the bot sent (*invoke*) and how it ended
 (*ok*, *fail*: known not done, or *info*: unknown, as Jepsen writes them), with its
 Retry-After when the venue throttled it; every piece of order-book data the bot received
-(a depth diff with its update ids, a snapshot with its ``lastUpdateId``); and every market
-stream connection it opened and lost. A tap on the bot's transport and WebSocket connector
-(:mod:`mmbot.chaos.tap`) feeds it the raw frames; this module reads them
+(a depth diff with its update ids, a snapshot with its ``lastUpdateId``); every market
+stream connection it opened and lost; and every transition of its venue breakers (which the
+bot tells the runner: they are not on the wire). A tap on the bot's transport and WebSocket
+connector (:mod:`mmbot.chaos.tap`) feeds it the raw frames; this module reads them
 (:func:`read_request`, :func:`read_answer`, :func:`read_ws_api_frame`,
 :func:`read_ws_api_answer`, :func:`read_stream_message`) and keeps the records. The checkers
 never ask the bot what it believed: they rebuild the book's freshness and continuity from
@@ -110,7 +111,17 @@ class StreamEvent:
     opened: bool  # False: it ended (closed by either side, or broken)
 
 
-Record = Invoke | Completion | BookData | StreamEvent
+@attrs.frozen
+class BreakerChange:
+    """One of the bot's venue breakers (``binance:orders``, ...) entered ``state``."""
+
+    time_ms: int
+    incarnation: int
+    breaker: str
+    state: str  # "closed", "open", "half_open", "forced_open", ...
+
+
+Record = Invoke | Completion | BookData | StreamEvent | BreakerChange
 
 
 @attrs.define
@@ -145,6 +156,9 @@ class BotHistory:
 
     def stream(self, event: StreamEvent) -> None:
         self.records.append(event)
+
+    def breaker(self, change: BreakerChange) -> None:
+        self.records.append(change)
 
     def of_kind(self, kind: type[R]) -> Iterator[R]:
         return (r for r in self.records if isinstance(r, kind))

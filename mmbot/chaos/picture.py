@@ -21,6 +21,7 @@ import matplotlib
 from mmbot.chaos.timeline import Timeline
 from mmbot.model import Side
 
+_BREAKER_COLOURS = {"open": "#e63946", "half_open": "#f4a261", "forced_open": "#6d597a"}
 _BAND_COLOURS = ("#f4a261", "#e76f51", "#2a9d8f", "#8d99ae", "#e9c46a")
 
 
@@ -30,7 +31,7 @@ def draw(timeline: Timeline, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     symbols = timeline.symbols
-    rows = len(symbols) + 2
+    rows = len(symbols) + 3
     fig, axes = plt.subplots(
         rows, 1, sharex=True, figsize=(12, 2.2 * rows + 1), squeeze=False, layout="constrained"
     )
@@ -50,7 +51,8 @@ def draw(timeline: Timeline, path: Path) -> Path:
                 ax.scatter(ts, ps, marker=marker, s=14, color=colour, zorder=3, label=label)
         ax.set_ylabel(f"{series.symbol}\nprice")
         ax.legend(loc="upper left", fontsize=7, frameon=False)
-    position_ax, pnl_ax = panels[-2], panels[-1]
+    position_ax, pnl_ax, breaker_ax = panels[-3], panels[-2], panels[-1]
+    _breakers(breaker_ax, timeline)
     for series in symbols:
         ts, ps = zip(*series.position, strict=True)
         position_ax.step(ts, ps, where="post", linewidth=1.0, label=series.symbol)
@@ -77,6 +79,30 @@ def draw(timeline: Timeline, path: Path) -> Path:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def _breakers(ax: Any, timeline: Timeline) -> None:
+    """One row per breaker that left CLOSED: its OPEN and HALF_OPEN time as bars."""
+    names = sorted({span.breaker for span in timeline.breakers})
+    for row, name in enumerate(names):
+        for state, colour in _BREAKER_COLOURS.items():
+            bars = [
+                (span.start, max(span.end - span.start, 0.05))
+                for span in timeline.breakers
+                if span.breaker == name and span.state == state
+            ]
+            if bars:
+                ax.broken_barh(bars, (row - 0.35, 0.7), color=colour, label=state)
+    ax.set_yticks(range(len(names)), names, fontsize=7)
+    ax.set_ylim(-0.6, max(len(names), 1) - 0.4)
+    ax.set_ylabel("our breakers\n(not closed)")
+    handles, labels = ax.get_legend_handles_labels()
+    unique = dict(zip(labels, handles, strict=True))
+    if unique:
+        ax.legend(unique.values(), unique.keys(), loc="upper left", fontsize=7, frameon=False)
+    if not names:
+        ax.text(0.5, 0.5, "every breaker stayed closed", transform=ax.transAxes,
+                ha="center", va="center", fontsize=8, color="#6c757d")  # fmt: skip
 
 
 def _faults(ax: Any, timeline: Timeline) -> None:

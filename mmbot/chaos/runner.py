@@ -28,7 +28,7 @@ import trio
 import trio.testing
 
 from mmbot.bot.bot import Bot
-from mmbot.chaos.history import BotHistory
+from mmbot.chaos.history import BotHistory, BreakerChange
 from mmbot.chaos.invariants import (
     BotEnd,
     RunRecord,
@@ -44,6 +44,7 @@ from mmbot.clock import derive_seed, seed_trio_scheduler
 from mmbot.config import DEFAULT_CONFIG, BotConfig, config_from_dict
 from mmbot.errors import ConfigError
 from mmbot.quoting.stages.sizing import shape_weight
+from mmbot.resilience.breaker_core import BreakerTransition
 from mmbot.sim.exchange import Exchange, ExchangeConfig
 from mmbot.sim.faults import FaultPlan
 
@@ -206,6 +207,19 @@ def _bot(
     through ``tap`` (what it sends and receives is recorded) and then ``severance`` (a
     crash cuts them), so the tap sees a cut link as the bot does."""
     own = seed if incarnation == 0 else derive_seed(seed, f"incarnation-{incarnation}")
+
+    def on_breaker(transition: BreakerTransition) -> None:
+        # told when the breaker is next looked at: back-date it to when it happened
+        late_ms = round((trio.current_time() - transition.at) * 1000)
+        tap.history.breaker(
+            BreakerChange(
+                exchange.now_ms() - late_ms,
+                incarnation,
+                transition.breaker,
+                transition.to_state.value,
+            )
+        )
+
     if severance is None:
         return Bot(
             config,
@@ -214,6 +228,7 @@ def _bot(
             exchange=exchange,
             wrap_transport=tap.wrap_transport,
             wrap_connector=tap.wrap_connector,
+            on_breaker=on_breaker,
         )
     cut = severance
     return Bot(
@@ -223,6 +238,7 @@ def _bot(
         exchange=exchange,
         wrap_transport=lambda inner: tap.wrap_transport(cut.wrap_transport(inner)),
         wrap_connector=lambda inner: tap.wrap_connector(cut.wrap_connector(inner)),
+        on_breaker=on_breaker,
     )
 
 

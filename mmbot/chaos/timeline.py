@@ -3,8 +3,9 @@
 What it is for: turning a run's record into plain series a plotter draws
 (:mod:`mmbot.chaos.picture`): per symbol, the market's trade prices, each of the bot's
 orders as a price held from when it rested to when it left the book, its fills, its
-position and its PnL marked to the last trade; and the faults as bands on the time axis
-(the exchange's faults in their windows, each crash as a line, the heal). Times are seconds
+position and its PnL marked to the last trade; the bot's breakers while not CLOSED (from
+its side of the history); and the faults as bands on the time axis (the exchange's faults
+in their windows, each crash as a line, the heal). Times are seconds
 since the run started.
 
 What it must never do: I/O, read a clock, or draw anything (no matplotlib here).
@@ -12,11 +13,12 @@ What it must never do: I/O, read a clock, or draw anything (no matplotlib here).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 
 import attrs
 
+from mmbot.chaos.history import BreakerChange
 from mmbot.chaos.invariants import RunRecord, order_client_id
 from mmbot.chaos.scenario import Scenario
 from mmbot.model import Side
@@ -55,12 +57,23 @@ class Band:
 
 
 @attrs.frozen
+class BreakerSpan:
+    """One of the bot's breakers out of CLOSED: ``state`` from ``start`` to ``end``."""
+
+    breaker: str  # "orders", "market_data", "account" (the venue prefix dropped)
+    state: str  # "open", "half_open", "forced_open"
+    start: float
+    end: float
+
+
+@attrs.frozen
 class Timeline:
     title: str
     end: float  # seconds the run lasted
     heal: float  # when every fault was healed
     bands: tuple[Band, ...]
     symbols: tuple[SymbolSeries, ...]
+    breakers: tuple[BreakerSpan, ...] = ()
 
 
 def timeline(record: RunRecord, scenario: Scenario, seed: int) -> Timeline:
@@ -112,7 +125,36 @@ def timeline(record: RunRecord, scenario: Scenario, seed: int) -> Timeline:
     ]
     bands += [Band(crash.describe(), crash.start, crash.start) for crash in scenario.crashes]
     title = f"{scenario.name}, seed {seed}: faults {scenario.describe_faults()}"
-    return Timeline(title, last_s, scenario.duration, tuple(bands), series)
+    breakers = _breaker_spans(record, scenario, at, last_s)
+    return Timeline(title, last_s, scenario.duration, tuple(bands), series, breakers)
+
+
+def _breaker_spans(
+    record: RunRecord, scenario: Scenario, at: Callable[[int], float], last_s: float
+) -> tuple[BreakerSpan, ...]:
+    """Each breaker's time out of CLOSED, over every bot incarnation (a crash ends its
+    incarnation's spans: the next process starts with closed breakers)."""
+    if record.bot is None:
+        return ()
+    spans: list[BreakerSpan] = []
+    current: dict[tuple[int, str], tuple[str, float]] = {}  # (incarnation, breaker)
+    for change in record.bot.of_kind(BreakerChange):
+        key = (change.incarnation, change.breaker)
+        t = at(change.time_ms)
+        if key in current:
+            state, start = current.pop(key)
+            spans.append(BreakerSpan(_short(change.breaker), state, start, t))
+        if change.state != "closed":
+            current[key] = (change.state, t)
+    crashes = scenario.crashes
+    for (incarnation, name), (state, start) in current.items():
+        stop = crashes[incarnation].start if incarnation < len(crashes) else last_s
+        spans.append(BreakerSpan(_short(name), state, start, max(start, stop)))
+    return tuple(sorted(spans, key=lambda s: (s.breaker, s.start)))
+
+
+def _short(breaker: str) -> str:
+    return breaker.rsplit(":", 1)[-1]
 
 
 def _symbol_series(

@@ -12,7 +12,7 @@ import trio.lowlevel
 from mmbot.bot.actions import OrderActions
 from mmbot.bot.quoter import Quoter
 from mmbot.bot.session import VenueSession
-from mmbot.chaos.history import BookData, Ending, Invoke
+from mmbot.chaos.history import BookData, BreakerChange, Ending, Invoke
 from mmbot.chaos.runner import run_once, run_scenario
 from mmbot.chaos.scenario import Scenario, load_scenario, scenario_from_dict
 from mmbot.model import Outcome
@@ -190,3 +190,13 @@ def test_a_bot_that_ignores_retry_after_is_caught(monkeypatch: pytest.MonkeyPatc
     result = run_scenario(_throttled())
     found = result.violations["no_request_during_retry_after"]
     assert found and "before the Retry-After of a 429 (3 s" in found[0].detail
+
+
+def test_the_bots_breaker_transitions_are_recorded_when_they_happen() -> None:
+    errors = {"kind": "error", "status": 500, "code": -1000, "start": 4, "duration": 5}
+    run = run_once(short(faults=[errors]), 2)
+    assert run.record is not None and run.record.bot is not None
+    changes = [c for c in run.record.bot.of_kind(BreakerChange) if c.breaker == "binance:orders"]
+    assert [c.state for c in changes[:2]] == ["open", "half_open"]
+    start = run.record.end.start_ms
+    assert 4.0 <= (changes[0].time_ms - start) / 1000 <= 9.0  # within the fault's window

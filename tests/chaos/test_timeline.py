@@ -6,6 +6,8 @@ from decimal import Decimal
 
 from history_kit import START_MS, record, report
 
+from mmbot.chaos.history import BotHistory, BreakerChange
+from mmbot.chaos.invariants import RunRecord
 from mmbot.chaos.scenario import scenario_from_dict
 from mmbot.chaos.timeline import Band, OrderSpan, timeline
 from mmbot.model import ExecutionType, Side
@@ -56,3 +58,29 @@ def test_orders_become_spans_fills_move_the_position_and_faults_become_bands() -
         Band("crash_bot at 6 s, restarted 1 s later", 6.0, 6.0),
     )
     assert drawn.heal == 10 and drawn.end == 6.0 and drawn.title.startswith("t, seed 4")
+
+
+def test_breakers_out_of_closed_become_spans_and_a_crash_ends_its_incarnations() -> None:
+    trace = BotHistory()
+    for at, incarnation, state in (
+        (1.0, 0, "open"), (3.0, 0, "half_open"), (3.5, 0, "open"),  # killed at 6 s while open
+        (7.5, 1, "open"), (8.0, 1, "half_open"), (8.5, 1, "closed"),
+    ):  # fmt: skip
+        trace.breaker(
+            BreakerChange(START_MS + int(at * 1000), incarnation, "binance:orders", state)
+        )
+    base = record((9.0, report("mm-r-1-b0", 11, Side.BUY, "100")))
+    run = RunRecord(base.history, base.end, trace)
+    scenario = scenario_from_dict(
+        {"name": "t", "symbols": ["BTCUSDT"], "duration": 10,
+         "faults": [{"kind": "crash_bot", "start": 6, "restart_after": 1}]}
+    )  # fmt: skip
+    spans = timeline(run, scenario, seed=1).breakers
+    assert [(s.breaker, s.state, s.start, s.end) for s in spans] == [
+        ("orders", "open", 1.0, 3.0),
+        ("orders", "half_open", 3.0, 3.5),
+        ("orders", "open", 3.5, 6.0),  # the crash ended that process and its breakers
+        ("orders", "open", 7.5, 8.0),
+        ("orders", "half_open", 8.0, 8.5),
+    ]
+    assert timeline(base, scenario, seed=1).breakers == ()  # no bot side recorded

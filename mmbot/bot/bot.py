@@ -40,7 +40,7 @@ import trio
 from mmbot.bot.account import AccountService
 from mmbot.bot.actions import OrderActions
 from mmbot.bot.metrics import BotMetrics, OrderAction
-from mmbot.bot.quoter import Quoter
+from mmbot.bot.quoter import DecisionObserver, Quoter
 from mmbot.bot.session import FinalSweep, SpecAdjuster, StopReport, VenueSession, venue_spec
 from mmbot.bot.state import BotState
 from mmbot.bot.status import BotStatus
@@ -134,6 +134,7 @@ class Bot:
         wrap_connector: ConnectorWrapper | None = None,
         adjust_venue: SpecAdjuster | None = None,
         on_breaker: Callable[[BreakerTransition], None] | None = None,
+        on_decision: DecisionObserver | None = None,
     ) -> None:
         self.config = config
         self.mode = mode
@@ -150,6 +151,8 @@ class Bot:
         self.adjust_venue = adjust_venue
         #: Told every venue breaker transition (the chaos harness draws them).
         self.on_breaker = on_breaker
+        #: Told every quote decision (symbol, book age, pull reason, actions started).
+        self.on_decision = on_decision
         self.run_id = make_run_id(derive_rng(self.seed, "run-id"))
         self.config_hash = config_hash(config)
         self.pipelines = {s: build_pipeline(config.strategy_for(s)) for s in config.bot.symbols}
@@ -262,6 +265,7 @@ class Bot:
                 orders_breaker=breaker,
                 on_timings=None if metrics is None else metrics.observe_stages,
                 on_cycle=None if metrics is None else metrics.observe_quote_cycle,
+                on_decision=self.on_decision,
             )
             return quoter.run
 

@@ -61,6 +61,9 @@ log = logging.getLogger("mmbot.quoter")
 
 #: Called after each decision with (symbol, stage timings).
 TimingsObserver = Callable[[str, StageTimings], None]
+#: Told of every decision: (symbol, book age in seconds, why quotes were pulled or None,
+#: how many order actions it started).
+DecisionObserver = Callable[[str, float, str | None, int], None]
 
 #: How long past ``stale_after`` the quoter wakes to pull a stale book's quotes.
 STALE_MARGIN = 0.001
@@ -80,6 +83,7 @@ class Quoter:
         orders_breaker: CircuitBreaker | None = None,
         on_timings: TimingsObserver | None = None,
         on_cycle: LatencyObserver | None = None,
+        on_decision: DecisionObserver | None = None,
     ) -> None:
         self.state = state
         self.symbol = symbol
@@ -90,6 +94,7 @@ class Quoter:
         self.breaker = orders_breaker
         self.on_timings = on_timings
         self.on_cycle = on_cycle
+        self.on_decision = on_decision
         #: The book the last decision was made on (a decision on a newer one reacts to it).
         self.decided_book: BookSnapshot | None = None
         orders = state.config.orders
@@ -233,6 +238,8 @@ class Quoter:
         if breaker_open:
             # Requests would be refused unsent; wait for the breaker (its transitions wake us).
             state.observe_uptime(symbol, now)
+            if self.on_decision is not None:
+                self.on_decision(symbol, now - book.received_at, quotes.reason, 0)
             return book.is_valid
         tolerances = state.budget.tolerances(self.tolerances, now)
         actions = reconcile(quotes, state.tracker.live(symbol), now, tolerances)
@@ -260,6 +267,8 @@ class Quoter:
             for action in sent:
                 self.actions.start(inflight, symbol, action, cycle)
         state.observe_uptime(symbol, now)
+        if self.on_decision is not None:
+            self.on_decision(symbol, now - book.received_at, quotes.reason, len(sent))
         return book.is_valid
 
     # -- stopping --------------------------------------------------------------------------

@@ -5,8 +5,9 @@ ended up holding, read this history: every request the bot sent (*invoke*) and h
 (*ok*, *fail*: known not done, or *info*: unknown, as Jepsen writes them), with its
 Retry-After when the venue throttled it; every piece of order-book data the bot received
 (a depth diff with its update ids, a snapshot with its ``lastUpdateId``); every market
-stream connection it opened and lost; and every transition of its venue breakers (which the
-bot tells the runner: they are not on the wire). A tap on the bot's transport and WebSocket
+stream connection it opened and lost; and every transition of its venue breakers and every
+quote decision with the age of the book it was made on (which the bot tells the runner: they
+are not on the wire). A tap on the bot's transport and WebSocket
 connector (:mod:`mmbot.chaos.tap`) feeds it the raw frames; this module reads them
 (:func:`read_request`, :func:`read_answer`, :func:`read_ws_api_frame`,
 :func:`read_ws_api_answer`, :func:`read_stream_message`) and keeps the records. The checkers
@@ -121,7 +122,20 @@ class BreakerChange:
     state: str  # "closed", "open", "half_open", "forced_open", ...
 
 
-Record = Invoke | Completion | BookData | StreamEvent | BreakerChange
+@attrs.frozen
+class Decision:
+    """One quote decision of the bot, as it saw it: the age of the book it decided on, why it
+    pulled its quotes (None: it quoted), and how many order actions it started."""
+
+    time_ms: int
+    incarnation: int
+    symbol: str
+    book_age_s: float
+    pulled: str | None
+    actions: int
+
+
+Record = Invoke | Completion | BookData | StreamEvent | BreakerChange | Decision
 
 
 @attrs.define
@@ -159,6 +173,9 @@ class BotHistory:
 
     def breaker(self, change: BreakerChange) -> None:
         self.records.append(change)
+
+    def decision(self, decision: Decision) -> None:
+        self.records.append(decision)
 
     def of_kind(self, kind: type[R]) -> Iterator[R]:
         return (r for r in self.records if isinstance(r, kind))

@@ -28,7 +28,7 @@ import trio
 import trio.testing
 
 from mmbot.bot.bot import Bot
-from mmbot.chaos.history import BotHistory, BreakerChange
+from mmbot.chaos.history import BotHistory, BreakerChange, Decision
 from mmbot.chaos.invariants import (
     BotEnd,
     RunRecord,
@@ -220,6 +220,11 @@ def _bot(
             )
         )
 
+    def on_decision(symbol: str, book_age: float, pulled: str | None, actions: int) -> None:
+        tap.history.decision(
+            Decision(exchange.now_ms(), incarnation, symbol, book_age, pulled, actions)
+        )
+
     if severance is None:
         return Bot(
             config,
@@ -229,6 +234,7 @@ def _bot(
             wrap_transport=tap.wrap_transport,
             wrap_connector=tap.wrap_connector,
             on_breaker=on_breaker,
+            on_decision=on_decision,
         )
     cut = severance
     return Bot(
@@ -239,6 +245,7 @@ def _bot(
         wrap_transport=lambda inner: tap.wrap_transport(cut.wrap_transport(inner)),
         wrap_connector=lambda inner: tap.wrap_connector(cut.wrap_connector(inner)),
         on_breaker=on_breaker,
+        on_decision=on_decision,
     )
 
 

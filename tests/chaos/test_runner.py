@@ -10,9 +10,10 @@ import trio
 import trio.lowlevel
 
 from mmbot.bot.actions import OrderActions
+from mmbot.bot.bot import Bot
 from mmbot.bot.quoter import Quoter
 from mmbot.bot.session import VenueSession
-from mmbot.chaos.history import BookData, BreakerChange, Ending, Invoke
+from mmbot.chaos.history import BookData, BreakerChange, Decision, Ending, Invoke
 from mmbot.chaos.runner import run_once, run_scenario
 from mmbot.chaos.scenario import Scenario, load_scenario, scenario_from_dict
 from mmbot.model import Outcome
@@ -181,6 +182,10 @@ def test_the_bot_side_history_holds_what_crossed_the_bots_links() -> None:
     snapshots = [b for b in trace.of_kind(BookData) if b.snapshot]
     assert {b.symbol for b in snapshots} == {"BTCUSDT", "ETHUSDT"}
     assert any(not b.snapshot for b in trace.of_kind(BookData))
+    decisions = list(trace.of_kind(Decision))
+    acted = [d for d in decisions if d.actions > 0]
+    assert {d.symbol for d in acted} == {"BTCUSDT", "ETHUSDT"}
+    assert all(0 <= d.book_age_s <= 2.0 and d.pulled is None for d in acted)
 
 
 def test_a_bot_that_ignores_retry_after_is_caught(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -200,3 +205,22 @@ def test_the_bots_breaker_transitions_are_recorded_when_they_happen() -> None:
     assert [c.state for c in changes[:2]] == ["open", "half_open"]
     start = run.record.end.start_ms
     assert 4.0 <= (changes[0].time_ms - start) / 1000 <= 9.0  # within the fault's window
+
+
+def test_recording_the_bots_side_changes_nothing_of_the_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    scenario = short()
+    recorded = run_once(scenario, 4)
+    original = Bot.__init__
+
+    def untapped(self: Bot, *args: Any, **kwargs: Any) -> None:
+        for hook in ("wrap_transport", "wrap_connector", "on_breaker", "on_decision"):
+            kwargs.pop(hook, None)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Bot, "__init__", untapped)
+    bare = run_once(scenario, 4)
+    assert bare.record is not None and bare.record.bot is not None
+    assert not bare.record.bot.records  # nothing was recorded this time
+    assert recorded.digest == bare.digest

@@ -128,14 +128,15 @@ class TappedConnector:
 
 
 @attrs.define
-class TappedWsApi:
-    """A WebSocket API connection: request frames out, answers in (events pass by)."""
+class TappedConnection:
+    """A WebSocket connection passed through unchanged; a subclass says what to record of a
+    frame received (:meth:`received`), a frame sent (:meth:`sending`, :meth:`send_failed`)
+    and the connection's end (:meth:`ended`, once)."""
 
     inner: WsConnection
     tap: BotTap
     number: int
-    #: Requests sent on this connection and not answered yet: frame id -> (op, method, symbol).
-    waiting: dict[object, tuple[int, str, str | None]] = attrs.field(factory=dict)
+    over: bool = False
 
     async def get_message(self) -> str | bytes:
         try:
@@ -143,36 +144,17 @@ class TappedWsApi:
         except trio.Cancelled:
             raise  # the reader was cancelled, not the connection ended
         except BaseException:
-            self._lost("the connection ended")
+            self._end("the connection ended")
             raise
-        answer = read_ws_api_answer(message)
-        if answer is not None:
-            frame_id, completion, last_id = answer
-            waiting = self.waiting.pop(frame_id, None)
-            if waiting is not None:
-                op, method, symbol = waiting
-                self.tap.complete(op, completion)
-                if method == "depth" and symbol is not None and last_id is not None:
-                    tap = self.tap
-                    tap.history.book_data(
-                        BookData(tap.now_ms(), tap.incarnation, symbol, True, last_id, last_id)
-                    )
+        self.received(message)
         return message
 
     async def send_message(self, message: str | bytes) -> None:
-        tap = self.tap
-        frame = read_ws_api_frame(message)
-        op = 0
-        if frame is not None:
-            frame_id, method, symbol, cid = frame
-            op = tap.history.invoke(tap.now_ms(), tap.incarnation, "ws_api", method, symbol, cid)
-            self.waiting[frame_id] = (op, method, symbol)
+        token = self.sending(message)
         try:
             await self.inner.send_message(message)
         except BaseException as exc:
-            if op:
-                self.waiting.pop(frame[0] if frame else None, None)
-                tap.unknown(op, type(exc).__name__)
+            self.send_failed(token, exc)
             raise
 
     async def ping(self, payload: bytes | None = None) -> None:
@@ -182,31 +164,76 @@ class TappedWsApi:
         try:
             await self.inner.aclose(code, reason)
         finally:
-            self._lost("closed by the bot")
+            self._end("closed by the bot")
 
-    def _lost(self, reason: str) -> None:
+    def _end(self, reason: str) -> None:
+        if not self.over:
+            self.over = True
+            self.ended(reason)
+
+    def received(self, message: str | bytes) -> None:
+        """Record what ``message`` says (nothing by default)."""
+
+    def sending(self, message: str | bytes) -> object:
+        """Record ``message`` leaving; what :meth:`send_failed` gets if it does not."""
+        return None
+
+    def send_failed(self, token: object, exc: BaseException) -> None:
+        """The frame :meth:`sending` returned ``token`` for was not sent whole."""
+
+    def ended(self, reason: str) -> None:
+        """The connection ended (closed by either side, or broken)."""
+
+
+@attrs.define
+class TappedWsApi(TappedConnection):
+    """A WebSocket API connection: request frames out, answers in (events pass by)."""
+
+    #: Requests sent on this connection and not answered yet: frame id -> (op, method, symbol).
+    waiting: dict[object, tuple[int, str, str | None]] = attrs.field(factory=dict)
+
+    def received(self, message: str | bytes) -> None:
+        answer = read_ws_api_answer(message)
+        if answer is None:
+            return
+        frame_id, completion, last_id = answer
+        waiting = self.waiting.pop(frame_id, None)
+        if waiting is None:
+            return
+        op, method, symbol = waiting
+        tap = self.tap
+        tap.complete(op, completion)
+        if method == "depth" and symbol is not None and last_id is not None:
+            tap.history.book_data(
+                BookData(tap.now_ms(), tap.incarnation, symbol, True, last_id, last_id)
+            )
+
+    def sending(self, message: str | bytes) -> object:
+        frame = read_ws_api_frame(message)
+        if frame is None:
+            return None
+        tap = self.tap
+        frame_id, method, symbol, cid = frame
+        op = tap.history.invoke(tap.now_ms(), tap.incarnation, "ws_api", method, symbol, cid)
+        self.waiting[frame_id] = (op, method, symbol)
+        return frame_id
+
+    def send_failed(self, token: object, exc: BaseException) -> None:
+        waiting = self.waiting.pop(token, None) if token is not None else None
+        if waiting is not None:
+            self.tap.unknown(waiting[0], type(exc).__name__)
+
+    def ended(self, reason: str) -> None:
         waiting, self.waiting = self.waiting, {}
         for op, _method, _symbol in waiting.values():
             self.tap.unknown(op, reason)
 
 
 @attrs.define
-class TappedStream:
+class TappedStream(TappedConnection):
     """A market-stream connection: depth diffs in."""
 
-    inner: WsConnection
-    tap: BotTap
-    number: int
-    ended: bool = False
-
-    async def get_message(self) -> str | bytes:
-        try:
-            message = await self.inner.get_message()
-        except trio.Cancelled:
-            raise  # the reader was cancelled, not the connection ended
-        except BaseException:
-            self._end()
-            raise
+    def received(self, message: str | bytes) -> None:
         diff = read_stream_message(message)
         if diff is not None:
             tap = self.tap
@@ -214,22 +241,7 @@ class TappedStream:
             tap.history.book_data(
                 BookData(tap.now_ms(), tap.incarnation, symbol, False, first, last, self.number)
             )
-        return message
 
-    async def send_message(self, message: str | bytes) -> None:
-        await self.inner.send_message(message)
-
-    async def ping(self, payload: bytes | None = None) -> None:
-        await self.inner.ping(payload)
-
-    async def aclose(self, code: int = 1000, reason: str | None = None) -> None:
-        try:
-            await self.inner.aclose(code, reason)
-        finally:
-            self._end()
-
-    def _end(self) -> None:
-        if not self.ended:
-            self.ended = True
-            tap = self.tap
-            tap.history.stream(StreamEvent(tap.now_ms(), tap.incarnation, self.number, False))
+    def ended(self, reason: str) -> None:
+        tap = self.tap
+        tap.history.stream(StreamEvent(tap.now_ms(), tap.incarnation, self.number, False))

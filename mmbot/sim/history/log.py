@@ -171,10 +171,10 @@ def from_jsonable(data: Any) -> Entry:
         kind = EntryKind(data["kind"])
         payload: Payload = _converter.structure(data["payload"], _PAYLOAD_TYPES[data["type"]])
         seq, time_ms = data["seq"], data["time_ms"]
+        if not (isinstance(seq, int) and isinstance(time_ms, int)):
+            raise TypeError("seq and time_ms must be integers")
     except (KeyError, TypeError, ValueError, cattrs.BaseValidationError) as exc:
         raise ValueError(f"not a history entry: {exc!r}"[:300]) from None
-    if not (isinstance(seq, int) and isinstance(time_ms, int)):
-        raise ValueError("not a history entry: seq and time_ms must be integers")
     return Entry(seq, time_ms, kind, payload)
 
 

@@ -49,7 +49,7 @@ def test_a_chaos_runs_history_survives_the_round_trip_through_json() -> None:
             "kind": "fault",
             "type": "FaultRecord",
             "payload": {"name": "plan", "target": "all", "detail": ""},
-        },  # fmt: skip
+        },
         [],
     ],
 )
@@ -66,7 +66,7 @@ def test_an_entry_given_twice_is_refused() -> None:
             "kind": "fault",
             "type": "FaultRecord",
             "payload": {"name": "plan", "target": "all", "detail": "none"},
-        }  # fmt: skip
+        }
     )
     with pytest.raises(ValueError, match="#4 given twice"):
         History.from_entries([entry, entry])

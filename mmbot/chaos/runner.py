@@ -51,6 +51,10 @@ class ChaosResult:
     orders: int
     #: What the checkers read (for the picture; not in the JSON report).
     record: RunRecord | None = attrs.field(default=None, eq=False, repr=False)
+    #: How it ran: ``sim`` (replayable bit for bit) or ``live`` (processes, real time).
+    mode: str = "sim"
+    #: Invariants not checked in this mode, each with why (live: ``deterministic_replay``).
+    skipped: Mapping[str, str] = attrs.field(factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -58,7 +62,8 @@ class ChaosResult:
 
     def replay_command(self) -> str:
         where = self.scenario.path or self.scenario.name
-        return f"mmbot chaos run {where} --seed {self.seed}"
+        live = " --mode live" if self.mode == "live" else ""
+        return f"mmbot chaos run {where} --seed {self.seed}{live}"
 
     def to_jsonable(self) -> dict[str, Any]:
         return {
@@ -76,21 +81,46 @@ class ChaosResult:
                 name: [attrs.asdict(v) for v in found] for name, found in self.violations.items()
             },
             "replay": self.replay_command(),
+            "mode": self.mode,
+            "skipped": dict(self.skipped),
         }
 
 
-def bot_config(scenario: Scenario) -> BotConfig:
-    """The default paper config, on the scenario's symbols, with its sections changed."""
+def bot_config_table(scenario: Scenario) -> dict[str, Any]:
+    """The bot config's tables: the default paper config's, on the scenario's symbols, with
+    its sections changed (live mode writes them as the ``mmbot run`` config file)."""
     data: dict[str, Any] = {k: dict(v) for k, v in DEFAULT_CONFIG.items()}
     data["bot"] = {**data["bot"], "symbols": list(scenario.symbols)}
     data["overrides"] = {s: o for s, o in data["overrides"].items() if s in scenario.symbols}
     for section, table in scenario.bot.items():
         data[section] = {**data.get(section, {}), **table}
+    return data
+
+
+def bot_config(scenario: Scenario, data: Mapping[str, Any] | None = None) -> BotConfig:
+    """The bot config of :func:`bot_config_table` (or of ``data``, such tables changed);
+    ScenarioError naming the scenario if it does not check."""
+    if data is None:
+        data = bot_config_table(scenario)
     try:
         return config_from_dict(data)
     except ConfigError as exc:
         problems = "; ".join(exc.problems)
         raise ScenarioError(f"{scenario.path or scenario.name}: bot: {problems}") from None
+
+
+def check_mode(scenario: Scenario, mode: str) -> None:
+    """ScenarioError unless ``scenario`` runs in ``mode`` (its ``modes`` key)."""
+    where = scenario.path or scenario.name
+    if mode == "sim" and scenario.kills:
+        raise ScenarioError(
+            f"{where}: faults: kill_bot sends a real SIGKILL to a bot process: live mode only "
+            "(--mode live); simulated mode's kill -9 is crash_bot"
+        )
+    if mode not in scenario.modes:
+        raise ScenarioError(
+            f"{where}: modes: it runs in {', '.join(scenario.modes)} mode only, not {mode}"
+        )
 
 
 @attrs.define
@@ -230,6 +260,7 @@ def run_scenario(
 ) -> ChaosResult:
     """Run ``scenario`` (with ``seed``, else its own) and check its invariants."""
     seed = scenario.seed if seed is None else seed
+    check_mode(scenario, "sim")
     config = bot_config(scenario)  # a bad config fails here, before anything runs
     say = progress or (lambda _text: None)
     say(f"run 1 (seed {seed})")

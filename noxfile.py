@@ -2,7 +2,8 @@
 the README's quickstart), so nothing is installed twice: ``.venv/bin/nox -s tests``.
 
 Sessions: lint, typecheck, tests, chaos (the default, in that order); bench (every benchmark, prints
-figures; run it on a quiet machine); chaos (every suite in ``chaos/``, simulated, fixed seeds);
+figures; run it on a quiet machine); chaos (every suite in ``chaos/``, simulated, fixed seeds;
+``-- --mode live`` runs the live ones as processes);
 fuzz (a bounded ``mmbot chaos fuzz`` run).
 """
 
@@ -51,11 +52,15 @@ def bench(session: nox.Session) -> None:
 @nox.session
 def chaos(session: nox.Session) -> None:
     """Every chaos suite in ``chaos/`` in simulated mode with its fixed seed; fails if any
-    invariant is violated (``nox -s chaos -- chaos/one.toml`` runs some)."""
+    invariant is violated (``nox -s chaos -- chaos/one.toml`` runs some). ``nox -s chaos --
+    --mode live`` runs the suites whose ``modes`` include ``live`` instead: the fake exchange
+    and the bot as processes, in real time (minutes); each mode skips the other's suites."""
     from pathlib import Path
 
-    suites = session.posargs or sorted(str(p) for p in Path("chaos").glob("*.toml"))
-    session.run(PY, "-m", "mmbot", "chaos", "run", *suites)
+    suites = [a for a in session.posargs if a.endswith(".toml")]
+    options = [a for a in session.posargs if not a.endswith(".toml")]
+    suites = suites or sorted(str(p) for p in Path("chaos").glob("*.toml"))
+    session.run(PY, "-m", "mmbot", "chaos", "run", *suites, *options)
 
 
 @nox.session

@@ -1,6 +1,7 @@
 """``mmbot chaos run``, ``fuzz`` and ``list``: the command line of the chaos harness.
 
-What it is for: running scenario files (``chaos/*.toml``) in simulated mode and printing, for
+What it is for: running scenario files (``chaos/*.toml``) in simulated mode (or, with ``--mode
+live``, as processes: :mod:`mmbot.chaos.live`) and printing, for
 each, its faults, every invariant's verdict (each violation with its time, symbol, orders and
 history witnesses), the trace digest, and the command that replays a failure; ``--report
 DIR`` also writes one JSON report per run and its timeline picture
@@ -103,6 +104,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
             continue
         print(f"{path}: {scenario.description or scenario.name}")
         print(f"    faults: {scenario.describe_faults()}")
+        print(f"    modes: {', '.join(scenario.modes)}")
     return EXIT_OK
 
 

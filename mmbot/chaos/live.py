@@ -248,6 +248,9 @@ async def _run(
                 if victim.killed:
                     victim.process.kill()  # SIGKILL: no shutdown path
                     say(f"kill_bot: SIGKILL to bot {victim.number} at {kill.start:g} s")
+                    run_id = _run_id(workdir / f"bot-{victim.number}.err")
+                    note = {"name": "kill_bot", "target": "bot", "detail": f"run {run_id} killed"}
+                    await _send(admin, "POST", "/_sim/faults/record", note)
                 await _wait(victim.process, settings.kill_timeout)
                 await trio.sleep(kill.restart_after)
                 incarnations.append(await start_bot(number))
@@ -381,6 +384,15 @@ def _text(path: Path) -> str:
         return path.read_text(errors="replace")
     except OSError:
         return ""
+
+
+_RUN_ID = re.compile(r"starting run_id=(\w+)")
+
+
+def _run_id(log: Path) -> str:
+    """The run id a bot process logged at its start ("?" if it had not yet)."""
+    match = _RUN_ID.search(_text(log))
+    return "?" if match is None else match.group(1)
 
 
 def _tail(path: Path, lines: int = 5) -> str:

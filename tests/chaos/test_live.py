@@ -159,6 +159,8 @@ min_edge_bps = 0.5
         if e["kind"] == "execution" and e["payload"]["client_order_id"].startswith("mm-")
     }
     assert final["run_id"] in runs and len(runs) == 2  # both processes traded
+    [killed] = [e["payload"] for e in entries if e["payload"].get("name") == "kill_bot"]
+    assert killed["detail"] == f"run {(runs - {final['run_id']}).pop()} killed"
     assert "API secret" not in out and not list(work.glob("*secret*"))
 
 

@@ -14,7 +14,7 @@ import trio
 from mmbot.clock import EpochClock
 from mmbot.sim.dialect import RestRequest
 from mmbot.sim.exchange import Exchange, ExchangeConfig
-from mmbot.sim.history import EntryKind
+from mmbot.sim.history import EntryKind, FaultRecord
 from mmbot.sim.serve import ServeInfo, serve_exchange
 from mmbot.venue.binance.signing import sign
 
@@ -155,3 +155,25 @@ async def test_the_fault_routes_serve_loopback_clients_only() -> None:
     exchange = Exchange.simulated(ExchangeConfig(symbols=("BTCUSDT",)))
     request = RestRequest("DELETE", "/_sim/faults", b"", b"", {}, "192.0.2.7")
     assert exchange.handle_rest(request).status == 403
+
+
+async def test_a_fault_the_caller_struck_is_recorded_in_the_history() -> None:
+    exchange = _exchange()
+    async with trio.open_nursery() as nursery:
+        info: ServeInfo = await nursery.start(serve_exchange, exchange)
+        async with httpx.AsyncClient(base_url=info.rest_url) as http:
+            note = {"name": "kill_bot", "target": "bot", "detail": "run abc123 killed"}
+            answer = await http.post("/_sim/faults/record", content=json.dumps(note))
+            assert answer.status_code == 200, answer.text
+            [entry] = exchange.history.entries(EntryKind.FAULT, answer.json()["seq"] - 1)
+            assert entry.payload == FaultRecord("kill_bot", "bot", "run abc123 killed")
+            for bad, message in (
+                ({"name": "Kill Bot"}, "name: expected"),
+                ({"name": "kill_bot", "detail": "x" * 201}, "detail: expected"),
+                ({"name": "kill_bot", "target": 7}, "target: expected"),
+                ({"target": "bot"}, 'body: expected a JSON object {"name"'),
+            ):
+                refused = await http.post("/_sim/faults/record", content=json.dumps(bad))
+                assert refused.status_code == 400 and message in refused.json()["error"]
+            assert exchange.history.last_seq >= answer.json()["seq"]
+        nursery.cancel_scope.cancel()

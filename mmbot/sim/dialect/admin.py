@@ -11,6 +11,9 @@ Routes::
     GET  /_sim/faults                             the fault plan now, and its clock
     PUT  /_sim/faults                             {"faults": [tables]}: the new plan
     DELETE /_sim/faults                           heal: an empty plan
+    POST /_sim/faults/record                      {"name", "target", "detail"}: a fault the
+                                                  caller struck itself (a bot killed), in the
+                                                  history beside the exchange's own
     GET  /_sim/stats                              the history's extent and digest, counters
 
 The fault and statistics routes answer where an :class:`AdminControl` is attached
@@ -53,6 +56,7 @@ PREFIX = "/_sim/"
 MAX_HISTORY = 10_000
 # fullmatch only, ASCII digits only: str.isdigit() and Decimal() accept "²", "١٢٣" or "5\n".
 _ASSET_RE = re.compile(r"[A-Za-z0-9]{1,20}")
+_FAULT_NAME_RE = re.compile(r"[a-z][a-z_]{0,39}")
 _AMOUNT_RE = re.compile(r"-?[0-9]{1,15}(\.[0-9]{1,30})?")
 
 
@@ -89,6 +93,8 @@ class ControlledHistory(Protocol):
     def __len__(self) -> int: ...
 
     def digest(self) -> str: ...
+
+    def append_fault(self, time_ms: int, name: str, target: str, detail: str = "") -> int: ...
 
 
 #: ``[[faults]]`` tables (parsed JSON) -> a plan; a ValueError says which table and why.
@@ -162,6 +168,9 @@ class AdminApi:
                 return self._book(symbol, params)
             case ["faults"]:
                 return self._faults(method, request)
+            case ["faults", "record"]:
+                _expect(method, "POST")
+                return self._record_fault(request)
             case ["stats"]:
                 _expect(method, "GET")
                 return self._stats()
@@ -257,6 +266,22 @@ class AdminApi:
             "seq": control.history.last_seq,
         }
 
+    def _record_fault(self, request: RestRequest) -> object:
+        control = self._controlled()
+        body = _json_body(request, "name")
+        fields = {key: body.get(key, "") for key in ("name", "target", "detail")}
+        if not _FAULT_NAME_RE.fullmatch(str(fields["name"])):
+            raise _Refused(400, "name: expected a fault's name such as kill_bot")
+        for key in ("target", "detail"):
+            value = fields[key]
+            if not isinstance(value, str) or len(value) > 200 or not value.isprintable():
+                raise _Refused(400, f"{key}: expected printable text of at most 200 characters")
+        now = control.exchange.now_ms()
+        seq = control.history.append_fault(
+            now, str(fields["name"]), str(fields["target"]), str(fields["detail"])
+        )
+        return {"seq": seq, "time_ms": now}
+
     def _stats(self) -> object:
         control = self._controlled()
         exchange, history = control.exchange, control.history
@@ -278,16 +303,18 @@ class AdminApi:
         }
 
 
-def _json_body(request: RestRequest) -> dict[str, Any]:
-    """The request's body as a JSON object (413 past the cap, 400 if it is not one)."""
+def _json_body(request: RestRequest, key: str = "faults") -> dict[str, Any]:
+    """The request's body as a JSON object holding ``key`` (413 past the cap, 400 if it is
+    not one)."""
     if len(request.raw_body) > MAX_BODY_BYTES:
         raise _Refused(413, "request too large")
     try:
         body = json.loads(request.raw_body.decode())
     except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
         raise _Refused(400, f"body: expected JSON ({exc})"[:300]) from None
-    if not isinstance(body, dict) or "faults" not in body:
-        raise _Refused(400, 'body: expected a JSON object {"faults": [{"kind": ...}, ...]}')
+    if not isinstance(body, dict) or key not in body:
+        shape = '{"faults": [{"kind": ...}, ...]}' if key == "faults" else '{"name": ...}'
+        raise _Refused(400, f"body: expected a JSON object {shape}")
     return body
 
 

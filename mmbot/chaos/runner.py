@@ -117,6 +117,11 @@ def check_mode(scenario: Scenario, mode: str) -> None:
             f"{where}: faults: kill_bot sends a real SIGKILL to a bot process: live mode only "
             "(--mode live); simulated mode's kill -9 is crash_bot"
         )
+    if mode == "live" and len(scenario.kills) != len(scenario.crashes):
+        raise ScenarioError(
+            f"{where}: faults: crash_bot drops an in-process bot: simulated mode only; in live "
+            "mode the bot is a process: kill_bot"
+        )
     if mode not in scenario.modes:
         raise ScenarioError(
             f"{where}: modes: it runs in {', '.join(scenario.modes)} mode only, not {mode}"

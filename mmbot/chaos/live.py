@@ -70,8 +70,12 @@ HISTORY_KINDS = (
     EntryKind.ACCOUNT_POSITION,
     EntryKind.BALANCE_UPDATE,
 )
-#: What the exchange keeps of the history: enough for a run of an hour.
-HISTORY_BOUND = 2_000_000
+#: What the exchange keeps of its history's records (requests, execution reports, faults:
+#: what the checkers read): all of a run of hours.
+HISTORY_RECORDS = 2_000_000
+#: ... and of its bulk (frames sent, book deltas, public trades: only the picture reads the
+#: trades): the newest 200,000..400,000, some minutes of a busy market, ~100 MB at most.
+HISTORY_BULK = 200_000
 _BANNER_END = "Ctrl-C or SIGTERM stops it."
 _PORTS = re.compile(
     r"REST base:\s+http://127\.0\.0\.1:(\d+).*?Streams base:\s+ws://127\.0\.0\.1:(\d+)", re.S
@@ -199,8 +203,8 @@ async def _run(
         exchange = await _start_process(
             [sys.executable, "-m", "mmbot", "exchange", "serve", "--seed", str(seed),
              "--rest-port", "0", "--ws-port", "0", "--symbols", ",".join(scenario.symbols),
-             "--history-max-bulk", str(HISTORY_BOUND),
-             "--history-max-records", str(HISTORY_BOUND)],
+             "--history-max-bulk", str(HISTORY_BULK),
+             "--history-max-records", str(HISTORY_RECORDS)],
             workdir / "exchange", env, processes, files,
         )  # fmt: skip
         rest_port, ws_port = await _read_ports(exchange, workdir / "exchange.out", settings)

@@ -3,7 +3,8 @@ the README's quickstart), so nothing is installed twice: ``.venv/bin/nox -s test
 
 Sessions: lint, typecheck, tests, chaos (the default, in that order); bench (every benchmark, prints
 figures; run it on a quiet machine); chaos (every suite in ``chaos/``, simulated, fixed seeds, then
-a bounded ``mmbot chaos fuzz`` run); fuzz (the fuzz run alone, bounded, its size adjustable).
+a bounded ``mmbot chaos fuzz`` run; ``-- --mode live`` runs the live ones as processes); fuzz (the
+fuzz run alone, bounded, its size adjustable).
 """
 
 from __future__ import annotations
@@ -54,11 +55,18 @@ def bench(session: nox.Session) -> None:
 def chaos(session: nox.Session) -> None:
     """Every chaos suite in ``chaos/`` in simulated mode with its fixed seed, then a bounded
     fuzz run (20 random schedules, seed 0); fails if any invariant is violated
-    (``nox -s chaos -- chaos/one.toml`` runs some suites and no fuzz)."""
+    (``nox -s chaos -- chaos/one.toml`` runs some suites and no fuzz). ``nox -s chaos --
+    --mode live`` runs the suites whose ``modes`` include ``live`` instead (no fuzz): the
+    fake exchange and the bot as processes, in real time (minutes); each mode skips the
+    other's suites."""
     from pathlib import Path
 
-    suites = session.posargs or sorted(str(p) for p in Path("chaos").glob("*.toml"))
-    session.run(PY, "-m", "mmbot", "chaos", "run", *suites)
+    suites = [a for a in session.posargs if a.endswith(".toml")]
+    options = [a for a in session.posargs if not a.endswith(".toml")]
+    session.run(
+        PY, "-m", "mmbot", "chaos", "run",
+        *(suites or sorted(str(p) for p in Path("chaos").glob("*.toml"))), *options,
+    )  # fmt: skip
     if not session.posargs:
         session.run(PY, "-m", "mmbot", "chaos", "fuzz", *FUZZ_BOUNDED)
 

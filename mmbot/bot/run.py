@@ -9,9 +9,10 @@ under trio's ``MockClock`` as fast as the CPU allows, deterministic from ``--see
 SIGTERM (or ``--duration``) stops it gracefully: quoters pull, in-flight actions settle,
 every order of the bot is cancelled and the venue listed until none remains; a second
 SIGINT/SIGTERM exits at once (orders may remain: it says so). At exit it prints a summary
-(and writes it as JSON with ``--summary-json``). Operators: SIGUSR2 halts every symbol
-(reason ``operator``: quotes pulled, orders cancelled), SIGUSR1 resumes every halted one
-(a kill switch's or the supervisor's halt included).
+(and writes it as JSON with ``--summary-json``, with the exit code and the client ids of
+any order its stop saw remain: what ``mmbot chaos run --mode live`` reads). Operators:
+SIGUSR2 halts every symbol (reason ``operator``: quotes pulled, orders cancelled), SIGUSR1
+resumes every halted one (a kill switch's or the supervisor's halt included).
 
 Exit codes: 0 a clean stop; 1 the bot failed (its tree escalated); 2 a bad config or
 argument (nothing was contacted); 3 stopped, but orders of the bot remained on the venue
@@ -111,6 +112,8 @@ def build_options(args: Any, environ: Mapping[str, str] | None = None) -> RunOpt
 class Outcome:
     code: int = EXIT_OK
     status: BotStatus | None = None
+    #: Client ids of the bot's orders its graceful stop saw still open (exit code 3).
+    orders_left: tuple[str, ...] = ()
 
 
 def main(options: RunOptions) -> int:
@@ -135,6 +138,7 @@ def main(options: RunOptions) -> int:
         if options.summary_json is not None:
             data = summary_dict(outcome.status)
             data["exit_code"] = outcome.code
+            data["orders_left"] = list(outcome.orders_left)
             options.summary_json.write_text(json.dumps(data, indent=2) + "\n")
     return outcome.code
 
@@ -183,6 +187,8 @@ async def _run(options: RunOptions, outcome: Outcome) -> None:
         return
     outcome.status = bot.last_status
     report = bot.stop_report
+    if report is not None:
+        outcome.orders_left = tuple(c for cids in report.remaining.values() for c in cids)
     if outcome.code == EXIT_OK and report is not None and not report.clean:
         outcome.code = EXIT_ORDERS_REMAIN
 

@@ -1,6 +1,7 @@
 """``mmbot chaos run``, ``fuzz`` and ``list``: the command line of the chaos harness.
 
-What it is for: running scenario files (``chaos/*.toml``) in simulated mode and printing, for
+What it is for: running scenario files (``chaos/*.toml``) in simulated mode (or, with ``--mode
+live``, as processes: :mod:`mmbot.chaos.live`) and printing, for
 each, its faults, every invariant's verdict (each violation with its time, symbol, orders and
 history witnesses), the trace digest, and the command that replays a failure; ``--report
 DIR`` also writes one JSON report per run and its timeline picture
@@ -23,10 +24,17 @@ from pathlib import Path
 from typing import Any
 
 from mmbot.chaos.fuzz import FuzzSpace, fuzz, write_found
-from mmbot.chaos.invariants import INVARIANTS
+from mmbot.chaos.invariants import INVARIANTS, Violation
+from mmbot.chaos.live import LiveRunError, run_live
 from mmbot.chaos.picture import draw
-from mmbot.chaos.runner import ChaosResult, bot_config, run_scenario
-from mmbot.chaos.scenario import Scenario, ScenarioError, known_scenarios, load_scenario
+from mmbot.chaos.runner import ChaosResult, bot_config, check_mode, run_scenario
+from mmbot.chaos.scenario import (
+    MODES,
+    Scenario,
+    ScenarioError,
+    known_scenarios,
+    load_scenario,
+)
 from mmbot.chaos.timeline import timeline
 
 EXIT_OK, EXIT_VIOLATED, EXIT_BAD_SCENARIO = 0, 1, 2
@@ -50,6 +58,14 @@ def add_chaos_parser(sub: Any) -> None:
     )
     run.add_argument(
         "--verbose", action="store_true", help="show the bots' warnings and errors (off: quiet)"
+    )
+    run.add_argument(
+        "--mode",
+        choices=MODES,
+        default="sim",
+        help="sim: one process, simulated time, deterministic (default); live: the fake "
+        "exchange and the bot as processes on 127.0.0.1 in real time (the suites whose "
+        "modes include it; the others are skipped)",
     )
     run.set_defaults(func=_cmd_run)
     fuzz_cmd = chaos_sub.add_parser(
@@ -88,11 +104,13 @@ def _cmd_list(args: argparse.Namespace) -> int:
             continue
         print(f"{path}: {scenario.description or scenario.name}")
         print(f"    faults: {scenario.describe_faults()}")
+        print(f"    modes: {', '.join(scenario.modes)}")
     return EXIT_OK
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
     scenarios: list[Scenario] = []
+    mode = getattr(args, "mode", "sim")
     for name in args.scenarios:  # every file is read and checked before any runs
         try:
             scenario = load_scenario(name)
@@ -100,7 +118,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
         except ScenarioError as exc:
             print(f"mmbot chaos run: {exc}", file=sys.stderr)
             return EXIT_BAD_SCENARIO
+        try:
+            check_mode(scenario, mode)
+        except ScenarioError as exc:  # a suite of the other mode: said, not run
+            print(f"skipped: {exc}", flush=True)
+            continue
         scenarios.append(scenario)
+    if not scenarios:
+        print(f"mmbot chaos run: no scenario given runs in {mode} mode", file=sys.stderr)
+        return EXIT_BAD_SCENARIO
     report = Path(args.report) if args.report else None
     if not args.verbose:  # a killed bot's last words are noise here; the verdicts say it all
         logging.getLogger("mmbot").addHandler(logging.NullHandler())
@@ -110,16 +136,24 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(
             f"chaos {scenario.name} (seed {seed}): {len(scenario.symbols)} symbols, "
             f"safety phase {scenario.duration:g} s + liveness phase {scenario.heal:g} s "
-            "(simulated)",
+            + ("(live: processes in real time)" if mode == "live" else "(simulated)"),
             flush=True,
         )
         print(f"  faults: {scenario.describe_faults()}", flush=True)
         began = time.perf_counter()
         try:
-            result = run_scenario(scenario, seed=seed, progress=_progress)
+            if mode == "live":
+                where = None if report is None else report / f"{scenario.name}-seed{seed}-live"
+                result = run_live(scenario, seed=seed, workdir=where, progress=_progress)
+            else:
+                result = run_scenario(scenario, seed=seed, progress=_progress)
         except ScenarioError as exc:
             print(f"mmbot chaos run: {exc}", file=sys.stderr)
             return EXIT_BAD_SCENARIO
+        except LiveRunError as exc:
+            print(f"  FAIL: {scenario.name} seed {seed}: the live run broke off: {exc}")
+            failed.append(_broken(scenario, seed, str(exc)))
+            continue
         _print_result(result, time.perf_counter() - began)
         if report is not None:
             report.mkdir(parents=True, exist_ok=True)
@@ -184,6 +218,8 @@ def _print_result(result: ChaosResult, wall_s: float) -> None:
             print(f"      {violation.describe()}")
         if len(found) > 10:
             print(f"      ... and {len(found) - 10} more (the JSON report has them all)")
+    for name, why in result.skipped.items():
+        print(f"  {name:<{width}}  skipped: {why}")
     replay = "" if result.replay_digest is None else " (replayed: same)"
     if result.replay_digest is not None and result.replay_digest != result.digest:
         replay = f" (replayed: {result.replay_digest[:16]})"
@@ -192,3 +228,18 @@ def _print_result(result: ChaosResult, wall_s: float) -> None:
         f"entries, {result.orders} order actions, {result.fills} fills; {wall_s:.1f} s wall"
     )
     print(f"  {'PASS' if result.passed else 'FAIL'}: {result.scenario.name} seed {result.seed}")
+
+
+def _broken(scenario: Scenario, seed: int, why: str) -> ChaosResult:
+    """A live run that broke off (a process would not start or answer): failed, to rerun."""
+    return ChaosResult(
+        scenario=scenario,
+        seed=seed,
+        violations={"live_run": [Violation("live_run", None, None, why)]},
+        digest="",
+        replay_digest=None,
+        history_entries=0,
+        fills=0,
+        orders=0,
+        mode="live",
+    )

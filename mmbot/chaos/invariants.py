@@ -74,6 +74,9 @@ INVARIANTS: tuple[str, ...] = (
     "deterministic_replay",
 )
 
+#: The invariants that read the bot's side of the history (recorded in simulated mode).
+BOT_SIDE: tuple[str, ...] = ("no_quotes_on_stale_book", "no_request_during_retry_after")
+
 #: How long after a book went stale or out of sync an order may still leave the bot: the
 #: decision that sent it was made on a good book an instant before.
 SEND_GRACE_MS = 100

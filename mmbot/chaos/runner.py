@@ -19,7 +19,7 @@ or touch any address: a simulated run has no sockets at all.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -63,6 +63,10 @@ class ChaosResult:
     orders: int
     #: What the checkers read (for the picture; not in the JSON report).
     record: RunRecord | None = attrs.field(default=None, eq=False, repr=False)
+    #: How it ran: ``sim`` (replayable bit for bit) or ``live`` (processes, real time).
+    mode: str = "sim"
+    #: Invariants not checked in this mode, each with why (live: ``deterministic_replay``).
+    skipped: Mapping[str, str] = attrs.field(factory=dict)
 
     @property
     def passed(self) -> bool:
@@ -70,7 +74,8 @@ class ChaosResult:
 
     def replay_command(self) -> str:
         where = self.scenario.path or self.scenario.name
-        return f"mmbot chaos run {where} --seed {self.seed}"
+        live = " --mode live" if self.mode == "live" else ""
+        return f"mmbot chaos run {where} --seed {self.seed}{live}"
 
     def to_jsonable(self) -> dict[str, Any]:
         return {
@@ -88,21 +93,51 @@ class ChaosResult:
                 name: [attrs.asdict(v) for v in found] for name, found in self.violations.items()
             },
             "replay": self.replay_command(),
+            "mode": self.mode,
+            "skipped": dict(self.skipped),
         }
 
 
-def bot_config(scenario: Scenario) -> BotConfig:
-    """The default paper config, on the scenario's symbols, with its sections changed."""
+def bot_config_table(scenario: Scenario) -> dict[str, Any]:
+    """The bot config's tables: the default paper config's, on the scenario's symbols, with
+    its sections changed (live mode writes them as the ``mmbot run`` config file)."""
     data: dict[str, Any] = {k: dict(v) for k, v in DEFAULT_CONFIG.items()}
     data["bot"] = {**data["bot"], "symbols": list(scenario.symbols)}
     data["overrides"] = {s: o for s, o in data["overrides"].items() if s in scenario.symbols}
     for section, table in scenario.bot.items():
         data[section] = {**data.get(section, {}), **table}
+    return data
+
+
+def bot_config(scenario: Scenario, data: Mapping[str, Any] | None = None) -> BotConfig:
+    """The bot config of :func:`bot_config_table` (or of ``data``, such tables changed);
+    ScenarioError naming the scenario if it does not check."""
+    if data is None:
+        data = bot_config_table(scenario)
     try:
         return config_from_dict(data)
     except ConfigError as exc:
         problems = "; ".join(exc.problems)
         raise ScenarioError(f"{scenario.path or scenario.name}: bot: {problems}") from None
+
+
+def check_mode(scenario: Scenario, mode: str) -> None:
+    """ScenarioError unless ``scenario`` runs in ``mode`` (its ``modes`` key)."""
+    where = scenario.path or scenario.name
+    if mode == "sim" and scenario.kills:
+        raise ScenarioError(
+            f"{where}: faults: kill_bot sends a real SIGKILL to a bot process: live mode only "
+            "(--mode live); simulated mode's kill -9 is crash_bot"
+        )
+    if mode == "live" and len(scenario.kills) != len(scenario.crashes):
+        raise ScenarioError(
+            f"{where}: faults: crash_bot drops an in-process bot: simulated mode only; in live "
+            "mode the bot is a process: kill_bot"
+        )
+    if mode not in scenario.modes:
+        raise ScenarioError(
+            f"{where}: modes: it runs in {', '.join(scenario.modes)} mode only, not {mode}"
+        )
 
 
 @attrs.define
@@ -185,7 +220,7 @@ async def _one_run(scenario: Scenario, seed: int, config: BotConfig, out: SimRun
             ledger_since_ms=bot_started_ms,
             run_id="" if bot is None else bot.run_id,
             stopped_seq=stopped_seq,
-            limits={s: _limits(config, s) for s in scenario.symbols},
+            limits=symbol_limits(config, scenario.symbols),
         ),
         bot=trace,
     )
@@ -249,16 +284,19 @@ def _bot(
     )
 
 
-def _limits(config: BotConfig, symbol: str) -> SymbolLimits:
-    """What the bot's quoting allows on ``symbol``: its stale threshold, its maximum
+def symbol_limits(config: BotConfig, symbols: Iterable[str]) -> dict[str, SymbolLimits]:
+    """What the bot's quoting allows on each symbol: its stale threshold, its maximum
     position and its largest single order (the level sizes of its sizing table)."""
-    strategy = config.strategy_for(symbol)
-    sizing = strategy.sizing
-    weights = [
-        shape_weight(sizing.shape, sizing.shape_factor, level) for level in range(sizing.levels)
-    ]
-    largest = sizing.order_size * Decimal(str(max(weights)))
-    return SymbolLimits(strategy.guards.stale_after, sizing.max_position, largest)
+    limits: dict[str, SymbolLimits] = {}
+    for symbol in symbols:
+        strategy = config.strategy_for(symbol)
+        sizing = strategy.sizing
+        weights = [
+            shape_weight(sizing.shape, sizing.shape_factor, level) for level in range(sizing.levels)
+        ]
+        largest = sizing.order_size * Decimal(str(max(weights)))
+        limits[symbol] = SymbolLimits(strategy.guards.stale_after, sizing.max_position, largest)
+    return limits
 
 
 async def _run_until_killed(
@@ -298,6 +336,7 @@ def run_scenario(
 ) -> ChaosResult:
     """Run ``scenario`` (with ``seed``, else its own) and check its invariants."""
     seed = scenario.seed if seed is None else seed
+    check_mode(scenario, "sim")
     config = bot_config(scenario)  # a bad config fails here, before anything runs
     say = progress or (lambda _text: None)
     say(f"run 1 (seed {seed})")

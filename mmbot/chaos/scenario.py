@@ -35,6 +35,7 @@ FAULT_KEYS: Mapping[str, frozenset[str]] = {
     "error": frozenset({"status", "code", "retry_after"}),
     "lost_ack": frozenset({"mode"}),
     "crash_bot": frozenset({"restart_after"}),
+    "kill_bot": frozenset({"restart_after"}),
 }
 _COMMON_KEYS = frozenset({"kind", "start", "duration", "target", "probability"})
 _TOP_KEYS = frozenset(
@@ -49,6 +50,7 @@ _TOP_KEYS = frozenset(
         "bot",
         "faults",
         "invariants",
+        "modes",
     }
 )
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0}
@@ -75,6 +77,26 @@ class Crash:
 
 
 @attrs.frozen
+class Kill(Crash):
+    """``kill_bot`` (live mode only): at ``start`` the bot's process gets a real SIGKILL,
+    and ``restart_after`` later a fresh ``mmbot run`` process starts on the same account.
+    A :class:`Crash` to everything that orders the crashes; the simulated runner refuses
+    it (its counterpart there is ``crash_bot``)."""
+
+    kind = "kill_bot"
+
+    def describe(self) -> str:
+        return f"kill_bot (SIGKILL) at {self.start:g} s, restarted {self.restart_after:g} s later"
+
+
+#: The faults the chaos runner itself strikes (the bot's), not the exchange's plan.
+RUNNER_KINDS = frozenset({"crash_bot", "kill_bot"})
+#: How a scenario may run: ``sim`` (one process, simulated time, deterministic) and
+#: ``live`` (the exchange and the bot as processes on loopback, in real time).
+MODES = ("sim", "live")
+
+
+@attrs.frozen
 class Scenario:
     """One chaos scenario (see the module docstring)."""
 
@@ -93,6 +115,17 @@ class Scenario:
     bot: Mapping[str, Mapping[str, Any]] = attrs.field(factory=dict)
     description: str = ""
     path: str | None = None
+    #: The modes it runs in (``modes = ["sim", "live"]``; default: simulated only).
+    modes: tuple[str, ...] = ("sim",)
+    #: The exchange's ``[[faults]]`` tables as written: live mode sends them to the fake
+    #: exchange's admin API, which reads them with the same parser
+    #: (:func:`fault_plan_from_tables`).
+    fault_tables: tuple[Mapping[str, Any], ...] = attrs.field(default=(), eq=False, repr=False)
+
+    @property
+    def kills(self) -> tuple[Crash, ...]:
+        """The ``kill_bot`` faults (live mode's real SIGKILLs)."""
+        return tuple(c for c in self.crashes if isinstance(c, Kill))
 
     def with_seed(self, seed: int) -> Scenario:
         return attrs.evolve(self, seed=seed)
@@ -187,6 +220,7 @@ def scenario_from_dict(data: Mapping[str, Any], *, source: str = "<scenario>") -
     description = data.get("description", "")
     if not isinstance(description, str):
         raise ScenarioError(f"{source}: description: expected a string")
+    modes = _modes(data.get("modes", ["sim"]), source, crashes)
     return Scenario(
         name=name,
         symbols=tuple(symbols),
@@ -200,6 +234,10 @@ def scenario_from_dict(data: Mapping[str, Any], *, source: str = "<scenario>") -
         bot={k: dict(v) for k, v in bot.items()},
         description=description,
         path=None if source.startswith("<") else source,
+        modes=modes,
+        fault_tables=tuple(
+            dict(t) for t, f in zip(faults, built, strict=True) if not isinstance(f, Crash)
+        ),
     )
 
 
@@ -228,19 +266,19 @@ def _fault(table: object, where: str, phase: float) -> Fault | Crash:
     kind = table.get("kind")
     if not isinstance(kind, str) or kind not in FAULT_KEYS:
         raise ScenarioError(f"{where}: kind: expected one of {sorted(FAULT_KEYS)}, got {kind!r}")
-    allowed = {"kind", "start"} if kind == "crash_bot" else _COMMON_KEYS
+    allowed = {"kind", "start"} if kind in RUNNER_KINDS else _COMMON_KEYS
     unknown = sorted(set(table) - allowed - FAULT_KEYS[kind])
     if unknown:
         raise ScenarioError(f"{where}: unknown key(s) {unknown} for a {kind} fault")
     start = seconds(table.get("start", 0), f"{where}: start")
-    if kind == "crash_bot":
+    if kind in RUNNER_KINDS:
         restart = seconds(table.get("restart_after", 1), f"{where}: restart_after")
         if not (start > 0 and start + restart < phase):
             raise ScenarioError(
-                f"{where}: a crash_bot must crash after the start and restart within the "
+                f"{where}: a {kind} must crash after the start and restart within the "
                 f"safety phase (0..{phase:g} s)"
             )
-        return Crash(start, restart)
+        return Crash(start, restart) if kind == "crash_bot" else Kill(start, restart)
     duration = seconds(table.get("duration", phase - start), f"{where}: duration")
     if duration <= 0 or start + duration > phase + 1e-9:
         raise ScenarioError(
@@ -284,3 +322,61 @@ def _fault(table: object, where: str, phase: float) -> Fault | Crash:
 def known_scenarios(folder: Path) -> Sequence[Path]:
     """The scenario files of a suite folder (``chaos/``), sorted by name."""
     return sorted(folder.glob("*.toml"))
+
+
+# ---- modes, and the admin API's faults ------------------------------------------------------
+
+
+def _modes(value: object, source: str, crashes: Sequence[Crash]) -> tuple[str, ...]:
+    """The ``modes`` key, checked against the runner's faults each mode can strike."""
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(m, str) and m in MODES for m in value)
+        or len(set(value)) != len(value)
+    ):
+        raise ScenarioError(
+            f"{source}: modes: expected a non-empty list of distinct modes from "
+            f"{list(MODES)}, got {value!r}"
+        )
+    if "sim" in value and any(isinstance(c, Kill) for c in crashes):
+        raise ScenarioError(
+            f"{source}: faults: kill_bot sends a real SIGKILL to the bot's process, so it "
+            'runs in live mode only: set modes = ["live"] (simulated mode\'s kill -9 is '
+            "crash_bot)"
+        )
+    if "live" in value and any(not isinstance(c, Kill) for c in crashes):
+        raise ScenarioError(
+            f"{source}: faults: crash_bot drops an in-process bot, so it runs in simulated "
+            'mode only: in live mode the bot is a process, use kind = "kill_bot"'
+        )
+    return tuple(value)
+
+
+#: The window of a fault set through the admin API: one without a ``duration`` lasts this
+#: long after its ``start`` (ten years: for good).
+OPEN_ENDED_S = 10 * 365 * 86400.0
+
+
+def fault_plan_from_tables(tables: object, *, source: str = "faults") -> FaultPlan:
+    """The exchange's plan from ``[[faults]]`` tables, as a scenario writes them (a list of
+    tables; the fake exchange's admin API reads its JSON body with this). Times count from
+    the exchange's start; a fault without ``duration`` lasts for good. The runner's own
+    faults (``crash_bot``, ``kill_bot``) are refused: the exchange cannot strike them.
+    ScenarioError (a ValueError) says which table and why."""
+    if not isinstance(tables, list):
+        raise ScenarioError(f"{source}: expected a list of fault tables")
+    built: list[Fault] = []
+    for i, table in enumerate(tables):
+        where = f"{source}[{i}]"
+        if isinstance(table, dict) and table.get("kind") in RUNNER_KINDS:
+            raise ScenarioError(
+                f"{where}: kind: {table['kind']} is the chaos runner's fault (the bot's "
+                "process), not the exchange's"
+            )
+        fault = _fault(table, where, OPEN_ENDED_S)
+        assert not isinstance(fault, Crash)
+        if isinstance(table, dict) and "duration" not in table:
+            fault = attrs.evolve(fault, duration=None)  # for good, as the plan says it
+        built.append(fault)
+    return FaultPlan(tuple(built))

@@ -487,6 +487,11 @@ class Exchange:
             dropped_slow=self._dropped_slow,
         )
 
+    def seconds_since_start(self) -> float | None:
+        """The fault plan's time now: seconds since :meth:`run` started (None before)."""
+        started = self._started_at
+        return None if started is None else trio.current_time() - started
+
 
 def _session_subscriptions(session: WsApiSession) -> list[tuple[str, int]]:
     """The (account, subscriptionId) pairs a WebSocket API session receives user data for."""

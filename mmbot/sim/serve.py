@@ -26,10 +26,12 @@ from typing import IO, Any
 import attrs
 import trio
 
+from mmbot.chaos.scenario import fault_plan_from_tables
 from mmbot.clock import EpochClock
 from mmbot.errors import ListenError
 from mmbot.serving import bind_tcp, bound_port, host_for_url, serve_asgi
 from mmbot.sim.connections import ConnectionGate
+from mmbot.sim.dialect import AdminControl
 from mmbot.sim.exchange import Exchange, ExchangeConfig
 from mmbot.sim.history import Entry, History, to_jsonable
 from mmbot.sim.rest_app import BUSY, build_rest_app
@@ -81,7 +83,12 @@ async def serve_exchange(
 
     A port that cannot be bound raises :class:`~mmbot.errors.ListenError` naming it, before
     anything is served.
+
+    The admin API's fault and statistics routes (``/_sim/faults``, ``/_sim/stats``) are
+    served here (loopback clients only, as all of ``/_sim/``): a plan set there is read by
+    the chaos scenarios' own parser (:func:`~mmbot.chaos.scenario.fault_plan_from_tables`).
     """
+    exchange.admin.control = AdminControl(exchange, exchange.history, fault_plan_from_tables)
     gate = None if max_connections is None else ConnectionGate(max_connections)
     # hypercorn's own ASGI types differ
     app: Any = build_rest_app(

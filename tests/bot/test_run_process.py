@@ -45,7 +45,7 @@ def test_a_sim_run_quotes_stops_at_its_duration_and_writes_its_summary(tmp_path:
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     data = json.loads(summary.read_text())
-    assert data["exit_code"] == 0 and data["mode"] == "sim"
+    assert data["exit_code"] == 0 and data["mode"] == "sim" and data["orders_left"] == []
     assert set(data["symbols"]) == {"BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT"}
     assert all(s["decisions"] > 0 and s["actions"] > 0 for s in data["symbols"].values())
     assert "halts: none" in done.stdout

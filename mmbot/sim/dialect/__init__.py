@@ -14,6 +14,7 @@ from anywhere but here.
 """
 
 from mmbot.sim.dialect.admin import AdminApi as AdminApi
+from mmbot.sim.dialect.admin import AdminControl as AdminControl
 from mmbot.sim.dialect.gateway import DEFAULT_RECV_WINDOW_MS as DEFAULT_RECV_WINDOW_MS
 from mmbot.sim.dialect.gateway import MAX_RECV_WINDOW_MS as MAX_RECV_WINDOW_MS
 from mmbot.sim.dialect.gateway import Credentials as Credentials
@@ -37,6 +38,7 @@ __all__ = [
     "MAX_BODY_BYTES",
     "MAX_RECV_WINDOW_MS",
     "AdminApi",
+    "AdminControl",
     "Credentials",
     "Dialect",
     "RateLimits",

@@ -18,6 +18,7 @@ from mmbot.sim.history.log import History as History
 from mmbot.sim.history.log import MessageRecord as MessageRecord
 from mmbot.sim.history.log import Payload as Payload
 from mmbot.sim.history.log import RequestRecord as RequestRecord
+from mmbot.sim.history.log import from_jsonable as from_jsonable
 from mmbot.sim.history.log import to_jsonable as to_jsonable
 
 __all__ = [
@@ -30,5 +31,6 @@ __all__ = [
     "MessageRecord",
     "Payload",
     "RequestRecord",
+    "from_jsonable",
     "to_jsonable",
 ]

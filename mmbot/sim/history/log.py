@@ -41,6 +41,7 @@ from decimal import Decimal
 from typing import Any
 
 import attrs
+import cattrs
 
 from mmbot.model import ExecutionType, Fill
 from mmbot.sim.engine import (
@@ -154,6 +155,29 @@ def to_jsonable(entry: Entry) -> dict[str, Any]:
     }
 
 
+#: The payload types an entry's ``"type"`` names (:func:`to_jsonable`'s inverse reads them).
+_PAYLOAD_TYPES: dict[str, type] = {
+    cls.__name__: cls for cls in (RequestRecord, MessageRecord, FaultRecord, *_EVENT_KINDS)
+}
+_converter = cattrs.Converter()
+_converter.register_structure_hook(Decimal, lambda value, _: Decimal(value))
+_converter.register_structure_hook(type(None), lambda value, _: None)
+
+
+def from_jsonable(data: Any) -> Entry:
+    """The entry :func:`to_jsonable` (the admin API, the history spill) made this from;
+    ValueError for anything else."""
+    try:
+        kind = EntryKind(data["kind"])
+        payload: Payload = _converter.structure(data["payload"], _PAYLOAD_TYPES[data["type"]])
+        seq, time_ms = data["seq"], data["time_ms"]
+        if not (isinstance(seq, int) and isinstance(time_ms, int)):
+            raise TypeError("seq and time_ms must be integers")
+    except (KeyError, TypeError, ValueError, cattrs.BaseValidationError) as exc:
+        raise ValueError(f"not a history entry: {exc!r}"[:300]) from None
+    return Entry(seq, time_ms, kind, payload)
+
+
 # A stored entry: (seq, time_ms, kind, payload); a MESSAGE's payload is kept as the raw
 # (channel, event_type, size) tuple and becomes a MessageRecord when read.
 _Row = tuple[int, int, EntryKind, Any]
@@ -194,6 +218,24 @@ class History:
         self._records_held = 0  # other rows held (counted only when bounded)
         self._dropped = 0
         self._digest = RunningDigest()  # Invariant: absorbed every row before it is dropped
+
+    @classmethod
+    def from_entries(cls, entries: Iterable[Entry]) -> History:
+        """An unbounded history holding ``entries`` under their own sequence numbers (a
+        history read back from the admin API or a spill file, for the chaos checkers; its
+        ``digest()`` covers these entries only, not the exchange's whole trace)."""
+        history = cls()
+        for entry in sorted(entries, key=lambda e: e.seq):
+            if entry.seq <= history._last_seq:
+                raise ValueError(f"history entry #{entry.seq} given twice")
+            payload: Any = entry.payload
+            if entry.kind is EntryKind.MESSAGE:
+                payload = (payload.channel, payload.event_type, payload.size)
+            row = (entry.seq, entry.time_ms, entry.kind, payload)
+            history._rows.append(row)
+            history._by_kind[entry.kind].append(row)
+            history._last_seq = entry.seq
+        return history
 
     # ---- appending ------------------------------------------------------------------------
 

@@ -161,7 +161,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             out.write_text(json.dumps(result.to_jsonable(), indent=2) + "\n")
             print(f"  report: {out}")
             if result.record is not None:
-                series = timeline(result.record, scenario, seed)
+                series = timeline(result.record, scenario, seed, live=result.mode == "live")
                 picture = draw(series, report / f"{scenario.name}-seed{seed}.{args.picture}")
                 print(f"  timeline: {picture}")
         if not result.passed:

@@ -73,7 +73,8 @@ def draw(timeline: Timeline, path: Path) -> Path:
             fontsize=6, va="top", rotation=90, color="#495057",
         )  # fmt: skip
     panels[0].set_title(timeline.title, fontsize=9, loc="left")
-    panels[-1].set_xlabel("seconds since the run started (simulated)")
+    clock = "real time" if timeline.live else "simulated"
+    panels[-1].set_xlabel(f"seconds since the run started ({clock})")
     panels[-1].set_xlim(0, max(timeline.end, timeline.heal))
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)

@@ -74,9 +74,10 @@ class Timeline:
     bands: tuple[Band, ...]
     symbols: tuple[SymbolSeries, ...]
     breakers: tuple[BreakerSpan, ...] = ()
+    live: bool = False  # a live run's seconds are real ones
 
 
-def timeline(record: RunRecord, scenario: Scenario, seed: int) -> Timeline:
+def timeline(record: RunRecord, scenario: Scenario, seed: int, *, live: bool = False) -> Timeline:
     """The series of one run (see the module docstring)."""
     end = record.end
     history = record.history
@@ -126,7 +127,7 @@ def timeline(record: RunRecord, scenario: Scenario, seed: int) -> Timeline:
     bands += [Band(crash.describe(), crash.start, crash.start) for crash in scenario.crashes]
     title = f"{scenario.name}, seed {seed}: faults {scenario.describe_faults()}"
     breakers = _breaker_spans(record, scenario, at, last_s)
-    return Timeline(title, last_s, scenario.duration, tuple(bands), series, breakers)
+    return Timeline(title, last_s, scenario.duration, tuple(bands), series, breakers, live)
 
 
 def _breaker_spans(

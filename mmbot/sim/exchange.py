@@ -300,7 +300,8 @@ class Exchange:
                 if self.market.next_event_ms() <= now:
                     self.market.advance(now)
                     self.publish_engine_events(now)
-                if self.faults.scheduled or self._in_maintenance:
+                if self.faults.scheduled or self._in_maintenance or self._venue_faults:
+                    self._apply_venue_faults()
                     self._apply_scheduled_faults()
                 self._flush_depth(now)
 

@@ -552,6 +552,10 @@ Fault = (
 )
 
 
+#: The kinds the exchange acts on at their own times, not only when a request comes.
+_SCHEDULED = (Maintenance, FlashMove, RateLimit, ClockSkew)
+
+
 @attrs.frozen
 class FaultPlan:
     """The faults the exchange injects (empty: none; see the module docstring)."""
@@ -646,14 +650,15 @@ class FaultPlan:
     @property
     def scheduled(self) -> bool:
         """Whether the plan holds a fault that acts on its own time, not on a request
-        (``maintenance``, ``flash_move``): the exchange wakes for :meth:`next_change`."""
-        return any(isinstance(f, Maintenance | FlashMove) for f in self.faults)
+        (``maintenance``, ``flash_move``) or whose start and end the exchange records as
+        they happen (``rate_limit``, ``clock_skew``): it wakes for :meth:`next_change`."""
+        return any(isinstance(f, _SCHEDULED) for f in self.faults)
 
     def next_change(self, now: float) -> float | None:
         """The earliest time after ``now`` a scheduled fault starts or ends (None: none)."""
         times: list[float] = []
         for fault in self.faults:
-            if isinstance(fault, Maintenance):
+            if isinstance(fault, Maintenance | RateLimit | ClockSkew):
                 times.append(fault.start)
                 if fault.duration is not None:
                     times.append(fault.start + fault.duration)

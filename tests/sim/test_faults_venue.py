@@ -68,7 +68,7 @@ def test_a_clock_skew_steps_and_drifts_while_active_and_several_add_up() -> None
 def test_maintenance_and_flash_moves_are_scheduled_and_the_plan_knows_when_they_change() -> None:
     maintenance = Maintenance("HALT", [SYMBOL], start=5, duration=10)
     plan = FaultPlan((maintenance, FlashMove(-5, start=8)))
-    assert plan.scheduled and not FaultPlan((ClockSkew(step=1),)).scheduled
+    assert plan.scheduled and not FaultPlan((CancelFillRace(),)).scheduled
     assert plan.maintenance(SYMBOL, 4) is None
     assert plan.maintenance(SYMBOL, 5) is maintenance
     assert plan.maintenance("ETHUSDT", 6) is None  # not its symbol

@@ -101,6 +101,7 @@ from mmbot.venue.binance.rest_http import (
     ServerClock,
     install_log_redaction,
 )
+from mmbot.venue.binance.weights import WEIGHTS
 from mmbot.venue.binance.ws import WsConnector
 from mmbot.venue.binance.ws_api_orders import WsApiOrdersConfig, WsApiSender
 from mmbot.venue.events import Balance, DepthSnapshot
@@ -245,6 +246,14 @@ class BinanceRest:
             assert result.value is not None
             clock.update(result.value, sent, clock.now_ms(), trio.current_time())
         return result.map(lambda _: clock.offset_ms)
+
+    async def admit_stream_request(self, operation: str) -> None:
+        """Wait for room in the client-side rate limiter for one request of ``operation``
+        sent on a stream's own connection (the user stream's subscription): it counts
+        against the IP's request weight like any other, so it too waits out the
+        ``Retry-After`` of a 429 or 418 (found by the chaos suite ``rate_limit_ban``: a
+        subscription sent while limited got the IP banned)."""
+        await self.limiter.acquire(WEIGHTS[operation])
 
     async def resync_time(self) -> None:
         """Read the server time again now: a signed request elsewhere (the user stream's

@@ -367,6 +367,9 @@ class UserStream:
         """Send the subscription request; wait for its answer. Events seen before it are
         returned (delivered after the reconcile)."""
         cfg = self.config
+        # The subscription is weighed like any request: never sent while a 429/418's
+        # Retry-After holds the client's limiter (that would be a ban).
+        await self.rest.admit_stream_request(SUBSCRIBE)
         self._request_id += 1
         request_id = self._request_id
         params: dict[str, object] = {"apiKey": cfg.api_key, "timestamp": self.now_ms()}

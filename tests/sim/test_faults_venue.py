@@ -366,3 +366,24 @@ async def test_cancel_fill_race_fills_the_order_then_answers_the_cancel_2011(
     assert _status(exchange, "late") is OrderStatus.FILLED
     fills = exchange.history.fills(exchange.config.account, SYMBOL)
     assert sum(f.quantity for f in fills) == Decimal("0.01")
+
+
+async def test_a_cancel_replace_that_loses_the_race_is_answered_2022_and_places_nothing(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    exchange = _exchange(CancelFillRace())
+    async with running_exchange(exchange) as (exchange, nursery):
+        order = _order(exchange, "old", side="SELL", off=200)
+        ws = await InProcessExchange(exchange).connect_ws(nursery, "/ws-api/v3")
+        await ws.send_message(_ws_frame(1, "order.place", dict(order), exchange.now_ms()))
+        assert json.loads(await ws.get_message())["status"] == 200
+        replace = {
+            **order, "newClientOrderId": "new", "cancelOrigClientOrderId": "old",
+            "cancelReplaceMode": "STOP_ON_FAILURE",
+        }  # fmt: skip
+        await ws.send_message(_ws_frame(2, "order.cancelReplace", replace, exchange.now_ms()))
+        answer = json.loads(await ws.get_message())
+    assert answer["status"] == 400 and answer["error"]["code"] == -2022
+    assert answer["error"]["data"]["cancelResponse"]["code"] == -2011
+    assert _status(exchange, "old") is OrderStatus.FILLED
+    assert exchange.engine.open_orders(exchange.config.account) == []  # nothing new rests

@@ -15,7 +15,10 @@ API frame before it is worked on (:meth:`Exchange.fault_delay`); the
 REST app and the WebSocket API reader hold a delayed request that long on the trio clock,
 then answer it, so its work lands late, as over a slow network (an order placed after a
 200 ms delay meets the book as it is 200 ms later). Each delay is recorded in the history
-as a ``latency`` fault.
+as a ``latency`` fault. The exchange-behaviour faults (``rate_limit``, ``clock_skew``,
+``maintenance``, ``flash_move``, ``fill_before_ack``, ``cancel_fill_race``) act through the
+dialect's limiter and clock, the engine's symbol status, the market simulator and the
+answers' timing; the market loop also wakes at their starts and ends (``docs/exchange.md``).
 
 The private events of the background market's own accounts (``sim/market/``) are never
 built (the engine's ``quiet_accounts``) unless ``history_simulator_accounts`` is set:
@@ -141,7 +144,7 @@ class ExchangeConfig:
     #: balance positions) in the history too. Off by default: nobody can subscribe to them
     #: and their effect on the market is recorded as public trades and book deltas.
     history_simulator_accounts: bool = False
-    #: Faults to inject (``sim/faults.py``): latency on order requests, for now.
+    #: Faults to inject (``sim/faults.py``).
     faults: FaultPlan = attrs.field(factory=FaultPlan)
     #: What the market-data statistics keep per symbol (trades, klines, tickers): their
     #: memory bound, apart from the history's.
@@ -279,6 +282,9 @@ class Exchange:
         now = self.now_ms()
         self.market.start(now)
         self.publish_engine_events(now)
+        if self.faults.scheduled:  # those from time 0 are in effect before any request
+            self._apply_venue_faults()
+            self._apply_scheduled_faults()
         async with trio.open_nursery() as holds:
             self._holds = holds
             task_status.started()

@@ -4,8 +4,8 @@ What it is for: :class:`FaultPlan`, the seam through which the fake exchange mis
 purpose (the audit's slow venue now; the chaos harness grows the kinds on the same seam).
 The exchange shell asks the plan about every request it is about to answer, by operation
 name (the WebSocket API's: ``order.place``, ``order.cancel``, ``order.cancelReplace``,
-``openOrders.cancelAll``, ``depth``, ...) and the time, and does what it answers. Three
-kinds:
+``openOrders.cancelAll``, ``depth``, ...) and the time, and does what it answers. The
+request kinds:
 
 - :class:`Latency`: hold a matching request for ``delay`` plus a jitter drawn uniformly in
   ``[0, jitter]`` before the exchange works on it, with ``probability``, while the fault
@@ -16,6 +16,23 @@ kinds:
   error codes instead of working on it (429 and 418 with ``Retry-After``).
 - :class:`LostAck`: work on a matching request, then lose its answer (never send it, or
   send 503 -1007, "execution status unknown").
+
+The exchange-behaviour kinds, the venue misbehaving on its own terms:
+
+- :class:`RateLimit`: the venue's own rate limiter with lower limits while active (real
+  429s with ``Retry-After``; a client that keeps sending is banned, 418).
+- :class:`ClockSkew`: the venue's clock steps and drifts against the clients' (its
+  ``time`` and its ``recvWindow`` check; -1021 for a client that does not resync).
+- :class:`Maintenance`: symbols BREAK or HALT, ``serverShutdown`` to every connection,
+  TRADING again at the end.
+- :class:`FlashMove`: the market's reference price jumps by a percentage at an instant.
+- :class:`FillBeforeAck`: a placement is filled by a taker at once and its answer held
+  after the fill's report.
+- :class:`CancelFillRace`: the order a cancel names is filled first; the cancel is then
+  answered as for a filled order (-2011).
+
+The first four act at their own times (the exchange wakes for :meth:`FaultPlan.next_change`);
+the races are per request, like the first three.
 
 A fault aims at a :class:`Target`: every operation, an endpoint class as the client's
 breakers group them (``orders``, ``market_data``, ``account``: :data:`ENDPOINT_CLASSES`), or

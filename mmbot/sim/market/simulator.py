@@ -28,6 +28,11 @@ below ``refill_fraction`` or too close to the reference; levels that drift up to
 ``levels + 2`` levels a side. The maker learns about fills from its own place
 results, by querying the levels its own takers traded at, and from a full
 ``engine.open_orders`` every ``_RECONCILE_EVERY`` updates (foreign takers, halts).
+
+The exchange's faults act through it: :meth:`MarketSimulator.flash_move` jumps a
+reference price and requotes the ladder at once; :meth:`MarketSimulator.take` has a taker
+trade through a price (the races that fill an order first); a status change asks for a
+reconciliation at the next update (:meth:`MarketSimulator.reconcile_soon`).
 """
 
 from __future__ import annotations

@@ -13,8 +13,13 @@ unresolved one included), so it is neither quoted against nor queried again. A
 ``VenueReset`` (the venue's ids went backwards: restarted) makes the ledger forget which of
 that symbol's fill keys it booked, since the restarted venue numbers its fills again.
 
-What it must never do: decide or send anything (it only records); book a fill twice (the
-ledger de-duplicates by (symbol, order id, trade id)); swallow ``Cancelled``.
+It also keeps the instruments' trading status current once it may have changed
+(:meth:`AccountService.watch_status`): read again after an order was refused "Market is
+closed.", and every few seconds while a symbol is not TRADING, so a halted symbol's quoter
+pulls and quotes again once it trades.
+
+What it must never do: decide or send anything but those reads (it records); book a fill
+twice (the ledger de-duplicates by (symbol, order id, trade id)); swallow ``Cancelled``.
 """
 
 from __future__ import annotations
@@ -43,6 +48,9 @@ from mmbot.venue.events import (
 
 log = logging.getLogger("mmbot.account")
 
+#: Seconds between reads of the instruments' status while a symbol is not TRADING.
+STATUS_POLL_HALTED = 5.0
+
 
 async def _cancel_on(event: trio.Event, scope: trio.CancelScope) -> None:
     """Cancel ``scope`` once ``event`` is set (a supervised child's stop request)."""
@@ -56,14 +64,57 @@ class AccountService:
     def __init__(self, state: BotState, venue: Venue) -> None:
         self.state = state
         self.venue = venue
+        self._nursery: trio.Nursery | None = None  # while running: where the watch runs
+        self._watching = False
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         stop = current_child().stop_requested
         async with self.venue.user_stream() as events, trio.open_nursery() as nursery:
             task_status.started()
             nursery.start_soon(_cancel_on, stop, nursery.cancel_scope)
-            async for event in events:
-                self.on_event(event, trio.current_time())
+            self._nursery = nursery
+            self.state.on_status_suspect = self.suspect_status
+            try:
+                if self.state.halted_symbols():  # halted at start-up: watch for the end
+                    self.suspect_status()
+                async for event in events:
+                    self.on_event(event, trio.current_time())
+            finally:
+                self.state.on_status_suspect = None
+                self._nursery = None
+
+    def suspect_status(self) -> None:
+        """The instruments' trading status may have changed: start :meth:`watch_status`
+        unless it runs already."""
+        if self._nursery is not None and not self._watching:
+            self._watching = True
+            self._nursery.start_soon(self.watch_status)
+
+    async def watch_status(self) -> None:
+        """Read the instruments again, and every :data:`STATUS_POLL_HALTED` seconds while a
+        symbol is not TRADING; wake the quoter of each symbol whose status changed (it
+        pulls while closed and quotes again once it trades). Started after an order was
+        refused "Market is closed." or with a symbol halted at start-up (found by the chaos
+        fuzzer: a symbol halted at start-up was never quoted after the halt ended); ends
+        once every symbol trades, so a venue that never halts is never asked. A read the
+        venue does not answer is tried again at the next poll."""
+        state = self.state
+        try:
+            while True:
+                result = await self.venue.instruments()
+                if result.value is not None:
+                    for symbol in state.set_instruments(result.value):
+                        runtime = state.symbols[symbol]
+                        status = runtime.instrument.status.value if runtime.instrument else None
+                        log.info(
+                            "symbol status changed", extra={"symbol": symbol, "status": status}
+                        )
+                        runtime.wakeup.set()
+                    if not state.halted_symbols():
+                        return
+                await trio.sleep(STATUS_POLL_HALTED)
+        finally:
+            self._watching = False
 
     def on_event(self, event: UserEvent, now: float) -> None:
         """Record one user-stream event (synchronously: nothing here waits)."""

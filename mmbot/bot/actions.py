@@ -37,7 +37,7 @@ from mmbot.venue.base import (
     Venue,
     VenueResult,
 )
-from mmbot.venue.binance.errors import Code
+from mmbot.venue.binance.errors import MSG_MARKET_CLOSED, Code
 
 log = logging.getLogger("mmbot.orders")
 
@@ -204,6 +204,8 @@ class OrderActions:
                 )
                 if result.is_failed:
                     self.state.ledger.forget_order(cid)
+                    if result.reason == MSG_MARKET_CLOSED:  # a halt or maintenance began
+                        self.state.suspect_status()
                     log.info(
                         "place refused",
                         extra={"symbol": symbol, "client_order_id": cid, "reason": result.reason},

@@ -15,7 +15,7 @@ checkpoints), read a clock other than the ``now`` it is given, or hold a secret.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from decimal import Decimal
 
 import attrs
@@ -24,6 +24,7 @@ import trio
 from mmbot.bot.status import BotStatus, SymbolState, SymbolStatus
 from mmbot.config import BotConfig
 from mmbot.model import BookSnapshot, Instrument, QuoteSet
+from mmbot.model import SymbolStatus as InstrumentStatus
 from mmbot.quoting.budget import OrderBudget
 from mmbot.quoting.ledger import Ledger
 from mmbot.quoting.orders.tracker import OrderTracker
@@ -129,6 +130,9 @@ class BotState:
     breakers: dict[str, str] = attrs.Factory(dict)  # name -> state name, as transitions arrive
     intensity_headroom: dict[str, int] = attrs.Factory(dict)
     child_restarts: dict[str, int] = attrs.Factory(dict)
+    #: Called when the instruments' trading status may have changed (an order refused
+    #: "Market is closed.": a halt or a maintenance began); the account service sets it.
+    on_status_suspect: Callable[[], None] | None = None
     #: Per symbol, the spread within which a two-sided quote counts as uptime (bps).
     _uptime_spreads: dict[str, Decimal] = attrs.field(factory=dict, init=False, repr=False)
 
@@ -147,12 +151,31 @@ class BotState:
         for runtime in self.symbols.values():
             runtime.wakeup.set()
 
-    def set_instruments(self, instruments: Iterable[Instrument]) -> None:
+    def set_instruments(self, instruments: Iterable[Instrument]) -> list[str]:
+        """Take the venue's instruments; the symbols whose trading status changed."""
+        changed: list[str] = []
         for instrument in instruments:
             runtime = self.symbols.get(instrument.symbol)
             if runtime is not None:
+                before = runtime.instrument
+                if before is not None and before.status is not instrument.status:
+                    changed.append(instrument.symbol)
                 runtime.instrument = instrument
                 self.ledger.add_instrument(instrument)
+        return changed
+
+    def suspect_status(self) -> None:
+        """The instruments' trading status may have changed: have it read again."""
+        if self.on_status_suspect is not None:
+            self.on_status_suspect()
+
+    def halted_symbols(self) -> list[str]:
+        """The configured symbols whose instrument says they are not TRADING."""
+        return [
+            s
+            for s, r in self.symbols.items()
+            if r.instrument is not None and r.instrument.status is not InstrumentStatus.TRADING
+        ]
 
     def free(self, asset: str | None) -> Decimal | None:
         if asset is None:

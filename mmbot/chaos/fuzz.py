@@ -36,7 +36,18 @@ from mmbot.chaos.runner import ChaosResult, run_scenario
 from mmbot.chaos.scenario import Scenario, ScenarioError, scenario_from_dict
 
 #: The kinds a schedule may use.
-KINDS: tuple[str, ...] = ("latency", "error", "lost_ack", "crash_bot")
+KINDS: tuple[str, ...] = (
+    "latency",
+    "error",
+    "lost_ack",
+    "crash_bot",
+    "rate_limit",
+    "clock_skew",
+    "maintenance",
+    "flash_move",
+    "fill_before_ack",
+    "cancel_fill_race",
+)
 _TARGETS = ("orders", "all", "market_data", "account", "order.place", "order.cancelReplace")
 _ERRORS = ((500, -1000), (503, -1001), (503, -1008), (503, -1007), (429, -1003))
 _RETRY_AFTER = (1, 5)  # seconds a 429 asks for (Binance always says how long)
@@ -89,6 +100,8 @@ def _fault(kind: str, space: FuzzSpace) -> st.SearchStrategy[dict[str, Any]]:
                 "restart_after": st.sampled_from((0.5, 1.0, 2.0)),
             }
         )
+    if kind in _VENUE_KINDS:
+        return _venue_fault(kind, space, window)
     extra: st.SearchStrategy[dict[str, Any]]
     if kind == "latency":
         extra = st.fixed_dictionaries(
@@ -96,6 +109,10 @@ def _fault(kind: str, space: FuzzSpace) -> st.SearchStrategy[dict[str, Any]]:
         )
     elif kind == "error":
         extra = st.tuples(st.sampled_from(_ERRORS), st.sampled_from(_RETRY_AFTER)).map(_error)
+    elif kind == "fill_before_ack":
+        extra = st.fixed_dictionaries({"delay": st.sampled_from((0.0, 0.2, 1.0))})
+    elif kind == "cancel_fill_race":
+        extra = st.just({})
     else:
         extra = st.fixed_dictionaries({"mode": st.sampled_from(("drop", "unknown"))})
     return st.tuples(st.just(kind), window, common, extra).map(
@@ -107,6 +124,57 @@ def _fault(kind: str, space: FuzzSpace) -> st.SearchStrategy[dict[str, Any]]:
             **parts[3],
         }
     )
+
+
+#: The kinds that act on the venue or its symbols (no ``target`` nor ``probability``).
+_VENUE_KINDS = ("rate_limit", "clock_skew", "maintenance", "flash_move")
+
+
+def _venue_fault(
+    kind: str, space: FuzzSpace, window: st.SearchStrategy[tuple[float, float]]
+) -> st.SearchStrategy[dict[str, Any]]:
+    """A ``rate_limit``, ``clock_skew``, ``maintenance`` or ``flash_move`` table. A lowered
+    order limit ends half the safety phase before the heal at the latest: its Retry-After
+    (to the end of a 10 s window) must not outlast the liveness phase. The request-weight
+    limit is left out: its Retry-After runs to the end of the minute window, longer than a
+    fuzz example's liveness phase (``chaos/rate_limit_ban.toml`` covers it)."""
+    symbols = st.sampled_from((None, *((s,) for s in space.symbols)))
+
+    def table(start: float, duration: float | None, **keys: Any) -> dict[str, Any]:
+        out = {"kind": kind, "start": start, **{k: v for k, v in keys.items() if v is not None}}
+        if duration is not None:
+            out["duration"] = duration
+        if isinstance(out.get("symbols"), tuple):
+            out["symbols"] = list(out["symbols"])
+        return out
+
+    if kind == "rate_limit":
+        half = space.duration / 2
+        return st.tuples(window, st.sampled_from((1, 2, 4))).map(
+            lambda p: table(*_before(p[0], half), orders_per_10s=p[1])
+        )
+    if kind == "clock_skew":
+        steps = st.sampled_from((-3.0, -1.5, 2.0, 6.0, 10.0, None))
+        drifts = st.sampled_from((None, -50, 200))
+        return st.tuples(window, steps, drifts).map(
+            lambda p: table(*p[0], step=p[1] if p[1] or p[2] else 1.0, drift=p[2])
+        )
+    if kind == "maintenance":
+        statuses = st.sampled_from(("BREAK", "HALT"))
+        return st.tuples(window, statuses, symbols, st.booleans()).map(
+            lambda p: table(*p[0], status=p[1], symbols=p[2], shutdown=p[3])
+        )
+    tenths = int(space.duration * 10)
+    percents = st.sampled_from((-8.0, -3.0, 2.0, 5.0))
+    return st.tuples(st.integers(0, tenths - 1), percents, symbols).map(
+        lambda p: table(p[0] / 10, None, percent=p[1], symbols=p[2])
+    )
+
+
+def _before(window: tuple[float, float], end: float) -> tuple[float, float]:
+    """``window`` (start, duration) moved and cut to end by ``end``."""
+    start = min(window[0], end - 0.1)
+    return start, min(window[1], end - start)
 
 
 def _error(choice: tuple[tuple[int, int], int]) -> dict[str, Any]:

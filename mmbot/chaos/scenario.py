@@ -26,7 +26,21 @@ from typing import Any
 import attrs
 
 from mmbot.chaos.invariants import INVARIANTS
-from mmbot.sim.faults import ENDPOINT_CLASSES, Error, Fault, FaultPlan, Latency, LostAck, Target
+from mmbot.sim.faults import (
+    ENDPOINT_CLASSES,
+    CancelFillRace,
+    ClockSkew,
+    Error,
+    Fault,
+    FaultPlan,
+    FillBeforeAck,
+    FlashMove,
+    Latency,
+    LostAck,
+    Maintenance,
+    RateLimit,
+    Target,
+)
 
 #: The fault kinds a scenario may name, with the keys each takes besides the common ones
 #: (``kind``, ``start``, ``duration``, ``target``, ``probability``).
@@ -36,8 +50,23 @@ FAULT_KEYS: Mapping[str, frozenset[str]] = {
     "lost_ack": frozenset({"mode"}),
     "crash_bot": frozenset({"restart_after"}),
     "kill_bot": frozenset({"restart_after"}),
+    "rate_limit": frozenset({"request_weight_per_minute", "orders_per_10s", "orders_per_day"}),
+    "clock_skew": frozenset({"step", "drift"}),
+    "maintenance": frozenset({"status", "symbols", "shutdown"}),
+    "flash_move": frozenset({"percent", "symbols"}),
+    "fill_before_ack": frozenset({"delay"}),
+    "cancel_fill_race": frozenset(),
 }
 _COMMON_KEYS = frozenset({"kind", "start", "duration", "target", "probability"})
+#: The kinds that act on the whole venue (or its symbols), not on requests: no ``target``
+#: nor ``probability``; a flash move is an instant (no ``duration`` either).
+_VENUE_KINDS: Mapping[str, frozenset[str]] = {
+    "rate_limit": frozenset({"kind", "start", "duration"}),
+    "clock_skew": frozenset({"kind", "start", "duration"}),
+    "maintenance": frozenset({"kind", "start", "duration"}),
+    "flash_move": frozenset({"kind", "start"}),
+}
+_SIGNED_TIME = re.compile(r"^\s*([+-]?[0-9]+(?:\.[0-9]+)?)\s*(ms|s|m)\s*$")
 _TOP_KEYS = frozenset(
     {
         "name",
@@ -209,6 +238,13 @@ def scenario_from_dict(data: Mapping[str, Any], *, source: str = "<scenario>") -
     if not isinstance(faults, list):
         raise ScenarioError(f"{source}: faults: expected [[faults]] tables")
     built = [_fault(f, f"{source}: faults[{i}]", duration) for i, f in enumerate(faults)]
+    for i, fault in enumerate(built):
+        named = fault.symbols if isinstance(fault, Maintenance | FlashMove) else None
+        if named is not None and not named <= set(symbols):
+            raise ScenarioError(
+                f"{source}: faults[{i}]: symbols: {sorted(named - set(symbols))} not among "
+                f"the scenario's symbols {symbols}"
+            )
     plan = FaultPlan(tuple(f for f in built if not isinstance(f, Crash)))
     crashes = tuple(sorted((f for f in built if isinstance(f, Crash)), key=lambda c: c.start))
     for earlier, later in itertools.pairwise(crashes):
@@ -266,7 +302,7 @@ def _fault(table: object, where: str, phase: float) -> Fault | Crash:
     kind = table.get("kind")
     if not isinstance(kind, str) or kind not in FAULT_KEYS:
         raise ScenarioError(f"{where}: kind: expected one of {sorted(FAULT_KEYS)}, got {kind!r}")
-    allowed = {"kind", "start"} if kind in RUNNER_KINDS else _COMMON_KEYS
+    allowed = {"kind", "start"} if kind in RUNNER_KINDS else _VENUE_KINDS.get(kind, _COMMON_KEYS)
     unknown = sorted(set(table) - allowed - FAULT_KEYS[kind])
     if unknown:
         raise ScenarioError(f"{where}: unknown key(s) {unknown} for a {kind} fault")
@@ -279,6 +315,8 @@ def _fault(table: object, where: str, phase: float) -> Fault | Crash:
                 f"safety phase (0..{phase:g} s)"
             )
         return Crash(start, restart) if kind == "crash_bot" else Kill(start, restart)
+    if kind in _VENUE_KINDS:
+        return _venue_fault(kind, table, where, start, phase)
     duration = seconds(table.get("duration", phase - start), f"{where}: duration")
     if duration <= 0 or start + duration > phase + 1e-9:
         raise ScenarioError(
@@ -312,11 +350,89 @@ def _fault(table: object, where: str, phase: float) -> Fault | Crash:
                 retry_after=None if retry is None else seconds(retry, f"{where}: retry_after"),
                 **common,
             )
+        if kind == "fill_before_ack":
+            return FillBeforeAck(
+                delay=seconds(table.get("delay", 0.5), f"{where}: delay"), **common
+            )
+        if kind == "cancel_fill_race":
+            return CancelFillRace(**common)
         return LostAck(mode=table.get("mode", "drop"), **common)
     except ValueError as exc:
         if isinstance(exc, ScenarioError):
             raise
         raise ScenarioError(f"{where}: {exc}") from None
+
+
+def _venue_fault(
+    kind: str, table: Mapping[str, Any], where: str, start: float, phase: float
+) -> Fault:
+    """A fault of one of :data:`_VENUE_KINDS` (its keys already checked)."""
+    if kind == "flash_move":
+        if not start < phase:
+            raise ScenarioError(f"{where}: a flash_move must come within the safety phase")
+        duration = None
+    else:
+        duration = seconds(table.get("duration", phase - start), f"{where}: duration")
+        if duration <= 0 or start + duration > phase + 1e-9:
+            raise ScenarioError(
+                f"{where}: must start and end within the safety phase (0..{phase:g} s): "
+                f"start {start:g} s, duration {duration:g} s"
+            )
+    try:
+        if kind == "rate_limit":
+            limits = {name: table.get(name) for name in sorted(FAULT_KEYS[kind])}
+            for name, value in limits.items():
+                if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+                    raise ScenarioError(f"{where}: {name}: expected an integer >= 1, got {value!r}")
+            return RateLimit(**limits, start=start, duration=duration)
+        if kind == "clock_skew":
+            drift = table.get("drift", 0)
+            if not isinstance(drift, int | float) or isinstance(drift, bool):
+                raise ScenarioError(f"{where}: drift: expected milliseconds per second (a number)")
+            step = _signed_seconds(table.get("step", 0), f"{where}: step")
+            return ClockSkew(step=step, drift=float(drift), start=start, duration=duration)
+        symbols = _fault_symbols(table.get("symbols"), where)
+        if kind == "maintenance":
+            shutdown = table.get("shutdown", True)
+            if not isinstance(shutdown, bool):
+                raise ScenarioError(f"{where}: shutdown: expected true or false")
+            status = table.get("status", "BREAK")
+            if not isinstance(status, str):
+                raise ScenarioError(f"{where}: status: expected 'BREAK' or 'HALT'")
+            return Maintenance(status, symbols, shutdown, start=start, duration=duration)
+        percent = table.get("percent")
+        if not isinstance(percent, int | float) or isinstance(percent, bool):
+            raise ScenarioError(f"{where}: percent: expected a number (e.g. -5 for 5% down)")
+        return FlashMove(float(percent), symbols, start=start)
+    except ValueError as exc:
+        if isinstance(exc, ScenarioError):
+            raise
+        raise ScenarioError(f"{where}: {exc}") from None
+
+
+def _signed_seconds(value: object, where: str) -> float:
+    """A time that may be negative: a number, or a string with a unit (``"-2s"``)."""
+    if isinstance(value, str) and (match := _SIGNED_TIME.match(value)):
+        number = float(match.group(1)) * _UNITS[match.group(2)]
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value)
+    else:
+        raise ScenarioError(f"{where}: expected a time (seconds, or '-2s', '500ms'), got {value!r}")
+    if not math.isfinite(number):
+        raise ScenarioError(f"{where}: must be finite, got {value!r}")
+    return number
+
+
+def _fault_symbols(value: object, where: str) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(v, str) and v.isalnum() and v.isupper() for v in value)
+    ):
+        raise ScenarioError(f"{where}: symbols: expected a list of symbols like ['BTCUSDT']")
+    return tuple(value)
 
 
 def known_scenarios(folder: Path) -> Sequence[Path]:
@@ -375,8 +491,8 @@ def fault_plan_from_tables(tables: object, *, source: str = "faults") -> FaultPl
                 "process), not the exchange's"
             )
         fault = _fault(table, where, OPEN_ENDED_S)
-        assert not isinstance(fault, Crash)
-        if isinstance(table, dict) and "duration" not in table:
+        assert not isinstance(fault, Crash | Kill)
+        if isinstance(table, dict) and "duration" not in table and not isinstance(fault, FlashMove):
             fault = attrs.evolve(fault, duration=None)  # for good, as the plan says it
         built.append(fault)
     return FaultPlan(tuple(built))

@@ -24,6 +24,7 @@ from mmbot.chaos.scenario import Scenario
 from mmbot.model import Side
 from mmbot.quoting.orders.client_ids import parse_client_order_id
 from mmbot.sim.engine import Execution, TradePrint
+from mmbot.sim.faults import FlashMove
 from mmbot.sim.history.log import EntryKind
 
 
@@ -122,6 +123,8 @@ def timeline(record: RunRecord, scenario: Scenario, seed: int, *, live: bool = F
     )
     bands = [
         Band(fault.describe(), fault.start, fault.start + (fault.duration or scenario.duration))
+        if not isinstance(fault, FlashMove)
+        else Band(fault.describe(), fault.start, fault.start)  # an instant, as a crash
         for fault in scenario.faults.faults
     ]
     bands += [Band(crash.describe(), crash.start, crash.start) for crash in scenario.crashes]

@@ -15,7 +15,10 @@ API frame before it is worked on (:meth:`Exchange.fault_delay`); the
 REST app and the WebSocket API reader hold a delayed request that long on the trio clock,
 then answer it, so its work lands late, as over a slow network (an order placed after a
 200 ms delay meets the book as it is 200 ms later). Each delay is recorded in the history
-as a ``latency`` fault.
+as a ``latency`` fault. The exchange-behaviour faults (``rate_limit``, ``clock_skew``,
+``maintenance``, ``flash_move``, ``fill_before_ack``, ``cancel_fill_race``) act through the
+dialect's limiter and clock, the engine's symbol status, the market simulator and the
+answers' timing; the market loop also wakes at their starts and ends (``docs/exchange.md``).
 
 The private events of the background market's own accounts (``sim/market/``) are never
 built (the engine's ``quiet_accounts``) unless ``history_simulator_accounts`` is set:
@@ -28,7 +31,8 @@ Binance disconnects slow consumers); read the wall clock (time comes from its
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -36,7 +40,7 @@ import attrs
 import trio
 
 from mmbot.clock import SIM_EPOCH_MS, EpochClock, derive_rng
-from mmbot.model import ZERO, Instrument
+from mmbot.model import ZERO, Instrument, SymbolStatus
 from mmbot.sim.connections import Connections, Outbox
 from mmbot.sim.dialect import (
     AdminApi,
@@ -52,8 +56,20 @@ from mmbot.sim.dialect import (
     refuse_ws_api,
     ws_api_method,
 )
-from mmbot.sim.engine import Fees, MatchingEngine
-from mmbot.sim.faults import ERROR_MESSAGES, Error, FaultPlan, LostAck
+from mmbot.sim.dialect.params import DialectFailure, Params
+from mmbot.sim.engine import Fees, MatchingEngine, OrderView
+from mmbot.sim.faults import (
+    CANCEL_FILL_RACE_OPERATIONS,
+    ERROR_MESSAGES,
+    ClockSkew,
+    Error,
+    FaultPlan,
+    FillBeforeAck,
+    FlashMove,
+    LostAck,
+    Maintenance,
+    RateLimit,
+)
 from mmbot.sim.history import Entry, History
 from mmbot.sim.market import (
     SIMULATOR_ACCOUNTS,
@@ -128,7 +144,7 @@ class ExchangeConfig:
     #: balance positions) in the history too. Off by default: nobody can subscribe to them
     #: and their effect on the market is recorded as public trades and book deltas.
     history_simulator_accounts: bool = False
-    #: Faults to inject (``sim/faults.py``): latency on order requests, for now.
+    #: Faults to inject (``sim/faults.py``).
     faults: FaultPlan = attrs.field(factory=FaultPlan)
     #: What the market-data statistics keep per symbol (trades, klines, tickers): their
     #: memory bound, apart from the history's.
@@ -167,6 +183,11 @@ class Exchange:
     _messages_sent: int = 0
     _dropped_slow: int = 0
     _shutting_down: bool = False
+    #: The exchange-behaviour faults in effect (see "exchange-behaviour faults" below).
+    _venue_faults: tuple[RateLimit | ClockSkew, ...] = ()
+    _in_maintenance: dict[str, Maintenance] = attrs.field(factory=dict)
+    _done: list[object] = attrs.field(factory=list)  # flash moves made, shutdowns sent
+    _holds: trio.Nursery | None = None  # where held answers wait (while ``run`` runs)
 
     @classmethod
     def create(
@@ -257,26 +278,38 @@ class Exchange:
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Drive the market and close depth windows until cancelled."""
-        self._started_at = trio.current_time()
+        self._started_at = started = trio.current_time()
         now = self.now_ms()
         self.market.start(now)
         self.publish_engine_events(now)
-        task_status.started()
-        while True:
-            wake = self.market.next_event_ms()
-            flush = self.feed.next_flush_ms(self._conns.by_stream)
-            if flush is not None:
-                wake = min(wake, flush)
-            if wake > self.now_ms():
-                # A small margin so that now_ms() reads ``wake`` despite float rounding.
-                await trio.sleep_until(self.clock.to_trio_time(wake) + 0.0002)
-            else:
-                await trio.lowlevel.checkpoint()
-            now = self.now_ms()
-            if self.market.next_event_ms() <= now:
-                self.market.advance(now)
-                self.publish_engine_events(now)
-            self._flush_depth(now)
+        if self.faults.scheduled:  # those from time 0 are in effect before any request
+            self._apply_venue_faults()
+            self._apply_scheduled_faults()
+        async with trio.open_nursery() as holds:
+            self._holds = holds
+            task_status.started()
+            while True:
+                wake = self.market.next_event_ms()
+                flush = self.feed.next_flush_ms(self._conns.by_stream)
+                if flush is not None:
+                    wake = min(wake, flush)
+                change = self.faults.next_change(self.fault_time()) if self.faults else None
+                if wake > self.now_ms():
+                    # A small margin so that now_ms() reads ``wake`` despite float rounding.
+                    until = self.clock.to_trio_time(wake) + 0.0002
+                    await trio.sleep_until(
+                        until if change is None else min(until, started + change)
+                    )
+                else:
+                    await trio.lowlevel.checkpoint()
+                now = self.now_ms()
+                if self.market.next_event_ms() <= now:
+                    self.market.advance(now)
+                    self.publish_engine_events(now)
+                if self.faults.scheduled or self._in_maintenance or self._venue_faults:
+                    self._apply_venue_faults()
+                    self._apply_scheduled_faults()
+                self._flush_depth(now)
 
     def _flush_depth(self, now_ms: int) -> None:
         for message in self.feed.flush_due(now_ms, self._conns.by_stream):
@@ -289,6 +322,9 @@ class Exchange:
         every fault); recorded in the history as a ``plan`` fault entry."""
         self.faults = plan
         self.history.append_fault(self.now_ms(), "plan", "all", plan.describe())
+        if self._venue_faults or self._in_maintenance or plan.scheduled:
+            self._apply_venue_faults()
+            self._apply_scheduled_faults()
 
     def fault_delay(self, operation: str | None) -> float:
         """Seconds to hold a request of ``operation`` before working on it (the fault plan;
@@ -340,16 +376,26 @@ class Exchange:
             response = self.admin.handle(request, now)
         else:
             fault = None
-            if self.faults.strikes:
+            operation: str | None = None
+            if self.faults.strikes or self.faults.races:
                 route = self.dialect.routes.rest_route(request.method, request.path)
-                fault = self.strike(None if route is None else route.name)
+                operation = None if route is None else route.name
+            if self.faults.strikes:
+                fault = self.strike(operation)
+            if self.faults or self._venue_faults:
+                self._apply_venue_faults()
             if isinstance(fault, Error):
                 response = refuse_rest(self.dialect, request, _fault_error(fault), now)
             else:
+                race = self._races(operation, lambda: _rest_params(request))
                 response = self.dialect.handle_rest(request, now)
                 if isinstance(fault, LostAck):
                     lost = refuse_rest(self.dialect, request, _LOST, now, report=False)
                     response = attrs.evolve(lost, withheld=fault.mode == "drop")
+                elif race is not None and response.status == 200:
+                    hold = self._fill_before_ack(race, response.body)
+                    if hold > 0:
+                        response = attrs.evolve(response, hold_s=hold)
         self.publish_engine_events(now)
         return response
 
@@ -362,18 +408,28 @@ class Exchange:
         """
         now = self.now_ms()
         fault = self.strike(ws_api_method(message)) if self.faults.strikes else None
+        if self.faults or self._venue_faults:
+            self._apply_venue_faults()
         reply: dict[str, object] | None
+        hold = 0.0
         try:
             if isinstance(fault, Error):
                 reply = refuse_ws_api(self.dialect, message, _fault_error(fault), now)
             else:
+                race = None
+                if self.faults.races:
+                    race = self._races(ws_api_method(message), lambda: _ws_params(message))
                 reply = self.dialect.handle_ws_api(message, session, now)
                 if isinstance(fault, LostAck):  # worked on; the answer is lost
                     lost = refuse_ws_api(self.dialect, message, _LOST, now, report=False)
                     reply = lost if fault.mode == "unknown" else None
+                elif race is not None and reply.get("status") == 200:
+                    hold = self._fill_before_ack(race, reply.get("result"))
         except Exception:  # a bug in the dialect: its last-resort answer, logged and reported
             reply = answer_ws_api_failure(self.dialect, message, now)
-        if reply is not None:
+        if reply is not None and hold > 0 and self._holds is not None:
+            self._holds.start_soon(self._deliver_later, hold, outbox, dumps(reply))
+        elif reply is not None:
             self.deliver(outbox, dumps(reply), WS_API_CHANNEL, "response", now)
         for subscription_id in session.take_terminated():  # after its unsubscribe's answer
             text = event_stream_terminated_frame(subscription_id, now)
@@ -384,6 +440,150 @@ class Exchange:
     def _sync_user_subscriptions(self, session: WsApiSession, outbox: Outbox) -> None:
         if not outbox.is_closed:
             self._conns.set_user_subscriptions(outbox, _session_subscriptions(session))
+
+    # ---- exchange-behaviour faults -------------------------------------------------------
+
+    def fault_time(self) -> float:
+        """Seconds since the exchange started running (the fault plan's time; 0 before)."""
+        started = self._started_at
+        return 0.0 if started is None else trio.current_time() - started
+
+    def _apply_venue_faults(self) -> None:
+        """Put the ``rate_limit`` and ``clock_skew`` faults active now into the dialect
+        (its limiter's limits, its clock's offset); their starts and ends are recorded."""
+        plan = self.faults
+        now = self.fault_time()
+        active = tuple(
+            f for f in plan.faults if isinstance(f, RateLimit | ClockSkew) and f.active(now)
+        )
+        if active != self._venue_faults:
+            now_ms = self.now_ms()
+            for fault in active:
+                if fault not in self._venue_faults:
+                    self.history.append_fault(now_ms, fault.kind, "all", "start")
+            for gone in self._venue_faults:
+                if gone not in active:
+                    self.history.append_fault(now_ms, gone.kind, "all", "end")
+            self._venue_faults = active
+        self.dialect.venue_limits.limits = plan.rate_limits(self.config.rate_limits, now)
+        self.dialect.clock_offset_ms = plan.clock_offset_ms(now)
+
+    def _apply_scheduled_faults(self) -> None:
+        """Bring the symbols' status in line with the ``maintenance`` faults active now
+        (TRADING again when none is), tell the connections ``serverShutdown`` as one
+        starts, and make the ``flash_move`` moves whose time has come."""
+        plan = self.faults
+        now = self.fault_time()
+        now_ms = self.now_ms()
+        for symbol in self.config.symbols:
+            want = plan.maintenance(symbol, now)
+            had = self._in_maintenance.get(symbol)
+            if want is had:
+                continue
+            if want is None:
+                del self._in_maintenance[symbol]
+                self.engine.set_symbol_status(symbol, SymbolStatus.TRADING, now_ms)
+                self.history.append_fault(now_ms, "maintenance", symbol, "end: TRADING")
+            else:
+                self._in_maintenance[symbol] = want
+                self.engine.set_symbol_status(symbol, SymbolStatus(want.status), now_ms)
+                self.history.append_fault(now_ms, "maintenance", symbol, f"start: {want.status}")
+            self.market.reconcile_soon(symbol)
+        shutdown = False
+        for fault in plan.faults:
+            if any(done is fault for done in self._done):
+                continue
+            if isinstance(fault, Maintenance) and fault.active(now):
+                self._done.append(fault)
+                shutdown = shutdown or fault.shutdown
+            elif isinstance(fault, FlashMove) and fault.start <= now:
+                self._done.append(fault)
+                for symbol in self.market.symbols:
+                    if fault.covers(symbol):
+                        before = self.market.reference_price(symbol)
+                        self.market.flash_move(symbol, fault.percent, now_ms)
+                        after = self.market.reference_price(symbol)
+                        self.history.append_fault(
+                            now_ms, "flash_move", symbol, f"{before} -> {after}"
+                        )
+        self.publish_engine_events(now_ms)  # the expired orders' reports before the goodbye
+        if shutdown:
+            for outbox in self._conns:
+                text = server_shutdown_frame(now_ms, ws_api=outbox.ws_api, combined=outbox.combined)
+                self.deliver(outbox, text, "server", "serverShutdown", now_ms)
+                self.close_outbox(outbox, "maintenance")
+
+    def _races(
+        self, operation: str | None, params: Callable[[], Params | None]
+    ) -> FillBeforeAck | None:
+        """Before a request is worked on: a ``cancel_fill_race`` striking it has a taker
+        fill the order it cancels now; a ``fill_before_ack`` striking it is returned, for
+        :meth:`_fill_before_ack` once the order is placed."""
+        plan = self.faults
+        if operation is None or not plan.races:
+            return None
+        now = self.fault_time()
+        if operation in CANCEL_FILL_RACE_OPERATIONS:
+            if plan.cancel_fill_race(operation, now, self.fault_rng) is not None:
+                self._fill_first(operation, params())
+            return None
+        return plan.fill_before_ack(operation, now, self.fault_rng)
+
+    def _fill_first(self, operation: str, params: Params | None) -> None:
+        if params is None:
+            return
+        replace = operation == "order.cancelReplace"
+        try:
+            symbol = params.raw("symbol")
+            order_id = params.integer("cancelOrderId" if replace else "orderId")
+            client_id = params.raw("cancelOrigClientOrderId" if replace else "origClientOrderId")
+        except DialectFailure:
+            return  # the dialect will refuse it as it stands
+        view = self._open_order(symbol, order_id, client_id)
+        if view is None:
+            return
+        now_ms = self.now_ms()
+        self.market.take(view.symbol, view.side, view.price, now_ms)
+        self.history.append_fault(
+            now_ms, "cancel_fill_race", operation, f"{view.client_order_id} filled first"
+        )
+        self.publish_engine_events(now_ms)
+
+    def _fill_before_ack(self, fault: FillBeforeAck, answer: object) -> float:
+        """A taker fills the order a placement just rested (its reports published now);
+        the seconds to hold the placement's answer (0.0: nothing rested to fill)."""
+        if not isinstance(answer, Mapping):
+            return 0.0
+        symbol, order_id = answer.get("symbol"), answer.get("orderId")
+        if not isinstance(symbol, str) or not isinstance(order_id, int):
+            return 0.0
+        view = self._open_order(symbol, order_id, None)
+        if view is None:
+            return 0.0
+        now_ms = self.now_ms()
+        self.market.take(view.symbol, view.side, view.price, now_ms)
+        detail = f"{view.client_order_id} filled, answer held {fault.delay * 1000:g} ms"
+        self.history.append_fault(now_ms, "fill_before_ack", "order.place", detail)
+        self.publish_engine_events(now_ms)
+        return max(fault.delay, 1e-9)
+
+    def _open_order(
+        self, symbol: str | None, order_id: int | None, client_id: str | None
+    ) -> OrderView | None:
+        """The API key's account's open order, if it names one the market can fill."""
+        if symbol not in self.market.symbols or (order_id is None and client_id is None):
+            return None
+        assert symbol is not None
+        view = self.engine.query(
+            self.config.account, symbol, order_id=order_id, client_order_id=client_id
+        )
+        if not isinstance(view, OrderView) or not view.status.is_open or not view.price:
+            return None
+        return view
+
+    async def _deliver_later(self, hold: float, outbox: Outbox, text: str) -> None:
+        await trio.sleep(hold)
+        self.deliver(outbox, text, WS_API_CHANNEL, "response", self.now_ms())
 
     # ---- publishing --------------------------------------------------------------------
 
@@ -520,3 +720,18 @@ _LOST = DialectError(Code.TIMEOUT, ERROR_MESSAGES[Code.TIMEOUT], 503)
 def _fault_error(fault: Error) -> DialectError:
     retry = None if fault.retry_after is None else max(1, round(fault.retry_after))
     return DialectError(fault.code, ERROR_MESSAGES[fault.code], fault.status, retry)
+
+
+def _rest_params(request: RestRequest) -> Params | None:
+    try:
+        return Params.from_rest(request.raw_query, request.raw_body)
+    except DialectFailure:
+        return None
+
+
+def _ws_params(message: str | bytes) -> Params | None:
+    try:
+        frame = json.loads(message)
+        return Params.from_ws(frame.get("params")) if isinstance(frame, dict) else None
+    except (ValueError, DialectFailure):
+        return None

@@ -4,8 +4,8 @@ What it is for: :class:`FaultPlan`, the seam through which the fake exchange mis
 purpose (the audit's slow venue now; the chaos harness grows the kinds on the same seam).
 The exchange shell asks the plan about every request it is about to answer, by operation
 name (the WebSocket API's: ``order.place``, ``order.cancel``, ``order.cancelReplace``,
-``openOrders.cancelAll``, ``depth``, ...) and the time, and does what it answers. Three
-kinds:
+``openOrders.cancelAll``, ``depth``, ...) and the time, and does what it answers. The
+request kinds:
 
 - :class:`Latency`: hold a matching request for ``delay`` plus a jitter drawn uniformly in
   ``[0, jitter]`` before the exchange works on it, with ``probability``, while the fault
@@ -16,6 +16,23 @@ kinds:
   error codes instead of working on it (429 and 418 with ``Retry-After``).
 - :class:`LostAck`: work on a matching request, then lose its answer (never send it, or
   send 503 -1007, "execution status unknown").
+
+The exchange-behaviour kinds, the venue misbehaving on its own terms:
+
+- :class:`RateLimit`: the venue's own rate limiter with lower limits while active (real
+  429s with ``Retry-After``; a client that keeps sending is banned, 418).
+- :class:`ClockSkew`: the venue's clock steps and drifts against the clients' (its
+  ``time`` and its ``recvWindow`` check; -1021 for a client that does not resync).
+- :class:`Maintenance`: symbols BREAK or HALT, ``serverShutdown`` to every connection,
+  TRADING again at the end.
+- :class:`FlashMove`: the market's reference price jumps by a percentage at an instant.
+- :class:`FillBeforeAck`: a placement is filled by a taker at once and its answer held
+  after the fill's report.
+- :class:`CancelFillRace`: the order a cancel names is filled first; the cancel is then
+  answered as for a filled order (-2011).
+
+The first four act at their own times (the exchange wakes for :meth:`FaultPlan.next_change`);
+the races are per request, like the first three.
 
 A fault aims at a :class:`Target`: every operation, an endpoint class as the client's
 breakers group them (``orders``, ``market_data``, ``account``: :data:`ENDPOINT_CLASSES`), or
@@ -38,6 +55,8 @@ import attrs
 
 if TYPE_CHECKING:
     import random
+
+    from mmbot.sim.dialect.limits import RateLimits
 
 #: The dialect's operations by endpoint class, as the REST client's breakers group them
 #: (``mmbot.venue.binance.rest_endpoints``); the WebSocket API's own session methods
@@ -273,14 +292,19 @@ class LostAck:
         return _window(self, f"lost ack ({self.mode}) on {self.target.name}")
 
 
-def _hits(fault: Error | LostAck, operation: str, now: float, rng: random.Random) -> bool:
+def _hits(
+    fault: Error | LostAck | FillBeforeAck | CancelFillRace,
+    operation: str,
+    now: float,
+    rng: random.Random,
+) -> bool:
     """Whether ``fault`` strikes this request (draws from ``rng`` only when it could)."""
     if not fault.target.matches(operation) or not fault.active(now):
         return False
     return fault.probability >= 1 or rng.random() < fault.probability
 
 
-def _window(fault: Error | LostAck, text: str) -> str:
+def _window(fault: Error | LostAck | FillBeforeAck | CancelFillRace, text: str) -> str:
     if fault.start > 0 or fault.duration is not None:
         end = "" if fault.duration is None else f"{fault.start + fault.duration:g}"
         text += f", from {fault.start:g} s to {end or 'the end'}{' s' if end else ''}"
@@ -289,8 +313,264 @@ def _window(fault: Error | LostAck, text: str) -> str:
     return text
 
 
+# ---- exchange-behaviour faults (the chaos harness's venue misbehaving on its own terms) ------
+
+
+def _symbols(names: Iterable[str] | None) -> frozenset[str] | None:
+    return None if names is None else frozenset(names)
+
+
+def _positive_limit(
+    instance: object, attribute: attrs.Attribute[int | None], value: int | None
+) -> None:
+    if value is not None and (isinstance(value, bool) or value < 1):
+        raise ValueError(f"{attribute.name} must be an integer >= 1, got {value!r}")
+
+
+def _finite(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not math.isfinite(value):
+        raise ValueError(f"{attribute.name} must be a finite number, got {value!r}")
+
+
+def _span(start: float, duration: float | None) -> str:
+    end = "the end" if duration is None else f"{start + duration:g} s"
+    return f"from {start:g} s to {end}"
+
+
+def _on(symbols: frozenset[str] | None) -> str:
+    return "every symbol" if symbols is None else ", ".join(sorted(symbols))
+
+
+@attrs.frozen
+class RateLimit:
+    """The venue's own rate limiter with lower limits while active: a client that keeps
+    sending gets the real 429s (``Retry-After`` to the window's end) and, failing to back
+    off, the real 418 ban. Each limit given replaces the exchange's if lower (None: the
+    exchange's own)."""
+
+    request_weight_per_minute: int | None = attrs.field(default=None, validator=_positive_limit)
+    orders_per_10s: int | None = attrs.field(default=None, validator=_positive_limit)
+    orders_per_day: int | None = attrs.field(default=None, validator=_positive_limit)
+    start: float = attrs.field(default=0.0, validator=_non_negative)
+    duration: float | None = attrs.field(default=None, validator=_duration)
+
+    kind: ClassVar[str] = "rate_limit"
+
+    def __attrs_post_init__(self) -> None:
+        if (self.request_weight_per_minute, self.orders_per_10s, self.orders_per_day) == (
+            None,
+            None,
+            None,
+        ):
+            raise ValueError(
+                "give at least one limit: request_weight_per_minute, orders_per_10s or "
+                "orders_per_day"
+            )
+
+    def active(self, now: float) -> bool:
+        return _active(self.start, self.duration, now)
+
+    def lower(self, limits: RateLimits) -> RateLimits:
+        """``limits`` with this fault's lower ones in their place."""
+
+        def low(own: int | None, base: int) -> int:
+            return base if own is None else min(own, base)
+
+        return attrs.evolve(
+            limits,
+            request_weight_per_minute=low(
+                self.request_weight_per_minute, limits.request_weight_per_minute
+            ),
+            orders_per_10s=low(self.orders_per_10s, limits.orders_per_10s),
+            orders_per_day=low(self.orders_per_day, limits.orders_per_day),
+        )
+
+    def describe(self) -> str:
+        parts = [
+            f"{value} {label}"
+            for value, label in (
+                (self.request_weight_per_minute, "weight/min"),
+                (self.orders_per_10s, "orders/10 s"),
+                (self.orders_per_day, "orders/day"),
+            )
+            if value is not None
+        ]
+        return f"rate limit {', '.join(parts)}, {_span(self.start, self.duration)}"
+
+
+@attrs.frozen
+class ClockSkew:
+    """The exchange's clock steps by ``step`` seconds (negative: behind) and drifts by
+    ``drift`` milliseconds per second while active, against the clients' (trio's clock is
+    untouched: the offset is the venue's notion of server time, which it answers ``time``
+    with and checks signed requests' ``timestamp`` against, so a client that does not
+    resync gets -1021)."""
+
+    step: float = attrs.field(default=0.0, validator=_finite)
+    drift: float = attrs.field(default=0.0, validator=_finite)
+    start: float = attrs.field(default=0.0, validator=_non_negative)
+    duration: float | None = attrs.field(default=None, validator=_duration)
+
+    kind: ClassVar[str] = "clock_skew"
+
+    def __attrs_post_init__(self) -> None:
+        if self.step == 0 and self.drift == 0:
+            raise ValueError("give a step (seconds) or a drift (ms per second), or both")
+
+    def active(self, now: float) -> bool:
+        return _active(self.start, self.duration, now)
+
+    def offset_ms(self, now: float) -> int:
+        """How far the exchange's clock is ahead of the clients' at ``now`` (0: inactive)."""
+        if not self.active(now):
+            return 0
+        return round(self.step * 1000 + self.drift * (now - self.start))
+
+    def describe(self) -> str:
+        parts = []
+        if self.step:
+            parts.append(f"step {self.step * 1000:+g} ms")
+        if self.drift:
+            parts.append(f"drift {self.drift:+g} ms/s")
+        return f"clock skew {' '.join(parts)}, {_span(self.start, self.duration)}"
+
+
+#: The symbol statuses a maintenance puts its symbols in.
+MAINTENANCE_STATUSES = ("BREAK", "HALT")
+
+
+@attrs.frozen
+class Maintenance:
+    """The venue goes into maintenance while active: its ``symbols`` (None: all) take
+    ``status`` (``BREAK``: new orders refused -1013 "Market is closed.", resting orders
+    expired; ``HALT``: refused, resting orders left), and at the start every WebSocket
+    connection is sent ``serverShutdown`` and closed (``shutdown``); at the end (or the
+    heal) the symbols are TRADING again."""
+
+    status: str = attrs.field(default="BREAK")
+    symbols: frozenset[str] | None = attrs.field(default=None, converter=_symbols)
+    shutdown: bool = True
+    start: float = attrs.field(default=0.0, validator=_non_negative)
+    duration: float | None = attrs.field(default=None, validator=_duration)
+
+    kind: ClassVar[str] = "maintenance"
+
+    @status.validator
+    def _known_status(self, attribute: attrs.Attribute[str], value: str) -> None:
+        if value not in MAINTENANCE_STATUSES:
+            raise ValueError(f"status must be one of {list(MAINTENANCE_STATUSES)}, got {value!r}")
+
+    def active(self, now: float) -> bool:
+        return _active(self.start, self.duration, now)
+
+    def covers(self, symbol: str) -> bool:
+        return self.symbols is None or symbol in self.symbols
+
+    def describe(self) -> str:
+        text = f"maintenance ({self.status}) on {_on(self.symbols)}"
+        if not self.shutdown:
+            text += ", connections kept"
+        return f"{text}, {_span(self.start, self.duration)}"
+
+
+@attrs.frozen
+class FlashMove:
+    """At ``start`` the market's reference price of its ``symbols`` (None: all) jumps by
+    ``percent`` (negative: down); the background makers requote around the new price at
+    once, so quotes left at the old one are run over."""
+
+    percent: float = attrs.field()
+    symbols: frozenset[str] | None = attrs.field(default=None, converter=_symbols)
+    start: float = attrs.field(default=0.0, validator=_non_negative)
+
+    kind: ClassVar[str] = "flash_move"
+
+    @percent.validator
+    def _sane(self, attribute: attrs.Attribute[float], value: float) -> None:
+        if not (math.isfinite(value) and value != 0 and -90 <= value <= 1000):
+            raise ValueError(f"percent must be non-zero, within -90..1000, got {value!r}")
+
+    def covers(self, symbol: str) -> bool:
+        return self.symbols is None or symbol in self.symbols
+
+    def describe(self) -> str:
+        return f"flash move {self.percent:+g}% on {_on(self.symbols)} at {self.start:g} s"
+
+
+#: The operations a ``fill_before_ack`` can strike (a placement that may rest).
+FILL_BEFORE_ACK_OPERATIONS = frozenset({"order.place"})
+#: The operations a ``cancel_fill_race`` can strike (those that cancel a named order).
+CANCEL_FILL_RACE_OPERATIONS = frozenset({"order.cancel", "order.cancelReplace"})
+
+
+@attrs.frozen
+class FillBeforeAck:
+    """For matching placements: the order is placed, a taker fills it at once (the fill's
+    execution report goes out on the user stream), and the placement's answer is held
+    ``delay`` seconds after that, so the client learns of the fill before the ack."""
+
+    delay: float = attrs.field(default=0.5, validator=_non_negative)
+    target: Target = attrs.field(factory=lambda: Target.named("order.place"))
+    start: float = attrs.field(default=0.0, validator=_non_negative)
+    duration: float | None = attrs.field(default=None, validator=_duration)
+    probability: float = attrs.field(default=1.0, validator=_probability)
+
+    kind: ClassVar[str] = "fill_before_ack"
+
+    def active(self, now: float) -> bool:
+        return _active(self.start, self.duration, now)
+
+    def hits(self, operation: str, now: float, rng: random.Random) -> bool:
+        if operation not in FILL_BEFORE_ACK_OPERATIONS:
+            return False
+        return _hits(self, operation, now, rng)
+
+    def describe(self) -> str:
+        text = f"fill before ack (+{self.delay * 1000:g} ms) on {self.target.name}"
+        return _window(self, text)
+
+
+@attrs.frozen
+class CancelFillRace:
+    """For matching cancels (``order.cancel``, ``order.cancelReplace``): a taker fills the
+    order first, then the cancel is worked on and answered as the venue answers a cancel
+    of a filled order (-2011 "Unknown order sent."; a cancel-replace's -2022)."""
+
+    target: Target = attrs.field(factory=lambda: Target.named(*CANCEL_FILL_RACE_OPERATIONS))
+    start: float = attrs.field(default=0.0, validator=_non_negative)
+    duration: float | None = attrs.field(default=None, validator=_duration)
+    probability: float = attrs.field(default=1.0, validator=_probability)
+
+    kind: ClassVar[str] = "cancel_fill_race"
+
+    def active(self, now: float) -> bool:
+        return _active(self.start, self.duration, now)
+
+    def hits(self, operation: str, now: float, rng: random.Random) -> bool:
+        if operation not in CANCEL_FILL_RACE_OPERATIONS:
+            return False
+        return _hits(self, operation, now, rng)
+
+    def describe(self) -> str:
+        return _window(self, f"cancel/fill race on {self.target.name}")
+
+
 #: Every kind of fault a plan can hold (the chaos harness adds kinds here).
-Fault = Latency | Error | LostAck
+Fault = (
+    Latency
+    | Error
+    | LostAck
+    | RateLimit
+    | ClockSkew
+    | Maintenance
+    | FlashMove
+    | FillBeforeAck
+    | CancelFillRace
+)
+
+
+#: The kinds the exchange acts on at their own times, not only when a request comes.
+_SCHEDULED = (Maintenance, FlashMove, RateLimit, ClockSkew)
 
 
 @attrs.frozen
@@ -315,7 +595,7 @@ class FaultPlan:
         """The error or lost answer that strikes a request of ``operation`` arriving at
         ``now`` (the first in the plan's order that hits it), or None."""
         for fault in self.faults:
-            if not isinstance(fault, Latency) and fault.hits(operation, now, rng):
+            if isinstance(fault, Error | LostAck) and fault.hits(operation, now, rng):
                 return fault
         return None
 
@@ -323,7 +603,7 @@ class FaultPlan:
     def strikes(self) -> bool:
         """Whether the plan holds any error or lost-answer fault (else :meth:`strike` is
         always None and need not be asked)."""
-        return any(not isinstance(f, Latency) for f in self.faults)
+        return any(isinstance(f, Error | LostAck) for f in self.faults)
 
     def describe(self) -> str:
         """One line per fault, for a banner ("none" for an empty plan)."""
@@ -336,3 +616,70 @@ class FaultPlan:
         if delay == 0 and jitter == 0:
             return cls()
         return cls((Latency(delay, jitter, Target.orders()),))
+
+    # ---- exchange-behaviour faults ------------------------------------------------------
+
+    def rate_limits(self, limits: RateLimits, now: float) -> RateLimits:
+        """``limits`` lowered by every ``rate_limit`` fault active at ``now``."""
+        for fault in self.faults:
+            if isinstance(fault, RateLimit) and fault.active(now):
+                limits = fault.lower(limits)
+        return limits
+
+    def clock_offset_ms(self, now: float) -> int:
+        """How far the exchange's clock is ahead of the clients' at ``now``: the sum over
+        the active ``clock_skew`` faults (0 when none)."""
+        return sum(f.offset_ms(now) for f in self.faults if isinstance(f, ClockSkew))
+
+    def maintenance(self, symbol: str, now: float) -> Maintenance | None:
+        """The ``maintenance`` fault holding ``symbol`` at ``now`` (the first), or None."""
+        for fault in self.faults:
+            if isinstance(fault, Maintenance) and fault.active(now) and fault.covers(symbol):
+                return fault
+        return None
+
+    def flash_moves(self) -> tuple[FlashMove, ...]:
+        return tuple(f for f in self.faults if isinstance(f, FlashMove))
+
+    def fill_before_ack(
+        self, operation: str, now: float, rng: random.Random
+    ) -> FillBeforeAck | None:
+        """The ``fill_before_ack`` fault striking a request of ``operation`` (the first)."""
+        for fault in self.faults:
+            if isinstance(fault, FillBeforeAck) and fault.hits(operation, now, rng):
+                return fault
+        return None
+
+    def cancel_fill_race(
+        self, operation: str, now: float, rng: random.Random
+    ) -> CancelFillRace | None:
+        """The ``cancel_fill_race`` fault striking a request of ``operation`` (the first)."""
+        for fault in self.faults:
+            if isinstance(fault, CancelFillRace) and fault.hits(operation, now, rng):
+                return fault
+        return None
+
+    @property
+    def races(self) -> bool:
+        """Whether the plan holds a ``fill_before_ack`` or ``cancel_fill_race`` fault."""
+        return any(isinstance(f, FillBeforeAck | CancelFillRace) for f in self.faults)
+
+    @property
+    def scheduled(self) -> bool:
+        """Whether the plan holds a fault that acts on its own time, not on a request
+        (``maintenance``, ``flash_move``) or whose start and end the exchange records as
+        they happen (``rate_limit``, ``clock_skew``): it wakes for :meth:`next_change`."""
+        return any(isinstance(f, _SCHEDULED) for f in self.faults)
+
+    def next_change(self, now: float) -> float | None:
+        """The earliest time after ``now`` a scheduled fault starts or ends (None: none)."""
+        times: list[float] = []
+        for fault in self.faults:
+            if isinstance(fault, Maintenance | RateLimit | ClockSkew):
+                times.append(fault.start)
+                if fault.duration is not None:
+                    times.append(fault.start + fault.duration)
+            elif isinstance(fault, FlashMove):
+                times.append(fault.start)
+        later = [t for t in times if t > now]
+        return min(later) if later else None

@@ -97,6 +97,8 @@ def build_rest_app(
             if hold > 0:
                 await trio.sleep(hold)
             response = handler(request)
+            if response.hold_s > 0:
+                await trio.sleep(response.hold_s)
             if response.withheld and await _client_left_within(receive, WITHHELD_S):
                 return  # the answer was lost and the client gave up: nothing to write
             payload = _encode(response.body)

@@ -224,8 +224,19 @@ class Dialect:
 
     # ---- helpers --------------------------------------------------------------------------
 
-    @staticmethod
-    def _check_timestamp(params: Params, now_ms: int) -> None:
+    @property
+    def clock_offset_ms(self) -> int:
+        """How far the venue's clock is ahead of the exchange's time (a ``clock_skew``
+        fault): ``time`` answers, and signed requests' ``timestamp`` are checked against,
+        ``now_ms`` plus this."""
+        return self.operations.clock_offset_ms
+
+    @clock_offset_ms.setter
+    def clock_offset_ms(self, offset_ms: int) -> None:
+        self.operations.clock_offset_ms = offset_ms
+
+    def _check_timestamp(self, params: Params, now_ms: int) -> None:
+        now_ms += self.operations.clock_offset_ms
         timestamp = params.integer("timestamp", required=True)
         assert timestamp is not None
         window_text = params.raw("recvWindow")

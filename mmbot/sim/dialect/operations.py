@@ -69,6 +69,9 @@ class Operations:
         self._limits = limits
         self._fees = fees
         self._generated_ids = 0
+        #: How far the venue's clock is ahead of the exchange's time (a ``clock_skew``
+        #: fault; the exchange sets it): what ``time`` answers is ``now_ms`` plus this.
+        self.clock_offset_ms = 0
 
     # ---- helpers ------------------------------------------------------------------------
 
@@ -165,7 +168,7 @@ class Operations:
         return Answer({})
 
     def time(self, params: Params, account: str | None, now_ms: int) -> Answer:
-        return Answer({"serverTime": now_ms})
+        return Answer({"serverTime": now_ms + self.clock_offset_ms})
 
     def exchange_info(self, params: Params, account: str | None, now_ms: int) -> Answer:
         instruments = list(self._engine.instruments)

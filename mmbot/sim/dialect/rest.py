@@ -52,6 +52,9 @@ class RestResponse:
     #: Never sent: the exchange lost the answer (a ``lost_ack`` fault); the app holds the
     #: request until the client gives up.
     withheld: bool = False
+    #: Seconds the app holds the answer before writing it (a ``fill_before_ack`` fault:
+    #: the order's fill goes out on the user stream first).
+    hold_s: float = 0.0
 
 
 def answer_rest(dialect: Dialect, request: RestRequest, now_ms: int) -> RestResponse:

@@ -28,6 +28,11 @@ below ``refill_fraction`` or too close to the reference; levels that drift up to
 ``levels + 2`` levels a side. The maker learns about fills from its own place
 results, by querying the levels its own takers traded at, and from a full
 ``engine.open_orders`` every ``_RECONCILE_EVERY`` updates (foreign takers, halts).
+
+The exchange's faults act through it: :meth:`MarketSimulator.flash_move` jumps a
+reference price and requotes the ladder at once; :meth:`MarketSimulator.take` has a taker
+trade through a price (the races that fill an order first); a status change asks for a
+reconciliation at the next update (:meth:`MarketSimulator.reconcile_soon`).
 """
 
 from __future__ import annotations
@@ -180,6 +185,42 @@ class MarketSimulator:
 
     def statistics(self) -> MarketStatistics:
         return MarketStatistics(**self._counts)
+
+    # ---- what the exchange's faults make the market do ------------------------------------
+
+    def flash_move(self, symbol: str, percent: float, now_ms: int) -> None:
+        """The reference price jumps by ``percent`` now (at least to one tick), and the
+        maker's ladder moves with it at once: its orders across the new price are
+        cancelled, the new levels placed, so anything resting across them is run over."""
+        state = self._states[self._index[symbol]]
+        state.ref = max(1, round(state.ref * (1.0 + percent / 100.0)))
+        state.dirty = True
+        self._refresh(state, now_ms)
+
+    def take(self, symbol: str, side: Side, price: Decimal, now_ms: int) -> int:
+        """A taker trades through ``price`` against the ``side`` of the book: every order
+        resting there at ``price`` or better is filled (an order of ours named by a
+        ``cancel_fill_race`` or ``fill_before_ack`` fault among them). The fills made."""
+        state = self._states[self._index[symbol]]
+        depth = self._engine.depth(symbol, 5000)
+        if side is Side.BUY:
+            qty = sum((q for p, q in depth.bids if p >= price), Decimal(0))
+        else:
+            qty = sum((q for p, q in depth.asks if p <= price), Decimal(0))
+        lots = int(qty / state.step)
+        if lots <= 0:
+            return 0
+        ticks = int(price / state.tick)
+        state.dirty = True  # the maker's own levels were taken too: reconcile them
+        result = self._place(
+            state, TAKER_ACCOUNT, side.opposite, ticks, lots, TimeInForce.IOC, now_ms
+        )
+        return 0 if result is None else len(result.fills)
+
+    def reconcile_soon(self, symbol: str) -> None:
+        """The maker's orders may have changed behind its back (a status change expired
+        them): look at every one at the next update."""
+        self._states[self._index[symbol]].dirty = True
 
     def start(self, now_ms: int) -> None:
         """Open the simulator's accounts, draw the first moves and place the first ladders."""

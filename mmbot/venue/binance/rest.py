@@ -95,6 +95,7 @@ from mmbot.venue.binance.rest_endpoints import (
     EndpointClass,
 )
 from mmbot.venue.binance.rest_http import (
+    DEFAULT_RETRY_AFTER,
     Answer,
     ApiCredentials,
     ClientPool,
@@ -103,6 +104,7 @@ from mmbot.venue.binance.rest_http import (
     ServerClock,
     install_log_redaction,
 )
+from mmbot.venue.binance.weights import WEIGHTS
 from mmbot.venue.binance.ws import WsConnector
 from mmbot.venue.binance.ws_api_orders import WsApiOrdersConfig, WsApiSender
 from mmbot.venue.events import Balance, DepthSnapshot
@@ -267,6 +269,22 @@ class BinanceRest:
             assert result.value is not None
             clock.update(result.value, sent, clock.now_ms(), trio.current_time())
         return result.map(lambda _: clock.offset_ms)
+
+    async def admit_stream_request(self, operation: str) -> None:
+        """Wait for room in the client-side rate limiter for one request of ``operation``
+        sent on a stream's own connection (the user stream's subscription): it counts
+        against the IP's request weight like any other, so it too waits out the
+        ``Retry-After`` of a 429 or 418 (found by the chaos suite ``rate_limit_ban``: a
+        subscription sent while limited got the IP banned)."""
+        await self.limiter.acquire(WEIGHTS[operation])
+
+    def stream_throttled(self, status: int, retry_after: float | None) -> None:
+        """A request on a stream's own connection (the user stream's subscription) was
+        answered 429 or 418: the venue's limits are per IP, so the whole client waits out
+        its ``Retry-After`` (the dialect's default when it gave none), as after a 429 here
+        (found by the fuzzer: a depth snapshot sent 0.1 s after the subscription's 429)."""
+        wait = retry_after if retry_after is not None else DEFAULT_RETRY_AFTER[status]
+        self.limiter.block_until(trio.current_time() + wait)
 
     async def resync_time(self) -> None:
         """Read the server time again now: a signed request elsewhere (the user stream's

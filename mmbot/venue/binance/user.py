@@ -367,6 +367,9 @@ class UserStream:
         """Send the subscription request; wait for its answer. Events seen before it are
         returned (delivered after the reconcile)."""
         cfg = self.config
+        # The subscription is weighed like any request: never sent while a 429/418's
+        # Retry-After holds the client's limiter (that would be a ban).
+        await self.rest.admit_stream_request(SUBSCRIBE)
         self._request_id += 1
         request_id = self._request_id
         params: dict[str, object] = {"apiKey": cfg.api_key, "timestamp": self.now_ms()}
@@ -386,6 +389,8 @@ class UserStream:
                         code, msg = item.error or (None, f"status {item.status}")
                         if item.retry_after is not None:  # 429/418: the venue said when
                             self._hold_s = max(self._hold_s, item.retry_after)
+                        if item.status in (429, 418):  # the whole client waits, not only us
+                            self.rest.stream_throttled(item.status, item.retry_after)
                         if code == Code.INVALID_TIMESTAMP:  # our clock estimate is off
                             await self.rest.resync_time()
                         raise _SessionEnded(f"subscription refused: {code} {msg}")

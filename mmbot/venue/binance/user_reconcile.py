@@ -44,10 +44,15 @@ WENT_BACKWARDS = "venue order ids went backwards (restarted venue): resynchronis
 
 
 class UserRest(Protocol):
-    """What the user stream needs from the REST client: to reconcile after a gap, and to
-    read the server time again after its subscription was refused -1021."""
+    """What the user stream needs from the REST client: to reconcile after a gap, to read
+    the server time again after its subscription was refused -1021, and room in its rate
+    limiter for the subscription (it counts against the IP's weight)."""
 
     async def resync_time(self) -> None: ...
+
+    async def admit_stream_request(self, operation: str) -> None: ...
+
+    def stream_throttled(self, status: int, retry_after: float | None) -> None: ...
 
     async def open_orders(
         self, symbol: str | None = None

@@ -60,6 +60,12 @@ class RestStub:
     async def resync_time(self) -> None:
         self.calls.append("resync_time")
 
+    async def admit_stream_request(self, operation: str) -> None:
+        self.calls.append(f"admit {operation}")
+
+    def stream_throttled(self, status: int, retry_after: float | None) -> None:
+        self.calls.append(f"throttled {status} {retry_after}")
+
     async def _send(self, method: str, path: str, params: dict[str, str], signed: bool) -> Any:
         self.calls.append(path)
         headers = {}

@@ -26,7 +26,19 @@ from typing import Any
 import attrs
 
 from mmbot.chaos.invariants import INVARIANTS
-from mmbot.sim.faults import ENDPOINT_CLASSES, Error, Fault, FaultPlan, Latency, LostAck, Target
+from mmbot.sim.faults import (
+    ENDPOINT_CLASSES,
+    Bandwidth,
+    Blackhole,
+    Error,
+    Fault,
+    FaultPlan,
+    Latency,
+    LostAck,
+    Reset,
+    Slicer,
+    Target,
+)
 
 #: The fault kinds a scenario may name, with the keys each takes besides the common ones
 #: (``kind``, ``start``, ``duration``, ``target``, ``probability``).
@@ -35,7 +47,15 @@ FAULT_KEYS: Mapping[str, frozenset[str]] = {
     "error": frozenset({"status", "code", "retry_after"}),
     "lost_ack": frozenset({"mode"}),
     "crash_bot": frozenset({"restart_after"}),
+    # the transport faults (Toxiproxy's toxics, seeded; "timeout" is "blackhole"'s other name)
+    "reset": frozenset({"when"}),
+    "blackhole": frozenset(),
+    "timeout": frozenset(),
+    "bandwidth": frozenset({"rate"}),
+    "slicer": frozenset({"size", "jitter", "delay"}),
 }
+#: The transport fault kinds (built by :func:`_transport_fault`).
+_TRANSPORT_KINDS = frozenset({"reset", "blackhole", "timeout", "bandwidth", "slicer"})
 _COMMON_KEYS = frozenset({"kind", "start", "duration", "target", "probability"})
 _TOP_KEYS = frozenset(
     {
@@ -274,11 +294,40 @@ def _fault(table: object, where: str, phase: float) -> Fault | Crash:
                 retry_after=None if retry is None else seconds(retry, f"{where}: retry_after"),
                 **common,
             )
+        if kind in _TRANSPORT_KINDS:
+            return _transport_fault(kind, table, where, common)
         return LostAck(mode=table.get("mode", "drop"), **common)
     except ValueError as exc:
         if isinstance(exc, ScenarioError):
             raise
         raise ScenarioError(f"{where}: {exc}") from None
+
+
+def _transport_fault(
+    kind: str, table: Mapping[str, Any], where: str, common: dict[str, Any]
+) -> Fault:
+    """A ``reset``, ``blackhole`` (or ``timeout``), ``bandwidth`` or ``slicer`` fault."""
+    if kind == "reset":
+        return Reset(when=table.get("when", "before"), **common)
+    if kind in ("blackhole", "timeout"):
+        return Blackhole(**common)
+    if kind == "bandwidth":
+        return Bandwidth(rate=_bytes(table.get("rate"), f"{where}: rate", minimum=1), **common)
+    return Slicer(
+        size=_bytes(table.get("size"), f"{where}: size", minimum=1),
+        jitter=_bytes(table.get("jitter", 0), f"{where}: jitter", minimum=0),
+        delay=seconds(table.get("delay", 0), f"{where}: delay"),
+        **common,
+    )
+
+
+def _bytes(value: object, where: str, *, minimum: int) -> int:
+    """A number of bytes (a bandwidth fault's ``rate`` in bytes per second)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ScenarioError(
+            f"{where}: expected a whole number of bytes >= {minimum}, got {value!r}"
+        )
+    return value
 
 
 def known_scenarios(folder: Path) -> Sequence[Path]:

@@ -52,6 +52,9 @@ class RestResponse:
     #: Never sent: the exchange lost the answer (a ``lost_ack`` fault); the app holds the
     #: request until the client gives up.
     withheld: bool = False
+    #: Never sent: the connection is closed without an answer (a ``reset`` fault; after
+    #: ``withheld``, a ``blackhole``).
+    dropped: bool = False
 
 
 def answer_rest(dialect: Dialect, request: RestRequest, now_ms: int) -> RestResponse:

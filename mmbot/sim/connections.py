@@ -19,19 +19,20 @@ from collections.abc import Iterable, Iterator
 import attrs
 import trio
 
-from mmbot.sim.faults import Delivery
-
 
 class Paced(str):
-    """A frame a transport fault (bandwidth, slicer) makes the writer send late or in
-    pieces: the frame's text, with its :class:`~mmbot.sim.faults.Delivery`. (A ``str``, so
-    whoever reads an outbox without writing to a socket takes it as any other frame.)"""
+    """A frame queued while the fault plan holds a transport fault that may shape it
+    (bandwidth, slicer): the frame's text, with the traffic it belongs to (an operation's
+    answer, or ``faults.MARKET_STREAM`` / ``USER_STREAM``). The writer asks the exchange
+    how to write it when its turn comes (a pipe's rate is the rate when the bytes go
+    through). A ``str``, so whoever reads an outbox without writing to a socket takes it
+    as any other frame."""
 
-    delivery: Delivery
+    traffic: str
 
-    def __new__(cls, text: str, delivery: Delivery) -> Paced:
+    def __new__(cls, text: str, traffic: str) -> Paced:
         frame = super().__new__(cls, text)
-        frame.delivery = delivery
+        frame.traffic = traffic
         return frame
 
 

@@ -37,6 +37,7 @@ from wsproto.utilities import LocalProtocolError
 from mmbot.sim.connections import Outbox, Paced
 from mmbot.sim.dialect import WsApiSession
 from mmbot.sim.exchange import CONTROL_CHANNEL, Exchange
+from mmbot.sim.faults import Delivery
 from mmbot.sim.streams import StreamSession, dumps, parse_stream_name
 
 if TYPE_CHECKING:
@@ -171,12 +172,11 @@ class _Connection(WebSocketConnection):
         finally:
             lock.release()
 
-    async def send_paced(self, frame: Paced) -> None:
-        """Send one text message as its transport faults say (``frame.delivery``): its
-        pieces as a text frame then continuation frames (one piece: one whole frame), each
-        after its wait. Control frames (pings, pongs) may pass between the pieces, as
-        RFC 6455 allows."""
-        delivery = frame.delivery
+    async def send_paced(self, text: str, delivery: Delivery) -> None:
+        """Send one text message as the transport faults say (``delivery``): its pieces as
+        a text frame then continuation frames (one piece: one whole frame), each after its
+        wait. Control frames (pings, pongs) may pass between the pieces, as RFC 6455
+        allows."""
         last = len(delivery.sizes) - 1
         position = 0
         for index, (size, wait) in enumerate(zip(delivery.sizes, delivery.waits, strict=True)):
@@ -184,7 +184,7 @@ class _Connection(WebSocketConnection):
                 await trio.sleep(wait)
             if self._close_reason:
                 raise ConnectionClosed(self._close_reason)
-            piece = frame[position : position + size]
+            piece = text[position : position + size]
             position += size
             data = self._wsproto.send(TextMessage(data=piece, message_finished=index == last))
             async with self._stream_lock:
@@ -289,7 +289,7 @@ async def _serve(
     try:
         with trio.move_on_after(settings.max_connection_s):
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(_writer, ws, outbox, nursery.cancel_scope, close)
+                nursery.start_soon(_writer, exchange, ws, outbox, nursery.cancel_scope, close)
                 nursery.start_soon(_pinger, exchange, ws, nursery.cancel_scope, close)
                 await reader(exchange, ws, outbox)
                 nursery.cancel_scope.cancel()
@@ -310,6 +310,7 @@ async def _serve(
 
 
 async def _writer(
+    exchange: Exchange,
     ws: WebSocketConnection,
     outbox: Outbox,
     scope: trio.CancelScope,
@@ -318,7 +319,7 @@ async def _writer(
     try:
         while batch := await outbox.take(WRITE_BATCH):
             if outbox.paced:
-                await _send_paced_batch(ws, batch)
+                await _send_paced_batch(exchange, ws, batch)
             elif isinstance(ws, _Connection):
                 await ws.send_messages(batch)
             else:
@@ -336,21 +337,27 @@ async def _writer(
     scope.cancel()
 
 
-async def _send_paced_batch(ws: WebSocketConnection, batch: Sequence[str]) -> None:
-    """Send a batch holding frames a transport fault paces or slices: the others in runs
-    as usual, each paced one as its delivery says, in the order they were queued."""
+async def _send_paced_batch(
+    exchange: Exchange, ws: WebSocketConnection, batch: Sequence[str]
+) -> None:
+    """Send a batch holding frames a transport fault may pace or slice, in the order they
+    were queued: each such frame as the exchange's plan says when its turn comes (late, in
+    pieces), the others in runs as usual."""
     plain: list[str] = []
     for frame in batch:
-        if not isinstance(frame, Paced):
+        delivery = (
+            exchange.delivery(frame.traffic, len(frame)) if isinstance(frame, Paced) else None
+        )
+        if delivery is None:
             plain.append(frame)
             continue
         if plain:
             await _send_plain(ws, plain)
             plain = []
         if isinstance(ws, _Connection):
-            await ws.send_paced(frame)
+            await ws.send_paced(frame, delivery)
         else:  # not sliced, only late
-            await trio.sleep(frame.delivery.total_wait)
+            await trio.sleep(delivery.total_wait)
             await ws.send_message(str(frame))
     if plain:
         await _send_plain(ws, plain)

@@ -323,19 +323,30 @@ async def test_a_bandwidth_fault_makes_answers_late_by_their_size(
 async def test_a_bandwidth_fault_queues_stream_messages_in_order(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    exchange = Exchange.simulated(_config(Bandwidth(2000, Target.endpoint_class("market_data"))))
+    exchange = Exchange.simulated(_config(Bandwidth(300, Target.endpoint_class("market_data"))))
     async with running_exchange(exchange) as (exchange, nursery):
         ws = await InProcessExchange(exchange).connect_ws(nursery, "/ws/btcusdt@depth@100ms")
         got: list[tuple[float, dict[str, object]]] = []
         for _ in range(20):
-            got.append((trio.current_time(), json.loads(await ws.get_message())))
+            message = json.loads(await ws.get_message())
+            got.append((trio.current_time(), message))
+        lag_ms = exchange.now_ms() - int(str(got[-1][1]["E"]))
+        assert lag_ms > 1000  # the pipe is narrower than the stream: a backlog builds up
+        exchange.set_faults(FaultPlan())  # healed: the backlog goes through at once
+        healed_at, healed_ms = trio.current_time(), exchange.now_ms()
+        for _ in range(1000):
+            if int(str(json.loads(await ws.get_message())["E"])) >= healed_ms:
+                break
+        # the message going through the pipe at the heal finishes, the rest follow at once
+        in_flight = max(len(json.dumps(m, separators=(",", ":"))) for _, m in got) / 300
+        assert trio.current_time() - healed_at <= in_flight + 0.11
         await ws.aclose()
     ids = [int(str(m["u"])) for _, m in got]
     assert ids == sorted(ids)  # in order
     # each message arrives no sooner than its size over the rate after the one before
     sizes = [len(json.dumps(m, separators=(",", ":"))) for _, m in got]
     for (before, _), (after, _), size in zip(got, got[1:], sizes[1:], strict=False):
-        assert after - before >= size / 2000 - 0.001
+        assert after - before >= size / 300 - 0.001
     assert got[-1][0] > 20 * 0.1  # behind the 100 ms windows: the pipe is the bottleneck
 
 

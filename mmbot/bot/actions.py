@@ -208,7 +208,10 @@ class OrderActions:
                         "place refused",
                         extra={"symbol": symbol, "client_order_id": cid, "reason": result.reason},
                     )
-                return outcome is Outcome.OK
+                # The venue refused the order as it stands (-2010: it would take, the balance
+                # is short): deciding again on the same book would send it again, at once and
+                # for nothing, until the order budget runs dry. The next book wakes the quoter.
+                return outcome is Outcome.OK or result.code == Code.NEW_ORDER_REJECTED
             tracker.on_place_outcome(
                 cid, Outcome.UNKNOWN, reason="deadline", now=trio.current_time()
             )

@@ -47,11 +47,12 @@ class AnsweringVenue:
     def __init__(self, accept: bool = True, cancel: bool = True) -> None:
         self.accept = accept
         self.cancel_ok = cancel
+        self.refusal = (-2010, "Order would immediately match and take.")
 
     async def place(self, request: PlaceRequest) -> VenueResult[PlaceAck]:
         await trio.lowlevel.checkpoint()
         if not self.accept:
-            return failed(-2010, "Order would immediately match and take.")
+            return failed(*self.refusal)
         return ok(PlaceAck(request.symbol, 7, request.client_order_id, 1))
 
     async def cancel(self, ref: OrderRef) -> VenueResult[OrderInfo]:
@@ -99,10 +100,24 @@ async def test_an_action_that_did_what_its_decision_asked_wakes_nobody(
     assert not await place_and_settle(state, actions, decision=3)
 
 
-async def test_a_refused_placement_wakes_the_quoter(
+async def test_a_placement_the_venue_refused_as_it_stands_waits_for_the_next_book(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # -2010 (it would take): the same book can only decide the same order again, and the
+    # in-process venue answers at once, so a wake-up here re-sent it in a loop at one
+    # instant (found by the transport-fault fuzz: 24 refusals in a row, then no order budget
+    # left for 7 s). The next book wakes the quoter instead.
+    state, actions = setup(accept=False)
+    assert not await place_and_settle(state, actions, decision=3)
+    [refused] = state.tracker
+    assert refused.state.name == "REJECTED"
+
+
+async def test_a_placement_refused_for_another_reason_wakes_the_quoter(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     state, actions = setup(accept=False)
+    actions.venue.refusal = (-1013, "Filter failure: PRICE_FILTER")  # type: ignore[attr-defined]
     assert await place_and_settle(state, actions, decision=3)
 
 

@@ -208,10 +208,11 @@ class OrderActions:
                         "place refused",
                         extra={"symbol": symbol, "client_order_id": cid, "reason": result.reason},
                     )
-                # The venue refused the order as it stands (-2010: it would take, the balance
-                # is short): deciding again on the same book would send it again, at once and
-                # for nothing, until the order budget runs dry. The next book wakes the quoter.
-                return outcome is Outcome.OK or result.code == Code.NEW_ORDER_REJECTED
+                # Refused (by the venue as it stands, -2010: it would take; or unsent, by an
+                # open circuit): deciding again on the same book could only send it again, at
+                # once and for nothing, until the order budget runs dry. The next book, a
+                # breaker's transition or a fill wakes the quoter instead.
+                return outcome is not Outcome.UNKNOWN
             tracker.on_place_outcome(
                 cid, Outcome.UNKNOWN, reason="deadline", now=trio.current_time()
             )

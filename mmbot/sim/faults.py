@@ -17,6 +17,21 @@ kinds:
 - :class:`LostAck`: work on a matching request, then lose its answer (never send it, or
   send 503 -1007, "execution status unknown").
 
+The transport faults (Toxiproxy's toxics, at message level and seeded) work on the
+connection rather than the answer:
+
+- :class:`Reset`: drop the connection a matching request came on without answering it,
+  ``when = "before"`` the exchange works on it (nothing applied) or ``"after"``.
+- :class:`Blackhole` (Toxiproxy's ``timeout``): accept a matching request and never answer
+  it nor work on it; the connection stays open.
+- :class:`Bandwidth`: write matching answers and pushed messages ``size / rate`` late, in
+  order (:meth:`FaultPlan.delivery`, asked when a message's turn to be written comes).
+- :class:`Slicer`: write them in pieces (WebSocket continuation frames, REST body chunks).
+
+Pushed messages (market streams, user data) have no operation: a target matches them by
+endpoint class (:data:`MARKET_STREAM` belongs to ``market_data``, :data:`USER_STREAM` to
+``account``) or ``all``.
+
 A fault aims at a :class:`Target`: every operation, an endpoint class as the client's
 breakers group them (``orders``, ``market_data``, ``account``: :data:`ENDPOINT_CLASSES`), or
 operations named one by one. Times are seconds since the exchange started running; the

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 import trio
 import trio.testing
 
@@ -47,12 +48,14 @@ class AnsweringVenue:
     def __init__(self, accept: bool = True, cancel: bool = True) -> None:
         self.accept = accept
         self.cancel_ok = cancel
-        self.refusal = (-2010, "Order would immediately match and take.")
+        self.refusal: VenueResult[PlaceAck] = failed(
+            -2010, "Order would immediately match and take."
+        )
 
     async def place(self, request: PlaceRequest) -> VenueResult[PlaceAck]:
         await trio.lowlevel.checkpoint()
         if not self.accept:
-            return failed(*self.refusal)
+            return self.refusal
         return ok(PlaceAck(request.symbol, 7, request.client_order_id, 1))
 
     async def cancel(self, ref: OrderRef) -> VenueResult[OrderInfo]:
@@ -100,25 +103,27 @@ async def test_an_action_that_did_what_its_decision_asked_wakes_nobody(
     assert not await place_and_settle(state, actions, decision=3)
 
 
-async def test_a_placement_the_venue_refused_as_it_stands_waits_for_the_next_book(
-    autojump_clock: trio.testing.MockClock,
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        failed(-2010, "Order would immediately match and take."),
+        failed(None, "circuit 'binance:orders' is open; retry after 2.000s", retry_after=2.0),
+        failed(-1013, "Filter failure: PRICE_FILTER"),
+    ],
+    ids=["would-take", "circuit-open", "filter"],
+)
+async def test_a_refused_placement_waits_for_the_next_book(
+    autojump_clock: trio.testing.MockClock, refusal: VenueResult[PlaceAck]
 ) -> None:
-    # -2010 (it would take): the same book can only decide the same order again, and the
-    # in-process venue answers at once, so a wake-up here re-sent it in a loop at one
-    # instant (found by the transport-fault fuzz: 24 refusals in a row, then no order budget
-    # left for 7 s). The next book wakes the quoter instead.
+    # The same book can only decide the same order again, and a refusal comes back at once
+    # (in process: at the same instant), so a wake-up here re-sent it in a loop until the
+    # order budget ran dry (found by the transport-fault fuzz: 24 refusals in a row, then no
+    # budget left for 7 s). The next book, a breaker transition or a fill wakes the quoter.
     state, actions = setup(accept=False)
+    actions.venue.refusal = refusal  # type: ignore[attr-defined]
     assert not await place_and_settle(state, actions, decision=3)
     [refused] = state.tracker
     assert refused.state.name == "REJECTED"
-
-
-async def test_a_placement_refused_for_another_reason_wakes_the_quoter(
-    autojump_clock: trio.testing.MockClock,
-) -> None:
-    state, actions = setup(accept=False)
-    actions.venue.refusal = (-1013, "Filter failure: PRICE_FILTER")  # type: ignore[attr-defined]
-    assert await place_and_settle(state, actions, decision=3)
 
 
 async def test_a_decision_made_while_the_action_was_in_flight_wakes_the_quoter(

@@ -10,6 +10,9 @@ Each connection gets an :class:`~mmbot.sim.connections.Outbox` (marked
 ``ws_api`` for the WebSocket API, so the exchange frames its ``serverShutdown`` as Binance
 does there, ``{"event": ...}``) drained by a writer task, a pinger (a ping every
 ``ping_interval_s``; closed without a pong within ``pong_timeout_s``) and a 24 h lifetime.
+The transport faults act here too: the writer sends a frame the plan paces or slices
+(:class:`~mmbot.sim.connections.Paced`) late or as continuation frames, and a connection a
+``reset`` fault closed is dropped without a close handshake once its queue is written.
 
 It relies on private members of trio-websocket (pinned to 0.12.x): why, which ones and
 how a test guards them is docs/decisions/0005-trio-websocket-private-members.md.

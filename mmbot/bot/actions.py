@@ -210,12 +210,11 @@ class OrderActions:
                         "place refused",
                         extra={"symbol": symbol, "client_order_id": cid, "reason": result.reason},
                     )
-                    # Refused by the venue in its dialect: deciding again on the same book
-                    # would send the same order to the same refusal (a post-only order that
-                    # would take, refused 25 times in one instant until the budget ran out).
-                    # The next book wakes the quoter.
-                    return _refused_by_venue(result)
-                return outcome is Outcome.OK
+                # Refused (by the venue as it stands, -2010: it would take; or unsent, by an
+                # open circuit): deciding again on the same book could only send it again, at
+                # once and for nothing, until the order budget runs dry. The next book, a
+                # breaker's transition or a fill wakes the quoter instead.
+                return outcome is not Outcome.UNKNOWN
             tracker.on_place_outcome(
                 cid, Outcome.UNKNOWN, reason="deadline", now=trio.current_time()
             )
@@ -376,16 +375,6 @@ class OrderActions:
         started = trio.current_time()
         result = await self.venue.cancel(OrderRef(symbol, client_order_id=cid))
         self.observe(symbol, "cancel", result.outcome, trio.current_time() - started)
-
-
-def _refused_by_venue(result: VenueResult[object]) -> bool:
-    """Whether the venue answered a refusal with one of its codes (not a throttle: a 429 or
-    418's wait is the limiter's business; not a refusal before sending, which has no status)."""
-    status = result.http_status
-    return (
-        result.code is not None and status is not None and 400 <= status < 500
-        and status not in (429, 418)
-    )  # fmt: skip
 
 
 def _pending(state: BotState, cid: str) -> bool:

@@ -48,6 +48,8 @@ KINDS: tuple[str, ...] = (
     "fill_before_ack",
     "cancel_fill_race",
 )
+#: The transport faults' kinds ("timeout" is "blackhole" under another name: not drawn twice).
+KINDS += ("reset", "blackhole", "bandwidth", "slicer")
 _TARGETS = ("orders", "all", "market_data", "account", "order.place", "order.cancelReplace")
 _ERRORS = ((500, -1000), (503, -1001), (503, -1008), (503, -1007), (429, -1003))
 _RETRY_AFTER = (1, 5)  # seconds a 429 asks for (Binance always says how long)
@@ -113,6 +115,8 @@ def _fault(kind: str, space: FuzzSpace) -> st.SearchStrategy[dict[str, Any]]:
         extra = st.fixed_dictionaries({"delay": st.sampled_from((0.0, 0.2, 1.0))})
     elif kind == "cancel_fill_race":
         extra = st.just({})
+    elif kind in _TRANSPORT:
+        extra = _TRANSPORT[kind]
     else:
         extra = st.fixed_dictionaries({"mode": st.sampled_from(("drop", "unknown"))})
     return st.tuples(st.just(kind), window, common, extra).map(
@@ -175,6 +179,23 @@ def _before(window: tuple[float, float], end: float) -> tuple[float, float]:
     """``window`` (start, duration) moved and cut to end by ``end``."""
     start = min(window[0], end - 0.1)
     return start, min(window[1], end - start)
+
+
+#: The transport faults' own keys: a reset before or after the work; a pipe from a trickle
+#: (a depth stream's backlog, answers seconds late) to a merely slow one; pieces from four
+#: bytes to half a kilobyte, at once or a few milliseconds apart.
+_TRANSPORT: Mapping[str, st.SearchStrategy[dict[str, Any]]] = {
+    "reset": st.fixed_dictionaries({"when": st.sampled_from(("before", "after"))}),
+    "blackhole": st.just({}),
+    "bandwidth": st.fixed_dictionaries({"rate": st.sampled_from((300, 2_000, 20_000))}),
+    "slicer": st.fixed_dictionaries(
+        {
+            "size": st.sampled_from((4, 16, 64, 512)),
+            "jitter": st.sampled_from((0, 8)),
+            "delay": st.sampled_from((0, 0.002, 0.02)),
+        }
+    ),
+}
 
 
 def _error(choice: tuple[tuple[int, int], int]) -> dict[str, Any]:

@@ -28,6 +28,8 @@ import attrs
 from mmbot.chaos.invariants import INVARIANTS
 from mmbot.sim.faults import (
     ENDPOINT_CLASSES,
+    Bandwidth,
+    Blackhole,
     CancelFillRace,
     ClockSkew,
     Error,
@@ -39,6 +41,8 @@ from mmbot.sim.faults import (
     LostAck,
     Maintenance,
     RateLimit,
+    Reset,
+    Slicer,
     Target,
 )
 
@@ -56,7 +60,15 @@ FAULT_KEYS: Mapping[str, frozenset[str]] = {
     "flash_move": frozenset({"percent", "symbols"}),
     "fill_before_ack": frozenset({"delay"}),
     "cancel_fill_race": frozenset(),
+    # the transport faults (Toxiproxy's toxics, seeded; "timeout" is "blackhole"'s other name)
+    "reset": frozenset({"when"}),
+    "blackhole": frozenset(),
+    "timeout": frozenset(),
+    "bandwidth": frozenset({"rate"}),
+    "slicer": frozenset({"size", "jitter", "delay"}),
 }
+#: The transport fault kinds (built by :func:`_transport_fault`).
+_TRANSPORT_KINDS = frozenset({"reset", "blackhole", "timeout", "bandwidth", "slicer"})
 _COMMON_KEYS = frozenset({"kind", "start", "duration", "target", "probability"})
 #: The kinds that act on the whole venue (or its symbols), not on requests: no ``target``
 #: nor ``probability``; a flash move is an instant (no ``duration`` either).
@@ -356,6 +368,8 @@ def _fault(table: object, where: str, phase: float) -> Fault | Crash:
             )
         if kind == "cancel_fill_race":
             return CancelFillRace(**common)
+        if kind in _TRANSPORT_KINDS:
+            return _transport_fault(kind, table, where, common)
         return LostAck(mode=table.get("mode", "drop"), **common)
     except ValueError as exc:
         if isinstance(exc, ScenarioError):
@@ -433,6 +447,33 @@ def _fault_symbols(value: object, where: str) -> tuple[str, ...] | None:
     ):
         raise ScenarioError(f"{where}: symbols: expected a list of symbols like ['BTCUSDT']")
     return tuple(value)
+
+
+def _transport_fault(
+    kind: str, table: Mapping[str, Any], where: str, common: dict[str, Any]
+) -> Fault:
+    """A ``reset``, ``blackhole`` (or ``timeout``), ``bandwidth`` or ``slicer`` fault."""
+    if kind == "reset":
+        return Reset(when=table.get("when", "before"), **common)
+    if kind in ("blackhole", "timeout"):
+        return Blackhole(**common)
+    if kind == "bandwidth":
+        return Bandwidth(rate=_bytes(table.get("rate"), f"{where}: rate", minimum=1), **common)
+    return Slicer(
+        size=_bytes(table.get("size"), f"{where}: size", minimum=1),
+        jitter=_bytes(table.get("jitter", 0), f"{where}: jitter", minimum=0),
+        delay=seconds(table.get("delay", 0), f"{where}: delay"),
+        **common,
+    )
+
+
+def _bytes(value: object, where: str, *, minimum: int) -> int:
+    """A number of bytes (a bandwidth fault's ``rate`` in bytes per second)."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ScenarioError(
+            f"{where}: expected a whole number of bytes >= {minimum}, got {value!r}"
+        )
+    return value
 
 
 def known_scenarios(folder: Path) -> Sequence[Path]:

@@ -20,12 +20,30 @@ import attrs
 import trio
 
 
+class Paced(str):
+    """A frame queued while the fault plan holds a transport fault that may shape it
+    (bandwidth, slicer): the frame's text, with the traffic it belongs to (an operation's
+    answer, or ``faults.MARKET_STREAM`` / ``USER_STREAM``). The writer asks the exchange
+    how to write it when its turn comes (a pipe's rate is the rate when the bytes go
+    through). A ``str``, so whoever reads an outbox without writing to a socket takes it
+    as any other frame."""
+
+    traffic: str
+
+    def __new__(cls, text: str, traffic: str) -> Paced:
+        frame = super().__new__(cls, text)
+        frame.traffic = traffic
+        return frame
+
+
 @attrs.define(eq=False)
 class Outbox:
     """One connection's bounded queue of encoded frames, drained by its writer task.
 
     ``closed`` is set when the exchange stops feeding it: ``reason`` says why
-    (``"slow"``: it filled up; ``"shutdown"``: a planned shutdown). The writer takes every
+    (``"slow"``: it filled up; ``"shutdown"``: a planned shutdown; ``"reset"``: a ``reset``
+    fault, the connection is dropped without a close handshake once what is queued is
+    written). The writer takes every
     queued frame at once (:meth:`take`), so a burst costs one wake-up and one write.
     """
 
@@ -35,6 +53,8 @@ class Outbox:
     reason: str | None = None
     #: A WebSocket API connection (not a market stream): frames it control events as such.
     ws_api: bool = False
+    #: Set once a :class:`Paced` frame was queued (the writer then looks for them).
+    paced: bool = False
     # (account, subscriptionId) pairs this outbox receives user data for (WS API only).
     user_subscriptions: list[tuple[str, int]] = attrs.field(factory=list)
     _frames: list[str] = attrs.field(factory=list)
@@ -53,6 +73,8 @@ class Outbox:
         """Queue one frame; ``False`` (nothing queued) when the outbox is full or stopped."""
         if self._stopped or len(self._frames) >= self.capacity:
             return False
+        if isinstance(text, Paced):
+            self.paced = True
         self._frames.append(text)
         if self._lot:
             self._lot.unpark_all()

@@ -41,7 +41,7 @@ import trio
 
 from mmbot.clock import SIM_EPOCH_MS, EpochClock, derive_rng
 from mmbot.model import ZERO, Instrument, SymbolStatus
-from mmbot.sim.connections import Connections, Outbox
+from mmbot.sim.connections import Connections, Outbox, Paced
 from mmbot.sim.dialect import (
     AdminApi,
     Credentials,
@@ -61,7 +61,11 @@ from mmbot.sim.engine import Fees, MatchingEngine, OrderView
 from mmbot.sim.faults import (
     CANCEL_FILL_RACE_OPERATIONS,
     ERROR_MESSAGES,
+    MARKET_STREAM,
+    USER_STREAM,
+    Blackhole,
     ClockSkew,
+    Delivery,
     Error,
     FaultPlan,
     FillBeforeAck,
@@ -69,6 +73,7 @@ from mmbot.sim.faults import (
     LostAck,
     Maintenance,
     RateLimit,
+    Reset,
 )
 from mmbot.sim.history import Entry, History
 from mmbot.sim.market import (
@@ -353,9 +358,10 @@ class Exchange:
             return 0.0
         return self.fault_delay(ws_api_method(message))
 
-    def strike(self, operation: str | None) -> Error | LostAck | None:
-        """The error or lost answer the fault plan has for a request of ``operation`` now
-        (None: answer it as usual), recorded in the history as a fault at its arrival."""
+    def strike(self, operation: str | None) -> Error | LostAck | Reset | Blackhole | None:
+        """The error, lost answer, reset or black hole the fault plan has for a request of
+        ``operation`` now (None: answer it as usual), recorded in the history as a fault at
+        its arrival."""
         plan = self.faults
         if operation is None or not plan.strikes:
             return None
@@ -363,14 +369,40 @@ class Exchange:
         now = 0.0 if started is None else trio.current_time() - started
         fault = plan.strike(operation, now, self.fault_rng)
         if fault is not None:
-            detail = f"{fault.status} {fault.code}" if isinstance(fault, Error) else fault.mode
-            self.history.append_fault(self.now_ms(), fault.kind, operation, detail)
+            self.history.append_fault(self.now_ms(), fault.kind, operation, _detail(fault))
         return fault
+
+    def delivery(self, traffic: str | None, length: int) -> Delivery | None:
+        """How the bandwidth and slicer faults write a message of ``length`` bytes of
+        ``traffic`` (an operation's answer, or ``faults.MARKET_STREAM`` / ``USER_STREAM``)
+        now; None: at once and whole. An answer's delivery is recorded in the history as a
+        fault per kind that shaped it (``bandwidth``, ``slicer``; the operation; the pieces
+        and the time they take); a pushed message's is not (there are too many)."""
+        plan = self.faults
+        if traffic is None or not plan.shapes:
+            return None
+        started = self._started_at
+        now = 0.0 if started is None else trio.current_time() - started
+        delivery = plan.delivery(traffic, length, now, self.fault_rng)
+        if delivery is not None and traffic not in (MARKET_STREAM, USER_STREAM):
+            for kind in delivery.kinds:
+                self.history.append_fault(self.now_ms(), kind, traffic, delivery.describe())
+        return delivery
+
+    def rest_delivery(self, request: RestRequest, length: int) -> Delivery | None:
+        """:meth:`delivery` for a REST answer of ``length`` bytes (by its route's operation;
+        the ``/_sim/`` admin API is never shaped)."""
+        if not self.faults.shapes:
+            return None
+        route = self.dialect.routes.rest_route(request.method, request.path)
+        return self.delivery(None if route is None else route.name, length)
 
     def handle_rest(self, request: RestRequest) -> RestResponse:
         """Answer one REST request (``RestRequest`` → ``RestResponse``), then publish. An
         ``error`` fault answers instead of the dialect; after a ``lost_ack`` the dialect's
-        answer is replaced by 503 -1007, or withheld (``RestResponse.withheld``)."""
+        answer is replaced by 503 -1007, or withheld (``RestResponse.withheld``); a
+        ``reset`` drops the connection (``RestResponse.dropped``) before or after the
+        dialect works on it; a ``blackhole`` holds it unanswered, never worked on."""
         now = self.now_ms()
         if request.path.startswith("/_sim/"):
             response = self.admin.handle(request, now)
@@ -386,12 +418,20 @@ class Exchange:
                 self._apply_venue_faults()
             if isinstance(fault, Error):
                 response = refuse_rest(self.dialect, request, _fault_error(fault), now)
+            elif isinstance(fault, Blackhole) or (
+                isinstance(fault, Reset) and fault.when == "before"
+            ):  # never worked on: no answer to build, nothing recorded but the fault
+                response = _UNANSWERED
+                if isinstance(fault, Blackhole):
+                    response = attrs.evolve(response, withheld=True)
             else:
                 race = self._races(operation, lambda: _rest_params(request))
                 response = self.dialect.handle_rest(request, now)
                 if isinstance(fault, LostAck):
                     lost = refuse_rest(self.dialect, request, _LOST, now, report=False)
                     response = attrs.evolve(lost, withheld=fault.mode == "drop")
+                elif isinstance(fault, Reset):  # worked on; the connection drops
+                    response = attrs.evolve(response, dropped=True)
                 elif race is not None and response.status == 200:
                     hold = self._fill_before_ack(race, response.body)
                     if hold > 0:
@@ -407,7 +447,8 @@ class Exchange:
         connection stays open.
         """
         now = self.now_ms()
-        fault = self.strike(ws_api_method(message)) if self.faults.strikes else None
+        operation = ws_api_method(message)
+        fault = self.strike(operation) if self.faults.strikes else None
         if self.faults or self._venue_faults:
             self._apply_venue_faults()
         reply: dict[str, object] | None
@@ -415,22 +456,34 @@ class Exchange:
         try:
             if isinstance(fault, Error):
                 reply = refuse_ws_api(self.dialect, message, _fault_error(fault), now)
+            elif isinstance(fault, Blackhole) or (
+                isinstance(fault, Reset) and fault.when == "before"
+            ):  # never worked on, never answered
+                reply = None
             else:
                 race = None
                 if self.faults.races:
-                    race = self._races(ws_api_method(message), lambda: _ws_params(message))
+                    race = self._races(operation, lambda: _ws_params(message))
                 reply = self.dialect.handle_ws_api(message, session, now)
                 if isinstance(fault, LostAck):  # worked on; the answer is lost
                     lost = refuse_ws_api(self.dialect, message, _LOST, now, report=False)
                     reply = lost if fault.mode == "unknown" else None
+                elif isinstance(fault, Reset):  # worked on; the connection drops
+                    reply = None
                 elif race is not None and reply.get("status") == 200:
                     hold = self._fill_before_ack(race, reply.get("result"))
         except Exception:  # a bug in the dialect: its last-resort answer, logged and reported
             reply = answer_ws_api_failure(self.dialect, message, now)
+        if isinstance(fault, Reset):
+            # the connection ends with the request unanswered: what is queued is written,
+            # then it is dropped without a close handshake (ws_app reads the reason)
+            self.close_outbox(outbox, "reset")
+            self.publish_engine_events(now)
+            return
         if reply is not None and hold > 0 and self._holds is not None:
-            self._holds.start_soon(self._deliver_later, hold, outbox, dumps(reply))
+            self._holds.start_soon(self._deliver_later, hold, outbox, dumps(reply), operation)
         elif reply is not None:
-            self.deliver(outbox, dumps(reply), WS_API_CHANNEL, "response", now)
+            self.deliver(outbox, dumps(reply), WS_API_CHANNEL, "response", now, operation=operation)
         for subscription_id in session.take_terminated():  # after its unsubscribe's answer
             text = event_stream_terminated_frame(subscription_id, now)
             self.deliver(outbox, text, "user", "eventStreamTerminated", now)
@@ -581,9 +634,11 @@ class Exchange:
             return None
         return view
 
-    async def _deliver_later(self, hold: float, outbox: Outbox, text: str) -> None:
+    async def _deliver_later(
+        self, hold: float, outbox: Outbox, text: str, operation: str | None
+    ) -> None:
         await trio.sleep(hold)
-        self.deliver(outbox, text, WS_API_CHANNEL, "response", self.now_ms())
+        self.deliver(outbox, text, WS_API_CHANNEL, "response", self.now_ms(), operation=operation)
 
     # ---- publishing --------------------------------------------------------------------
 
@@ -625,11 +680,29 @@ class Exchange:
                 text = '{"subscriptionId":' + str(sub_id) + ',"event":' + data + "}"
                 self.deliver(outbox, text, "user", message.event_type, now_ms)
 
-    def deliver(self, outbox: Outbox, text: str, channel: str, event_type: str, now: int) -> None:
-        """Queue one frame for a connection; drop the connection if its outbox is full."""
+    def deliver(
+        self,
+        outbox: Outbox,
+        text: str,
+        channel: str,
+        event_type: str,
+        now: int,
+        *,
+        operation: str | None = None,
+    ) -> None:
+        """Queue one frame for a connection; drop the connection if its outbox is full.
+        ``operation``: the WebSocket API request it answers (the transport faults' target;
+        any other frame is a pushed message: user data, or the market streams')."""
         if outbox.is_closed:
             return
-        if not outbox.put(text):
+        frame = text
+        if self.faults.shapes:  # the writer asks for its delivery (self.delivery) in turn
+            traffic = operation
+            if traffic is None and channel != "server":
+                traffic = USER_STREAM if channel == "user" else MARKET_STREAM
+            if traffic is not None:
+                frame = Paced(text, traffic)
+        if not outbox.put(frame):
             self._dropped_slow += 1
             self.close_outbox(outbox, "slow")
             return
@@ -715,6 +788,21 @@ def default_balances(
 
 #: The answer that replaces a lost one (``lost_ack`` with ``mode = "unknown"``).
 _LOST = DialectError(Code.TIMEOUT, ERROR_MESSAGES[Code.TIMEOUT], 503)
+
+
+#: What a request a reset (before) or a black hole swallows gets instead of an answer: none.
+_UNANSWERED = RestResponse(0, None, dropped=True)
+
+
+def _detail(fault: Error | LostAck | Reset | Blackhole) -> str:
+    """A fault entry's detail: ``503 -1008``, ``drop``, ``before``, or nothing."""
+    if isinstance(fault, Error):
+        return f"{fault.status} {fault.code}"
+    if isinstance(fault, LostAck):
+        return fault.mode
+    if isinstance(fault, Reset):
+        return fault.when
+    return ""
 
 
 def _fault_error(fault: Error) -> DialectError:

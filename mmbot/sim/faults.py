@@ -34,6 +34,21 @@ The exchange-behaviour kinds, the venue misbehaving on its own terms:
 The first four act at their own times (the exchange wakes for :meth:`FaultPlan.next_change`);
 the races are per request, like the first three.
 
+The transport faults (Toxiproxy's toxics, at message level and seeded) work on the
+connection rather than the answer:
+
+- :class:`Reset`: drop the connection a matching request came on without answering it,
+  ``when = "before"`` the exchange works on it (nothing applied) or ``"after"``.
+- :class:`Blackhole` (Toxiproxy's ``timeout``): accept a matching request and never answer
+  it nor work on it; the connection stays open.
+- :class:`Bandwidth`: write matching answers and pushed messages ``size / rate`` late, in
+  order (:meth:`FaultPlan.delivery`, asked when a message's turn to be written comes).
+- :class:`Slicer`: write them in pieces (WebSocket continuation frames, REST body chunks).
+
+Pushed messages (market streams, user data) have no operation: a target matches them by
+endpoint class (:data:`MARKET_STREAM` belongs to ``market_data``, :data:`USER_STREAM` to
+``account``) or ``all``.
+
 A fault aims at a :class:`Target`: every operation, an endpoint class as the client's
 breakers group them (``orders``, ``market_data``, ``account``: :data:`ENDPOINT_CLASSES`), or
 operations named one by one. Times are seconds since the exchange started running; the
@@ -292,19 +307,14 @@ class LostAck:
         return _window(self, f"lost ack ({self.mode}) on {self.target.name}")
 
 
-def _hits(
-    fault: Error | LostAck | FillBeforeAck | CancelFillRace,
-    operation: str,
-    now: float,
-    rng: random.Random,
-) -> bool:
+def _hits(fault: _Striking, operation: str, now: float, rng: random.Random) -> bool:
     """Whether ``fault`` strikes this request (draws from ``rng`` only when it could)."""
     if not fault.target.matches(operation) or not fault.active(now):
         return False
     return fault.probability >= 1 or rng.random() < fault.probability
 
 
-def _window(fault: Error | LostAck | FillBeforeAck | CancelFillRace, text: str) -> str:
+def _window(fault: _Windowed, text: str) -> str:
     if fault.start > 0 or fault.duration is not None:
         end = "" if fault.duration is None else f"{fault.start + fault.duration:g}"
         text += f", from {fault.start:g} s to {end or 'the end'}{' s' if end else ''}"
@@ -312,6 +322,224 @@ def _window(fault: Error | LostAck | FillBeforeAck | CancelFillRace, text: str) 
         text += f", {fault.probability:.0%} of requests"
     return text
 
+
+# ---- transport faults: resets, black holes, bandwidth, sliced frames -----------------------
+
+#: The pseudo-operations a fault's target matches pushed messages by: market-stream
+#: messages (and the replies to their control frames) belong to ``market_data``, the
+#: user-data events a WebSocket API connection carries to ``account``; ``all`` matches both.
+MARKET_STREAM = "<market stream>"
+USER_STREAM = "<user data>"
+_PUSHED_CLASS = {MARKET_STREAM: "market_data", USER_STREAM: "account"}
+
+
+def _matches_traffic(target: Target, traffic: str) -> bool:
+    """Whether ``target`` covers ``traffic``: an operation's answer, or a pushed message
+    (:data:`MARKET_STREAM`, :data:`USER_STREAM`: hit by ``all`` or their endpoint class)."""
+    endpoint_class = _PUSHED_CLASS.get(traffic)
+    if endpoint_class is None:
+        return target.matches(traffic)
+    ops = target.operations
+    return ops is None or ENDPOINT_CLASSES[endpoint_class] <= ops
+
+
+@attrs.frozen
+class Reset:
+    """Close the connection a matching request came on, without an answer: ``when =
+    "before"`` the exchange never works on it (nothing is applied), ``when = "after"`` it
+    works on it first (the order is placed, cancelled, replaced) and the answer is lost
+    with the connection. Over REST the HTTP connection is dropped (the client reads a
+    "server disconnected" protocol error); on the WebSocket API the WebSocket connection
+    ends at once, without a close handshake, with the request unanswered."""
+
+    target: Target = attrs.field(factory=Target.orders)
+    start: float = attrs.field(default=0.0, validator=_non_negative)
+    duration: float | None = attrs.field(default=None, validator=_duration)
+    probability: float = attrs.field(default=1.0, validator=_probability)
+    when: str = attrs.field(default="before")
+
+    kind: ClassVar[str] = "reset"
+
+    @when.validator
+    def _known_when(self, attribute: attrs.Attribute[str], value: str) -> None:
+        if value not in ("before", "after"):
+            raise ValueError(f"when must be 'before' or 'after', got {value!r}")
+
+    def active(self, now: float) -> bool:
+        return _active(self.start, self.duration, now)
+
+    def hits(self, operation: str, now: float, rng: random.Random) -> bool:
+        return _hits(self, operation, now, rng)
+
+    def describe(self) -> str:
+        return _window(self, f"reset ({self.when}) on {self.target.name}")
+
+
+@attrs.frozen
+class Blackhole:
+    """Accept a matching request and never answer it, nor work on it (unlike a dropped
+    ``lost_ack``, nothing is applied): the connection stays open, silent for that request,
+    until the client gives up (a REST request is held at most ``WITHHELD_S`` of the REST
+    app, then its connection is dropped). Toxiproxy calls it ``timeout``."""
+
+    target: Target = attrs.field(factory=Target.orders)
+    start: float = attrs.field(default=0.0, validator=_non_negative)
+    duration: float | None = attrs.field(default=None, validator=_duration)
+    probability: float = attrs.field(default=1.0, validator=_probability)
+
+    kind: ClassVar[str] = "blackhole"
+
+    def active(self, now: float) -> bool:
+        return _active(self.start, self.duration, now)
+
+    def hits(self, operation: str, now: float, rng: random.Random) -> bool:
+        return _hits(self, operation, now, rng)
+
+    def describe(self) -> str:
+        return _window(self, f"blackhole on {self.target.name}")
+
+
+def _positive_int(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{attribute.name} must be an integer >= 1, got {value!r}")
+
+
+def _non_negative_int(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"{attribute.name} must be an integer >= 0, got {value!r}")
+
+
+@attrs.frozen
+class Bandwidth:
+    """Limit matching answers and pushed messages to ``rate`` bytes per second: each is
+    written ``size / rate`` seconds late, after whatever its connection was writing before
+    it (in order, as through a narrow pipe: a burst queues up)."""
+
+    rate: int = attrs.field(validator=_positive_int)
+    target: Target = attrs.field(factory=Target.all)
+    start: float = attrs.field(default=0.0, validator=_non_negative)
+    duration: float | None = attrs.field(default=None, validator=_duration)
+    probability: float = attrs.field(default=1.0, validator=_probability)
+
+    kind: ClassVar[str] = "bandwidth"
+
+    def active(self, now: float) -> bool:
+        return _active(self.start, self.duration, now)
+
+    def hits(self, traffic: str, now: float, rng: random.Random) -> bool:
+        """Whether it slows ``traffic`` (an operation, or :data:`MARKET_STREAM` /
+        :data:`USER_STREAM`) at ``now`` (draws only when it could)."""
+        return _shapes(self, traffic, now, rng)
+
+    def describe(self) -> str:
+        return _window(self, f"bandwidth {self.rate} B/s on {self.target.name}")
+
+
+@attrs.frozen
+class Slicer:
+    """Split matching WebSocket messages into several frames (a text frame, then
+    continuation frames) and REST answers' bodies into several chunks: pieces of ``size``
+    bytes plus a uniform whole number of bytes in ``[-jitter, jitter]`` (at least 1), each
+    after the previous one by ``delay`` seconds. A client must reassemble them."""
+
+    size: int = attrs.field(validator=_positive_int)
+    jitter: int = attrs.field(default=0, validator=_non_negative_int)
+    delay: float = attrs.field(default=0.0, validator=_non_negative)
+    target: Target = attrs.field(factory=Target.all)
+    start: float = attrs.field(default=0.0, validator=_non_negative)
+    duration: float | None = attrs.field(default=None, validator=_duration)
+    probability: float = attrs.field(default=1.0, validator=_probability)
+
+    kind: ClassVar[str] = "slicer"
+
+    def active(self, now: float) -> bool:
+        return _active(self.start, self.duration, now)
+
+    def hits(self, traffic: str, now: float, rng: random.Random) -> bool:
+        """As :meth:`Bandwidth.hits`."""
+        return _shapes(self, traffic, now, rng)
+
+    def pieces(self, length: int, rng: random.Random) -> tuple[int, ...]:
+        """The sizes of the pieces a message of ``length`` bytes is cut into (they add up
+        to ``length``; one draw per piece when ``jitter`` is set)."""
+        sizes: list[int] = []
+        left = length
+        while left > 0:
+            size = self.size
+            if self.jitter > 0:
+                size = max(1, size + rng.randint(-self.jitter, self.jitter))
+            size = min(size, left)
+            sizes.append(size)
+            left -= size
+        return tuple(sizes) or (0,)
+
+    def describe(self) -> str:
+        text = f"slicer {self.size} B"
+        if self.jitter > 0:
+            text += f" +- {self.jitter} B"
+        if self.delay > 0:
+            text += f" every {self.delay * 1000:g} ms"
+        return _window(self, f"{text} on {self.target.name}")
+
+
+def _shapes(fault: Bandwidth | Slicer, traffic: str, now: float, rng: random.Random) -> bool:
+    if not _matches_traffic(fault.target, traffic) or not fault.active(now):
+        return False
+    return fault.probability >= 1 or rng.random() < fault.probability
+
+
+@attrs.frozen
+class Delivery:
+    """How one answer or pushed message is written (the transport faults' decision):
+    ``sizes[i]`` bytes (characters of its JSON text) after waiting ``waits[i]`` seconds,
+    piece by piece; one piece is the whole message, written late."""
+
+    sizes: tuple[int, ...]
+    waits: tuple[float, ...]
+    #: The kinds that shaped it: ``("bandwidth",)``, ``("slicer",)`` or both.
+    kinds: tuple[str, ...] = ()
+
+    @property
+    def total_wait(self) -> float:
+        return sum(self.waits)
+
+    def describe(self) -> str:
+        """``812 B in 4 pieces over 0.406 s`` (a fault entry's detail)."""
+        pieces = len(self.sizes)
+        plural = "piece" if pieces == 1 else "pieces"
+        return f"{sum(self.sizes)} B in {pieces} {plural} over {self.total_wait:.3f} s"
+
+
+def delivery_for(
+    faults: Iterable[Fault], traffic: str, length: int, now: float, rng: random.Random
+) -> Delivery | None:
+    """How a message of ``length`` bytes of ``traffic`` is written at ``now`` under the
+    bandwidth and slicer faults among ``faults`` (None: at once, whole). The narrowest
+    bandwidth that hits it paces it; the first slicer that hits it cuts it, each piece after
+    the slicer's ``delay``."""
+    rate: int | None = None
+    slicer: Slicer | None = None
+    for fault in faults:
+        if isinstance(fault, Bandwidth) and fault.hits(traffic, now, rng):
+            rate = fault.rate if rate is None else min(rate, fault.rate)
+        elif isinstance(fault, Slicer) and slicer is None and fault.hits(traffic, now, rng):
+            slicer = fault
+    if rate is None and slicer is None:
+        return None
+    sizes = (length,) if slicer is None else slicer.pieces(length, rng)
+    gap = 0.0 if slicer is None else slicer.delay
+    waits = tuple(
+        (gap if i > 0 else 0.0) + (0.0 if rate is None else size / rate)
+        for i, size in enumerate(sizes)
+    )
+    kinds = tuple(k for k, hit in (("bandwidth", rate), ("slicer", slicer)) if hit is not None)
+    return Delivery(sizes, waits, kinds)
+
+
+#: The faults that answer (or not) instead of the exchange: :meth:`FaultPlan.strike`'s.
+STRIKING = (Error, LostAck, Reset, Blackhole)
+#: The faults that change how answers and pushed messages are written.
+SHAPING = (Bandwidth, Slicer)
 
 # ---- exchange-behaviour faults (the chaos harness's venue misbehaving on its own terms) ------
 
@@ -560,12 +788,21 @@ Fault = (
     Latency
     | Error
     | LostAck
+    | Reset
+    | Blackhole
+    | Bandwidth
+    | Slicer
     | RateLimit
     | ClockSkew
     | Maintenance
     | FlashMove
     | FillBeforeAck
     | CancelFillRace
+)
+#: The per-request kinds that decide with :func:`_hits`, and those :func:`_window` describes.
+_Striking = Error | LostAck | Reset | Blackhole | FillBeforeAck | CancelFillRace
+_Windowed = (
+    Error | LostAck | Reset | Blackhole | Bandwidth | Slicer | FillBeforeAck | CancelFillRace
 )
 
 
@@ -591,19 +828,36 @@ class FaultPlan:
                 total += fault.delay_for(operation, now, rng)
         return total
 
-    def strike(self, operation: str, now: float, rng: random.Random) -> Error | LostAck | None:
-        """The error or lost answer that strikes a request of ``operation`` arriving at
-        ``now`` (the first in the plan's order that hits it), or None."""
+    def strike(
+        self, operation: str, now: float, rng: random.Random
+    ) -> Error | LostAck | Reset | Blackhole | None:
+        """The error, lost answer, reset or black hole that strikes a request of
+        ``operation`` arriving at ``now`` (the first in the plan's order that hits it), or
+        None."""
         for fault in self.faults:
-            if isinstance(fault, Error | LostAck) and fault.hits(operation, now, rng):
+            if isinstance(fault, STRIKING) and fault.hits(operation, now, rng):
                 return fault
         return None
 
     @property
     def strikes(self) -> bool:
-        """Whether the plan holds any error or lost-answer fault (else :meth:`strike` is
+        """Whether the plan holds any fault :meth:`strike` may answer (else it is always
+        None and need not be asked)."""
+        return any(isinstance(f, STRIKING) for f in self.faults)
+
+    def delivery(
+        self, traffic: str, length: int, now: float, rng: random.Random
+    ) -> Delivery | None:
+        """How a message of ``length`` bytes of ``traffic`` (an operation's answer, or
+        :data:`MARKET_STREAM` / :data:`USER_STREAM`) is written at ``now``: the bandwidth
+        and slicer faults' :func:`delivery_for` (None: at once, whole)."""
+        return delivery_for(self.faults, traffic, length, now, rng)
+
+    @property
+    def shapes(self) -> bool:
+        """Whether the plan holds a bandwidth or slicer fault (else :meth:`delivery` is
         always None and need not be asked)."""
-        return any(isinstance(f, Error | LostAck) for f in self.faults)
+        return any(isinstance(f, SHAPING) for f in self.faults)
 
     def describe(self) -> str:
         """One line per fault, for a banner ("none" for an empty plan)."""

@@ -18,7 +18,7 @@ import trio.testing
 from trio_websocket import HandshakeError, WebSocketConnection
 
 from mmbot.sim.exchange import Exchange
-from mmbot.sim.rest_app import build_rest_app
+from mmbot.sim.rest_app import ConnectionDropped, build_rest_app
 from mmbot.sim.ws_app import serve_ws_stream, wrap_client
 
 #: The host name the in-process URLs use (never resolved).
@@ -47,8 +47,13 @@ class InProcessExchange:
     def transport(self) -> httpx.AsyncBaseTransport:
         """An httpx transport answering through the exchange's REST app (client 127.0.0.1)."""
         exchange = self.exchange
-        app = build_rest_app(exchange.handle_rest, delay=exchange.rest_delay)
-        return httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
+        app = build_rest_app(
+            exchange.handle_rest,
+            delay=exchange.rest_delay,
+            shape=exchange.rest_delivery,
+            drop_raises=True,
+        )
+        return _HangUps(httpx.ASGITransport(app=app, client=("127.0.0.1", 40000)))
 
     def client(self) -> httpx.AsyncClient:
         """An ``httpx.AsyncClient`` on :meth:`transport` with the REST base URL."""
@@ -83,3 +88,23 @@ class InProcessExchange:
             rejected = group.exceptions[0]
         if rejected is not None:
             raise rejected
+
+
+class _HangUps(httpx.AsyncBaseTransport):
+    """The ASGI transport, with a connection the fault plan drops (a ``reset``, a
+    ``blackhole`` past its hold) read as httpx reads a server that hung up without an
+    answer over a socket: ``httpx.RemoteProtocolError``."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self._inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return await self._inner.handle_async_request(request)
+        except ConnectionDropped:
+            raise httpx.RemoteProtocolError(
+                "Server disconnected without sending a response.", request=request
+            ) from None
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()

@@ -28,6 +28,7 @@ import trio
 from mmbot.serving import answer_lifespan
 from mmbot.sim.connections import ConnectionGate
 from mmbot.sim.dialect import MAX_BODY_BYTES, RestRequest, RestResponse, error_body, last_resort
+from mmbot.sim.faults import Delivery
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -37,6 +38,13 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 Handler = Callable[[RestRequest], RestResponse]
 #: Seconds to hold a request before handling it (0.0: at once).
 Delay = Callable[[RestRequest], float]
+#: How to write an answer of so many bytes to a request (None: at once, whole).
+Shape = Callable[[RestRequest, int], Delivery | None]
+
+
+class ConnectionDropped(Exception):
+    """Raised by an in-process app (``drop_raises``) for a connection a fault drops: the
+    in-process transport turns it into the error a client reads when a server hangs up."""
 
 
 #: Binance's answer when it is overloaded (HTTP 503), and ours beyond the connection cap.
@@ -65,9 +73,16 @@ def build_rest_app(
     delay: Delay | None = None,
     gate: ConnectionGate | None = None,
     read_timeout_s: float | None = None,
+    shape: Shape | None = None,
+    drop_raises: bool = False,
 ) -> ASGIApp:
     """An ASGI app answering every HTTP request through ``handler`` (after ``delay``);
-    ``gate`` caps the requests in progress, ``read_timeout_s`` the time to read a body."""
+    ``gate`` caps the requests in progress, ``read_timeout_s`` the time to read a body;
+    ``shape`` paces or slices an answer (the bandwidth and slicer faults). A response the
+    handler marks ``dropped`` closes the connection without an answer: over a server, an
+    interim ``100`` line and the connection closed (the server cannot send a final answer
+    any more, so it hangs up; the client reads "server disconnected"); in process
+    (``drop_raises``), :class:`ConnectionDropped` is raised to the transport."""
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope.get("type")
@@ -101,12 +116,22 @@ def build_rest_app(
                 await trio.sleep(response.hold_s)
             if response.withheld and await _client_left_within(receive, WITHHELD_S):
                 return  # the answer was lost and the client gave up: nothing to write
-            payload = _encode(response.body)
+            payload = b"" if response.dropped else _encode(response.body)
+            delivery = None if shape is None or response.dropped else shape(request, len(payload))
         except Exception:  # a bug behind the dialect's own guard: the same last resort
             status, body = error_body(last_resort("REST request %r", scope.get("path", "?")))
             response = RestResponse(status, body)
             payload = _encode(body)
-        await _write(send, response, payload)
+            delivery = None
+        if response.dropped:
+            if drop_raises:
+                raise ConnectionDropped("the fault plan dropped the connection")
+            await send({"type": "http.response.start", "status": 100, "headers": []})
+            return  # no final answer: the server closes the connection
+        if delivery is None:
+            await _write(send, response, payload)
+        else:
+            await _write_paced(send, response, payload, delivery)
 
     return app
 
@@ -157,10 +182,36 @@ def _encode(body: object) -> bytes:
 
 
 async def _write(send: Send, response: RestResponse, payload: bytes) -> None:
+    headers = _headers(response, payload)
+    await send({"type": "http.response.start", "status": response.status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+def _headers(response: RestResponse, payload: bytes) -> list[tuple[bytes, bytes]]:
     headers = [
         (b"content-type", b"application/json;charset=UTF-8"),
         (b"content-length", str(len(payload)).encode()),
     ]
-    headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
-    await send({"type": "http.response.start", "status": response.status, "headers": headers})
-    await send({"type": "http.response.body", "body": payload})
+    return headers + [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
+
+
+async def _write_paced(
+    send: Send, response: RestResponse, payload: bytes, delivery: Delivery
+) -> None:
+    """Write the answer as ``delivery`` says: its head, then the body piece by piece, each
+    after its wait (one piece: the whole body, late)."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": response.status,
+            "headers": _headers(response, payload),
+        }
+    )
+    position = 0
+    last = len(delivery.sizes) - 1
+    for index, (size, wait) in enumerate(zip(delivery.sizes, delivery.waits, strict=True)):
+        if wait > 0:
+            await trio.sleep(wait)
+        piece = payload[position : position + size]
+        position += size
+        await send({"type": "http.response.body", "body": piece, "more_body": index < last})

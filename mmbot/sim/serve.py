@@ -92,7 +92,11 @@ async def serve_exchange(
     gate = None if max_connections is None else ConnectionGate(max_connections)
     # hypercorn's own ASGI types differ
     app: Any = build_rest_app(
-        exchange.handle_rest, delay=exchange.rest_delay, gate=gate, read_timeout_s=read_timeout_s
+        exchange.handle_rest,
+        delay=exchange.rest_delay,
+        gate=gate,
+        read_timeout_s=read_timeout_s,
+        shape=exchange.rest_delivery,
     )
     rest_sock = await bind_tcp(host, rest_port)
     # trio-websocket's handshake and framing over our own listeners (not

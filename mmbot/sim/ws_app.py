@@ -10,6 +10,9 @@ Each connection gets an :class:`~mmbot.sim.connections.Outbox` (marked
 ``ws_api`` for the WebSocket API, so the exchange frames its ``serverShutdown`` as Binance
 does there, ``{"event": ...}``) drained by a writer task, a pinger (a ping every
 ``ping_interval_s``; closed without a pong within ``pong_timeout_s``) and a 24 h lifetime.
+The transport faults act here too: the writer sends a frame the plan paces or slices
+(:class:`~mmbot.sim.connections.Paced`) late or as continuation frames, and a connection a
+``reset`` fault closed is dropped without a close handshake once its queue is written.
 
 It relies on private members of trio-websocket (pinned to 0.12.x): why, which ones and
 how a test guards them is docs/decisions/0005-trio-websocket-private-members.md.
@@ -34,9 +37,10 @@ from wsproto.connection import ConnectionState
 from wsproto.events import BytesMessage, CloseConnection, Ping, TextMessage
 from wsproto.utilities import LocalProtocolError
 
-from mmbot.sim.connections import Outbox
+from mmbot.sim.connections import Outbox, Paced
 from mmbot.sim.dialect import WsApiSession
 from mmbot.sim.exchange import CONTROL_CHANNEL, Exchange
+from mmbot.sim.faults import Delivery
 from mmbot.sim.streams import StreamSession, dumps, parse_stream_name
 
 if TYPE_CHECKING:
@@ -171,6 +175,34 @@ class _Connection(WebSocketConnection):
         finally:
             lock.release()
 
+    async def send_paced(self, text: str, delivery: Delivery) -> None:
+        """Send one text message as the transport faults say (``delivery``): its pieces as
+        a text frame then continuation frames (one piece: one whole frame), each after its
+        wait. Control frames (pings, pongs) may pass between the pieces, as RFC 6455
+        allows."""
+        last = len(delivery.sizes) - 1
+        position = 0
+        for index, (size, wait) in enumerate(zip(delivery.sizes, delivery.waits, strict=True)):
+            if wait > 0:
+                await trio.sleep(wait)
+            if self._close_reason:
+                raise ConnectionClosed(self._close_reason)
+            piece = text[position : position + size]
+            position += size
+            data = self._wsproto.send(TextMessage(data=piece, message_finished=index == last))
+            async with self._stream_lock:
+                try:
+                    await self._stream.send_all(data)
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    await self._abort_web_socket()
+                    raise ConnectionClosed(self._close_reason) from None
+
+    async def drop(self) -> None:
+        """End the connection at once, without a close handshake, as a reset does (the
+        peer reads an abnormal closure, 1006)."""
+        await self._abort_web_socket()
+        await trio.aclose_forcefully(self._stream)
+
 
 async def wrap_server(nursery: trio.Nursery, stream: trio.abc.Stream) -> WebSocketRequest:
     """``trio_websocket.wrap_server_stream`` with :class:`_Connection` (private API, pinned)."""
@@ -260,7 +292,7 @@ async def _serve(
     try:
         with trio.move_on_after(settings.max_connection_s):
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(_writer, ws, outbox, nursery.cancel_scope, close)
+                nursery.start_soon(_writer, exchange, ws, outbox, nursery.cancel_scope, close)
                 nursery.start_soon(_pinger, exchange, ws, nursery.cancel_scope, close)
                 await reader(exchange, ws, outbox)
                 nursery.cancel_scope.cancel()
@@ -269,7 +301,9 @@ async def _serve(
     finally:
         exchange.forget_outbox(outbox)
         code, reason = close[0] if close else (CLOSE_NORMAL, "")
-        if trio.current_effective_deadline() == -math.inf:
+        if outbox.reason == "reset" and isinstance(ws, _Connection):
+            await ws.drop()  # a reset fault: no close handshake
+        elif trio.current_effective_deadline() == -math.inf:
             # cancelled: the reader that would read the peer's close reply is cancelled
             # too, so waiting could only time out; an unshielded aclose closes at once
             await ws.aclose(code, reason)
@@ -279,6 +313,7 @@ async def _serve(
 
 
 async def _writer(
+    exchange: Exchange,
     ws: WebSocketConnection,
     outbox: Outbox,
     scope: trio.CancelScope,
@@ -286,7 +321,9 @@ async def _writer(
 ) -> None:
     try:
         while batch := await outbox.take(WRITE_BATCH):
-            if isinstance(ws, _Connection):
+            if outbox.paced:
+                await _send_paced_batch(exchange, ws, batch)
+            elif isinstance(ws, _Connection):
                 await ws.send_messages(batch)
             else:
                 for message in batch:
@@ -294,11 +331,47 @@ async def _writer(
     except ConnectionClosed:
         pass
     else:
-        if outbox.reason == "slow":
+        if outbox.reason == "reset":
+            pass  # dropped without a close frame (_serve)
+        elif outbox.reason == "slow":
             close.append((CLOSE_POLICY, "slow consumer"))
         else:
             close.append((CLOSE_GOING_AWAY, "server shutdown"))
     scope.cancel()
+
+
+async def _send_paced_batch(
+    exchange: Exchange, ws: WebSocketConnection, batch: Sequence[str]
+) -> None:
+    """Send a batch holding frames a transport fault may pace or slice, in the order they
+    were queued: each such frame as the exchange's plan says when its turn comes (late, in
+    pieces), the others in runs as usual."""
+    plain: list[str] = []
+    for frame in batch:
+        delivery = (
+            exchange.delivery(frame.traffic, len(frame)) if isinstance(frame, Paced) else None
+        )
+        if delivery is None:
+            plain.append(frame)
+            continue
+        if plain:
+            await _send_plain(ws, plain)
+            plain = []
+        if isinstance(ws, _Connection):
+            await ws.send_paced(frame, delivery)
+        else:  # not sliced, only late
+            await trio.sleep(delivery.total_wait)
+            await ws.send_message(str(frame))
+    if plain:
+        await _send_plain(ws, plain)
+
+
+async def _send_plain(ws: WebSocketConnection, frames: Sequence[str]) -> None:
+    if isinstance(ws, _Connection):
+        await ws.send_messages(frames)
+    else:
+        for message in frames:
+            await ws.send_message(message)
 
 
 async def _pinger(
@@ -353,6 +426,10 @@ async def _ws_api_reader(exchange: Exchange, ws: WebSocketConnection, outbox: Ou
                 message = await ws.get_message()
             except ConnectionClosed:
                 return
+            if outbox.reason == "reset":
+                # a reset fault is dropping the connection: nothing more is worked on; the
+                # writer sends what was queued before it, then ends the connection
+                await trio.sleep_forever()
             delay = exchange.ws_api_delay(message)
             if delay <= 0:
                 exchange.handle_ws_api(message, session, outbox)
@@ -370,6 +447,8 @@ async def _answer_delayed(
     async with frames:
         async for at, message in frames:
             await trio.sleep_until(at)
+            if outbox.reason == "reset":
+                return  # dropped: what it had not answered is lost with the connection
             exchange.handle_ws_api(message, session, outbox)
 
 

@@ -55,6 +55,9 @@ class RestResponse:
     #: Seconds the app holds the answer before writing it (a ``fill_before_ack`` fault:
     #: the order's fill goes out on the user stream first).
     hold_s: float = 0.0
+    #: Never sent: the connection is closed without an answer (a ``reset`` fault; after
+    #: ``withheld``, a ``blackhole``).
+    dropped: bool = False
 
 
 def answer_rest(dialect: Dialect, request: RestRequest, now_ms: int) -> RestResponse:

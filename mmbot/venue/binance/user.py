@@ -14,8 +14,9 @@ backoff and jitter (injected RNG), subscribes again, then reconciles over REST
 delivered (paged forward with ``fromId``) and the final state of orders that are no longer
 open. It delivers what was missed exactly once, then :class:`Resynced`. Live events that
 arrive during the reconcile wait in an inbox and are delivered after it, so order is kept.
-The first subscription reconciles too (trades since the stream started, open orders never
-acknowledged), without a gap. A planned end (the venue's ``serverShutdown``
+The first subscription reconciles too (trades since the stream started, or since
+``since_ms``: the venue passes when it was opened; open orders never acknowledged), without
+a gap. A planned end (the venue's ``serverShutdown``
 ``{"event": {"e": "serverShutdown", "E"}}``, or the connection's lifetime) is no gap either:
 the stream reconnects at once, and the reconcile of the next subscription delivers whatever
 happened in between, exactly once, without a ``StreamGap``/``Resynced`` pair.
@@ -164,6 +165,10 @@ class UserStream:
             lambda self: UserStreamState(self.config.retained_terminal_orders), takes_self=True
         )
     )
+    #: Where the first reconcile reads the account's trades from (exchange epoch ms; None:
+    #: when :meth:`run` starts). The venue passes the moment it was opened: a fill between
+    #: then and the stream's start (the server time read first, slowly) is this session's.
+    since_ms: int | None = None
     _subscribers: list[trio.MemorySendChannel[UserEvent]] = attrs.field(factory=list, init=False)
     #: Events that came while nobody subscribed (the bot's account service starts after the
     #: session, and restarts on its own): the next subscriber gets them first.
@@ -223,7 +228,7 @@ class UserStream:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Connect, subscribe, reconcile, deliver; reconnect; until cancelled."""
         cfg = self.config
-        self._started_ms = self.now_ms()
+        self._started_ms = self.now_ms() if self.since_ms is None else self.since_ms
         task_status.started()
         try:
             await keep_connected(

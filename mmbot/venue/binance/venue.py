@@ -118,6 +118,9 @@ class BinanceVenue:
         ``rest`` is owned from here on: it is closed on exit. The books start invalid; use
         :meth:`wait_ready` to wait for them (and the user stream) to be live.
         """
+        # the session's first moment (before the server time is read, which may take a
+        # while): the user stream's first reconcile reads the account's trades from here
+        opened_ms = rest.server_clock.timestamp()
         async with rest, trio.open_nursery() as nursery:
             user: UserStream | None = None
             template = config.user_stream
@@ -136,6 +139,7 @@ class BinanceVenue:
                     rest,
                     rest.server_clock.timestamp,
                     derive_rng(seed, "venue:user-stream"),
+                    since_ms=opened_ms,
                 )
             venue = cls(config, rest, market_connector, user, seed, nursery)
             if config.ws_api_orders is not None and user_connector is not None:

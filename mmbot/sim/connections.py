@@ -39,6 +39,7 @@ class Outbox:
     user_subscriptions: list[tuple[str, int]] = attrs.field(factory=list)
     _frames: list[str] = attrs.field(factory=list)
     _stopped: bool = False  # no more frames will come (set with ``reason``)
+    _held: bool = False  # stalled by a fault: frames wait, the writer sends nothing
     _lot: trio.lowlevel.ParkingLot = attrs.field(factory=trio.lowlevel.ParkingLot)
 
     @property
@@ -54,9 +55,23 @@ class Outbox:
         if self._stopped or len(self._frames) >= self.capacity:
             return False
         self._frames.append(text)
-        if self._lot:
+        if self._lot and not self._held:
             self._lot.unpark_all()
         return True
+
+    @property
+    def held(self) -> bool:
+        """Stalled (a ``ws_stall`` fault): nothing is sent, no ping sent or answered."""
+        return self._held
+
+    def hold(self) -> None:
+        """Stall the connection: frames queue up (a full outbox still refuses them)."""
+        self._held = True
+
+    def release(self) -> None:
+        """End a stall: the writer sends what queued up meanwhile."""
+        self._held = False
+        self._lot.unpark_all()
 
     def stop(self) -> None:
         """No more frames: the writer drains what is queued, then :meth:`take` gives []."""
@@ -64,10 +79,11 @@ class Outbox:
         self._lot.unpark_all()
 
     async def take(self, most: int) -> list[str]:
-        """Up to ``most`` queued frames, oldest first, waiting for one; [] once stopped and
-        drained."""
-        if not self._frames and not self._stopped:
-            await self._lot.park()
+        """Up to ``most`` queued frames, oldest first, waiting for one (and for the end of a
+        stall); [] once stopped and drained."""
+        if (self._held or not self._frames) and not self._stopped:
+            while (self._held or not self._frames) and not self._stopped:
+                await self._lot.park()
         else:
             await trio.lowlevel.checkpoint()
         frames = self._frames

@@ -28,9 +28,11 @@ Binance disconnects slow consumers); read the wall clock (time comes from its
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qs
 
 import attrs
 import trio
@@ -62,6 +64,7 @@ from mmbot.sim.market import (
     StatsRetention,
     default_market,
 )
+from mmbot.sim.stream_faults import StreamFaults, depth_limit
 from mmbot.sim.streams import (
     MarketFeed,
     StreamMessage,
@@ -167,6 +170,11 @@ class Exchange:
     _messages_sent: int = 0
     _dropped_slow: int = 0
     _shutting_down: bool = False
+    #: The stream faults' state (``sim/stream_faults.py``) and where its clock task runs.
+    _streamf: StreamFaults = attrs.field(
+        default=attrs.Factory(lambda self: StreamFaults(self), takes_self=True)
+    )
+    _fault_nursery: trio.Nursery | None = None
 
     @classmethod
     def create(
@@ -258,10 +266,16 @@ class Exchange:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Drive the market and close depth windows until cancelled."""
         self._started_at = trio.current_time()
-        now = self.now_ms()
-        self.market.start(now)
-        self.publish_engine_events(now)
-        task_status.started()
+        async with trio.open_nursery() as nursery:
+            self._fault_nursery = nursery
+            self._streamf.plan_set(self.faults, nursery)
+            now = self.now_ms()
+            self.market.start(now)
+            self.publish_engine_events(now)
+            task_status.started()
+            await self._market_loop()
+
+    async def _market_loop(self) -> None:
         while True:
             wake = self.market.next_event_ms()
             flush = self.feed.next_flush_ms(self._conns.by_stream)
@@ -289,6 +303,26 @@ class Exchange:
         every fault); recorded in the history as a ``plan`` fault entry."""
         self.faults = plan
         self.history.append_fault(self.now_ms(), "plan", "all", plan.describe())
+        self._streamf.plan_set(plan, self._fault_nursery)
+
+    def fault_epoch(self) -> float:
+        """The trio time the fault plan's times count from (the exchange's start)."""
+        return trio.current_time() if self._started_at is None else self._started_at
+
+    def fault_time(self) -> float:
+        """Seconds since the exchange started (the fault plan's time; 0.0 before)."""
+        started = self._started_at
+        return 0.0 if started is None else trio.current_time() - started
+
+    def connection_classes(self, outbox: Outbox) -> tuple[frozenset[str], frozenset[str]]:
+        """A connection's stream classes (``market_streams``, ``ws_api``, ``user_data``:
+        ``sim/faults.py``'s STREAM_CLASSES) and the symbols of its market streams."""
+        if outbox.ws_api:
+            classes = {"ws_api", "user_data"} if outbox.user_subscriptions else {"ws_api"}
+            return frozenset(classes), frozenset()
+        names = [name for name, subs in self._conns.by_stream.items() if outbox in subs]
+        symbols = {symbol for name in names if (symbol := _stream_symbol(name)) is not None}
+        return frozenset({"market_streams"}), frozenset(symbols)
 
     def fault_delay(self, operation: str | None) -> float:
         """Seconds to hold a request of ``operation`` before working on it (the fault plan;
@@ -350,8 +384,36 @@ class Exchange:
                 if isinstance(fault, LostAck):
                     lost = refuse_rest(self.dialect, request, _LOST, now, report=False)
                     response = attrs.evolve(lost, withheld=fault.mode == "drop")
+                elif self._streamf.rewinds and response.status == 200:
+                    response = self._stale_rest(request, response)
         self.publish_engine_events(now)
         return response
+
+    def _stale_rest(self, request: RestRequest, response: RestResponse) -> RestResponse:
+        """A ``stale_snapshot`` fault's answer to a REST ``depth`` request (else as is)."""
+        route = self.dialect.routes.rest_route(request.method, request.path)
+        if route is None or route.name != "depth" or not isinstance(response.body, dict):
+            return response
+        query = parse_qs(request.raw_query.decode("latin-1"))
+        symbol = query.get("symbol", [""])[0]
+        stale = self._streamf.stale_depth(symbol, depth_limit(query.get("limit", [None])[0]))
+        return response if stale is None else attrs.evolve(response, body=stale)
+
+    def _stale_ws_api(self, message: str | bytes, reply: dict[str, object]) -> None:
+        """Put a ``stale_snapshot`` fault's answer into a WebSocket API ``depth`` reply."""
+        if reply.get("status") != 200 or ws_api_method(message) != "depth":
+            return
+        try:
+            params = json.loads(message).get("params") or {}
+        except (ValueError, AttributeError):
+            return
+        if not isinstance(params, dict):
+            return
+        stale = self._streamf.stale_depth(
+            str(params.get("symbol")), depth_limit(params.get("limit"))
+        )
+        if stale is not None:
+            reply["result"] = stale
 
     def handle_ws_api(self, message: str | bytes, session: WsApiSession, outbox: Outbox) -> None:
         """Answer one WebSocket API frame into ``outbox``; follow user-data subscriptions.
@@ -371,6 +433,8 @@ class Exchange:
                 if isinstance(fault, LostAck):  # worked on; the answer is lost
                     lost = refuse_ws_api(self.dialect, message, _LOST, now, report=False)
                     reply = lost if fault.mode == "unknown" else None
+                elif reply is not None and self._streamf.rewinds:
+                    self._stale_ws_api(message, reply)
         except Exception:  # a bug in the dialect: its last-resort answer, logged and reported
             reply = answer_ws_api_failure(self.dialect, message, now)
         if reply is not None:
@@ -393,6 +457,8 @@ class Exchange:
         if not events:
             return
         self.history.append_events(now_ms, events)
+        if self._streamf.rewinds:
+            self._streamf.record(events, now_ms)
         conns = self._conns
         for message in self.feed.on_events(events, now_ms, conns.by_stream, conns.by_account):
             if isinstance(message, StreamMessage):
@@ -404,6 +470,15 @@ class Exchange:
         subscribers = self._conns.by_stream.get(message.stream)
         if not subscribers:
             return
+        faulty = self._streamf.messages
+        symbol = _stream_symbol(message.stream) if faulty else None
+        if (
+            faulty
+            and message.event_type == "depthUpdate"
+            and symbol is not None
+            and self._streamf.gap(symbol, message.stream, now_ms)
+        ):
+            return
         data = message.text
         wrapped: str | None = None
         for outbox in list(subscribers):
@@ -413,17 +488,31 @@ class Exchange:
                 text = wrapped
             else:
                 text = data
-            self.deliver(outbox, text, message.stream, message.event_type, now_ms)
+            if faulty:
+                self._streamf.deliver(
+                    outbox, text, message.stream, message.event_type, now_ms,
+                    "market_streams", symbol,
+                )  # fmt: skip
+            else:
+                self.deliver(outbox, text, message.stream, message.event_type, now_ms)
 
     def _send_user(self, message: UserMessage, now_ms: int) -> None:
         subscribers = self._conns.by_account.get(message.account)
         if not subscribers:
             return
         data = dumps(message.payload)
+        faulty = self._streamf.messages
+        symbol = message.payload.get("s") if faulty else None
         for outbox, sub_ids in list(subscribers.items()):
             for sub_id in sub_ids:
                 text = '{"subscriptionId":' + str(sub_id) + ',"event":' + data + "}"
-                self.deliver(outbox, text, "user", message.event_type, now_ms)
+                if faulty:
+                    self._streamf.deliver(
+                        outbox, text, "user", message.event_type, now_ms, "user_data",
+                        symbol if isinstance(symbol, str) else None,
+                    )  # fmt: skip
+                else:
+                    self.deliver(outbox, text, "user", message.event_type, now_ms)
 
     def deliver(self, outbox: Outbox, text: str, channel: str, event_type: str, now: int) -> None:
         """Queue one frame for a connection; drop the connection if its outbox is full."""
@@ -457,10 +546,12 @@ class Exchange:
     def close_outbox(self, outbox: Outbox, reason: str) -> None:
         """Stop feeding a connection; its writer drains what is queued, then ends."""
         self._conns.close(outbox, reason)
+        self._streamf.forget(outbox)
 
     def forget_outbox(self, outbox: Outbox) -> None:
         """The connection is gone (its handler calls this when it ends)."""
         self._conns.forget(outbox)
+        self._streamf.forget(outbox)
 
     def announce_shutdown(self) -> None:
         """Send ``serverShutdown`` to every connection (framed for its kind: raw stream,
@@ -486,6 +577,13 @@ class Exchange:
             connections=len(self._conns),
             dropped_slow=self._dropped_slow,
         )
+
+
+def _stream_symbol(stream: str) -> str | None:
+    """The symbol a market stream is about (``btcusdt@depth`` -> ``BTCUSDT``; None for an
+    all-market stream such as ``!miniTicker@arr``)."""
+    head = stream.partition("@")[0]
+    return head.upper() if head.isalnum() else None
 
 
 def _session_subscriptions(session: WsApiSession) -> list[tuple[str, int]]:

@@ -58,6 +58,8 @@ DELAYED_FRAMES = 1024
 CLOSE_NORMAL = 1000
 CLOSE_GOING_AWAY = 1001
 CLOSE_POLICY = 1008
+#: A ``ws_drop`` fault's close ("internal error": the server ended it unexpectedly).
+CLOSE_INTERNAL_ERROR = 1011
 
 
 def parse_market_path(path: str, symbols: frozenset[str]) -> tuple[bool, list[str]] | str:
@@ -102,7 +104,12 @@ class _Connection(WebSocketConnection):
     semantics are trio-websocket's.
     """
 
+    #: The connection's outbox: while it is held (a ``ws_stall`` fault), pings go unanswered.
+    outbox: Outbox | None = None
+
     async def _handle_ping_event(self, event: Ping) -> None:
+        if self.outbox is not None and self.outbox.held:
+            return  # stalled: silent, no pong
         with contextlib.suppress(LocalProtocolError):  # closing: no pong any more
             await super()._handle_ping_event(event)
 
@@ -257,11 +264,13 @@ async def _serve(
 ) -> None:
     settings = exchange.config.streams
     close: list[tuple[int, str]] = []
+    if isinstance(ws, _Connection):
+        ws.outbox = outbox
     try:
         with trio.move_on_after(settings.max_connection_s):
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(_writer, ws, outbox, nursery.cancel_scope, close)
-                nursery.start_soon(_pinger, exchange, ws, nursery.cancel_scope, close)
+                nursery.start_soon(_pinger, exchange, ws, outbox, nursery.cancel_scope, close)
                 await reader(exchange, ws, outbox)
                 nursery.cancel_scope.cancel()
         if not close:
@@ -296,6 +305,8 @@ async def _writer(
     else:
         if outbox.reason == "slow":
             close.append((CLOSE_POLICY, "slow consumer"))
+        elif outbox.reason == "dropped":
+            close.append((CLOSE_INTERNAL_ERROR, "connection dropped"))
         else:
             close.append((CLOSE_GOING_AWAY, "server shutdown"))
     scope.cancel()
@@ -304,6 +315,7 @@ async def _writer(
 async def _pinger(
     exchange: Exchange,
     ws: WebSocketConnection,
+    outbox: Outbox,
     scope: trio.CancelScope,
     close: list[tuple[int, str]],
 ) -> None:
@@ -312,6 +324,8 @@ async def _pinger(
     try:
         while True:
             await trio.sleep(settings.ping_interval_s)
+            if outbox.held:
+                continue  # stalled: no ping either
             count += 1
             with trio.move_on_after(settings.pong_timeout_s) as waited:
                 await ws.ping(count.to_bytes(8, "big"))

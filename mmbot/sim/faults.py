@@ -377,7 +377,10 @@ class WsDrop:
             return self.start
         if self.period is None:
             return None
-        at = self.start + (math.floor((after - self.start) / self.period) + 1) * self.period
+        step = math.floor((after - self.start) / self.period) + 1
+        at = self.start + step * self.period
+        if at <= after:  # float rounding put it on ``after`` itself: the one after
+            at = self.start + (step + 1) * self.period
         return at if self.active(at) else None
 
     def strikes_at(self, now: float) -> bool:

@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 import trio
+from hypothesis import given
+from hypothesis import strategies as st
 import trio.testing
 from trio_websocket import ConnectionClosed, WebSocketConnection, open_websocket_url
 
@@ -58,6 +60,24 @@ def test_a_drop_strikes_at_its_start_and_every_period_while_active() -> None:
     assert instants == [1.0, 2.0, 4.0, 5.0, 8.0, 11.0]  # stall 1..5, reorder ends at 4
     assert plan.drops_at(5.0) == (periodic,) and plan.stalls_from(1.0) == (stall,)
     assert plan.dup_reorder_ends(4.0) and not plan.dup_reorder_ends(3.0)
+
+
+@given(
+    st.integers(0, 600).map(lambda t: t / 10),
+    st.sampled_from((0.1, 0.3, 0.7, 1.0, 3.0, 8.0)),
+    st.integers(1, 600).map(lambda t: t / 10),
+)
+def test_drop_instants_always_move_forward(start: float, period: float, duration: float) -> None:
+    """Each instant is after the one asked from, and a drop instant (float rounding once
+    gave the same instant back: the fault clock spun on it)."""
+    drop = WsDrop(start=start, duration=duration, period=period)
+    plan = FaultPlan((drop,))
+    at, count = -1.0, 0
+    while (nxt := plan.next_stream_instant(at)) is not None:
+        assert nxt > at and drop.strikes_at(nxt) and plan.drops_at(nxt) == (drop,)
+        at, count = nxt, count + 1
+        assert count <= duration / period + 2
+    assert count >= 1
 
 
 def test_stream_targets_choose_connections_and_messages_by_class_and_symbol() -> None:

@@ -25,7 +25,9 @@ class Outbox:
     """One connection's bounded queue of encoded frames, drained by its writer task.
 
     ``closed`` is set when the exchange stops feeding it: ``reason`` says why
-    (``"slow"``: it filled up; ``"shutdown"``: a planned shutdown). The writer takes every
+    (``"slow"``: it filled up; ``"shutdown"``: a planned shutdown; ``"dropped"``: a
+    ``ws_drop`` fault). A ``ws_stall`` fault holds it (:meth:`hold`): frames queue up and the
+    writer gets none until :meth:`release`. The writer takes every
     queued frame at once (:meth:`take`), so a burst costs one wake-up and one write.
     """
 

@@ -17,6 +17,14 @@ then answer it, so its work lands late, as over a slow network (an order placed 
 200 ms delay meets the book as it is 200 ms later). Each delay is recorded in the history
 as a ``latency`` fault.
 
+Stream faults (``ws_drop``, ``ws_stall``, ``seq_gap``, ``ws_dup_reorder``, ``packet_loss``,
+``stale_snapshot``) are carried out by :class:`~mmbot.sim.stream_faults.StreamFaults`: its
+clock task (run in :meth:`Exchange.run`'s nursery, only once a plan holds a connection
+fault) drops and stalls connections at their instants; the stream and user-data paths go
+through it only while the plan holds a per-message fault; a ``depth`` answer is rewound
+only while a stale snapshot is planned. A plan without stream faults leaves every path as
+it was.
+
 The private events of the background market's own accounts (``sim/market/``) are never
 built (the engine's ``quiet_accounts``) unless ``history_simulator_accounts`` is set:
 nobody can subscribe to them, and their effect is recorded as public trades and deltas.

@@ -1,7 +1,7 @@
 """Faults the fake exchange injects: a plan it consults before answering a request (sans-IO).
 
 What it is for: :class:`FaultPlan`, the seam through which the fake exchange misbehaves on
-purpose (the audit's slow venue now; the chaos harness grows the kinds on the same seam).
+purpose (the audit's slow venue; the chaos harness's kinds, on the same seam).
 The exchange shell asks the plan about every request it is about to answer, by operation
 name (the WebSocket API's: ``order.place``, ``order.cancel``, ``order.cancelReplace``,
 ``openOrders.cancelAll``, ``depth``, ...) and the time, and does what it answers. Three
@@ -19,7 +19,17 @@ kinds:
 
 A fault aims at a :class:`Target`: every operation, an endpoint class as the client's
 breakers group them (``orders``, ``market_data``, ``account``: :data:`ENDPOINT_CLASSES`), or
-operations named one by one. Times are seconds since the exchange started running; the
+operations named one by one.
+
+Stream faults act on the WebSocket side instead, aimed at stream classes
+(:data:`STREAM_CLASSES`: ``market_streams``, ``user_data``, ``ws_api``) and optionally
+symbols: :class:`WsDrop` (close matching connections at its start and every ``period``),
+:class:`WsStall` (connections open but silent until its end), :class:`SeqGap` (drop depth
+diffs), :class:`WsDupReorder` (duplicate or hold back messages), :class:`PacketLoss`
+(Gilbert-Elliott loss bursts), and :class:`StaleSnapshot` (``depth`` answered with a past
+book). The plan says which connections at which instants
+(:meth:`FaultPlan.next_stream_instant`) and what happens to each message; the exchange's
+``sim/stream_faults.py`` carries it out. Times are seconds since the exchange started running; the
 randomness is the ``random.Random`` the shell passes in (the exchange derives it from its
 seed), so a simulated run with faults stays deterministic.
 

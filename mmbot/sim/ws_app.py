@@ -10,6 +10,8 @@ Each connection gets an :class:`~mmbot.sim.connections.Outbox` (marked
 ``ws_api`` for the WebSocket API, so the exchange frames its ``serverShutdown`` as Binance
 does there, ``{"event": ...}``) drained by a writer task, a pinger (a ping every
 ``ping_interval_s``; closed without a pong within ``pong_timeout_s``) and a 24 h lifetime.
+While a ``ws_stall`` fault holds the outbox, the writer sends nothing, the pinger skips its
+pings and a client's ping gets no pong; a ``ws_drop`` closes with 1011.
 
 It relies on private members of trio-websocket (pinned to 0.12.x): why, which ones and
 how a test guards them is docs/decisions/0005-trio-websocket-private-members.md.

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 import trio
+import trio.testing
 from hypothesis import given
 from hypothesis import strategies as st
-import trio.testing
 from trio_websocket import ConnectionClosed, WebSocketConnection, open_websocket_url
 
 from mmbot.sim.exchange import Exchange, ExchangeConfig

@@ -312,6 +312,8 @@ class StreamFaults:
         """The ``depth`` answer a ``stale_snapshot`` gives now for ``symbol`` (None: none
         strikes), recorded as a fault."""
         exchange = self.exchange
+        if symbol not in exchange.feed.symbols:  # the dialect answered it: never here
+            return None
         fault = exchange.faults.stale_snapshot(symbol, exchange.fault_time(), exchange.fault_rng)
         if fault is None or self._rewind is None:
             return None

@@ -35,6 +35,15 @@ from mmbot.chaos.invariants import INVARIANTS
 from mmbot.chaos.runner import ChaosResult, run_scenario
 from mmbot.chaos.scenario import Scenario, ScenarioError, scenario_from_dict
 
+#: The stream kinds (``_stream_fault`` draws their targets and parameters).
+STREAM_KINDS: tuple[str, ...] = (
+    "ws_drop",
+    "ws_stall",
+    "seq_gap",
+    "ws_dup_reorder",
+    "packet_loss",
+    "stale_snapshot",
+)
 #: The kinds a schedule may use.
 KINDS: tuple[str, ...] = (
     "latency",
@@ -50,6 +59,8 @@ KINDS: tuple[str, ...] = (
 )
 #: The transport faults' kinds ("timeout" is "blackhole" under another name: not drawn twice).
 KINDS += ("reset", "blackhole", "bandwidth", "slicer")
+#: The stream faults' kinds.
+KINDS += STREAM_KINDS
 _TARGETS = ("orders", "all", "market_data", "account", "order.place", "order.cancelReplace")
 _ERRORS = ((500, -1000), (503, -1001), (503, -1008), (503, -1007), (429, -1003))
 _RETRY_AFTER = (1, 5)  # seconds a 429 asks for (Binance always says how long)
@@ -104,6 +115,15 @@ def _fault(kind: str, space: FuzzSpace) -> st.SearchStrategy[dict[str, Any]]:
         )
     if kind in _VENUE_KINDS:
         return _venue_fault(kind, space, window)
+    if kind in STREAM_KINDS:
+        return st.tuples(window, _stream_fault(kind)).map(
+            lambda parts: {
+                "kind": kind,
+                "start": parts[0][0],
+                "duration": parts[0][1],
+                **parts[1],
+            }
+        )
     extra: st.SearchStrategy[dict[str, Any]]
     if kind == "latency":
         extra = st.fixed_dictionaries(
@@ -196,6 +216,54 @@ _TRANSPORT: Mapping[str, st.SearchStrategy[dict[str, Any]]] = {
         }
     ),
 }
+
+
+#: Connection targets of ws_drop / ws_stall, message targets of ws_dup_reorder. Loss of
+#: user-data events is left out: no client can see an event lost on a live connection
+#: (chaos/known/packet_loss_user_data.toml), so packet_loss aims at market streams.
+_CONNECTIONS = ("market_streams", "ws_api", "user_data", "all")
+_MESSAGES = ("market_streams", "user_data", "all")
+
+
+def _stream_fault(kind: str) -> st.SearchStrategy[dict[str, Any]]:
+    """A stream fault's target and parameters (without its window)."""
+    half = st.sampled_from((1.0, 0.5))
+    if kind == "ws_drop":
+        return st.fixed_dictionaries(
+            {"target": st.sampled_from(_CONNECTIONS), "probability": half},
+            optional={"period": st.sampled_from((1.0, 3.0, 8.0))},
+        )
+    if kind == "ws_stall":
+        return st.fixed_dictionaries({"target": st.sampled_from(_CONNECTIONS), "probability": half})
+    if kind == "seq_gap":
+        return st.fixed_dictionaries({"probability": st.sampled_from((0.05, 0.2, 0.5, 1.0))})
+    if kind == "ws_dup_reorder":
+        shares = st.tuples(st.sampled_from((0.0, 0.1, 0.5)), st.sampled_from((0.0, 0.1, 0.3)))
+        return st.fixed_dictionaries(
+            {
+                "target": st.sampled_from(_MESSAGES),
+                "mix": shares.filter(lambda dr: dr != (0.0, 0.0)),
+                "window": st.sampled_from((1, 3, 8)),
+            }
+        ).map(_dup_reorder)
+    if kind == "packet_loss":
+        return st.fixed_dictionaries(
+            {
+                "target": st.just("market_streams"),
+                "probability": st.sampled_from((0.01, 0.05, 0.2)),
+                "burst": st.sampled_from((1, 4, 20)),
+            }
+        )
+    behind = st.one_of(
+        st.fixed_dictionaries({"lag": st.sampled_from((5, 50, 500))}),
+        st.fixed_dictionaries({"age": st.sampled_from((1.0, 5.0))}),
+    )
+    return st.tuples(behind, half).map(lambda bp: {**bp[0], "probability": bp[1]})
+
+
+def _dup_reorder(table: dict[str, Any]) -> dict[str, Any]:
+    duplicate, reorder = table.pop("mix")
+    return {**table, "duplicate": duplicate, "reorder": reorder}
 
 
 def _error(choice: tuple[tuple[int, int], int]) -> dict[str, Any]:

@@ -16,8 +16,10 @@ ids involved, and the history sequence numbers that witness it. Checked so far:
   base asset comes out of the position, as the exchange's balance does; after a crash, the
   restarted bot answers for the fills from its own start on).
 - ``resumes_after_heal``: ``resumes_within`` after every fault was healed, each symbol
-  rests an order of the last bot's own run at the exchange (one side is enough: a symbol
-  at its position limit quotes one side; an order of a dead run does not count).
+  rests an order of the last bot's own run at the exchange, at the deadline or at some
+  instant of the ``RESUME_WINDOW_S`` before it (one side is enough: a symbol at its
+  position limit quotes one side; an order of a dead run does not count; a fill at the
+  deadline's edge leaves a slot empty for a decision or two).
 - ``no_ban``: the exchange never answered 418 of its own (one an ``error`` fault answered
   is the harness's doing, not a ban).
 - ``clean_exit``: the bot ended without an error, and its graceful stop left no order.
@@ -76,6 +78,10 @@ INVARIANTS: tuple[str, ...] = (
 
 #: The invariants that read the bot's side of the history (recorded in simulated mode).
 BOT_SIDE: tuple[str, ...] = ("no_quotes_on_stale_book", "no_request_during_retry_after")
+
+#: ``resumes_after_heal``: an order of the last run resting at any instant of this many
+#: seconds before the deadline shows the symbol quoting (a fill at the edge empties a slot).
+RESUME_WINDOW_S = 2.0
 
 #: How long after a book went stale or out of sync an order may still leave the bot: the
 #: decision that sent it was made on a good book an instant before.
@@ -322,29 +328,47 @@ def ledger_matches_exchange(record: RunRecord) -> list[Violation]:
 def resumes_after_heal(record: RunRecord) -> list[Violation]:
     end = record.end
     deadline_ms = end.heal_ms + round(end.resumes_within_s * 1000)
+    # An order that fills at the deadline's edge leaves its slot empty for a decision or two:
+    # resting at any instant of the last RESUME_WINDOW_S before the deadline is quoting.
+    window_start_ms = deadline_ms - round(min(RESUME_WINDOW_S, end.resumes_within_s) * 1000)
 
     def last_run(cid: str) -> bool:  # only the last bot's own orders show it resumed
         parsed = parse_client_order_id(cid, end.prefix)
         return parsed is not None and (not end.run_id or parsed[0] == end.run_id)
 
+    rested_ms: dict[str, int] = {}  # per symbol, the last instant an order of it rested
+    before: dict[str, int] = {}  # per symbol, its open orders before the change
+
+    def watch(
+        seq: int, time_ms: int, report: Execution, open_orders: dict[OrderKey, Execution]
+    ) -> None:
+        symbol = report.symbol
+        now = sum(1 for order in open_orders.values() if order.symbol == symbol)
+        if now or before.get(symbol, 0):  # resting until (or from) this instant
+            rested_ms[symbol] = time_ms
+        before[symbol] = now
+
     open_at_deadline = _walk_open(
         record,
+        watch,
         ours=last_run,
         # the deadline, and never the graceful stop's own cancels
         stop=lambda seq, time_ms: time_ms > deadline_ms or seq > end.healed_seq,
     )
-    resting = {order.symbol for order in open_at_deadline.values()}
+    for order in open_at_deadline.values():
+        rested_ms[order.symbol] = deadline_ms
     return [
         Violation(
             "resumes_after_heal",
             _seconds(record, deadline_ms),
             symbol,
-            f"no order of the bot's resting {end.resumes_within_s:g} s after every fault was "
-            f"healed at {_seconds(record, end.heal_ms):.3f} s",
+            f"no order of the bot's resting in the {min(RESUME_WINDOW_S, end.resumes_within_s):g}"
+            f" s up to {end.resumes_within_s:g} s after every fault was healed at "
+            f"{_seconds(record, end.heal_ms):.3f} s",
             seqs=(end.heal_seq,),
         )
         for symbol in end.symbols
-        if symbol not in resting
+        if rested_ms.get(symbol, -1) < window_start_ms
     ]
 
 
@@ -444,7 +468,8 @@ class _Book:
     bad_since_ms: int | None = 0  # out of sync since (None: in sync)
     why: str = "no snapshot yet"
     connection: int = 0  # the stream connection its diffs come on
-    last_id: int | None = None  # the last diff's last update id on that connection
+    last_id: int | None = None  # the last update id applied (diffs on that connection)
+    chain_first: int | None = None  # the first update id after a gap (a snapshot must reach it)
 
 
 def no_quotes_on_stale_book(record: RunRecord) -> list[Violation]:
@@ -481,17 +506,31 @@ def no_quotes_on_stale_book(record: RunRecord) -> list[Violation]:
 
 
 def _receive(book: _Book, data: BookData) -> None:
-    book.last_data_ms = data.time_ms
+    """The dialect's rules, as the checker keeps them: a diff whose last update id is not
+    past the last one applied is old or a duplicate (ignored: it refreshes nothing); a diff
+    that skips ids is a gap (bad until a snapshot that reaches it); a snapshot below the
+    first id after the gap is stale (it fixes nothing); diffs on a new connection start a
+    new chain."""
     if data.snapshot:
+        if book.chain_first is not None and data.last < book.chain_first - 1:
+            return  # stale: older than the first diff the book is missing
+        book.last_data_ms = data.time_ms
         book.bad_since_ms = None
+        book.chain_first = None
+        book.last_id = data.last if book.last_id is None else max(book.last_id, data.last)
         return
     if data.connection != book.connection:  # diffs on another connection: a new chain
         book.connection, book.last_id = data.connection, data.last
+        book.last_data_ms = data.time_ms
         return
+    if book.last_id is not None and data.last <= book.last_id:
+        return  # old or a duplicate
     if book.last_id is not None and data.first > book.last_id + 1 and book.bad_since_ms is None:
         book.bad_since_ms = data.time_ms
         book.why = f"a gap in its depth diffs (update {book.last_id} then {data.first})"
+        book.chain_first = data.first
     book.last_id = data.last
+    book.last_data_ms = data.time_ms
 
 
 def _stale(book: _Book, now_ms: int, limits: SymbolLimits | None) -> str | None:

@@ -28,6 +28,7 @@ import attrs
 from mmbot.chaos.invariants import INVARIANTS
 from mmbot.sim.faults import (
     ENDPOINT_CLASSES,
+    STREAM_CLASSES,
     Bandwidth,
     Blackhole,
     CancelFillRace,
@@ -40,11 +41,28 @@ from mmbot.sim.faults import (
     Latency,
     LostAck,
     Maintenance,
+    PacketLoss,
     RateLimit,
     Reset,
+    SeqGap,
     Slicer,
+    StaleSnapshot,
     Target,
+    WsDrop,
+    WsDupReorder,
+    WsStall,
 )
+
+#: The stream fault kinds, with their own keys (each also takes ``symbols``; their
+#: ``target`` names stream classes, ``stale_snapshot``'s names requests).
+STREAM_FAULT_KEYS: Mapping[str, frozenset[str]] = {
+    "ws_drop": frozenset({"period", "symbols"}),
+    "ws_stall": frozenset({"symbols"}),
+    "seq_gap": frozenset({"symbols"}),
+    "ws_dup_reorder": frozenset({"duplicate", "reorder", "window", "symbols"}),
+    "packet_loss": frozenset({"burst", "symbols"}),
+    "stale_snapshot": frozenset({"lag", "age", "symbols"}),
+}
 
 #: The fault kinds a scenario may name, with the keys each takes besides the common ones
 #: (``kind``, ``start``, ``duration``, ``target``, ``probability``).
@@ -66,6 +84,7 @@ FAULT_KEYS: Mapping[str, frozenset[str]] = {
     "timeout": frozenset(),
     "bandwidth": frozenset({"rate"}),
     "slicer": frozenset({"size", "jitter", "delay"}),
+    **STREAM_FAULT_KEYS,
 }
 #: The transport fault kinds (built by :func:`_transport_fault`).
 _TRANSPORT_KINDS = frozenset({"reset", "blackhole", "timeout", "bandwidth", "slicer"})
@@ -259,6 +278,14 @@ def scenario_from_dict(data: Mapping[str, Any], *, source: str = "<scenario>") -
             )
     plan = FaultPlan(tuple(f for f in built if not isinstance(f, Crash)))
     crashes = tuple(sorted((f for f in built if isinstance(f, Crash)), key=lambda c: c.start))
+    for i, fault in enumerate(built):  # a stream fault's symbols are the scenario's
+        untargeted = Crash | RateLimit | ClockSkew | Maintenance | FlashMove
+        aimed = None if isinstance(fault, untargeted) else fault.target.symbols
+        if aimed is not None and not aimed <= set(symbols):
+            raise ScenarioError(
+                f"{source}: faults[{i}]: symbols: {sorted(aimed - set(symbols))} not among "
+                f"the scenario's symbols {symbols}"
+            )
     for earlier, later in itertools.pairwise(crashes):
         if later.start < earlier.start + earlier.restart_after:
             raise ScenarioError(
@@ -338,6 +365,8 @@ def _fault(table: object, where: str, phase: float) -> Fault | Crash:
     probability = table.get("probability", 1.0)
     if not isinstance(probability, int | float) or not 0 <= probability <= 1:
         raise ScenarioError(f"{where}: probability: expected a number within 0..1")
+    if kind in STREAM_FAULT_KEYS:
+        return _stream_fault(kind, table, where, start, duration)
     common: dict[str, Any] = {
         "target": _target(table.get("target", "orders"), where),
         "start": start,
@@ -418,6 +447,131 @@ def _venue_fault(
         if not isinstance(percent, int | float) or isinstance(percent, bool):
             raise ScenarioError(f"{where}: percent: expected a number (e.g. -5 for 5% down)")
         return FlashMove(float(percent), symbols, start=start)
+    except ValueError as exc:
+        if isinstance(exc, ScenarioError):
+            raise
+        raise ScenarioError(f"{where}: {exc}") from None
+
+
+# ---- stream faults --------------------------------------------------------------------
+
+#: The stream classes whose messages a per-message fault can touch.
+_MESSAGE_CLASSES = ("market_streams", "user_data")
+
+
+def _stream_target(value: object, where: str, kind: str) -> Target:
+    """A stream fault's ``target``: 'all', a stream class, or a list of stream classes."""
+    classes: list[str] | None = None
+    if value == "all":
+        classes = list(STREAM_CLASSES)
+    elif isinstance(value, str) and value in STREAM_CLASSES:
+        classes = [value]
+    elif (
+        isinstance(value, list)
+        and value
+        and all(isinstance(v, str) and v in STREAM_CLASSES for v in value)
+    ):
+        classes = list(value)
+    if classes is None:
+        raise ScenarioError(
+            f"{where}: target: a {kind} fault aims at 'all', a stream class "
+            f"({', '.join(STREAM_CLASSES)}) or a list of them, got {value!r}"
+        )
+    if kind == "seq_gap" and "market_streams" not in classes:
+        raise ScenarioError(
+            f"{where}: target: a seq_gap drops market-stream depth diffs: use "
+            f"'market_streams' or 'all', got {value!r}"
+        )
+    if kind in ("ws_dup_reorder", "packet_loss") and not set(classes) & set(_MESSAGE_CLASSES):
+        raise ScenarioError(
+            f"{where}: target: a {kind} fault touches market-stream messages and user-data "
+            f"events: use 'market_streams', 'user_data' or 'all', got {value!r}"
+        )
+    return Target.all() if value == "all" else Target.stream_class(*classes)
+
+
+def _share_key(table: Mapping[str, Any], key: str, where: str) -> float:
+    value = table.get(key, 0.0)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ScenarioError(f"{where}: {key}: expected a number within 0..1, got {value!r}")
+    return float(value)
+
+
+def _int_key(table: Mapping[str, Any], key: str, where: str, default: int | None) -> int | None:
+    value = table.get(key, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ScenarioError(f"{where}: {key}: expected an integer >= 1, got {value!r}")
+    return value
+
+
+def _stream_fault(
+    kind: str, table: Mapping[str, Any], where: str, start: float, duration: float
+) -> Fault:
+    """One stream fault (``ws_drop``, ``ws_stall``, ``seq_gap``, ``ws_dup_reorder``,
+    ``packet_loss``, ``stale_snapshot``) from its table (the common keys checked)."""
+    symbols = table.get("symbols")
+    if symbols is not None and (
+        not isinstance(symbols, list)
+        or not symbols
+        or not all(isinstance(s, str) and s.isalnum() and s.isupper() for s in symbols)
+    ):
+        raise ScenarioError(
+            f"{where}: symbols: expected a non-empty list of symbols like ['BTCUSDT'], "
+            f"got {symbols!r}"
+        )
+    default_probability = 0.05 if kind == "packet_loss" else 1.0
+    window: dict[str, Any] = {
+        "start": start,
+        "duration": duration,
+        "probability": float(table.get("probability", default_probability)),
+    }
+    try:
+        if kind == "stale_snapshot":
+            target = _target(table.get("target", "market_data"), where)
+            if not target.matches("depth"):
+                raise ScenarioError(
+                    f"{where}: target: a stale_snapshot answers depth requests: use 'all', "
+                    f"'market_data' or a list holding 'depth', got {table.get('target')!r}"
+                )
+            lag = _int_key(table, "lag", where, None)
+            age = None if "age" not in table else seconds(table["age"], f"{where}: age")
+            if (lag is None) == (age is None):
+                raise ScenarioError(
+                    f"{where}: a stale_snapshot needs exactly one of lag (book updates "
+                    "behind the stream) and age (a time, '2s')"
+                )
+            if age is not None and age <= 0:
+                raise ScenarioError(f"{where}: age: must be > 0")
+            return StaleSnapshot(target.for_symbols(symbols), lag=lag, age=age, **window)
+        target = _stream_target(table.get("target", "market_streams"), where, kind)
+        target = target.for_symbols(symbols)
+        if kind == "ws_drop":
+            period = None if "period" not in table else seconds(table["period"], f"{where}: period")
+            if period is not None and period <= 0:
+                raise ScenarioError(f"{where}: period: must be > 0")
+            return WsDrop(target, period=period, **window)
+        if kind == "ws_stall":
+            return WsStall(target, **window)
+        if kind == "seq_gap":
+            return SeqGap(target, **window)
+        if kind == "ws_dup_reorder":
+            duplicate = _share_key(table, "duplicate", where)
+            reorder = _share_key(table, "reorder", where)
+            if duplicate == 0 and reorder == 0:
+                raise ScenarioError(
+                    f"{where}: a ws_dup_reorder needs duplicate or reorder (a probability > 0)"
+                )
+            size = _int_key(table, "window", where, 1)
+            assert size is not None
+            return WsDupReorder(target, duplicate=duplicate, reorder=reorder, window=size, **window)
+        burst = table.get("burst", 5)
+        if isinstance(burst, bool) or not isinstance(burst, int | float) or not burst >= 1:
+            raise ScenarioError(
+                f"{where}: burst: expected the mean burst length in messages (>= 1), got {burst!r}"
+            )
+        return PacketLoss(target, burst=float(burst), **window)
     except ValueError as exc:
         if isinstance(exc, ScenarioError):
             raise

@@ -43,7 +43,9 @@ class Outbox:
     ``closed`` is set when the exchange stops feeding it: ``reason`` says why
     (``"slow"``: it filled up; ``"shutdown"``: a planned shutdown; ``"reset"``: a ``reset``
     fault, the connection is dropped without a close handshake once what is queued is
-    written). The writer takes every
+    written; ``"dropped"``: a ``ws_drop`` fault). A ``ws_stall`` fault holds it
+    (:meth:`hold`): frames queue up and the writer gets none until :meth:`release`. The
+    writer takes every
     queued frame at once (:meth:`take`), so a burst costs one wake-up and one write.
     """
 
@@ -59,6 +61,7 @@ class Outbox:
     user_subscriptions: list[tuple[str, int]] = attrs.field(factory=list)
     _frames: list[str] = attrs.field(factory=list)
     _stopped: bool = False  # no more frames will come (set with ``reason``)
+    _held: bool = False  # stalled by a fault: frames wait, the writer sends nothing
     _lot: trio.lowlevel.ParkingLot = attrs.field(factory=trio.lowlevel.ParkingLot)
 
     @property
@@ -76,9 +79,23 @@ class Outbox:
         if isinstance(text, Paced):
             self.paced = True
         self._frames.append(text)
-        if self._lot:
+        if self._lot and not self._held:
             self._lot.unpark_all()
         return True
+
+    @property
+    def held(self) -> bool:
+        """Stalled (a ``ws_stall`` fault): nothing is sent, no ping sent or answered."""
+        return self._held
+
+    def hold(self) -> None:
+        """Stall the connection: frames queue up (a full outbox still refuses them)."""
+        self._held = True
+
+    def release(self) -> None:
+        """End a stall: the writer sends what queued up meanwhile."""
+        self._held = False
+        self._lot.unpark_all()
 
     def stop(self) -> None:
         """No more frames: the writer drains what is queued, then :meth:`take` gives []."""
@@ -86,10 +103,11 @@ class Outbox:
         self._lot.unpark_all()
 
     async def take(self, most: int) -> list[str]:
-        """Up to ``most`` queued frames, oldest first, waiting for one; [] once stopped and
-        drained."""
-        if not self._frames and not self._stopped:
-            await self._lot.park()
+        """Up to ``most`` queued frames, oldest first, waiting for one (and for the end of a
+        stall); [] once stopped and drained."""
+        if (self._held or not self._frames) and not self._stopped:
+            while (self._held or not self._frames) and not self._stopped:
+                await self._lot.park()
         else:
             await trio.lowlevel.checkpoint()
         frames = self._frames

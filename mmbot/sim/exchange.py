@@ -20,6 +20,14 @@ as a ``latency`` fault. The exchange-behaviour faults (``rate_limit``, ``clock_s
 dialect's limiter and clock, the engine's symbol status, the market simulator and the
 answers' timing; the market loop also wakes at their starts and ends (``docs/exchange.md``).
 
+Stream faults (``ws_drop``, ``ws_stall``, ``seq_gap``, ``ws_dup_reorder``, ``packet_loss``,
+``stale_snapshot``) are carried out by :class:`~mmbot.sim.stream_faults.StreamFaults`: its
+clock task (run in :meth:`Exchange.run`'s nursery, only once a plan holds a connection
+fault) drops and stalls connections at their instants; the stream and user-data paths go
+through it only while the plan holds a per-message fault; a ``depth`` answer is rewound
+only while a stale snapshot is planned. A plan without stream faults leaves every path as
+it was.
+
 The private events of the background market's own accounts (``sim/market/``) are never
 built (the engine's ``quiet_accounts``) unless ``history_simulator_accounts`` is set:
 nobody can subscribe to them, and their effect is recorded as public trades and deltas.
@@ -35,6 +43,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qs
 
 import attrs
 import trio
@@ -83,6 +92,7 @@ from mmbot.sim.market import (
     StatsRetention,
     default_market,
 )
+from mmbot.sim.stream_faults import StreamFaults, depth_limit
 from mmbot.sim.streams import (
     MarketFeed,
     StreamMessage,
@@ -193,6 +203,11 @@ class Exchange:
     _in_maintenance: dict[str, Maintenance] = attrs.field(factory=dict)
     _done: list[object] = attrs.field(factory=list)  # flash moves made, shutdowns sent
     _holds: trio.Nursery | None = None  # where held answers wait (while ``run`` runs)
+    #: The stream faults' state (``sim/stream_faults.py``) and where its clock task runs.
+    _streamf: StreamFaults = attrs.field(
+        default=attrs.Factory(lambda self: StreamFaults(self), takes_self=True)
+    )
+    _fault_nursery: trio.Nursery | None = None
 
     @classmethod
     def create(
@@ -284,37 +299,40 @@ class Exchange:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Drive the market and close depth windows until cancelled."""
         self._started_at = started = trio.current_time()
-        now = self.now_ms()
-        self.market.start(now)
-        self.publish_engine_events(now)
-        if self.faults.scheduled:  # those from time 0 are in effect before any request
-            self._apply_venue_faults()
-            self._apply_scheduled_faults()
-        async with trio.open_nursery() as holds:
-            self._holds = holds
+        async with trio.open_nursery() as nursery:
+            self._holds = nursery  # held answers wait here
+            self._fault_nursery = nursery  # the stream faults' clock task runs here
+            self._streamf.plan_set(self.faults, nursery)
+            now = self.now_ms()
+            self.market.start(now)
+            self.publish_engine_events(now)
+            if self.faults.scheduled:  # those from time 0 are in effect before any request
+                self._apply_venue_faults()
+                self._apply_scheduled_faults()
             task_status.started()
-            while True:
-                wake = self.market.next_event_ms()
-                flush = self.feed.next_flush_ms(self._conns.by_stream)
-                if flush is not None:
-                    wake = min(wake, flush)
-                change = self.faults.next_change(self.fault_time()) if self.faults else None
-                if wake > self.now_ms():
-                    # A small margin so that now_ms() reads ``wake`` despite float rounding.
-                    until = self.clock.to_trio_time(wake) + 0.0002
-                    await trio.sleep_until(
-                        until if change is None else min(until, started + change)
-                    )
-                else:
-                    await trio.lowlevel.checkpoint()
-                now = self.now_ms()
-                if self.market.next_event_ms() <= now:
-                    self.market.advance(now)
-                    self.publish_engine_events(now)
-                if self.faults.scheduled or self._in_maintenance or self._venue_faults:
-                    self._apply_venue_faults()
-                    self._apply_scheduled_faults()
-                self._flush_depth(now)
+            await self._market_loop(started)
+
+    async def _market_loop(self, started: float) -> None:
+        while True:
+            wake = self.market.next_event_ms()
+            flush = self.feed.next_flush_ms(self._conns.by_stream)
+            if flush is not None:
+                wake = min(wake, flush)
+            change = self.faults.next_change(self.fault_time()) if self.faults else None
+            if wake > self.now_ms():
+                # A small margin so that now_ms() reads ``wake`` despite float rounding.
+                until = self.clock.to_trio_time(wake) + 0.0002
+                await trio.sleep_until(until if change is None else min(until, started + change))
+            else:
+                await trio.lowlevel.checkpoint()
+            now = self.now_ms()
+            if self.market.next_event_ms() <= now:
+                self.market.advance(now)
+                self.publish_engine_events(now)
+            if self.faults.scheduled or self._in_maintenance or self._venue_faults:
+                self._apply_venue_faults()
+                self._apply_scheduled_faults()
+            self._flush_depth(now)
 
     def _flush_depth(self, now_ms: int) -> None:
         for message in self.feed.flush_due(now_ms, self._conns.by_stream):
@@ -330,6 +348,26 @@ class Exchange:
         if self._venue_faults or self._in_maintenance or plan.scheduled:
             self._apply_venue_faults()
             self._apply_scheduled_faults()
+        self._streamf.plan_set(plan, self._fault_nursery)
+
+    def fault_epoch(self) -> float:
+        """The trio time the fault plan's times count from (the exchange's start)."""
+        return trio.current_time() if self._started_at is None else self._started_at
+
+    def fault_time(self) -> float:
+        """Seconds since the exchange started (the fault plan's time; 0.0 before)."""
+        started = self._started_at
+        return 0.0 if started is None else trio.current_time() - started
+
+    def connection_classes(self, outbox: Outbox) -> tuple[frozenset[str], frozenset[str]]:
+        """A connection's stream classes (``market_streams``, ``ws_api``, ``user_data``:
+        ``sim/faults.py``'s STREAM_CLASSES) and the symbols of its market streams."""
+        if outbox.ws_api:
+            classes = {"ws_api", "user_data"} if outbox.user_subscriptions else {"ws_api"}
+            return frozenset(classes), frozenset()
+        names = [name for name, subs in self._conns.by_stream.items() if outbox in subs]
+        symbols = {symbol for name in names if (symbol := _stream_symbol(name)) is not None}
+        return frozenset({"market_streams"}), frozenset(symbols)
 
     def fault_delay(self, operation: str | None) -> float:
         """Seconds to hold a request of ``operation`` before working on it (the fault plan;
@@ -436,8 +474,36 @@ class Exchange:
                     hold = self._fill_before_ack(race, response.body)
                     if hold > 0:
                         response = attrs.evolve(response, hold_s=hold)
+                elif self._streamf.rewinds and response.status == 200:
+                    response = self._stale_rest(request, response)
         self.publish_engine_events(now)
         return response
+
+    def _stale_rest(self, request: RestRequest, response: RestResponse) -> RestResponse:
+        """A ``stale_snapshot`` fault's answer to a REST ``depth`` request (else as is)."""
+        route = self.dialect.routes.rest_route(request.method, request.path)
+        if route is None or route.name != "depth" or not isinstance(response.body, dict):
+            return response
+        query = parse_qs(request.raw_query.decode("latin-1"))
+        symbol = query.get("symbol", [""])[0]
+        stale = self._streamf.stale_depth(symbol, depth_limit(query.get("limit", [None])[0]))
+        return response if stale is None else attrs.evolve(response, body=stale)
+
+    def _stale_ws_api(self, message: str | bytes, reply: dict[str, object]) -> None:
+        """Put a ``stale_snapshot`` fault's answer into a WebSocket API ``depth`` reply."""
+        if reply.get("status") != 200 or ws_api_method(message) != "depth":
+            return
+        try:
+            params = json.loads(message).get("params") or {}
+        except (ValueError, AttributeError):
+            return
+        if not isinstance(params, dict):
+            return
+        stale = self._streamf.stale_depth(
+            str(params.get("symbol")), depth_limit(params.get("limit"))
+        )
+        if stale is not None:
+            reply["result"] = stale
 
     def handle_ws_api(self, message: str | bytes, session: WsApiSession, outbox: Outbox) -> None:
         """Answer one WebSocket API frame into ``outbox``; follow user-data subscriptions.
@@ -472,6 +538,8 @@ class Exchange:
                     reply = None
                 elif race is not None and reply.get("status") == 200:
                     hold = self._fill_before_ack(race, reply.get("result"))
+                elif reply is not None and self._streamf.rewinds:
+                    self._stale_ws_api(message, reply)
         except Exception:  # a bug in the dialect: its last-resort answer, logged and reported
             reply = answer_ws_api_failure(self.dialect, message, now)
         if isinstance(fault, Reset):
@@ -495,11 +563,6 @@ class Exchange:
             self._conns.set_user_subscriptions(outbox, _session_subscriptions(session))
 
     # ---- exchange-behaviour faults -------------------------------------------------------
-
-    def fault_time(self) -> float:
-        """Seconds since the exchange started running (the fault plan's time; 0 before)."""
-        started = self._started_at
-        return 0.0 if started is None else trio.current_time() - started
 
     def _apply_venue_faults(self) -> None:
         """Put the ``rate_limit`` and ``clock_skew`` faults active now into the dialect
@@ -648,6 +711,8 @@ class Exchange:
         if not events:
             return
         self.history.append_events(now_ms, events)
+        if self._streamf.rewinds:
+            self._streamf.record(events, now_ms)
         conns = self._conns
         for message in self.feed.on_events(events, now_ms, conns.by_stream, conns.by_account):
             if isinstance(message, StreamMessage):
@@ -659,6 +724,15 @@ class Exchange:
         subscribers = self._conns.by_stream.get(message.stream)
         if not subscribers:
             return
+        faulty = self._streamf.messages
+        symbol = _stream_symbol(message.stream) if faulty else None
+        if (
+            faulty
+            and message.event_type == "depthUpdate"
+            and symbol is not None
+            and self._streamf.gap(symbol, message.stream, now_ms)
+        ):
+            return
         data = message.text
         wrapped: str | None = None
         for outbox in list(subscribers):
@@ -668,17 +742,31 @@ class Exchange:
                 text = wrapped
             else:
                 text = data
-            self.deliver(outbox, text, message.stream, message.event_type, now_ms)
+            if faulty:
+                self._streamf.deliver(
+                    outbox, text, message.stream, message.event_type, now_ms,
+                    "market_streams", symbol,
+                )  # fmt: skip
+            else:
+                self.deliver(outbox, text, message.stream, message.event_type, now_ms)
 
     def _send_user(self, message: UserMessage, now_ms: int) -> None:
         subscribers = self._conns.by_account.get(message.account)
         if not subscribers:
             return
         data = dumps(message.payload)
+        faulty = self._streamf.messages
+        symbol = message.payload.get("s") if faulty else None
         for outbox, sub_ids in list(subscribers.items()):
             for sub_id in sub_ids:
                 text = '{"subscriptionId":' + str(sub_id) + ',"event":' + data + "}"
-                self.deliver(outbox, text, "user", message.event_type, now_ms)
+                if faulty:
+                    self._streamf.deliver(
+                        outbox, text, "user", message.event_type, now_ms, "user_data",
+                        symbol if isinstance(symbol, str) else None,
+                    )  # fmt: skip
+                else:
+                    self.deliver(outbox, text, "user", message.event_type, now_ms)
 
     def deliver(
         self,
@@ -730,10 +818,12 @@ class Exchange:
     def close_outbox(self, outbox: Outbox, reason: str) -> None:
         """Stop feeding a connection; its writer drains what is queued, then ends."""
         self._conns.close(outbox, reason)
+        self._streamf.forget(outbox)
 
     def forget_outbox(self, outbox: Outbox) -> None:
         """The connection is gone (its handler calls this when it ends)."""
         self._conns.forget(outbox)
+        self._streamf.forget(outbox)
 
     def announce_shutdown(self) -> None:
         """Send ``serverShutdown`` to every connection (framed for its kind: raw stream,
@@ -764,6 +854,13 @@ class Exchange:
         """The fault plan's time now: seconds since :meth:`run` started (None before)."""
         started = self._started_at
         return None if started is None else trio.current_time() - started
+
+
+def _stream_symbol(stream: str) -> str | None:
+    """The symbol a market stream is about (``btcusdt@depth`` -> ``BTCUSDT``; None for an
+    all-market stream such as ``!miniTicker@arr``)."""
+    head = stream.partition("@")[0]
+    return head.upper() if head.isalnum() else None
 
 
 def _session_subscriptions(session: WsApiSession) -> list[tuple[str, int]]:

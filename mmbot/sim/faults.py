@@ -51,7 +51,17 @@ endpoint class (:data:`MARKET_STREAM` belongs to ``market_data``, :data:`USER_ST
 
 A fault aims at a :class:`Target`: every operation, an endpoint class as the client's
 breakers group them (``orders``, ``market_data``, ``account``: :data:`ENDPOINT_CLASSES`), or
-operations named one by one. Times are seconds since the exchange started running; the
+operations named one by one.
+
+Stream faults act on the WebSocket side instead, aimed at stream classes
+(:data:`STREAM_CLASSES`: ``market_streams``, ``user_data``, ``ws_api``) and optionally
+symbols: :class:`WsDrop` (close matching connections at its start and every ``period``),
+:class:`WsStall` (connections open but silent until its end), :class:`SeqGap` (drop depth
+diffs), :class:`WsDupReorder` (duplicate or hold back messages), :class:`PacketLoss`
+(Gilbert-Elliott loss bursts), and :class:`StaleSnapshot` (``depth`` answered with a past
+book). The plan says which connections at which instants
+(:meth:`FaultPlan.next_stream_instant`) and what happens to each message; the exchange's
+``sim/stream_faults.py`` carries it out. Times are seconds since the exchange started running; the
 randomness is the ``random.Random`` the shell passes in (the exchange derives it from its
 seed), so a simulated run with faults stays deterministic.
 
@@ -126,10 +136,14 @@ def _operations(names: Iterable[str] | None) -> frozenset[str] | None:
 
 @attrs.frozen
 class Target:
-    """Which requests a fault hits: ``operations`` by name (None: every request)."""
+    """Which requests a fault hits: ``operations`` by name (None: every request); for a
+    stream fault, which connections and messages: ``streams`` by class
+    (:data:`STREAM_CLASSES`; None: every class) and ``symbols`` (None: every symbol)."""
 
     name: str  # how the history and the banner name it: "all", "orders", "order.place"
     operations: frozenset[str] | None = attrs.field(default=None, converter=_operations)
+    streams: frozenset[str] | None = attrs.field(default=None, converter=_operations)
+    symbols: frozenset[str] | None = attrs.field(default=None, converter=_operations)
 
     @classmethod
     def all(cls) -> Target:
@@ -155,6 +169,44 @@ class Target:
 
     def matches(self, operation: str) -> bool:
         return self.operations is None or operation in self.operations
+
+    @classmethod
+    def stream_class(cls, *classes: str, symbols: Iterable[str] | None = None) -> Target:
+        """Connections and messages of these stream classes (:data:`STREAM_CLASSES`), of
+        ``symbols`` only if given (ValueError for an unknown class)."""
+        unknown = sorted(set(classes) - set(STREAM_CLASSES))
+        if not classes or unknown:
+            raise ValueError(f"unknown stream class(es) {unknown}: of {list(STREAM_CLASSES)}")
+        name = ",".join(sorted(set(classes)))
+        return cls(name, streams=classes).for_symbols(symbols)
+
+    def for_symbols(self, symbols: Iterable[str] | None) -> Target:
+        """This target narrowed to ``symbols`` (None: unchanged)."""
+        if symbols is None:
+            return self
+        chosen = frozenset(symbols)
+        return attrs.evolve(self, name=f"{self.name} [{','.join(sorted(chosen))}]", symbols=chosen)
+
+    def matches_stream(self, stream_class: str, symbol: str | None) -> bool:
+        """Whether a message of ``stream_class`` about ``symbol`` (None: no symbol, as a
+        balance event) is hit."""
+        if self.streams is not None and stream_class not in self.streams:
+            return False
+        return self.symbols is None or symbol in self.symbols
+
+    def matches_connection(self, classes: frozenset[str], symbols: frozenset[str]) -> bool:
+        """Whether a connection carrying ``classes`` (:data:`STREAM_CLASSES`) of ``symbols``
+        (its market streams' symbols; empty for a WebSocket API connection) is hit: a
+        WebSocket API connection is never narrowed by ``symbols``."""
+        if self.streams is not None and not (classes & self.streams):
+            return False
+        return self.symbols is None or not symbols or bool(symbols & self.symbols)
+
+
+#: The classes of stream a stream fault may aim at: the market streams (``/ws``,
+#: ``/stream``), the user-data events a WebSocket API session subscribed to, and the
+#: WebSocket API connections themselves (requests and answers).
+STREAM_CLASSES: tuple[str, ...] = ("market_streams", "user_data", "ws_api")
 
 
 def _non_negative(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
@@ -321,6 +373,289 @@ def _window(fault: _Windowed, text: str) -> str:
     if fault.probability < 1:
         text += f", {fault.probability:.0%} of requests"
     return text
+
+
+# ---- stream faults: the market streams, user data and WebSocket API connections ---------
+
+
+def _stream_window(fault: StreamFault, text: str) -> str:
+    if fault.start > 0 or fault.duration is not None:
+        end = "" if fault.duration is None else f"{fault.start + fault.duration:g}"
+        text += f", from {fault.start:g} s to {end or 'the end'}{' s' if end else ''}"
+    return text
+
+
+def _period(
+    instance: object, attribute: attrs.Attribute[float | None], value: float | None
+) -> None:
+    if value is not None and not (value > 0 and math.isfinite(value)):
+        raise ValueError(f"period must be a finite number > 0 (or None), got {value!r}")
+
+
+def _market_streams() -> Target:
+    return Target.stream_class("market_streams")
+
+
+@attrs.frozen
+class WsDrop:
+    """Close the matching WebSocket connections at ``start`` (each with ``probability``),
+    and again every ``period`` seconds while active (None: once): the client must
+    reconnect and resync. A connection's classes are ``market_streams`` (a ``/ws`` or
+    ``/stream`` connection, narrowed by the target's symbols), ``ws_api`` (a WebSocket API
+    connection) and ``user_data`` (a WebSocket API connection subscribed to user data)."""
+
+    target: Target = attrs.field(factory=_market_streams)
+    start: float = attrs.field(default=0.0, validator=_non_negative)
+    duration: float | None = attrs.field(default=None, validator=_duration)
+    probability: float = attrs.field(default=1.0, validator=_probability)
+    period: float | None = attrs.field(default=None, validator=_period)
+
+    kind: ClassVar[str] = "ws_drop"
+
+    def active(self, now: float) -> bool:
+        return _active(self.start, self.duration, now)
+
+    def instants(self, after: float) -> float | None:
+        """The first instant after ``after`` at which it drops (None: no more)."""
+        if after < self.start:
+            return self.start
+        if self.period is None:
+            return None
+        step = math.floor((after - self.start) / self.period) + 1
+        at = self.start + step * self.period
+        if at <= after:  # float rounding put it on ``after`` itself: the one after
+            at = self.start + (step + 1) * self.period
+        return at if self.active(at) else None
+
+    def strikes_at(self, now: float) -> bool:
+        """Whether ``now`` is one of its drop instants (as :meth:`instants` gives them)."""
+        if not self.active(now):
+            return False
+        if self.period is None:
+            return math.isclose(now, self.start, abs_tol=1e-9)
+        steps = (now - self.start) / self.period
+        return math.isclose(steps, round(steps), abs_tol=1e-6)
+
+    def describe(self) -> str:
+        text = f"ws_drop of {self.target.name}"
+        if self.period is not None:
+            text += f" every {self.period:g} s"
+        if self.probability < 1:
+            text += f" ({self.probability:.0%} of connections)"
+        return _stream_window(self, text)
+
+
+@attrs.frozen
+class WsStall:
+    """Make the matching connections open at ``start`` (each with ``probability``) silent
+    until the fault ends: no message is sent (they wait, as in a stuck TCP window: a full
+    outbox drops the connection as a slow consumer), no ping is sent and no ping is
+    answered. A stalled connection is released at the end, at a heal, or when the client
+    closes it; connections opened meanwhile are not stalled."""
+
+    target: Target = attrs.field(factory=_market_streams)
+    start: float = attrs.field(default=0.0, validator=_non_negative)
+    duration: float | None = attrs.field(default=None, validator=_duration)
+    probability: float = attrs.field(default=1.0, validator=_probability)
+
+    kind: ClassVar[str] = "ws_stall"
+
+    def active(self, now: float) -> bool:
+        return _active(self.start, self.duration, now)
+
+    @property
+    def end(self) -> float:
+        return math.inf if self.duration is None else self.start + self.duration
+
+    def describe(self) -> str:
+        text = f"ws_stall of {self.target.name}"
+        if self.probability < 1:
+            text += f" ({self.probability:.0%} of connections)"
+        return _stream_window(self, text)
+
+
+@attrs.frozen
+class SeqGap:
+    """Drop matching ``depthUpdate`` diffs (each with ``probability``) before any
+    subscriber gets them: the ``U``/``u`` sequence shows a gap the client must detect and
+    resync from a ``/depth`` snapshot."""
+
+    target: Target = attrs.field(factory=_market_streams)
+    start: float = attrs.field(default=0.0, validator=_non_negative)
+    duration: float | None = attrs.field(default=None, validator=_duration)
+    probability: float = attrs.field(default=1.0, validator=_probability)
+
+    kind: ClassVar[str] = "seq_gap"
+
+    def active(self, now: float) -> bool:
+        return _active(self.start, self.duration, now)
+
+    def hits(self, symbol: str, now: float, rng: random.Random) -> bool:
+        if not self.active(now) or not self.target.matches_stream("market_streams", symbol):
+            return False
+        return self.probability >= 1 or rng.random() < self.probability
+
+    def describe(self) -> str:
+        text = f"seq_gap on {self.target.name}"
+        if self.probability < 1:
+            text += f", {self.probability:.0%} of depth diffs"
+        return _stream_window(self, text)
+
+
+def _count(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{attribute.name} must be an integer >= 1, got {value!r}")
+
+
+def _share(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not 0 <= value <= 1:
+        raise ValueError(f"{attribute.name} must be within 0..1, got {value!r}")
+
+
+@attrs.frozen
+class WsDupReorder:
+    """On each matching stream message (``probability`` of them): with ``reorder``, hold
+    it back behind 1..``window`` later messages of its connection (held ones are sent at
+    the fault's end or a heal at the latest); else send it, and with ``duplicate`` send it
+    twice. Messages are market-stream messages and user-data events (not API answers)."""
+
+    target: Target = attrs.field(factory=_market_streams)
+    start: float = attrs.field(default=0.0, validator=_non_negative)
+    duration: float | None = attrs.field(default=None, validator=_duration)
+    probability: float = attrs.field(default=1.0, validator=_probability)
+    duplicate: float = attrs.field(default=0.0, validator=_share)
+    reorder: float = attrs.field(default=0.0, validator=_share)
+    window: int = attrs.field(default=1, validator=_count)
+
+    kind: ClassVar[str] = "ws_dup_reorder"
+
+    def active(self, now: float) -> bool:
+        return _active(self.start, self.duration, now)
+
+    @property
+    def end(self) -> float:
+        return math.inf if self.duration is None else self.start + self.duration
+
+    def matches(self, stream_class: str, symbol: str | None, now: float) -> bool:
+        return self.active(now) and self.target.matches_stream(stream_class, symbol)
+
+    def decide(self, rng: random.Random) -> tuple[int, bool]:
+        """For a matching message: (how many later messages it waits behind, 0: none;
+        whether it is sent twice)."""
+        if self.probability < 1 and rng.random() >= self.probability:
+            return 0, False
+        if self.reorder > 0 and rng.random() < self.reorder:
+            return rng.randint(1, self.window), False
+        return 0, self.duplicate > 0 and rng.random() < self.duplicate
+
+    def describe(self) -> str:
+        parts = []
+        if self.duplicate > 0:
+            parts.append(f"{self.duplicate:.0%} duplicated")
+        if self.reorder > 0:
+            parts.append(f"{self.reorder:.0%} reordered within {self.window}")
+        text = f"ws_dup_reorder on {self.target.name}: {', '.join(parts) or 'nothing'}"
+        if self.probability < 1:
+            text += f", of {self.probability:.0%} of messages"
+        return _stream_window(self, text)
+
+
+def _burst(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not (value >= 1 and math.isfinite(value)):
+        raise ValueError(f"burst must be a finite number >= 1 (messages), got {value!r}")
+
+
+@attrs.frozen
+class PacketLoss:
+    """Correlated bursts of lost stream messages (a Gilbert–Elliott channel): each matching
+    message a connection is sent while not in a burst starts one with ``probability``; a
+    burst loses every message and ends after each with probability 1/``burst`` (so a burst
+    is ``burst`` messages long on average). Per connection; the draws are the exchange's."""
+
+    target: Target = attrs.field(factory=_market_streams)
+    start: float = attrs.field(default=0.0, validator=_non_negative)
+    duration: float | None = attrs.field(default=None, validator=_duration)
+    probability: float = attrs.field(default=0.01, validator=_probability)
+    burst: float = attrs.field(default=5.0, validator=_burst)
+
+    kind: ClassVar[str] = "packet_loss"
+
+    def active(self, now: float) -> bool:
+        return _active(self.start, self.duration, now)
+
+    def matches(self, stream_class: str, symbol: str | None, now: float) -> bool:
+        return self.active(now) and self.target.matches_stream(stream_class, symbol)
+
+    def step(self, in_burst: bool, rng: random.Random) -> bool:
+        """Whether the connection is in a burst for this message (it is lost), given
+        whether it was for the previous one."""
+        if in_burst:
+            return rng.random() >= 1 / self.burst
+        return rng.random() < self.probability
+
+    def describe(self) -> str:
+        text = (
+            f"packet_loss on {self.target.name}: bursts of {self.burst:g} messages on "
+            f"average, {self.probability:.2%} of messages start one"
+        )
+        return _stream_window(self, text)
+
+
+def _lag(instance: object, attribute: attrs.Attribute[int | None], value: int | None) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ValueError(f"lag must be an integer >= 1 (book updates), got {value!r}")
+
+
+def _age(instance: object, attribute: attrs.Attribute[float | None], value: float | None) -> None:
+    if value is not None and not (value > 0 and math.isfinite(value)):
+        raise ValueError(f"age must be a finite number > 0 (seconds), got {value!r}")
+
+
+@attrs.frozen
+class StaleSnapshot:
+    """Answer matching ``depth`` requests (REST and WebSocket API; each with
+    ``probability``) with the book as it was ``lag`` book updates ago (``lastUpdateId``
+    that much behind the stream), or ``age`` seconds ago: a true past book, so a client
+    that buffers the diffs and applies those after ``lastUpdateId`` ends right, and one
+    that applies the snapshot and only the diffs after it ends wrong. As far back as the
+    exchange recorded (from when the plan holding it was set)."""
+
+    target: Target = attrs.field(factory=lambda: Target.endpoint_class("market_data"))
+    start: float = attrs.field(default=0.0, validator=_non_negative)
+    duration: float | None = attrs.field(default=None, validator=_duration)
+    probability: float = attrs.field(default=1.0, validator=_probability)
+    lag: int | None = attrs.field(default=None, validator=_lag)
+    age: float | None = attrs.field(default=None, validator=_age)
+
+    kind: ClassVar[str] = "stale_snapshot"
+
+    def __attrs_post_init__(self) -> None:
+        if (self.lag is None) == (self.age is None):
+            raise ValueError("give exactly one of lag (book updates) and age (seconds)")
+        if not self.target.matches("depth"):
+            raise ValueError("a stale_snapshot answers depth requests: its target must hold depth")
+
+    def active(self, now: float) -> bool:
+        return _active(self.start, self.duration, now)
+
+    def hits(self, symbol: str, now: float, rng: random.Random) -> bool:
+        if not self.active(now) or not (
+            self.target.symbols is None or symbol in self.target.symbols
+        ):
+            return False
+        return self.probability >= 1 or rng.random() < self.probability
+
+    def describe(self) -> str:
+        behind = f"{self.lag} updates" if self.lag is not None else f"{self.age:g} s"
+        text = f"stale_snapshot {behind} behind on {self.target.name}"
+        if self.probability < 1:
+            text += f", {self.probability:.0%} of depth requests"
+        return _stream_window(self, text)
+
+
+#: The stream faults (:class:`FaultPlan` asks them about connections and messages).
+StreamFault = WsDrop | WsStall | SeqGap | WsDupReorder | PacketLoss | StaleSnapshot
+STREAM_FAULTS = (WsDrop, WsStall, SeqGap, WsDupReorder, PacketLoss, StaleSnapshot)
 
 
 # ---- transport faults: resets, black holes, bandwidth, sliced frames -----------------------
@@ -788,6 +1123,12 @@ Fault = (
     Latency
     | Error
     | LostAck
+    | WsDrop
+    | WsStall
+    | SeqGap
+    | WsDupReorder
+    | PacketLoss
+    | StaleSnapshot
     | Reset
     | Blackhole
     | Bandwidth
@@ -870,6 +1211,79 @@ class FaultPlan:
         if delay == 0 and jitter == 0:
             return cls()
         return cls((Latency(delay, jitter, Target.orders()),))
+
+    # ---- stream faults ---------------------------------------------------------------
+
+    @property
+    def stream_faults(self) -> tuple[StreamFault, ...]:
+        """The plan's stream faults (empty: the exchange's stream paths need not ask)."""
+        return tuple(f for f in self.faults if isinstance(f, STREAM_FAULTS))
+
+    def next_stream_instant(self, after: float) -> float | None:
+        """The first time after ``after`` at which a stream fault acts on connections (a
+        drop, a stall starting or ending, held messages released), or None."""
+        times: list[float] = []
+        for fault in self.faults:
+            if isinstance(fault, WsDrop):
+                at = fault.instants(after)
+                if at is not None:
+                    times.append(at)
+            elif isinstance(fault, WsStall):
+                times += [t for t in (fault.start, fault.end) if t > after]
+            elif isinstance(fault, WsDupReorder) and fault.end > after:
+                times.append(fault.end)
+        return min(times, default=None)
+
+    def drops_at(self, now: float) -> tuple[WsDrop, ...]:
+        """The drops due at ``now`` (one of :meth:`next_stream_instant`'s instants)."""
+        return tuple(f for f in self.faults if isinstance(f, WsDrop) and f.strikes_at(now))
+
+    def stalls_from(self, now: float) -> tuple[WsStall, ...]:
+        """The stalls starting at ``now``."""
+        return tuple(
+            f
+            for f in self.faults
+            if isinstance(f, WsStall) and f.active(now) and math.isclose(f.start, now, abs_tol=1e-9)
+        )
+
+    def active_connection_faults(self, now: float) -> tuple[WsDrop | WsStall, ...]:
+        """The drops and stalls active at ``now`` (what a plan set at ``now`` applies at once)."""
+        return tuple(f for f in self.faults if isinstance(f, WsDrop | WsStall) and f.active(now))
+
+    def dup_reorder_ends(self, now: float) -> bool:
+        """Whether a duplication / reordering ends at ``now`` (its held messages go out)."""
+        return any(
+            isinstance(f, WsDupReorder) and math.isclose(f.end, now, abs_tol=1e-9)
+            for f in self.faults
+        )
+
+    def drops_diff(self, symbol: str, now: float, rng: random.Random) -> SeqGap | None:
+        """The sequence gap that swallows ``symbol``'s depth diff at ``now``, or None."""
+        for fault in self.faults:
+            if isinstance(fault, SeqGap) and fault.hits(symbol, now, rng):
+                return fault
+        return None
+
+    def loss(self, stream_class: str, symbol: str | None, now: float) -> PacketLoss | None:
+        """The packet loss acting on a message of ``stream_class`` about ``symbol``."""
+        for fault in self.faults:
+            if isinstance(fault, PacketLoss) and fault.matches(stream_class, symbol, now):
+                return fault
+        return None
+
+    def dup_reorder(self, stream_class: str, symbol: str | None, now: float) -> WsDupReorder | None:
+        """The duplication / reordering acting on a message of ``stream_class``."""
+        for fault in self.faults:
+            if isinstance(fault, WsDupReorder) and fault.matches(stream_class, symbol, now):
+                return fault
+        return None
+
+    def stale_snapshot(self, symbol: str, now: float, rng: random.Random) -> StaleSnapshot | None:
+        """The stale snapshot that answers a ``depth`` request of ``symbol`` at ``now``."""
+        for fault in self.faults:
+            if isinstance(fault, StaleSnapshot) and fault.hits(symbol, now, rng):
+                return fault
+        return None
 
     # ---- exchange-behaviour faults ------------------------------------------------------
 

@@ -14,6 +14,9 @@ The transport faults act here too: the writer sends a frame the plan paces or sl
 (:class:`~mmbot.sim.connections.Paced`) late or as continuation frames, and a connection a
 ``reset`` fault closed is dropped without a close handshake once its queue is written.
 
+While a ``ws_stall`` fault holds the outbox, the writer sends nothing, the pinger skips its
+pings and a client's ping gets no pong; a ``ws_drop`` closes with 1011.
+
 It relies on private members of trio-websocket (pinned to 0.12.x): why, which ones and
 how a test guards them is docs/decisions/0005-trio-websocket-private-members.md.
 
@@ -62,6 +65,8 @@ DELAYED_FRAMES = 1024
 CLOSE_NORMAL = 1000
 CLOSE_GOING_AWAY = 1001
 CLOSE_POLICY = 1008
+#: A ``ws_drop`` fault's close ("internal error": the server ended it unexpectedly).
+CLOSE_INTERNAL_ERROR = 1011
 
 
 def parse_market_path(path: str, symbols: frozenset[str]) -> tuple[bool, list[str]] | str:
@@ -106,7 +111,12 @@ class _Connection(WebSocketConnection):
     semantics are trio-websocket's.
     """
 
+    #: The connection's outbox: while it is held (a ``ws_stall`` fault), pings go unanswered.
+    outbox: Outbox | None = None
+
     async def _handle_ping_event(self, event: Ping) -> None:
+        if self.outbox is not None and self.outbox.held:
+            return  # stalled: silent, no pong
         with contextlib.suppress(LocalProtocolError):  # closing: no pong any more
             await super()._handle_ping_event(event)
 
@@ -289,11 +299,13 @@ async def _serve(
 ) -> None:
     settings = exchange.config.streams
     close: list[tuple[int, str]] = []
+    if isinstance(ws, _Connection):
+        ws.outbox = outbox
     try:
         with trio.move_on_after(settings.max_connection_s):
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(_writer, exchange, ws, outbox, nursery.cancel_scope, close)
-                nursery.start_soon(_pinger, exchange, ws, nursery.cancel_scope, close)
+                nursery.start_soon(_pinger, exchange, ws, outbox, nursery.cancel_scope, close)
                 await reader(exchange, ws, outbox)
                 nursery.cancel_scope.cancel()
         if not close:
@@ -335,6 +347,8 @@ async def _writer(
             pass  # dropped without a close frame (_serve)
         elif outbox.reason == "slow":
             close.append((CLOSE_POLICY, "slow consumer"))
+        elif outbox.reason == "dropped":
+            close.append((CLOSE_INTERNAL_ERROR, "connection dropped"))
         else:
             close.append((CLOSE_GOING_AWAY, "server shutdown"))
     scope.cancel()
@@ -377,6 +391,7 @@ async def _send_plain(ws: WebSocketConnection, frames: Sequence[str]) -> None:
 async def _pinger(
     exchange: Exchange,
     ws: WebSocketConnection,
+    outbox: Outbox,
     scope: trio.CancelScope,
     close: list[tuple[int, str]],
 ) -> None:
@@ -385,6 +400,8 @@ async def _pinger(
     try:
         while True:
             await trio.sleep(settings.ping_interval_s)
+            if outbox.held:
+                continue  # stalled: no ping either
             count += 1
             with trio.move_on_after(settings.pong_timeout_s) as waited:
                 await ws.ping(count.to_bytes(8, "big"))

@@ -121,7 +121,9 @@ def test_quoting_must_rest_again_by_the_bound_after_the_heal_one_side_is_enough(
     late = record(*cancelled, (35.0, report("mm-r-2-b0", 12, Side.BUY, "100")), heal_at=20.0)
     [violation] = resumes_after_heal(late)
     assert violation.time_s == 30.0
-    assert "resting 10 s after every fault was healed at 20.000 s" in violation.detail
+    assert "resting in the 2 s up to 10 s after every fault was healed at 20.000 s" in (
+        violation.detail
+    )
     assert resumes_after_heal(record(*cancelled, heal_at=20.0))  # never again
     still_open = record((1.0, report("mm-r-1-b0", 11, Side.BUY, "100")), heal_at=20.0)
     assert resumes_after_heal(still_open) == []  # quoting through the heal
@@ -131,6 +133,19 @@ def test_quoting_must_rest_again_by_the_bound_after_the_heal_one_side_is_enough(
         heal_at=20.0,
     )
     assert resumes_after_heal(gone_again)  # open at the heal is not enough
+    filled_at_the_edge = record(
+        (22.0, report("mm-r-2-b0", 12, Side.BUY, "100")),
+        (29.5, report("mm-r-2-b0", 12, Side.BUY, "100", ExecutionType.TRADE, last_qty="1")),
+        (29.5, report("mm-r-2-b0", 12, Side.BUY, "100", CANCELED)),  # gone (filled) at 29.5 s
+        heal_at=20.0,
+    )
+    assert resumes_after_heal(filled_at_the_edge) == []  # it rested within the last 2 s
+    filled_earlier = record(
+        (22.0, report("mm-r-2-b0", 12, Side.BUY, "100")),
+        (27.5, report("mm-r-2-b0", 12, Side.BUY, "100", CANCELED)),
+        heal_at=20.0,
+    )
+    assert resumes_after_heal(filled_earlier)  # nothing in the last 2 s
 
 
 def test_only_the_last_runs_orders_show_that_quoting_resumed() -> None:

@@ -158,3 +158,22 @@ def test_cancel_all_is_complete_only_if_nothing_of_ours_was_open_when_the_stop_r
     never = cancel_all_complete(record())
     assert [v.detail for v in never] == ["the graceful stop never returned"]
     assert cancel_all_complete(record(error="boom")) == []  # clean_exit reports a failure
+
+
+def test_old_or_duplicate_diffs_are_no_gap_and_a_stale_snapshot_does_not_resync() -> None:
+    reordered = BotHistory()
+    synced(reordered)  # applied up to 12
+    diff(reordered, 0.5, 15, 16)  # 13-14 held back: a gap, the bot fetches a snapshot
+    snapshot(reordered, 0.55, 16)
+    diff(reordered, 0.6, 13, 14)  # the held diff arrives late: old, ignored
+    diff(reordered, 0.7, 11, 12)  # a duplicate: ignored
+    diff(reordered, 0.8, 17, 18)  # follows the snapshot: no gap
+    place(reordered, 1.0)
+    assert no_quotes_on_stale_book(with_bot(reordered)) == []
+    stale = BotHistory()
+    synced(stale)
+    diff(stale, 0.5, 20, 21)  # 13-19 lost
+    snapshot(stale, 0.6, 15)  # older than the first diff after the gap: fixes nothing
+    place(stale, 1.0)
+    [violation] = no_quotes_on_stale_book(with_bot(stale))
+    assert "update 12 then 20" in violation.detail

@@ -15,7 +15,15 @@ from mmbot.chaos.scenario import (
     scenario_from_dict,
     seconds,
 )
-from mmbot.sim.faults import Latency
+from mmbot.sim.faults import (
+    Latency,
+    PacketLoss,
+    SeqGap,
+    StaleSnapshot,
+    WsDrop,
+    WsDupReorder,
+    WsStall,
+)
 
 SUITES = Path(__file__).parents[2] / "chaos"
 
@@ -58,6 +66,7 @@ BASE: dict[str, Any] = {"symbols": ["BTCUSDT"], "duration": 20}
             {"faults": [{"kind": "meteor"}]},
             "faults[0]: kind: expected one of ['",
         ),
+        ({"faults": [{"kind": "meteor"}]}, "'ws_stall'], got 'meteor'"),
         ({"faults": [{"kind": "error", "status": 503}]}, "needs an integer status and code"),
         (
             {"faults": [{"kind": "error", "status": 503, "code": -2010}]},
@@ -131,3 +140,91 @@ def test_crashes_are_the_runners_and_the_rest_the_exchanges() -> None:
         "lost ack (unknown) on orders, from 0 s to 30 s; crash_bot at 5 s, restarted 1 s "
         "later; crash_bot at 20 s, restarted 2 s later"
     )
+
+
+def test_stream_faults_take_their_keys_targets_and_symbols() -> None:
+    scenario = scenario_from_dict(
+        {
+            "symbols": ["BTCUSDT", "ETHUSDT"],
+            "duration": 60,
+            "faults": [
+                {"kind": "ws_drop", "start": 10, "duration": 40, "period": "8s"},
+                {"kind": "ws_stall", "target": "ws_api", "start": 5, "duration": 10},
+                {"kind": "seq_gap", "symbols": ["ETHUSDT"], "probability": 0.1},
+                {"kind": "ws_dup_reorder", "target": "all", "duplicate": 0.2, "reorder": 0.1,
+                 "window": 3},
+                {"kind": "packet_loss", "target": ["market_streams", "user_data"], "burst": 6},
+                {"kind": "stale_snapshot", "lag": 40, "symbols": ["BTCUSDT"]},
+                {"kind": "stale_snapshot", "age": "3s", "target": ["depth"]},
+            ],
+        }
+    )  # fmt: skip
+    drop, stall, gap, mix, loss, lag, age = scenario.faults.faults
+    assert isinstance(drop, WsDrop) and (drop.period, drop.start, drop.duration) == (8, 10, 40)
+    assert drop.target.name == "market_streams"  # the default target
+    assert isinstance(stall, WsStall) and stall.target.streams == {"ws_api"}
+    assert isinstance(gap, SeqGap) and gap.target.symbols == {"ETHUSDT"} and gap.probability == 0.1
+    assert isinstance(mix, WsDupReorder) and (mix.duplicate, mix.reorder, mix.window) == (
+        0.2,
+        0.1,
+        3,
+    )
+    assert mix.target.streams is None  # all
+    assert isinstance(loss, PacketLoss) and loss.burst == 6 and loss.probability == 0.05
+    assert loss.target.streams == {"market_streams", "user_data"}
+    assert isinstance(lag, StaleSnapshot) and lag.lag == 40 and lag.target.matches("depth")
+    assert isinstance(age, StaleSnapshot) and age.age == 3 and age.lag is None
+    assert lag.target.symbols == {"BTCUSDT"}
+
+
+STREAM = {"symbols": ["BTCUSDT"], "duration": 20}
+
+
+@pytest.mark.parametrize(
+    ("fault", "message"),
+    [
+        (
+            {"kind": "ws_drop", "target": "orders"},
+            "faults[0]: target: a ws_drop fault aims at 'all', a stream class (market_streams, "
+            "user_data, ws_api) or a list of them, got 'orders'",
+        ),
+        ({"kind": "ws_drop", "period": 0}, "faults[0]: period: must be > 0"),
+        ({"kind": "ws_drop", "period": "often"}, "faults[0]: period: expected a time"),
+        (
+            {"kind": "seq_gap", "target": "user_data"},
+            "faults[0]: target: a seq_gap drops market-stream depth diffs",
+        ),
+        (
+            {"kind": "seq_gap", "symbols": "BTCUSDT"},
+            "faults[0]: symbols: expected a non-empty list",
+        ),
+        ({"kind": "seq_gap", "symbols": ["SOLUSDT"]}, "faults[0]: symbols: ['SOLUSDT'] not among"),
+        ({"kind": "ws_dup_reorder"}, "faults[0]: a ws_dup_reorder needs duplicate or reorder"),
+        ({"kind": "ws_dup_reorder", "duplicate": 2}, "faults[0]: duplicate: expected a number"),
+        (
+            {"kind": "ws_dup_reorder", "reorder": 0.1, "window": 0},
+            "faults[0]: window: expected an integer >= 1",
+        ),
+        (
+            {"kind": "ws_dup_reorder", "reorder": 0.1, "target": "ws_api"},
+            "faults[0]: target: a ws_dup_reorder fault touches market-stream messages",
+        ),
+        ({"kind": "packet_loss", "burst": 0.5}, "faults[0]: burst: expected the mean burst"),
+        ({"kind": "stale_snapshot"}, "faults[0]: a stale_snapshot needs exactly one of lag"),
+        (
+            {"kind": "stale_snapshot", "lag": 3, "age": "1s"},
+            "faults[0]: a stale_snapshot needs exactly one of lag",
+        ),
+        ({"kind": "stale_snapshot", "lag": 0}, "faults[0]: lag: expected an integer >= 1"),
+        ({"kind": "stale_snapshot", "age": 0}, "faults[0]: age: must be > 0"),
+        (
+            {"kind": "stale_snapshot", "lag": 3, "target": "orders"},
+            "faults[0]: target: a stale_snapshot answers depth requests",
+        ),
+        ({"kind": "ws_stall", "lag": 3}, "faults[0]: unknown key(s) ['lag'] for a ws_stall fault"),
+    ],
+)
+def test_a_bad_stream_fault_names_its_field(fault: dict[str, Any], message: str) -> None:
+    with pytest.raises(ScenarioError) as caught:
+        scenario_from_dict({**STREAM, "faults": [fault]}, source="s.toml")
+    assert str(caught.value).startswith("s.toml: ") and message in str(caught.value)

@@ -139,6 +139,8 @@ class UserStreamState:
     # Invariant: per symbol, the largest order id of a live event passed to on_event (live
     # events come in the venue's order; REST answers may name older orders: not counted).
     _max_order_id: dict[str, int] = attrs.field(factory=dict, init=False)
+    # Invariant: per symbol, the latest transaction time of a live event passed to on_event.
+    _max_time_ms: dict[str, int] = attrs.field(factory=dict, init=False)
     _counts: dict[str, int] = attrs.field(factory=dict, init=False)
 
     # ---- queries ----------------------------------------------------------------------
@@ -203,6 +205,9 @@ class UserStreamState:
         top = self._max_order_id.get(report.symbol)
         if top is None or report.order_id > top:
             self._max_order_id[report.symbol] = report.order_id
+        latest = self._max_time_ms.get(report.symbol)
+        if latest is None or report.transaction_time_ms > latest:
+            self._max_time_ms[report.symbol] = report.transaction_time_ms
         order = self._orders.get(key)
         if order is None:
             if self._forgotten(event):
@@ -262,10 +267,13 @@ class UserStreamState:
         """Whether live ``event`` shows that the venue's order ids went backwards (it was
         restarted): an event of a tracked order id naming another client order id, or a
         ``NEW`` for an untracked order id at or below the highest one of a live event on
-        the symbol. The venue numbers orders in increasing order and sends an account's
-        events in that order, so neither can happen on a venue that kept its ids (REST
-        answers do not count: an order placed and cancelled while the stream reconnects is
-        listed nowhere, yet its ``NEW`` may still arrive after a later order's listing).
+        the symbol and with a transaction time after every live event's on the symbol.
+        The venue numbers orders in increasing order, so neither can happen on a venue
+        that kept its ids (REST answers do not count: an order placed and cancelled while
+        the stream reconnects is listed nowhere, yet its ``NEW`` may still arrive after a
+        later order's listing). The time tells a restart (ids back, time forward) from a
+        ``NEW`` that merely arrives late, behind a later order's events (ids and time
+        back: the stream delivered out of order, as ``ws_dup_reorder`` does).
         Call it before :meth:`on_event`; when True, :meth:`resync` the symbol first."""
         if not isinstance(
             event, OrderAccepted | OrderFilled | OrderCancelled | OrderRejected | OrderExpired
@@ -281,7 +289,10 @@ class UserStreamState:
         if report.execution_type is not ExecutionType.NEW:
             return False
         top = self._max_order_id.get(report.symbol)
-        return top is not None and report.order_id <= top
+        if top is None or report.order_id > top:
+            return False
+        latest = self._max_time_ms.get(report.symbol)
+        return latest is None or report.transaction_time_ms > latest
 
     def went_backwards_in(
         self, symbol: str, open_orders: Iterable[OrderInfo], final_states: Mapping[int, OrderInfo]

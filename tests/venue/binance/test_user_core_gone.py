@@ -16,8 +16,8 @@ from mmbot.venue.binance.user_core import UserStreamState
 from mmbot.venue.events import OrderAccepted, OrderEvent, OrderFilled, OrderGone, VenueReset
 
 
-def new(order_id: int, client_order_id: str | None = None) -> OrderEvent:
-    r = report(order_id, ExecutionType.NEW, "0")
+def new(order_id: int, client_order_id: str | None = None, at_ms: int = 1) -> OrderEvent:
+    r = attrs.evolve(report(order_id, ExecutionType.NEW, "0"), transaction_time_ms=at_ms)
     if client_order_id is not None:
         r = attrs.evolve(r, client_order_id=client_order_id)
     return event_from_report(r)
@@ -66,10 +66,30 @@ def test_a_reused_order_id_resyncs_and_the_new_orders_ack_is_delivered() -> None
 def test_a_new_order_below_the_highest_id_seen_means_the_ids_went_backwards() -> None:
     state = UserStreamState()
     state.on_event(new(40))
-    assert state.went_backwards(new(12, "fresh"))
+    assert state.went_backwards(new(12, "fresh", at_ms=2))
     assert state.went_backwards(new(40, "fresh"))  # same id, another order
-    assert not state.went_backwards(new(41, "next"))
+    assert not state.went_backwards(new(41, "next", at_ms=2))
     assert not state.went_backwards(new(40))  # a duplicate NEW of the same order
+
+
+def test_a_late_new_behind_a_later_orders_events_is_no_restart() -> None:
+    """Found by chaos/ws_dup_reorder.toml: a NEW the stream delivers out of order (after a
+    later order's events) has an older id *and* an older time; taking it for a restarted
+    venue forgot the symbol's fills, and the bot booked them twice."""
+    state = UserStreamState()
+    state.on_event(new(40, at_ms=5))
+    state.on_event(new(41, at_ms=7))
+    state.on_event(event_from_report(report(41, ExecutionType.TRADE, "0.25", 9, "0.25")))
+    late = new(39, at_ms=4)
+    assert not state.went_backwards(late)
+    assert not state.went_backwards(new(40, at_ms=5))  # a duplicate, late
+    delivered = state.on_event(late)
+    assert isinstance(delivered, OrderAccepted) and delivered.order_id == 39
+    assert state.statistics().venue_resyncs == 0
+    assert (
+        state.on_event(event_from_report(report(41, ExecutionType.TRADE, "0.25", 9, "0.25")))
+        is None
+    )
 
 
 def test_rest_answers_with_a_reused_id_show_the_ids_went_backwards() -> None:

@@ -31,6 +31,7 @@ from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 
+from mmbot.chaos import strategies as seeded
 from mmbot.chaos.invariants import INVARIANTS
 from mmbot.chaos.runner import ChaosResult, run_scenario
 from mmbot.chaos.scenario import Scenario, ScenarioError, scenario_from_dict
@@ -60,8 +61,9 @@ class FuzzSpace:
     )
 
 
-def _fault(kind: str, space: FuzzSpace) -> st.SearchStrategy[dict[str, Any]]:
-    """One fault table (as a scenario file holds it) of ``kind``, inside the safety phase."""
+def _fault(kind: str, space: FuzzSpace, st: Any = st) -> Any:
+    """One fault table (as a scenario file holds it) of ``kind``, inside the safety phase,
+    as a strategy of ``st``: hypothesis's strategies, or :mod:`mmbot.chaos.strategies`'."""
     tenths = int(space.duration * 10)
     window = st.tuples(st.integers(0, tenths - 2), st.integers(1, tenths)).map(
         lambda sd: (sd[0] / 10, min(sd[1], tenths - sd[0]) / 10)
@@ -80,7 +82,7 @@ def _fault(kind: str, space: FuzzSpace) -> st.SearchStrategy[dict[str, Any]]:
                 "restart_after": st.sampled_from((0.5, 1.0, 2.0)),
             }
         )
-    extra: st.SearchStrategy[dict[str, Any]]
+    extra: Any  # a strategy of dicts, of whichever ``st``
     if kind == "latency":
         extra = st.fixed_dictionaries(
             {"delay": st.sampled_from((0.05, 0.3, 1.0, 3.0)), "jitter": st.sampled_from((0, 0.2))}
@@ -111,13 +113,25 @@ def _error(choice: tuple[tuple[int, int], int]) -> dict[str, Any]:
 @st.composite
 def schedules(draw: Any, space: FuzzSpace) -> dict[str, Any]:
     """A scenario table: the swarm's enabled kinds, faults of those kinds, a run seed."""
+    return _schedule(draw, st, space)
+
+
+def random_schedule(rng: random.Random, space: FuzzSpace = FuzzSpace()) -> dict[str, Any]:
+    """The schedule :func:`schedules` describes, drawn from ``rng`` alone (no hypothesis
+    engine): a pure function of the generator's state, so ``mmbot chaos swarm`` makes
+    schedule *i* from its seed on any worker. Draws nothing but ``rng``; does no I/O."""
+    return _schedule(lambda strategy: strategy.draw(rng), seeded, space)
+
+
+def _schedule(draw: Callable[[Any], Any], st: Any, space: FuzzSpace) -> dict[str, Any]:
+    """The drawing both share: ``draw`` takes a strategy of ``st`` to its value."""
     enabled = sorted(draw(st.sets(st.sampled_from(space.kinds), min_size=1)))
     # The count first, uniformly (a swarm example may hold dozens of faults), then that many:
     # shrinking the count drops faults from the end, shrinking each fault simplifies it.
     count = draw(st.integers(space.min_faults, space.max_faults))
     faults = draw(
         st.lists(
-            st.sampled_from(enabled).flatmap(lambda kind: _fault(kind, space)),
+            st.sampled_from(enabled).flatmap(lambda kind: _fault(kind, space, st)),
             min_size=count,
             max_size=count,
         )
@@ -172,7 +186,7 @@ def fuzz(
         except ScenarioError:
             return []  # not a schedule the harness can run: not a finding
         kinds = sorted({f["kind"] for f in table["faults"]})
-        found = _violated(run_scenario(scenario))
+        found = violated_invariants(run_scenario(scenario))
         verdict = "FAIL " + ", ".join(found) if found else "ok"
         say(
             f"run {runs}{note}: seed {scenario.seed}, {len(table['faults'])} faults of "
@@ -198,19 +212,32 @@ def fuzz(
         )
     except NoSuchExample:
         return FuzzOutcome(runs, None, None, None)
-    budget = runs + max_shrink_runs
-    first = violated(table, " (the failure to shrink)")[:1]  # the invariant it must keep
-
-    def still_fails(subset: list[dict[str, Any]]) -> bool:
-        if runs >= budget:
-            return False  # out of budget: what we have is the answer
-        return bool(first) and first[0] in violated({**table, "faults": subset}, " (shrinking)")
-
-    faults = shrink(list(table["faults"]), still_fails)
-    minimal_table = {**table, "faults": faults}
+    minimal_table = shrink_schedule(table, violated, max_shrink_runs)
     minimal = scenario_from_dict(minimal_table, source="<fuzz>")
     result = run_scenario(minimal)  # the minimal one again: its verdict, not a neighbour's
     return FuzzOutcome(runs + 1, minimal_table, minimal, result)
+
+
+def shrink_schedule(
+    table: Mapping[str, Any],
+    violated: Callable[[Mapping[str, Any], str], list[str]],
+    max_runs: int,
+) -> dict[str, Any]:
+    """``table`` (a failing schedule) with as few faults as :func:`shrink` finds that still
+    violate the invariant it violates first, within ``max_runs`` runs (the first is
+    ``table`` again, for that invariant). ``violated(table, note)`` is the caller's run of a
+    table: the invariants it violates (``note`` is for its progress line)."""
+    tries = 1
+    first = violated(table, " (the failure to shrink)")[:1]  # the invariant it must keep
+
+    def still_fails(subset: list[dict[str, Any]]) -> bool:
+        nonlocal tries
+        if tries >= max_runs:
+            return False  # out of budget: what we have is the answer
+        tries += 1
+        return bool(first) and first[0] in violated({**table, "faults": subset}, " (shrinking)")
+
+    return {**table, "faults": shrink(list(table["faults"]), still_fails)}
 
 
 def shrink(
@@ -236,16 +263,21 @@ def shrink(
     return faults
 
 
-def _violated(result: ChaosResult) -> list[str]:
+def violated_invariants(result: ChaosResult) -> list[str]:
+    """The names of the invariants ``result`` found violated, in its order."""
     return [name for name, found in result.violations.items() if found]
 
 
-def scenario_toml(table: Mapping[str, Any], name: str) -> str:
+def scenario_toml(
+    table: Mapping[str, Any], name: str, *, found_by: str = "mmbot chaos fuzz", shrunk: bool = True
+) -> str:
     """A scenario file holding ``table`` (a scenario's table, as :func:`schedules` makes)."""
+    how = "and shrunk" if shrunk else "(not shrunk)"
+    what = "a minimal failing schedule" if shrunk else "a failing schedule"
     lines = [
-        "# Found by `mmbot chaos fuzz` and shrunk: replay with `mmbot chaos run <this file>`.",
+        f"# Found by `{found_by}` {how}: replay with `mmbot chaos run <this file>`.",
         f"name = {_toml(name)}",
-        'description = "a minimal failing schedule found by mmbot chaos fuzz"',
+        f"description = {_toml(f'{what} found by {found_by}')}",
     ]
     lines += [
         f"{key} = {_toml(table[key])}"

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import time
 from typing import Any
 
@@ -124,5 +125,5 @@ def main(argv: list[str]) -> int:
     print(
         f"  the run:     {entries} history entries, {run.orders} order actions, {run.fills} fills"
     )
-    print(f"  machine:     {machine()}")
+    print(f"  machine:     {machine()}; load average {os.getloadavg()[0]:.1f} at the end")
     return 0

@@ -10,6 +10,11 @@ it, as it is for a user; the ratio is (throughput with 2) / (throughput with 1),
 perfect. With ``--repeat`` the figures are medians. The swarm digests of the two are
 printed too: equal, as the findings do not depend on the workers.
 
+Beside the wall figures it prints the workers' CPU time (``getrusage`` of the reaped
+children) and how many cores they kept busy on average: on a machine shared with other work,
+a ratio far below 2.0 with 2 workers that were busy well under 2 cores is the machine's
+load, not the swarm's scaling.
+
 What it must never do: assert on time (it prints figures), or read the wall clock except
 through ``mmbot.clock.perf_counter_ns``.
 """
@@ -17,6 +22,10 @@ through ``mmbot.clock.perf_counter_ns``.
 from __future__ import annotations
 
 import argparse
+import os
+import resource
+
+import attrs
 
 from mmbot.bench import machine, median
 from mmbot.chaos.fuzz import FuzzSpace
@@ -25,16 +34,27 @@ from mmbot.clock import perf_counter_ns
 from mmbot.parallel import default_workers, map_unordered
 
 
-def timed_swarm(schedules: int, seed: int, space: FuzzSpace, workers: int) -> tuple[float, str]:
-    """Wall seconds for one swarm on ``workers`` processes, and its digest."""
+@attrs.frozen
+class SwarmTiming:
+    wall_s: float
+    cpu_s: float  # the workers' CPU time (user + system), start-up included
+    digest: str
+
+
+def timed_swarm(schedules: int, seed: int, space: FuzzSpace, workers: int) -> SwarmTiming:
+    """One swarm on ``workers`` processes: wall and the workers' CPU seconds, its digest."""
     tasks = plan(schedules, seed, space)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = perf_counter_ns()
-    results = list(map_unordered(run_task, tasks, workers=workers))
+    results = list(map_unordered(run_task, tasks, workers=workers))  # the pool reaps them
     wall_s = (perf_counter_ns() - started) / 1e9
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     failed = [r for r in results if r.value is None]
     if failed:
         raise RuntimeError(f"a schedule raised in its worker: {failed[0].error}")
-    return wall_s, swarm_digest(r.value for r in results if r.value is not None)
+    digest = swarm_digest(r.value for r in results if r.value is not None)
+    return SwarmTiming(wall_s, cpu_s, digest)
 
 
 def main(argv: list[str]) -> int:
@@ -59,21 +79,23 @@ def main(argv: list[str]) -> int:
     per_core: dict[int, float] = {}
     digests: dict[int, str] = {}
     for workers in (1, 2):
-        walls = []
-        for _ in range(args.repeat):
-            wall_s, digests[workers] = timed_swarm(schedules, args.seed, space, workers)
-            walls.append(wall_s)
-        wall = median(walls)
+        timings = [timed_swarm(schedules, args.seed, space, workers) for _ in range(args.repeat)]
+        digests[workers] = timings[-1].digest
+        wall, cpu = median([t.wall_s for t in timings]), median([t.cpu_s for t in timings])
         per_minute = schedules / wall * 60
         per_core[workers] = per_minute / workers
         print(
             f"  {workers} worker(s): {wall:.1f} s wall, {per_minute:.0f} schedules/min, "
             f"{per_core[workers]:.0f} per minute per core (runs: "
-            f"{', '.join(f'{w:.1f}' for w in walls)} s)"
+            f"{', '.join(f'{t.wall_s:.1f}' for t in timings)} s)"
+        )
+        print(
+            f"               workers' cpu {cpu:.1f} s ({cpu / wall:.2f} cores busy on "
+            f"average), {schedules / cpu * 60:.0f} schedules per cpu-minute"
         )
     scaling = per_core[2] * 2 / per_core[1]
     print(f"  scaling 1 -> 2 workers: {scaling:.2f}x the throughput (2.00 would be perfect)")
     same = "the same" if digests[1] == digests[2] else "DIFFERENT (a determinism bug)"
     print(f"  swarm digests: {digests[1][:16]} / {digests[2][:16]}: {same}")
-    print(f"  machine:     {machine()}")
+    print(f"  machine:     {machine()}; load average {os.getloadavg()[0]:.1f} at the end")
     return 0

@@ -35,6 +35,7 @@ from mmbot.chaos.timeline import timeline
 from mmbot.parallel import ParallelError, TaskResult, default_workers, map_unordered
 
 EXIT_OK, EXIT_VIOLATED, EXIT_BAD_SCENARIO = 0, 1, 2
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT), as a shell reports it
 #: Where ``mmbot chaos list`` and ``nox -s chaos`` look for suites.
 SUITE_FOLDER = Path("chaos")
 
@@ -325,6 +326,15 @@ def _cmd_swarm(args: argparse.Namespace) -> int:
     except ParallelError as exc:
         print(f"mmbot chaos swarm: {exc}", file=sys.stderr)
         return EXIT_BAD_SCENARIO
+    except KeyboardInterrupt:  # the runs not started are cancelled by now
+        failing = [v for v in verdicts if not v.passed]
+        print(
+            f"interrupted after {len(verdicts) + len(errors)} of {len(tasks)} schedules: the "
+            f"rest cancelled; {len(failing) + len(errors)} failed so far (not shrunk)"
+        )
+        for verdict in sorted(failing, key=lambda v: v.index):
+            print(f"  {tasks[verdict.index].describe()}: {', '.join(verdict.violated)}")
+        return EXIT_INTERRUPTED
     wall_s = time.perf_counter() - began
     failed = sorted((v for v in verdicts if not v.passed), key=lambda v: v.index)
     print(

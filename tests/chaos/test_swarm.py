@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -196,6 +197,34 @@ def test_a_swarm_that_finds_nothing_exits_0(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "4 passed, 0 failed, 0 raised, of 4 schedules" in done.stdout
     assert not (tmp_path / "found").exists()
+
+
+@pytest.mark.slow
+def test_ctrl_c_cancels_the_schedules_not_started_and_exits_130(tmp_path: Path) -> None:
+    command = [sys.executable, "-m", "mmbot", "chaos", "swarm", "--seeds", "40", "--seed", "1",
+               "--workers", "2", *SHORT, "--shrink-runs", "0", "--out", str(tmp_path)]  # fmt: skip
+    swarm = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    assert swarm.stdout is not None
+    lines = []
+    for line in swarm.stdout:  # until the first run has finished
+        lines.append(line)
+        if line.startswith("  ... [1/40]"):
+            break
+    os.killpg(swarm.pid, signal.SIGINT)  # Ctrl-C reaches the whole group, workers too
+    rest, _ = swarm.communicate(timeout=120)
+    out = "".join(lines) + rest
+    assert swarm.returncode == 130, out
+    assert re.search(r"interrupted after \d+ of 40 schedules: the rest cancelled", out)
+    assert len(re.findall(r"^  \.\.\. \[", out, re.M)) < 40
+    assert "Traceback" not in out
 
 
 @pytest.mark.parametrize(

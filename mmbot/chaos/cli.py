@@ -7,6 +7,9 @@ DIR`` also writes one JSON report per run and its timeline picture
 (:mod:`mmbot.chaos.picture`). Exit 0 only if every invariant of every scenario
 held; 1 if one did not; 2 for a scenario file that cannot run (named with its field, before
 anything runs). ``mmbot chaos fuzz`` exits 1 when it found (and wrote) a failing schedule.
+``mmbot chaos swarm`` runs many random schedules on local processes or a Dask cluster
+(:mod:`mmbot.chaos.swarm`, :mod:`mmbot.parallel`), shrinks each failure here and writes it
+out: exit 1 when one failed, 2 for a usage error or an unreachable cluster, 130 on Ctrl-C.
 
 What it must never do: run a scenario it could not fully read, or report a pass it did not
 check.

@@ -55,7 +55,7 @@ class SwarmTask:
     """What one worker gets: the schedule, as a scenario table, and where it came from."""
 
     index: int
-    seed: int  # the schedule's seed: the table is random_schedule(Random(seed), space)
+    seed: int  # the table is random_schedule(derive_rng(seed, "swarm:schedule"), space)
     table: Mapping[str, Any]
     verbose: bool = False  # let the bots' warnings through (off: the worker's log is quiet)
 
@@ -105,8 +105,10 @@ def plan(seeds: int, seed: int, space: FuzzSpace, *, verbose: bool = False) -> l
 
 def run_task(task: SwarmTask) -> RunVerdict:
     """One schedule's simulated run and verdict (a worker's job; one at a time per process)."""
-    if not task.verbose:  # a killed bot's last words are noise here; the verdict says it all
-        logging.getLogger("mmbot").addHandler(logging.NullHandler())
+    logger = logging.getLogger("mmbot")
+    quiet = any(isinstance(h, logging.NullHandler) for h in logger.handlers)
+    if not task.verbose and not quiet:  # a killed bot's last words are noise: the verdict says
+        logger.addHandler(logging.NullHandler())  # it all (once per worker process)
     scenario = scenario_from_dict(task.table, source=f"<swarm schedule {task.index}>")
     with _ONE_RUN_AT_A_TIME:
         result = run_scenario(scenario)

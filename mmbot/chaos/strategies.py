@@ -16,7 +16,7 @@ business, not this module's.
 What it must never do: create randomness (the caller passes the ``random.Random``), loop
 without bound (a ``filter`` or a unique collection gives up after a fixed number of
 tries), or grow into a second hypothesis: it holds what the fault space uses, and
-``tests/chaos/test_strategies.py`` fails when fuzz.py uses a name it lacks.
+``tests/chaos/test_seeded_strategies.py`` fails when fuzz.py uses a name it lacks.
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -201,25 +202,31 @@ def test_a_swarm_that_finds_nothing_exits_0(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_ctrl_c_cancels_the_schedules_not_started_and_exits_130(tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "mmbot", "chaos", "swarm", "--seeds", "40", "--seed", "1",
-               "--workers", "2", *SHORT, "--shrink-runs", "0", "--out", str(tmp_path)]  # fmt: skip
-    swarm = subprocess.Popen(
-        command,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,  # its own process group, as a terminal's foreground job
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    # Ctrl-C's SIGINT at its default disposition, even where this process ignores it (a
+    # command started in the background by a non-interactive shell inherits SIG_IGN)
+    default_sigint = (
+        "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+        "os.execv(sys.executable, [sys.executable, '-m', 'mmbot', *sys.argv[1:]])"
     )
+    swarm = subprocess.Popen(
+        [sys.executable, "-c", default_sigint, "chaos", "swarm", "--seeds", "40", "--seed", "1",
+         "--workers", "2", *SHORT, "--shrink-runs", "0", "--out", str(tmp_path)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+    )  # fmt: skip
     assert swarm.stdout is not None
+    watchdog = threading.Timer(120, os.killpg, (swarm.pid, signal.SIGKILL))  # a bounded wait
+    watchdog.start()
     lines = []
-    for line in swarm.stdout:  # until the first run has finished
-        lines.append(line)
-        if line.startswith("  ... [1/40]"):
-            break
-    os.killpg(swarm.pid, signal.SIGINT)  # Ctrl-C reaches the whole group, workers too
-    rest, _ = swarm.communicate(timeout=120)
+    try:
+        for line in swarm.stdout:  # until the first run has finished
+            lines.append(line)
+            if line.startswith("  ... [1/40]"):
+                break
+        os.killpg(swarm.pid, signal.SIGINT)  # Ctrl-C reaches the whole group, workers too
+        rest, _ = swarm.communicate(timeout=120)
+    finally:
+        watchdog.cancel()
     out = "".join(lines) + rest
     assert swarm.returncode == 130, out
     assert re.search(r"interrupted after \d+ of 40 schedules: the rest cancelled", out)

@@ -8,7 +8,9 @@ calls a picklable top-level function on each of a list of picklable tasks and yi
 - a **local process pool** (``concurrent.futures.ProcessPoolExecutor``, ``workers``
   processes, the CPUs this process may use by default), started with ``spawn``: every
   worker is a fresh interpreter, so no trio state, lock or thread of the parent leaks in
-  (trio and ``fork`` do not mix); workers ignore Ctrl-C, which is the parent's to handle;
+  (trio and ``fork`` do not mix); workers ignore Ctrl-C, which is the parent's to handle.
+  As with any spawned pool, a script that calls it guards its entry point with
+  ``if __name__ == "__main__":`` (each worker imports the main module);
 - or a **Dask distributed cluster** (``scheduler="tcp://host:8786"``): a
   ``distributed.Client`` submits every task to the scheduler, whose workers must have this
   package installed (the function travels by reference: its module and name). Dask is an
@@ -16,13 +18,18 @@ calls a picklable top-level function on each of a list of picklable tasks and yi
   :class:`ParallelError` naming the extra.
 
 A task that raises comes back as a failed result carrying the exception and its traceback
-as text (an exception need not be picklable to be reported), and so does a task whose
-worker died; the others go on. Closing the iterator early, or Ctrl-C while it waits,
-cancels every task not yet started (Dask cancels the running ones too; a pool's running
-tasks finish first, as a process cannot be stopped mid-task through the executor's API),
-then the ``KeyboardInterrupt`` goes on to the caller. What is shipped is the caller's
-business and the rule is in ``docs/decisions/0011-parallel-runs.md``: plain values (dicts,
-seeds, paths), never live objects.
+as text (an exception need not be picklable to be reported); the others go on. A worker
+process that dies outright (killed, out of memory, ``os._exit``) is not an exception: on
+Dask the scheduler retries its task elsewhere, then reports it failed; a local pool is
+broken by it, and every task not finished by then comes back failed, naming the cause
+(the run still ends, with a result for every task).
+
+Closing the iterator early, or Ctrl-C while it waits, cancels every task not yet started
+(Dask cancels the running ones too; a pool's running tasks finish first, as a process
+cannot be stopped mid-task through the executor's API), then the ``KeyboardInterrupt``
+goes on to the caller. What is shipped is the caller's business and the rule is in
+``docs/decisions/0011-parallel-runs.md``: plain values (dicts, seeds, paths), never live
+objects.
 
 What it must never do: know what it runs (nothing here imports the chaos harness or the
 bot), let one task's failure end the others, leave a pool or a client open after the

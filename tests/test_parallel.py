@@ -101,3 +101,18 @@ def test_a_scheduler_without_dask_installed_names_the_extra(
 
 def test_no_task_is_no_result() -> None:
     assert list(map_unordered(square_or_fail, [], workers=2)) == []
+
+
+def exit_on_3(n: int) -> int:
+    if n == 3:
+        os._exit(1)  # a worker that dies outright, not an exception
+    return n
+
+
+def test_a_worker_that_dies_breaks_the_pool_and_every_unfinished_task_says_so() -> None:
+    results = list(map_unordered(exit_on_3, range(6), workers=1))
+    assert sorted(r.index for r in results) == list(range(6))  # still one result per task
+    dead = [r for r in results if not r.ok]
+    assert 3 in {r.index for r in dead}
+    assert all("BrokenProcessPool" in (r.error or "") for r in dead)
+    assert all(r.value == r.index for r in results if r.ok)

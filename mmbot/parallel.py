@@ -32,7 +32,7 @@ goes on to the caller. What is shipped is the caller's business and the rule is 
 objects.
 
 What it must never do: know what it runs (nothing here imports the chaos harness or the
-bot), let one task's failure end the others, leave a pool or a client open after the
+bot), let one task's exception end the others, leave a pool or a client open after the
 iterator ends however it ends, or decide an order of results the caller relies on (they
 come as they complete; each says its index).
 """

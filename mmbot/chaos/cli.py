@@ -435,6 +435,13 @@ def _swarm_report(
     body = {
         "seeds": args.seeds,
         "seed": args.seed,
+        # what, with --seeds and --seed, makes every schedule again
+        "space": {
+            "duration": args.duration,
+            "heal": args.heal,
+            "max_faults": args.max_faults,
+            "kinds": sorted(set(args.kinds.split(",")) - {""}),
+        },
         "digest": swarm_digest(verdicts),
         "passed": sum(v.passed for v in verdicts),
         "failed": len(found),

@@ -178,6 +178,9 @@ def test_a_failure_is_shrunk_written_and_replays(planted: Path, tmp_path: Path) 
     assert done.stdout.rstrip().endswith(f"mmbot chaos run {written}")  # the summary's list
     data = json.loads((report / "swarm-seed3.json").read_text())
     assert data["seeds"] == 4 and data["failed"] == 1 and data["passed"] == 3
+    assert data["space"] == {
+        "duration": 5.0, "heal": 10.0, "max_faults": 40, "kinds": ["latency", "lost_ack"]
+    }  # fmt: skip
     assert data["digest"][:16] == digest_line(done.stdout)
     assert [r["index"] for r in data["runs"]] == [0, 1, 2, 3]
     (failure,) = data["failures"]

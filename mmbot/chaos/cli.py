@@ -285,6 +285,13 @@ def _swarm_usage_error(args: argparse.Namespace) -> str | None:
     return None
 
 
+def _swarm_kinds(args: argparse.Namespace) -> tuple[str, ...]:
+    """The kinds asked for, in KINDS' order (the order the schedules are drawn in: the
+    default is ``FuzzSpace()``'s, however ``--kinds`` lists them)."""
+    asked = set(args.kinds.split(","))
+    return tuple(kind for kind in KINDS if kind in asked)
+
+
 def _cmd_swarm(args: argparse.Namespace) -> int:
     problem = _swarm_usage_error(args)
     if problem is not None:
@@ -296,7 +303,7 @@ def _cmd_swarm(args: argparse.Namespace) -> int:
         duration=args.duration,
         heal=args.heal,
         max_faults=args.max_faults,
-        kinds=tuple(sorted(set(args.kinds.split(",")) - {""})),
+        kinds=_swarm_kinds(args),
     )
     tasks = plan(args.seeds, args.seed, space, verbose=args.verbose)
     where = (
@@ -440,7 +447,7 @@ def _swarm_report(
             "duration": args.duration,
             "heal": args.heal,
             "max_faults": args.max_faults,
-            "kinds": sorted(set(args.kinds.split(",")) - {""}),
+            "kinds": list(_swarm_kinds(args)),
         },
         "digest": swarm_digest(verdicts),
         "passed": sum(v.passed for v in verdicts),

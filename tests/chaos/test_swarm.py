@@ -30,7 +30,7 @@ from mmbot.parallel import map_unordered
 from mmbot.quoting.orders import OrderTracker
 
 ROOT = Path(__file__).parents[2]
-#: Short schedules of two kinds (the CLI sorts --kinds): a few tenths of a second each.
+#: Short schedules of two kinds (in KINDS' order, as the CLI puts --kinds): tenths of a second.
 SPACE = FuzzSpace(duration=5.0, kinds=("latency", "lost_ack"))
 SHORT = ["--duration", "5", "--kinds", "lost_ack,latency"]
 

@@ -31,6 +31,7 @@ from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 
+from mmbot.chaos import strategies as seeded
 from mmbot.chaos.invariants import INVARIANTS
 from mmbot.chaos.runner import ChaosResult, run_scenario
 from mmbot.chaos.scenario import Scenario, ScenarioError, scenario_from_dict
@@ -81,7 +82,7 @@ class FuzzSpace:
     #: recovery bound (docs/chaos.md: a lost answer's timeout, a breaker's base open time
     #: with jitter, one resolve interval: 12 s with the defaults).
     heal: float = 20.0
-    resumes_within: float = 15.0
+    resumes_within: float = 15.0  # (at most the liveness phase: a shorter heal bounds it)
     kinds: tuple[str, ...] = KINDS
     min_faults: int = 1
     max_faults: int = 40
@@ -93,8 +94,9 @@ class FuzzSpace:
     )
 
 
-def _fault(kind: str, space: FuzzSpace) -> st.SearchStrategy[dict[str, Any]]:
-    """One fault table (as a scenario file holds it) of ``kind``, inside the safety phase."""
+def _fault(kind: str, space: FuzzSpace, st: Any = st) -> Any:
+    """One fault table (as a scenario file holds it) of ``kind``, inside the safety phase,
+    as a strategy of ``st``: hypothesis's strategies, or :mod:`mmbot.chaos.strategies`'."""
     tenths = int(space.duration * 10)
     window = st.tuples(st.integers(0, tenths - 2), st.integers(1, tenths)).map(
         lambda sd: (sd[0] / 10, min(sd[1], tenths - sd[0]) / 10)
@@ -114,9 +116,9 @@ def _fault(kind: str, space: FuzzSpace) -> st.SearchStrategy[dict[str, Any]]:
             }
         )
     if kind in _VENUE_KINDS:
-        return _venue_fault(kind, space, window)
+        return _venue_fault(kind, space, window, st)
     if kind in STREAM_KINDS:
-        return st.tuples(window, _stream_fault(kind)).map(
+        return st.tuples(window, _stream_fault(kind, st)).map(
             lambda parts: {
                 "kind": kind,
                 "start": parts[0][0],
@@ -124,7 +126,7 @@ def _fault(kind: str, space: FuzzSpace) -> st.SearchStrategy[dict[str, Any]]:
                 **parts[1],
             }
         )
-    extra: st.SearchStrategy[dict[str, Any]]
+    extra: Any  # a strategy of dicts, of whichever ``st``
     if kind == "latency":
         extra = st.fixed_dictionaries(
             {"delay": st.sampled_from((0.05, 0.3, 1.0, 3.0)), "jitter": st.sampled_from((0, 0.2))}
@@ -136,7 +138,7 @@ def _fault(kind: str, space: FuzzSpace) -> st.SearchStrategy[dict[str, Any]]:
     elif kind == "cancel_fill_race":
         extra = st.just({})
     elif kind in _TRANSPORT:
-        extra = _TRANSPORT[kind]
+        extra = _transport_fault(kind, st)
     else:
         extra = st.fixed_dictionaries({"mode": st.sampled_from(("drop", "unknown"))})
     return st.tuples(st.just(kind), window, common, extra).map(
@@ -154,9 +156,7 @@ def _fault(kind: str, space: FuzzSpace) -> st.SearchStrategy[dict[str, Any]]:
 _VENUE_KINDS = ("rate_limit", "clock_skew", "maintenance", "flash_move")
 
 
-def _venue_fault(
-    kind: str, space: FuzzSpace, window: st.SearchStrategy[tuple[float, float]]
-) -> st.SearchStrategy[dict[str, Any]]:
+def _venue_fault(kind: str, space: FuzzSpace, window: Any, st: Any = st) -> Any:
     """A ``rate_limit``, ``clock_skew``, ``maintenance`` or ``flash_move`` table. A lowered
     order limit ends half the safety phase before the heal at the latest: its Retry-After
     (to the end of a 10 s window) must not outlast the liveness phase. The request-weight
@@ -201,21 +201,27 @@ def _before(window: tuple[float, float], end: float) -> tuple[float, float]:
     return start, min(window[1], end - start)
 
 
-#: The transport faults' own keys: a reset before or after the work; a pipe from a trickle
-#: (a depth stream's backlog, answers seconds late) to a merely slow one; pieces from four
-#: bytes to half a kilobyte, at once or a few milliseconds apart.
-_TRANSPORT: Mapping[str, st.SearchStrategy[dict[str, Any]]] = {
-    "reset": st.fixed_dictionaries({"when": st.sampled_from(("before", "after"))}),
-    "blackhole": st.just({}),
-    "bandwidth": st.fixed_dictionaries({"rate": st.sampled_from((300, 2_000, 20_000))}),
-    "slicer": st.fixed_dictionaries(
+#: The transport faults' kinds (``timeout`` is ``blackhole`` under another name).
+_TRANSPORT = ("reset", "blackhole", "bandwidth", "slicer")
+
+
+def _transport_fault(kind: str, st: Any = st) -> Any:
+    """A transport fault's own keys: a reset before or after the work; a pipe from a trickle
+    (a depth stream's backlog, answers seconds late) to a merely slow one; pieces from four
+    bytes to half a kilobyte, at once or a few milliseconds apart."""
+    if kind == "reset":
+        return st.fixed_dictionaries({"when": st.sampled_from(("before", "after"))})
+    if kind == "blackhole":
+        return st.just({})
+    if kind == "bandwidth":
+        return st.fixed_dictionaries({"rate": st.sampled_from((300, 2_000, 20_000))})
+    return st.fixed_dictionaries(
         {
             "size": st.sampled_from((4, 16, 64, 512)),
             "jitter": st.sampled_from((0, 8)),
             "delay": st.sampled_from((0, 0.002, 0.02)),
         }
-    ),
-}
+    )
 
 
 #: Connection targets of ws_drop / ws_stall, message targets of ws_dup_reorder. Loss of
@@ -225,7 +231,7 @@ _CONNECTIONS = ("market_streams", "ws_api", "user_data", "all")
 _MESSAGES = ("market_streams", "user_data", "all")
 
 
-def _stream_fault(kind: str) -> st.SearchStrategy[dict[str, Any]]:
+def _stream_fault(kind: str, st: Any = st) -> Any:
     """A stream fault's target and parameters (without its window)."""
     half = st.sampled_from((1.0, 0.5))
     if kind == "ws_drop":
@@ -277,13 +283,25 @@ def _error(choice: tuple[tuple[int, int], int]) -> dict[str, Any]:
 @st.composite
 def schedules(draw: Any, space: FuzzSpace) -> dict[str, Any]:
     """A scenario table: the swarm's enabled kinds, faults of those kinds, a run seed."""
+    return _schedule(draw, st, space)
+
+
+def random_schedule(rng: random.Random, space: FuzzSpace = FuzzSpace()) -> dict[str, Any]:
+    """The schedule :func:`schedules` describes, drawn from ``rng`` alone (no hypothesis
+    engine): a pure function of the generator's state, so ``mmbot chaos swarm`` makes
+    schedule *i* from its seed on any worker. Draws nothing but ``rng``; does no I/O."""
+    return _schedule(lambda strategy: strategy.draw(rng), seeded, space)
+
+
+def _schedule(draw: Callable[[Any], Any], st: Any, space: FuzzSpace) -> dict[str, Any]:
+    """The drawing both share: ``draw`` takes a strategy of ``st`` to its value."""
     enabled = sorted(draw(st.sets(st.sampled_from(space.kinds), min_size=1)))
     # The count first, uniformly (a swarm example may hold dozens of faults), then that many:
     # shrinking the count drops faults from the end, shrinking each fault simplifies it.
     count = draw(st.integers(space.min_faults, space.max_faults))
     faults = draw(
         st.lists(
-            st.sampled_from(enabled).flatmap(lambda kind: _fault(kind, space)),
+            st.sampled_from(enabled).flatmap(lambda kind: _fault(kind, space, st)),
             min_size=count,
             max_size=count,
         )
@@ -302,7 +320,7 @@ def schedules(draw: Any, space: FuzzSpace) -> dict[str, Any]:
         "seed": draw(st.integers(0, 2**16)),
         "duration": space.duration,
         "heal": space.heal,
-        "resumes_within": space.resumes_within,
+        "resumes_within": min(space.resumes_within, space.heal),
         "faults": kept,
         "bot": {k: dict(v) for k, v in space.bot.items()},
         # every invariant one run can check (the fuzzer replays the minimal one itself)
@@ -344,7 +362,7 @@ def fuzz(
         except ScenarioError:
             return []  # not a schedule the harness can run: not a finding
         kinds = sorted({f["kind"] for f in table["faults"]})
-        found = _violated(run_scenario(scenario))
+        found = violated_invariants(run_scenario(scenario))
         verdict = "FAIL " + ", ".join(found) if found else "ok"
         say(
             f"run {runs}{note}: seed {scenario.seed}, {len(table['faults'])} faults of "
@@ -370,19 +388,32 @@ def fuzz(
         )
     except NoSuchExample:
         return FuzzOutcome(runs, None, None, None)
-    budget = runs + max_shrink_runs
-    first = violated(table, " (the failure to shrink)")[:1]  # the invariant it must keep
-
-    def still_fails(subset: list[dict[str, Any]]) -> bool:
-        if runs >= budget:
-            return False  # out of budget: what we have is the answer
-        return bool(first) and first[0] in violated({**table, "faults": subset}, " (shrinking)")
-
-    faults = shrink(list(table["faults"]), still_fails)
-    minimal_table = {**table, "faults": faults}
+    minimal_table = shrink_schedule(table, violated, max_shrink_runs)
     minimal = scenario_from_dict(minimal_table, source="<fuzz>")
     result = run_scenario(minimal)  # the minimal one again: its verdict, not a neighbour's
     return FuzzOutcome(runs + 1, minimal_table, minimal, result)
+
+
+def shrink_schedule(
+    table: Mapping[str, Any],
+    violated: Callable[[Mapping[str, Any], str], list[str]],
+    max_runs: int,
+) -> dict[str, Any]:
+    """``table`` (a failing schedule) with as few faults as :func:`shrink` finds that still
+    violate the invariant it violates first, within ``max_runs`` runs (the first is
+    ``table`` again, for that invariant). ``violated(table, note)`` is the caller's run of a
+    table: the invariants it violates (``note`` is for its progress line)."""
+    tries = 1
+    first = violated(table, " (the failure to shrink)")[:1]  # the invariant it must keep
+
+    def still_fails(subset: list[dict[str, Any]]) -> bool:
+        nonlocal tries
+        if tries >= max_runs:
+            return False  # out of budget: what we have is the answer
+        tries += 1
+        return bool(first) and first[0] in violated({**table, "faults": subset}, " (shrinking)")
+
+    return {**table, "faults": shrink(list(table["faults"]), still_fails)}
 
 
 def shrink(
@@ -408,16 +439,21 @@ def shrink(
     return faults
 
 
-def _violated(result: ChaosResult) -> list[str]:
+def violated_invariants(result: ChaosResult) -> list[str]:
+    """The names of the invariants ``result`` found violated, in its order."""
     return [name for name, found in result.violations.items() if found]
 
 
-def scenario_toml(table: Mapping[str, Any], name: str) -> str:
+def scenario_toml(
+    table: Mapping[str, Any], name: str, *, found_by: str = "mmbot chaos fuzz", shrunk: bool = True
+) -> str:
     """A scenario file holding ``table`` (a scenario's table, as :func:`schedules` makes)."""
+    how = "and shrunk" if shrunk else "(not shrunk)"
+    what = "a minimal failing schedule" if shrunk else "a failing schedule"
     lines = [
-        "# Found by `mmbot chaos fuzz` and shrunk: replay with `mmbot chaos run <this file>`.",
+        f"# Found by `{found_by}` {how}: replay with `mmbot chaos run <this file>`.",
         f"name = {_toml(name)}",
-        'description = "a minimal failing schedule found by mmbot chaos fuzz"',
+        f"description = {_toml(f'{what} found by {found_by}')}",
     ]
     lines += [
         f"{key} = {_toml(table[key])}"

@@ -57,7 +57,7 @@ from mmbot.errors import (
 from mmbot.model import Fill, Instrument
 from mmbot.resilience.breaker import CircuitBreaker
 from mmbot.resilience.breaker_config import BreakerConfig
-from mmbot.resilience.breaker_core import BreakerState, BreakerTransition
+from mmbot.resilience.breaker_core import BreakerState, BreakerTransition, Trigger
 from mmbot.resilience.ratelimit import RateLimiter
 from mmbot.resilience.ratelimit_core import RateLimiterConfig
 from mmbot.resilience.retry import RetryConfig, RetryPolicy
@@ -124,6 +124,10 @@ DEFAULT_PLACEMENT_RETRY = attrs.evolve(DEFAULT_RETRY, max_attempts=2)
 DEFAULT_BREAKER = BreakerConfig(call_timeout=None)
 
 
+#: A breaker that opens again by these has grown its backoff.
+_REOPENED = frozenset({Trigger.PROBES_FAILED, Trigger.HALF_OPEN_EXPIRED})
+
+
 class _Tries:
     __slots__ = ("count",)
 
@@ -151,6 +155,9 @@ class BinanceRest:
     _time_lock: trio.Lock = attrs.field(factory=trio.Lock)
     #: The endpoint classes whose breaker is OPEN (kept by a listener on each breaker).
     _open_classes: set[EndpointClass] = attrs.field(factory=set)
+    #: The classes whose breaker reopened after failed probes: its backoff has grown.
+    _grown: set[EndpointClass] = attrs.field(factory=set)
+    _backoff_grew: trio.Event = attrs.field(factory=trio.Event)
 
     def __attrs_post_init__(self) -> None:
         for kind, breaker in self.breakers.items():
@@ -159,8 +166,32 @@ class BinanceRest:
     def _breaker_moved(self, kind: EndpointClass, transition: BreakerTransition) -> None:
         if transition.to_state is BreakerState.OPEN:
             self._open_classes.add(kind)
+            if transition.trigger in _REOPENED:
+                self._grown.add(kind)
+                self._backoff_grew.set()
         else:
             self._open_classes.discard(kind)
+            self._grown.discard(kind)
+
+    async def probe_grown_backoffs(
+        self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
+        """While a breaker's backoff has grown past its base open time (it reopened after
+        failed probes), ask the venue its time every ``open_base`` seconds (weight 1, once,
+        no retry): an answer is what cuts the grown backoffs (:meth:`_venue_answered`), so
+        the bot finds out the venue is back though nothing else of it asks the venue
+        anything (found by a chaos swarm: after an outage that ended as the orders breaker's
+        probes failed, nothing else was asked, and it waited its doubled backoff out).
+        Runs in the venue's nursery until cancelled."""
+        task_status.started()
+        every = min(b.config.open_base for b in self.breakers.values())
+        while True:
+            await self._backoff_grew.wait()
+            self._backoff_grew = trio.Event()
+            while self._grown:
+                await trio.sleep(every)
+                if self._grown:
+                    await self._call(TIME, {}, lambda a: None, once=True)
 
     def _venue_answered(self, kind: EndpointClass) -> None:
         """The venue answered a ``kind`` request normally (a result, or a refusal in its

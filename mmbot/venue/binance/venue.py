@@ -142,6 +142,7 @@ class BinanceVenue:
                     since_ms=opened_ms,
                 )
             venue = cls(config, rest, market_connector, user, seed, nursery)
+            await nursery.start(rest.probe_grown_backoffs)
             if config.ws_api_orders is not None and user_connector is not None:
                 sender = rest.attach_ws_api(config.ws_api_orders, user_connector)
                 await nursery.start(sender.run)

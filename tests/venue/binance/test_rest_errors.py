@@ -350,3 +350,27 @@ async def test_an_answer_in_another_class_cuts_a_breakers_grown_backoff(
         assert answered.code == Code.NO_SUCH_ORDER
         cut = breaker.statistics()
     assert cut.state is BreakerState.OPEN and cut.retry_after <= 5.0  # the base open time
+
+
+async def test_a_grown_backoff_is_probed_with_the_time_when_nothing_else_asks(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Nothing but the order breaker's own probes would ask the venue anything: the client
+    asks the time every open_base seconds while a backoff has grown, and the answer cuts it."""
+
+    async def venue(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[Errno 111] Connection refused")  # every order refused
+
+    async with new_rest(Scripted(venue)) as rest, trio.open_nursery() as nursery:
+        await nursery.start(rest.probe_grown_backoffs)
+        breaker = rest.breakers[EndpointClass.ORDERS]
+        for _ in range(3):
+            await rest.place(maker_bid("c-1"))
+        await trio.sleep(breaker.statistics().retry_after)
+        await rest.place(maker_bid("c-2"))  # the probe fails: open again, backoff doubled
+        grown = breaker.statistics()
+        await trio.sleep(5.5)  # one open_base: the time was asked and answered
+        later = breaker.statistics()
+        nursery.cancel_scope.cancel()
+    assert grown.state is BreakerState.OPEN and grown.retry_after > 7.0
+    assert later.state is BreakerState.HALF_OPEN  # cut: a probe may go now

@@ -38,6 +38,10 @@ ids involved, and the history sequence numbers that witness it. Checked so far:
   follow the previous one's last (a gap) until a snapshot came after it. A send within
   ``SEND_GRACE_MS`` of the book going bad is allowed (a decision on a good book on its way
   out).
+- ``symbol_isolation``: while a fault aimed at some symbols only lasts, every other symbol
+  (from its first resting order on) never goes more than ``ISOLATION_GAP_S`` without an
+  order of the bot's resting, in the stretches no other fault (one not aimed at symbols, or
+  aimed at it too) could explain.
 - ``no_request_during_retry_after`` (the bot's side): after a 429 or 418 reached the bot with
   a Retry-After, that bot sent no request (REST or WebSocket API, any endpoint: the venue's
   limits are per IP) until the Retry-After had passed (but for ``THROTTLE_GRACE_MS`` after
@@ -73,6 +77,7 @@ INVARIANTS: tuple[str, ...] = (
     "cancel_all_complete",
     "no_quotes_on_stale_book",
     "no_request_during_retry_after",
+    "symbol_isolation",
     "deterministic_replay",
 )
 
@@ -82,6 +87,10 @@ BOT_SIDE: tuple[str, ...] = ("no_quotes_on_stale_book", "no_request_during_retry
 #: ``resumes_after_heal``: an order of the last run resting at any instant of this many
 #: seconds before the deadline shows the symbol quoting (a fill at the edge empties a slot).
 RESUME_WINDOW_S = 2.0
+
+#: ``symbol_isolation``: the longest a symbol a fault was not aimed at may rest no order of
+#: the bot's while the fault lasts (a fill is requoted within a decision; this is slack).
+ISOLATION_GAP_S = 5.0
 
 #: How long after a book went stale or out of sync an order may still leave the bot: the
 #: decision that sent it was made on a good book an instant before.
@@ -121,6 +130,17 @@ class SymbolLimits:
 
 
 @attrs.frozen
+class FaultWindow:
+    """When a fault of the run was in effect and which symbols it was aimed at (None: not
+    aimed at symbols: every symbol may feel it)."""
+
+    start_ms: int
+    end_ms: int
+    symbols: frozenset[str] | None = None
+    describe: str = ""
+
+
+@attrs.frozen
 class BotEnd:
     """What the bot said of itself when it ended, and where the run's phases ended."""
 
@@ -144,6 +164,8 @@ class BotEnd:
     #: The last history entry when the graceful stop returned (0: it never did).
     stopped_seq: int = 0
     limits: Mapping[str, SymbolLimits] = attrs.field(factory=dict)
+    #: The run's faults and crashes in effect, for ``symbol_isolation`` (empty: not told).
+    faults: tuple[FaultWindow, ...] = ()
 
 
 @attrs.frozen
@@ -583,6 +605,90 @@ def no_request_during_retry_after(record: RunRecord) -> list[Violation]:
     return found
 
 
+def symbol_isolation(record: RunRecord) -> list[Violation]:
+    end = record.end
+    aimed = [f for f in end.faults if f.symbols is not None]
+    if not aimed:
+        return []
+    last = record.history.entries(since_seq=record.history.last_seq - 1)
+    until_ms = end.heal_ms or (last[0].time_ms if last else end.start_ms)
+    resting = _resting_intervals(record, until_ms)
+    gap_ms = round(ISOLATION_GAP_S * 1000)
+    found: list[Violation] = []
+    for symbol in end.symbols:
+        spans = resting.get(symbol, [])
+        if not spans:
+            continue  # it never quoted at all: resumes_after_heal and the rest say so
+        first_ms = spans[0][0]
+        for fault in aimed:
+            assert fault.symbols is not None
+            if symbol in fault.symbols:
+                continue
+            # the stretches of the fault where nothing else could touch this symbol
+            clean = _subtract(
+                [(max(fault.start_ms, first_ms), fault.end_ms)],
+                [
+                    (other.start_ms, other.end_ms)
+                    for other in end.faults
+                    if other.symbols is None or symbol in other.symbols
+                ],
+            )
+            for start, stop in _subtract(clean, spans):
+                if stop - start > gap_ms:
+                    found.append(
+                        Violation(
+                            "symbol_isolation",
+                            _seconds(record, start),
+                            symbol,
+                            f"no order resting from {_seconds(record, start):.3f} s to "
+                            f"{_seconds(record, stop):.3f} s, during a fault aimed at "
+                            f"{', '.join(sorted(fault.symbols))} only"
+                            + (f" ({fault.describe})" if fault.describe else ""),
+                        )
+                    )
+                    break  # one per fault and symbol
+    return found
+
+
+def _resting_intervals(record: RunRecord, until_ms: int) -> dict[str, list[tuple[int, int]]]:
+    """Per symbol, the stretches (start, end ms) in which an order of the bot's (any run)
+    rested at the exchange, up to ``until_ms``."""
+    spans: dict[str, list[tuple[int, int]]] = {}
+    since: dict[str, int] = {}
+
+    def watch(
+        seq: int, time_ms: int, report: Execution, open_orders: dict[OrderKey, Execution]
+    ) -> None:
+        symbol = report.symbol
+        busy = any(order.symbol == symbol for order in open_orders.values())
+        if busy and symbol not in since:
+            since[symbol] = time_ms
+        elif not busy and symbol in since:
+            spans.setdefault(symbol, []).append((since.pop(symbol), time_ms))
+
+    _walk_open(record, watch, stop=lambda seq, time_ms: time_ms > until_ms)
+    for symbol, start in since.items():
+        spans.setdefault(symbol, []).append((start, until_ms))
+    return spans
+
+
+def _subtract(spans: list[tuple[int, int]], holes: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``spans`` with every stretch of ``holes`` taken out (each list of (start, end))."""
+    out = [(a, b) for a, b in spans if b > a]
+    for hole_start, hole_end in holes:
+        cut: list[tuple[int, int]] = []
+        for a, b in out:
+            if hole_end <= a or hole_start >= b:
+                cut.append((a, b))
+                continue
+            if a < hole_start:
+                cut.append((a, hole_start))
+            if hole_end < b:
+                cut.append((hole_end, b))
+        out = cut
+    return out
+
+
 def check_replay(first_digest: str, second_digest: str) -> list[Violation]:
     """``deterministic_replay``: two runs of one seed gave one digest."""
     if first_digest == second_digest:
@@ -610,6 +716,7 @@ CHECKERS: Mapping[str, Callable[[RunRecord], list[Violation]]] = {
     "cancel_all_complete": cancel_all_complete,
     "no_quotes_on_stale_book": no_quotes_on_stale_book,
     "no_request_during_retry_after": no_request_during_retry_after,
+    "symbol_isolation": symbol_isolation,
 }
 
 

@@ -52,6 +52,7 @@ from mmbot.chaos.runner import (
     bot_config,
     bot_config_table,
     check_mode,
+    fault_windows,
     symbol_limits,
 )
 from mmbot.chaos.scenario import Scenario, ScenarioError, fault_plan_from_tables
@@ -313,6 +314,7 @@ async def _run(
             run_id=str(summary.get("run_id", "")),
             stopped_seq=stopped_seq,
             limits=symbol_limits(bot_config(scenario), scenario.symbols),
+            faults=fault_windows(scenario, start_ms),
         ),
     )
     violations = check(record, scenario.invariants)

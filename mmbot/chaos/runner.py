@@ -31,6 +31,7 @@ from mmbot.bot.bot import Bot
 from mmbot.chaos.history import BotHistory, BreakerChange, Decision
 from mmbot.chaos.invariants import (
     BotEnd,
+    FaultWindow,
     RunRecord,
     SymbolLimits,
     Violation,
@@ -46,7 +47,7 @@ from mmbot.errors import ConfigError
 from mmbot.quoting.stages.sizing import shape_weight
 from mmbot.resilience.breaker_core import BreakerTransition
 from mmbot.sim.exchange import Exchange, ExchangeConfig
-from mmbot.sim.faults import FaultPlan
+from mmbot.sim.faults import ClockSkew, FaultPlan, FlashMove, Maintenance, RateLimit
 
 
 @attrs.frozen
@@ -221,6 +222,7 @@ async def _one_run(scenario: Scenario, seed: int, config: BotConfig, out: SimRun
             run_id="" if bot is None else bot.run_id,
             stopped_seq=stopped_seq,
             limits=symbol_limits(config, scenario.symbols),
+            faults=fault_windows(scenario, start_ms),
         ),
         bot=trace,
     )
@@ -282,6 +284,47 @@ def _bot(
         on_breaker=on_breaker,
         on_decision=on_decision,
     )
+
+
+#: How long after a flash move its symbols' quotes are still its doing (``symbol_isolation``).
+FLASH_EFFECT_S = 5.0
+
+
+def fault_windows(scenario: Scenario, start_ms: int) -> tuple[FaultWindow, ...]:
+    """The scenario's faults as ``symbol_isolation`` reads them: each one's window (times
+    from the exchange's start at ``start_ms``) and the symbols it is aimed at (None: not
+    aimed: a venue-wide fault, or one on requests or connections of every symbol). A crash
+    touches every symbol from its instant to the heal (the restarted bot starts over)."""
+
+    def ms(seconds: float) -> int:
+        return start_ms + round(seconds * 1000)
+
+    windows: list[FaultWindow] = []
+    for fault in scenario.faults.faults:
+        symbols: frozenset[str] | None
+        if isinstance(fault, FlashMove):
+            windows.append(
+                FaultWindow(
+                    ms(fault.start),
+                    ms(fault.start + FLASH_EFFECT_S),
+                    None if fault.symbols is None else frozenset(fault.symbols),
+                    fault.describe(),
+                )
+            )
+            continue
+        if isinstance(fault, Maintenance):
+            symbols = None if fault.symbols is None else frozenset(fault.symbols)
+        elif isinstance(fault, RateLimit | ClockSkew):
+            symbols = None
+        else:
+            symbols = fault.target.symbols
+        stop = scenario.duration if fault.duration is None else fault.start + fault.duration
+        windows.append(FaultWindow(ms(fault.start), ms(stop), symbols, fault.describe()))
+    windows += [
+        FaultWindow(ms(crash.start), ms(scenario.duration), None, crash.describe())
+        for crash in scenario.crashes
+    ]
+    return tuple(windows)
 
 
 def symbol_limits(config: BotConfig, symbols: Iterable[str]) -> dict[str, SymbolLimits]:

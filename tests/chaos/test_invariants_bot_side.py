@@ -12,12 +12,14 @@ from mmbot.chaos.history import BookData, BotHistory, Completion, Ending, Stream
 from mmbot.chaos.invariants import (
     SEND_GRACE_MS,
     THROTTLE_GRACE_MS,
+    FaultWindow,
     RunRecord,
     SymbolLimits,
     cancel_all_complete,
     no_quotes_on_stale_book,
     no_request_during_retry_after,
     position_within_limit,
+    symbol_isolation,
 )
 from mmbot.model import ExecutionType, Side
 from mmbot.sim.engine import Execution
@@ -177,3 +179,32 @@ def test_old_or_duplicate_diffs_are_no_gap_and_a_stale_snapshot_does_not_resync(
     place(stale, 1.0)
     [violation] = no_quotes_on_stale_book(with_bot(stale))
     assert "update 12 then 20" in violation.detail
+
+
+def _two_symbols(*timeline: tuple[float, Execution], faults: tuple[FaultWindow, ...]) -> RunRecord:
+    base = record(*timeline, heal_at=30.0)
+    end = attrs.evolve(base.end, symbols=("BTCUSDT", "ETHUSDT"), faults=faults)
+    return RunRecord(base.history, end)
+
+
+def _eth(at: float, cid: str, order_id: int, gone: bool = False) -> tuple[float, Execution]:
+    kind = ExecutionType.CANCELED if gone else ExecutionType.NEW
+    return at, report(cid, order_id, Side.BUY, "100", kind, symbol="ETHUSDT", time_ms=ms(at))
+
+
+def test_a_fault_aimed_at_one_symbol_must_not_stop_another_from_quoting() -> None:
+    on_btc = FaultWindow(ms(5.0), ms(20.0), frozenset({"BTCUSDT"}), "maintenance of BTCUSDT")
+    quiet = (_eth(2.0, "mm-r-1-b0", 1), _eth(8.0, "mm-r-1-b0", 1, gone=True))
+    stopped = _two_symbols(*quiet, _eth(14.5, "mm-r-2-b0", 2), faults=(on_btc,))
+    [violation] = symbol_isolation(stopped)
+    assert violation.symbol == "ETHUSDT" and violation.time_s == 8.0
+    assert "from 8.000 s to 14.500 s, during a fault aimed at BTCUSDT only" in violation.detail
+    brief = _two_symbols(*quiet, _eth(12.5, "mm-r-2-b0", 2), faults=(on_btc,))
+    assert symbol_isolation(brief) == []  # 4.5 s: within ISOLATION_GAP_S
+    explained = (on_btc, FaultWindow(ms(7.0), ms(13.0)))  # a fault on every symbol meanwhile
+    assert (
+        symbol_isolation(_two_symbols(*quiet, _eth(14.5, "mm-r-2-b0", 2), faults=explained)) == []
+    )
+    late_start = _two_symbols(_eth(11.0, "mm-r-1-b0", 1), faults=(on_btc,))
+    assert symbol_isolation(late_start) == []  # before its first order: starting, not stopped
+    assert symbol_isolation(_two_symbols(*quiet, faults=())) == []  # no aimed fault: nothing

@@ -14,7 +14,7 @@ from mmbot.bot.bot import Bot
 from mmbot.bot.quoter import Quoter
 from mmbot.bot.session import VenueSession
 from mmbot.chaos.history import BookData, BreakerChange, Decision, Ending, Invoke
-from mmbot.chaos.runner import run_once, run_scenario
+from mmbot.chaos.runner import fault_windows, run_once, run_scenario
 from mmbot.chaos.scenario import Scenario, load_scenario, scenario_from_dict
 from mmbot.model import Outcome
 from mmbot.quoting.orders import OrderTracker
@@ -224,3 +224,23 @@ def test_recording_the_bots_side_changes_nothing_of_the_run(
     assert bare.record is not None and bare.record.bot is not None
     assert not bare.record.bot.records  # nothing was recorded this time
     assert recorded.digest == bare.digest
+
+
+def test_fault_windows_say_when_each_fault_acts_and_on_which_symbols() -> None:
+    scenario = short(
+        faults=[
+            {"kind": "maintenance", "symbols": ["BTCUSDT"], "start": 2, "duration": 3},
+            {"kind": "seq_gap", "symbols": ["ETHUSDT"], "start": 4, "duration": 2},
+            {"kind": "flash_move", "percent": 3, "symbols": ["ETHUSDT"], "start": 6},
+            {"kind": "latency", "delay": "100ms", "start": 1, "duration": 1},
+            {"kind": "crash_bot", "start": 8},
+        ]
+    )
+    windows = fault_windows(scenario, 1_000)
+    assert [(w.start_ms, w.end_ms, w.symbols) for w in windows] == [
+        (3_000, 6_000, frozenset({"BTCUSDT"})),
+        (5_000, 7_000, frozenset({"ETHUSDT"})),
+        (7_000, 12_000, frozenset({"ETHUSDT"})),  # a flash move's effect: FLASH_EFFECT_S
+        (2_000, 3_000, None),  # on requests of every symbol
+        (9_000, 21_000, None),  # a crash: every symbol, to the heal
+    ]

@@ -66,6 +66,9 @@ class AccountService:
         self.venue = venue
         self._nursery: trio.Nursery | None = None  # while running: where the watch runs
         self._watching = False
+        #: A suspicion raised while a read was in flight (its answer may predate the halt),
+        #: or while the service was not running: read once more.
+        self._suspect_again = False
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         stop = current_child().stop_requested
@@ -75,7 +78,7 @@ class AccountService:
             self._nursery = nursery
             self.state.on_status_suspect = self.suspect_status
             try:
-                if self.state.halted_symbols():  # halted at start-up: watch for the end
+                if self.state.halted_symbols() or self._suspect_again:  # watch for the end
                     self.suspect_status()
                 async for event in events:
                     self.on_event(event, trio.current_time())
@@ -86,9 +89,11 @@ class AccountService:
     def suspect_status(self) -> None:
         """The instruments' trading status may have changed: start :meth:`watch_status`
         unless it runs already."""
-        if self._nursery is not None and not self._watching:
-            self._watching = True
-            self._nursery.start_soon(self.watch_status)
+        if self._nursery is None or self._watching:
+            self._suspect_again = True  # the running watch (or the next start) reads again
+            return
+        self._watching = True
+        self._nursery.start_soon(self.watch_status)
 
     async def watch_status(self) -> None:
         """Read the instruments again, and every :data:`STATUS_POLL_HALTED` seconds while a
@@ -101,6 +106,7 @@ class AccountService:
         state = self.state
         try:
             while True:
+                self._suspect_again = False
                 result = await self.venue.instruments()
                 if result.value is not None:
                     for symbol in state.set_instruments(result.value):
@@ -110,7 +116,7 @@ class AccountService:
                             "symbol status changed", extra={"symbol": symbol, "status": status}
                         )
                         runtime.wakeup.set()
-                    if not state.halted_symbols():
+                    if not state.halted_symbols() and not self._suspect_again:
                         return
                 await trio.sleep(STATUS_POLL_HALTED)
         finally:

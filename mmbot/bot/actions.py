@@ -210,11 +210,14 @@ class OrderActions:
                         "place refused",
                         extra={"symbol": symbol, "client_order_id": cid, "reason": result.reason},
                     )
-                # Refused (by the venue as it stands, -2010: it would take; or unsent, by an
-                # open circuit): deciding again on the same book could only send it again, at
-                # once and for nothing, until the order budget runs dry. The next book, a
-                # breaker's transition or a fill wakes the quoter instead.
-                return outcome is not Outcome.UNKNOWN
+                # Refused by the venue as it stands (a 4xx with one of its codes: -2010, it
+                # would take; a filter): deciding again on the same book could only send it
+                # again, at once and for nothing, until the order budget runs dry (found by
+                # three fuzzers). The next book, a breaker's transition or a fill wakes the
+                # quoter instead. Refused unsent (a breaker, the client's limiter) or
+                # throttled, it is woken: the quoter asks the breaker before placing, and
+                # the limiter makes a new try wait.
+                return outcome is Outcome.OK or _refused_as_it_stands(result)
             tracker.on_place_outcome(
                 cid, Outcome.UNKNOWN, reason="deadline", now=trio.current_time()
             )
@@ -375,6 +378,17 @@ class OrderActions:
         started = trio.current_time()
         result = await self.venue.cancel(OrderRef(symbol, client_order_id=cid))
         self.observe(symbol, "cancel", result.outcome, trio.current_time() - started)
+
+
+def _refused_as_it_stands(result: VenueResult[object]) -> bool:
+    """Whether the venue refused the request itself, with one of its codes (a 4xx other
+    than a throttle: a 429 or 418 is the limiter's business; a refusal before sending has
+    no status)."""
+    status = result.http_status
+    return (
+        result.code is not None and status is not None and 400 <= status < 500
+        and status not in (429, 418)
+    )  # fmt: skip
 
 
 def _pending(state: BotState, cid: str) -> bool:

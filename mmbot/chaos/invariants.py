@@ -92,6 +92,10 @@ RESUME_WINDOW_S = 2.0
 #: the bot's while the fault lasts (a fill is requoted within a decision; this is slack).
 ISOLATION_GAP_S = 5.0
 
+#: A 429 or 418 and the wait a client owes it when no Retry-After came (the dialect's
+#: defaults, as the bot's REST client keeps them).
+_THROTTLED: Mapping[int, float] = {429: 60.0, 418: 120.0}
+
 #: How long after a book went stale or out of sync an order may still leave the bot: the
 #: decision that sent it was made on a good book an instant before.
 SEND_GRACE_MS = 100
@@ -544,13 +548,16 @@ def _receive(book: _Book, data: BookData) -> None:
     if data.connection != book.connection:  # diffs on another connection: a new chain
         book.connection, book.last_id = data.connection, data.last
         book.last_data_ms = data.time_ms
+        if book.bad_since_ms is not None:  # the snapshot that syncs it must reach this diff
+            book.chain_first = data.first
         return
     if book.last_id is not None and data.last <= book.last_id:
         return  # old or a duplicate
-    if book.last_id is not None and data.first > book.last_id + 1 and book.bad_since_ms is None:
-        book.bad_since_ms = data.time_ms
-        book.why = f"a gap in its depth diffs (update {book.last_id} then {data.first})"
-        book.chain_first = data.first
+    if book.last_id is not None and data.first > book.last_id + 1:
+        if book.bad_since_ms is None:
+            book.bad_since_ms = data.time_ms
+            book.why = f"a gap in its depth diffs (update {book.last_id} then {data.first})"
+        book.chain_first = data.first  # the newest gap: a snapshot must reach past it
     book.last_id = data.last
     book.last_data_ms = data.time_ms
 
@@ -575,11 +582,14 @@ def no_request_during_retry_after(record: RunRecord) -> list[Violation]:
     #: per incarnation: (throttled until ms, the completion that said so)
     throttled: dict[int, tuple[int, Completion]] = {}
     for item in trace.records:
-        if isinstance(item, Completion) and item.retry_after_s is not None:
+        if isinstance(item, Completion) and item.status in _THROTTLED:
             source = invokes.get(item.op)
             if source is None:
                 continue
-            until = item.time_ms + round(item.retry_after_s * 1000)
+            wait = item.retry_after_s
+            if wait is None:  # none given: the client waits the dialect's default
+                wait = _THROTTLED[item.status]
+            until = item.time_ms + round(wait * 1000)
             previous = throttled.get(source.incarnation)
             if previous is None or previous[0] < until:
                 throttled[source.incarnation] = (until, item)
@@ -596,7 +606,7 @@ def no_request_during_retry_after(record: RunRecord) -> list[Violation]:
                     _seconds(record, item.time_ms),
                     item.symbol,
                     f"{item.operation} sent {(until - item.time_ms) / 1000:.3f} s before the "
-                    f"Retry-After of a {cause.status} ({cause.retry_after_s:g} s, at "
+                    f"Retry-After of a {cause.status} ({(until - cause.time_ms) / 1000:g} s, at "
                     f"{_seconds(record, cause.time_ms):.3f} s) had passed",
                     (item.client_order_id,) if item.client_order_id else (),
                 )

@@ -47,7 +47,15 @@ from mmbot.errors import ConfigError
 from mmbot.quoting.stages.sizing import shape_weight
 from mmbot.resilience.breaker_core import BreakerTransition
 from mmbot.sim.exchange import Exchange, ExchangeConfig
-from mmbot.sim.faults import ClockSkew, FaultPlan, FlashMove, Maintenance, RateLimit
+from mmbot.sim.faults import (
+    ClockSkew,
+    FaultPlan,
+    FlashMove,
+    Maintenance,
+    RateLimit,
+    WsDrop,
+    WsStall,
+)
 
 
 @attrs.frozen
@@ -314,8 +322,10 @@ def fault_windows(scenario: Scenario, start_ms: int) -> tuple[FaultWindow, ...]:
             continue
         if isinstance(fault, Maintenance):
             symbols = None if fault.symbols is None else frozenset(fault.symbols)
-        elif isinstance(fault, RateLimit | ClockSkew):
-            symbols = None
+        elif isinstance(fault, RateLimit | ClockSkew | WsDrop | WsStall):
+            symbols = None  # venue-wide; or a connection, which carries every symbol's data
+        elif fault.target.streams is not None and fault.target.streams & {"ws_api", "user_data"}:
+            symbols = None  # the WebSocket API and user data are never one symbol's
         else:
             symbols = fault.target.symbols
         stop = scenario.duration if fault.duration is None else fault.start + fault.duration

@@ -373,8 +373,8 @@ class BreakerCore:
         as a whole failed; once it answers again, waiting the grown time out only delays the
         probe that tells (a failed probe opens again, with the backoff grown further)."""
         self._advance(now)
-        if self._state is not BreakerState.OPEN:
-            return False
+        if self._state is not BreakerState.OPEN or self._consecutive_openings < 2:
+            return False  # not open, or a first opening: its jittered base time stands
         until = max(now, self._opened_at + self.config.open_base, self._hinted_until)
         if until >= self._open_until:
             return False

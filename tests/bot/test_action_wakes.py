@@ -106,24 +106,42 @@ async def test_an_action_that_did_what_its_decision_asked_wakes_nobody(
 @pytest.mark.parametrize(
     "refusal",
     [
-        failed(-2010, "Order would immediately match and take."),
-        failed(None, "circuit 'binance:orders' is open; retry after 2.000s", retry_after=2.0),
-        failed(-1013, "Filter failure: PRICE_FILTER"),
+        failed(-2010, "Order would immediately match and take.", http_status=400),
+        failed(-1013, "Filter failure: PRICE_FILTER", http_status=400),
     ],
-    ids=["would-take", "circuit-open", "filter"],
+    ids=["would-take", "filter"],
 )
-async def test_a_refused_placement_waits_for_the_next_book(
+async def test_a_placement_the_venue_refused_as_it_stands_waits_for_the_next_book(
     autojump_clock: trio.testing.MockClock, refusal: VenueResult[PlaceAck]
 ) -> None:
     # The same book can only decide the same order again, and a refusal comes back at once
     # (in process: at the same instant), so a wake-up here re-sent it in a loop until the
-    # order budget ran dry (found by the transport-fault fuzz: 24 refusals in a row, then no
-    # budget left for 7 s). The next book, a breaker transition or a fill wakes the quoter.
+    # order budget ran dry (found by three fuzzers: 24-29 refusals in a row, then no budget
+    # left for 7 s). The next book, a breaker transition or a fill wakes the quoter.
     state, actions = setup(accept=False)
     actions.venue.refusal = refusal  # type: ignore[attr-defined]
     assert not await place_and_settle(state, actions, decision=3)
     [refused] = state.tracker
     assert refused.state.name == "REJECTED"
+
+
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        failed(None, "circuit 'binance:orders' is open; retry after 2.000s", retry_after=2.0),
+        failed(-1003, "not sent: no room in the client-side rate limiter", retry_after=1.0),
+        failed(-1003, "Too many requests.", http_status=429, retry_after=1.0),
+    ],
+    ids=["circuit-open", "limiter-unsent", "throttled"],
+)
+async def test_a_placement_refused_unsent_or_throttled_wakes_the_quoter(
+    autojump_clock: trio.testing.MockClock, refusal: VenueResult[PlaceAck]
+) -> None:
+    # Not the order's fault: deciding again may place it (the quoter asks the breaker first,
+    # and the limiter makes a new try wait), and nothing else would wake it on a quiet book.
+    state, actions = setup(accept=False)
+    actions.venue.refusal = refusal  # type: ignore[attr-defined]
+    assert await place_and_settle(state, actions, decision=3)
 
 
 async def test_a_decision_made_while_the_action_was_in_flight_wakes_the_quoter(

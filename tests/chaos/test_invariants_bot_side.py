@@ -208,3 +208,23 @@ def test_a_fault_aimed_at_one_symbol_must_not_stop_another_from_quoting() -> Non
     late_start = _two_symbols(_eth(11.0, "mm-r-1-b0", 1), faults=(on_btc,))
     assert symbol_isolation(late_start) == []  # before its first order: starting, not stopped
     assert symbol_isolation(_two_symbols(*quiet, faults=())) == []  # no aimed fault: nothing
+
+
+def test_a_snapshot_older_than_a_new_connections_first_diff_does_not_sync_it() -> None:
+    trace = BotHistory()
+    trace.stream(StreamEvent(ms(0.0), 0, 1, True))
+    diff(trace, 0.1, 1000, 1010)
+    diff(trace, 0.2, 1011, 1020)
+    snapshot(trace, 0.3, 900)  # 100 updates behind the stream: what stale_snapshot serves
+    place(trace, 1.0)
+    [violation] = no_quotes_on_stale_book(with_bot(trace))
+    assert "out of sync" in violation.detail
+
+
+def test_a_throttle_without_retry_after_holds_for_the_dialects_default() -> None:
+    trace = BotHistory()
+    throttled = place(trace, 1.0, "mm-r-1-b0")
+    trace.complete(Completion(throttled, ms(1.0), Ending.FAIL, 429, -1003, None))
+    place(trace, 30.0, "mm-r-2-b0")  # 31 s before the default 60 s passed
+    [violation] = no_request_during_retry_after(with_bot(trace))
+    assert "before the Retry-After of a 429 (60 s" in violation.detail

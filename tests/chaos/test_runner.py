@@ -234,6 +234,7 @@ def test_fault_windows_say_when_each_fault_acts_and_on_which_symbols() -> None:
             {"kind": "flash_move", "percent": 3, "symbols": ["ETHUSDT"], "start": 6},
             {"kind": "latency", "delay": "100ms", "start": 1, "duration": 1},
             {"kind": "crash_bot", "start": 8},
+            {"kind": "ws_stall", "symbols": ["BTCUSDT"], "start": 1, "duration": 2},
         ]
     )
     windows = fault_windows(scenario, 1_000)
@@ -242,5 +243,6 @@ def test_fault_windows_say_when_each_fault_acts_and_on_which_symbols() -> None:
         (5_000, 7_000, frozenset({"ETHUSDT"})),
         (7_000, 12_000, frozenset({"ETHUSDT"})),  # a flash move's effect: FLASH_EFFECT_S
         (2_000, 3_000, None),  # on requests of every symbol
+        (2_000, 4_000, None),  # a connection stalled carries every symbol's data
         (9_000, 21_000, None),  # a crash: every symbol, to the heal
     ]

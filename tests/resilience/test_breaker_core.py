@@ -344,3 +344,12 @@ def test_a_failed_probe_after_a_cut_opens_with_the_backoff_grown_further():
     for _ in range(2):
         run(core, O.FAILURE, 20.0)
     assert core.open_until_time() == 60.0  # third opening: 10 x 2^2
+
+
+def test_cut_backoff_keeps_a_first_openings_jitter() -> None:
+    core = make(open_jitter=0.2)
+    for _ in range(4):
+        run(core, O.FAILURE, 0.0)
+    jittered = core.open_until_time()
+    assert jittered is not None and jittered > 10.0  # 10 s + up to 20 %, seed 7
+    assert core.cut_backoff(1.0) is False and core.open_until_time() == jittered

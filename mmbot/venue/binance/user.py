@@ -282,6 +282,11 @@ class UserStream:
         return hold
 
     async def _connect_and_serve(self) -> SessionEnd:
+        # The subscription, the connection's first request, is weighed like any request:
+        # never sent while a 429/418's Retry-After holds the client's limiter (that would be
+        # a ban). Admitted before connecting, so a long hold does not leave a connection
+        # open and silent (its watchdog, or the venue, would end it meanwhile).
+        await self.rest.admit_stream_request(SUBSCRIBE)
         return await serve_connection(
             self.connector,
             self.config.resource,
@@ -372,9 +377,6 @@ class UserStream:
         """Send the subscription request; wait for its answer. Events seen before it are
         returned (delivered after the reconcile)."""
         cfg = self.config
-        # The subscription is weighed like any request: never sent while a 429/418's
-        # Retry-After holds the client's limiter (that would be a ban).
-        await self.rest.admit_stream_request(SUBSCRIBE)
         self._request_id += 1
         request_id = self._request_id
         params: dict[str, object] = {"apiKey": cfg.api_key, "timestamp": self.now_ms()}

@@ -119,9 +119,12 @@ class BinanceVenue:
         :meth:`wait_ready` to wait for them (and the user stream) to be live.
         """
         # the session's first moment (before the server time is read, which may take a
-        # while): the user stream's first reconcile reads the account's trades from here
-        opened_ms = rest.server_clock.timestamp()
+        # while): the user stream's first reconcile reads the account's trades from here,
+        # on the venue's clock once its offset is known (a skewed venue would otherwise
+        # put its trades of the first seconds before the start, or a dead run's after it)
+        opened_local_ms = rest.server_clock.now_ms()
         async with rest, trio.open_nursery() as nursery:
+            opened_ms = opened_local_ms + rest.server_clock.offset_ms
             user: UserStream | None = None
             template = config.user_stream
             if (

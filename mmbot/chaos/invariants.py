@@ -58,7 +58,14 @@ from decimal import Decimal
 
 import attrs
 
-from mmbot.chaos.history import BookData, BotHistory, Completion, Invoke, StreamEvent
+from mmbot.chaos.history import (
+    BookData,
+    BotHistory,
+    BreakerChange,
+    Completion,
+    Invoke,
+    StreamEvent,
+)
 from mmbot.model import ExecutionType, Side
 from mmbot.quoting.orders.client_ids import parse_client_order_id, parse_slot
 from mmbot.sim.engine import Execution
@@ -697,6 +704,35 @@ def _subtract(spans: list[tuple[int, int]], holes: list[tuple[int, int]]) -> lis
                 cut.append((hole_end, b))
         out = cut
     return out
+
+
+#: The name a scenario's ``breakers_open`` expectation is reported under.
+BREAKERS_OPEN = "breakers_open"
+
+
+def breakers_opened(record: RunRecord, expected: Sequence[str]) -> list[Violation]:
+    """The scenario's expectation ``breakers_open``: each named endpoint class's breaker
+    (``binance:orders``, ...) opened at least once, in any of the bot's runs (read from the
+    bot's side of the history)."""
+    trace = record.bot
+    opened = set()
+    if trace is not None:
+        opened = {
+            change.breaker.rsplit(":", 1)[-1]
+            for change in trace.of_kind(BreakerChange)
+            if change.state == "open"
+        }
+    return [
+        Violation(
+            BREAKERS_OPEN,
+            None,
+            None,
+            f"the {name} breaker never opened, though the scenario expects it to (its faults "
+            "did not bite where they were meant to)",
+        )
+        for name in expected
+        if name not in opened
+    ]
 
 
 def check_replay(first_digest: str, second_digest: str) -> list[Violation]:

@@ -46,7 +46,7 @@ import attrs
 import httpx
 import trio
 
-from mmbot.chaos.invariants import BOT_SIDE, BotEnd, RunRecord, check
+from mmbot.chaos.invariants import BOT_SIDE, BREAKERS_OPEN, BotEnd, RunRecord, check
 from mmbot.chaos.runner import (
     ChaosResult,
     bot_config,
@@ -323,6 +323,11 @@ async def _run(
         skipped["deterministic_replay"] = (
             "live mode runs in real time across processes: a seed does not replay it bit for "
             "bit (simulated mode does)"
+        )
+    if scenario.breakers_open:
+        skipped[BREAKERS_OPEN] = (
+            "live mode does not hear the bot's breakers (the bot is another process); "
+            "simulated mode does"
         )
     for name in BOT_SIDE:
         if name in scenario.invariants:

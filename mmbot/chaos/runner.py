@@ -30,11 +30,13 @@ import trio.testing
 from mmbot.bot.bot import Bot
 from mmbot.chaos.history import BotHistory, BreakerChange, Decision
 from mmbot.chaos.invariants import (
+    BREAKERS_OPEN,
     BotEnd,
     FaultWindow,
     RunRecord,
     SymbolLimits,
     Violation,
+    breakers_opened,
     check,
     check_replay,
 )
@@ -403,6 +405,8 @@ def run_scenario(
         replay = second.digest
         violations["deterministic_replay"] = check_replay(first.digest, second.digest)
     ordered = {name: violations.get(name, []) for name in scenario.invariants}
+    if scenario.breakers_open:
+        ordered[BREAKERS_OPEN] = breakers_opened(first.record, scenario.breakers_open)
     return ChaosResult(
         scenario=scenario,
         seed=seed,

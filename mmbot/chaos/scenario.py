@@ -111,6 +111,7 @@ _TOP_KEYS = frozenset(
         "faults",
         "invariants",
         "modes",
+        "breakers_open",
     }
 )
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0}
@@ -177,6 +178,9 @@ class Scenario:
     path: str | None = None
     #: The modes it runs in (``modes = ["sim", "live"]``; default: simulated only).
     modes: tuple[str, ...] = ("sim",)
+    #: An expectation: the endpoint classes whose breaker must open during the run
+    #: (``breakers_open = ["orders"]``): the faults must have bitten where they were meant to.
+    breakers_open: tuple[str, ...] = ()
     #: The exchange's ``[[faults]]`` tables as written: live mode sends them to the fake
     #: exchange's admin API, which reads them with the same parser
     #: (:func:`fault_plan_from_tables`).
@@ -296,6 +300,13 @@ def scenario_from_dict(data: Mapping[str, Any], *, source: str = "<scenario>") -
     if not isinstance(description, str):
         raise ScenarioError(f"{source}: description: expected a string")
     modes = _modes(data.get("modes", ["sim"]), source, crashes)
+    breakers = data.get("breakers_open", [])
+    classes = sorted(ENDPOINT_CLASSES)
+    if not isinstance(breakers, list) or not all(b in ENDPOINT_CLASSES for b in breakers):
+        raise ScenarioError(
+            f"{source}: breakers_open: expected a list of endpoint classes ({classes}), "
+            f"got {breakers!r}"
+        )
     return Scenario(
         name=name,
         symbols=tuple(symbols),
@@ -310,6 +321,7 @@ def scenario_from_dict(data: Mapping[str, Any], *, source: str = "<scenario>") -
         description=description,
         path=None if source.startswith("<") else source,
         modes=modes,
+        breakers_open=tuple(breakers),
         fault_tables=tuple(
             dict(t) for t, f in zip(faults, built, strict=True) if not isinstance(f, Crash)
         ),

@@ -15,7 +15,7 @@ from mmbot.bot.quoter import Quoter
 from mmbot.bot.session import VenueSession
 from mmbot.chaos.history import BookData, BreakerChange, Decision, Ending, Invoke
 from mmbot.chaos.runner import fault_windows, run_once, run_scenario
-from mmbot.chaos.scenario import Scenario, load_scenario, scenario_from_dict
+from mmbot.chaos.scenario import Scenario, ScenarioError, load_scenario, scenario_from_dict
 from mmbot.model import Outcome
 from mmbot.quoting.orders import OrderTracker
 from mmbot.resilience.ratelimit import RateLimiter
@@ -246,3 +246,14 @@ def test_fault_windows_say_when_each_fault_acts_and_on_which_symbols() -> None:
         (2_000, 4_000, None),  # a connection stalled carries every symbol's data
         (9_000, 21_000, None),  # a crash: every symbol, to the heal
     ]
+
+
+def test_a_breaker_the_scenario_expects_to_open_is_checked() -> None:
+    errors = {"kind": "error", "status": 500, "code": -1000, "start": 4, "duration": 5}
+    bites = run_scenario(short(faults=[errors], breakers_open=["orders"]))
+    assert bites.violations["breakers_open"] == []
+    misses = run_scenario(short(faults=[errors], breakers_open=["orders", "market_data"]))
+    [violation] = misses.violations["breakers_open"]
+    assert "the market_data breaker never opened" in violation.detail and not misses.passed
+    with pytest.raises(ScenarioError, match="breakers_open: expected a list of endpoint"):
+        short(breakers_open=["engine"])

@@ -14,7 +14,10 @@ import os
 import secrets
 import sys
 from collections.abc import Mapping
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from mmbot.sim.faults import Fault
 
 #: The history bound of ``mmbot exchange serve`` (``--history-max-bulk``): a long-running
 #: server must not grow without limit. Between N and 2N bulk entries are held (~0.25 kB
@@ -170,6 +173,13 @@ def add_serve_parser(sub: Subcommands) -> None:
         help="add a uniform random 0..MS milliseconds to each held order request "
         "(seeded by --seed; default 0)",
     )
+    serve.add_argument(
+        "--faults",
+        metavar="FILE",
+        help="a TOML file of [[faults]] tables, as a chaos scenario writes them "
+        "(docs/chaos.md): the exchange strikes them on their timeline, counted from its "
+        "start (a fault without duration: for good); the admin API changes them at run time",
+    )
     serve.set_defaults(func=_cmd_serve)
 
 
@@ -290,9 +300,36 @@ def build_config(args: argparse.Namespace) -> argparse.Namespace:
         closed_order_max_age_s=args.closed_order_max_age,
         trades_kept=args.trades_kept,
         streams=StreamSettings(handshake_timeout_s=args.read_timeout),
-        faults=FaultPlan.order_latency(args.order_latency / 1000, args.order_latency_jitter / 1000),
+        faults=FaultPlan(
+            FaultPlan.order_latency(
+                args.order_latency / 1000, args.order_latency_jitter / 1000
+            ).faults
+            + _fault_file(args.faults)
+        ),
     )
     return args
+
+
+def _fault_file(path: str | None) -> tuple[Fault, ...]:
+    """The faults of a ``--faults`` file (ValueError naming the file, the table and the
+    field)."""
+    if path is None:
+        return ()
+    import tomllib
+    from pathlib import Path
+
+    from mmbot.chaos.scenario import fault_plan_from_tables
+
+    try:
+        data = tomllib.loads(Path(path).read_text())
+    except OSError as error:
+        raise ValueError(f"--faults: cannot read {path!r}: {error.strerror or error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ValueError(f"--faults: {path}: not valid TOML: {error}") from None
+    unknown = sorted(set(data) - {"faults"})
+    if unknown:
+        raise ValueError(f"--faults: {path}: only [[faults]] tables, got {unknown}")
+    return fault_plan_from_tables(data.get("faults", []), source=f"{path}: faults").faults
 
 
 def _credentials(

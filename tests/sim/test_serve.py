@@ -13,6 +13,7 @@ import subprocess
 import sys
 from collections.abc import Mapping
 from decimal import Decimal
+from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
@@ -266,3 +267,43 @@ def test_order_latency_flags_make_a_latency_fault_on_order_requests() -> None:
     assert (fault.delay, fault.jitter) == (0.2, 0.05)
     assert fault.target.operations == ORDER_OPERATIONS
     assert config.faults.describe() == "latency 200 ms + 0..50 ms on orders"
+
+
+def test_a_faults_file_adds_its_faults_to_the_plan(tmp_path: Path) -> None:
+    from mmbot.sim.faults import Error, Latency, WsStall
+
+    plan = tmp_path / "faults.toml"
+    plan.write_text(
+        '[[faults]]\nkind = "error"\nstatus = 503\ncode = -1008\nstart = 5\nduration = 10\n\n'
+        '[[faults]]\nkind = "ws_stall"\nstart = "30s"\n'
+    )
+    config = _parsed_serve_config("--order-latency", "100", "--faults", str(plan))
+    latency, error, stall = config.faults.faults
+    assert isinstance(latency, Latency) and isinstance(error, Error)
+    assert (error.start, error.duration) == (5.0, 10.0)
+    assert isinstance(stall, WsStall) and stall.duration is None  # no duration: for good
+
+
+@pytest.mark.parametrize(
+    "content, complaint",
+    [
+        ('[[faults]]\nkind = "meteor"\n', "faults[0]: kind"),
+        ('[[faults]]\nkind = "crash_bot"\nstart = 3\n', "the chaos runner's fault"),
+        ("speed = 3\n", "only [[faults]] tables"),
+        ("[[faults]\n", "not valid toml"),
+    ],
+)
+def test_a_bad_faults_file_is_refused_before_binding(
+    tmp_path: Path, content: str, complaint: str
+) -> None:
+    plan = tmp_path / "faults.toml"
+    plan.write_text(content)
+    proc = subprocess.run(
+        [sys.executable, "-m", "mmbot", "exchange", "serve", "--faults", str(plan)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert complaint in proc.stderr.lower() and str(plan) in proc.stderr
+    assert "Traceback" not in proc.stderr and "REST base" not in proc.stdout

@@ -119,12 +119,13 @@ class BinanceVenue:
         :meth:`wait_ready` to wait for them (and the user stream) to be live.
         """
         # the session's first moment (before the server time is read, which may take a
-        # while): the user stream's first reconcile reads the account's trades from here,
-        # on the venue's clock once its offset is known (a skewed venue would otherwise
-        # put its trades of the first seconds before the start, or a dead run's after it)
-        opened_local_ms = rest.server_clock.now_ms()
+        # while): the user stream's first reconcile reads the account's trades from here.
+        # On our clock: the venue's offset is not known yet. (Against a venue skewed by S
+        # seconds this window is off by S; the fake exchange's clock_skew shifts only its
+        # `time` answers and timestamp check, not the times it stamps on trades, so reading
+        # the opening on the venue's clock would be wrong there: docs/chaos.md.)
+        opened_ms = rest.server_clock.timestamp()
         async with rest, trio.open_nursery() as nursery:
-            opened_ms = opened_local_ms + rest.server_clock.offset_ms
             user: UserStream | None = None
             template = config.user_stream
             if (

@@ -8,16 +8,13 @@ from __future__ import annotations
 import random
 from decimal import Decimal
 
-import attrs
 import trio
 import trio.testing
 from test_streams_support import API_KEY, API_SECRET, RestStub, exchange_config, limit_order
 
 from mmbot.model import Side, TimeInForce
 from mmbot.sim.exchange import Exchange
-from mmbot.sim.faults import ClockSkew, FaultPlan
 from mmbot.sim.inprocess import InProcessExchange
-from mmbot.testing import open_rig, rig_exchange_config
 from mmbot.venue.binance.user import UserStream, UserStreamConfig
 from mmbot.venue.binance.ws import FunctionConnector
 from mmbot.venue.events import OrderFilled, UserEvent
@@ -82,17 +79,3 @@ async def test_without_it_the_stream_reads_from_its_own_start(
 ) -> None:
     events, _, _ = await _first_events(since="run")
     assert _filled(events) == []  # what the fuzzer's restarted bot lost
-
-
-async def test_the_venue_opening_is_read_on_the_venues_clock(
-    autojump_clock: trio.testing.MockClock,
-) -> None:
-    # A venue whose clock is 20 s ahead of ours: the first reconcile's start is the opening
-    # on the venue's clock (after the time was read), not ours (its trades of the opening's
-    # first seconds would fall outside, or a dead run's before it inside).
-    skew = FaultPlan((ClockSkew(step=20.0),))
-    async with open_rig(exchange=attrs.evolve(rig_exchange_config(), faults=skew)) as rig:
-        venue_now = rig.exchange.clock.now_ms() + 20_000
-        user = rig.venue.user
-        assert user is not None and user.since_ms is not None
-        assert 0 <= venue_now - user.since_ms < 5_000  # opened moments ago, venue time

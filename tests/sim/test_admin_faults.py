@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 import httpx
 import trio
+from order_kit import resting_bid
 
 from mmbot.clock import EpochClock
 from mmbot.sim.dialect import RestRequest
@@ -33,17 +34,7 @@ def _signed(params: Mapping[str, object], timestamp: int) -> str:
 
 
 async def _place(http: httpx.AsyncClient, exchange: Exchange, cid: str) -> httpx.Response:
-    bid, _ = exchange.engine.best_bid_ask("BTCUSDT")
-    assert bid is not None
-    order = {
-        "symbol": "BTCUSDT",
-        "side": "BUY",
-        "type": "LIMIT",
-        "timeInForce": "GTC",
-        "quantity": "0.01",
-        "price": str(bid - 500),
-        "newClientOrderId": cid,
-    }
+    order = resting_bid(exchange, cid, below=500)
     return await http.post(f"/api/v3/order?{_signed(order, exchange.now_ms())}")
 
 

@@ -10,16 +10,22 @@ from urllib.parse import urlencode
 import pytest
 import trio
 import trio.testing
+from order_kit import open_ids, resting_bid, ws_place_frame
 
 from mmbot.sim.exchange import Exchange, ExchangeConfig
 from mmbot.sim.faults import Error, FaultPlan, Latency, LostAck, Target
 from mmbot.sim.history import EntryKind, FaultRecord
 from mmbot.sim.inprocess import InProcessExchange
 from mmbot.testing import running_exchange
-from mmbot.venue.binance.signing import sign, ws_signing_payload
+from mmbot.venue.binance.signing import sign
 
 API_KEY = "answer-fault-key"
 API_SECRET = "answer-fault-secret"
+
+
+def _placing(exchange: Exchange, request_id: int, cid: str) -> str:
+    return ws_place_frame(exchange, request_id, API_KEY, API_SECRET, cid)
+
 
 # -- the plan ---------------------------------------------------------------------------------
 
@@ -81,37 +87,18 @@ def _exchange(*faults: Error | LostAck) -> Exchange:
     return Exchange.simulated(config)
 
 
-def _order(exchange: Exchange, cid: str) -> dict[str, object]:
-    bid, _ = exchange.engine.best_bid_ask("BTCUSDT")
-    assert bid is not None
-    return {
-        "symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
-        "quantity": "0.01", "price": str(bid - 1000), "newClientOrderId": cid,
-    }  # fmt: skip
-
-
-def _ws_order(exchange: Exchange, request_id: int, cid: str) -> str:
-    params: dict[str, object] = {
-        **_order(exchange, cid), "apiKey": API_KEY, "timestamp": exchange.now_ms(),
-    }  # fmt: skip
-    params["signature"] = sign(API_SECRET, ws_signing_payload(params))
-    return json.dumps({"id": request_id, "method": "order.place", "params": params})
-
-
-def _open_ids(exchange: Exchange) -> list[str]:
-    return [o.client_order_id for o in exchange.engine.open_orders(exchange.config.account)]
-
-
 async def test_an_error_fault_refuses_without_working_on_the_request(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     async with running_exchange(_exchange(Error(429, -1003, retry_after=3))) as (exchange, nursery):
         ws = await InProcessExchange(exchange).connect_ws(nursery, "/ws-api/v3")
-        await ws.send_message(_ws_order(exchange, 1, "refused-1"))
+        await ws.send_message(_placing(exchange, 1, "refused-1"))
         answer = json.loads(await ws.get_message())
         await ws.aclose()
         async with InProcessExchange(exchange).client() as client:
-            query = urlencode({**_order(exchange, "refused-2"), "timestamp": exchange.now_ms()})
+            query = urlencode(
+                {**resting_bid(exchange, "refused-2"), "timestamp": exchange.now_ms()}
+            )
             rest = await client.post(
                 f"/api/v3/order?{query}&signature={sign(API_SECRET, query)}",
                 headers={"X-MBX-APIKEY": API_KEY},
@@ -120,7 +107,7 @@ async def test_an_error_fault_refuses_without_working_on_the_request(
     assert answer["error"]["data"]["retryAfter"] > answer["error"]["data"]["serverTime"]
     assert rest.status_code == 429 and rest.json()["code"] == -1003
     assert rest.headers["Retry-After"] == "3"
-    assert _open_ids(exchange) == []  # nothing was placed
+    assert open_ids(exchange) == []  # nothing was placed
     faults = [e.payload for e in exchange.history.entries(EntryKind.FAULT)]
     assert faults == [
         FaultRecord("error", "order.place", "429 -1003"),
@@ -139,16 +126,16 @@ async def test_a_lost_ack_works_on_the_order_then_loses_or_replaces_its_answer(
     )
     async with running_exchange(exchange) as (exchange, nursery):
         ws = await InProcessExchange(exchange).connect_ws(nursery, "/ws-api/v3")
-        await ws.send_message(_ws_order(exchange, 1, "lost-1"))  # never answered
+        await ws.send_message(_placing(exchange, 1, "lost-1"))  # never answered
         with trio.move_on_after(0.9) as waited:
             await ws.get_message()
         assert waited.cancelled_caught
         await trio.sleep(0.2)  # the second fault's window
-        await ws.send_message(_ws_order(exchange, 2, "lost-2"))
+        await ws.send_message(_placing(exchange, 2, "lost-2"))
         answer = json.loads(await ws.get_message())
         await ws.aclose()
     assert answer["id"] == 2 and answer["status"] == 503 and answer["error"]["code"] == -1007
-    assert sorted(_open_ids(exchange)) == ["lost-1", "lost-2"]  # both were placed
+    assert sorted(open_ids(exchange)) == ["lost-1", "lost-2"]  # both were placed
     requests = [e.payload for e in exchange.history.entries(EntryKind.REQUEST)]
     assert [(r.method, r.status, r.injected) for r in requests] == [("order.place", 200, False)] * 2
 
@@ -158,11 +145,11 @@ async def test_a_rest_request_whose_answer_is_lost_outlives_the_clients_deadline
 ) -> None:
     exchange = _exchange(LostAck())
     async with running_exchange(exchange), InProcessExchange(exchange).client() as client:
-        query = urlencode({**_order(exchange, "lost-rest"), "timestamp": exchange.now_ms()})
+        query = urlencode({**resting_bid(exchange, "lost-rest"), "timestamp": exchange.now_ms()})
         with trio.move_on_after(5.0) as waited:  # the bot's request timeout
             await client.post(
                 f"/api/v3/order?{query}&signature={sign(API_SECRET, query)}",
                 headers={"X-MBX-APIKEY": API_KEY},
             )
     assert waited.cancelled_caught  # no answer within the client's deadline
-    assert _open_ids(exchange) == ["lost-rest"]  # placed all the same
+    assert open_ids(exchange) == ["lost-rest"]  # placed all the same

@@ -14,6 +14,7 @@ import httpx
 import pytest
 import trio
 import trio.testing
+from order_kit import open_ids, resting_bid, ws_place_frame
 from trio_websocket import ConnectionClosed, open_websocket_url
 from wsproto import ConnectionType, WSConnection
 from wsproto.events import AcceptConnection, Request, TextMessage
@@ -38,10 +39,15 @@ from mmbot.sim.history import EntryKind, FaultRecord
 from mmbot.sim.inprocess import InProcessExchange
 from mmbot.sim.serve import ServeInfo, serve_exchange
 from mmbot.testing import running_exchange
-from mmbot.venue.binance.signing import sign, ws_signing_payload
+from mmbot.venue.binance.signing import sign
 
 API_KEY = "transport-fault-key"
 API_SECRET = "transport-fault-secret"
+
+
+def _placing(exchange: Exchange, request_id: int, cid: str) -> str:
+    return ws_place_frame(exchange, request_id, API_KEY, API_SECRET, cid)
+
 
 # -- the plan ---------------------------------------------------------------------------------
 
@@ -177,37 +183,16 @@ def _config(*faults: Fault) -> ExchangeConfig:
     )  # fmt: skip
 
 
-def _order(exchange: Exchange, cid: str) -> dict[str, object]:
-    bid, _ = exchange.engine.best_bid_ask("BTCUSDT")
-    assert bid is not None
-    return {
-        "symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC",
-        "quantity": "0.01", "price": str(bid - 1000), "newClientOrderId": cid,
-    }  # fmt: skip
-
-
-def _ws_order(exchange: Exchange, request_id: int, cid: str) -> str:
-    params: dict[str, object] = {
-        **_order(exchange, cid), "apiKey": API_KEY, "timestamp": exchange.now_ms(),
-    }  # fmt: skip
-    params["signature"] = sign(API_SECRET, ws_signing_payload(params))
-    return json.dumps({"id": request_id, "method": "order.place", "params": params})
-
-
 def _ws_time(request_id: int) -> str:
     return json.dumps({"id": request_id, "method": "time"})
 
 
 async def _post_order(client: httpx.AsyncClient, exchange: Exchange, cid: str) -> httpx.Response:
-    query = urlencode({**_order(exchange, cid), "timestamp": exchange.now_ms()})
+    query = urlencode({**resting_bid(exchange, cid), "timestamp": exchange.now_ms()})
     return await client.post(
         f"/api/v3/order?{query}&signature={sign(API_SECRET, query)}",
         headers={"X-MBX-APIKEY": API_KEY},
     )
-
-
-def _open_ids(exchange: Exchange) -> list[str]:
-    return sorted(o.client_order_id for o in exchange.engine.open_orders(exchange.config.account))
 
 
 def _faults(exchange: Exchange) -> list[FaultRecord]:
@@ -230,7 +215,7 @@ async def test_a_rest_reset_drops_the_connection_before_or_after_working_on_the_
             await _post_order(client, exchange, "reset-rest")
         # the reset hit order requests only: the next request on the client is answered
         assert (await client.get("/api/v3/time")).status_code == 200
-    assert _open_ids(exchange) == placed
+    assert open_ids(exchange) == placed
     assert _faults(exchange) == [FaultRecord("reset", "order.place", when)]
     worked_on = [("POST", 200)] if when == "after" else []
     assert [r for r in _requests(exchange) if r[0] == "POST"] == worked_on
@@ -244,13 +229,13 @@ async def test_a_ws_api_reset_ends_the_connection_unanswered_without_a_close_han
     async with running_exchange(exchange) as (exchange, nursery):
         ws = await InProcessExchange(exchange).connect_ws(nursery, "/ws-api/v3")
         await ws.send_message(_ws_time(1))  # answered before the reset: still delivered
-        await ws.send_message(_ws_order(exchange, 2, "reset-ws-1"))
-        await ws.send_message(_ws_order(exchange, 3, "reset-ws-2"))  # behind it: never read
+        await ws.send_message(_placing(exchange, 2, "reset-ws-1"))
+        await ws.send_message(_placing(exchange, 3, "reset-ws-2"))  # behind it: never read
         assert json.loads(await ws.get_message())["id"] == 1
         with pytest.raises(ConnectionClosed) as closed:
             await ws.get_message()
     assert closed.value.reason.code == 1006  # abnormal: no close frame came
-    assert _open_ids(exchange) == placed
+    assert open_ids(exchange) == placed
     assert _faults(exchange) == [FaultRecord("reset", "order.place", when)]
     assert exchange.connections() == []
 
@@ -261,7 +246,7 @@ async def test_a_blackhole_never_answers_nor_works_on_a_request_and_keeps_the_co
     exchange = Exchange.simulated(_config(Blackhole(target=Target.named("order.place"))))
     async with running_exchange(exchange) as (exchange, nursery):
         ws = await InProcessExchange(exchange).connect_ws(nursery, "/ws-api/v3")
-        await ws.send_message(_ws_order(exchange, 1, "hole-ws"))
+        await ws.send_message(_placing(exchange, 1, "hole-ws"))
         with trio.move_on_after(10.0) as waited:
             await ws.get_message()
         assert waited.cancelled_caught  # no answer
@@ -272,7 +257,7 @@ async def test_a_blackhole_never_answers_nor_works_on_a_request_and_keeps_the_co
             with trio.move_on_after(5.0) as gave_up:  # the bot's request timeout
                 await _post_order(client, exchange, "hole-rest")
             assert gave_up.cancelled_caught
-    assert _open_ids(exchange) == []  # unlike a lost ack: nothing applied
+    assert open_ids(exchange) == []  # unlike a lost ack: nothing applied
     assert _faults(exchange) == [FaultRecord("blackhole", "order.place", "")] * 2
     assert [r for r in _requests(exchange) if r[0] in ("POST", "order.place")] == []
 
@@ -286,7 +271,7 @@ async def test_a_rest_blackhole_drops_the_connection_once_past_any_deadline(
         with pytest.raises(httpx.RemoteProtocolError):
             await _post_order(client, exchange, "hole-patient")  # no deadline of its own
         assert trio.current_time() - start == pytest.approx(120.0, abs=0.01)
-    assert _open_ids(exchange) == []
+    assert open_ids(exchange) == []
 
 
 async def test_a_bandwidth_fault_makes_answers_late_by_their_size(
@@ -300,7 +285,7 @@ async def test_a_bandwidth_fault_makes_answers_late_by_their_size(
             rest_took = trio.current_time() - start
         ws = await InProcessExchange(exchange).connect_ws(nursery, "/ws-api/v3")
         start = trio.current_time()
-        await ws.send_message(_ws_order(exchange, 1, "slow-ws"))
+        await ws.send_message(_placing(exchange, 1, "slow-ws"))
         text = await ws.get_message()
         ws_took = trio.current_time() - start
         await ws.send_message(_ws_time(2))  # not an order: at once
@@ -311,7 +296,7 @@ async def test_a_bandwidth_fault_makes_answers_late_by_their_size(
     assert answer.status_code == 200 and answer.json()["clientOrderId"] == "slow-rest"
     assert rest_took == pytest.approx(len(answer.content) / 200, abs=0.01)
     assert ws_took == pytest.approx(len(text) / 200, abs=0.01)
-    assert _open_ids(exchange) == ["slow-rest", "slow-ws"]
+    assert open_ids(exchange) == ["slow-rest", "slow-ws"]
     details = [(f.name, f.target, f.detail) for f in _faults(exchange)]
     assert details == [
         ("bandwidth", "order.place", f"{len(answer.content)} B in 1 piece over "
@@ -358,7 +343,7 @@ async def test_a_sliced_ws_message_arrives_whole_and_late_by_its_pieces_delays(
     async with running_exchange(exchange) as (exchange, nursery):
         ws = await InProcessExchange(exchange).connect_ws(nursery, "/ws-api/v3")
         start = trio.current_time()
-        await ws.send_message(_ws_order(exchange, 1, "sliced"))
+        await ws.send_message(_placing(exchange, 1, "sliced"))
         answer = json.loads(await ws.get_message())
         took = trio.current_time() - start
         await ws.aclose()
@@ -387,11 +372,11 @@ async def test_healing_ends_the_transport_faults_for_new_requests(
     async with running_exchange(exchange) as (exchange, nursery):
         exchange.set_faults(FaultPlan())
         ws = await InProcessExchange(exchange).connect_ws(nursery, "/ws-api/v3")
-        await ws.send_message(_ws_order(exchange, 1, "healed"))
+        await ws.send_message(_placing(exchange, 1, "healed"))
         await ws.send_message(_ws_time(2))
         assert [json.loads(await ws.get_message())["status"] for _ in "ab"] == [200, 200]
         await ws.aclose()
-    assert _open_ids(exchange) == ["healed"]
+    assert open_ids(exchange) == ["healed"]
 
 
 # -- over real sockets ------------------------------------------------------------------------
@@ -416,18 +401,18 @@ async def test_over_loopback_a_rest_reset_closes_the_http_connection_without_an_
                 with pytest.raises(httpx.RemoteProtocolError, match="disconnected"):
                     await _post_order(client, exchange, "reset-tcp")
                 assert (await client.get("/api/v3/time")).status_code == 200  # a new connection
-    assert _open_ids(exchange) == placed
+    assert open_ids(exchange) == placed
 
 
 async def test_over_loopback_a_ws_api_reset_drops_the_tcp_connection() -> None:
     async with _served(Reset(when="after")) as (exchange, info):
         with trio.fail_after(10):
             async with open_websocket_url(info.ws_api_url) as ws:
-                await ws.send_message(_ws_order(exchange, 1, "reset-ws-tcp"))
+                await ws.send_message(_placing(exchange, 1, "reset-ws-tcp"))
                 with pytest.raises(ConnectionClosed) as closed:
                     await ws.get_message()
     assert closed.value.reason.code == 1006
-    assert _open_ids(exchange) == ["reset-ws-tcp"]
+    assert open_ids(exchange) == ["reset-ws-tcp"]
 
 
 async def test_over_loopback_a_sliced_message_comes_as_continuation_frames() -> None:
@@ -436,7 +421,7 @@ async def test_over_loopback_a_sliced_message_comes_as_continuation_frames() -> 
         with trio.fail_after(10):
             stream = await trio.open_tcp_stream("127.0.0.1", info.ws_port)
             async with stream:
-                frames = await _raw_ws_exchange(stream, _ws_order(exchange, 1, "frames"))
+                frames = await _raw_ws_exchange(stream, _placing(exchange, 1, "frames"))
     assert len(frames) > 5 and not any(f.message_finished for f in frames[:-1])
     assert frames[-1].message_finished
     answer = json.loads("".join(f.data for f in frames))

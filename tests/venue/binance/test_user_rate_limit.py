@@ -6,6 +6,9 @@ stream resubscribe at once, during the venue's Retry-After."""
 from __future__ import annotations
 
 import random
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
 
 import attrs
 import trio
@@ -37,24 +40,34 @@ def _subscriptions(exchange: Exchange) -> int:
     return sum(1 for e in requests if e.payload.path == SUBSCRIBE)
 
 
-async def test_the_subscription_is_not_sent_until_the_rate_limiter_has_room(
-    autojump_clock: trio.testing.MockClock,
-) -> None:
-    exchange = Exchange.simulated(exchange_config())
+@asynccontextmanager
+async def _user_stream(
+    exchange: Exchange, make_rest: Callable[[Any, Any], RestStub]
+) -> AsyncIterator[tuple[RestStub, UserStream]]:
+    """A user stream on ``exchange`` (running) through the REST client ``make_rest`` builds."""
     inproc = InProcessExchange(exchange)
     tap = TapConnector(FunctionConnector(inproc.connect_ws))
     async with inproc.client() as client, trio.open_nursery() as nursery:
         await nursery.start(exchange.run)
-        rest = HeldRest(client, exchange.clock)
+        rest = make_rest(client, exchange.clock)
         config = UserStreamConfig(("BTCUSDT",), api_key=API_KEY, api_secret=API_SECRET)
         user = UserStream(config, tap, rest, exchange.clock.now_ms, random.Random(3))
         nursery.start_soon(user.run)
+        yield rest, user
+        nursery.cancel_scope.cancel()
+
+
+async def test_the_subscription_is_not_sent_until_the_rate_limiter_has_room(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    exchange = Exchange.simulated(exchange_config())
+    async with _user_stream(exchange, HeldRest) as (rest, user):
         await trio.sleep(30)  # a Retry-After's worth: the limiter holds it all along
         held = _subscriptions(exchange)
+        assert isinstance(rest, HeldRest)
         rest.room.set()
         with trio.fail_after(30):
             await user.wait_live()
-        nursery.cancel_scope.cancel()
     assert held == 0
     assert _subscriptions(exchange) == 1
     assert f"admit {SUBSCRIBE}" in rest.calls
@@ -68,17 +81,9 @@ async def test_a_429_to_the_subscription_holds_the_whole_client_for_its_retry_af
     # per IP: the REST client's limiter must hold every request.
     refusal = Error(429, -1003, Target.named(SUBSCRIBE), duration=2.0, retry_after=5.0)
     exchange = Exchange.simulated(exchange_config(faults=FaultPlan((refusal,))))
-    inproc = InProcessExchange(exchange)
-    tap = TapConnector(FunctionConnector(inproc.connect_ws))
-    async with inproc.client() as client, trio.open_nursery() as nursery:
-        await nursery.start(exchange.run)
-        rest = RestStub(client, exchange.clock)
-        config = UserStreamConfig(("BTCUSDT",), api_key=API_KEY, api_secret=API_SECRET)
-        user = UserStream(config, tap, rest, exchange.clock.now_ms, random.Random(3))
-        nursery.start_soon(user.run)
+    async with _user_stream(exchange, RestStub) as (rest, user):
         with trio.fail_after(60):
             await user.wait_live()
-        nursery.cancel_scope.cancel()
     assert "throttled 429 5.0" in rest.calls
 
 

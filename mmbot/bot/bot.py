@@ -266,6 +266,7 @@ class Bot:
                 on_timings=None if metrics is None else metrics.observe_stages,
                 on_cycle=None if metrics is None else metrics.observe_quote_cycle,
                 on_decision=self.on_decision,
+                throttled=None if venue is None else venue.rest.throttled,
             )
             return quoter.run
 

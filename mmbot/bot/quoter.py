@@ -84,6 +84,7 @@ class Quoter:
         on_timings: TimingsObserver | None = None,
         on_cycle: LatencyObserver | None = None,
         on_decision: DecisionObserver | None = None,
+        throttled: Callable[[], bool] | None = None,
     ) -> None:
         self.state = state
         self.symbol = symbol
@@ -95,6 +96,8 @@ class Quoter:
         self.on_timings = on_timings
         self.on_cycle = on_cycle
         self.on_decision = on_decision
+        #: Whether a venue's Retry-After holds requests now (placements would be refused).
+        self.throttled = throttled
         #: The book the last decision was made on (a decision on a newer one reacts to it).
         self.decided_book: BookSnapshot | None = None
         orders = state.config.orders
@@ -205,7 +208,9 @@ class Quoter:
         risk = state.risk.check(symbol, now)
         # OPEN, or HALF_OPEN with its probes out: a placement now would be refused unsent,
         # fail at once and wake this quoter to decide again, over and over.
-        breaker_open = self.breaker is not None and self.breaker.refuses_calls()
+        breaker_open = (self.breaker is not None and self.breaker.refuses_calls()) or (
+            self.throttled is not None and self.throttled()
+        )
         halt = runtime.halt_reason or risk.halt_reason
         inputs = QuoteInputs(
             symbol=symbol,

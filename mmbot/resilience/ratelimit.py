@@ -79,6 +79,11 @@ class RateLimiter:
         self._core.block_until(until)
         self._poke()
 
+    def blocked_for(self) -> float:
+        """Seconds a venue's Retry-After still holds every request (0.0: none does)."""
+        until = self._core.blocked_until
+        return 0.0 if until is None else max(0.0, until - trio.current_time())
+
     def on_rate_limited(self, exc: RateLimited) -> None:
         """Block for the ``retry_after`` of a 429/418 the venue answered."""
         self.block_until(trio.current_time() + exc.retry_after)

@@ -98,12 +98,17 @@ async def test_429_blocks_the_limiter_for_retry_after_and_nothing_is_sent_before
         start = trio.current_time()
         limited = await rest.place(maker_bid("c-1"))
         assert rest.limiter.statistics().blocked_until == pytest.approx(start + 7)
+        held = await rest.place(maker_bid("c-1"))  # a placement does not queue: refused unsent
+        balances = await rest.balances()  # another request waits the hold out, then goes
         later = await rest.place(maker_bid("c-1"))
     assert (limited.outcome, limited.code, limited.http_status) == (Outcome.FAILED, -1003, 429)
     assert limited.retry_after == 7.0
+    assert held.is_failed and "not sent" in held.reason and held.http_status is None
     assert later.is_ok
     times = [t for t, _, path in transport.requests if path.endswith("/order")]
     assert len(times) == 2 and times[1] >= start + 7
+    [(sent_at, _, _)] = [r for r in transport.requests if r[2].endswith("/account")]
+    assert sent_at >= start + 7 and balances is not None
 
 
 async def test_a_call_that_cannot_get_room_within_max_rate_wait_fails_without_sending(
@@ -117,13 +122,17 @@ async def test_a_call_that_cannot_get_room_within_max_rate_wait_fails_without_se
     async with new_rest(transport, max_rate_wait=2.0) as rest:
         banned = await rest.place(maker_bid("c-1"))
         start = trio.current_time()
-        refused = await rest.place(maker_bid("c-2"))
+        refused = await rest.balances()  # waits max_rate_wait for room, then gives up
         waited = trio.current_time() - start
+        placement = await rest.place(maker_bid("c-2"))  # does not wait at all
+        waited_more = trio.current_time() - start - waited
     assert banned.http_status == 418 and banned.retry_after == 120.0
     assert refused.outcome is Outcome.FAILED and refused.code == Code.TOO_MANY_REQUESTS
     assert refused.retry_after == pytest.approx(118.0)
     assert waited == pytest.approx(2.0)
-    assert transport.count("/order") == 1
+    assert placement.is_failed and placement.retry_after == pytest.approx(118.0)
+    assert waited_more == 0
+    assert transport.count("/order") == 1 and transport.count("/account") == 0
 
 
 # ---- unknown outcomes -----------------------------------------------------------------

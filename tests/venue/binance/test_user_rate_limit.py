@@ -13,7 +13,7 @@ from typing import Any
 import attrs
 import trio
 import trio.testing
-from test_rest_support import rest_on_exchange
+from test_rest_support import maker_bid, rest_on_exchange
 from test_streams_support import API_KEY, API_SECRET, RestStub, TapConnector, exchange_config
 
 from mmbot.sim.exchange import Exchange
@@ -103,3 +103,24 @@ async def test_the_rest_client_holds_every_request_after_a_streams_429(
     assert held.is_failed and "not sent" in held.reason and unsent
     assert after.is_ok
     assert left is not None and left >= 119.0
+
+
+async def test_a_placement_does_not_queue_behind_a_retry_after(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # Found by a chaos swarm: a placement decided on the book of its moment waited out a
+    # 429's Retry-After in the limiter and left when it ended, after its book had gapped.
+    async with rest_on_exchange() as (rest, exchange):
+        rest.stream_throttled(429, 3.0)
+        assert rest.throttled()
+        sent = len(exchange.history.requests())
+        started = trio.current_time()
+        refused = await rest.place(maker_bid("held-1"))
+        waited = trio.current_time() - started
+        unsent = len(exchange.history.requests()) == sent
+        await trio.sleep(3.0)
+        assert not rest.throttled()
+        placed = await rest.place(maker_bid("held-2"))
+    assert refused.is_failed and "not sent" in refused.reason and unsent and waited == 0
+    assert refused.retry_after is not None and 0 < refused.retry_after <= 3.0
+    assert placed.is_ok

@@ -30,9 +30,10 @@ from typing import Any
 import attrs
 
 from mmbot.chaos.fuzz import KINDS, FuzzSpace, fuzz, scenario_toml, write_found
-from mmbot.chaos.invariants import INVARIANTS, Violation
+from mmbot.chaos.invariants import INVARIANTS
 from mmbot.chaos.live import LiveRunError, run_live
 from mmbot.chaos.picture import draw
+from mmbot.chaos.record import Violation
 from mmbot.chaos.runner import ChaosResult, bot_config, check_mode, run_scenario
 from mmbot.chaos.scenario import (
     MODES,

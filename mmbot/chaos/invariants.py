@@ -31,45 +31,29 @@ ids involved, and the history sequence numbers that witness it. Checked so far:
 - ``cancel_all_complete``: when the bot's graceful stop returned, the exchange held no open
   order of the bot's prefix (``no_orphan_orders`` looks at the very end, after a crashed
   run's leftovers could also have been swept).
-- ``no_quotes_on_stale_book`` (reads the bot's side, :mod:`mmbot.chaos.history`): no order
-  was sent while the book the bot had been given for that symbol was older than its
-  ``stale_after``, or not in sync by the dialect's rules: before a snapshot came after the
-  stream connection carrying it opened, and after a diff whose first update id did not
-  follow the previous one's last (a gap) until a snapshot came after it. A send within
-  ``SEND_GRACE_MS`` of the book going bad is allowed (a decision on a good book on its way
-  out).
 - ``symbol_isolation``: while a fault aimed at some symbols only lasts, every other symbol
   (from its first resting order on) never goes more than ``ISOLATION_GAP_S`` without an
   order of the bot's resting, in the stretches no other fault (one not aimed at symbols, or
   aimed at it too) could explain.
-- ``no_request_during_retry_after`` (the bot's side): after a 429 or 418 reached the bot with
-  a Retry-After, that bot sent no request (REST or WebSocket API, any endpoint: the venue's
-  limits are per IP) until the Retry-After had passed (but for ``THROTTLE_GRACE_MS`` after
-  it arrived: a request already on its way out).
+
+The two that read the bot's side of the history (``no_quotes_on_stale_book``,
+``no_request_during_retry_after``) are in :mod:`mmbot.chaos.bot_side`; the records all of
+them read in :mod:`mmbot.chaos.record`.
 
 What it must never do: I/O, read a clock, or change the history it reads.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 
-import attrs
-
-from mmbot.chaos.history import (
-    BookData,
-    BotHistory,
-    BreakerChange,
-    Completion,
-    Invoke,
-    StreamEvent,
-)
+from mmbot.chaos.bot_side import no_quotes_on_stale_book, no_request_during_retry_after
+from mmbot.chaos.record import RunRecord, Violation, seconds_in
 from mmbot.model import ExecutionType, Side
 from mmbot.quoting.orders.client_ids import parse_client_order_id, parse_slot
 from mmbot.sim.engine import Execution
-from mmbot.sim.history.log import EntryKind, History, RequestRecord
+from mmbot.sim.history.log import EntryKind, RequestRecord
 
 #: Every invariant this module checks, in report order.
 INVARIANTS: tuple[str, ...] = (
@@ -88,9 +72,6 @@ INVARIANTS: tuple[str, ...] = (
     "deterministic_replay",
 )
 
-#: The invariants that read the bot's side of the history (recorded in simulated mode).
-BOT_SIDE: tuple[str, ...] = ("no_quotes_on_stale_book", "no_request_during_retry_after")
-
 #: ``resumes_after_heal``: an order of the last run resting at any instant of this many
 #: seconds before the deadline shows the symbol quoting (a fill at the edge empties a slot).
 RESUME_WINDOW_S = 2.0
@@ -98,99 +79,6 @@ RESUME_WINDOW_S = 2.0
 #: ``symbol_isolation``: the longest a symbol a fault was not aimed at may rest no order of
 #: the bot's while the fault lasts (a fill is requoted within a decision; this is slack).
 ISOLATION_GAP_S = 5.0
-
-#: A 429 or 418 and the wait a client owes it when no Retry-After came (the dialect's
-#: defaults, as the bot's REST client keeps them).
-_THROTTLED: Mapping[int, float] = {429: 60.0, 418: 120.0}
-
-#: How long after a book went stale or out of sync an order may still leave the bot: the
-#: decision that sent it was made on a good book an instant before.
-SEND_GRACE_MS = 100
-#: How long after a 429/418 reached the bot's socket a request may still leave it: the frame
-#: is read by one task and acted on by another a few scheduling steps later (in a simulated
-#: run, the same instant), while a request admitted before it is on its way out.
-THROTTLE_GRACE_MS = 10
-
-
-@attrs.frozen
-class Violation:
-    """One breach of an invariant, with its witnesses in the history."""
-
-    invariant: str
-    time_s: float | None  # seconds since the run started (None: about the run as a whole)
-    symbol: str | None
-    detail: str
-    orders: tuple[str, ...] = ()  # client order ids involved
-    seqs: tuple[int, ...] = ()  # history entries that witness it
-
-    def describe(self) -> str:
-        at = "" if self.time_s is None else f" at {self.time_s:.3f} s"
-        where = "" if self.symbol is None else f" [{self.symbol}]"
-        orders = f" orders {', '.join(self.orders)}" if self.orders else ""
-        seqs = f" (history #{', #'.join(map(str, self.seqs))})" if self.seqs else ""
-        return f"{self.invariant}{at}{where}: {self.detail}{orders}{seqs}"
-
-
-@attrs.frozen
-class SymbolLimits:
-    """What the bot's quoting allows on one symbol."""
-
-    stale_after: float  # seconds: a book older than this is not quoted on
-    max_position: Decimal  # base units
-    largest_order: Decimal  # base units: its largest single order
-
-
-@attrs.frozen
-class FaultWindow:
-    """When a fault of the run was in effect and which symbols it was aimed at (None: not
-    aimed at symbols: every symbol may feel it)."""
-
-    start_ms: int
-    end_ms: int
-    symbols: frozenset[str] | None = None
-    describe: str = ""
-
-
-@attrs.frozen
-class BotEnd:
-    """What the bot said of itself when it ended, and where the run's phases ended."""
-
-    prefix: str  # its client-id prefix ("mm")
-    account: str  # the exchange account its key trades for
-    start_ms: int  # exchange time the run started
-    error: str | None  # an unhandled error that ended it (None: it stopped as asked)
-    orders_left: tuple[str, ...]  # client ids its graceful stop reported still open
-    fills: Mapping[str, int]  # per symbol, the fills it booked
-    positions: Mapping[str, Decimal]  # per symbol, its position (base units)
-    healed_seq: int  # the last history entry before the liveness phase's end (its stop)
-    heal_seq: int = 0  # the last history entry before every fault was healed
-    heal_ms: int = 0  # exchange time every fault was healed
-    resumes_within_s: float = math.inf  # how soon after that the bot must quote again
-    #: The final bot's ledger holds the account's fills from this exchange time on (its
-    #: start; an earlier incarnation's are not its to know).
-    ledger_since_ms: int = 0
-    run_id: str = ""  # the final bot's run id ("": any run of the prefix)
-    symbols: tuple[str, ...] = ()
-    base_assets: Mapping[str, str] = attrs.field(factory=dict)  # symbol -> its base asset
-    #: The last history entry when the graceful stop returned (0: it never did).
-    stopped_seq: int = 0
-    limits: Mapping[str, SymbolLimits] = attrs.field(factory=dict)
-    #: The run's faults and crashes in effect, for ``symbol_isolation`` (empty: not told).
-    faults: tuple[FaultWindow, ...] = ()
-
-
-@attrs.frozen
-class RunRecord:
-    """Everything a checker reads: the exchange's truth, the bot's end, and what crossed
-    the bot's boundary (None: not recorded; the checkers that read it find nothing)."""
-
-    history: History
-    end: BotEnd
-    bot: BotHistory | None = None
-
-
-def _seconds(record: RunRecord, time_ms: int) -> float:
-    return (time_ms - record.end.start_ms) / 1000
 
 
 def _ours(record: RunRecord, cid: str) -> bool:
@@ -287,7 +175,7 @@ def no_duplicate_orders(record: RunRecord) -> list[Violation]:
             found.append(
                 Violation(
                     "no_duplicate_orders",
-                    _seconds(record, time_ms),
+                    seconds_in(record, time_ms),
                     report.symbol,
                     f"two open orders for one {why}",
                     (other.client_order_id, report.client_order_id),
@@ -318,7 +206,7 @@ def quotes_never_cross(record: RunRecord) -> list[Violation]:
             found.append(
                 Violation(
                     "quotes_never_cross",
-                    _seconds(record, time_ms),
+                    seconds_in(record, time_ms),
                     symbol,
                     f"own bid {bid.price} at or above own ask {ask.price}",
                     (bid.client_order_id, ask.client_order_id),
@@ -393,11 +281,11 @@ def resumes_after_heal(record: RunRecord) -> list[Violation]:
     return [
         Violation(
             "resumes_after_heal",
-            _seconds(record, deadline_ms),
+            seconds_in(record, deadline_ms),
             symbol,
             f"no order of the bot's resting in the {min(RESUME_WINDOW_S, end.resumes_within_s):g}"
             f" s up to {end.resumes_within_s:g} s after every fault was healed at "
-            f"{_seconds(record, end.heal_ms):.3f} s",
+            f"{seconds_in(record, end.heal_ms):.3f} s",
             seqs=(end.heal_seq,),
         )
         for symbol in end.symbols
@@ -415,7 +303,7 @@ def no_ban(record: RunRecord) -> list[Violation]:
             found.append(
                 Violation(
                     "no_ban",
-                    _seconds(record, entry.time_ms),
+                    seconds_in(record, entry.time_ms),
                     request.symbol,
                     f"418 (IP banned) answered to {request.method} {request.path}",
                     seqs=(entry.seq,),
@@ -460,7 +348,7 @@ def position_within_limit(record: RunRecord) -> list[Violation]:
                 found.append(
                     Violation(
                         "position_within_limit",
-                        _seconds(record, fill.time_ms),
+                        seconds_in(record, fill.time_ms),
                         symbol,
                         f"position {position} past max_position {limits.max_position} plus "
                         f"one order ({limits.largest_order})",
@@ -491,135 +379,6 @@ def cancel_all_complete(record: RunRecord) -> list[Violation]:
         )
         for order in still.values()
     ]
-
-
-@attrs.define
-class _Book:
-    """The checker's own view of one symbol's book in one bot incarnation."""
-
-    last_data_ms: int | None = None  # when it last received book data
-    bad_since_ms: int | None = 0  # out of sync since (None: in sync)
-    why: str = "no snapshot yet"
-    connection: int = 0  # the stream connection its diffs come on
-    last_id: int | None = None  # the last update id applied (diffs on that connection)
-    chain_first: int | None = None  # the first update id after a gap (a snapshot must reach it)
-
-
-def no_quotes_on_stale_book(record: RunRecord) -> list[Violation]:
-    trace, end = record.bot, record.end
-    if trace is None:
-        return []
-    books: dict[tuple[int, str], _Book] = {}
-    found: list[Violation] = []
-    for item in trace.records:
-        if isinstance(item, BookData):
-            book = books.setdefault((item.incarnation, item.symbol), _Book())
-            _receive(book, item)
-        elif isinstance(item, StreamEvent) and not item.opened:
-            for (incarnation, _symbol), book in books.items():
-                if incarnation == item.incarnation and book.connection == item.connection:
-                    if book.bad_since_ms is None:
-                        book.bad_since_ms, book.why = item.time_ms, "its stream connection ended"
-                    book.connection, book.last_id = 0, None
-        elif isinstance(item, Invoke) and item.places and item.symbol is not None:
-            limits = end.limits.get(item.symbol)
-            book = books.get((item.incarnation, item.symbol), _Book())
-            problem = _stale(book, item.time_ms, limits)
-            if problem is not None:
-                found.append(
-                    Violation(
-                        "no_quotes_on_stale_book",
-                        _seconds(record, item.time_ms),
-                        item.symbol,
-                        f"{item.operation} sent while {problem}",
-                        (item.client_order_id,) if item.client_order_id else (),
-                    )
-                )
-    return found
-
-
-def _receive(book: _Book, data: BookData) -> None:
-    """The dialect's rules, as the checker keeps them: a diff whose last update id is not
-    past the last one applied is old or a duplicate (ignored: it refreshes nothing); a diff
-    that skips ids is a gap (bad until a snapshot that reaches it); a snapshot below the
-    first id after the gap is stale (it fixes nothing); diffs on a new connection start a
-    new chain."""
-    if data.snapshot:
-        if book.chain_first is not None and data.last < book.chain_first - 1:
-            return  # stale: older than the first diff the book is missing
-        book.last_data_ms = data.time_ms
-        book.bad_since_ms = None
-        book.chain_first = None
-        book.last_id = data.last if book.last_id is None else max(book.last_id, data.last)
-        return
-    if data.connection != book.connection:  # diffs on another connection: a new chain
-        book.connection, book.last_id = data.connection, data.last
-        book.last_data_ms = data.time_ms
-        if book.bad_since_ms is not None:  # the snapshot that syncs it must reach this diff
-            book.chain_first = data.first
-        return
-    if book.last_id is not None and data.last <= book.last_id:
-        return  # old or a duplicate
-    if book.last_id is not None and data.first > book.last_id + 1:
-        if book.bad_since_ms is None:
-            book.bad_since_ms = data.time_ms
-            book.why = f"a gap in its depth diffs (update {book.last_id} then {data.first})"
-        book.chain_first = data.first  # the newest gap: a snapshot must reach past it
-    book.last_id = data.last
-    book.last_data_ms = data.time_ms
-
-
-def _stale(book: _Book, now_ms: int, limits: SymbolLimits | None) -> str | None:
-    if book.bad_since_ms is not None and now_ms - book.bad_since_ms > SEND_GRACE_MS:
-        return f"its book was out of sync ({book.why})"
-    if limits is None or book.last_data_ms is None or math.isinf(limits.stale_after):
-        return None
-    age_ms = now_ms - book.last_data_ms
-    if age_ms > limits.stale_after * 1000 + SEND_GRACE_MS:
-        return f"its book was {age_ms / 1000:.3f} s old (stale after {limits.stale_after:g} s)"
-    return None
-
-
-def no_request_during_retry_after(record: RunRecord) -> list[Violation]:
-    trace = record.bot
-    if trace is None:
-        return []
-    found: list[Violation] = []
-    invokes = {i.op: i for i in trace.of_kind(Invoke)}
-    #: per incarnation: (throttled until ms, the completion that said so)
-    throttled: dict[int, tuple[int, Completion]] = {}
-    for item in trace.records:
-        if isinstance(item, Completion) and item.status in _THROTTLED:
-            source = invokes.get(item.op)
-            if source is None:
-                continue
-            wait = item.retry_after_s
-            if wait is None:  # none given: the client waits the dialect's default
-                wait = _THROTTLED[item.status]
-            until = item.time_ms + round(wait * 1000)
-            previous = throttled.get(source.incarnation)
-            if previous is None or previous[0] < until:
-                throttled[source.incarnation] = (until, item)
-        elif isinstance(item, Invoke):
-            window = throttled.get(item.incarnation)
-            if window is None or item.time_ms >= window[0]:
-                continue
-            until, cause = window
-            if item.time_ms - cause.time_ms <= THROTTLE_GRACE_MS:
-                continue
-            found.append(
-                Violation(
-                    "no_request_during_retry_after",
-                    _seconds(record, item.time_ms),
-                    item.symbol,
-                    f"{item.operation} sent {(until - item.time_ms) / 1000:.3f} s before the "
-                    f"Retry-After of a {cause.status} ({(until - cause.time_ms) / 1000:g} s, at "
-                    f"{_seconds(record, cause.time_ms):.3f} s) had passed",
-                    (item.client_order_id,) if item.client_order_id else (),
-                )
-            )
-            del throttled[item.incarnation]  # one violation per throttled window
-    return found
 
 
 def symbol_isolation(record: RunRecord) -> list[Violation]:
@@ -655,10 +414,10 @@ def symbol_isolation(record: RunRecord) -> list[Violation]:
                     found.append(
                         Violation(
                             "symbol_isolation",
-                            _seconds(record, start),
+                            seconds_in(record, start),
                             symbol,
-                            f"no order resting from {_seconds(record, start):.3f} s to "
-                            f"{_seconds(record, stop):.3f} s, during a fault aimed at "
+                            f"no order resting from {seconds_in(record, start):.3f} s to "
+                            f"{seconds_in(record, stop):.3f} s, during a fault aimed at "
                             f"{', '.join(sorted(fault.symbols))} only"
                             + (f" ({fault.describe})" if fault.describe else ""),
                         )
@@ -704,35 +463,6 @@ def _subtract(spans: list[tuple[int, int]], holes: list[tuple[int, int]]) -> lis
                 cut.append((hole_end, b))
         out = cut
     return out
-
-
-#: The name a scenario's ``breakers_open`` expectation is reported under.
-BREAKERS_OPEN = "breakers_open"
-
-
-def breakers_opened(record: RunRecord, expected: Sequence[str]) -> list[Violation]:
-    """The scenario's expectation ``breakers_open``: each named endpoint class's breaker
-    (``binance:orders``, ...) opened at least once, in any of the bot's runs (read from the
-    bot's side of the history)."""
-    trace = record.bot
-    opened = set()
-    if trace is not None:
-        opened = {
-            change.breaker.rsplit(":", 1)[-1]
-            for change in trace.of_kind(BreakerChange)
-            if change.state == "open"
-        }
-    return [
-        Violation(
-            BREAKERS_OPEN,
-            None,
-            None,
-            f"the {name} breaker never opened, though the scenario expects it to (its faults "
-            "did not bite where they were meant to)",
-        )
-        for name in expected
-        if name not in opened
-    ]
 
 
 def check_replay(first_digest: str, second_digest: str) -> list[Violation]:

@@ -46,7 +46,9 @@ import attrs
 import httpx
 import trio
 
-from mmbot.chaos.invariants import BOT_SIDE, BREAKERS_OPEN, BotEnd, RunRecord, check
+from mmbot.chaos.bot_side import BOT_SIDE, BREAKERS_OPEN
+from mmbot.chaos.invariants import check
+from mmbot.chaos.record import BotEnd, RunRecord
 from mmbot.chaos.runner import (
     ChaosResult,
     bot_config,

@@ -28,18 +28,10 @@ import trio
 import trio.testing
 
 from mmbot.bot.bot import Bot
+from mmbot.chaos.bot_side import BREAKERS_OPEN, breakers_opened
 from mmbot.chaos.history import BotHistory, BreakerChange, Decision
-from mmbot.chaos.invariants import (
-    BREAKERS_OPEN,
-    BotEnd,
-    FaultWindow,
-    RunRecord,
-    SymbolLimits,
-    Violation,
-    breakers_opened,
-    check,
-    check_replay,
-)
+from mmbot.chaos.invariants import check, check_replay
+from mmbot.chaos.record import BotEnd, FaultWindow, RunRecord, SymbolLimits, Violation
 from mmbot.chaos.scenario import Scenario, ScenarioError
 from mmbot.chaos.severance import Severance
 from mmbot.chaos.tap import BotTap

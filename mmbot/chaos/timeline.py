@@ -19,7 +19,8 @@ from decimal import Decimal
 import attrs
 
 from mmbot.chaos.history import BreakerChange
-from mmbot.chaos.invariants import RunRecord, order_client_id
+from mmbot.chaos.invariants import order_client_id
+from mmbot.chaos.record import RunRecord
 from mmbot.chaos.scenario import Scenario
 from mmbot.model import Side
 from mmbot.quoting.orders.client_ids import parse_client_order_id

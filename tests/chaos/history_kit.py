@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from mmbot.chaos.invariants import BotEnd, RunRecord
+from mmbot.chaos.record import BotEnd, RunRecord
 from mmbot.model import ExecutionType, OrderStatus, OrderType, Side, TimeInForce
 from mmbot.sim.engine import Execution
 from mmbot.sim.history.log import History

@@ -8,19 +8,15 @@ from decimal import Decimal
 import attrs
 from history_kit import START_MS, record, report
 
-from mmbot.chaos.history import BookData, BotHistory, Completion, Ending, StreamEvent
-from mmbot.chaos.invariants import (
+from mmbot.chaos.bot_side import (
     SEND_GRACE_MS,
     THROTTLE_GRACE_MS,
-    FaultWindow,
-    RunRecord,
-    SymbolLimits,
-    cancel_all_complete,
     no_quotes_on_stale_book,
     no_request_during_retry_after,
-    position_within_limit,
-    symbol_isolation,
 )
+from mmbot.chaos.history import BookData, BotHistory, Completion, Ending, StreamEvent
+from mmbot.chaos.invariants import cancel_all_complete, position_within_limit, symbol_isolation
+from mmbot.chaos.record import FaultWindow, RunRecord, SymbolLimits
 from mmbot.model import ExecutionType, Side
 from mmbot.sim.engine import Execution
 

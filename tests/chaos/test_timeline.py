@@ -7,7 +7,7 @@ from decimal import Decimal
 from history_kit import START_MS, record, report
 
 from mmbot.chaos.history import BotHistory, BreakerChange
-from mmbot.chaos.invariants import RunRecord
+from mmbot.chaos.record import RunRecord
 from mmbot.chaos.scenario import scenario_from_dict
 from mmbot.chaos.timeline import Band, OrderSpan, timeline
 from mmbot.model import ExecutionType, Side

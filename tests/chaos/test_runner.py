@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 import trio
 import trio.lowlevel
+from planted import unknown_taken_for_failed
 
 from mmbot.bot.actions import OrderActions
 from mmbot.bot.bot import Bot
@@ -16,8 +17,6 @@ from mmbot.bot.session import VenueSession
 from mmbot.chaos.history import BookData, BreakerChange, Decision, Ending, Invoke
 from mmbot.chaos.runner import fault_windows, run_once, run_scenario
 from mmbot.chaos.scenario import Scenario, ScenarioError, load_scenario, scenario_from_dict
-from mmbot.model import Outcome
-from mmbot.quoting.orders import OrderTracker
 from mmbot.resilience.ratelimit import RateLimiter
 from mmbot.sim.history import EntryKind
 
@@ -91,21 +90,14 @@ def test_a_bot_that_takes_an_unknown_placement_for_failed_is_caught(
 ) -> None:
     # The planted bug: an order whose answer was lost is believed never placed, so its
     # slot is quoted again while the lost order rests at the exchange.
-    real = OrderTracker.on_place_outcome
-
-    def forgetful(self: OrderTracker, cid: str, outcome: Outcome, *args: Any, **kw: Any) -> Any:
-        if outcome is Outcome.UNKNOWN:
-            outcome = Outcome.FAILED
-        return real(self, cid, outcome, *args, **kw)
-
-    monkeypatch.setattr(OrderTracker, "on_place_outcome", forgetful)
+    unknown_taken_for_failed(monkeypatch)
     lost = {"kind": "lost_ack", "mode": "unknown", "start": 4, "duration": 12, "probability": 0.3}
     result = run_scenario(short(faults=[lost], invariants=["no_duplicate_orders"]))
     duplicates = result.violations["no_duplicate_orders"]
     assert duplicates, "the lost orders' slots were quoted twice and nobody noticed"
     assert all("slot" in v.detail and len(v.orders) == 2 for v in duplicates)
     # the same scenario with the bot as built: no duplicate
-    monkeypatch.setattr(OrderTracker, "on_place_outcome", real)
+    monkeypatch.undo()  # the bot as built
     assert run_scenario(short(faults=[lost], invariants=["no_duplicate_orders"])).passed
 
 

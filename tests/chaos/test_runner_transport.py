@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from planted import unknown_taken_for_failed
 
 from mmbot.chaos.runner import run_scenario
 from mmbot.chaos.scenario import Scenario, scenario_from_dict
@@ -70,17 +71,10 @@ def test_a_bot_that_takes_a_reset_after_the_work_for_failed_is_caught(
 ) -> None:
     # The planted bug: a placement whose connection dropped is believed never made, so its
     # slot is quoted again while the order rests at the exchange.
-    real = OrderTracker.on_place_outcome
-
-    def guessing(self: OrderTracker, cid: str, outcome: Outcome, *args: Any, **kw: Any) -> Any:
-        if outcome is Outcome.UNKNOWN:
-            outcome = Outcome.FAILED
-        return real(self, cid, outcome, *args, **kw)
-
-    monkeypatch.setattr(OrderTracker, "on_place_outcome", guessing)
+    unknown_taken_for_failed(monkeypatch)
     reset = {"kind": "reset", "when": "after", "target": "order.place", "probability": 0.3}
     result = run_scenario(short(reset, invariants=["no_duplicate_orders"]))
     duplicates = result.violations["no_duplicate_orders"]
     assert duplicates, "the reset orders' slots were quoted twice and nobody noticed"
-    monkeypatch.setattr(OrderTracker, "on_place_outcome", real)
+    monkeypatch.undo()  # the bot as built
     assert run_scenario(short(reset, invariants=["no_duplicate_orders"])).passed

@@ -207,6 +207,8 @@ class SimSection:
 
     seed: int = 1  # the simulated market's seed (the bot's account starts with the
     # exchange's default balances: 1,000,000 of the quote asset and some of each base)
+    maker_fee_bps: Decimal = Decimal(10)  # the fee tier of the bot's account: Binance's
+    taker_fee_bps: Decimal = Decimal(10)  # regular tier (0.1 %) by default
 
 
 @attrs.frozen
@@ -307,6 +309,8 @@ def _bot_problems(config: BotConfig) -> list[str]:
     need(s.backoff_cap >= s.backoff_base, "supervision.backoff_cap", "must be >= backoff_base")
     need(d.in_flight_wait >= 0, "shutdown.in_flight_wait", "must be >= 0")
     need(d.cancel_deadline > 0, "shutdown.cancel_deadline", "must be > 0")
+    for fee in ("maker_fee_bps", "taker_fee_bps"):
+        need(0 <= getattr(config.sim, fee) <= 100, f"sim.{fee}", "must be within 0..100 bps")
     if config.metrics.listen:
         host, sep, port = config.metrics.listen.rpartition(":")
         need(

@@ -58,7 +58,7 @@ from mmbot.venue.binance.rest_endpoints import EndpointClass
 from mmbot.venue.connect import ConnectorWrapper, TransportWrapper
 
 if TYPE_CHECKING:
-    from mmbot.sim.exchange import Exchange
+    from mmbot.sim.exchange import Exchange, ExchangeConfig
 
 log = logging.getLogger("mmbot.bot")
 
@@ -376,11 +376,22 @@ class Bot:
                 services.cancel_scope.cancel()
 
 
+def embedded_exchange_config(config: BotConfig) -> ExchangeConfig:
+    """The embedded exchange a config's ``[sim]`` table describes: the bot's symbols, the
+    market's seed, the account's fee tier."""
+    from mmbot.sim.engine import Fees
+    from mmbot.sim.exchange import ExchangeConfig
+
+    sim = config.sim
+    fees = Fees(maker_rate=sim.maker_fee_bps / 10_000, taker_rate=sim.taker_fee_bps / 10_000)
+    return ExchangeConfig(symbols=config.bot.symbols, seed=sim.seed, fees=fees)
+
+
 def _embedded_exchange(config: BotConfig, mode: str) -> Exchange:
     from mmbot.clock import EpochClock
-    from mmbot.sim.exchange import Exchange, ExchangeConfig
+    from mmbot.sim.exchange import Exchange
 
-    ex_config = ExchangeConfig(symbols=config.bot.symbols, seed=config.sim.seed)
+    ex_config = embedded_exchange_config(config)
     if mode == "sim":
         return Exchange.simulated(ex_config)
     return Exchange.create(ex_config, clock=EpochClock.from_wall_clock())

@@ -1,10 +1,12 @@
 """nox sessions. They run in the environment nox itself runs in (the project's venv made by
 the README's quickstart), so nothing is installed twice: ``.venv/bin/nox -s tests``.
 
-Sessions: lint, typecheck, tests, chaos (the default, in that order); bench (every benchmark, prints
+Sessions: lint, typecheck, tests, chaos, edge_ci (the default, in that order); bench (every benchmark, prints
 figures; run it on a quiet machine); chaos (every suite in ``chaos/``, simulated, fixed seeds, then
 a bounded ``mmbot chaos fuzz`` run; ``-- --mode live`` runs the live ones as processes); fuzz (the
-fuzz run alone, bounded, its size adjustable).
+fuzz run alone, bounded, its size adjustable); edge (the edge regression suite ``edge/suite.toml``
+against its committed baseline; ``-- --update-baseline`` rewrites it); edge_ci (the short suite
+``edge/short.toml``, what CI runs).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import sys
 
 import nox
 
-nox.options.sessions = ["lint", "typecheck", "tests", "chaos"]
+nox.options.sessions = ["lint", "typecheck", "tests", "chaos", "edge_ci"]
 nox.options.default_venv_backend = "none"
 
 PY = sys.executable
@@ -77,6 +79,20 @@ def fuzz(session: nox.Session) -> None:
     --examples 200 --seed 7`` for more)."""
     args = session.posargs or FUZZ_BOUNDED
     session.run(PY, "-m", "mmbot", "chaos", "fuzz", *args)
+
+
+@nox.session
+def edge(session: nox.Session) -> None:
+    """The edge regression suite: fixed seeds and configs, deterministic, compared with the
+    committed baseline (``edge/baseline.json``); fails on a drop beyond a figure's tolerance.
+    ``nox -s edge -- --update-baseline`` rewrites the baseline deliberately."""
+    session.run(PY, "-m", "mmbot", "backtest", "--suite", "edge/suite.toml", *session.posargs)
+
+
+@nox.session
+def edge_ci(session: nox.Session) -> None:
+    """The short edge suite CI runs (``edge/short.toml``: one symbol, two seeds, 5 minutes)."""
+    session.run(PY, "-m", "mmbot", "backtest", "--suite", "edge/short.toml", *session.posargs)
 
 
 def _bench_names() -> list[str]:

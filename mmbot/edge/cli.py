@@ -36,6 +36,7 @@ from mmbot.config import BotConfig, config_hash, load_config, normalized
 from mmbot.edge.backtest import BacktestTask, run_task
 from mmbot.edge.report import (
     DIRECTION,
+    Tolerance,
     baseline_means,
     compare,
     comparison_text,
@@ -62,7 +63,7 @@ class Suite:
     seeds: tuple[int, ...]
     duration: float
     baseline: Path
-    tolerance: Mapping[str, float]
+    tolerance: Mapping[str, Tolerance]
     symbols: tuple[str, ...] = ()  # run only these of each config's symbols (none: all)
 
 
@@ -97,11 +98,16 @@ def load_suite(path: Path) -> Suite:
     if not isinstance(tolerance, dict):
         problems.append("tolerance: a table of figure = largest allowed drop")
         tolerance = {}
+    tolerances: dict[str, Tolerance] = {}
     for name, value in tolerance.items():
         if name not in DIRECTION:
             problems.append(f"tolerance.{name}: not a judged figure ({', '.join(DIRECTION)})")
-        elif not (isinstance(value, int | float) and value >= 0):
-            problems.append(f"tolerance.{name}: must be a number >= 0")
+            continue
+        parsed = _tolerance(value)
+        if parsed is None:
+            problems.append(f'tolerance.{name}: a number >= 0, or a share like "10%"')
+        else:
+            tolerances[name] = parsed
     symbols = data.get("symbols", [])
     if not (isinstance(symbols, list) and all(isinstance(s, str) for s in symbols)):
         problems.append("symbols: a list of symbols (each in every config)")
@@ -115,9 +121,21 @@ def load_suite(path: Path) -> Suite:
         seeds=tuple(seeds),
         duration=float(duration),
         baseline=here / baseline,
-        tolerance={k: float(v) for k, v in tolerance.items()},
+        tolerance=tolerances,
         symbols=tuple(symbols),
     )
+
+
+def _tolerance(value: Any) -> Tolerance | None:
+    if isinstance(value, str) and value.endswith("%"):
+        try:
+            share = float(value[:-1]) / 100
+        except ValueError:
+            return None
+        return Tolerance(share, relative=True) if share >= 0 else None
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return Tolerance(float(value))
+    return None
 
 
 def only(config: BotConfig, symbols: Sequence[str]) -> BotConfig:

@@ -98,6 +98,22 @@ def compare(
 
 
 @attrs.frozen
+class Tolerance:
+    """How far a figure may drop: ``amount`` in its own units, or (``relative``) as a share
+    of the baseline's magnitude (a suite writes ``"10%"``)."""
+
+    amount: float
+    relative: bool = False
+
+    def allows(self, before: float, worse: float) -> bool:
+        limit = self.amount * abs(before) if self.relative else self.amount
+        return worse <= limit  # NaN (a figure gone missing) is never allowed
+
+    def __str__(self) -> str:
+        return f"{self.amount * 100:g}%" if self.relative else f"{self.amount:g}"
+
+
+@attrs.frozen
 class Regression:
     """A figure that got worse than its baseline by more than its tolerance."""
 
@@ -106,18 +122,18 @@ class Regression:
     figure: str
     baseline: float
     now: float
-    tolerance: float
+    tolerance: Tolerance
 
     def describe(self) -> str:
         way = "fell" if DIRECTION[self.figure] > 0 else "rose"
         return (
             f"{self.label} {self.scope} {self.figure} {way} from {self.baseline:.6g} to "
-            f"{self.now:.6g} (tolerance {self.tolerance:g})"
+            f"{self.now:.6g} (tolerance {self.tolerance})"
         )
 
 
 def regressions(
-    summary: Summary, baseline: Mapping[str, Any], tolerance: Mapping[str, float]
+    summary: Summary, baseline: Mapping[str, Any], tolerance: Mapping[str, Tolerance]
 ) -> list[Regression]:
     """Each toleranced figure's mean against the baseline's, in its good direction.
 
@@ -134,7 +150,7 @@ def regressions(
                 est = summary.get(label, {}).get(scope, {}).get(name)
                 now = est.mean if est is not None else float("nan")
                 worse = (before - now) if DIRECTION[name] > 0 else (now - before)
-                if not worse <= tol:  # NaN (missing) counts as worse
+                if not tol.allows(before, worse):
                     found.append(Regression(label, scope, name, before, now, tol))
     return found
 

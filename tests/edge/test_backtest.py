@@ -136,7 +136,8 @@ def test_a_changed_config_is_not_judged_against_an_old_baseline(tmp_path: Path) 
 def test_a_bad_suite_exits_2_naming_each_problem(tmp_path: Path) -> None:
     suite = tmp_path / "suite.toml"
     suite.write_text(
-        "configs = []\nseeds = [1]\nduration = -1\n[tolerance]\nnet_bps = -1\nvolume = 1\n"
+        "configs = []\nseeds = [1]\nduration = -1\n[tolerance]\n"
+        'net_bps = -1\nvolume = 1\ntaker_share = "x%"\n'
     )
     done = _mmbot("--suite", suite, cwd=tmp_path)
     assert done.returncode == 2

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from mmbot.edge.report import (
+    Tolerance,
     baseline_means,
     compare,
     comparison_text,
@@ -20,6 +21,8 @@ def _run(label: str, seed: int, net: float, taker: float) -> dict[str, Any]:
     figures = {"net_bps": net, "taker_share": taker, "volume": 100.0}
     return {"label": label, "seed": seed, "symbols": {"BTCUSDT": figures}, "total": figures}
 
+
+T = Tolerance
 
 RUNS = [
     _run("fixed", 1, 1.0, 0.0),
@@ -45,7 +48,7 @@ def test_the_comparison_is_paired_by_seed() -> None:
 
 def test_a_drop_beyond_tolerance_is_a_regression_in_the_figures_good_direction() -> None:
     baseline = {"fixed": {"total": {"net_bps": 1.6, "taker_share": -0.01}}}
-    found = regressions(summarize(RUNS), baseline, {"net_bps": 0.05, "taker_share": 0.005})
+    found = regressions(summarize(RUNS), baseline, {"net_bps": T(0.05), "taker_share": T(0.005)})
     described = [r.describe() for r in found]
     assert [r.figure for r in found] == ["net_bps", "taker_share"]
     assert "fell from 1.6 to 1.5" in described[0]
@@ -54,14 +57,23 @@ def test_a_drop_beyond_tolerance_is_a_regression_in_the_figures_good_direction()
 
 def test_within_tolerance_or_better_is_no_regression() -> None:
     baseline = {"fixed": {"total": {"net_bps": 1.52, "taker_share": 0.01}}}
-    assert regressions(summarize(RUNS), baseline, {"net_bps": 0.05, "taker_share": 0.0}) == []
+    assert regressions(summarize(RUNS), baseline, {"net_bps": T(0.05), "taker_share": T(0.0)}) == []
 
 
 def test_a_figure_gone_missing_is_a_regression() -> None:
     baseline = {"gone": {"total": {"net_bps": 1.0}}}
-    assert [r.label for r in regressions(summarize(RUNS), baseline, {"net_bps": 1.0})] == ["gone"]
+    assert [r.label for r in regressions(summarize(RUNS), baseline, {"net_bps": T(1.0)})] == [
+        "gone"
+    ]
+
+
+def test_a_relative_tolerance_scales_with_the_baseline() -> None:
+    baseline = {"fixed": {"total": {"net_bps": 1.6}}}
+    assert regressions(summarize(RUNS), baseline, {"net_bps": T(0.1, relative=True)}) == []
+    (found,) = regressions(summarize(RUNS), baseline, {"net_bps": T(0.05, relative=True)})
+    assert "(tolerance 5%)" in found.describe()
 
 
 def test_baseline_means_round_trip_through_the_check() -> None:
     summary = summarize(RUNS)
-    assert regressions(summary, baseline_means(summary), {"net_bps": 0.0}) == []
+    assert regressions(summary, baseline_means(summary), {"net_bps": T(0.0)}) == []

@@ -64,6 +64,7 @@ class CalibrationParams:
     min_r2: float = 0.5  # fit quality needed to use it
     min_k: float = 0.01  # per bps: a fitted k outside [min_k, max_k] is not used
     max_k: float = 10.0  # per bps
+    refit_share: float = 0.01  # refit once trades worth this share of the total came in
 
 
 @attrs.frozen

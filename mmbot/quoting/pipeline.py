@@ -87,18 +87,20 @@ class DepthCounts(NamedTuple):
     ``counts[j]``: trades at ``bucket_bps * j <= delta < bucket_bps * (j + 1)`` (the last
     bucket also holds every farther trade), each weighted ``exp((t - ref) / window)``: a
     count decays with time without being touched, ``count * exp(-(now - ref) / window)``
-    being its weight at ``now`` (the calibration stage). ``total`` is their sum. The fit
-    ``C(delta) = c0 * exp(-k * delta)`` of the cumulative counts (``r2``: its weighted R^2,
-    ``points``: the distances it used) is in the same units; ``c0``, ``k`` and ``r2`` are
-    None until ``points`` reached the configured minimum.
+    being its weight at ``now`` (the calibration stage). ``total`` is their sum, and
+    ``unfitted`` the part of it folded since the last fit. The fit
+    ``C(delta) = c0_share * total * exp(-k * delta)`` of the cumulative counts (``r2``: its
+    weighted R^2, ``points``: the distances it used) has ``c0_share``, ``k`` and ``r2`` None
+    until ``points`` reached the configured minimum.
     """
 
     ref: float  # the time the weights are relative to (s)
     last_trade_time: float  # the newest trade folded (trades at or before it are skipped)
     counts: tuple[float, ...]
     total: float
+    unfitted: float = 0.0
     points: int = 0
-    c0: float | None = None
+    c0_share: float | None = None  # the fitted count at delta = 0, as a share of ``total``
     k: float | None = None  # per bps
     r2: float | None = None
 

@@ -77,6 +77,7 @@ def strategy_problems(config: StrategyConfig) -> list[str]:
     need(c.min_k > 0, "calibration.min_k", "must be > 0")
     need(c.max_k >= c.min_k, "calibration.max_k", "must be >= min_k")
     need(math.isfinite(c.max_k), "calibration.max_k", "must be finite")
+    need(0 <= c.refit_share <= 1, "calibration.refit_share", "must be in [0, 1]")
     stages = config.stages
     for table, mode in (("spread", s.mode), ("skew", k.mode)):
         if mode != "glft":

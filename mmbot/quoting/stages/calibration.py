@@ -17,8 +17,9 @@ seconds with no list of trades kept. Then for each bucket edge ``delta_j = j * b
 and ``ln lambda_j = ln A - k * delta_j`` is fitted by least squares over the edges with
 data, each point weighted by its count (a Poisson count ``C`` has ``Var(ln C) ~ 1 / C``: an
 edge with one old trade must not weigh as much as one with a thousand); R^2 is the
-weighted one. The fit is redone only when a trade was folded (decay alone scales every
-count alike, which moves ``A`` but neither ``k`` nor R^2).
+weighted one. The fit is redone only when trades were folded, and once they weigh at
+least ``refit_share`` of the total (decay alone scales every count alike, which moves ``A``
+but neither ``k`` nor R^2; ``A`` follows the decayed total between fits).
 
 The fit is not used (``fallback_reason`` says why, ``"code: detail"``) with fewer than
 ``min_trades`` effective trades, fewer than ``min_buckets`` edges with data, no elapsed
@@ -49,6 +50,7 @@ _exp = math.exp
 _expm1 = math.expm1
 _log = math.log
 _isfinite = math.isfinite
+_INF = math.inf
 _NO_TRADE = -math.inf
 
 #: Weights are ``exp((t - ref) / window)``; ``ref`` moves up to the fold's time once it is
@@ -118,17 +120,26 @@ def fold_depths(
     mid: float,
     now: float,
     params: CalibrationParams,
-) -> DepthCounts:
-    """Count each trade after ``depths.last_trade_time`` at its distance from ``mid``, and
-    refit; ``depths`` itself when none was new (or the mid is not a price)."""
+) -> tuple[DepthCounts, float]:
+    """Count each trade after ``depths.last_trade_time`` at its distance from ``mid``; the
+    new counts and the time of the earliest trade counted (``depths`` itself and ``inf``
+    when none was new, or the mid is not a price).
+
+    The fit is redone once the trades folded since the last one weigh at least
+    ``refit_share`` of the total (each trade moves the fit by about 1 / total: with
+    thousands in the window, refitting on every one would cost microseconds per decision
+    for nothing); in between, ``A`` follows the total (the stage scales ``c0_share``).
+    """
     cutoff = depths.last_trade_time
     if not mid > 0.0 or not _isfinite(mid):
-        return depths
+        return depths, _INF
     window = params.window
     ref = depths.ref
     counts: list[float] | None = None
     total = depths.total
+    unfitted = depths.unfitted
     newest = cutoff
+    first = _INF
     scale = 1e4 / mid
     inv_width = 1.0 / params.bucket_bps
     max_depth = params.max_depth_bps
@@ -143,6 +154,7 @@ def fold_depths(
                 factor = _exp((ref - now) / window)
                 counts = [c * factor for c in counts]
                 total *= factor
+                unfitted *= factor
                 ref = now
         distance = abs(float(trade.price) - mid) * scale
         j = int(distance * inv_width) if distance < max_depth else last  # NaN: the last
@@ -151,12 +163,24 @@ def fold_depths(
         weight = _exp(((t if t < now else now) - ref) / window)
         counts[j] += weight
         total += weight
+        unfitted += weight
         if t > newest:
             newest = t
+        if t < first:
+            first = t
     if counts is None:
-        return depths
+        return depths, _INF
+    if unfitted < params.refit_share * total:  # the fit stands: too little is new
+        return (
+            DepthCounts(
+                ref, newest, tuple(counts), total, unfitted,
+                depths.points, depths.c0_share, depths.k, depths.r2,
+            ),
+            first,
+        )  # fmt: skip
     points, c0, k, r2 = fit_depths(counts, params.bucket_bps, params.min_buckets)
-    return DepthCounts(ref, newest, tuple(counts), total, points, c0, k, r2)
+    share = c0 / total if c0 is not None and total > 0.0 else None
+    return DepthCounts(ref, newest, tuple(counts), total, 0.0, points, share, k, r2), first
 
 
 def intensity_at(
@@ -165,16 +189,15 @@ def intensity_at(
     """The intensity the counts say at ``now``, and whether it may be used."""
     window = params.window
     age = now - depths.ref
-    decay = _exp(-age / window) if age > 0.0 else 1.0
-    trades = depths.total * decay
+    trades = depths.total * _exp(-age / window) if age > 0.0 else depths.total
     if not _isfinite(trades):
         trades = 0.0
     elapsed = now - start
     exposure = -window * _expm1(-elapsed / window) if elapsed > 0.0 else 0.0
-    c0, k, r2 = depths.c0, depths.k, depths.r2
+    share, k, r2 = depths.c0_share, depths.k, depths.r2
     a: float | None = None
-    if c0 is not None and exposure > 0.0:
-        a = c0 * decay / exposure
+    if share is not None and exposure > 0.0:
+        a = share * trades / exposure
         if not (a > 0.0 and _isfinite(a)):
             a = None
     reason: str | None = None
@@ -214,19 +237,11 @@ def calibration(inputs: QuoteInputs, so_far: Decision) -> Intensity:
         depths = calibrated.depths
     trades = inputs.trades
     if trades:
-        folded = fold_depths(depths, trades, before, now, params)
-        if folded is not depths:
-            first = min(t.time for t in trades if t.time > depths.last_trade_time)
-            if first < start:  # the elapsed time covers every trade counted
-                start = first
-            depths = folded
+        depths, first = fold_depths(depths, trades, before, now, params)
+        if first < start:  # the elapsed time covers every trade counted
+            start = first
     fit = intensity_at(depths, start, now, params)
-    if (
-        calibrated is not None
-        and depths is calibrated.depths
-        and mid == before
-        and start == calibrated.start
-    ):
+    if calibrated is not None and depths is calibrated.depths and mid == before:
         return Intensity(fit)
     new = CalibrationState(mid, start, depths)
     return Intensity(

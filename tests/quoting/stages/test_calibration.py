@@ -196,12 +196,40 @@ def test_counts_and_the_intensity_decay_with_the_window_and_k_stays() -> None:
     assert fit.trades == pytest.approx(200.0 * math.exp(-0.1))  # 10 s old
     assert later.trades == pytest.approx(200.0 * math.exp(-1.1))  # 110 s old
     assert (later.k, later.r2) == (fit.k, fit.r2)
-    # a = c0 * decay / E, with E = W (1 - e^(-elapsed / W)), the elapsed time since t = 40
+    # a = C(0) / E: the fitted count at the mid, decayed, over E = W (1 - e^(-elapsed / W)),
+    # the elapsed time since the first trade (t = 40), decayed the same way
     assert after.calibration is not None
     depths = after.calibration.depths
-    assert depths.c0 is not None and depths.ref == 50.0
-    exposure = window * (1 - math.exp(-1.1))
-    assert later.a == pytest.approx(depths.c0 * math.exp(-1.0) / exposure)
+    assert depths.c0_share is not None and depths.ref == 50.0
+    exposure = window * (1 - math.exp(-110.0 / window))
+    assert later.a == pytest.approx(depths.c0_share * later.trades / exposure)
+    assert later.a < fit.a
+
+
+def test_the_fit_is_redone_once_the_new_trades_weigh_refit_share_of_the_total() -> None:
+    params = config(refit_share=0.1, min_trades=0.0)
+    rng = random.Random(8)
+    first = tuple(trade(1.0 + 0.01 * i, rng.expovariate(0.5)) for i in range(100))
+    _, state = step(params, StrategyState(), 2.0, first)
+    assert state.calibration is not None
+    fitted = state.calibration.depths
+    assert fitted.unfitted == 0.0 and fitted.k is not None
+    # five far trades: under 10 % of the weight, the fit stands (A follows the total)
+    far = tuple(trade(2.0 + 0.01 * i, 15.0) for i in range(1, 6))
+    _, state = step(params, state, 3.0, far)
+    assert state.calibration is not None
+    kept = state.calibration.depths
+    assert (kept.k, kept.r2, kept.c0_share) == (fitted.k, fitted.r2, fitted.c0_share)
+    assert kept.unfitted == pytest.approx(kept.total - fitted.total)
+    # ten more: now past 10 %, refitted on every count
+    more = tuple(trade(3.0 + 0.01 * i, 15.0) for i in range(1, 11))
+    _, state = step(params, state, 4.0, more)
+    assert state.calibration is not None
+    refitted = state.calibration.depths
+    assert refitted.unfitted == 0.0
+    points, c0, k, r2 = fit_depths(refitted.counts, 1.0, params.calibration.min_buckets)
+    assert (refitted.points, refitted.k, refitted.r2) == (points, k, r2)
+    assert c0 is not None and refitted.c0_share == pytest.approx(c0 / refitted.total)
 
 
 def test_weights_are_moved_to_a_new_origin_without_changing_the_fit() -> None:
@@ -359,6 +387,7 @@ def test_calibration_parameters_are_range_checked_with_their_paths() -> None:
                     "min_k": 0.0,
                     "min_buckets": 1,
                     "min_trades": -1.0,
+                    "refit_share": 2.0,
                 }
             }
         )
@@ -370,6 +399,7 @@ def test_calibration_parameters_are_range_checked_with_their_paths() -> None:
         "calibration.min_k",
         "calibration.min_buckets",
         "calibration.min_trades",
+        "calibration.refit_share",
     } <= paths
 
 
@@ -421,6 +451,7 @@ calibrations = st.builds(
     min_r2=st.floats(0.0, 1.0),
     min_k=st.floats(0.001, 1.0),
     max_k=st.floats(1.0, 50.0),
+    refit_share=st.floats(0.0, 1.0),
 ).filter(lambda c: 2 <= c.max_depth_bps / c.bucket_bps <= 1000)
 
 

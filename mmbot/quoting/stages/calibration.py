@@ -203,8 +203,10 @@ def intensity_at(
     reason: str | None = None
     if trades < params.min_trades:
         reason = f"too_few_trades: {trades:.1f} < {params.min_trades:g}"
-    elif k is None or r2 is None:
+    elif (k is None or r2 is None) and depths.points < params.min_buckets:
         reason = f"too_few_buckets: {depths.points} < {params.min_buckets}"
+    elif k is None or r2 is None:  # weights so uneven that the line is not defined
+        reason = f"degenerate_fit: {depths.points} buckets"
     elif a is None:
         reason = f"no_elapsed_time: {elapsed if elapsed > 0.0 else 0.0:g} s"
     elif r2 < params.min_r2:

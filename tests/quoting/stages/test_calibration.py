@@ -28,7 +28,7 @@ from mmbot.quoting.pipeline import (
     apply_output,
 )
 from mmbot.quoting.stages import calibration, skew, spread
-from mmbot.quoting.stages.calibration import bucket_count, fit_depths
+from mmbot.quoting.stages.calibration import bucket_count, fit_depths, intensity_at
 from mmbot.quoting.stages.spread import glft_c1_bps, glft_omega_bps, optimal_spread_bps
 from mmbot.quoting.strategy import build_pipeline
 from mmbot.testing import SAMPLE_MID_TICKS, run_stage, sample_book, sample_inputs
@@ -284,6 +284,15 @@ def test_a_k_out_of_bounds_falls_back() -> None:
     fit, _ = synthetic_run(2.0, 0.5, seconds=300.0, seed=4, params=params)
     assert fit.k is not None and fit.k > 0.2
     assert fit.fallback_reason == f"k_out_of_bounds: {fit.k:.3g} not in [0.01, 0.2]"
+
+
+def test_counts_too_uneven_for_a_line_are_a_degenerate_fit_not_a_nan() -> None:
+    counts = (1e-300, 1e300)  # the squares of the weighted sums overflow
+    assert fit_depths(counts, 1.0, 2) == (2, None, None, None)
+    params = CalibrationParams(min_buckets=2, min_trades=0.0)
+    depths = DepthCounts(0.0, 1.0, counts, 1e300, 0.0, 2)
+    fit = intensity_at(depths, 0.0, 1.0, params)
+    assert fit.fallback_reason == "degenerate_fit: 2 buckets"
 
 
 def test_trades_counted_at_no_elapsed_time_give_no_intensity() -> None:

@@ -1,10 +1,12 @@
 """Benchmark ``mmbot bench pipeline``: one quote decision through the ``adaptive`` pipeline.
 
 What it is for: per-stage median and p99 and the total per decision, on a realistic book
-(BTCUSDT-like filters, 20 levels a side, a random-walk mid, a few trades per decision,
-moving inventory), 2 levels a side; and ``reconcile`` with 10 live orders. Goals (issue 5):
-decision median <= 30 us, p99 <= 100 us; reconcile median <= 20 us. The sample instrument
-and books come from :mod:`mmbot.testing`, as the tests' do.
+(BTCUSDT-like filters, 20 levels a side, a random-walk mid, a few trades per decision at
+exponentially distributed distances from the mid, so the calibration stage counts and
+refits, moving inventory), 2 levels a side; and ``reconcile`` with 10 live orders. Goals
+(issue 5): decision median <= 30 us, p99 <= 100 us; reconcile median <= 20 us. The sample
+instrument and books come from :mod:`mmbot.testing`, as the tests' do. ``--without STAGE``
+runs the same strategy without a stage (the cost of one stage, e.g. ``calibration``).
 
 What it must never do: assert on time. It prints figures and the machine.
 """
@@ -64,11 +66,25 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--quick", action="store_true", help="a tiny run (shape only)")
     parser.add_argument("--decisions", type=int, default=20_000)
     parser.add_argument("--config", type=Path, default=ADAPTIVE)
+    parser.add_argument(
+        "--without",
+        action="append",
+        default=[],
+        metavar="STAGE",
+        help="leave this stage out of the strategy's list (repeatable)",
+    )
     args = parser.parse_args(argv)
     n = 200 if args.quick else args.decisions
 
     config: StrategyConfig = load_strategy(args.config)
-    config = attrs.evolve(config, sizing=attrs.evolve(config.sizing, levels=2))
+    unknown = [name for name in args.without if name not in config.stages]
+    if unknown:
+        parser.error(f"--without: not in the strategy's stages: {', '.join(unknown)}")
+    config = attrs.evolve(
+        config,
+        stages=tuple(name for name in config.stages if name not in args.without),
+        sizing=attrs.evolve(config.sizing, levels=2),
+    )
     pipeline = build_pipeline(config)
     instrument = sample_instrument()
     rng = derive_rng(7, "bench-pipeline")
@@ -81,9 +97,16 @@ def main(argv: list[str]) -> int:
         mid += rng.choice((-3, -1, 0, 0, 1, 3))
         now = i * 0.05
         book = sample_book(mid, spread_ticks=rng.choice((1, 2, 4)), received_at=now - 0.01)
+        # takers at an Exp(0.5 per bps) distance from the mid, either side, to the tick
         trades = tuple(
-            TradeTick(now - 0.001 * k, book.bids[0].price, Decimal("0.002"), Side.SELL)
+            TradeTick(
+                now - 0.001 * k,
+                Decimal(mid + side * round(rng.expovariate(0.5) * mid * 1e-4)) / 100,
+                Decimal("0.002"),
+                Side.BUY if side > 0 else Side.SELL,
+            )
             for k in reversed(range(rng.randrange(0, 4)))
+            for side in (rng.choice((-1, 1)),)
         )
         position = max(
             min(position + Decimal(rng.choice((-1, 0, 1))) / 1000, config.sizing.max_position),
@@ -116,7 +139,11 @@ def main(argv: list[str]) -> int:
             quoted += 1
             last_decision = result.quotes
 
-    print(f"mmbot bench pipeline: strategy {config.name!r}, {config.sizing.levels} levels a side")
+    without = f", without {', '.join(args.without)}" if args.without else ""
+    print(
+        f"mmbot bench pipeline: strategy {config.name!r}{without},"
+        f" {config.sizing.levels} levels a side"
+    )
     print(f"decisions: {n} ({quoted} with quotes)")
     print(f"{'stage':<12} {'median_us':>10} {'p99_us':>10}")
     for name, samples in per_stage.items():

@@ -183,6 +183,36 @@ STATE_METRICS: tuple[StateMetric, ...] = (
         ("symbol",),
         "1 while the shared order budget holds the symbol back (wider tolerances).",
     ),
+    _S(
+        "mmbot_calibration_a",
+        "gauge",
+        ("symbol",),
+        "Fitted taker arrival intensity at the mid, A in lambda(d) = A exp(-k d), per second.",
+    ),
+    _S(
+        "mmbot_calibration_k",
+        "gauge",
+        ("symbol",),
+        "Fitted decay k of the taker arrival intensity with distance from the mid, per bps.",
+    ),
+    _S(
+        "mmbot_calibration_fit_r2",
+        "gauge",
+        ("symbol",),
+        "Weighted R^2 of the taker intensity fit (0..1).",
+    ),
+    _S(
+        "mmbot_calibration_trades",
+        "gauge",
+        ("symbol",),
+        "Effective (time-decayed) number of public trades behind the intensity fit.",
+    ),
+    _S(
+        "mmbot_calibration_fallback",
+        "gauge",
+        ("symbol",),
+        "1 while the intensity fit is not used and the configured spread applies.",
+    ),
     _S("mmbot_fills_total", "counter", ("symbol",), "Fills booked by the ledger."),
     _S(
         "mmbot_volume_total",
@@ -232,6 +262,13 @@ def state_families(status: BotStatus) -> list[Metric]:
             current = 1 if symbol_state is s.state else 0
             put("mmbot_symbol_state", [symbol, symbol_state.value], current)
         put("mmbot_order_budget_short", [symbol], 1 if s.budget_short else 0)
+        fit = s.calibration
+        if fit is not None:
+            put("mmbot_calibration_a", [symbol], fit.a)
+            put("mmbot_calibration_k", [symbol], fit.k)
+            put("mmbot_calibration_fit_r2", [symbol], fit.r2)
+            put("mmbot_calibration_trades", [symbol], fit.trades)
+            put("mmbot_calibration_fallback", [symbol], 0 if fit.usable else 1)
         put("mmbot_fills_total", [symbol], s.fills)
         put("mmbot_volume_total", [symbol], float(s.volume))
         put("mmbot_decisions_total", [symbol], s.decisions)

@@ -51,7 +51,14 @@ from mmbot.clock import perf_counter_ns
 from mmbot.model import BookSnapshot
 from mmbot.quoting.orders.reconcile import Action, Cancel, CancelReplace, Tolerances, reconcile
 from mmbot.quoting.orders.states import OrderState
-from mmbot.quoting.pipeline import FRESH_STATE, QuoteInputs, QuotePipeline, RiskFlags, StageTimings
+from mmbot.quoting.pipeline import (
+    FRESH_STATE,
+    IntensityFit,
+    QuoteInputs,
+    QuotePipeline,
+    RiskFlags,
+    StageTimings,
+)
 from mmbot.quoting.risk import restrict
 from mmbot.resilience.breaker import CircuitBreaker
 from mmbot.supervision import current_child
@@ -68,6 +75,19 @@ DecisionObserver = Callable[[str, float, str | None, int], None]
 #: How long past ``stale_after`` the quoter wakes to pull a stale book's quotes.
 STALE_MARGIN = 0.001
 _IN_FLIGHT = (OrderState.PENDING_NEW, OrderState.PENDING_CANCEL)
+
+
+def fallback_change(before: IntensityFit | None, after: IntensityFit) -> str | None:
+    """``"falls_back"`` when ``after`` falls back and ``before`` did not (or there was no
+    fit before), ``"in_use"`` when ``after`` is usable and ``before`` fell back, else None:
+    what the quoter logs, once per change and never per decision."""
+    falls_back = after.fallback_reason is not None
+    fell_back = before is not None and before.fallback_reason is not None
+    if falls_back and not fell_back:
+        return "falls_back"
+    if fell_back and not falls_back:
+        return "in_use"
+    return None
 
 
 class Quoter:
@@ -111,6 +131,7 @@ class Quoter:
         child = current_child()
         runtime = self.runtime
         runtime.strategy_state = FRESH_STATE  # a restart starts its filters afresh
+        runtime.intensity = None
         stop = child.stop_requested
         async with (
             self.venue.book_stream(self.symbol, on_update=runtime.wakeup.set) as books,
@@ -225,6 +246,7 @@ class Quoter:
         )
         decision, timings = self.pipeline.run(inputs, perf_counter_ns, runtime.strategy_state)
         runtime.strategy_state = decision.state
+        self._observe_intensity(decision.intensity)
         runtime.decisions += 1
         runtime.decision_us.append(timings.total_ns / 1000)
         if self.on_timings is not None:
@@ -275,6 +297,26 @@ class Quoter:
         if self.on_decision is not None:
             self.on_decision(symbol, now - book.received_at, quotes.reason, len(sent))
         return book.is_valid
+
+    def _observe_intensity(self, fit: IntensityFit | None) -> None:
+        """Keep the decision's intensity fit for the status (a decision pulled before the
+        calibration stage ran leaves the last one); log once when the symbol starts falling
+        back to the configured spread (with the reason) and once when it stops."""
+        if fit is None:
+            return
+        runtime = self.runtime
+        change = fallback_change(runtime.intensity, fit)
+        runtime.intensity = fit
+        if change == "falls_back":
+            log.info(
+                "calibration falls back to the configured spread",
+                extra={"symbol": self.symbol, "reason": fit.fallback_reason},
+            )
+        elif change == "in_use":
+            log.info(
+                "calibration fit in use",
+                extra={"symbol": self.symbol, "a": fit.a, "k": fit.k, "r2": fit.r2},
+            )
 
     # -- stopping --------------------------------------------------------------------------
 

@@ -28,7 +28,7 @@ from mmbot.model import SymbolStatus as InstrumentStatus
 from mmbot.quoting.budget import OrderBudget
 from mmbot.quoting.ledger import Ledger
 from mmbot.quoting.orders.tracker import OrderTracker
-from mmbot.quoting.pipeline import FRESH_STATE, StrategyState
+from mmbot.quoting.pipeline import FRESH_STATE, IntensityFit, StrategyState
 from mmbot.quoting.risk import Exposure, RiskEngine
 from mmbot.quoting.uptime import QuoteUptime, two_sided_within
 from mmbot.venue.events import Balance
@@ -82,6 +82,8 @@ class SymbolRuntime:
     quotes: QuoteSet | None = None  # what the last decision wanted
     pull_reason: str | None = None
     strategy_state: StrategyState = FRESH_STATE
+    #: The last decision's taker-intensity fit (None without a calibration stage).
+    intensity: IntensityFit | None = None
     decisions: int = 0
     actions: int = 0
     restarts: int = 0
@@ -269,6 +271,7 @@ class BotState:
             decision_p95_us=runtime.decision_p95_us(),
             restarts=runtime.restarts,
             budget_short=runtime.budget_short,
+            calibration=runtime.intensity,
         )
 
 

@@ -19,6 +19,7 @@ import attrs
 
 from mmbot.model import QuoteSet
 from mmbot.quoting.ledger_views import LedgerView, Markout
+from mmbot.quoting.pipeline import IntensityFit
 
 
 class SymbolState(enum.Enum):
@@ -59,6 +60,8 @@ class SymbolStatus:
     decision_p95_us: float | None = None  # pipeline time, recent decisions
     restarts: int = 0  # of this symbol's quoter
     budget_short: bool = False  # the shared order budget is holding this symbol back
+    #: The last decision's taker-intensity fit (the calibration stage), or None.
+    calibration: IntensityFit | None = None
 
     @property
     def open_orders(self) -> int:

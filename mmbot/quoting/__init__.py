@@ -29,6 +29,7 @@ from mmbot.quoting.ledger_views import LedgerStatistics as LedgerStatistics
 from mmbot.quoting.ledger_views import LedgerView as LedgerView
 from mmbot.quoting.ledger_views import Markout as Markout
 from mmbot.quoting.params import DEFAULT_STAGES as DEFAULT_STAGES
+from mmbot.quoting.params import CalibrationParams as CalibrationParams
 from mmbot.quoting.params import FairValueParams as FairValueParams
 from mmbot.quoting.params import GuardParams as GuardParams
 from mmbot.quoting.params import RoundingParams as RoundingParams
@@ -39,12 +40,16 @@ from mmbot.quoting.params import StrategyConfig as StrategyConfig
 from mmbot.quoting.params import VolatilityParams as VolatilityParams
 from mmbot.quoting.pipeline import FRESH_STATE as FRESH_STATE
 from mmbot.quoting.pipeline import NO_RISK as NO_RISK
+from mmbot.quoting.pipeline import CalibrationState as CalibrationState
 from mmbot.quoting.pipeline import Decision as Decision
+from mmbot.quoting.pipeline import DepthCounts as DepthCounts
 from mmbot.quoting.pipeline import DraftQuote as DraftQuote
 from mmbot.quoting.pipeline import Drafts as Drafts
 from mmbot.quoting.pipeline import EwmaState as EwmaState
 from mmbot.quoting.pipeline import FairValue as FairValue
 from mmbot.quoting.pipeline import HalfSpread as HalfSpread
+from mmbot.quoting.pipeline import Intensity as Intensity
+from mmbot.quoting.pipeline import IntensityFit as IntensityFit
 from mmbot.quoting.pipeline import Pull as Pull
 from mmbot.quoting.pipeline import QuoteInputs as QuoteInputs
 from mmbot.quoting.pipeline import QuotePipeline as QuotePipeline
@@ -76,7 +81,10 @@ __all__ = [
     "FRESH_STATE",
     "MARKOUT_HORIZONS",
     "NO_RISK",
+    "CalibrationParams",
+    "CalibrationState",
     "Decision",
+    "DepthCounts",
     "DraftQuote",
     "Drafts",
     "EwmaState",
@@ -85,6 +93,8 @@ __all__ = [
     "FairValueParams",
     "GuardParams",
     "HalfSpread",
+    "Intensity",
+    "IntensityFit",
     "Ledger",
     "LedgerStatistics",
     "LedgerView",

@@ -53,9 +53,24 @@ class VolatilityParams:
 
 
 @attrs.frozen
+class CalibrationParams:
+    """The taker-intensity fit lambda(delta) = A * exp(-k * delta) (docs/strategy.md)."""
+
+    window: float = 300.0  # seconds: e-folding time of the decay (the rolling window)
+    bucket_bps: float = 1.0  # width of a distance bucket
+    max_depth_bps: float = 20.0  # buckets cover [0, max_depth); farther trades join the last
+    min_trades: float = 30.0  # effective (decayed) trades needed to use the fit
+    min_buckets: int = 3  # distances with data needed to fit
+    min_r2: float = 0.5  # fit quality needed to use it
+    min_k: float = 0.01  # per bps: a fitted k outside [min_k, max_k] is not used
+    max_k: float = 10.0  # per bps
+    refit_share: float = 0.01  # refit once trades worth this share of the total came in
+
+
+@attrs.frozen
 class SpreadParams:
-    mode: Literal["fixed", "volatility", "avellaneda_stoikov"] = "fixed"
-    base_bps: float = 10.0  # half-spread (bps of the reference price)
+    mode: Literal["fixed", "volatility", "avellaneda_stoikov", "glft"] = "fixed"
+    base_bps: float = 10.0  # half-spread (bps of the reference price); "glft" with no fit
     vol_multiplier: float = 2.0  # "volatility": base + multiplier * sigma * sqrt(vol_horizon)
     vol_horizon: float = 1.0  # seconds
     maker_fee_bps: float = 10.0  # the venue's maker fee (negative for a rebate)
@@ -65,10 +80,10 @@ class SpreadParams:
 
 @attrs.frozen
 class SkewParams:
-    mode: Literal["none", "linear", "avellaneda_stoikov"] = "none"
+    mode: Literal["none", "linear", "avellaneda_stoikov", "glft"] = "none"
     linear_bps: float = 10.0  # "linear": shift at |position| = max_position, in bps
     gamma: float = 0.01  # A–S risk aversion, per bps per lot (q = position / order_size)
-    kappa: float = 0.5  # A–S order-book intensity decay, per bps
+    kappa: float = 0.5  # A–S order-book intensity decay, per bps (a usable fit's k replaces it)
     horizon: float = 60.0  # seconds: the rolling T - t
     max_skew_bps: float = 100.0  # cap on |reservation - fair value|
 
@@ -98,6 +113,7 @@ class StrategyConfig:
     guards: GuardParams = GuardParams()
     fair_value: FairValueParams = FairValueParams()
     volatility: VolatilityParams = VolatilityParams()
+    calibration: CalibrationParams = CalibrationParams()
     spread: SpreadParams = SpreadParams()
     skew: SkewParams = SkewParams()
     sizing: SizingParams = SizingParams()

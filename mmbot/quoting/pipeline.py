@@ -6,13 +6,14 @@ What it is for: one quote decision, in three kinds of value and one runner.
   parameters, position, recent trades, open orders, risk flags, free balances). Frozen:
   the shell builds it once per decision and nothing copies or changes it.
 - :class:`Decision`: what the stages have worked out so far (fair value, volatility,
-  half-spread, reservation price, draft quotes, the final :class:`~mmbot.model.QuoteSet`
-  or the reason quotes were pulled) and the filter state, starting from the state the last
-  decision left. One per decision, written only by the runner; the pipeline's result.
+  taker intensity, half-spread, reservation price, draft quotes, the final
+  :class:`~mmbot.model.QuoteSet` or the reason quotes were pulled) and the filter state,
+  starting from the state the last decision left. One per decision, written only by the
+  runner; the pipeline's result.
 - The stage outputs: a stage returns only what it decides, as one small value
-  (:class:`FairValue`, :class:`Volatility`, :class:`HalfSpread`, :class:`Reservation`,
-  :class:`Drafts`, the final ``QuoteSet``), :class:`Pull` to stop quoting, or None to
-  change nothing.
+  (:class:`FairValue`, :class:`Volatility`, :class:`Intensity`, :class:`HalfSpread`,
+  :class:`Reservation`, :class:`Drafts`, the final ``QuoteSet``), :class:`Pull` to stop
+  quoting, or None to change nothing.
 
 A stage is a pure function ``(inputs, so_far) -> output | None`` (:data:`Stage`): it reads
 its two arguments and writes neither. :class:`QuotePipeline` runs the stages in order,
@@ -80,12 +81,67 @@ class VarianceState(NamedTuple):
     sum_dt: float = 0.0
 
 
+class DepthCounts(NamedTuple):
+    """Public trades counted by their distance from the mid, and the fit made of them.
+
+    ``counts[j]``: trades at ``bucket_bps * j <= delta < bucket_bps * (j + 1)`` (the last
+    bucket also holds every farther trade), each weighted ``exp((t - ref) / window)``: a
+    count decays with time without being touched, ``count * exp(-(now - ref) / window)``
+    being its weight at ``now`` (the calibration stage). ``total`` is their sum, and
+    ``unfitted`` the part of it folded since the last fit. The fit
+    ``C(delta) = c0_share * total * exp(-k * delta)`` of the cumulative counts (``r2``: its
+    weighted R^2, ``points``: the distances it used) has ``c0_share``, ``k`` and ``r2`` None
+    until ``points`` reached the configured minimum.
+    """
+
+    ref: float  # the time the weights are relative to (s)
+    last_trade_time: float  # the newest trade folded (trades at or before it are skipped)
+    counts: tuple[float, ...]
+    total: float
+    unfitted: float = 0.0
+    points: int = 0
+    c0_share: float | None = None  # the fitted count at delta = 0, as a share of ``total``
+    k: float | None = None  # per bps
+    r2: float | None = None
+
+
+class CalibrationState(NamedTuple):
+    """The calibration stage's state: the mid the next trades are measured against, the
+    time exposure started, and the counted trades (a new ``depths`` only when one is folded)."""
+
+    last_mid: float
+    start: float  # seconds: the elapsed time is measured from here
+    depths: DepthCounts
+
+
 class StrategyState(NamedTuple):
     """The filter state the stateful stages carry from one decision to the next."""
 
     fair_value: EwmaState | None = None
     mid_variance: VarianceState | None = None
     trade_variance: VarianceState | None = None
+    calibration: CalibrationState | None = None
+
+
+class IntensityFit(NamedTuple):
+    """The taker arrival intensity ``lambda(delta) = a * exp(-k * delta)`` at one decision.
+
+    ``a``: trades per second at any distance (``delta = 0``), ``k`` per bps of distance,
+    ``r2`` the fit's (weighted) R^2: None while there is no fit. ``trades``: the effective
+    (time-decayed) number of trades behind it. ``fallback_reason`` is ``"code: detail"``
+    when the fit must not be used (too few trades, a poor fit, ``k`` out of bounds): the
+    spread and skew stages then use their configured values. None: the fit is usable.
+    """
+
+    a: float | None
+    k: float | None
+    r2: float | None
+    trades: float
+    fallback_reason: str | None = None
+
+    @property
+    def usable(self) -> bool:
+        return self.fallback_reason is None
 
 
 @attrs.frozen
@@ -135,7 +191,8 @@ class Decision:
     the frozen ~20-field context the pipeline used to copy seven times per decision (a
     property test checks that no built-in stage writes it). Prices are floats (strategy
     math); only ``quotes`` holds exact money. Units: ``volatility`` in bps of price per
-    sqrt(second); ``half_spread_bps`` in bps of the reservation price; ``fair_value`` and
+    sqrt(second); ``intensity`` the calibration stage's :class:`IntensityFit` (``a`` per
+    second, ``k`` per bps); ``half_spread_bps`` in bps of the reservation price; ``fair_value`` and
     ``reservation`` in quote currency per base. After a run, ``quotes`` is always set: the
     rounding stage's quotes, or, when a stage pulled, ``QuoteSet(symbol, reason=pulled)``.
     """
@@ -144,6 +201,7 @@ class Decision:
     state: StrategyState = FRESH_STATE  # in: the last decision's; out: the next one's
     fair_value: float | None = None
     volatility: float | None = None
+    intensity: IntensityFit | None = None
     half_spread_bps: float | None = None
     reservation: float | None = None
     drafts: tuple[DraftQuote, ...] = ()
@@ -165,6 +223,13 @@ class Volatility(NamedTuple):
     """Volatility in bps per sqrt(second); ``state``: the filters after this stage."""
 
     volatility: float
+    state: StrategyState | None = None  # None: the state is unchanged
+
+
+class Intensity(NamedTuple):
+    """The fitted taker intensity; ``state``: the filters after this stage."""
+
+    intensity: IntensityFit
     state: StrategyState | None = None  # None: the state is unchanged
 
 
@@ -194,7 +259,9 @@ class Pull(NamedTuple):
 
 
 #: What a stage may return (None: it changes nothing).
-StageOutput = FairValue | Volatility | HalfSpread | Reservation | Drafts | QuoteSet | Pull
+StageOutput = (
+    FairValue | Volatility | Intensity | HalfSpread | Reservation | Drafts | QuoteSet | Pull
+)
 
 #: A stage: a pure function of the inputs and the decision so far, returning what it decides.
 Stage = Callable[[QuoteInputs, Decision], StageOutput | None]
@@ -222,6 +289,12 @@ def _write_volatility(decision: Decision, output: Volatility) -> None:
         decision.state = output.state
 
 
+def _write_intensity(decision: Decision, output: Intensity) -> None:
+    decision.intensity = output.intensity
+    if output.state is not None:
+        decision.state = output.state
+
+
 def _write_half_spread(decision: Decision, output: HalfSpread) -> None:
     decision.half_spread_bps = output.half_spread_bps
 
@@ -243,6 +316,7 @@ def _write_quotes(decision: Decision, output: QuoteSet) -> None:
 _WRITERS: dict[type[Any], Callable[[Decision, Any], None]] = {
     FairValue: _write_fair_value,
     Volatility: _write_volatility,
+    Intensity: _write_intensity,
     HalfSpread: _write_half_spread,
     Reservation: _write_reservation,
     Drafts: _write_drafts,
@@ -351,8 +425,8 @@ class QuotePipeline:
                     name = self.names[len(reads) - 1]
                     raise TypeError(
                         f"stage {name!r} returned {type(output).__name__}, not a stage output"
-                        " (FairValue, Volatility, HalfSpread, Reservation, Drafts, QuoteSet,"
-                        " Pull or None)"
+                        " (FairValue, Volatility, Intensity, HalfSpread, Reservation, Drafts,"
+                        " QuoteSet, Pull or None)"
                     )
             read(timer())
         if decision.quotes is None:  # no stage made quotes: the decision is "none"

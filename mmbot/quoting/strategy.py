@@ -17,6 +17,7 @@ anything by name. No network, clock or RNG. Parameters are documented in
 from __future__ import annotations
 
 import importlib
+import math
 from typing import Any
 
 from mmbot.errors import ConfigError
@@ -25,6 +26,9 @@ from mmbot.quoting.pipeline import QuotePipeline, Stage
 from mmbot.quoting.stages import BUILTIN_STAGES
 
 # -- checking ---------------------------------------------------------------------------
+
+#: The most distance buckets a calibration may keep (max_depth_bps / bucket_bps).
+MAX_CALIBRATION_BUCKETS = 1000
 
 
 def strategy_problems(config: StrategyConfig) -> list[str]:
@@ -51,6 +55,37 @@ def strategy_problems(config: StrategyConfig) -> list[str]:
     need(v.prior >= 0, "volatility.prior", "must be >= 0")
     need(v.prior_weight > 0, "volatility.prior_weight", "must be > 0")
     need(v.max_bps > 0, "volatility.max_bps", "must be > 0")
+    c = config.calibration
+    need(c.window > 0, "calibration.window", "must be > 0")
+    need(c.bucket_bps > 0, "calibration.bucket_bps", "must be > 0")
+    need(c.max_depth_bps > 0, "calibration.max_depth_bps", "must be > 0")
+    if c.bucket_bps > 0 and c.max_depth_bps > 0:
+        buckets = c.max_depth_bps / c.bucket_bps
+        need(
+            buckets <= MAX_CALIBRATION_BUCKETS,
+            "calibration.max_depth_bps",
+            f"at most {MAX_CALIBRATION_BUCKETS} buckets of bucket_bps (asks {buckets:.0f})",
+        )
+        need(
+            buckets >= max(c.min_buckets, 2),
+            "calibration.max_depth_bps",
+            f"must hold at least max(min_buckets, 2) buckets of bucket_bps (holds {buckets:g})",
+        )
+    need(c.min_trades >= 0, "calibration.min_trades", "must be >= 0")
+    need(c.min_buckets >= 2, "calibration.min_buckets", "must be >= 2 (a line needs two points)")
+    need(0 <= c.min_r2 <= 1, "calibration.min_r2", "must be in [0, 1]")
+    need(c.min_k > 0, "calibration.min_k", "must be > 0")
+    need(c.max_k >= c.min_k, "calibration.max_k", "must be >= min_k")
+    need(math.isfinite(c.max_k), "calibration.max_k", "must be finite")
+    need(0 <= c.refit_share <= 1, "calibration.refit_share", "must be in [0, 1]")
+    stages = config.stages
+    for table, mode in (("spread", s.mode), ("skew", k.mode)):
+        if mode != "glft":
+            continue
+        if "calibration" not in stages:
+            problems.append(f"{table}.mode: 'glft' needs the 'calibration' stage")
+        elif table in stages and stages.index("calibration") > stages.index(table):
+            problems.append(f"{table}.mode: 'glft' needs 'calibration' before '{table}'")
     need(s.base_bps >= 0, "spread.base_bps", "must be >= 0")
     need(s.vol_multiplier >= 0, "spread.vol_multiplier", "must be >= 0")
     need(s.vol_horizon > 0, "spread.vol_horizon", "must be > 0")

@@ -7,6 +7,7 @@ from decimal import Decimal
 from mmbot.bot.status import BotStatus, SymbolState, SymbolStatus
 from mmbot.model import Quote, QuoteSet, Side
 from mmbot.quoting.ledger_views import LedgerView, Markout
+from mmbot.quoting.pipeline import IntensityFit
 
 D = Decimal
 
@@ -55,6 +56,7 @@ def quoting_symbol() -> SymbolStatus:
         quote_uptime_ratio=0.97,
         decision_p95_us=41.5,
         restarts=1,
+        calibration=IntensityFit(a=1.8, k=0.45, r2=0.93, trades=412.5),
     )
 
 
@@ -83,6 +85,7 @@ def pulled_symbol() -> SymbolStatus:
         net_bps=-2.5,
         fills=2,
         volume=D("2640.00"),
+        calibration=IntensityFit(None, None, None, 12.0, "too_few_trades: 12.0 < 30"),
     )
 
 

@@ -61,6 +61,11 @@ EXPECTED: dict[str, tuple[str, set[str]]] = {
     "mmbot_volume": ("counter", {"symbol"}),
     "mmbot_decisions": ("counter", {"symbol"}),
     "mmbot_order_budget_short": ("gauge", {"symbol"}),
+    "mmbot_calibration_a": ("gauge", {"symbol"}),
+    "mmbot_calibration_k": ("gauge", {"symbol"}),
+    "mmbot_calibration_fit_r2": ("gauge", {"symbol"}),
+    "mmbot_calibration_trades": ("gauge", {"symbol"}),
+    "mmbot_calibration_fallback": ("gauge", {"symbol"}),
 }
 
 
@@ -119,6 +124,27 @@ async def test_a_scrape_over_http_has_every_design_metric_with_its_type_and_labe
         assert family.samples, f"{name} has no sample for a busy bot"
         for sample in family.samples:
             assert set(sample.labels) - {"le"} == labels, f"{name} labels {sample.labels}"
+
+
+async def test_the_calibration_gauges_are_scraped_over_http_per_symbol() -> None:
+    response = await scrape_over_http(busy_metrics())
+    found = {
+        (s.name, s.labels["symbol"]): s.value
+        for f in families(response.text).values()
+        for s in f.samples
+        if s.name.startswith("mmbot_calibration_")
+    }
+    assert found == {
+        # BTCUSDT: a usable fit
+        ("mmbot_calibration_a", "BTCUSDT"): 1.8,
+        ("mmbot_calibration_k", "BTCUSDT"): 0.45,
+        ("mmbot_calibration_fit_r2", "BTCUSDT"): 0.93,
+        ("mmbot_calibration_trades", "BTCUSDT"): 412.5,
+        ("mmbot_calibration_fallback", "BTCUSDT"): 0.0,
+        # SOLUSDT: too few trades for a fit, falling back; ETHUSDT: no calibration stage
+        ("mmbot_calibration_trades", "SOLUSDT"): 12.0,
+        ("mmbot_calibration_fallback", "SOLUSDT"): 1.0,
+    }
 
 
 async def test_a_path_other_than_metrics_is_not_found() -> None:

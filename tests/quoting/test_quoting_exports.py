@@ -25,6 +25,7 @@ NAMEDTUPLE_API = {"_replace", "_make", "_fields", "_asdict", "_field_defaults"}
 EXPECTED = {
     "mmbot.quoting": {
         "DEFAULT_STAGES", "EXACT", "FRESH_STATE", "MARKOUT_HORIZONS", "NO_RISK",
+        "CalibrationParams", "CalibrationState", "DepthCounts", "Intensity", "IntensityFit",
         "Decision", "DraftQuote", "Drafts", "EwmaState", "Exposure", "FairValue",
         "FairValueParams", "GuardParams", "HalfSpread", "Ledger", "LedgerStatistics",
         "LedgerView", "Markout", "Pull", "QuoteInputs", "QuotePipeline", "Reservation",
@@ -43,8 +44,8 @@ EXPECTED = {
         "parse_slot", "reconcile", "within",
     },
     "mmbot.quoting.stages": {
-        "BUILTIN_STAGES", "PULL_CODES", "fair_value", "guards", "pull_reason", "rounding",
-        "sizing", "skew", "spread", "volatility",
+        "BUILTIN_STAGES", "PULL_CODES", "calibration", "fair_value", "guards", "pull_reason",
+        "rounding", "sizing", "skew", "spread", "volatility",
     },
 }  # fmt: skip
 

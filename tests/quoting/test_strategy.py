@@ -41,7 +41,9 @@ def test_fixed_is_symmetric_and_adaptive_skews_against_inventory() -> None:
     fixed = load_strategy(STRATEGIES / "fixed.toml")
     adaptive = load_strategy(STRATEGIES / "adaptive.toml")
     assert fixed.skew.mode == "none" and fixed.spread.mode == "fixed"
-    assert adaptive.skew.mode == "avellaneda_stoikov" and adaptive.spread.mode == "volatility"
+    assert adaptive.skew.mode == "avellaneda_stoikov"
+    assert adaptive.spread.mode == "avellaneda_stoikov"
+    assert adaptive.stages.index("calibration") < adaptive.stages.index("spread")
     flat, long = decide(adaptive), decide(adaptive, position=Decimal("0.005"))
     assert flat.reservation is not None and long.reservation is not None
     assert long.reservation < flat.reservation

@@ -1,8 +1,8 @@
 """The built-in quoting stages, one module each, and their registry by name (sans-IO).
 
 What it is for: :data:`BUILTIN_STAGES` maps the names a strategy config uses ("guards",
-"fair_value", "volatility", "spread", "skew", "sizing", "rounding") to the pure
-``(inputs, so_far) -> output`` functions (:data:`~mmbot.quoting.pipeline.Stage`). A user's
+"fair_value", "volatility", "calibration", "spread", "skew", "sizing", "rounding") to the
+pure ``(inputs, so_far) -> output`` functions (:data:`~mmbot.quoting.pipeline.Stage`). A user's
 own stage is named in config as ``"package.module:function"`` and imported by
 ``mmbot.quoting.strategy``, never here.
 
@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from mmbot.quoting.pipeline import Stage
+from mmbot.quoting.stages.calibration import calibration as calibration
 from mmbot.quoting.stages.fair_value import fair_value as fair_value
 from mmbot.quoting.stages.guards import PULL_CODES as PULL_CODES
 from mmbot.quoting.stages.guards import guards as guards
@@ -30,6 +31,7 @@ BUILTIN_STAGES: Mapping[str, Stage] = MappingProxyType(
         "guards": guards,
         "fair_value": fair_value,
         "volatility": volatility,
+        "calibration": calibration,
         "spread": spread,
         "skew": skew,
         "sizing": sizing,
@@ -40,6 +42,7 @@ BUILTIN_STAGES: Mapping[str, Stage] = MappingProxyType(
 __all__ = [
     "BUILTIN_STAGES",
     "PULL_CODES",
+    "calibration",
     "fair_value",
     "guards",
     "pull_reason",

@@ -60,6 +60,7 @@ def fair_value(inputs: QuoteInputs, so_far: Decision) -> FairValue | Pull:
         state = so_far.state
         smoothed = ewma_update(state.fair_value, mid, inputs.now, params.ewma_halflife)
         return FairValue(
-            smoothed.value, StrategyState(smoothed, state.mid_variance, state.trade_variance)
+            smoothed.value,
+            StrategyState(smoothed, state.mid_variance, state.trade_variance, state.calibration),
         )
     return FairValue(mid)

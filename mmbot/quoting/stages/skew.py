@@ -9,7 +9,10 @@ are quoted around, by ``skew.mode``:
   2008), computed in bps of ``s``: ``q`` is the position in lots
   (``position / sizing.order_size``), ``sigma`` in bps per sqrt(second), ``tau`` the
   rolling horizon ``skew.horizon`` in seconds (constant: T - t never runs out), ``gamma``
-  per (bps * lot).
+  per (bps * lot);
+- ``glft``: ``r = s - q * omega`` (Guéant, Lehalle & Fernandez-Tapia 2013; ``omega`` from
+  :func:`~mmbot.quoting.stages.spread.glft_omega_bps`, in bps of ``s``) with the
+  calibration stage's usable ``A`` and ``k``; without one, the ``avellaneda_stoikov`` shift.
 
 Both shifts are capped at ``max_skew_bps``. Long inventory lowers both prices (sell more,
 buy less); short raises them.
@@ -20,6 +23,7 @@ What it must never do: skew towards inventory (a long book must never raise the 
 from __future__ import annotations
 
 from mmbot.quoting.pipeline import Decision, Pull, QuoteInputs, Reservation
+from mmbot.quoting.stages.spread import glft_omega_bps
 
 
 def reference_price(inputs: QuoteInputs, so_far: Decision) -> float | None:
@@ -49,7 +53,13 @@ def skew_bps(inputs: QuoteInputs, so_far: Decision) -> float:
         if sigma is None:
             sigma = all_params.volatility.prior
         lots = position / float(all_params.sizing.order_size)
-        shift = -lots * params.gamma * sigma * sigma * params.horizon
+        fit = so_far.intensity if mode == "glft" else None
+        if fit is not None and fit.fallback_reason is None and fit.a is not None:
+            k = fit.k
+            assert k is not None  # a usable fit has both
+            shift = -lots * glft_omega_bps(params.gamma, k, fit.a, sigma)
+        else:
+            shift = -lots * params.gamma * sigma * sigma * params.horizon
     cap = params.max_skew_bps
     return cap if shift > cap else -cap if shift < -cap else shift
 

@@ -110,7 +110,9 @@ def volatility(inputs: QuoteInputs, so_far: Decision) -> Volatility:
     if sigma > params.max_bps:
         sigma = params.max_bps
     if mid_var is not state.mid_variance or trade_var is not state.trade_variance:
-        return Volatility(sigma, StrategyState(state.fair_value, mid_var, trade_var))
+        return Volatility(
+            sigma, StrategyState(state.fair_value, mid_var, trade_var, state.calibration)
+        )
     return Volatility(sigma)
 
 

@@ -38,7 +38,7 @@ D = Decimal
 AFTER_GUARDS = QuotePipeline(
     [
         BUILTIN_STAGES[n]
-        for n in ("fair_value", "volatility", "spread", "skew", "sizing", "rounding")
+        for n in ("fair_value", "volatility", "calibration", "spread", "skew", "sizing", "rounding")
     ]
 )
 
@@ -81,13 +81,13 @@ def configs(draw: st.DrawFn, step: Decimal, roomy: bool = False) -> StrategyConf
         fair_value=FairValueParams(method=draw(st.sampled_from(["mid", "micro", "ewma"]))),
         volatility=VolatilityParams(prior=draw(st.floats(0, 20))),
         spread=SpreadParams(
-            mode=draw(st.sampled_from(["fixed", "volatility", "avellaneda_stoikov"])),
+            mode=draw(st.sampled_from(["fixed", "volatility", "avellaneda_stoikov", "glft"])),
             base_bps=draw(st.floats(0, 80)),
             maker_fee_bps=draw(st.floats(-2, 10)),
             min_edge_bps=draw(st.floats(0, 3)),
         ),
         skew=SkewParams(
-            mode=draw(st.sampled_from(["none", "linear", "avellaneda_stoikov"])),
+            mode=draw(st.sampled_from(["none", "linear", "avellaneda_stoikov", "glft"])),
             linear_bps=draw(st.floats(0, 50)),
             gamma=draw(st.floats(0.001, 1)),
             kappa=draw(st.floats(0.01, 5)),
@@ -241,7 +241,7 @@ def test_skew_moves_both_quoted_prices_against_inventory(inputs: QuoteInputs, lo
 def test_no_built_in_stage_writes_the_decision_it_reads(inputs: QuoteInputs) -> None:
     # stages are pure: each returns its output and leaves the decision so far as it was
     decision = Decision()
-    for name in StrategyConfig().stages:
+    for name in ("guards", "fair_value", "volatility", "calibration", *StrategyConfig().stages[3:]):
         before = attrs.evolve(decision)
         output = BUILTIN_STAGES[name](inputs, decision)
         assert decision == before, name

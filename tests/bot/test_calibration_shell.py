@@ -1,0 +1,61 @@
+"""The quoter shell and the calibration stage: the fit in the status, the fallback logged once."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+import trio.testing
+from bot_kit import SYMBOLS, running
+
+from mmbot.bot.bot import Bot
+from mmbot.bot.metrics import BotMetrics
+from mmbot.bot.quoter import fallback_change
+from mmbot.config import DEFAULT_CONFIG, config_from_dict
+from mmbot.quoting.pipeline import IntensityFit
+
+ADAPTIVE = Path(__file__).resolve().parents[2] / "configs" / "strategies" / "adaptive.toml"
+USABLE = IntensityFit(2.0, 0.5, 0.9, 100.0)
+FALLING_BACK = IntensityFit(None, None, None, 3.0, "too_few_trades: 3.0 < 30")
+
+
+def adaptive_config() -> Any:
+    data: dict[str, Any] = {k: dict(v) for k, v in DEFAULT_CONFIG.items()}
+    data["strategy"] = {"file": str(ADAPTIVE)}
+    return config_from_dict(data)
+
+
+def test_only_a_change_between_using_and_falling_back_is_told() -> None:
+    assert fallback_change(None, FALLING_BACK) == "falls_back"
+    assert fallback_change(USABLE, FALLING_BACK) == "falls_back"
+    assert fallback_change(FALLING_BACK, USABLE) == "in_use"
+    assert fallback_change(FALLING_BACK, FALLING_BACK) is None
+    other = IntensityFit(1.0, 0.1, 0.2, 40.0, "poor_fit: r2 0.20 < 0.5")
+    assert fallback_change(FALLING_BACK, other) is None  # still falling back: said already
+    assert fallback_change(USABLE, USABLE) is None
+    assert fallback_change(None, USABLE) is None
+
+
+async def test_a_calibrating_symbol_reports_its_fit_and_logs_its_fallback_once(
+    autojump_clock: trio.testing.MockClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    metrics = BotMetrics(symbols=SYMBOLS)
+    bot = Bot(adaptive_config(), mode="sim", seed=11, metrics=metrics)
+    with caplog.at_level(logging.INFO, logger="mmbot.quoter"):
+        async with running(bot) as handle:
+            await trio.sleep(30)
+            status = handle.status()
+            scraped = metrics.scrape().decode()
+    for symbol in status.symbols:
+        assert symbol.decisions > 1
+        fit = symbol.calibration
+        # the quoter passes no public trades to its decisions yet: never enough for a fit
+        assert fit is not None and fit.fallback_reason == "too_few_trades: 0.0 < 30"
+        assert f'mmbot_calibration_fallback{{symbol="{symbol.symbol}"}} 1.0' in scraped
+        assert f'mmbot_calibration_trades{{symbol="{symbol.symbol}"}} 0.0' in scraped
+    told = [r for r in caplog.records if r.getMessage().startswith("calibration falls back")]
+    assert sorted(r.__dict__["symbol"] for r in told) == sorted(SYMBOLS)  # once each
+    assert {r.__dict__["reason"] for r in told} == {"too_few_trades: 0.0 < 30"}

@@ -48,7 +48,7 @@ from mmbot.bot.actions import LatencyObserver, OrderActions, QuoteCycle
 from mmbot.bot.state import BotState
 from mmbot.bot.status import SymbolState
 from mmbot.clock import perf_counter_ns
-from mmbot.model import BookSnapshot
+from mmbot.model import BookSnapshot, Side
 from mmbot.quoting.orders.reconcile import Action, Cancel, CancelReplace, Tolerances, reconcile
 from mmbot.quoting.orders.states import OrderState
 from mmbot.quoting.pipeline import (
@@ -58,8 +58,10 @@ from mmbot.quoting.pipeline import (
     QuotePipeline,
     RiskFlags,
     StageTimings,
+    TradeTick,
 )
 from mmbot.quoting.risk import restrict
+from mmbot.quoting.strategy import reads_public_trades
 from mmbot.resilience.breaker import CircuitBreaker
 from mmbot.supervision import current_child
 from mmbot.venue.base import BookStream
@@ -123,6 +125,7 @@ class Quoter:
         orders = state.config.orders
         self.tolerances = Tolerances(orders.price_tolerance_bps, orders.size_tolerance_ratio)
         self.params = state.config.strategy_for(symbol)
+        self.reads_trades = reads_public_trades(self.params)
         self.stale_after = self.params.guards.stale_after
         #: Set when the quoter takes a book the staleness timer is waiting for.
         self._book_taken = trio.Event()
@@ -131,6 +134,7 @@ class Quoter:
         child = current_child()
         runtime = self.runtime
         runtime.strategy_state = FRESH_STATE  # a restart starts its filters afresh
+        runtime.last_trade_id = -1
         runtime.intensity = None
         stop = child.stop_requested
         async with (
@@ -187,6 +191,19 @@ class Quoter:
 
     # -- inputs ----------------------------------------------------------------------------
 
+    def _new_trades(self) -> tuple[TradeTick, ...]:
+        """The public trades since the last decision's, each once, at the trio time each
+        arrived (the aggressor's side: the buyer unless the buyer made the book)."""
+        runtime = self.runtime
+        received = self.venue.public_trades(self.symbol, runtime.last_trade_id)
+        if not received:
+            return ()
+        runtime.last_trade_id = received[-1][1].trade_id
+        return tuple(
+            TradeTick(at, t.price, t.quantity, Side.SELL if t.buyer_is_maker else Side.BUY)
+            for at, t in received
+        )
+
     def _take_book(self, books: BookStream) -> bool:
         """Take the newest book, if one came since the last (the stream raises the wake-up
         as it publishes one: no task of ours stands between a book and its decision);
@@ -240,6 +257,7 @@ class Quoter:
             book=book,
             params=self.params,
             position=state.ledger.position(symbol),
+            trades=self._new_trades() if self.reads_trades else (),
             risk=RiskFlags(halt_reason=halt, breaker_open=breaker_open),
             base_free=state.free(instrument.base_asset),
             quote_free=state.free(instrument.quote_asset),

@@ -37,6 +37,7 @@ from mmbot.config import BotConfig, OrderTransport, OrphanPolicy, VenueKind
 from mmbot.errors import VenueUnavailable
 from mmbot.quoting.orders.client_ids import parse_client_order_id, parse_slot
 from mmbot.quoting.orders.states import OrderState
+from mmbot.quoting.strategy import reads_public_trades
 from mmbot.resilience.breaker_core import BreakerTransition
 from mmbot.supervision import current_child
 from mmbot.venue.base import OrderInfo, OrderRef
@@ -107,8 +108,10 @@ def _venue_spec(config: BotConfig, seed: int) -> VenueSpec:
     cfg = config.venue
     symbols = config.bot.symbols
     venue_config = BinanceVenueConfig(symbols=symbols)
+    trades = any(reads_public_trades(config.strategy_for(symbol)) for symbol in symbols)
     venue_config = attrs.evolve(
         venue_config,
+        market=attrs.evolve(venue_config.market, trades=trades),
         rest=attrs.evolve(venue_config.rest, request_timeout=cfg.request_timeout),
         ws_api_orders=WsApiOrdersConfig() if cfg.order_transport is OrderTransport.WS_API else None,
     )

@@ -82,6 +82,8 @@ class SymbolRuntime:
     quotes: QuoteSet | None = None  # what the last decision wanted
     pull_reason: str | None = None
     strategy_state: StrategyState = FRESH_STATE
+    #: The id of the newest public trade a decision was given (-1: none yet).
+    last_trade_id: int = -1
     #: The last decision's taker-intensity fit (None without a calibration stage).
     intensity: IntensityFit | None = None
     decisions: int = 0

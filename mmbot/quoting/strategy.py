@@ -179,3 +179,12 @@ def build_pipeline(config: StrategyConfig) -> QuotePipeline:
     if problems:
         raise ConfigError(problems)
     return QuotePipeline(stages, names=config.stages)
+
+
+def reads_public_trades(config: StrategyConfig) -> bool:
+    """Whether the strategy's stages read ``inputs.trades`` (the calibration stage, or the
+    volatility stage with a trade source): the shell then subscribes to the trade stream."""
+    stages = config.stages
+    return "calibration" in stages or (
+        "volatility" in stages and config.volatility.source in ("trades", "max")
+    )

@@ -30,7 +30,7 @@ again :class:`Resynced`; the consumer then reconciles open orders and trades ove
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from decimal import Decimal
 from typing import TYPE_CHECKING, Generic, NoReturn, Protocol, TypeVar
@@ -57,7 +57,7 @@ from mmbot.model import (
     TimeInForce,
 )
 from mmbot.resilience.outcomes import outcome_of
-from mmbot.venue.events import Balance, UserEvent
+from mmbot.venue.events import Balance, PublicTrade, UserEvent
 
 if TYPE_CHECKING:
     import trio
@@ -348,6 +348,12 @@ class Venue(Protocol):
     def book_stream(
         self, symbol: str, on_update: Callable[[], None] | None = None
     ) -> AbstractAsyncContextManager[BookStream]: ...
+
+    def public_trades(self, symbol: str, after_id: int) -> Sequence[tuple[float, PublicTrade]]:
+        """The symbol's public trades received with an id above ``after_id``, oldest first,
+        each with the trio time it arrived; empty unless the venue keeps them (a bounded
+        number: a reader that falls far behind misses the oldest)."""
+        ...
 
     def user_stream(self) -> AbstractAsyncContextManager[trio.abc.ReceiveChannel[UserEvent]]: ...
 

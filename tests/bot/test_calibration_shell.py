@@ -46,16 +46,23 @@ async def test_a_calibrating_symbol_reports_its_fit_and_logs_its_fallback_once(
     bot = Bot(adaptive_config(), mode="sim", seed=11, metrics=metrics)
     with caplog.at_level(logging.INFO, logger="mmbot.quoter"):
         async with running(bot) as handle:
-            await trio.sleep(30)
+            await trio.sleep(1)
+            early = handle.status()
+            await trio.sleep(120)
             status = handle.status()
             scraped = metrics.scrape().decode()
-    for symbol in status.symbols:
-        assert symbol.decisions > 1
+    for symbol in early.symbols:  # a fresh quoter has seen too few trades for a fit
         fit = symbol.calibration
-        # the quoter passes no public trades to its decisions yet: never enough for a fit
-        assert fit is not None and fit.fallback_reason == "too_few_trades: 0.0 < 30"
-        assert f'mmbot_calibration_fallback{{symbol="{symbol.symbol}"}} 1.0' in scraped
-        assert f'mmbot_calibration_trades{{symbol="{symbol.symbol}"}} 0.0' in scraped
+        assert fit is not None and fit.fallback_reason is not None
+        assert fit.fallback_reason.startswith("too_few_trades")
+    for symbol in status.symbols:  # two minutes of the trade stream later, it has one
+        fit = symbol.calibration
+        assert fit is not None and fit.fallback_reason is None, fit
+        assert fit.trades >= 30 and fit.k is not None and fit.k > 0
+        assert f'mmbot_calibration_fallback{{symbol="{symbol.symbol}"}} 0.0' in scraped
+        assert f'mmbot_calibration_k{{symbol="{symbol.symbol}"}} {fit.k!r}' in scraped
     told = [r for r in caplog.records if r.getMessage().startswith("calibration falls back")]
     assert sorted(r.__dict__["symbol"] for r in told) == sorted(SYMBOLS)  # once each
-    assert {r.__dict__["reason"] for r in told} == {"too_few_trades: 0.0 < 30"}
+    assert all(r.__dict__["reason"].startswith("too_few_trades") for r in told)
+    used = [r for r in caplog.records if r.getMessage() == "calibration fit in use"]
+    assert sorted(r.__dict__["symbol"] for r in used) == sorted(SYMBOLS)

@@ -3,7 +3,8 @@
 What it is for: the :class:`~mmbot.quoting.pipeline.Intensity` the spread and skew stages
 read (``spread.mode = "avellaneda_stoikov"`` takes its ``k``; ``"glft"`` both ``A`` and
 ``k``), estimated online from the public trades. Each trade in ``inputs.trades`` is folded
-once (those at or before the last folded are skipped, as the volatility stage does) at its
+as given (the shell passes each trade once; one older than the newest folded is skipped as
+late, while one at the same instant is folded: a taker sweeping levels trades them at once) at its
 distance from the mid in effect before it (the mid of the previous decision; on the first,
 the current one), ``delta = |price - mid| / mid * 1e4`` bps, into a fixed number of
 distance buckets (``calibration.bucket_bps`` wide up to ``max_depth_bps``; farther trades
@@ -146,7 +147,7 @@ def fold_depths(
     last = len(depths.counts) - 1
     for trade in trades:
         t = trade.time
-        if not t > cutoff:  # folded before (or no time at all): never counted twice
+        if not t >= cutoff:  # older than the newest folded (or no time at all)
             continue
         if counts is None:
             counts = list(depths.counts)

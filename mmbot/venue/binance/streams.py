@@ -123,7 +123,8 @@ class _Symbol:
     book: LocalBook
     published: PublishedBook
     ticker: BookTicker | None = None
-    trades: deque[PublicTrade] = attrs.field(factory=deque)
+    #: The public trades last received, each with the trio time it arrived.
+    trades: deque[tuple[float, PublicTrade]] = attrs.field(factory=deque)
     fetching: bool = False
 
 
@@ -175,8 +176,17 @@ class MarketStreams:
     def book_ticker(self, symbol: str) -> BookTicker | None:
         return self._symbol(symbol).ticker
 
-    def recent_trades(self, symbol: str) -> tuple[PublicTrade, ...]:
-        return tuple(self._symbol(symbol).trades)
+    def trades_after(self, symbol: str, trade_id: int) -> list[tuple[float, PublicTrade]]:
+        """The kept public trades (``trades = true``) with an id above ``trade_id``, oldest
+        first, each with the trio time it arrived (at most ``recent_trades`` of them)."""
+        trades = self._symbol(symbol).trades
+        newer: list[tuple[float, PublicTrade]] = []
+        for item in reversed(trades):
+            if item[1].trade_id <= trade_id:
+                break
+            newer.append(item)
+        newer.reverse()
+        return newer
 
     async def wait_for_update(self, symbol: str, seen_version: int) -> tuple[int, BookSnapshot]:
         """Wait until the book's version is above ``seen_version``; the newest (version,
@@ -305,7 +315,7 @@ class MarketStreams:
                 state.ticker = message
         elif isinstance(message, PublicTrade):
             if (state := self._symbols.get(message.symbol)) is not None:
-                state.trades.append(message)
+                state.trades.append((now, message))
         elif isinstance(message, ServerShutdown):
             self._count("server_shutdowns")
             return "serverShutdown: reconnecting", True

@@ -52,7 +52,7 @@ from mmbot.venue.binance.rest_http import RestConfig
 from mmbot.venue.binance.streams import MarketStreams, MarketStreamsConfig
 from mmbot.venue.binance.user import UserStream, UserStreamConfig
 from mmbot.venue.binance.ws_api_orders import WsApiOrdersConfig
-from mmbot.venue.events import Balance, UserEvent
+from mmbot.venue.events import Balance, PublicTrade, UserEvent
 
 if TYPE_CHECKING:
     from mmbot.model import Fill, Instrument
@@ -219,6 +219,13 @@ class BinanceVenue:
         streams = await self.market_streams(symbol)
         async with streams.book_stream(symbol, on_update) as channel:
             yield channel
+
+    def public_trades(self, symbol: str, after_id: int) -> list[tuple[float, PublicTrade]]:
+        """The symbol's public trades above ``after_id`` (``market.trades = true``)."""
+        streams = self._markets.get(symbol)
+        if streams is None or not self.config.market.trades:
+            return []
+        return streams.trades_after(symbol, after_id)
 
     @asynccontextmanager
     async def user_stream(self) -> AsyncIterator[trio.abc.ReceiveChannel[UserEvent]]:

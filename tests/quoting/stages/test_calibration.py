@@ -130,32 +130,33 @@ def test_the_counts_are_bounded_by_the_buckets_whatever_the_trades() -> None:
 # -- folding trades once, against the mid before them ---------------------------------------
 
 
-def test_each_trade_is_folded_once_across_overlapping_windows() -> None:
+def test_a_trade_older_than_the_newest_folded_is_skipped() -> None:
     params = config()
     trades = tuple(trade(1.0 + i, 0.5 + i) for i in range(6))
     _, state = step(params, StrategyState(), 3.5, trades[:3])
-    _, twice = step(params, state, 7.0, trades)  # the first three again, then three new
-    _, once = step(params, state, 7.0, trades[3:])
-    assert twice.calibration is not None and once.calibration is not None
-    assert twice.calibration.depths == once.calibration.depths
-    assert twice.calibration.depths.last_trade_time == 6.0
+    _, late = step(params, state, 7.0, (trades[0], *trades[3:]))  # one late, three new
+    _, new = step(params, state, 7.0, trades[3:])
+    assert late.calibration is not None and new.calibration is not None
+    assert late.calibration.depths == new.calibration.depths
+    assert late.calibration.depths.last_trade_time == 6.0
 
 
 def test_a_window_with_no_new_trade_leaves_the_counts_and_the_fit_as_they_were() -> None:
     params = config()
     trades = tuple(trade(1.0 + 0.01 * i, 0.3 * i) for i in range(40))
     _, state = step(params, StrategyState(), 2.0, trades)
-    _, after = step(params, state, 3.0, trades)  # nothing new: no refit
+    _, after = step(params, state, 3.0, ())  # nothing new: no refit
     assert state.calibration is not None and after.calibration is not None
     assert after.calibration.depths is state.calibration.depths
 
 
-def test_a_new_trade_at_the_last_folded_time_is_skipped() -> None:
+def test_a_new_trade_at_the_last_folded_time_is_folded() -> None:
+    # one taker sweeping two levels makes two trades at one instant: both count
     params = config()
     _, state = step(params, StrategyState(), 2.0, (trade(1.0, 3.0),))
     _, same = step(params, state, 3.0, (trade(1.0, 7.0),))
     assert same.calibration is not None and state.calibration is not None
-    assert same.calibration.depths is state.calibration.depths
+    assert same.calibration.depths.total > state.calibration.depths.total
 
 
 def test_a_trade_is_measured_from_the_mid_of_the_decision_before_it() -> None:

@@ -10,6 +10,7 @@ Subcommands:
   mmbot run [--config FILE] ...   run the bot (no config: paper-trade on the embedded exchange)
   mmbot config check|show FILE    check a config / print it normalised, with its hash
   mmbot exchange serve ...        run the fake Binance-dialect exchange on loopback
+  mmbot calibrate CONFIG --grid PATH=VALUES ...   search strategy parameters per symbol
   mmbot bench NAME [...]          run a benchmark that prints figures (``mmbot bench --list``)
 """
 
@@ -124,6 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
     from mmbot.chaos import cli as chaos_cli
 
     chaos_cli.add_chaos_parser(sub)
+
+    from mmbot.edge import calibrate as calibrate_cli
+
+    calibrate_cli.add_calibrate_parser(sub)
 
     bench = sub.add_parser("bench", help="run a benchmark that prints figures")
     bench.add_argument("name", nargs="?", help="benchmark name (see --list)")

@@ -406,6 +406,8 @@ def main(args: argparse.Namespace) -> int:
     infeasible = [s for s in search.symbols if not states[s].choice().feasible]
     for symbol in search.symbols:
         print(describe_choice(symbol, states[symbol].choice(), plan))
+        for note in edge_notes(search.axes, states[symbol].choice()):
+            print(f"  note: {note}")
     if args.picture:
         from mmbot.edge.halving_picture import draw
 
@@ -540,6 +542,22 @@ def describe_choice(symbol: str, chosen: Score, plan: Plan) -> str:
     )
 
 
+def edge_notes(axes: Sequence[Axis], chosen: Score) -> list[str]:
+    """A chosen number at either end of its axis (of 3 values or more): the best may lie
+    beyond the grid."""
+    notes = []
+    for axis in axes:
+        numbers = [v for v in axis.values if isinstance(v, int | float) and not isinstance(v, bool)]
+        if len(numbers) < 3 or len(numbers) != len(axis.values):
+            continue
+        value = chosen.point.value(axis.path)
+        if value in (min(numbers), max(numbers)):
+            notes.append(
+                f"{axis.path} = {shown(value)} is at the edge of its grid: the best may lie beyond"
+            )
+    return notes
+
+
 def _title(search: Search) -> str:
     constraints = ", ".join(c.describe() for c in search.plan.constraints)
     return (
@@ -599,6 +617,7 @@ def header(search: Search, states: Mapping[str, Halving], digest: str) -> str:
         chosen = chosen_figures(state)
         lines.append(f"  {symbol}: {chosen.point.describe()}")
         lines += [f"    {name} {describe_estimate(chosen.figures.get(name))}" for name in REPORTED]
+        lines += [f"    note: {note}" for note in edge_notes(search.axes, chosen)]
     lines.append(f"The rest is {search.source.name}'s own data (its comments are not kept).")
     return "".join(f"# {line}\n" for line in lines) + "\n"
 
@@ -640,6 +659,7 @@ def report(
         "symbols": {
             symbol: {
                 "chosen": _score_json(chosen_figures(state)),
+                "notes": edge_notes(search.axes, state.choice()),
                 "rounds": [
                     {
                         "round": r.index,

@@ -20,7 +20,7 @@ from typing import Any
 
 import matplotlib
 
-from mmbot.edge.halving import Halving, Value, by_value
+from mmbot.edge.halving import Halving, Value, ValueSummary, by_value
 from mmbot.edge.stats import Estimate
 
 _LINE, _BAND, _POINT, _BAD, _CHOSEN = "#1d3557", "#a8dadc", "#457b9d", "#e63946", "#2a9d8f"
@@ -37,7 +37,7 @@ def draw(states: Mapping[str, Halving], path: Path, *, title: str = "") -> Path:
     fig, grid = plt.subplots(
         rows,
         cols,
-        figsize=(5.4 * cols + 0.6, 3.5 * rows + 1.6),
+        figsize=(max(5.4 * cols + 0.6, 8.0), 3.5 * rows + 1.6),
         squeeze=False,
         layout="constrained",
     )
@@ -49,9 +49,13 @@ def draw(states: Mapping[str, Halving], path: Path, *, title: str = "") -> Path:
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             legend.setdefault(label, handle)
     fig.legend(
-        legend.values(), legend.keys(), loc="outside lower center", ncols=3, fontsize=7,
+        legend.values(),
+        legend.keys(),
+        loc="outside lower center",
+        ncols=3 if cols > 1 else 2,
+        fontsize=7,
         frameon=False,
-    )  # fmt: skip
+    )
     if title:
         fig.suptitle(title, fontsize=8, x=0.01, ha="left")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -73,14 +77,32 @@ def _panel(ax: Any, state: Halving, symbol: str, param: str) -> None:
     means = [(x, r.objective) for x, r in zip(xs, rows, strict=True) if r.objective is not None]
     if means:
         if numeric:  # a line and a band between neighbouring values; not between categories
-            ax.plot([x for x, _ in means], [e.mean for _, e in means], color=_LINE,
-                    linewidth=1.2, zorder=2)  # fmt: skip
+            ax.plot(
+                [x for x, _ in means],
+                [e.mean for _, e in means],
+                color=_LINE,
+                linewidth=1.2,
+                zorder=2,
+            )
             for segment in _banded(means):
-                ax.fill_between([x for x, _ in segment], [e.low for _, e in segment],
-                                [e.high for _, e in segment], color=_BAND, alpha=0.45,
-                                linewidth=0, zorder=1, label="95 % band")  # fmt: skip
-        ax.scatter([x for x, _ in means], [e.mean for _, e in means], s=18, color=_LINE,
-                   zorder=3, label="mean of every run with this value")  # fmt: skip
+                ax.fill_between(
+                    [x for x, _ in segment],
+                    [e.low for _, e in segment],
+                    [e.high for _, e in segment],
+                    color=_BAND,
+                    alpha=0.45,
+                    linewidth=0,
+                    zorder=1,
+                    label="95 % band",
+                )
+        ax.scatter(
+            [x for x, _ in means],
+            [e.mean for _, e in means],
+            s=18,
+            color=_LINE,
+            zorder=3,
+            label="mean of every run with this value",
+        )
         bars = [
             (x, e.mean, e.low, e.high) for x, e in means if e.low is not None and e.high is not None
         ]
@@ -89,40 +111,97 @@ def _panel(ax: Any, state: Halving, symbol: str, param: str) -> None:
                 [x for x, _m, _lo, _hi in bars],
                 [m for _x, m, _lo, _hi in bars],
                 yerr=[[m - lo for _x, m, lo, _hi in bars], [hi - m for _x, m, _lo, hi in bars]],
-                fmt="none", ecolor=_LINE, elinewidth=0.8, capsize=3, zorder=2,
+                fmt="none",
+                ecolor=_LINE,
+                elinewidth=0.8,
+                capsize=3,
+                zorder=2,
                 label="its 95 % interval (2+ runs)",
-            )  # fmt: skip
+            )
     for x, r in zip(xs, rows, strict=True):
         for s in r.points:
             mean = s.mean(objective)
             if mean is None:
                 continue
             if s.feasible:
-                ax.scatter(x, mean, s=10 + 8 * s.seeds, color=_POINT, alpha=0.55, linewidths=0,
-                           zorder=3, label="a point's own mean (bigger: more seeds)")  # fmt: skip
+                ax.scatter(
+                    x,
+                    mean,
+                    s=10 + 8 * s.seeds,
+                    color=_POINT,
+                    alpha=0.55,
+                    linewidths=0,
+                    zorder=3,
+                    label="a point's own mean (bigger: more seeds)",
+                )
             else:
-                ax.scatter(x, mean, s=10 + 8 * s.seeds, color=_BAD, marker="x", zorder=3,
-                           label="a point that broke a constraint")  # fmt: skip
-        ax.annotate(f"n={r.objective.n if r.objective else 0}", (x, 0.0),
-                    xycoords=("data", "axes fraction"), xytext=(3, 3),
-                    textcoords="offset points", fontsize=6, color="#6c757d")  # fmt: skip
+                ax.scatter(
+                    x,
+                    mean,
+                    s=10 + 8 * s.seeds,
+                    color=_BAD,
+                    marker="x",
+                    zorder=3,
+                    label="a point that broke a constraint",
+                )
+        ax.annotate(
+            f"n={r.objective.n if r.objective else 0}",
+            (x, 0.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(3, 3),
+            textcoords="offset points",
+            fontsize=6,
+            color="#6c757d",
+        )
     chosen = state.choice()
     value = chosen.point.value(param)
     chosen_x = xs[values.index(value)]
-    ax.axvline(chosen_x, color=_CHOSEN, linestyle="--", linewidth=1.0, zorder=1,
-               label="the chosen value")  # fmt: skip
+    ax.axvline(
+        chosen_x, color=_CHOSEN, linestyle="--", linewidth=1.0, zorder=1, label="the chosen value"
+    )
     chosen_mean = chosen.mean(objective)
     if chosen_mean is not None:
-        ax.scatter(chosen_x, chosen_mean, s=150, marker="*", color=_CHOSEN, zorder=4,
-                   label="the chosen point")  # fmt: skip
+        ax.scatter(
+            chosen_x,
+            chosen_mean,
+            s=150,
+            marker="*",
+            color=_CHOSEN,
+            zorder=4,
+            label="the chosen point",
+        )
     ax.axhline(0, color="#bbbbbb", linewidth=0.6, zorder=0)
     if not numeric:
         ax.set_xticks(xs, [_label(v) for v in values])
         ax.set_xlim(-0.5, len(xs) - 0.5)
     ax.set_xlabel(param)
     ax.set_ylabel(f"{objective} (mean over runs)")
-    ax.set_title(f"{symbol}: {param} (chosen {_label(value)})", fontsize=9, loc="left")
-    ax.margins(y=0.12)
+    ax.margins(x=0.06, y=0.12)
+    cut = _fit(ax, rows, objective)
+    note = "; intervals over 2 runs cut off" if cut else ""
+    ax.set_title(f"{symbol}: {param} (chosen {_label(value)}{note})", fontsize=9, loc="left")
+
+
+def _fit(ax: Any, rows: list[ValueSummary], objective: str) -> bool:
+    """Fit y to every mean and the intervals over 3+ runs, when an interval over 2 runs
+    (t's quantile is 12.7 there) would flatten the rest: it runs off the panel then (True)."""
+    shown = [s.mean(objective) for r in rows for s in r.points]
+    wide: list[float] = []
+    for r in rows:
+        e = r.objective
+        if e is None or e.low is None or e.high is None:
+            continue
+        shown.append(e.mean)
+        (wide if e.n < 3 else shown).extend([e.low, e.high])
+    known = [v for v in shown if v is not None]
+    if not known or not wide:
+        return False
+    lo, hi = min(known), max(known)
+    pad = max(hi - lo, 1e-9) * 0.25
+    if min(wide) >= lo - pad and max(wide) <= hi + pad:
+        return False
+    ax.set_ylim(lo - pad, hi + pad)
+    return True
 
 
 def _banded(means: list[tuple[float, Estimate]]) -> list[list[tuple[float, Estimate]]]:

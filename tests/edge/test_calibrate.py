@@ -20,12 +20,13 @@ from mmbot.edge.calibrate import (
     GridError,
     add_calibrate_parser,
     chosen_config,
+    edge_notes,
     parse_axis,
     prepare,
     single_symbol,
     with_point,
 )
-from mmbot.edge.halving import run_search
+from mmbot.edge.halving import Axis, Plan, grid, run_search
 
 ROOT = Path(__file__).parents[2]
 #: A zero maker fee and a 2 bps taker fee (a market maker's tier); one symbol.
@@ -167,6 +168,24 @@ def test_the_chosen_config_names_a_strategy_file_from_where_it_is_written(
         == load_config(source).strategy_for("ETHUSDT").sizing.order_size
     )  # the source's own override kept
     assert loaded.strategy.name == "mine" and loaded.bot.symbols == ("BTCUSDT", "ETHUSDT")
+
+
+def test_a_chosen_number_at_the_end_of_its_axis_is_noted() -> None:
+    axes = [Axis("spread.base_bps", (1.0, 2.0, 3.0)), Axis("skew.mode", ("none", "linear"))]
+    plan = Plan(grid(axes), eta=6)
+
+    def chosen(best: int) -> list[str]:
+        state = run_search(plan, lambda run: {"net_bps": float(run.point == best)})
+        return edge_notes(axes, state.choice())
+
+    assert chosen(5) == [
+        "spread.base_bps = 3.0 is at the edge of its grid: the best may lie beyond"
+    ]
+    assert chosen(0)[0].startswith("spread.base_bps = 1.0 is at the edge")
+    assert chosen(2) == []  # 2.0: inside; skew.mode is not a number
+    two = [Axis("spread.base_bps", (1.0, 2.0))]
+    state = run_search(Plan(grid(two)), lambda run: {"net_bps": float(run.point)})
+    assert edge_notes(two, state.choice()) == []  # two values have no inside
 
 
 # -- as a process

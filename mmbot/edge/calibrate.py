@@ -274,6 +274,12 @@ def add_calibrate_parser(sub: Any) -> None:
         metavar="X",
         help="... and its mean inventory notional variance (quote units squared) at most this",
     )
+    calibrate.add_argument(
+        "--min-fills",
+        type=float,
+        metavar="N",
+        help="... and its mean fills per run at least this (default: no floor)",
+    )
     calibrate.add_argument("--out", metavar="FILE", help="write the chosen config here (TOML)")
     calibrate.add_argument(
         "--picture", metavar="FILE", help="draw net_bps per value (.png or .svg)"
@@ -313,12 +319,14 @@ def prepare(args: argparse.Namespace) -> Search:
             raise ValueError(
                 f"--symbol {symbol}: not one of bot.symbols ({', '.join(base.bot.symbols)})"
             )
-    constraints = [Constraint("taker_share", args.max_taker_share)]
+    constraints = [Constraint("taker_share", at_most=args.max_taker_share)]
+    if args.min_fills is not None:
+        constraints.append(Constraint("fills", at_least=args.min_fills))
     if args.max_inventory_variance is not None:
-        constraints.append(Constraint("inventory_variance", args.max_inventory_variance))
+        constraints.append(Constraint("inventory_variance", at_most=args.max_inventory_variance))
     if args.max_inventory_notional_variance is not None:
         constraints.append(
-            Constraint("inventory_notional_variance", args.max_inventory_notional_variance)
+            Constraint("inventory_notional_variance", at_most=args.max_inventory_notional_variance)
         )
     plan = Plan(
         grid(axes),
@@ -537,8 +545,8 @@ def describe_round(symbol: str, state: Halving) -> str:
 def describe_choice(symbol: str, chosen: Score, plan: Plan) -> str:
     state = "" if chosen.feasible else f" (INFEASIBLE: {'; '.join(chosen.violations)})"
     return f"chosen for {symbol}: {chosen.point.describe()}{state}; " + ", ".join(
-        f"{c.figure} {describe_estimate(chosen.figures.get(c.figure))}"
-        for c in (Constraint(plan.objective, math.inf), *plan.constraints)
+        f"{name} {describe_estimate(chosen.figures.get(name))}"
+        for name in dict.fromkeys([plan.objective, *(c.figure for c in plan.constraints)])
     )
 
 
@@ -654,7 +662,7 @@ def report(
         "max_rounds": plan.max_rounds,
         "first_seed": plan.seed,
         "duration_s": search.duration,
-        "constraints": {c.figure: c.at_most for c in plan.constraints},
+        "constraints": [attrs.asdict(c) for c in plan.constraints],
         "wall_s": wall_s,
         "symbols": {
             symbol: {

@@ -12,11 +12,12 @@ points that are plainly worse. Theory of operation:
   of a round runs on the same seeds (the same market paths: common random numbers, so the
   comparison is not drowned in market noise).
 - When a round's runs are all in, its points are ranked: feasible ones first (a point is
-  infeasible when a run of it failed or the mean of a constrained figure exceeds its
-  bound), then by mean objective, highest first (a point that never traded, with no
-  objective, after those that did), then by point index (ties never depend on anything
-  else). The best ``max(1, ⌊n/η⌋)`` go on; the search ends when one is left or the rounds
-  run out, and the choice is the best of the last round.
+  infeasible when a run of it failed, when a run has no objective — ``net_bps`` is unknown
+  for a run that made no trade, and a mean over the other runs would flatter the point —
+  or when the mean of a constrained figure is past its bound), then by mean objective,
+  highest first, then by point index (ties never depend on anything else). The best
+  ``max(1, ⌊n/η⌋)`` go on; the search ends when one is left or the rounds run out, and the
+  choice is the best of the last round.
 - :class:`Halving` is the state, a frozen value: :meth:`Halving.wanted` names the runs the
   round still needs, :meth:`Halving.record` returns the state with one more result,
   :meth:`Halving.advance` closes a complete round. Results are kept by (point, seed) and
@@ -83,13 +84,25 @@ def grid(axes: Sequence[Axis]) -> tuple[Point, ...]:
 
 @attrs.frozen
 class Constraint:
-    """A figure whose mean over a point's seeds must be at most ``at_most``."""
+    """A figure whose mean over a point's runs must be at most ``at_most`` (and, when
+    given, at least ``at_least``)."""
 
     figure: str
-    at_most: float
+    at_most: float | None = None
+    at_least: float | None = None
 
     def describe(self) -> str:
-        return f"{self.figure} <= {self.at_most:g}"
+        bounds = [f"<= {self.at_most:g}"] if self.at_most is not None else []
+        bounds += [f">= {self.at_least:g}"] if self.at_least is not None else []
+        return f"{self.figure} {' and '.join(bounds)}"
+
+    def broken(self, mean: float) -> str | None:
+        """Why ``mean`` breaks this constraint, or None."""
+        if self.at_most is not None and mean > self.at_most:
+            return f"{self.figure} {mean:.4g} > {self.at_most:g}"
+        if self.at_least is not None and mean < self.at_least:
+            return f"{self.figure} {mean:.4g} < {self.at_least:g}"
+        return None
 
 
 @attrs.frozen
@@ -192,10 +205,14 @@ def score(
     failed = len(runs) - len(done)
     if failed:
         violations.append(f"{failed} run(s) failed")
+    unknown = len(done) - len(_known(done, plan.objective))
+    if unknown:  # net_bps: a run that made no trade; its mean would speak for the others only
+        violations.append(f"no {plan.objective} in {unknown} of {len(done)} run(s)")
     for constraint in plan.constraints:
         found = estimates[constraint.figure]
-        if found is not None and found.mean > constraint.at_most:
-            violations.append(f"{constraint.figure} {found.mean:.4g} > {constraint.at_most:g}")
+        why = constraint.broken(found.mean) if found is not None else None
+        if why is not None:
+            violations.append(why)
     return Score(point, len(done), failed, estimates, tuple(violations))
 
 
@@ -316,6 +333,7 @@ class ValueSummary:
     value: Value
     objective: Estimate | None  # over every evaluated (point, seed) with this value
     points: tuple[Score, ...]  # the points with this value that ran
+    runs: int  # their runs (a run that failed, or made no trade, is not in ``objective``)
 
 
 def by_value(state: Halving, path: str) -> list[ValueSummary]:
@@ -327,6 +345,8 @@ def by_value(state: Halving, path: str) -> list[ValueSummary]:
     for value in values:
         points = tuple(s for s in scores if s.point.value(path) == value)
         indexes = {s.point.index for s in points}
-        runs = [f for (p, _s), f in sorted(state.results.items()) if p in indexes and f is not None]
-        out.append(ValueSummary(value, estimate(_known(runs, state.plan.objective)), points))
+        runs = [f for (p, _s), f in sorted(state.results.items()) if p in indexes]
+        done = [f for f in runs if f is not None]
+        objective = estimate(_known(done, state.plan.objective))
+        out.append(ValueSummary(value, objective, points, len(runs)))
     return out

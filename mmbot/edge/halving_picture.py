@@ -145,13 +145,16 @@ def _panel(ax: Any, state: Halving, symbol: str, param: str) -> None:
                     label="a point that broke a constraint",
                 )
         ax.annotate(
-            f"n={r.objective.n if r.objective else 0}",
+            _count(r),
             (x, 0.0),
             xycoords=("data", "axes fraction"),
-            xytext=(3, 3),
+            xytext=(0, 3),
             textcoords="offset points",
+            ha="center",
             fontsize=6,
             color="#6c757d",
+            bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.6, "alpha": 0.85},
+            zorder=5,
         )
     chosen = state.choice()
     value = chosen.point.value(param)
@@ -214,6 +217,11 @@ def _banded(means: list[tuple[float, Estimate]]) -> list[list[tuple[float, Estim
         else:
             segments[-1].append((x, e))
     return [s for s in segments if len(s) > 1]
+
+
+def _count(row: ValueSummary) -> str:
+    n = row.objective.n if row.objective is not None else 0
+    return f"n={n}" if n == row.runs else f"n={n} of {row.runs}"
 
 
 def _label(value: Value) -> str:

@@ -147,11 +147,27 @@ def test_a_point_whose_run_failed_is_infeasible() -> None:
     assert loser.failed == 2 and loser.violations == ("2 run(s) failed",)
 
 
-def test_a_point_that_never_traded_ranks_after_those_that_did() -> None:
-    table = {0: figures(None, taker=None), 1: figures(-2.0)}
-    state = run_search(Plan(points(2).points, eta=2), by_point(table))
+def test_a_point_with_a_run_that_made_no_trade_is_infeasible() -> None:
+    # point 0 earns 9 bps on the one seed it traded on, and nothing on the other
+    nets = {(0, 1): 9.0, (0, 2): None, (1, 1): 1.0, (1, 2): 1.5}
+    plan = Plan(points(2).points, eta=2, first_seeds=2)
+    state = run_search(plan, lambda run: figures(nets[(run.point, run.seed)]))
     assert state.choice().point.index == 1
-    assert state.closed[0].ranking[1].figures["net_bps"] is None
+    lucky = state.closed[0].ranking[1]
+    assert lucky.violations == ("no net_bps in 1 of 2 run(s)",)
+    assert lucky.mean("net_bps") == 9.0  # the mean over the run that traded, shown, not used
+
+
+def test_a_floor_on_a_figure_cuts_a_point_below_it() -> None:
+    table = {0: figures(1.0, fills=40.0), 1: figures(9.0, fills=3.0)}
+    fills = Constraint("fills", at_least=10)
+    assert fills.describe() == "fills >= 10"
+    assert Constraint("taker_share", at_most=0.09, at_least=0).describe() == (
+        "taker_share <= 0.09 and >= 0"
+    )
+    state = run_search(Plan(points(2).points, eta=2, constraints=(fills,)), by_point(table))
+    assert state.choice().point.index == 0
+    assert state.closed[0].ranking[1].violations == ("fills 3 < 10",)
 
 
 def test_the_score_is_the_mean_over_seeds_with_its_interval() -> None:
@@ -165,13 +181,18 @@ def test_the_score_is_the_mean_over_seeds_with_its_interval() -> None:
 def test_by_value_pools_every_run_of_every_point_with_that_value() -> None:
     axes = [Axis("spread.base_bps", (1.0, 2.0)), Axis("skew.gamma", (0.1, 0.2))]
     plan = Plan(grid(axes), eta=4, first_seeds=2)
-    state = run_search(plan, lambda run: figures(10.0 * run.point + run.seed))
+    no_trade = Run(3, 2)
+    state = run_search(
+        plan, lambda run: figures(None if run == no_trade else 10.0 * run.point + run.seed)
+    )
     rows = by_value(state, "spread.base_bps")
     assert [r.value for r in rows] == [1.0, 2.0]
     low = rows[0].objective
-    assert low is not None and low.n == 4  # points 0 and 1, two seeds each
+    assert low is not None and low.n == rows[0].runs == 4  # points 0 and 1, two seeds each
     assert low.mean == pytest.approx((1 + 2 + 11 + 12) / 4)
     assert [s.point.index for s in rows[1].points] == [2, 3]
+    high = rows[1].objective
+    assert high is not None and (high.n, rows[1].runs) == (3, 4)  # the run with no trade
 
 
 # -- properties

@@ -11,6 +11,7 @@ Subcommands:
   mmbot config check|show FILE    check a config / print it normalised, with its hash
   mmbot exchange serve ...        run the fake Binance-dialect exchange on loopback
   mmbot backtest CONFIG... ...    strategies on the seeded market over seeds
+  mmbot calibrate CONFIG --grid PATH=VALUES ...   search strategy parameters per symbol
   mmbot bench NAME [...]          run a benchmark that prints figures (``mmbot bench --list``)
 """
 
@@ -128,6 +129,10 @@ def build_parser() -> argparse.ArgumentParser:
     from mmbot.edge import cli as edge_cli
 
     edge_cli.add_parser(sub)
+
+    from mmbot.edge import calibrate as calibrate_cli
+
+    calibrate_cli.add_calibrate_parser(sub)
 
     bench = sub.add_parser("bench", help="run a benchmark that prints figures")
     bench.add_argument("name", nargs="?", help="benchmark name (see --list)")

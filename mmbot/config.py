@@ -4,8 +4,10 @@ What it is for: turning a TOML file (or a dict) into the frozen :class:`BotConfi
 :class:`~mmbot.quoting.params.StrategyConfig`, reporting every problem at once as "path:
 reason" lines in one :class:`~mmbot.errors.ConfigError` (unknown keys, wrong types, values
 out of range), and naming a config by its hash and version so any metric or report can be
-tied to the config that produced it. Every configuration key is documented in
-``docs/configuration.md`` (the bot) and ``docs/strategy.md`` (a strategy).
+tied to the config that produced it; and writing config data back as TOML
+(:func:`dumps_toml`, for the configs a tool writes: ``mmbot calibrate``). Every
+configuration key is documented in ``docs/configuration.md`` (the bot) and
+``docs/strategy.md`` (a strategy).
 
 What it must never do: hold or read a secret (API keys come from the environment variables
 a config *names*: ``venue.api_key_env``); connect to anything; read a file it was not
@@ -488,3 +490,78 @@ def config_hash(config: BotConfig) -> str:
     """A short, stable name for a config: sha256 of its normalized JSON, 12 hex digits."""
     text = json.dumps(normalized(config), sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+# -- writing TOML -----------------------------------------------------------------------
+
+_BARE_KEY = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+_ESCAPES = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\f": "\\f",
+    "\r": "\\r",
+}
+
+
+def dumps_toml(data: Mapping[str, Any]) -> str:
+    """``data`` as a TOML document a person can read: the top level's values, then one
+    ``[table]`` section per table (nested tables as ``[a.b]``; a table inside a list inline).
+
+    For config data as ``tomllib`` reads it: strings, booleans, integers, finite floats,
+    lists and tables (a ``Decimal`` is written as a string, as config files give money).
+    ``tomllib.loads(dumps_toml(d)) == d`` for such data. A value of another type (None
+    included: TOML has no null) is a TypeError naming its key.
+    """
+    lines: list[str] = []
+    _toml_table(lines, (), data)
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def _toml_table(lines: list[str], path: tuple[str, ...], table: Mapping[str, Any]) -> None:
+    plain = [(k, v) for k, v in table.items() if not isinstance(v, Mapping)]
+    nested = [(k, v) for k, v in table.items() if isinstance(v, Mapping)]
+    if path and (plain or not nested):  # an empty table still gets its header
+        lines += ["", "[" + ".".join(_toml_key(k) for k in path) + "]"]
+    lines += [f"{_toml_key(k)} = {_toml_value(v, (*path, k))}" for k, v in plain]
+    for key, value in nested:
+        _toml_table(lines, (*path, key), value)
+
+
+def _toml_key(key: str) -> str:
+    return key if key and set(key) <= _BARE_KEY else _toml_string(key)
+
+
+def _toml_string(text: str) -> str:
+    out = []
+    for char in text:
+        if char in _ESCAPES:
+            out.append(_ESCAPES[char])
+        elif ord(char) < 0x20 or ord(char) == 0x7F:
+            out.append(f"\\u{ord(char):04x}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
+
+
+def _toml_value(value: Any, path: tuple[str, ...]) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return repr(value)
+    if isinstance(value, str):
+        return _toml_string(value)
+    if isinstance(value, Decimal) and value.is_finite():
+        return _toml_string(str(value))
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(v, path) for v in value) + "]"
+    if isinstance(value, Mapping):
+        inner = ", ".join(
+            f"{_toml_key(k)} = {_toml_value(v, (*path, k))}" for k, v in value.items()
+        )
+        return "{" + inner + "}"
+    raise TypeError(f"{'.'.join(path)}: cannot write {value!r} as TOML")

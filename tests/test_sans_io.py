@@ -151,6 +151,7 @@ OTHER_IO = {
     "cli.py": "the command line: reads argv, prints, exits",
     "bot/logs.py": "writes log lines to a stream",
     "chaos/picture.py": "draws a chaos run's timeline into a PNG or SVG file (matplotlib)",
+    "edge/halving_picture.py": "draws a calibration's curves into a PNG or SVG file (matplotlib)",
     "parallel.py": "starts worker processes (a process pool) or a Dask client, and waits on them",
     # benchmark presets: they run mmbot.bench.loopback's scenario (its own process, sockets
     # and trio loop) and print its figures

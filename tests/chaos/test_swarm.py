@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -264,21 +263,8 @@ def test_a_scheduler_without_dask_installed_names_the_extra(tmp_path: Path) -> N
     assert "pip install 'mmbot[distributed]'" in done.stderr
 
 
-# -- on a Dask cluster (its scheduler and two worker processes on 127.0.0.1)
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[Any]:
-    import distributed  # the dev extra has it (CI installs it)
-
-    with distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",  # the scheduler, the nannies and the workers listen on loopback
-        dashboard_address="127.0.0.1:0",  # its HTTP server too, on a free port
-    ) as local:
-        yield local
+# -- on a Dask cluster (its scheduler and two worker processes on 127.0.0.1: the `cluster`
+# fixture of tests/conftest.py)
 
 
 @pytest.mark.slow

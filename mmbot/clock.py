@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import threading
 import time
 from collections.abc import Callable
 
@@ -42,6 +43,11 @@ def derive_rng(seed: int, name: str) -> random.Random:
 def fresh_seed() -> int:
     """A seed when the user gave none (printed, so the run can be replayed)."""
     return random.SystemRandom().randrange(2**32)
+
+
+#: trio's scheduler RNG is process-wide: a process (a Dask worker with several threads, say)
+#: makes one seeded simulated run at a time, holding this (docs/decisions/0011-parallel-runs.md).
+SEEDED_RUNS = threading.Lock()
 
 
 def seed_trio_scheduler(seed: int) -> None:

@@ -29,7 +29,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import threading
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -43,11 +42,10 @@ from mmbot.chaos.fuzz import (
 )
 from mmbot.chaos.runner import ChaosResult, run_scenario
 from mmbot.chaos.scenario import Scenario, ScenarioError, scenario_from_dict
-from mmbot.clock import derive_rng, derive_seed
+from mmbot.clock import SEEDED_RUNS, derive_rng, derive_seed
 
 #: How many violations of a failed run a verdict carries, described (the first ones).
 VERDICT_DETAILS = 5
-_ONE_RUN_AT_A_TIME = threading.Lock()
 
 
 @attrs.frozen
@@ -110,7 +108,7 @@ def run_task(task: SwarmTask) -> RunVerdict:
     if not task.verbose and not quiet:  # a killed bot's last words are noise: the verdict says
         logger.addHandler(logging.NullHandler())  # it all (once per worker process)
     scenario = scenario_from_dict(task.table, source=f"<swarm schedule {task.index}>")
-    with _ONE_RUN_AT_A_TIME:
+    with SEEDED_RUNS:
         result = run_scenario(scenario)
     found = [v for name in result.violations for v in result.violations[name]]
     return RunVerdict(

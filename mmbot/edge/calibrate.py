@@ -31,7 +31,6 @@ import logging
 import math
 import os
 import sys
-import threading
 import tomllib
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -78,7 +77,6 @@ REPORTED = (
     "volume",
     "quote_uptime",
 )
-_ONE_RUN_AT_A_TIME = threading.Lock()  # trio's scheduler RNG is process-wide (decision 0011)
 
 
 class GridError(ValueError):
@@ -200,8 +198,7 @@ def run_calibration_task(task: CalibrationTask) -> dict[str, Any]:
     if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
         logger.addHandler(logging.NullHandler())  # a stopping bot's warnings are noise here
     backtest = BacktestTask(task.index, task.label, task.config, task.seed, task.duration)
-    with _ONE_RUN_AT_A_TIME:
-        result = run_task(backtest)
+    result = run_task(backtest)
     return {
         "figures": result["symbols"][task.symbol],
         "wall_s": result["wall_s"],

@@ -65,6 +65,8 @@ class CalibrationParams:
     min_k: float = 0.01  # per bps: a fitted k outside [min_k, max_k] is not used
     max_k: float = 10.0  # per bps
     refit_share: float = 0.01  # refit once trades worth this share of the total came in
+    adverse_horizon: float = 1.0  # seconds after a trade its adverse move is measured (0: off)
+    max_pending: int = 256  # trades waiting for their horizon (the newest kept)
 
 
 @attrs.frozen
@@ -76,6 +78,8 @@ class SpreadParams:
     maker_fee_bps: float = 10.0  # the venue's maker fee (negative for a rebate)
     min_edge_bps: float = 1.0  # half-spread floor = maker fee + this edge
     max_bps: float = 500.0  # half-spread ceiling
+    #: Widen the half-spread by the calibration's measured adverse move (when positive).
+    adverse_selection: bool = False
 
 
 @attrs.frozen

@@ -105,13 +105,26 @@ class DepthCounts(NamedTuple):
     r2: float | None = None
 
 
+class AdverseMoves(NamedTuple):
+    """How far the mid moved in each taker's direction ``horizon`` seconds after its trade
+    (bps of the mid before it): the trades still waiting for their horizon, and the
+    time-decayed sum and weight of the moves measured (decayed to ``time``)."""
+
+    pending: tuple[tuple[float, float, float], ...] = ()  # (time, +1 buy / -1 sell, mid)
+    time: float = 0.0
+    moves: float = 0.0  # decayed sum of the moves, bps
+    weight: float = 0.0  # decayed number of them
+
+
 class CalibrationState(NamedTuple):
     """The calibration stage's state: the mid the next trades are measured against, the
-    time exposure started, and the counted trades (a new ``depths`` only when one is folded)."""
+    time exposure started, the counted trades (a new ``depths`` only when one is folded),
+    and the takers' adverse moves."""
 
     last_mid: float
     start: float  # seconds: the elapsed time is measured from here
     depths: DepthCounts
+    adverse: AdverseMoves = AdverseMoves()
 
 
 class StrategyState(NamedTuple):
@@ -138,6 +151,10 @@ class IntensityFit(NamedTuple):
     r2: float | None
     trades: float
     fallback_reason: str | None = None
+    #: The mean move of the mid in the takers' direction ``calibration.adverse_horizon``
+    #: seconds after their trades (bps): what a maker filled by them loses to what they
+    #: knew. None until ``min_trades`` (decayed) moves were measured, or with no horizon.
+    adverse_bps: float | None = None
 
     @property
     def usable(self) -> bool:

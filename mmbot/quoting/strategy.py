@@ -78,6 +78,12 @@ def strategy_problems(config: StrategyConfig) -> list[str]:
     need(c.max_k >= c.min_k, "calibration.max_k", "must be >= min_k")
     need(math.isfinite(c.max_k), "calibration.max_k", "must be finite")
     need(0 <= c.refit_share <= 1, "calibration.refit_share", "must be in [0, 1]")
+    need(
+        c.adverse_horizon >= 0 and math.isfinite(c.adverse_horizon),
+        "calibration.adverse_horizon",
+        "must be >= 0 seconds (0: not measured)",
+    )
+    need(c.max_pending >= 1, "calibration.max_pending", "must be >= 1")
     stages = config.stages
     for table, mode in (("spread", s.mode), ("skew", k.mode)):
         if mode != "glft":
@@ -86,6 +92,8 @@ def strategy_problems(config: StrategyConfig) -> list[str]:
             problems.append(f"{table}.mode: 'glft' needs the 'calibration' stage")
         elif table in stages and stages.index("calibration") > stages.index(table):
             problems.append(f"{table}.mode: 'glft' needs 'calibration' before '{table}'")
+    if s.adverse_selection and "calibration" not in stages:
+        problems.append("spread.adverse_selection: needs the 'calibration' stage")
     need(s.base_bps >= 0, "spread.base_bps", "must be >= 0")
     need(s.vol_multiplier >= 0, "spread.vol_multiplier", "must be >= 0")
     need(s.vol_horizon > 0, "spread.vol_horizon", "must be > 0")

@@ -35,8 +35,10 @@ from __future__ import annotations
 
 import math
 
+from mmbot.model import Side
 from mmbot.quoting.params import CalibrationParams
 from mmbot.quoting.pipeline import (
+    AdverseMoves,
     CalibrationState,
     Decision,
     DepthCounts,
@@ -217,6 +219,52 @@ def intensity_at(
     return IntensityFit(a, k, r2, trades, reason)
 
 
+def track_adverse(
+    adverse: AdverseMoves,
+    trades: tuple[TradeTick, ...],
+    before: float,
+    mid: float,
+    now: float,
+    params: CalibrationParams,
+) -> AdverseMoves:
+    """Measure the trades whose horizon has passed against ``mid`` (the mid now), then queue
+    the new ones (each with ``before``, the mid in effect when it traded). A move is
+    ``side * (mid - mid_then) / mid_then * 1e4`` bps, ``side`` +1 for a buyer: positive when
+    the mid went the taker's way. Sums decay like the depth counts (``exp(-t / window)``)."""
+    horizon = params.adverse_horizon
+    pending = adverse.pending
+    moves, count, time = adverse.moves, adverse.weight, adverse.time
+    done = 0
+    if mid > 0.0 and _isfinite(mid):
+        for at, side, then in pending:
+            if at + horizon > now:
+                break
+            done += 1
+            if then > 0.0:
+                factor = _exp((time - now) / params.window) if now > time else 1.0
+                moves = moves * factor + side * (mid - then) / then * 1e4
+                count = count * factor + 1.0
+                time = now if now > time else time
+    if not done and not trades:
+        return adverse
+    queued = pending[done:]
+    if trades and before > 0.0 and _isfinite(before):
+        queued += tuple((t.time, 1.0 if t.side is Side.BUY else -1.0, before) for t in trades)
+        queued = queued[-params.max_pending :]
+    return AdverseMoves(queued, time, moves, count)
+
+
+def adverse_bps(adverse: AdverseMoves, now: float, params: CalibrationParams) -> float | None:
+    """The mean adverse move, once ``min_trades`` (decayed to ``now``) were measured."""
+    if params.adverse_horizon <= 0.0 or adverse.weight <= 0.0:
+        return None
+    factor = _exp((adverse.time - now) / params.window) if now > adverse.time else 1.0
+    if adverse.weight * factor < params.min_trades:
+        return None
+    mean = adverse.moves / adverse.weight
+    return mean if _isfinite(mean) else None
+
+
 def calibration(inputs: QuoteInputs, so_far: Decision) -> Intensity:
     """The taker intensity now, and the calibration state when it moved."""
     params = inputs.params.calibration
@@ -232,21 +280,32 @@ def calibration(inputs: QuoteInputs, so_far: Decision) -> Intensity:
         start = now
         depths = DepthCounts(now, _NO_TRADE, (0.0,) * n, 0.0)
         before = mid  # the first decision: the current mid
+        adverse = AdverseMoves()
         calibrated = None
     else:
         before = calibrated.last_mid
         mid = (float(bids[0].price) + float(asks[0].price)) * 0.5 if bids and asks else before
         start = calibrated.start
         depths = calibrated.depths
+        adverse = calibrated.adverse
     trades = inputs.trades
     if trades:
         depths, first = fold_depths(depths, trades, before, now, params)
         if first < start:  # the elapsed time covers every trade counted
             start = first
+    if params.adverse_horizon > 0.0:
+        adverse = track_adverse(adverse, trades, before, mid, now, params)
     fit = intensity_at(depths, start, now, params)
-    if calibrated is not None and depths is calibrated.depths and mid == before:
+    if params.adverse_horizon > 0.0:
+        fit = fit._replace(adverse_bps=adverse_bps(adverse, now, params))
+    if (
+        calibrated is not None
+        and depths is calibrated.depths
+        and mid == before
+        and adverse is calibrated.adverse
+    ):
         return Intensity(fit)
-    new = CalibrationState(mid, start, depths)
+    new = CalibrationState(mid, start, depths, adverse)
     return Intensity(
         fit, StrategyState(state.fair_value, state.mid_variance, state.trade_variance, new)
     )

@@ -14,6 +14,8 @@ What it is for: the :class:`~mmbot.quoting.pipeline.HalfSpread` by ``spread.mode
   ``omega = sqrt(sigma^2 * gamma / (2 * k * A) * (1 + gamma / k)^(1 + k / gamma))``, from
   the calibration stage's usable ``A`` and ``k`` (``base_bps`` without one);
 
+plus, with ``adverse_selection``, the calibration's measured adverse move of the takers
+(when positive: a maker's fill loses it on average, so the quote stands that much farther);
 then the ceiling ``max_bps`` and, last, the fee-aware floor (never below
 ``maker_fee_bps + min_edge_bps``, and never below 0).
 
@@ -85,6 +87,10 @@ def spread(inputs: QuoteInputs, so_far: Decision) -> HalfSpread:
             half = params.base_bps
     else:
         half = params.base_bps
+    if params.adverse_selection:  # the takers' measured edge over a maker, when positive
+        fit = so_far.intensity
+        if fit is not None and fit.adverse_bps is not None and fit.adverse_bps > 0.0:
+            half += fit.adverse_bps
     # the ceiling first, the floor last: the fee floor wins over everything
     # (min and max written out: the same comparisons the builtins make, without the calls)
     ceiling = params.max_bps

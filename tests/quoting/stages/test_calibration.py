@@ -576,3 +576,65 @@ def test_an_intensity_output_writes_its_fit_and_state() -> None:
     moved = StrategyState(calibration=CalibrationState(MID, 0.0, depths))
     apply_output(decision, Intensity(FALLING_BACK, moved), "BTCUSDT")
     assert decision.intensity == FALLING_BACK and decision.state == moved
+
+
+# -- the takers' adverse move -----------------------------------------------------------------
+
+
+def test_a_takers_adverse_move_is_measured_at_its_horizon() -> None:
+    params = config(min_trades=1.0, adverse_horizon=1.0)
+    ticks = SAMPLE_MID_TICKS
+    _, state = step(params, StrategyState(), 0.0)
+    fit, state = step(params, state, 0.5, (trade(0.4, 1.0, side=1),))  # a buyer at 0.4 s
+    assert fit.adverse_bps is None  # its horizon (1.4 s) has not come
+    fit, state = step(params, state, 1.2, book_mid_ticks=ticks + 65)  # mid +0.1 bp: not yet
+    assert fit.adverse_bps is None
+    fit, _ = step(params, state, 1.5, book_mid_ticks=ticks + 130)  # mid +0.2 bp at 1.5 s
+    assert fit.adverse_bps == pytest.approx(1.30 / MID * 1e4, rel=1e-9)
+
+
+def test_a_sellers_move_counts_when_the_mid_falls_and_moves_average_with_decay() -> None:
+    params = config(min_trades=2.0, adverse_horizon=1.0, window=1e9)
+    ticks = SAMPLE_MID_TICKS
+    _, state = step(params, StrategyState(), 0.0)
+    _, state = step(params, state, 0.1, (trade(0.1, 1.0, side=-1), trade(0.1, 2.0, side=1)))
+    fit, _ = step(params, state, 1.5, book_mid_ticks=ticks - 650)  # mid -1 bp
+    # the seller gained 1 bp on it, the buyer lost 1 bp: on average nothing
+    assert fit.adverse_bps == pytest.approx(0.0, abs=1e-9)
+
+
+def test_no_horizon_measures_nothing_and_pending_trades_are_bounded() -> None:
+    off = config(min_trades=1.0, adverse_horizon=0.0)
+    _, state = step(off, StrategyState(), 0.0)
+    fit, state = step(off, state, 5.0, (trade(1.0, 1.0),))
+    assert fit.adverse_bps is None
+    assert state.calibration is not None and state.calibration.adverse.pending == ()
+    few = config(max_pending=3)
+    _, state = step(few, StrategyState(), 0.0)
+    _, state = step(few, state, 0.5, tuple(trade(0.1 * i, 1.0) for i in range(1, 6)))
+    assert state.calibration is not None
+    assert [p[0] for p in state.calibration.adverse.pending] == pytest.approx([0.3, 0.4, 0.5])
+
+
+def test_the_spread_stands_farther_by_a_positive_adverse_move_only_when_asked() -> None:
+    fixed = quoting("fixed", base_bps=1.0)
+    asked = quoting("fixed", base_bps=1.0, adverse_selection=True)
+    toxic = Decision(intensity=USABLE._replace(adverse_bps=0.4))
+    benign = Decision(intensity=USABLE._replace(adverse_bps=-0.3))
+    assert run_stage(spread, sample_inputs(fixed), toxic).half_spread_bps == 1.0
+    assert run_stage(spread, sample_inputs(asked), toxic).half_spread_bps == pytest.approx(1.4)
+    assert run_stage(spread, sample_inputs(asked), benign).half_spread_bps == 1.0
+    assert run_stage(spread, sample_inputs(asked), Decision()).half_spread_bps == 1.0
+
+
+def test_adverse_selection_needs_the_calibration_stage_and_a_sane_horizon() -> None:
+    plain = ["guards", "fair_value", "volatility", "spread", "skew", "sizing", "rounding"]
+    with pytest.raises(ConfigError) as info:
+        strategy_from_dict({"stages": plain, "spread": {"adverse_selection": True}})
+    assert list(info.value.problems) == ["spread.adverse_selection: needs the 'calibration' stage"]
+    with pytest.raises(ConfigError) as info:
+        strategy_from_dict({"calibration": {"adverse_horizon": -1, "max_pending": 0}})
+    assert list(info.value.problems) == [
+        "calibration.adverse_horizon: must be >= 0 seconds (0: not measured)",
+        "calibration.max_pending: must be >= 1",
+    ]

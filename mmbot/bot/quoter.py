@@ -65,6 +65,7 @@ from mmbot.quoting.strategy import reads_public_trades
 from mmbot.resilience.breaker import CircuitBreaker
 from mmbot.supervision import current_child
 from mmbot.venue.base import BookStream
+from mmbot.venue.events import PublicTrade
 
 log = logging.getLogger("mmbot.quoter")
 
@@ -90,6 +91,13 @@ def fallback_change(before: IntensityFit | None, after: IntensityFit) -> str | N
     if fell_back and not falls_back:
         return "in_use"
     return None
+
+
+def trade_tick(received_at: float, trade: PublicTrade) -> TradeTick:
+    """A public trade as the pipeline reads it: at the trio time it arrived, on the
+    aggressor's side (the seller when the buyer was the maker, else the buyer)."""
+    side = Side.SELL if trade.buyer_is_maker else Side.BUY
+    return TradeTick(received_at, trade.price, trade.quantity, side)
 
 
 class Quoter:
@@ -192,17 +200,13 @@ class Quoter:
     # -- inputs ----------------------------------------------------------------------------
 
     def _new_trades(self) -> tuple[TradeTick, ...]:
-        """The public trades since the last decision's, each once, at the trio time each
-        arrived (the aggressor's side: the buyer unless the buyer made the book)."""
+        """The public trades since the last decision's, each once (by trade id)."""
         runtime = self.runtime
         received = self.venue.public_trades(self.symbol, runtime.last_trade_id)
         if not received:
             return ()
         runtime.last_trade_id = received[-1][1].trade_id
-        return tuple(
-            TradeTick(at, t.price, t.quantity, Side.SELL if t.buyer_is_maker else Side.BUY)
-            for at, t in received
-        )
+        return tuple(trade_tick(at, trade) for at, trade in received)
 
     def _take_book(self, books: BookStream) -> bool:
         """Take the newest book, if one came since the last (the stream raises the wake-up

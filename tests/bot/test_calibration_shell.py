@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,11 @@ from bot_kit import SYMBOLS, running
 
 from mmbot.bot.bot import Bot
 from mmbot.bot.metrics import BotMetrics
-from mmbot.bot.quoter import fallback_change
+from mmbot.bot.quoter import fallback_change, trade_tick
 from mmbot.config import DEFAULT_CONFIG, config_from_dict
+from mmbot.model import Side
 from mmbot.quoting.pipeline import IntensityFit
+from mmbot.venue.events import PublicTrade
 
 ADAPTIVE = Path(__file__).resolve().parents[2] / "configs" / "strategies" / "adaptive.toml"
 USABLE = IntensityFit(2.0, 0.5, 0.9, 100.0)
@@ -66,3 +69,10 @@ async def test_a_calibrating_symbol_reports_its_fit_and_logs_its_fallback_once(
     assert all(r.__dict__["reason"].startswith("too_few_trades") for r in told)
     used = [r for r in caplog.records if r.getMessage() == "calibration fit in use"]
     assert sorted(r.__dict__["symbol"] for r in used) == sorted(SYMBOLS)
+
+
+def test_a_public_trade_reaches_the_pipeline_on_its_aggressors_side() -> None:
+    sold = PublicTrade("BTCUSDT", 7, Decimal("100.5"), Decimal("0.2"), 1_000, 1_001, True)
+    bought = PublicTrade("BTCUSDT", 8, Decimal("100.6"), Decimal("0.1"), 1_000, 1_001, False)
+    assert trade_tick(3.5, sold) == (3.5, Decimal("100.5"), Decimal("0.2"), Side.SELL)
+    assert trade_tick(3.5, bought).side is Side.BUY

@@ -255,3 +255,33 @@ async def test_cancelling_the_streams_ends_consumers_and_propagates(
         with pytest.raises(trio.EndOfChannel):
             await streams.wait_for_update("BTCUSDT", streams.book_version("BTCUSDT"))
         outer.cancel_scope.cancel()
+
+
+async def test_public_trades_are_kept_with_their_arrival_and_read_once_by_id(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with rig(trades=True, recent_trades=1000) as r:
+        await trio.sleep(30.0)
+        kept = r.streams.trades_after("BTCUSDT", -1)
+        prints = r.exchange.dialect.market_stats.recent_trades("BTCUSDT", 1000)
+        # every trade the venue printed since the stream opened, in order, each once
+        assert [t.trade_id for _, t in kept] == [p.trade_id for p in prints][-len(kept) :]
+        assert len(kept) > 20
+        assert all(at <= trio.current_time() for at, _ in kept)
+        assert [at for at, _ in kept] == sorted(at for at, _ in kept)
+        middle = kept[len(kept) // 2][1].trade_id
+        assert [t.trade_id for _, t in r.streams.trades_after("BTCUSDT", middle)] == [
+            t.trade_id for _, t in kept if t.trade_id > middle
+        ]
+        assert r.streams.trades_after("BTCUSDT", kept[-1][1].trade_id) == []
+        printed = {p.trade_id: (p.price, p.qty, p.buyer_is_maker) for p in prints}
+        assert all(printed[t.trade_id] == (t.price, t.quantity, t.buyer_is_maker) for _, t in kept)
+
+
+async def test_without_the_trade_stream_no_trades_are_kept(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with rig() as r:
+        await trio.sleep(10.0)
+        assert r.streams.trades_after("BTCUSDT", -1) == []
+        assert all("@trade" not in name for name in r.streams.config.streams())

@@ -208,6 +208,12 @@ STATE_METRICS: tuple[StateMetric, ...] = (
         "Effective (time-decayed) number of public trades behind the intensity fit.",
     ),
     _S(
+        "mmbot_calibration_adverse_bps",
+        "gauge",
+        ("symbol",),
+        "Mean move of the mid in the takers' direction after their trades (bps).",
+    ),
+    _S(
         "mmbot_calibration_fallback",
         "gauge",
         ("symbol",),
@@ -268,6 +274,7 @@ def state_families(status: BotStatus) -> list[Metric]:
             put("mmbot_calibration_k", [symbol], fit.k)
             put("mmbot_calibration_fit_r2", [symbol], fit.r2)
             put("mmbot_calibration_trades", [symbol], fit.trades)
+            put("mmbot_calibration_adverse_bps", [symbol], fit.adverse_bps)
             put("mmbot_calibration_fallback", [symbol], 0 if fit.usable else 1)
         put("mmbot_fills_total", [symbol], s.fills)
         put("mmbot_volume_total", [symbol], float(s.volume))

@@ -93,6 +93,11 @@ def fallback_change(before: IntensityFit | None, after: IntensityFit) -> str | N
     return None
 
 
+#: The built-in stages that read ``inputs.trades``: trades a decision pulled before any of
+#: them ran are given to the next decision again.
+_TRADE_READERS = frozenset({"calibration", "volatility"})
+
+
 def trade_tick(received_at: float, trade: PublicTrade) -> TradeTick:
     """A public trade as the pipeline reads it: at the trio time it arrived, on the
     aggressor's side (the seller when the buyer was the maker, else the buyer)."""
@@ -142,7 +147,10 @@ class Quoter:
         child = current_child()
         runtime = self.runtime
         runtime.strategy_state = FRESH_STATE  # a restart starts its filters afresh
-        runtime.last_trade_id = -1
+        # ... from the trades that come next (a backlog's distances and moves would be
+        # measured against today's mid)
+        kept = self.venue.public_trades(self.symbol, -1) if self.reads_trades else ()
+        runtime.last_trade_id = kept[-1][1].trade_id if kept else -1
         runtime.intensity = None
         stop = child.stop_requested
         async with (
@@ -254,6 +262,8 @@ class Quoter:
             self.throttled is not None and self.throttled()
         )
         halt = runtime.halt_reason or risk.halt_reason
+        seen_trade_id = runtime.last_trade_id
+        trades = self._new_trades() if self.reads_trades else ()
         inputs = QuoteInputs(
             symbol=symbol,
             instrument=instrument,
@@ -261,12 +271,14 @@ class Quoter:
             book=book,
             params=self.params,
             position=state.ledger.position(symbol),
-            trades=self._new_trades() if self.reads_trades else (),
+            trades=trades,
             risk=RiskFlags(halt_reason=halt, breaker_open=breaker_open),
             base_free=state.free(instrument.base_asset),
             quote_free=state.free(instrument.quote_asset),
         )
         decision, timings = self.pipeline.run(inputs, perf_counter_ns, runtime.strategy_state)
+        if trades and _TRADE_READERS.isdisjoint(timings.names):
+            runtime.last_trade_id = seen_trade_id  # pulled before a stage read them: next time
         runtime.strategy_state = decision.state
         self._observe_intensity(decision.intensity)
         runtime.decisions += 1

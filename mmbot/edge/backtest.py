@@ -28,7 +28,7 @@ import trio
 import trio.testing
 
 from mmbot.bot.bot import Bot, embedded_exchange_config
-from mmbot.clock import perf_counter_ns, seed_trio_scheduler
+from mmbot.clock import SEEDED_RUNS, perf_counter_ns, seed_trio_scheduler
 from mmbot.config import BotConfig, config_from_dict, config_hash
 from mmbot.edge.metrics import SymbolTape, TapeFill, mid_at, run_metrics, symbol_metrics
 from mmbot.model import ExecutionType
@@ -54,10 +54,14 @@ class BacktestTask:
 
 
 @attrs.define
-class _Tape:
+class RunTape:
+    """What a run's sampler and its end recorded, beside the exchange's history."""
+
     start_ms: int = 0
     end_ms: int = 0
     mids: dict[str, list[tuple[int, Decimal]]] = attrs.Factory(dict)
+    #: Grid times sampled before a symbol's book had both sides (filled by its first mid).
+    waiting: dict[str, list[int]] = attrs.Factory(dict)
     uptime: dict[str, float | None] = attrs.Factory(dict)
     decisions: int = 0
     orders_left: tuple[str, ...] = ()
@@ -69,9 +73,11 @@ def run_task(task: BacktestTask) -> dict[str, Any]:
     config = attrs.evolve(config, sim=attrs.evolve(config.sim, seed=task.seed))
     started = perf_counter_ns()
     exchange = Exchange.simulated(embedded_exchange_config(config))
-    tape = _Tape(mids={symbol: [] for symbol in config.bot.symbols})
-    seed_trio_scheduler(task.seed)
-    trio.run(_run, task, config, exchange, tape, clock=trio.testing.MockClock(autojump_threshold=0))
+    tape = RunTape(mids={symbol: [] for symbol in config.bot.symbols})
+    with SEEDED_RUNS:  # trio's scheduler RNG is process-wide: one seeded run at a time
+        seed_trio_scheduler(task.seed)
+        clock = trio.testing.MockClock(autojump_threshold=0)
+        trio.run(_run, task, config, exchange, tape, clock=clock)
     tapes = symbol_tapes(exchange, config, tape)
     figures = {t.symbol: symbol_metrics(t).figures() for t in tapes}
     return {
@@ -89,7 +95,7 @@ def run_task(task: BacktestTask) -> dict[str, Any]:
     }
 
 
-async def _run(task: BacktestTask, config: BotConfig, exchange: Exchange, tape: _Tape) -> None:
+async def _run(task: BacktestTask, config: BotConfig, exchange: Exchange, tape: RunTape) -> None:
     decisions = 0
 
     def on_decision(symbol: str, book_age: float, pulled: str | None, actions: int) -> None:
@@ -118,19 +124,29 @@ async def _run(task: BacktestTask, config: BotConfig, exchange: Exchange, tape: 
         tape.orders_left = tuple(c for cids in report.remaining.values() for c in cids)
 
 
-async def _sample(exchange: Exchange, tape: _Tape, every_ms: int, scope: trio.CancelScope) -> None:
-    """Every symbol's book mid each ``every_ms`` (a side empty: the last mid stands)."""
+async def _sample(
+    exchange: Exchange, tape: RunTape, every_ms: int, scope: trio.CancelScope
+) -> None:
+    """Every symbol's book mid each ``every_ms``, on one grid for all (a side empty: the
+    last mid stands; none yet: the first one to come is back-filled)."""
     with scope:
         while True:
             now = exchange.now_ms()
             for symbol, mids in tape.mids.items():
                 bid, ask = exchange.engine.best_bid_ask(symbol)
                 if bid is not None and ask is not None:
-                    mids.append((now, (bid + ask) / 2))
+                    mid = (bid + ask) / 2
+                    if not mids and tape.waiting.get(symbol):
+                        mids.extend((t, mid) for t in tape.waiting.pop(symbol))
+                    mids.append((now, mid))
+                elif mids:
+                    mids.append((now, mids[-1][1]))
+                else:
+                    tape.waiting.setdefault(symbol, []).append(now)
             await trio.sleep(every_ms / 1000)
 
 
-def symbol_tapes(exchange: Exchange, config: BotConfig, tape: _Tape) -> list[SymbolTape]:
+def symbol_tapes(exchange: Exchange, config: BotConfig, tape: RunTape) -> list[SymbolTape]:
     """What the exchange recorded of the bot's account, per symbol, with the sampled mids."""
     account = exchange.config.account
     instruments = {i.symbol: i for i in exchange.engine.instruments}

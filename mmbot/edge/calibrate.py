@@ -364,6 +364,13 @@ def _usage_problem(args: argparse.Namespace) -> str | None:
         return "--workers must be at least 1"
     if not (0 <= args.max_taker_share <= 1):
         return "--max-taker-share must be within 0..1"
+    for flag, value in (
+        ("--max-inventory-variance", args.max_inventory_variance),
+        ("--max-inventory-notional-variance", args.max_inventory_notional_variance),
+        ("--min-fills", args.min_fills),
+    ):
+        if value is not None and not (math.isfinite(value) and value >= 0):
+            return f"{flag} must be a number >= 0"
     if args.picture and Path(args.picture).suffix.lower() not in (".png", ".svg"):
         return f"--picture {args.picture}: the file's suffix picks the format: .png or .svg"
     return None

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -87,7 +88,7 @@ def load_suite(path: Path) -> Suite:
         problems.append("seeds: a list of integers")
         seeds = []
     duration = data.get("duration")
-    if not (isinstance(duration, int | float) and duration > 0):
+    if not (isinstance(duration, int | float) and 0 < duration < math.inf):
         problems.append("duration: simulated seconds, > 0")
         duration = 1.0
     baseline = data.get("baseline")
@@ -132,8 +133,8 @@ def _tolerance(value: Any) -> Tolerance | None:
             share = float(value[:-1]) / 100
         except ValueError:
             return None
-        return Tolerance(share, relative=True) if share >= 0 else None
-    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0:
+        return Tolerance(share, relative=True) if 0 <= share < math.inf else None
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < math.inf:
         return Tolerance(float(value))
     return None
 
@@ -194,8 +195,14 @@ def main(args: argparse.Namespace) -> int:
     if not paths:
         print("mmbot backtest: name at least one config (or --suite FILE)", file=sys.stderr)
         return EXIT_USAGE
-    if suite is None and (args.seeds < 1 or not args.duration > 0):
-        print("mmbot backtest: --seeds must be >= 1 and --duration > 0", file=sys.stderr)
+    if suite is None and (args.seeds < 1 or not 0 < args.duration < math.inf):
+        print("mmbot backtest: --seeds must be >= 1 and --duration > 0 (finite)", file=sys.stderr)
+        return EXIT_USAGE
+    if args.workers is not None and args.workers < 1:
+        print("mmbot backtest: --workers must be >= 1", file=sys.stderr)
+        return EXIT_USAGE
+    if args.json is not None and not args.json.parent.is_dir():
+        print(f"mmbot backtest: --json: no folder {args.json.parent}", file=sys.stderr)
         return EXIT_USAGE
     configs = {}
     for label, path in zip(_labels(paths), paths, strict=True):
@@ -326,7 +333,7 @@ def _judge(suite: Suite, summary: Any, hashes: Mapping[str, str], *, update: boo
         f"{label}: config {hashes.get(label)} but the baseline was made with {entry['config_hash']}"
         for label, entry in baseline["configs"].items()
         if hashes.get(label) != entry["config_hash"]
-    ]
+    ] + [f"{label}: not in the baseline" for label in hashes if label not in baseline["configs"]]
     if (
         stale
         or baseline.get("seeds") != list(suite.seeds)

@@ -33,11 +33,12 @@ from __future__ import annotations
 import bisect
 import statistics
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 import attrs
 
 from mmbot.model import Side
+from mmbot.quoting.ledger import EXACT
 
 #: Markout horizons, seconds (the ledger's).
 HORIZONS: tuple[int, ...] = (1, 10, 60)
@@ -121,7 +122,8 @@ def _sign(side: Side) -> int:
 
 
 def _ratio(num: Decimal, den: Decimal, scale: Decimal = Decimal(1)) -> float | None:
-    return float(num * scale / den) if den else None
+    """A reported ratio: the exact sums divided once, as floats (no exact quotient kept)."""
+    return float(num * scale) / float(den) if den else None
 
 
 def mid_at(mids: Sequence[tuple[int, Decimal]], times: Sequence[int], time_ms: int) -> Decimal:
@@ -173,7 +175,8 @@ def _variance(values: Sequence[float]) -> float | None:
 
 def symbol_metrics(tape: SymbolTape) -> EdgeMetrics:
     """The edge figures of one symbol's run (see the module docstring)."""
-    return _metrics([tape])
+    with localcontext(EXACT):
+        return _metrics([tape])
 
 
 def run_metrics(tapes: Sequence[SymbolTape]) -> EdgeMetrics:
@@ -184,7 +187,8 @@ def run_metrics(tapes: Sequence[SymbolTape]) -> EdgeMetrics:
     different assets do not add). Money is summed across one quote asset only."""
     if len({t.quote_asset for t in tapes}) > 1:
         raise ValueError("the run's totals need one quote asset across its symbols")
-    return _metrics(tapes)
+    with localcontext(EXACT):
+        return _metrics(tapes)
 
 
 def _metrics(tapes: Sequence[SymbolTape]) -> EdgeMetrics:

@@ -25,7 +25,6 @@ DIRECTION: Mapping[str, int] = {
     "pnl": 1,
     "slippage_bps": -1,
     "taker_share": -1,
-    "fill_ratio": 1,
     "inventory_variance": -1,
     "inventory_notional_variance": -1,
     "inventory_half_life_s": -1,

@@ -28,14 +28,14 @@ _T975 = (
 
 
 def t975(df: int) -> float:
-    """t(0.975; df): the table to 30, then the normal quantile with a 1/df correction
-    (Cornish–Fisher's first term; within 0.1 % of the exact value past 30)."""
+    """t(0.975; df): the table to 30, then the normal quantile with the first two terms of
+    its Cornish–Fisher expansion in 1/df (within 0.01 % of the exact value past 30)."""
     if df < 1:
         raise ValueError("degrees of freedom must be >= 1")
     if df <= len(_T975):
         return _T975[df - 1]
     z = 1.959964
-    return z + (z**3 + z) / (4 * df)
+    return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df * df)
 
 
 @attrs.frozen

@@ -95,7 +95,7 @@ class DepthCounts(NamedTuple):
     """
 
     ref: float  # the time the weights are relative to (s)
-    last_trade_time: float  # the newest trade folded (trades at or before it are skipped)
+    last_trade_time: float  # the newest trade folded (older ones are skipped as late)
     counts: tuple[float, ...]
     total: float
     unfitted: float = 0.0

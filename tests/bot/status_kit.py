@@ -56,7 +56,7 @@ def quoting_symbol() -> SymbolStatus:
         quote_uptime_ratio=0.97,
         decision_p95_us=41.5,
         restarts=1,
-        calibration=IntensityFit(a=1.8, k=0.45, r2=0.93, trades=412.5),
+        calibration=IntensityFit(a=1.8, k=0.45, r2=0.93, trades=412.5, adverse_bps=0.3),
     )
 
 

@@ -76,3 +76,28 @@ def test_a_public_trade_reaches_the_pipeline_on_its_aggressors_side() -> None:
     bought = PublicTrade("BTCUSDT", 8, Decimal("100.6"), Decimal("0.1"), 1_000, 1_001, False)
     assert trade_tick(3.5, sold) == (3.5, Decimal("100.5"), Decimal("0.2"), Side.SELL)
     assert trade_tick(3.5, bought).side is Side.BUY
+
+
+async def _trades_counted(halt_for: float) -> float:
+    bot = Bot(adaptive_config(), mode="sim", seed=5)
+    async with running(bot) as handle:
+        await trio.sleep(40)
+        if halt_for:
+            handle.halt("BTCUSDT", "operator")
+            await trio.sleep(halt_for)
+            handle.resume("BTCUSDT")
+        await trio.sleep(60 - halt_for)
+        await trio.sleep(2)  # a decision or two on a fresh book after the resume
+        fit = next(s.calibration for s in handle.status().symbols if s.symbol == "BTCUSDT")
+    assert fit is not None
+    return fit.trades
+
+
+async def test_trades_that_come_while_a_symbol_is_halted_are_counted_after(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # a halted symbol's decisions are pulled by the guards before the calibration stage
+    # runs: its trades wait for the first decision that reads them
+    quoting = await _trades_counted(0.0)
+    halted = await _trades_counted(20.0)
+    assert halted == pytest.approx(quoting, rel=0.15)

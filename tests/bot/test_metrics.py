@@ -65,6 +65,7 @@ EXPECTED: dict[str, tuple[str, set[str]]] = {
     "mmbot_calibration_k": ("gauge", {"symbol"}),
     "mmbot_calibration_fit_r2": ("gauge", {"symbol"}),
     "mmbot_calibration_trades": ("gauge", {"symbol"}),
+    "mmbot_calibration_adverse_bps": ("gauge", {"symbol"}),
     "mmbot_calibration_fallback": ("gauge", {"symbol"}),
 }
 
@@ -140,6 +141,7 @@ async def test_the_calibration_gauges_are_scraped_over_http_per_symbol() -> None
         ("mmbot_calibration_k", "BTCUSDT"): 0.45,
         ("mmbot_calibration_fit_r2", "BTCUSDT"): 0.93,
         ("mmbot_calibration_trades", "BTCUSDT"): 412.5,
+        ("mmbot_calibration_adverse_bps", "BTCUSDT"): 0.3,
         ("mmbot_calibration_fallback", "BTCUSDT"): 0.0,
         # SOLUSDT: too few trades for a fit, falling back; ETHUSDT: no calibration stage
         ("mmbot_calibration_trades", "SOLUSDT"): 12.0,

@@ -149,3 +149,55 @@ def test_a_bad_suite_exits_2_naming_each_problem(tmp_path: Path) -> None:
         "tolerance.volume:",
     ):
         assert problem in done.stderr
+
+
+def test_two_runs_in_one_process_at_once_give_what_each_gives_alone(tmp_path: Path) -> None:
+    # trio's scheduler RNG is process-wide: a Dask worker with threads must not mix runs
+    import threading
+
+    narrow, _ = _configs(tmp_path)
+    data = normalized(load_config(narrow))
+    tasks = [
+        BacktestTask(i, "narrow", data, seed=seed, duration=15.0) for i, seed in ((0, 1), (1, 2))
+    ]
+    alone = [run_task(task)["digest"] for task in tasks]
+    together: dict[int, str] = {}
+
+    def run(task: BacktestTask) -> None:
+        together[task.index] = run_task(task)["digest"]
+
+    threads = [threading.Thread(target=run, args=(task,)) for task in tasks]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert [together[0], together[1]] == alone
+
+
+@pytest.mark.parametrize(
+    ("args", "problem"),
+    [
+        (("--duration", "inf"), "--duration > 0 (finite)"),
+        (("--workers", "0"), "--workers must be >= 1"),
+        (("--json", "/no/such/folder/x.json"), "--json: no folder"),
+    ],
+)
+def test_bad_arguments_exit_2_before_running(
+    tmp_path: Path, args: tuple[str, ...], problem: str
+) -> None:
+    narrow, _ = _configs(tmp_path)
+    done = _mmbot(narrow, "--seeds", "1", *args, cwd=tmp_path)
+    assert done.returncode == 2
+    assert problem in done.stderr
+    assert "runs on" not in done.stdout
+
+
+def test_a_config_missing_from_the_baseline_is_not_judged(tmp_path: Path) -> None:
+    suite = _suite(tmp_path)
+    assert _mmbot("--suite", suite, "--update-baseline", cwd=tmp_path).returncode == 0
+    (tmp_path / "third.toml").write_text(CONFIG.format(base=3.0))
+    text = suite.read_text().replace('"wide.toml"]', '"wide.toml", "third.toml"]')
+    suite.write_text(text)
+    done = _mmbot("--suite", suite, cwd=tmp_path)
+    assert done.returncode == 1
+    assert "third: not in the baseline" in done.stdout

@@ -71,7 +71,10 @@ def fit_depths(
     counts: tuple[float, ...] | list[float], bucket_bps: float, min_points: int
 ) -> tuple[int, float | None, float | None, float | None]:
     """Fit ``C_j = c0 * exp(-k * j * bucket_bps)`` to the cumulative counts
-    ``C_j = sum(counts[j:])`` by weighted least squares on ``ln C_j`` (weights ``C_j``).
+    ``C_j = sum(counts[j:])`` by weighted least squares on ``ln C_j`` (weights ``C_j``),
+    from the nearest edge whose bucket holds a trade outwards: the edges nearer the mid than
+    any trade (inside the market's touch) all count every trade, a flat run that says
+    nothing of the decay and would weigh most (``c0`` is then the line carried back to 0).
 
     Returns ``(points, c0, k, r2)``: the edges with data, and the fit (None, None, None
     with fewer than ``max(2, min_points)`` of them or a degenerate one). ``k >= 0`` always
@@ -83,9 +86,12 @@ def fit_depths(
     if not total > 0.0 or not _isfinite(total):
         return 0, None, None, None
     shift = _log(total)  # y relative to ln C_0: sums of numbers near 0
+    nearest = 0  # the first edge with a trade in its bucket: nearer ones repeat its count
+    while not counts[nearest] > 0.0:
+        nearest += 1
     cum = s0 = sx = sy = sxx = sxy = syy = 0.0
     points = 0
-    for j in range(len(counts) - 1, -1, -1):
+    for j in range(len(counts) - 1, nearest - 1, -1):
         cum += counts[j]
         if not cum > 0.0:
             continue
@@ -124,7 +130,7 @@ def fold_depths(
     now: float,
     params: CalibrationParams,
 ) -> tuple[DepthCounts, float]:
-    """Count each trade after ``depths.last_trade_time`` at its distance from ``mid``; the
+    """Count each trade at or after ``depths.last_trade_time`` at its distance from ``mid``; the
     new counts and the time of the earliest trade counted (``depths`` itself and ``inf``
     when none was new, or the mid is not a price).
 

@@ -64,7 +64,13 @@ def step(
 
 
 def synthetic_run(
-    a: float, k: float, seconds: float, seed: int, params: StrategyConfig, every: float = 0.1
+    a: float,
+    k: float,
+    seconds: float,
+    seed: int,
+    params: StrategyConfig,
+    every: float = 0.1,
+    touch: float = 0.0,
 ) -> tuple[IntensityFit, StrategyState]:
     """Decisions every ``every`` s on a still mid, with trades arriving at rate ``a`` per s,
     each an Exp(k) distance from the mid: exactly lambda(delta) = a * exp(-k * delta)."""
@@ -76,7 +82,7 @@ def synthetic_run(
         now = i * every
         batch = []
         while t <= now:
-            batch.append(trade(t, rng.expovariate(k), side=rng.choice((1, -1))))
+            batch.append(trade(t, touch + rng.expovariate(k), side=rng.choice((1, -1))))
             t += rng.expovariate(a)
         fit, state = step(params, state, now, tuple(batch))
     assert fit is not None
@@ -84,6 +90,16 @@ def synthetic_run(
 
 
 # -- the fit -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("k", [0.5, 1.0, 2.0])
+def test_no_trade_inside_the_touch_does_not_flatten_k(k: float) -> None:
+    # the market's touch 1.5 bps from the mid, the takers' reach beyond it Exp(k): the
+    # edges inside the touch count every trade and must not be fitted
+    params = config(window=300.0, bucket_bps=0.25, max_depth_bps=10.0)
+    fit, _ = synthetic_run(2.0, k, seconds=1_500.0, seed=3, params=params, touch=1.5)
+    assert fit.fallback_reason is None and fit.k is not None
+    assert fit.k == pytest.approx(k, rel=0.15)
 
 
 @pytest.mark.parametrize(("a", "k"), [(2.0, 0.4), (0.5, 1.0), (5.0, 0.15)])

@@ -94,9 +94,12 @@ def strategy_problems(config: StrategyConfig) -> list[str]:
             problems.append(f"{table}.mode: 'glft' needs 'calibration' before '{table}'")
     if s.adverse_selection and "calibration" not in stages:
         problems.append("spread.adverse_selection: needs the 'calibration' stage")
-    elif s.adverse_selection and "spread" in stages:
-        if stages.index("calibration") > stages.index("spread"):
-            problems.append("spread.adverse_selection: needs 'calibration' before 'spread'")
+    elif (
+        s.adverse_selection
+        and "spread" in stages
+        and stages.index("calibration") > stages.index("spread")
+    ):
+        problems.append("spread.adverse_selection: needs 'calibration' before 'spread'")
     need(s.base_bps >= 0, "spread.base_bps", "must be >= 0")
     need(s.vol_multiplier >= 0, "spread.vol_multiplier", "must be >= 0")
     need(s.vol_horizon > 0, "spread.vol_horizon", "must be > 0")

@@ -193,7 +193,11 @@ def fold_depths(
 
 
 def intensity_at(
-    depths: DepthCounts, start: float, now: float, params: CalibrationParams
+    depths: DepthCounts,
+    start: float,
+    now: float,
+    params: CalibrationParams,
+    adverse: float | None = None,
 ) -> IntensityFit:
     """The intensity the counts say at ``now``, and whether it may be used."""
     window = params.window
@@ -222,7 +226,7 @@ def intensity_at(
         reason = f"poor_fit: r2 {r2:.2f} < {params.min_r2:g}"
     elif not params.min_k <= k <= params.max_k:
         reason = f"k_out_of_bounds: {k:.3g} not in [{params.min_k:g}, {params.max_k:g}]"
-    return IntensityFit(a, k, r2, trades, reason)
+    return IntensityFit(a, k, r2, trades, reason, adverse)
 
 
 def track_adverse(
@@ -239,6 +243,8 @@ def track_adverse(
     the mid went the taker's way. Sums decay like the depth counts (``exp(-t / window)``)."""
     horizon = params.adverse_horizon
     pending = adverse.pending
+    if not trades and (not pending or pending[0][0] + horizon > now):
+        return adverse  # nothing new, nothing due: the usual decision
     moves, count, time = adverse.moves, adverse.weight, adverse.time
     done = 0
     if mid > 0.0 and _isfinite(mid):
@@ -301,9 +307,8 @@ def calibration(inputs: QuoteInputs, so_far: Decision) -> Intensity:
             start = first
     if params.adverse_horizon > 0.0:
         adverse = track_adverse(adverse, trades, before, mid, now, params)
-    fit = intensity_at(depths, start, now, params)
-    if params.adverse_horizon > 0.0:
-        fit = fit._replace(adverse_bps=adverse_bps(adverse, now, params))
+    moved = adverse_bps(adverse, now, params) if params.adverse_horizon > 0.0 else None
+    fit = intensity_at(depths, start, now, params, moved)
     if (
         calibrated is not None
         and depths is calibrated.depths

@@ -508,7 +508,8 @@ _ESCAPES = {
 
 def dumps_toml(data: Mapping[str, Any]) -> str:
     """``data`` as a TOML document a person can read: the top level's values, then one
-    ``[table]`` section per table (nested tables as ``[a.b]``; a table inside a list inline).
+    ``[table]`` section per table (nested tables as ``[a.b]``), and a list of tables as
+    ``[[a.b]]`` sections, one per table (a table inside any other list is written inline).
 
     For config data as ``tomllib`` reads it: strings, booleans, integers, finite floats,
     lists and tables (a ``Decimal`` is written as a string, as config files give money).
@@ -520,12 +521,29 @@ def dumps_toml(data: Mapping[str, Any]) -> str:
     return "\n".join(lines).lstrip("\n") + "\n"
 
 
-def _toml_table(lines: list[str], path: tuple[str, ...], table: Mapping[str, Any]) -> None:
-    plain = [(k, v) for k, v in table.items() if not isinstance(v, Mapping)]
+def _is_table_list(value: Any) -> bool:
+    return (
+        isinstance(value, list | tuple)
+        and bool(value)
+        and all(isinstance(item, Mapping) for item in value)
+    )
+
+
+def _toml_table(
+    lines: list[str], path: tuple[str, ...], table: Mapping[str, Any], *, listed: bool = False
+) -> None:
+    plain = [(k, v) for k, v in table.items() if not (isinstance(v, Mapping) or _is_table_list(v))]
+    lists = [(k, v) for k, v in table.items() if _is_table_list(v)]
     nested = [(k, v) for k, v in table.items() if isinstance(v, Mapping)]
-    if path and (plain or not nested):  # an empty table still gets its header
-        lines += ["", "[" + ".".join(_toml_key(k) for k in path) + "]"]
+    name = ".".join(_toml_key(k) for k in path)
+    if listed:
+        lines += ["", f"[[{name}]]"]
+    elif path and (plain or not (nested or lists)):  # an empty table still gets its header
+        lines += ["", f"[{name}]"]
     lines += [f"{_toml_key(k)} = {_toml_value(v, (*path, k))}" for k, v in plain]
+    for key, items in lists:
+        for item in items:
+            _toml_table(lines, (*path, key), item, listed=True)
     for key, value in nested:
         _toml_table(lines, (*path, key), value)
 

@@ -35,6 +35,7 @@ from mmbot.chaos import strategies as seeded
 from mmbot.chaos.invariants import INVARIANTS
 from mmbot.chaos.runner import ChaosResult, run_scenario
 from mmbot.chaos.scenario import Scenario, ScenarioError, scenario_from_dict
+from mmbot.config import dumps_toml
 
 #: The stream kinds (``_stream_fault`` draws their targets and parameters).
 STREAM_KINDS: tuple[str, ...] = (
@@ -450,44 +451,15 @@ def scenario_toml(
     """A scenario file holding ``table`` (a scenario's table, as :func:`schedules` makes)."""
     how = "and shrunk" if shrunk else "(not shrunk)"
     what = "a minimal failing schedule" if shrunk else "a failing schedule"
-    lines = [
-        f"# Found by `{found_by}` {how}: replay with `mmbot chaos run <this file>`.",
-        f"name = {_toml(name)}",
-        f"description = {_toml(f'{what} found by {found_by}')}",
-    ]
-    lines += [
-        f"{key} = {_toml(table[key])}"
-        for key in ("symbols", "seed", "duration", "heal", "resumes_within", "invariants")
-        if key in table
-    ]
-    for fault in table["faults"]:
-        lines += ["", "[[faults]]"] + [f"{key} = {_toml(value)}" for key, value in fault.items()]
-    for section, values in table.get("bot", {}).items():
-        lines += _toml_tables(f"bot.{section}", values)
-    return "\n".join(lines) + "\n"
-
-
-def _toml_tables(prefix: str, table: Mapping[str, Any]) -> list[str]:
-    plain = {k: v for k, v in table.items() if not isinstance(v, Mapping)}
-    nested = {k: v for k, v in table.items() if isinstance(v, Mapping)}
-    lines: list[str] = []
-    if plain:
-        lines += ["", f"[{prefix}]"] + [f"{k} = {_toml(v)}" for k, v in plain.items()]
-    for key, value in nested.items():
-        lines += _toml_tables(f"{prefix}.{key}", value)
-    return lines
-
-
-def _toml(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml(v) for v in value) + "]"
-    raise TypeError(f"cannot write {value!r} as TOML here")
+    data: dict[str, Any] = {"name": name, "description": f"{what} found by {found_by}"}
+    for key in ("symbols", "seed", "duration", "heal", "resumes_within", "invariants"):
+        if key in table:
+            data[key] = table[key]
+    data["faults"] = list(table["faults"])
+    if table.get("bot"):
+        data["bot"] = table["bot"]
+    header = f"# Found by `{found_by}` {how}: replay with `mmbot chaos run <this file>`.\n"
+    return header + dumps_toml(data)
 
 
 def write_found(outcome: FuzzOutcome, folder: Path) -> Path:

@@ -30,7 +30,6 @@ the children's environment only).
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import secrets
@@ -59,6 +58,7 @@ from mmbot.chaos.runner import (
 )
 from mmbot.chaos.scenario import Scenario, ScenarioError, fault_plan_from_tables
 from mmbot.clock import derive_seed
+from mmbot.config import dumps_toml
 from mmbot.sim.history import (
     Entry,
     EntryKind,
@@ -140,30 +140,6 @@ def fault_tables(scenario: Scenario) -> list[dict[str, Any]]:
     return tables
 
 
-def toml_text(data: Mapping[str, Any]) -> str:
-    """``data`` (tables of strings, numbers, booleans, lists and tables) as TOML: one line
-    per top-level table, its value an inline table (keys quoted, strings JSON-escaped,
-    which TOML's basic strings read the same)."""
-    return "".join(f"{json.dumps(key)} = {_toml_value(value)}\n" for key, value in data.items())
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
-        if isinstance(value, float) and not math.isfinite(value):
-            raise ValueError(f"not a TOML number: {value!r}")
-        return json.dumps(value) if not isinstance(value, Decimal) else json.dumps(str(value))
-    if isinstance(value, str):
-        return json.dumps(value)
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, Mapping):
-        inner = ", ".join(f"{json.dumps(str(k))} = {_toml_value(v)}" for k, v in value.items())
-        return "{" + inner + "}"
-    raise ValueError(f"cannot write {value!r} as TOML")
-
-
 def run_live(
     scenario: Scenario,
     *,
@@ -238,7 +214,7 @@ async def _run(
             }
             table["metrics"] = {**table.get("metrics", {}), "listen": ""}
             bot_config(scenario, table)
-            _write(config_path, toml_text(table))
+            _write(config_path, dumps_toml(table))
 
             async def start_bot(number: int) -> _Incarnation:
                 own = seed if number == 0 else derive_seed(seed, f"incarnation-{number}")

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from mmbot.chaos.live import fault_tables, first_subscription_ms, toml_text
+from mmbot.chaos.live import fault_tables, first_subscription_ms
 from mmbot.chaos.runner import bot_config_table, run_scenario
 from mmbot.chaos.scenario import (
     Kill,
@@ -23,6 +23,7 @@ from mmbot.chaos.scenario import (
     load_scenario,
     scenario_from_dict,
 )
+from mmbot.config import dumps_toml
 from mmbot.sim.history import History
 
 ROOT = Path(__file__).parents[2]
@@ -86,7 +87,7 @@ def test_the_bot_config_is_written_as_toml_that_reads_back_the_same() -> None:
     table = bot_config_table(scenario)
     table["venue"] = {"kind": "loopback", "rest_port": 1234, "ws_port": 1235}
     table["odd"] = {'key "quoted"': ["a\nb", 1.5, True, {"x": "é"}]}
-    assert tomllib.loads(toml_text(table)) == table
+    assert tomllib.loads(dumps_toml(table)) == table
 
 
 def test_a_fresh_bot_answers_for_the_fills_from_its_first_subscription() -> None:

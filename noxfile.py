@@ -1,12 +1,12 @@
 """nox sessions. They run in the environment nox itself runs in (the project's venv made by
 the README's quickstart), so nothing is installed twice: ``.venv/bin/nox -s tests``.
 
-Sessions: lint, typecheck, tests, chaos, edge_ci (the default, in that order); bench (every benchmark, prints
-figures; run it on a quiet machine); chaos (every suite in ``chaos/``, simulated, fixed seeds, then
-a bounded ``mmbot chaos fuzz`` run; ``-- --mode live`` runs the live ones as processes); fuzz (the
-fuzz run alone, bounded, its size adjustable); edge (the edge regression suite ``edge/suite.toml``
-against its committed baseline; ``-- --update-baseline`` rewrites it); edge_ci (the short suite
-``edge/short.toml``, what CI runs).
+Sessions: lint, typecheck, tests, chaos, edge_ci (the default, in that order); bench (every
+benchmark, prints figures; run it on a quiet machine); chaos (every suite in ``chaos/``,
+simulated, fixed seeds, then a bounded ``mmbot chaos fuzz`` run; ``-- --mode live`` runs the live
+ones as processes); fuzz (the fuzz run alone, bounded, its size adjustable); edge (the edge
+regression suite ``edge/suite.toml`` against its committed baseline; ``-- --update-baseline``
+rewrites it); edge_ci (the short suite ``edge/short.toml``, what CI runs).
 """
 
 from __future__ import annotations

@@ -16,16 +16,8 @@ from typing import Any
 import pytest
 
 from mmbot.config import config_hash, load_config
-from mmbot.edge.calibrate import (
-    GridError,
-    add_calibrate_parser,
-    chosen_config,
-    edge_notes,
-    parse_axis,
-    prepare,
-    single_symbol,
-    with_point,
-)
+from mmbot.edge.calibrate import add_calibrate_parser, chosen_config, edge_notes, prepare
+from mmbot.edge.grid import GridError, parse_axis, single_symbol, with_point
 from mmbot.edge.halving import Axis, Plan, grid, run_search
 
 ROOT = Path(__file__).parents[2]

@@ -61,7 +61,7 @@ from mmbot.quoting.pipeline import (
     TradeTick,
 )
 from mmbot.quoting.risk import restrict
-from mmbot.quoting.strategy import reads_public_trades
+from mmbot.quoting.strategy import TRADE_READING_STAGES, reads_public_trades
 from mmbot.resilience.breaker import CircuitBreaker
 from mmbot.supervision import current_child
 from mmbot.venue.base import BookStream
@@ -91,11 +91,6 @@ def fallback_change(before: IntensityFit | None, after: IntensityFit) -> str | N
     if fell_back and not falls_back:
         return "in_use"
     return None
-
-
-#: The built-in stages that read ``inputs.trades``: trades a decision pulled before any of
-#: them ran are given to the next decision again.
-_TRADE_READERS = frozenset({"calibration", "volatility"})
 
 
 def trade_tick(received_at: float, trade: PublicTrade) -> TradeTick:
@@ -277,7 +272,7 @@ class Quoter:
             quote_free=state.free(instrument.quote_asset),
         )
         decision, timings = self.pipeline.run(inputs, perf_counter_ns, runtime.strategy_state)
-        if trades and _TRADE_READERS.isdisjoint(timings.names):
+        if trades and TRADE_READING_STAGES.isdisjoint(timings.names):
             runtime.last_trade_id = seen_trade_id  # pulled before a stage read them: next time
         runtime.strategy_state = decision.state
         self._observe_intensity(decision.intensity)

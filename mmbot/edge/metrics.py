@@ -39,9 +39,10 @@ import attrs
 
 from mmbot.model import Side
 from mmbot.quoting.ledger import EXACT
+from mmbot.quoting.ledger_views import MARKOUT_HORIZONS
 
-#: Markout horizons, seconds (the ledger's).
-HORIZONS: tuple[int, ...] = (1, 10, 60)
+#: Markout horizons, whole seconds: the ledger's.
+HORIZONS: tuple[int, ...] = tuple(int(h) for h in MARKOUT_HORIZONS)
 _BPS = Decimal(10_000)
 _ZERO = Decimal(0)
 
@@ -115,10 +116,6 @@ class EdgeMetrics:
             out[f"markout_maker_{h}s_bps"] = self.markout_maker_bps.get(h)
             out[f"markout_taker_{h}s_bps"] = self.markout_taker_bps.get(h)
         return out
-
-
-def _sign(side: Side) -> int:
-    return 1 if side is Side.BUY else -1
 
 
 def _ratio(num: Decimal, den: Decimal, scale: Decimal = Decimal(1)) -> float | None:
@@ -205,7 +202,7 @@ def _metrics(tapes: Sequence[SymbolTape]) -> EdgeMetrics:
         positions: list[Decimal] = []
         position = cash = _ZERO
         for fill in tape.fills:
-            s = _sign(fill.side)
+            s = fill.side.sign
             notional = fill.price * fill.qty
             volume += notional
             if not fill.is_maker:
@@ -272,7 +269,7 @@ class _Markouts:
             if at > tape.end_ms:
                 continue
             later = mid_at(tape.mids, times, at)
-            self.num[h] += _sign(fill.side) * (later - fill.price) * fill.qty
+            self.num[h] += fill.side.sign * (later - fill.price) * fill.qty
             self.den[h] += fill.price * fill.qty
 
     def bps(self) -> dict[int, float | None]:
@@ -288,7 +285,7 @@ def _walk(tape: SymbolTape) -> list[tuple[Decimal, Decimal, Decimal]]:
     for time_ms, mid in tape.mids:
         while k < len(fills) and fills[k].time_ms <= time_ms:
             f = fills[k]
-            s = _sign(f.side)
+            s = f.side.sign
             cash -= s * f.price * f.qty + f.fee_quote
             position += s * f.qty
             k += 1

@@ -195,10 +195,16 @@ def build_pipeline(config: StrategyConfig) -> QuotePipeline:
     return QuotePipeline(stages, names=config.stages)
 
 
+#: The built-in stages that read ``inputs.trades`` (the volatility stage only with a trade
+#: source: :func:`reads_public_trades`).
+TRADE_READING_STAGES = frozenset({"calibration", "volatility"})
+
+
 def reads_public_trades(config: StrategyConfig) -> bool:
     """Whether the strategy's stages read ``inputs.trades`` (the calibration stage, or the
     volatility stage with a trade source): the shell then subscribes to the trade stream."""
     stages = config.stages
-    return "calibration" in stages or (
-        "volatility" in stages and config.volatility.source in ("trades", "max")
-    )
+    readers = set(TRADE_READING_STAGES.intersection(stages))
+    if config.volatility.source not in ("trades", "max"):
+        readers.discard("volatility")
+    return bool(readers)

@@ -30,7 +30,7 @@ from mmbot.quoting.pipeline import (
 from mmbot.quoting.stages import calibration, skew, spread
 from mmbot.quoting.stages.calibration import bucket_count, fit_depths, intensity_at
 from mmbot.quoting.stages.spread import glft_c1_bps, glft_omega_bps, optimal_spread_bps
-from mmbot.quoting.strategy import build_pipeline
+from mmbot.quoting.strategy import build_pipeline, reads_public_trades
 from mmbot.testing import SAMPLE_MID_TICKS, run_stage, sample_book, sample_inputs
 
 D = Decimal
@@ -654,3 +654,11 @@ def test_adverse_selection_needs_the_calibration_stage_and_a_sane_horizon() -> N
         "calibration.adverse_horizon: must be >= 0 seconds (0: not measured)",
         "calibration.max_pending: must be >= 1",
     ]
+
+
+def test_a_strategy_reads_trades_through_calibration_or_a_trade_volatility_only() -> None:
+    plain = ("guards", "fair_value", "volatility", "spread", "skew", "sizing", "rounding")
+    assert not reads_public_trades(StrategyConfig(stages=plain))  # volatility from the mid
+    assert reads_public_trades(strategy_from_dict({"volatility": {"source": "max"}}))
+    calibrating = (*plain[:3], "calibration", *plain[3:])
+    assert reads_public_trades(StrategyConfig(stages=calibrating))

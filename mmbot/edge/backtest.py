@@ -96,15 +96,9 @@ def run_task(task: BacktestTask) -> dict[str, Any]:
 
 
 async def _run(task: BacktestTask, config: BotConfig, exchange: Exchange, tape: RunTape) -> None:
-    decisions = 0
-
-    def on_decision(symbol: str, book_age: float, pulled: str | None, actions: int) -> None:
-        nonlocal decisions
-        decisions += 1
-
     async with trio.open_nursery() as nursery:
         await nursery.start(exchange.run)
-        bot = Bot(config, mode="sim", seed=task.seed, exchange=exchange, on_decision=on_decision)
+        bot = Bot(config, mode="sim", seed=task.seed, exchange=exchange)
         async with trio.open_nursery() as bot_nursery:
             handle = await bot_nursery.start(bot.run)
             tape.start_ms = exchange.now_ms()
@@ -115,9 +109,9 @@ async def _run(task: BacktestTask, config: BotConfig, exchange: Exchange, tape: 
             sampling.cancel()
         tape.end_ms = exchange.now_ms()
         nursery.cancel_scope.cancel()
-    tape.decisions = decisions
     status = bot.last_status
     if status is not None:
+        tape.decisions = sum(s.decisions for s in status.symbols)
         tape.uptime = {s.symbol: s.quote_uptime_ratio for s in status.symbols}
     report = bot.stop_report
     if report is not None:

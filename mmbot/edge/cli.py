@@ -220,12 +220,9 @@ def main(args: argparse.Namespace) -> int:
         list(suite.seeds) if suite else list(range(args.first_seed, args.first_seed + args.seeds))
     )
     duration = suite.duration if suite else args.duration
-    tasks = [
-        BacktestTask(i, label, normalized(config), seed, duration)
-        for i, (label, config, seed) in enumerate(
-            (label, config, seed) for label, config in configs.items() for seed in seeds
-        )
-    ]
+    data = {label: normalized(config) for label, config in configs.items()}
+    runs = [(label, table, seed) for label, table in data.items() for seed in seeds]
+    tasks = [BacktestTask(i, *run, duration) for i, run in enumerate(runs)]
     workers = None if args.scheduler else (args.workers or min(default_workers(), len(tasks)))
     where = f"Dask at {args.scheduler}" if args.scheduler else f"{workers} local worker(s)"
     print(
